@@ -1,0 +1,54 @@
+/** Helpers shared by the benchmarks: locating references, running them, printing comparisons. */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository root (bench files run from dist/bench). */
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+export function referencePath(name: string): string {
+  return join(repoRoot, "bench", "reference", name);
+}
+
+/** The first Python of the candidates that runs; `needs` lists modules it must import. */
+export function findPython(needs: string[] = []): string | undefined {
+  const candidates = [process.env.HERO_PYTHON, "python3", "/usr/bin/python3"].filter(
+    (c): c is string => typeof c === "string" && c.length > 0,
+  );
+  for (const python of candidates) {
+    if (python.startsWith("/") && !existsSync(python)) continue;
+    const probe = spawnSync(python, ["-c", needs.map((m) => `import ${m}`).join("; ") || "pass"], {
+      stdio: "ignore",
+    });
+    if (probe.status === 0) return python;
+  }
+  return undefined;
+}
+
+export interface ReferenceRun {
+  ok: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+export function runPython(
+  python: string,
+  script: string,
+  input: string,
+  env: Record<string, string> = {},
+): ReferenceRun {
+  const res = spawnSync(python, [script], {
+    input,
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { ok: res.status === 0, stdout: res.stdout ?? "", stderr: res.stderr ?? "" };
+}
+
+export function printTable(rows: (string | number)[][]): void {
+  const cells = rows.map((r) => r.map(String));
+  const widths = cells[0]!.map((_, i) => Math.max(...cells.map((r) => r[i]?.length ?? 0)));
+  for (const r of cells) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join("  "));
+}

@@ -1,0 +1,35 @@
+import { existsSync, readdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { Command } from "commander";
+
+/** Compiled benchmarks live in dist/bench, beside dist/src. */
+const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "bench");
+
+function listBenchmarks(): string[] {
+  if (!existsSync(benchDir)) return [];
+  return readdirSync(benchDir)
+    .filter((f) => f.endsWith(".js") && f !== "util.js")
+    .map((f) => f.slice(0, -3))
+    .sort();
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command("bench")
+    .description("run a benchmark from bench/ (prints its figures and the reference's, with the ratio)")
+    .argument("[name]", "benchmark name; omit to list them")
+    .action(async (name?: string) => {
+      const names = listBenchmarks();
+      if (!name) {
+        console.log(names.length > 0 ? names.join("\n") : `no benchmarks found in ${benchDir}`);
+        return;
+      }
+      if (!names.includes(name)) {
+        throw new Error(
+          `unknown benchmark "${name}"; available: ${names.join(", ") || "none (run npm run build)"}`,
+        );
+      }
+      await import(pathToFileURL(join(benchDir, `${name}.js`)).href);
+    });
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+/**
+ * Entry point of `hero`. It re-runs itself once with the V8 flags herograd wants (a larger young
+ * generation: autograd graphs are many short-lived objects, and the default size makes the
+ * garbage collector copy each graph several times), unless they are already set.
+ */
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const V8_FLAGS = ["--max-semi-space-size=64"];
+
+const missing = V8_FLAGS.filter((flag) => !process.execArgv.some((a) => a.startsWith(flag.split("=")[0]!)));
+if (missing.length > 0 && !process.env.HERO_NO_RESPAWN) {
+  const child = spawnSync(
+    process.execPath,
+    [...process.execArgv, ...missing, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    { stdio: "inherit", env: { ...process.env, HERO_NO_RESPAWN: "1" } },
+  );
+  if (child.error) throw child.error;
+  process.exit(child.status ?? (child.signal ? 128 : 1));
+}
+
+const { createProgram } = await import("./program.js");
+try {
+  await createProgram().parseAsync(process.argv);
+} catch (error) {
+  // A clear one-line message for mistakes a user can fix; the stack only when asked for.
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`hero: ${message}`);
+  if (process.env.HERO_DEBUG && error instanceof Error) console.error(error.stack);
+  process.exitCode = 1;
+}

@@ -1,0 +1,28 @@
+/** The `hero` command: each area registers its subcommands here. */
+import { readFileSync } from "node:fs";
+import { Command } from "commander";
+import { registerBench } from "./commands/bench.js";
+import { registerMicrograd } from "./commands/micrograd.js";
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+export function createProgram(): Command {
+  const program = new Command("hero")
+    .description("herograd: Neural Networks: Zero to Hero in TypeScript — train, sample, tokenize, benchmark")
+    .version(packageVersion())
+    .showHelpAfterError()
+    .configureHelp({ showGlobalOptions: true });
+
+  // `hero selftest ...`: checks against reference files, each ending with "N passed, N failed".
+  const selftest = program.command("selftest").description("compare herograd with reference outputs");
+
+  registerMicrograd(program);
+  registerBench(program);
+  void selftest;
+  return program;
+}

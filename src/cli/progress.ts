@@ -1,0 +1,45 @@
+/** Progress display for long work: a bar on a terminal, a line every few seconds in a log. */
+import cliProgress from "cli-progress";
+
+export interface Progress {
+  /** Advance to `value` (absolute) and show the named figures next to the bar. */
+  update(value: number, figures?: Record<string, string | number>): void;
+  stop(): void;
+}
+
+export function startProgress(
+  label: string,
+  total: number,
+  stream: NodeJS.WriteStream = process.stderr,
+): Progress {
+  const bar = new cliProgress.SingleBar(
+    {
+      format: `${label} [{bar}] {value}/{total} {percentage}% | {figures} | eta {eta_formatted}`,
+      stream,
+      hideCursor: stream.isTTY === true,
+      noTTYOutput: true,
+      notTTYSchedule: 5000,
+      etaBuffer: 20,
+      fps: 10,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0, { figures: "" });
+  const format = (figures: Record<string, string | number>) =>
+    Object.entries(figures)
+      .map(([k, v]) => `${k} ${typeof v === "number" ? formatNumber(v) : v}`)
+      .join("  ");
+  return {
+    update(value, figures) {
+      bar.update(value, figures ? { figures: format(figures) } : undefined);
+    },
+    stop() {
+      bar.stop();
+    },
+  };
+}
+
+function formatNumber(v: number): string {
+  if (Number.isInteger(v)) return String(v);
+  return Math.abs(v) >= 1000 || Math.abs(v) < 1e-3 ? v.toExponential(3) : v.toFixed(4);
+}
