@@ -6,13 +6,15 @@ export interface DotOptions {
   rankdir?: "LR" | "TB" | "RL" | "BT";
   /** printf-style digits for data and grad. */
   digits?: number;
+  /** Fill colours for some nodes (e.g. the node backprop is at, in the lab's step-through). */
+  highlight?: ReadonlyMap<Value, string>;
 }
 
 function escapeRecord(text: string): string {
   return text.replace(/[\\{}|<>"]/g, (c) => `\\${c}`);
 }
 
-export function toDot(root: Value, { rankdir = "LR", digits = 4 }: DotOptions = {}): string {
+export function toDot(root: Value, { rankdir = "LR", digits = 4, highlight }: DotOptions = {}): string {
   const nodes = root.topologicalOrder();
   const ids = new Map<Value, string>();
   nodes.forEach((n, i) => {
@@ -26,7 +28,9 @@ export function toDot(root: Value, { rankdir = "LR", digits = 4 }: DotOptions = 
       `data ${n.data.toFixed(digits)}`,
       `grad ${n.grad.toFixed(digits)}`,
     ];
-    lines.push(`  ${id} [shape=record, label="{ ${fields.join(" | ")} }"];`);
+    const fill = highlight?.get(n);
+    const style = fill ? `, style=filled, fillcolor="${fill.replace(/"/g, "")}"` : "";
+    lines.push(`  ${id} [shape=record, label="{ ${fields.join(" | ")} }"${style}];`);
     if (n.op) {
       lines.push(`  ${id}_op [shape=ellipse, label="${escapeRecord(n.opLabel)}"];`);
       lines.push(`  ${id}_op -> ${id};`);
