@@ -8,7 +8,6 @@ export interface FigureOptions {
   document?: Document;
   width?: number;
   height?: number;
-  title?: string;
 }
 
 let headless: Document | undefined;
@@ -22,16 +21,17 @@ export async function headlessDocument(): Promise<Document> {
   return headless;
 }
 
-/** Standalone SVG text of a figure (adds the namespace that a browser page does not need). */
+/**
+ * Standalone SVG text of a figure (adds the namespace that a browser page does not need).
+ * The figures here draw their legends as SVG marks, so the chart is the whole picture; a Plot
+ * <figure> wrapper (titles, HTML legends) is refused rather than silently cropped.
+ */
 export function svgText(figure: Element): string {
-  const svg = figure.tagName.toLowerCase() === "svg" ? figure : figure.querySelector("svg");
-  if (!svg) throw new Error("figure has no <svg> element");
-  svg.setAttribute("xmlns", "http://www.w3.org/2000/svg");
-  if (figure !== svg) {
-    // Plot wraps titled figures in <figure>: keep only the SVG, with the title as an SVG text.
-    return svg.outerHTML;
+  if (figure.tagName.toLowerCase() !== "svg") {
+    throw new Error(`svgText needs a bare <svg> figure, got <${figure.tagName.toLowerCase()}>`);
   }
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${svg.outerHTML}\n`;
+  figure.setAttribute("xmlns", "http://www.w3.org/2000/svg");
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${figure.outerHTML}\n`;
 }
 
 export interface Series {
@@ -39,7 +39,7 @@ export interface Series {
   points: { x: number; y: number }[];
 }
 
-/** Line chart of one or more series (loss curves). */
+/** Line chart of one or more series (loss curves), each labelled at its end. */
 export function lineChart(
   series: Series[],
   {
@@ -54,24 +54,34 @@ export function lineChart(
   } = {},
 ): Element {
   const rows = series.flatMap((s) => s.points.map((p) => ({ ...p, series: s.name })));
+  const labels =
+    series.length > 1
+      ? [
+          Plot.text(
+            rows,
+            Plot.selectLast({
+              x: "x",
+              y: "y",
+              z: "series",
+              text: "series",
+              fill: "series",
+              dx: 4,
+              textAnchor: "start",
+            }),
+          ),
+        ]
+      : [];
   return Plot.plot({
     document: options.document,
     width: options.width ?? 640,
     height: options.height ?? 360,
     marginLeft: 56,
+    marginRight: series.length > 1 ? 80 : 20,
     grid: true,
-    title: options.title,
     x: { label: xLabel },
     y: { label: yLabel, type: logY ? "log" : "linear" },
-    color: series.length > 1 ? { legend: true } : undefined,
-    marks: [
-      Plot.line(rows, {
-        x: "x",
-        y: "y",
-        stroke: series.length > 1 ? "series" : "steelblue",
-        strokeWidth: 1.5,
-      }),
-    ],
+    color: { type: "categorical", domain: series.map((s) => s.name) },
+    marks: [Plot.line(rows, { x: "x", y: "y", stroke: "series", strokeWidth: 1.5 }), ...labels],
   }) as unknown as Element;
 }
 
@@ -86,23 +96,41 @@ export function decisionBoundary(
   points: { x: number; y: number; label: number }[],
   { step, ...options }: DecisionBoundaryOptions,
 ): Element {
-  const cells = grid.map((g) => ({ ...g, cls: g.score > 0 ? "+1" : "-1" }));
+  // Merge each row's runs of one class into a single rectangle: the same picture, far fewer nodes.
+  const cells: { x1: number; x2: number; y: number; cls: string }[] = [];
+  const rows = new Map<number, { x: number; score: number }[]>();
+  for (const g of grid) {
+    const row = rows.get(g.y) ?? [];
+    row.push(g);
+    rows.set(g.y, row);
+  }
+  for (const [y, row] of rows) {
+    row.sort((a, b) => a.x - b.x);
+    for (const cell of row) {
+      const cls = cell.score > 0 ? "+1" : "-1";
+      const last = cells.at(-1);
+      if (last && last.y === y && last.cls === cls && Math.abs(last.x2 - cell.x) < step / 2)
+        last.x2 = cell.x + step;
+      else cells.push({ x1: cell.x, x2: cell.x + step, y, cls });
+    }
+  }
   return Plot.plot({
     document: options.document,
     width: options.width ?? 520,
     height: options.height ?? 460,
-    title: options.title,
     aspectRatio: 1,
     x: { label: "x₀" },
     y: { label: "x₁" },
-    color: { domain: ["-1", "+1"], range: ["#f4a6a6", "#a6c8f4"], legend: true },
+    color: { domain: ["-1", "+1"], range: ["#f4a6a6", "#a6c8f4"] },
     marks: [
+      // Stroked in their own colour so anti-aliasing leaves no seams between rows.
       Plot.rect(cells, {
-        x1: "x",
+        x1: "x1",
+        x2: "x2",
         y1: "y",
-        x2: (d: { x: number }) => d.x + step,
         y2: (d: { y: number }) => d.y + step,
         fill: "cls",
+        stroke: "cls",
       }),
       Plot.dot(points, {
         x: "x",
