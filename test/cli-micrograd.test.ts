@@ -37,7 +37,7 @@ test("hero micrograd demo trains to 100% accuracy and writes both SVGs", () => {
   assert.match(res.stdout, /step 99 loss \d\.\d+, accuracy 100\.0%/);
   const boundary = readFileSync(join(work, "figs", "moons-decision-boundary.svg"), "utf8");
   const curve = readFileSync(join(work, "figs", "moons-loss.svg"), "utf8");
-  assert.match(boundary, /^<\?xml[^]*<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  assert.match(boundary, /^<\?xml[\s\S]*<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
   // 100 data points drawn as circles over the classified grid (runs of a class merged per row).
   assert.equal((boundary.match(/<circle/g) ?? []).length, 100);
   assert.ok((boundary.match(/<rect/g) ?? []).length > 50);
