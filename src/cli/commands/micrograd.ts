@@ -107,6 +107,6 @@ export function registerMicrograd(program: Command): void {
       const dot = toDot(g, { rankdir: opts.rankdir as "LR" });
       const path = writeFileAtomic(opts.out, await dotToSvg(dot));
       console.log(`wrote ${path}`);
-      if (opts.dot) console.log(`wrote ${writeFileAtomic(opts.out.replace(/\.svg$/, "") + ".dot", dot)}`);
+      if (opts.dot) console.log(`wrote ${writeFileAtomic(`${opts.out.replace(/\.svg$/, "")}.dot`, dot)}`);
     });
 }
