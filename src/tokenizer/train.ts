@@ -1,0 +1,210 @@
+/**
+ * BPE training, fast: the lecture's loop (count pairs, merge the most frequent, repeat) without the
+ * full recount per merge. Pair counts are updated where a merge changes the sequence, and a priority
+ * queue gives the most frequent pair.
+ *
+ * Ties go to the pair seen first in the current sequence, as in minbpe (a Python dict keeps insertion
+ * order and max() returns the first maximum). Each pair keeps the positions of its occurrences, so
+ * its first position is known; the queue orders by (count desc, first position asc).
+ *
+ * Chunks: the Regex tokenizer trains on the regex pieces of the text. Equal pieces stay equal under
+ * every merge, so each distinct piece is stored once, with its number of occurrences as a weight,
+ * in order of first appearance (which keeps "first seen" the same).
+ */
+import { pairKey, pairOf } from "./bpe.js";
+
+export interface MergeEvent {
+  /** 0-based index of this merge. */
+  index: number;
+  total: number;
+  pair: [number, number];
+  /** The new token's id (256 + index). */
+  id: number;
+  /** Occurrences of the pair when it was merged. */
+  count: number;
+}
+
+interface PairStats {
+  count: number;
+  /** Where the pair may occur (position of its left token); stale entries are dropped lazily. */
+  positions: number[];
+  /** A lower bound of the first position; exact whenever it is at the front of the queue. */
+  first: number;
+}
+
+interface QueueEntry {
+  count: number;
+  first: number;
+  key: number;
+}
+
+/**
+ * Learns `numMerges` merges from distinct chunks (byte arrays) with their occurrence counts.
+ * Returns the merges in order; merge i makes token 256 + i. Stops early when no pair is left.
+ */
+export function learnMerges(
+  chunks: readonly Uint8Array[],
+  weights: readonly number[],
+  numMerges: number,
+  onMerge?: (event: MergeEvent) => void,
+): [number, number][] {
+  let total = 0;
+  for (const c of chunks) total += c.length;
+  const token = new Int32Array(total); // -1 once merged into its left neighbour
+  const next = new Int32Array(total);
+  const prev = new Int32Array(total);
+  const weight = new Float64Array(total);
+  let offset = 0;
+  chunks.forEach((chunk, c) => {
+    for (let i = 0; i < chunk.length; i++) {
+      const p = offset + i;
+      token[p] = chunk[i]!;
+      next[p] = i + 1 < chunk.length ? p + 1 : -1;
+      prev[p] = i > 0 ? p - 1 : -1;
+      weight[p] = weights[c]!;
+    }
+    offset += chunk.length;
+  });
+
+  const pairs = new Map<number, PairStats>();
+  const queue = new EntryHeap();
+  const touched = new Set<number>();
+
+  const add = (key: number, position: number, w: number) => {
+    let s = pairs.get(key);
+    if (!s) {
+      s = { count: 0, positions: [], first: position };
+      pairs.set(key, s);
+    }
+    s.count += w;
+    s.positions.push(position);
+    if (position < s.first) s.first = position;
+    touched.add(key);
+  };
+  const remove = (key: number, w: number) => {
+    const s = pairs.get(key)!;
+    s.count -= w;
+    if (s.count === 0) pairs.delete(key);
+    touched.add(key);
+  };
+  const occursAt = (p: number, a: number, b: number) =>
+    token[p] === a && next[p] !== -1 && token[next[p]!] === b;
+  const flushTouched = () => {
+    for (const key of touched) {
+      const s = pairs.get(key);
+      if (s) queue.push({ count: s.count, first: s.first, key });
+    }
+    touched.clear();
+  };
+  /** Keeps only the positions where the pair still occurs; returns the first of them. */
+  const compact = (key: number, s: PairStats) => {
+    const [a, b] = pairOf(key);
+    let first = Number.POSITIVE_INFINITY;
+    let kept = 0;
+    for (const p of s.positions) {
+      if (!occursAt(p, a, b)) continue;
+      s.positions[kept++] = p;
+      if (p < first) first = p;
+    }
+    s.positions.length = kept;
+    return first;
+  };
+
+  for (let p = 0; p < total; p++)
+    if (next[p] !== -1) add(pairKey(token[p]!, token[next[p]!]!), p, weight[p]!);
+  flushTouched();
+
+  const merges: [number, number][] = [];
+  while (merges.length < numMerges) {
+    // The most frequent pair, first seen on ties; entries whose pair changed since are skipped.
+    let chosen: number | undefined;
+    while (queue.size > 0) {
+      const e = queue.pop();
+      const s = pairs.get(e.key);
+      if (!s || s.count !== e.count || s.first !== e.first) continue;
+      const first = compact(e.key, s);
+      if (first !== s.first) {
+        s.first = first;
+        queue.push({ count: s.count, first, key: e.key });
+        continue;
+      }
+      chosen = e.key;
+      break;
+    }
+    if (chosen === undefined) break;
+    const [a, b] = pairOf(chosen);
+    const id = 256 + merges.length;
+    const count = pairs.get(chosen)!.count;
+    const positions = pairs
+      .get(chosen)!
+      .positions.slice()
+      .sort((x, y) => x - y);
+    // Left to right, as merge() does: an overlapping occurrence ("aaa") is gone once its left is taken.
+    for (const p of positions) {
+      if (!occursAt(p, a, b)) continue;
+      const q = next[p]!;
+      const w = weight[p]!;
+      const left = prev[p]!;
+      const right = next[q]!;
+      if (left !== -1) remove(pairKey(token[left]!, a), w);
+      if (right !== -1) remove(pairKey(b, token[right]!), w);
+      remove(chosen, w);
+      token[p] = id;
+      token[q] = -1;
+      next[p] = right;
+      if (right !== -1) prev[right] = p;
+      if (left !== -1) add(pairKey(token[left]!, id), left, w);
+      if (right !== -1) add(pairKey(id, token[right]!), p, w);
+    }
+    flushTouched();
+    merges.push([a, b]);
+    onMerge?.({ index: merges.length - 1, total: numMerges, pair: [a, b], id, count });
+  }
+  return merges;
+}
+
+/** Max-heap on count, then min-heap on first position. */
+class EntryHeap {
+  private items: QueueEntry[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  private static before(x: QueueEntry, y: QueueEntry): boolean {
+    return x.count > y.count || (x.count === y.count && x.first < y.first);
+  }
+
+  push(x: QueueEntry): void {
+    const a = this.items;
+    let i = a.length;
+    a.push(x);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!EntryHeap.before(x, a[parent]!)) break;
+      a[i] = a[parent]!;
+      i = parent;
+    }
+    a[i] = x;
+  }
+
+  pop(): QueueEntry {
+    const a = this.items;
+    const top = a[0]!;
+    const last = a.pop()!;
+    const n = a.length;
+    if (n > 0) {
+      let i = 0;
+      for (;;) {
+        let child = 2 * i + 1;
+        if (child >= n) break;
+        if (child + 1 < n && EntryHeap.before(a[child + 1]!, a[child]!)) child++;
+        if (!EntryHeap.before(a[child]!, last)) break;
+        a[i] = a[child]!;
+        i = child;
+      }
+      a[i] = last;
+    }
+    return top;
+  }
+}
