@@ -6,7 +6,8 @@
  *   giving back the optional character cannot help, because it is not a letter; in
  *   ` ?[^\s\p{L}\p{N}]++[\r\n]*` the class cannot match \r or \n, so a plain `+` stops at the same place.
  * - Inline flags `(?i:...)`: the contractions are spelled out in both cases. Rust's case folding also
- *   puts ſ (U+017F, long s) with s, so `'ſ` is a contraction to tiktoken, and here.
+ *   puts ſ (U+017F, long s) with s, so `'ſ` is a contraction here as there (cl100k's ranks happen to
+ *   give the same ids either way).
  *
  * `\s` also differs: JavaScript's includes U+FEFF and not U+0085; Rust's is Unicode White_Space, the
  * opposite. The twins spell Rust's class out. The tests compare the splits with tiktoken's tokens.
