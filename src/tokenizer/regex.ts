@@ -179,7 +179,7 @@ export function disallowedSpecialError(token: string): TokenizerError {
   const t = JSON.stringify(token);
   return new TokenizerError(
     `encountered text corresponding to disallowed special token ${t}. To encode it as the special ` +
-      `token, allow it (allowedSpecial: new Set([${t}]) or "all"; CLI --allowed-special); to encode it ` +
-      `as ordinary text, disallow none (disallowedSpecial: "none"; CLI --allowed-special none-ok)`,
+      `token, allow it (allowedSpecial: [${t}] or "all"; CLI --allowed-special all); to encode it as ` +
+      `ordinary text, disallow none (disallowedSpecial: "none"; CLI --disallowed-special none)`,
   );
 }
