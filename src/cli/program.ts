@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerBench } from "./commands/bench.js";
 import { registerMicrograd } from "./commands/micrograd.js";
+import { registerTokenizer } from "./commands/tokenizer.js";
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
@@ -23,6 +24,7 @@ export function createProgram(): Command {
 
   registerMicrograd(program);
   registerBench(program);
+  registerTokenizer(program, selftest);
   void selftest;
   return program;
 }
