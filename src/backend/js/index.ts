@@ -1,0 +1,112 @@
+/**
+ * The reference backend: storage is a typed array (bool as Uint8Array, 0/1), kernels are plain
+ * TypeScript loops. It is the spec the wasm and webgpu kernels are tested against.
+ */
+import {
+  type Backend,
+  BYTES_PER_ELEMENT,
+  type DType,
+  type KernelArgs,
+  type KernelName,
+  type MemoryStats,
+  type Storage,
+  type TypedArray,
+  typedArrayFor,
+} from "../types.js";
+import {
+  binary,
+  binaryScalar,
+  copy,
+  fill,
+  geluBackward,
+  maskedFill,
+  triangle,
+  unary,
+  where,
+} from "./elementwise.js";
+import { gather, indexAdd, indexSelect, scatterAdd } from "./indexing.js";
+import { matmul } from "./matmul.js";
+import {
+  crossEntropy,
+  crossEntropyBackward,
+  layerNorm,
+  layerNormBackward,
+  softmax,
+  softmaxBackward,
+} from "./nn.js";
+import { argReduce, reduce, topk } from "./reduce.js";
+import type { JsStorage } from "./strided.js";
+
+export { erf } from "./elementwise.js";
+export type { JsStorage } from "./strided.js";
+
+type KernelTable = { [K in KernelName]: (args: KernelArgs[K]) => void };
+
+export const jsKernels: KernelTable = {
+  fill,
+  copy,
+  unary,
+  binary,
+  binaryScalar,
+  where,
+  maskedFill,
+  geluBackward,
+  reduce,
+  argReduce,
+  matmul,
+  softmax,
+  softmaxBackward,
+  crossEntropy,
+  crossEntropyBackward,
+  layerNorm,
+  layerNormBackward,
+  indexSelect,
+  indexAdd,
+  gather,
+  scatterAdd,
+  topk,
+  triangle,
+};
+
+export class JsBackend implements Backend {
+  readonly name = "js";
+  readonly synchronous = true;
+  private buffers = 0;
+  private bytes = 0;
+
+  alloc(dtype: DType, size: number): JsStorage {
+    this.buffers++;
+    this.bytes += size * BYTES_PER_ELEMENT[dtype];
+    return { dtype, size, data: typedArrayFor(dtype, size), freed: false };
+  }
+
+  free(storage: Storage): void {
+    const s = storage as JsStorage;
+    if (s.freed) return;
+    s.freed = true;
+    this.buffers--;
+    this.bytes -= s.size * BYTES_PER_ELEMENT[s.dtype];
+  }
+
+  write(storage: Storage, values: ArrayLike<number>, offset = 0): void {
+    const s = storage as JsStorage;
+    if (s.dtype === "bool") for (let i = 0; i < values.length; i++) s.data[offset + i] = values[i] ? 1 : 0;
+    else s.data.set(values, offset);
+  }
+
+  read(storage: Storage): Promise<TypedArray> {
+    return Promise.resolve(this.readSync(storage));
+  }
+
+  readSync(storage: Storage): TypedArray {
+    return (storage as JsStorage).data.slice();
+  }
+
+  run<K extends KernelName>(kernel: K, args: KernelArgs[K]): void {
+    (jsKernels[kernel] as (a: KernelArgs[K]) => void)(args);
+  }
+
+  memoryStats(): MemoryStats {
+    return { buffers: this.buffers, bytes: this.bytes };
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * The device interface. A backend owns storage and runs named kernels; it knows nothing about
+ * autograd, broadcasting rules or dtype promotion (the tensor front end settles those first).
+ *
+ * - Storage is an opaque handle (a typed array on `js`, an offset into a WebAssembly.Memory on
+ *   `wasm`, a GPUBuffer on `webgpu`). The front end never reads it directly.
+ * - Kernels read strided views (storage, shape, strides, offset), so views never copy.
+ * - Kernels write into `out` views the front end allocated: fresh, contiguous, offset 0, with the
+ *   dtype the kernel contract names, except `copy` and `fill`, which write into any strided view.
+ * - `run` returns at once. A synchronous backend has finished the work; an asynchronous one has
+ *   enqueued it. Reading back is `read` (a promise) everywhere and `readSync` where possible.
+ */
+
+export type DType = "float32" | "float64" | "int32" | "bool";
+
+/** Typed arrays per dtype. bool is stored as one byte per element (0 or 1). */
+export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+export const BYTES_PER_ELEMENT: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
+
+export function isFloatDType(dtype: DType): boolean {
+  return dtype === "float32" || dtype === "float64";
+}
+
+/** A fresh zeroed typed array of the dtype's kind. */
+export function typedArrayFor(dtype: DType, size: number): TypedArray {
+  switch (dtype) {
+    case "float32":
+      return new Float32Array(size);
+    case "float64":
+      return new Float64Array(size);
+    case "int32":
+      return new Int32Array(size);
+    case "bool":
+      return new Uint8Array(size);
+  }
+}
+
+/** A handle to backend memory holding `size` elements of `dtype`. Backends extend it. */
+export interface Storage {
+  readonly dtype: DType;
+  readonly size: number;
+}
+
+/** A strided window onto storage: element [i0, i1, ...] lives at offset + Σ ik·strides[k]. */
+export interface View {
+  readonly storage: Storage;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
+export type UnaryOp =
+  | "neg"
+  | "exp"
+  | "log"
+  | "sqrt"
+  | "rsqrt"
+  | "square"
+  | "reciprocal"
+  | "tanh"
+  | "relu"
+  | "sigmoid"
+  | "abs"
+  | "sign"
+  | "gelu"
+  | "geluTanh"
+  | "sin"
+  | "cos"
+  | "floor"
+  | "ceil"
+  | "round"
+  | "logicalNot";
+
+/** Arithmetic ops write the inputs' dtype; comparison and logical ops write bool. */
+export type BinaryOp =
+  | "add"
+  | "sub"
+  | "mul"
+  | "div"
+  | "pow"
+  | "maximum"
+  | "minimum"
+  | "eq"
+  | "ne"
+  | "lt"
+  | "le"
+  | "gt"
+  | "ge"
+  | "and"
+  | "or";
+
+export const COMPARISON_OPS: ReadonlySet<BinaryOp> = new Set([
+  "eq",
+  "ne",
+  "lt",
+  "le",
+  "gt",
+  "ge",
+  "and",
+  "or",
+]);
+
+export type ReduceOp = "sum" | "mean" | "max" | "min" | "prod";
+
+/**
+ * Every kernel and its arguments. Shapes: `out.shape` is authoritative; inputs of elementwise
+ * kernels arrive already broadcast to it (stride 0 on stretched dims). Integer index tensors are
+ * int32; masks and conditions are bool.
+ */
+export interface KernelArgs {
+  /** out[...] = value (out may be any strided view). */
+  fill: { out: View; value: number };
+  /** out[...] = x[...], converting dtype (float→int truncates, anything→bool is x ≠ 0). */
+  copy: { x: View; out: View };
+  unary: { op: UnaryOp; x: View; out: View };
+  /** a and b have one dtype; out is that dtype, or bool for comparison/logical ops. */
+  binary: { op: BinaryOp; a: View; b: View; out: View };
+  /** x OP scalar, or scalar OP x when `scalarFirst`. */
+  binaryScalar: { op: BinaryOp; x: View; scalar: number; scalarFirst: boolean; out: View };
+  /** out = cond ? a : b (cond bool; all three broadcast to out). */
+  where: { cond: View; a: View; b: View; out: View };
+  /** out = value where mask else x (mask bool, broadcast to x). */
+  maskedFill: { x: View; mask: View; value: number; out: View };
+  /** d gelu(x) / dx · g. `approximate` selects the tanh form. */
+  geluBackward: { approximate: boolean; x: View; g: View; out: View };
+  /** Reduce over `axes` of x; out has x's shape with those axes set to 1 (keepdim). */
+  reduce: { op: ReduceOp; x: View; axes: readonly number[]; out: View };
+  /** Arg-max/min along one dim; values (x's dtype) optional, indices int32; keepdim shapes. */
+  argReduce: { op: "max" | "min"; x: View; dim: number; values: View | null; indices: View };
+  /** out[..., m, n] = Σk a[..., m, k]·b[..., k, n]; batch dims of a, b and out are equal (broadcast). */
+  matmul: { a: View; b: View; out: View };
+  /** (log-)softmax along `dim`. */
+  softmax: { x: View; dim: number; log: boolean; out: View };
+  /** Vector-Jacobian product of (log-)softmax given its output y and upstream g. */
+  softmaxBackward: { y: View; g: View; dim: number; log: boolean; out: View };
+  /** Cross-entropy of logits [N, C] against int32 target [N]; out is [] (mean, sum) or [N] (none). */
+  crossEntropy: {
+    logits: View;
+    target: View;
+    ignoreIndex: number;
+    reduction: "mean" | "sum" | "none";
+    out: View;
+  };
+  /** d loss / d logits [N, C]; g has out's shape ([] or [N]). */
+  crossEntropyBackward: {
+    logits: View;
+    target: View;
+    g: View;
+    ignoreIndex: number;
+    reduction: "mean" | "sum" | "none";
+    out: View;
+  };
+  /** Layer norm over the last dim of x [R, D]; writes out [R, D], mean [R], rstd [R] = 1/sqrt(var+eps). */
+  layerNorm: {
+    x: View;
+    weight: View | null;
+    bias: View | null;
+    eps: number;
+    out: View;
+    mean: View;
+    rstd: View;
+  };
+  layerNormBackward: {
+    x: View;
+    weight: View | null;
+    mean: View;
+    rstd: View;
+    g: View;
+    dx: View;
+    dweight: View | null;
+    dbias: View | null;
+  };
+  /** out = x.index_select(dim, index) with index int32 [K]. */
+  indexSelect: { x: View; dim: number; index: View; out: View };
+  /** out = zeros; out.index_add_(dim, index, src). The backward of indexSelect (embedding). */
+  indexAdd: { src: View; dim: number; index: View; out: View };
+  /** out = x.gather(dim, index); index has out's shape. */
+  gather: { x: View; dim: number; index: View; out: View };
+  /** out = zeros; out.scatter_add_(dim, index, src). The backward of gather, max and topk. */
+  scatterAdd: { src: View; dim: number; index: View; out: View };
+  /** The k largest (or smallest) along dim, sorted; values and int32 indices. */
+  topk: { x: View; k: number; dim: number; largest: boolean; values: View; indices: View };
+  /** Keep x[..., i, j] where j - i <= diagonal (lower) or >= diagonal (upper); else 0. */
+  triangle: { x: View; diagonal: number; upper: boolean; out: View };
+}
+
+export type KernelName = keyof KernelArgs;
+
+export interface MemoryStats {
+  buffers: number;
+  bytes: number;
+}
+
+export interface Backend {
+  readonly name: string;
+  /** False for backends (WebGPU) whose data can only be read asynchronously. */
+  readonly synchronous: boolean;
+  /** Zero-filled storage for `size` elements. */
+  alloc(dtype: DType, size: number): Storage;
+  free(storage: Storage): void;
+  /** Copy host values into storage starting at element `offset`. */
+  write(storage: Storage, values: ArrayLike<number>, offset?: number): void;
+  /** The whole storage as a fresh typed array. */
+  read(storage: Storage): Promise<TypedArray>;
+  /** Synchronous read; only on synchronous backends. */
+  readSync?(storage: Storage): TypedArray;
+  run<K extends KernelName>(kernel: K, args: KernelArgs[K]): void;
+  /** Live buffers and bytes held for tensors. */
+  memoryStats(): MemoryStats;
+}

@@ -1,0 +1,49 @@
+/**
+ * herograd tensors: PyTorch-shaped, on pluggable backends.
+ *
+ * Create:   tensor([[1, 2], [3, 4]]), tensor(ids, { dtype: "int32" }), zeros([2, 3]), ones, full,
+ *           arange(5) (int32) / arange(0, 1, 0.1), linspace, eye, rand/randn/randint(..., { generator }),
+ *           zerosLike, onesLike, fullLike, randLike, randnLike, scalar(3). Default dtype float32;
+ *           dtypes: float32, float64 (gradcheck), int32 (indices), bool (masks, stored as 0/1 bytes).
+ * Ops:      every op is a free function and a method: add(x, 1) === x.add(1). Binary ops broadcast
+ *           and take numbers on either side (sub(1, x)). Names are PyTorch's in camelCase:
+ *           matmul, linear, sum/mean(dim, keepdim), max(dim) → { values, indices }, amax, argmax,
+ *           variance / x.var(dim, { unbiased, keepdim }), std, logsumexp, softmax, logSoftmax,
+ *           crossEntropy(logits, target, { reduction, ignoreIndex }), layerNorm, batchNorm,
+ *           embedding, oneHot, gelu(x, "tanh"), dropout(x, p, { training, generator }), where,
+ *           maskedFill, clamp, topk, tril, gather, indexSelect, scatterAdd, multinomial,
+ *           causalAttentionWeights / causalAttention, comparisons (eq, lt, ...) → bool.
+ * Views:    reshape/view, transpose, permute, T, slice(dim, start, end, step), narrow, select,
+ *           expand, squeeze/unsqueeze, flatten, contiguous, split, chunk, cat, stack, and
+ *           x.index(0, ":", "1:3", null, "...", idsTensor) for x[0, :, 1:3, None, ..., ids].
+ * Autograd: x.requiresGrad = true (or { requiresGrad: true }); y.backward(grad?); x.grad;
+ *           retainGrad() on intermediates; detach(); noGrad(fn); zeroGrad(); gradcheck(fn, inputs).
+ * Read:     await t.data() everywhere; t.dataSync(), t.item(), t.tolist() on synchronous backends.
+ * Memory:   buffers are garbage-collected; tidy(fn) frees fn's temporaries deterministically
+ *           (keeps what fn returns, grads of outside tensors, and parameters); keep(t); t.dispose();
+ *           assign(target, value) updates in place; memoryStats() → { js: { buffers, bytes } }.
+ * Backends: setBackend("js"); registerBackend(name, factory) for wasm/webgpu; t.to("wasm").
+ */
+
+import { hasBackend, registerBackend } from "../backend/index.js";
+import { JsBackend } from "../backend/js/index.js";
+
+if (!hasBackend("js")) registerBackend("js", () => new JsBackend());
+
+export {
+  type Backend,
+  backendNames,
+  currentBackendName,
+  type DType,
+  getBackend,
+  type MemoryStats,
+  registerBackend,
+  setBackend,
+} from "../backend/index.js";
+export { globalRandom, manualSeed, Random } from "../random/index.js";
+export { type BackwardOptions, enableGrad, isGradEnabled, Node, noGrad } from "./autograd.js";
+export { type GradcheckOptions, type GradcheckResult, gradcheck } from "./gradcheck.js";
+export * from "./ops/index.js";
+export { keep, memoryStats, tidy } from "./scope.js";
+export { broadcastShapes, type Shape, shapeString } from "./shape.js";
+export { Tensor } from "./tensor.js";

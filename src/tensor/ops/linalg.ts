@@ -1,0 +1,67 @@
+/** matmul (batched, broadcast, 1-D operands) and linear. */
+import { record } from "../autograd.js";
+import { broadcastShapes, shapeString } from "../shape.js";
+import type { Tensor } from "../tensor.js";
+import { backendOf, broadcastView, empty, promote, rawView, requireFloat, viewOf } from "./core.js";
+import { add, cast } from "./elementwise.js";
+import { sumTo } from "./reduce.js";
+import { reshape, transpose } from "./views.js";
+
+/**
+ * torch.matmul: [..., M, K] @ [..., K, N] → [..., M, N] with the leading dims broadcast;
+ * a 1-D left operand is a row [1, K] and a 1-D right operand a column [K, 1], removed afterwards.
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (a.ndim === 0 || b.ndim === 0) {
+    throw new RangeError(
+      `matmul: both operands need at least 1 dim, got shapes ${shapeString(a.shape)} and ${shapeString(b.shape)}`,
+    );
+  }
+  requireFloat("matmul", a, "left operand");
+  requireFloat("matmul", b, "right operand");
+  const backend = backendOf("matmul", a, b);
+  const dtype = promote(a.dtype, b.dtype);
+  const ac = cast(a, dtype);
+  const bc = cast(b, dtype);
+  // Un-recorded 2-D-or-more views; the node below covers the whole op.
+  const a2 = a.ndim === 1 ? rawView(ac, [1, a.shape[0]!], [0, ac.strides[0]!]) : ac;
+  const b2 = b.ndim === 1 ? rawView(bc, [b.shape[0]!, 1], [bc.strides[0]!, 0]) : bc;
+  const [M, K] = a2.shape.slice(-2) as [number, number];
+  const [K2, N] = b2.shape.slice(-2) as [number, number];
+  if (K !== K2) {
+    throw new RangeError(
+      `matmul: shapes ${shapeString(a.shape)} and ${shapeString(b.shape)} cannot be multiplied (${K} vs ${K2})`,
+    );
+  }
+  const batch = broadcastShapes("matmul", a2.shape.slice(0, -2), b2.shape.slice(0, -2));
+  const out = empty([...batch, M, N], dtype, backend);
+  backend.run("matmul", {
+    a: broadcastView(a2, [...batch, M, K]),
+    b: broadcastView(b2, [...batch, K, N]),
+    out: viewOf(out),
+  });
+  let shape = [...batch, M, N];
+  if (a.ndim === 1) shape = shape.filter((_, i) => i !== shape.length - 2);
+  if (b.ndim === 1) shape = shape.slice(0, -1);
+  const result = rawView(out, shape);
+  return record(result, "matmul", [ac, bc], (g) => {
+    const g2 = reshape(g, [...batch, M, N]);
+    return [
+      ac.requiresGrad ? reshape(sumTo(matmul(g2, transpose(b2, -1, -2)), a2.shape), a.shape) : null,
+      bc.requiresGrad ? reshape(sumTo(matmul(transpose(a2, -1, -2), g2), b2.shape), b.shape) : null,
+    ];
+  });
+}
+
+/** x @ weightᵀ + bias, with weight [out, in] as nn.Linear stores it. */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  if (weight.ndim !== 2)
+    throw new RangeError(`linear: weight must be [out, in], got ${shapeString(weight.shape)}`);
+  if (x.shape.at(-1) !== weight.shape[1]) {
+    throw new RangeError(
+      `linear: input ${shapeString(x.shape)} has ${x.shape.at(-1)} features, weight ${shapeString(weight.shape)} expects ${weight.shape[1]}`,
+    );
+  }
+  const y = matmul(x, transpose(weight, 0, 1));
+  return bias ? add(y, bias) : y;
+}

@@ -1,0 +1,285 @@
+/**
+ * Neural-network ops. Softmax, log-softmax, cross-entropy and layer norm are fused kernels with
+ * hand-derived backward (lecture 5); batch norm, attention, embedding, dropout are written with
+ * other ops.
+ */
+import { globalRandom, type Random } from "../../random/index.js";
+import { noGrad, record } from "../autograd.js";
+import { normalizeDim, normalizeDims, numel, type Shape, shapeString } from "../shape.js";
+import type { Tensor } from "../tensor.js";
+import { empty, rawView, requireDType, requireFloat, viewOf } from "./core.js";
+import { arange, ones, rand } from "./creation.js";
+import { add, assign, cast, clone, div, eq, ge, maskedFill, mul, sqrt, sub } from "./elementwise.js";
+import { indexSelect, tril } from "./indexing.js";
+import { matmul } from "./linalg.js";
+import { mean, variance } from "./reduce.js";
+import { isContiguous, reshape, transpose, unsqueeze } from "./views.js";
+
+function softmaxOp(name: string, x: Tensor, dim: number, log: boolean): Tensor {
+  requireFloat(name, x);
+  const d = normalizeDim(name, dim, x.ndim);
+  const y = empty(x.shape, x.dtype, x.backend);
+  x.backend.run("softmax", { x: viewOf(x), dim: d, log, out: viewOf(y) });
+  return record(y, name, [x], (g) => {
+    const dx = empty(x.shape, x.dtype, x.backend);
+    x.backend.run("softmaxBackward", { y: viewOf(y), g: viewOf(g), dim: d, log, out: viewOf(dx) });
+    return [dx];
+  });
+}
+
+export function softmax(x: Tensor, dim = -1): Tensor {
+  return softmaxOp("softmax", x, dim, false);
+}
+
+export function logSoftmax(x: Tensor, dim = -1): Tensor {
+  return softmaxOp("logSoftmax", x, dim, true);
+}
+
+export interface CrossEntropyOptions {
+  reduction?: "mean" | "sum" | "none";
+  /** Rows with this target add nothing and leave the mean's denominator (PyTorch default -100). */
+  ignoreIndex?: number;
+}
+
+/** F.cross_entropy for logits [N, C] and int32 targets [N]: logsumexp(row) − row[target]. */
+export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
+  const { reduction = "mean", ignoreIndex = -100 } = options;
+  requireFloat("crossEntropy", logits, "logits");
+  requireDType("crossEntropy", target, "int32", "target");
+  if (logits.ndim !== 2 || target.ndim !== 1 || target.shape[0] !== logits.shape[0]) {
+    throw new RangeError(
+      `crossEntropy: expected logits [N, C] and target [N], got ${shapeString(logits.shape)} and ${shapeString(target.shape)} (flatten first: logits.view(-1, C), target.view(-1))`,
+    );
+  }
+  const out = empty(reduction === "none" ? [logits.shape[0]!] : [], logits.dtype, logits.backend);
+  logits.backend.run("crossEntropy", {
+    logits: viewOf(logits),
+    target: viewOf(target),
+    ignoreIndex,
+    reduction,
+    out: viewOf(out),
+  });
+  return record(out, "crossEntropy", [logits], (g) => {
+    const dx = empty(logits.shape, logits.dtype, logits.backend);
+    logits.backend.run("crossEntropyBackward", {
+      logits: viewOf(logits),
+      target: viewOf(target),
+      g: viewOf(g),
+      ignoreIndex,
+      reduction,
+      out: viewOf(dx),
+    });
+    return [dx];
+  });
+}
+
+/** Normalise over the trailing `normalizedShape` dims, then scale and shift (F.layer_norm). */
+export function layerNorm(
+  x: Tensor,
+  normalizedShape: Shape,
+  weight?: Tensor | null,
+  bias?: Tensor | null,
+  eps = 1e-5,
+): Tensor {
+  requireFloat("layerNorm", x);
+  const k = normalizedShape.length;
+  const tail = x.shape.slice(x.ndim - k);
+  if (k > x.ndim || tail.some((s, i) => s !== normalizedShape[i])) {
+    throw new RangeError(
+      `layerNorm: input ${shapeString(x.shape)} does not end with normalized shape ${shapeString(normalizedShape)}`,
+    );
+  }
+  for (const [name, p] of [
+    ["weight", weight],
+    ["bias", bias],
+  ] as const) {
+    if (p && numel(p.shape) !== numel(normalizedShape)) {
+      throw new RangeError(
+        `layerNorm: ${name} ${shapeString(p.shape)} does not match normalized shape ${shapeString(normalizedShape)}`,
+      );
+    }
+  }
+  const D = numel(normalizedShape);
+  const R = D === 0 ? 0 : x.numel() / D;
+  const flat = (t: Tensor, shape: Shape) => rawView(isContiguous(t) ? t : noGrad(() => clone(t)), shape);
+  const x2 = flat(x, [R, D]);
+  const w = weight ? flat(weight, [D]) : null;
+  const b = bias ? flat(bias, [D]) : null;
+  const out = empty([R, D], x.dtype, x.backend);
+  const mu = empty([R], x.dtype, x.backend);
+  const rstd = empty([R], x.dtype, x.backend);
+  x.backend.run("layerNorm", {
+    x: viewOf(x2),
+    weight: w && viewOf(w),
+    bias: b && viewOf(b),
+    eps,
+    out: viewOf(out),
+    mean: viewOf(mu),
+    rstd: viewOf(rstd),
+  });
+  const y = rawView(out, x.shape);
+  return record(
+    y,
+    "layerNorm",
+    [x, weight ?? null, bias ?? null],
+    (g) => {
+      const dx = empty([R, D], x.dtype, x.backend);
+      const dw = weight ? empty([D], x.dtype, x.backend) : null;
+      const db = bias ? empty([D], x.dtype, x.backend) : null;
+      const g2 = flat(g, [R, D]);
+      x.backend.run("layerNormBackward", {
+        x: viewOf(x2),
+        weight: w && viewOf(w),
+        mean: viewOf(mu),
+        rstd: viewOf(rstd),
+        g: viewOf(g2),
+        dx: viewOf(dx),
+        dweight: dw && viewOf(dw),
+        dbias: db && viewOf(db),
+      });
+      return [
+        rawView(dx, x.shape),
+        dw && weight ? rawView(dw, weight.shape) : null,
+        db && bias ? rawView(db, bias.shape) : null,
+      ];
+    },
+    [x2, mu, rstd],
+  );
+}
+
+export interface BatchNormOptions {
+  runningMean?: Tensor | null;
+  runningVar?: Tensor | null;
+  weight?: Tensor | null;
+  bias?: Tensor | null;
+  /** Batch statistics (and update the running ones) when true; running statistics when false. */
+  training?: boolean;
+  momentum?: number;
+  eps?: number;
+  /** Dims to normalise over; default all but the last (channels last: [N, C] or [N, T, C]). */
+  dims?: number | readonly number[];
+}
+
+/**
+ * Batch norm with channels last. Training uses the biased batch variance to normalise and, as
+ * PyTorch, updates running_var with the unbiased one: new = (1 − momentum)·old + momentum·stat.
+ */
+export function batchNorm(x: Tensor, options: BatchNormOptions = {}): Tensor {
+  const { runningMean = null, runningVar = null, weight = null, bias = null, training = true } = options;
+  const { momentum = 0.1, eps = 1e-5 } = options;
+  requireFloat("batchNorm", x);
+  const dims = normalizeDims("batchNorm", options.dims ?? x.shape.slice(0, -1).map((_, i) => i), x.ndim);
+  let m: Tensor;
+  let v: Tensor;
+  if (training) {
+    m = mean(x, dims, true);
+    v = variance(x, dims, { unbiased: false, keepdim: true });
+    const n = dims.reduce((p, d) => p * x.shape[d]!, 1);
+    noGrad(() => {
+      if (runningMean)
+        assign(
+          runningMean,
+          add(mul(runningMean, 1 - momentum), mul(reshape(m, runningMean.shape), momentum)),
+        );
+      if (runningVar) {
+        const unbiased = mul(reshape(v, runningVar.shape), n / Math.max(n - 1, 1));
+        assign(runningVar, add(mul(runningVar, 1 - momentum), mul(unbiased, momentum)));
+      }
+    });
+  } else {
+    if (!runningMean || !runningVar)
+      throw new Error("batchNorm: evaluation mode needs runningMean and runningVar");
+    m = runningMean;
+    v = runningVar;
+  }
+  let y = div(sub(x, m), sqrt(add(v, eps)));
+  if (weight) y = mul(y, weight);
+  if (bias) y = add(y, bias);
+  return y;
+}
+
+/** Rows of weight [V, D] picked by int32 ids of any shape: output ids.shape + [D]. */
+export function embedding(weight: Tensor, ids: Tensor): Tensor {
+  requireDType("embedding", ids, "int32", "indices");
+  if (weight.ndim !== 2)
+    throw new RangeError(`embedding: weight must be [num_embeddings, dim], got ${shapeString(weight.shape)}`);
+  const rows = indexSelect(weight, 0, reshape(ids, [-1]));
+  return reshape(rows, [...ids.shape, weight.shape[1]!]);
+}
+
+/** int32 one-hot rows of length numClasses (default: max id + 1, read back synchronously). */
+export function oneHot(ids: Tensor, numClasses = -1): Tensor {
+  requireDType("oneHot", ids, "int32", "indices");
+  if (numClasses < 0) numClasses = Math.max(-1, ...ids.dataSync()) + 1;
+  return cast(eq(unsqueeze(ids, -1), arange(0, numClasses, 1, { backend: ids.backend })), "int32");
+}
+
+export interface DropoutOptions {
+  training?: boolean;
+  generator?: Random;
+}
+
+/** Zero each element with probability p and scale the rest by 1/(1-p); identity when not training. */
+export function dropout(x: Tensor, p = 0.5, options: DropoutOptions = {}): Tensor {
+  const { training = true, generator = globalRandom } = options;
+  if (p < 0 || p > 1) throw new RangeError(`dropout: probability must be in [0, 1], got ${p}`);
+  if (!training || p === 0) return x;
+  if (p === 1) return mul(x, 0);
+  const keep = ge(rand(x.shape, { generator, backend: x.backend, dtype: x.dtype }), p);
+  return mul(x, mul(cast(keep, x.dtype), 1 / (1 - p)));
+}
+
+/** softmax(q·kᵀ·scale with future positions masked) for q, k [..., T, hs]: row i attends to j <= i. */
+export function causalAttentionWeights(
+  q: Tensor,
+  k: Tensor,
+  scale = 1 / Math.sqrt(q.shape.at(-1) ?? 1),
+): Tensor {
+  const T = q.shape.at(-2)!;
+  const Tk = k.shape.at(-2)!;
+  const att = mul(matmul(q, transpose(k, -2, -1)), scale);
+  const future = eq(tril(ones([T, Tk], { backend: q.backend, dtype: "int32" })), 0);
+  return softmax(maskedFill(att, future, Number.NEGATIVE_INFINITY), -1);
+}
+
+/** causalAttentionWeights(q, k) @ v. */
+export function causalAttention(q: Tensor, k: Tensor, v: Tensor, scale?: number): Tensor {
+  return matmul(causalAttentionWeights(q, k, scale), v);
+}
+
+export interface MultinomialOptions {
+  replacement?: boolean;
+  generator?: Random;
+}
+
+/**
+ * Draw indices from rows of non-negative weights ([C] or [N, C]) with the seeded generator;
+ * int32 [numSamples] or [N, numSamples]. Needs a synchronous backend (reads the weights).
+ */
+export function multinomial(probs: Tensor, numSamples = 1, options: MultinomialOptions = {}): Tensor {
+  const { replacement = false, generator = globalRandom } = options;
+  if (probs.ndim !== 1 && probs.ndim !== 2)
+    throw new RangeError(`multinomial: expected 1-D or 2-D weights, got ${shapeString(probs.shape)}`);
+  const C = probs.shape.at(-1)!;
+  const N = probs.ndim === 2 ? probs.shape[0]! : 1;
+  if (!replacement && numSamples > C) {
+    throw new RangeError(
+      `multinomial: cannot draw ${numSamples} samples without replacement from ${C} categories`,
+    );
+  }
+  const data = probs.dataSync();
+  const out = new Int32Array(N * numSamples);
+  const row = new Float64Array(C);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) row[c] = data[n * C + c]!;
+    for (let s = 0; s < numSamples; s++) {
+      const i = generator.categorical(row);
+      out[n * numSamples + s] = i;
+      if (!replacement) row[i] = 0;
+    }
+  }
+  const shape = probs.ndim === 2 ? [N, numSamples] : [numSamples];
+  const t = empty(shape, "int32", probs.backend);
+  t.backend.write(t.storage.handle, out);
+  return t;
+}
