@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerBench } from "./commands/bench.js";
 import { registerMicrograd } from "./commands/micrograd.js";
+import { registerSelftestOps } from "./commands/selftest-ops.js";
 import { registerTokenizer } from "./commands/tokenizer.js";
 
 function packageVersion(): string {
@@ -25,6 +26,7 @@ export function createProgram(): Command {
   registerMicrograd(program);
   registerBench(program);
   registerTokenizer(program, selftest);
+  registerSelftestOps(selftest);
   void selftest;
   return program;
 }
