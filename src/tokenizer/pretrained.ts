@@ -63,6 +63,16 @@ export class PretrainedTokenizer extends RegexTokenizer {
     this.registerSpecialTokens(specialTokens);
   }
 
+  /** A new tokenizer on the same ranks, with empty caches (parsing the ranks is the slow part). */
+  fork(): PretrainedTokenizer {
+    return new PretrainedTokenizer(
+      this.name,
+      this.ranks,
+      this.pattern,
+      Object.fromEntries(this.specialTokens),
+    );
+  }
+
   protected override rebuildVocab(): void {
     if (!this.ranks) return; // called by the base constructor, before the ranks are set
     const vocab: (Uint8Array | undefined)[] = [];
@@ -81,6 +91,15 @@ export class PretrainedTokenizer extends RegexTokenizer {
     }
     return rank;
   };
+
+  protected override encodePiece(piece: string): number[] {
+    // An ASCII piece is its own bytes key: no UTF-8 encoding needed to look it up.
+    if (isAscii(piece)) {
+      const whole = this.ranks.get(piece);
+      if (whole !== undefined) return [whole];
+    }
+    return this.encodeBytes(utf8Encode(piece));
+  }
 
   protected override encodeBytes(bytes: Uint8Array): number[] {
     const whole = bytes.length <= 128 ? this.ranks.get(bytesKey(bytes)) : undefined;
@@ -114,6 +133,11 @@ export class PretrainedTokenizer extends RegexTokenizer {
       `${this.name} cannot be written as a minbpe .model (it has no place for the byte shuffle); its .vocab can`,
     );
   }
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 /**

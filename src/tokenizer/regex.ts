@@ -155,7 +155,7 @@ export class RegexTokenizer extends Tokenizer {
   protected encodeChunk(piece: string): number[] {
     const cached = this.chunkCache.get(piece);
     if (cached) return cached;
-    const ids = this.encodeBytes(utf8Encode(piece));
+    const ids = this.encodePiece(piece);
     if (piece.length <= CACHE_PIECE_MAX) {
       if (this.chunkCache.size >= CACHE_ENTRIES_MAX) this.chunkCache.clear();
       this.chunkCache.set(piece, ids);
@@ -163,8 +163,8 @@ export class RegexTokenizer extends Tokenizer {
     return ids;
   }
 
-  protected clearChunkCache(): void {
-    this.chunkCache.clear();
+  protected encodePiece(piece: string): number[] {
+    return this.encodeBytes(utf8Encode(piece));
   }
 }
 
