@@ -1,11 +1,11 @@
 /** The GPT tokenizer (minbpe): lecture functions, training, encode/decode, files, special tokens. */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { Random } from "../src/random/index.js";
-import { loadTokenizer, saveTokenizer } from "../src/tokenizer/fs.js";
+import { loadTiktokenFile, loadTokenizer, saveTokenizer } from "../src/tokenizer/fs.js";
 import {
   BasicTokenizer,
   bytePairMerge,
@@ -21,7 +21,7 @@ import {
   TokenizerError,
   utf8Encode,
 } from "../src/tokenizer/index.js";
-import { dataDir } from "./helpers.js";
+import { dataDir, repoRoot } from "./helpers.js";
 
 const taylorswift = readFileSync(join(dataDir, "taylorswift.txt"), "utf8");
 const specials = {
@@ -338,5 +338,37 @@ test("lone surrogates encode as U+FFFD, as tiktoken does", async () => {
   for (const tokenizer of [await getEncoding("cl100k_base"), trained.gpt4, trained.basic]) {
     assert.deepEqual(tokenizer.encode("a\uD800b"), tokenizer.encode("a\uFFFDb"));
     assert.deepEqual(tokenizer.encode("\uDC00\uD83D\uDE00\uD83D"), tokenizer.encode("\uFFFD😀\uFFFD"));
+  }
+});
+
+test("ranks from a .tiktoken file give the same encoding; a malformed one names file and line", async () => {
+  const gpt2 = await getEncoding("gpt2");
+  const dir = mkdtempSync(join(tmpdir(), "herograd-tokenizer-"));
+  try {
+    let file = "";
+    gpt2.vocab.forEach((bytes, id) => {
+      if (id < 50256) file += `${Buffer.from(bytes!).toString("base64")} ${id}\n`;
+    });
+    writeFileSync(join(dir, "gpt2.tiktoken"), file);
+    const fromFile = loadTiktokenFile("gpt2", join(dir, "gpt2.tiktoken"));
+    const text = taylorswift.slice(0, 20000);
+    assert.deepEqual(fromFile.encode(text), gpt2.encode(text));
+    writeFileSync(join(dir, "bad.tiktoken"), "IQ== 0\nIg== one\n");
+    assert.throws(
+      () => loadTiktokenFile("gpt2", join(dir, "bad.tiktoken")),
+      /bad\.tiktoken:2: expected "<base64 bytes> <rank>"/,
+    );
+    writeFileSync(join(dir, "short.tiktoken"), "IQ== 0\n");
+    assert.throws(() => loadTiktokenFile("gpt2", join(dir, "short.tiktoken")), /no token for byte 0/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("src/tokenizer runs in a browser: only fs.ts imports node: modules", () => {
+  const folder = join(repoRoot, "src", "tokenizer");
+  for (const file of readdirSync(folder).filter((f) => f.endsWith(".ts") && f !== "fs.ts")) {
+    const source = readFileSync(join(folder, file), "utf8");
+    assert.doesNotMatch(source, /from "node:|require\(|\bBuffer\b|\bprocess\./, file);
   }
 });

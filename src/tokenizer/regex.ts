@@ -95,7 +95,12 @@ export class RegexTokenizer extends Tokenizer {
         ? [...this.specialTokens.keys()].filter((s) => !allowed.has(s))
         : [...this.specialSet(disallowedOption)];
     if (disallowed.length > 0) {
-      const found = specialsRegex(disallowed).exec(text);
+      const everySpecial = disallowed.length === this.specialTokens.size;
+      if (everySpecial && !this.allSpecialsRegex)
+        this.allSpecialsRegex = specialsRegex([...this.specialTokens.keys()]);
+      const re = everySpecial ? this.allSpecialsRegex! : specialsRegex(disallowed);
+      re.lastIndex = 0;
+      const found = re.exec(text);
       if (found) throw disallowedSpecialError(found[0]);
     }
     const out: number[] = [];
