@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { get_encoding } from "tiktoken";
+import { Random } from "../src/random/index.js";
 import { type EncodingName, getEncoding } from "../src/tokenizer/index.js";
 import { dataDir, repoRoot } from "./helpers.js";
 
@@ -31,6 +32,18 @@ function assertSameIds(ours: number[], theirs: Uint32Array, what: string): void 
     `${what}: ids differ at ${at}: ours ${ours.slice(at, at + 8).join(" ")} tiktoken ${[...theirs.slice(at, at + 8)].join(" ")}`,
   );
 }
+
+/** Characters where the split patterns are delicate: spaces of every kind, quotes, marks, surrogates. */
+const fuzzAlphabet = [
+  ..."  \t\n\r's'S'T'd'D'm'M'l'L'v'V're'RE aZ0123456789.,!?-_()[]{}<>/\\\"`~@#$%^&*+=|;:",
+  ..."éßſİıΣσЖжאבعربى한국中文ひカ½²①😀👍🏽",
+  ..."\u0301 \u0308 \u094d \u0e33 \u200d \u2640 \ufe0f \u0085 \ufeff \u00a0 \u2009 \u3000 \u2028 \u000b \u000c \u001f".split(
+    " ",
+  ),
+  "\ud800",
+  "\udc00",
+  "\r\n",
+];
 
 for (const name of ["cl100k_base", "gpt2"] as EncodingName[]) {
   test(`${name}: the same ids as tiktoken on whole files, and decode gives the text back`, async () => {
@@ -77,3 +90,21 @@ for (const name of ["cl100k_base", "gpt2"] as EncodingName[]) {
     }
   });
 }
+
+test("random strings of delicate characters: the same ids as tiktoken", async () => {
+  const rng = new Random(2024);
+  for (const name of ["cl100k_base", "gpt2"] as EncodingName[]) {
+    const ours = await getEncoding(name);
+    const oracle = get_encoding(name);
+    try {
+      for (let trial = 0; trial < 3000; trial++) {
+        let text = "";
+        for (let n = rng.randint(0, 40); n > 0; n--)
+          text += fuzzAlphabet[rng.randint(0, fuzzAlphabet.length)];
+        assertSameIds(ours.encode(text), oracle.encode(text), `${name} ${JSON.stringify(text)}`);
+      }
+    } finally {
+      oracle.free();
+    }
+  }
+});
