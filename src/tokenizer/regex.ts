@@ -95,12 +95,7 @@ export class RegexTokenizer extends Tokenizer {
         ? [...this.specialTokens.keys()].filter((s) => !allowed.has(s))
         : [...this.specialSet(disallowedOption)];
     if (disallowed.length > 0) {
-      const everySpecial = disallowed.length === this.specialTokens.size;
-      if (everySpecial && !this.allSpecialsRegex)
-        this.allSpecialsRegex = specialsRegex([...this.specialTokens.keys()]);
-      const re = everySpecial ? this.allSpecialsRegex! : specialsRegex(disallowed);
-      re.lastIndex = 0;
-      const found = re.exec(text);
+      const found = this.finder(disallowed).exec(text);
       if (found) throw disallowedSpecialError(found[0]);
     }
     const out: number[] = [];
@@ -108,11 +103,7 @@ export class RegexTokenizer extends Tokenizer {
       this.encodeOrdinaryInto(text, out);
       return out;
     }
-    if (allowed.size === this.specialTokens.size && !this.allSpecialsRegex)
-      this.allSpecialsRegex = specialsRegex([...this.specialTokens.keys()]);
-    const re =
-      allowed.size === this.specialTokens.size ? this.allSpecialsRegex! : specialsRegex([...allowed]);
-    re.lastIndex = 0;
+    const re = this.finder([...allowed]);
     let start = 0;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
       this.encodeOrdinaryInto(text.slice(start, m.index), out);
@@ -121,6 +112,18 @@ export class RegexTokenizer extends Tokenizer {
     }
     this.encodeOrdinaryInto(text.slice(start), out);
     return out;
+  }
+
+  /** A regex finding any of these specials, from its start; the one for all of them is kept. */
+  private finder(specials: string[]): RegExp {
+    let re: RegExp;
+    if (specials.length < this.specialTokens.size) re = specialsRegex(specials);
+    else {
+      this.allSpecialsRegex ??= specialsRegex(specials);
+      re = this.allSpecialsRegex;
+    }
+    re.lastIndex = 0;
+    return re;
   }
 
   private specialSet(option: SpecialSet): Set<string> {
