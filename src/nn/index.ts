@@ -1,0 +1,29 @@
+/** Neural-network layers (torch.nn): `import * as nn from "herograd/nn"`, then `nn.Linear`, `nn.functional`. */
+export * as functional from "./functional.js";
+export {
+  BatchNorm1d,
+  type BatchNormOptions,
+  Dropout,
+  Embedding,
+  Flatten,
+  FlattenConsecutive,
+  GELU,
+  type InitOptions,
+  LayerNorm,
+  type LayerNormOptions,
+  Linear,
+  type LinearOptions,
+  ModuleList,
+  ReLU,
+  Sequential,
+  Tanh,
+} from "./layers.js";
+export {
+  buffer,
+  isBuffer,
+  isParameter,
+  Layer,
+  type LoadStateDictOptions,
+  Module,
+  parameter,
+} from "./module.js";
