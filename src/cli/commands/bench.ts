@@ -19,7 +19,8 @@ export function registerBench(program: Command): void {
     .command("bench")
     .description("run a benchmark from bench/ (prints its figures and the reference's, with the ratio)")
     .argument("[name]", "benchmark name; omit to list them")
-    .action(async (name?: string) => {
+    .argument("[args...]", "options for the benchmark, after -- (e.g. hero bench train-step -- --steps 50)")
+    .action(async (name: string | undefined, args: string[]) => {
       const names = listBenchmarks();
       if (!name) {
         console.log(names.length > 0 ? names.join("\n") : `no benchmarks found in ${benchDir}`);
@@ -30,6 +31,9 @@ export function registerBench(program: Command): void {
           `unknown benchmark "${name}"; available: ${names.join(", ") || "none (run npm run build)"}`,
         );
       }
-      await import(pathToFileURL(join(benchDir, `${name}.js`)).href);
+      const file = join(benchDir, `${name}.js`);
+      // Benchmarks read their options from process.argv, as when run with node directly.
+      process.argv = [process.argv[0]!, file, ...args];
+      await import(pathToFileURL(file).href);
     });
 }
