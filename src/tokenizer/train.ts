@@ -11,7 +11,6 @@
  * every merge, so each distinct piece is stored once, with its number of occurrences as a weight,
  * in order of first appearance (which keeps "first seen" the same).
  */
-import { pairKey, pairOf } from "./bpe.js";
 
 export interface MergeEvent {
   /** 0-based index of this merge. */
@@ -66,6 +65,11 @@ export function learnMerges(
     offset += chunk.length;
   });
 
+  // Pair keys a·stride + b stay below 2^30 for vocabularies up to 32 768: small integers, which V8
+  // hashes and stores without allocating (pairKey's a·2^21 + b would be a heap number).
+  const stride = 256 + numMerges;
+  const pairKey = (a: number, b: number) => a * stride + b;
+  const pairOf = (key: number): [number, number] => [Math.floor(key / stride), key % stride];
   const pairs = new Map<number, PairStats>();
   const queue = new EntryHeap();
   const touched = new Set<number>();
