@@ -100,9 +100,13 @@ export class Tensor {
     runBackward(this, grad, options);
   }
 
-  /** Set .grad to null (PyTorch's set_to_none). */
-  zeroGrad(): void {
-    this.grad = null;
+  /**
+   * Zero .grad in place, keeping its buffer (memory stays flat across training steps); with
+   * `{ setToNone: true }` drop it instead (garbage collection frees it later).
+   */
+  zeroGrad(options: { setToNone?: boolean } = {}): void {
+    if (options.setToNone) this.grad = null;
+    else this.grad?.assign(0);
   }
 
   /** The same storage, cut from the tape. */

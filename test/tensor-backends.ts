@@ -1,0 +1,11 @@
+/**
+ * The backends the tensor suites run on: every registered backend that can run synchronously here,
+ * or those named in HERO_TEST_BACKENDS (comma-separated). A new backend registers by being imported
+ * here; the same suites then test it.
+ */
+import { backendNames, getBackend } from "../src/tensor/index.js";
+
+export function testBackends(): string[] {
+  const wanted = process.env.HERO_TEST_BACKENDS?.split(",").map((s) => s.trim());
+  return backendNames().filter((name) => (wanted ? wanted.includes(name) : getBackend(name).synchronous));
+}

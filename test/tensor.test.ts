@@ -1,0 +1,304 @@
+/** Tensor behaviour: creation, views, broadcasting, autograd, errors, memory, determinism, printing. */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import * as T from "../src/tensor/index.js";
+import { noGrad, Random, type Tensor, tidy } from "../src/tensor/index.js";
+import { testBackends } from "./tensor-backends.js";
+
+const buffers = (backend: string) => T.memoryStats()[backend]?.buffers ?? 0;
+
+for (const backend of testBackends()) {
+  const f32 = (data: T.NestedArray, requiresGrad = false) => T.tensor(data, { backend, requiresGrad });
+  const ints = (data: T.NestedArray) => T.tensor(data, { backend, dtype: "int32" });
+
+  describe(`tensors on ${backend}`, () => {
+    test("creation: nested arrays, dtypes, ranges, constants", () => {
+      const x = f32([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]);
+      assert.deepEqual(x.shape, [2, 3]);
+      assert.equal(x.dtype, "float32");
+      assert.deepEqual(x.tolist(), [
+        [1, 2, 3],
+        [4, 5, 6],
+      ]);
+      assert.equal(T.tensor([true, false], { backend }).dtype, "bool");
+      assert.equal(T.tensor(new Int32Array([1, 2]), { backend }).dtype, "int32");
+      assert.equal(T.tensor(new Float64Array([1, 2]), { backend }).dtype, "float64");
+      assert.throws(() => f32([[1, 2], [3]]), /ragged/);
+      assert.deepEqual(T.arange(4, undefined, 1, { backend }).tolist(), [0, 1, 2, 3]);
+      assert.equal(T.arange(4, undefined, 1, { backend }).dtype, "int32");
+      assert.equal(T.arange(0, 1, 0.25, { backend }).dtype, "float32");
+      assert.deepEqual(T.linspace(0, 1, 5, { backend }).tolist(), [0, 0.25, 0.5, 0.75, 1]);
+      assert.deepEqual(T.eye(2, 3, { backend }).tolist(), [
+        [1, 0, 0],
+        [0, 1, 0],
+      ]);
+      assert.deepEqual(T.full([2], 7, { backend, dtype: "int32" }).tolist(), [7, 7]);
+      assert.deepEqual(T.zerosLike(x).shape, [2, 3]);
+      assert.equal(T.scalar(3, { backend }).item(), 3);
+      assert.deepEqual(T.tril(T.ones([3, 3], { backend })).tolist(), [
+        [1, 0, 0],
+        [1, 1, 0],
+        [1, 1, 1],
+      ]);
+    });
+
+    test("random creation is seeded: same generator state, bit-identical values", () => {
+      const a = T.randn([50], { backend, generator: new Random(3) }).dataSync();
+      const b = T.randn([50], { backend, generator: new Random(3) }).dataSync();
+      assert.deepEqual(a, b);
+      T.manualSeed(11);
+      const c = T.rand([20], { backend }).dataSync();
+      T.manualSeed(11);
+      assert.deepEqual(T.rand([20], { backend }).dataSync(), c);
+      const r = T.randint(2, 5, [200], { backend, generator: new Random(1) }).dataSync();
+      assert.ok(r.every((v) => v >= 2 && v < 5));
+      assert.equal(T.randint(0, 3, [2], { backend }).dtype, "int32");
+    });
+
+    test("views share storage and allocate nothing", () => {
+      const x = T.arange(0, 12, 1, { backend, dtype: "float32" }).reshape(3, 4);
+      const before = buffers(backend);
+      const t = x.transpose(0, 1);
+      const s = x.slice(1, 1, null, 2);
+      const e = x.index(0).unsqueeze(0).expand(5, 4);
+      const sel = x.index(":", -1);
+      assert.equal(buffers(backend), before);
+      assert.deepEqual(t.shape, [4, 3]);
+      assert.equal(t.isContiguous(), false);
+      assert.deepEqual(s.tolist(), [
+        [1, 3],
+        [5, 7],
+        [9, 11],
+      ]);
+      assert.deepEqual(sel.tolist(), [3, 7, 11]);
+      noGrad(() => x.index(0).assign(T.tensor([-1, -2, -3, -4], { backend })));
+      assert.deepEqual((e.tolist() as number[][])[4], [-1, -2, -3, -4]);
+      assert.deepEqual(t.index(":", 0).tolist(), [-1, -2, -3, -4]);
+      assert.throws(() => t.view(12), /not contiguous; use reshape/);
+      assert.deepEqual((t.reshape(12).tolist() as number[]).slice(0, 3), [-1, 4, 8]);
+    });
+
+    test("broadcasting for binary ops, scalars on either side, comparisons give bool", () => {
+      const a = f32([[1], [2], [3]]);
+      const b = f32([10, 20]);
+      assert.deepEqual(T.add(a, b).tolist(), [
+        [11, 21],
+        [12, 22],
+        [13, 23],
+      ]);
+      assert.deepEqual(T.sub(1, b).tolist(), [-9, -19]);
+      assert.deepEqual(b.div(4).tolist(), [2.5, 5]);
+      const m = a.gt(1.5);
+      assert.equal(m.dtype, "bool");
+      assert.deepEqual(m.tolist(), [[false], [true], [true]]);
+      assert.deepEqual(T.where(m, a, 0).tolist(), [[0], [2], [3]]);
+      assert.deepEqual(
+        ints([1, 2])
+          .add(ints([3, 4]))
+          .tolist(),
+        [4, 6],
+      );
+      assert.equal(ints([1, 2]).div(2).dtype, "float32");
+    });
+
+    test("autograd: accumulation, reuse, retainGrad, detach, noGrad, zeroGrad", () => {
+      const x = f32([1, 2, 3], true);
+      const y = T.mul(x, x).retainGrad();
+      const z = T.add(y, y).sum();
+      z.backward();
+      assert.deepEqual(x.grad!.tolist(), [4, 8, 12]);
+      assert.deepEqual(y.grad!.tolist(), [2, 2, 2]);
+      T.mul(x, 3).sum().backward();
+      assert.deepEqual(x.grad!.tolist(), [7, 11, 15], "gradients accumulate");
+      const grad = x.grad!;
+      x.zeroGrad();
+      assert.equal(x.grad, grad, "zeroGrad keeps the buffer");
+      assert.deepEqual(grad.tolist(), [0, 0, 0]);
+      x.zeroGrad({ setToNone: true });
+      assert.equal(x.grad, null);
+      assert.equal(T.mul(x.detach(), 2).requiresGrad, false);
+      assert.equal(noGrad(() => T.mul(x, 2)).requiresGrad, false);
+      assert.equal(x.isLeaf, true);
+      assert.equal(y.isLeaf, false);
+    });
+
+    test("autograd errors say what to do", () => {
+      const x = f32([1, 2], true);
+      const y = T.mul(x, 2).sum();
+      y.backward();
+      assert.throws(() => y.backward(), /already freed.*retainGraph/);
+      const w = T.mul(x, 2).sum();
+      w.backward(null, { retainGraph: true });
+      w.backward();
+      assert.deepEqual(x.grad!.tolist(), [6, 6]);
+      assert.throws(() => T.mul(x, 2).backward(), /single-element output.*shape \[2\].*backward\(grad\)/);
+      assert.throws(() => {
+        ints([1]).requiresGrad = true;
+      }, /only floating point tensors can require gradients, this one is int32/);
+      assert.throws(() => f32([1]).backward(), /does not require grad/);
+      assert.throws(() => x.assign(0), /leaf tensor that requires grad.*noGrad/);
+    });
+
+    test("errors name the op and the shapes, the index and the size, the expected dtype", () => {
+      assert.throws(
+        () => T.add(f32([[1, 2, 3]]), f32([1, 2])),
+        /add: shapes \[1, 3\] and \[2\] cannot be broadcast/,
+      );
+      assert.throws(
+        () => T.matmul(T.ones([2, 3], { backend }), T.ones([4, 5], { backend })),
+        /matmul: shapes \[2, 3\] and \[4, 5\] cannot be multiplied \(3 vs 4\)/,
+      );
+      assert.throws(
+        () => T.cat([T.ones([2, 3], { backend }), T.ones([2, 4], { backend })], 0),
+        /cat: shapes \[2, 3\], \[2, 4\] differ outside dimension 0/,
+      );
+      assert.throws(() => f32([1, 2, 3]).index(5), /index 5 is out of range for dimension 0 with size 3/);
+      assert.throws(
+        () => f32([[1, 2, 3]]).index(0, ints([0, 3])),
+        /index 3 is out of range for dimension 0 with size 3/,
+      );
+      assert.throws(
+        () => T.embedding(T.ones([5, 2], { backend }), ints([1, 7])),
+        /index 7 is out of range for dimension 0 with size 5/,
+      );
+      assert.throws(
+        () => T.embedding(T.ones([5, 2], { backend }), f32([1, 2])),
+        /embedding: expected indices of dtype int32, got float32/,
+      );
+      assert.throws(
+        () => T.crossEntropy(T.ones([2, 3], { backend }), ints([0, 3])),
+        /target 3 is out of range for 3 classes/,
+      );
+      assert.throws(
+        () => T.where(f32([1]), f32([1]), f32([2])),
+        /where: expected condition of dtype bool, got float32/,
+      );
+      assert.throws(
+        () => T.softmax(ints([1, 2])),
+        /softmax: expected a floating point input \(float32 or float64\), got int32/,
+      );
+      assert.throws(() => f32([1, 2]).sum(2), /sum: dimension 2 is out of range for a tensor with 1 dims/);
+      assert.throws(
+        () => f32([1, 2, 3]).reshape(2, -1),
+        /reshape: shape \[2, -1\] is invalid for input of shape \[3\]/,
+      );
+      assert.throws(() => T.setBackend("nope"), /unknown backend "nope"; registered: .*js/);
+    });
+
+    test("tidy: a 10,000-op loop leaves memoryStats unchanged", () => {
+      const w = T.randn([8], { backend, generator: new Random(2) });
+      const before = T.memoryStats()[backend];
+      tidy(() => {
+        let x = T.ones([8], { backend });
+        for (let i = 0; i < 10_000; i++) x = i % 2 ? T.mul(x, w) : T.tanh(x);
+      });
+      assert.deepEqual(T.memoryStats()[backend], before);
+    });
+
+    test("tidy keeps what it returns (with the graph for backward) and outside tensors' grads", () => {
+      const p = f32([1, 2, 3], true);
+      const before = buffers(backend);
+      const { loss, parts } = tidy(() => {
+        const h = T.tanh(T.mul(p, 0.5));
+        const unused = T.exp(h);
+        void unused;
+        return { loss: T.sum(T.mul(h, h)), parts: [h] };
+      });
+      loss.backward();
+      assert.equal(p.grad!.shape[0], 3);
+      assert.ok(parts[0]!.dataSync().length === 3);
+      tidy(() => {
+        T.sum(T.mul(p, p)).backward();
+      });
+      assert.ok(!p.grad!.isDisposed, "a parameter's grad survives the scope");
+      assert.ok(buffers(backend) > before);
+      let leaked: Tensor | undefined;
+      tidy(() => {
+        leaked = T.mul(p, 2);
+      });
+      assert.throws(() => leaked!.dataSync(), /freed.*return the tensor from the tidy function, call keep/);
+      const kept = tidy(() => T.keep(T.mul(p, 2)));
+      assert.equal(kept.isDisposed, false);
+      kept.dispose();
+      assert.equal(kept.isDisposed, true);
+    });
+
+    test("reading values: item, tolist, await data(), toString", async () => {
+      const x = f32([
+        [1.5, -2],
+        [0, 3],
+      ]);
+      assert.deepEqual([...(await x.transpose(0, 1).data())], [1.5, 0, -2, 3]);
+      assert.throws(() => x.item(), /only one-element tensors/);
+      assert.equal(x.sum().item(), 2.5);
+      assert.equal(String(x), "tensor([[ 1.5000, -2.0000],\n        [ 0.0000,  3.0000]])");
+      assert.equal(String(ints([1, 2])), "tensor([1, 2], dtype=int32)");
+      assert.match(String(T.mul(f32([1], true), 2)), /gradFn=<mul>/);
+    });
+
+    test("multinomial and dropout are seeded and have the right statistics", () => {
+      const probs = f32([0.1, 0.0, 0.6, 0.3]);
+      const a = T.multinomial(probs, 2000, { replacement: true, generator: new Random(4) }).dataSync();
+      const b = T.multinomial(probs, 2000, { replacement: true, generator: new Random(4) }).dataSync();
+      assert.deepEqual(a, b);
+      const counts = [0, 0, 0, 0];
+      for (const i of a) counts[i]!++;
+      assert.equal(counts[1], 0);
+      assert.ok(Math.abs(counts[2]! / 2000 - 0.6) < 0.05, `counts ${counts}`);
+      const noRepeat = T.multinomial(f32([[1, 1, 1]]), 3, {
+        generator: new Random(1),
+      }).tolist() as number[][];
+      assert.deepEqual([...noRepeat[0]!].sort(), [0, 1, 2]);
+      const x = T.ones([1000], { backend });
+      const d1 = T.dropout(x, 0.25, { generator: new Random(8) }).dataSync();
+      const d2 = T.dropout(x, 0.25, { generator: new Random(8) }).dataSync();
+      assert.deepEqual(d1, d2);
+      const zeros = d1.filter((v) => v === 0).length;
+      assert.ok(zeros > 200 && zeros < 300);
+      assert.ok(d1.every((v) => v === 0 || Math.abs(v - 4 / 3) < 1e-6));
+      assert.equal(T.dropout(x, 0.5, { training: false }), x);
+    });
+
+    test("max/min/topk/argmax give values and int32 indices", () => {
+      const x = f32([
+        [3, 9, 1],
+        [7, 2, 8],
+      ]);
+      const { values, indices } = x.max(1);
+      assert.deepEqual(values.tolist(), [9, 8]);
+      assert.deepEqual(indices.tolist(), [1, 2]);
+      assert.equal(indices.dtype, "int32");
+      assert.deepEqual(x.argmax().tolist(), 1);
+      assert.deepEqual(x.argmax(0, true).tolist(), [[1, 0, 1]]);
+      assert.deepEqual(x.topk(2).indices.tolist(), [
+        [1, 0],
+        [2, 0],
+      ]);
+      assert.deepEqual(T.oneHot(ints([2, 0])).tolist(), [
+        [0, 0, 1],
+        [1, 0, 0],
+      ]);
+    });
+
+    test("batchNorm updates running statistics as PyTorch (unbiased running variance)", () => {
+      const x = f32([
+        [1, 10],
+        [3, 14],
+        [5, 12],
+      ]);
+      const runningMean = T.zeros([2], { backend });
+      const runningVar = T.ones([2], { backend });
+      T.batchNorm(x, { runningMean, runningVar, momentum: 0.1 });
+      const rm = runningMean.dataSync();
+      const rv = runningVar.dataSync();
+      assert.ok(Math.abs(rm[0]! - 0.3) < 1e-6 && Math.abs(rm[1]! - 1.2) < 1e-6);
+      // unbiased batch variances: 4 and 4 → 0.9·1 + 0.1·4
+      assert.ok(Math.abs(rv[0]! - 1.3) < 1e-6 && Math.abs(rv[1]! - 1.3) < 1e-6);
+      const evalOut = T.batchNorm(x, { runningMean, runningVar, training: false });
+      assert.ok(Math.abs(evalOut.dataSync()[0]! - (1 - 0.3) / Math.sqrt(1.3 + 1e-5)) < 1e-5);
+    });
+  });
+}
