@@ -37,13 +37,44 @@ export const encodingSpecs: Record<EncodingName, { pattern: string; specialToken
     },
   };
 
+/** What a rank table implies, computed once per table and shared by every tokenizer built on it. */
+interface RankTables {
+  /** Rank → bytes as a binary string. */
+  tokenKeys: string[];
+  /** Rank → bytes (no specials). */
+  vocab: Uint8Array[];
+  byteShuffle: Int32Array;
+}
+
+const rankTables = new WeakMap<Ranks, RankTables>();
+
+function tablesFor(name: string, ranks: Ranks): RankTables {
+  let tables = rankTables.get(ranks);
+  if (!tables) {
+    const tokenKeys: string[] = [];
+    const vocab: Uint8Array[] = [];
+    for (const [key, rank] of ranks) {
+      tokenKeys[rank] = key;
+      vocab[rank] = keyBytes(key);
+    }
+    const byteShuffle = new Int32Array(256);
+    for (let b = 0; b < 256; b++) {
+      const rank = ranks.get(String.fromCharCode(b));
+      if (rank === undefined) throw new TokenizerError(`${name}: the ranks have no token for byte ${b}`);
+      byteShuffle[b] = rank;
+    }
+    tables = { tokenKeys, vocab, byteShuffle };
+    rankTables.set(ranks, tables);
+  }
+  return tables;
+}
+
 export class PretrainedTokenizer extends RegexTokenizer {
   readonly name: string;
   /** The id of each single byte. */
   readonly byteShuffle: Int32Array;
   private readonly ranks: Ranks;
-  /** Rank → bytes as a binary string. */
-  private readonly tokenKeys: string[];
+  private readonly tables: RankTables;
   /** (left, right) → rank of their concatenation, filled as pairs are met. */
   private readonly pairRanks = new Map<number, number>();
   private recovered?: [number, number, number][];
@@ -52,18 +83,12 @@ export class PretrainedTokenizer extends RegexTokenizer {
     super(pattern);
     this.name = name;
     this.ranks = ranks;
-    this.tokenKeys = [];
-    for (const [key, rank] of ranks) this.tokenKeys[rank] = key;
-    this.byteShuffle = new Int32Array(256);
-    for (let b = 0; b < 256; b++) {
-      const rank = ranks.get(String.fromCharCode(b));
-      if (rank === undefined) throw new TokenizerError(`${name}: the ranks have no token for byte ${b}`);
-      this.byteShuffle[b] = rank;
-    }
+    this.tables = tablesFor(name, ranks);
+    this.byteShuffle = this.tables.byteShuffle;
     this.registerSpecialTokens(specialTokens);
   }
 
-  /** A new tokenizer on the same ranks, with empty caches (parsing the ranks is the slow part). */
+  /** A new tokenizer on the same ranks, with empty caches. */
   fork(): PretrainedTokenizer {
     return new PretrainedTokenizer(
       this.name,
@@ -74,9 +99,8 @@ export class PretrainedTokenizer extends RegexTokenizer {
   }
 
   protected override rebuildVocab(): void {
-    if (!this.ranks) return; // called by the base constructor, before the ranks are set
-    const vocab: (Uint8Array | undefined)[] = [];
-    for (const [key, rank] of this.ranks) vocab[rank] = keyBytes(key);
+    if (!this.tables) return; // called by the base constructor, before the ranks are set
+    const vocab: (Uint8Array | undefined)[] = this.tables.vocab.slice();
     for (const [text, id] of this.specialTokens) vocab[id] = utf8Encode(text);
     this.vocab = vocab;
   }
@@ -85,7 +109,7 @@ export class PretrainedTokenizer extends RegexTokenizer {
     const key = pairKey(a, b);
     let rank = this.pairRanks.get(key);
     if (rank === undefined) {
-      rank = this.ranks.get(this.tokenKeys[a]! + this.tokenKeys[b]!) ?? NO_MERGE;
+      rank = this.ranks.get(this.tables.tokenKeys[a]! + this.tables.tokenKeys[b]!) ?? NO_MERGE;
       if (this.pairRanks.size >= 1 << 22) this.pairRanks.clear();
       this.pairRanks.set(key, rank);
     }
@@ -111,7 +135,7 @@ export class PretrainedTokenizer extends RegexTokenizer {
 
   /** The merges recovered from the ranks (computed on first use: about a second for cl100k). */
   override get merges(): [number, number, number][] {
-    this.recovered ??= recoverMerges(this.tokenKeys, this.byteShuffle, this.mergedId);
+    this.recovered ??= recoverMerges(this.tables.tokenKeys, this.byteShuffle, this.mergedId);
     return this.recovered;
   }
 
