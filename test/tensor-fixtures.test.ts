@@ -7,7 +7,7 @@ import { testBackends } from "./tensor-backends.js";
 
 const file = JSON.parse(readFileSync(fixture("ops.json"), "utf8")) as OpsFixtureFile;
 
-for (const backend of testBackends()) {
+for (const backend of testBackends("all")) {
   describe(`ops.json on ${backend}`, () => {
     for (const floatDType of ["float32", "float64"] as const) {
       test(`all ${file.cases.length} cases pass in ${floatDType} (outputs, aux, every input gradient)`, async () => {

@@ -1,7 +1,8 @@
 /**
  * Backend registry: backends register a factory under a name; the first use instantiates it.
  * `setBackend(name)` picks the default for new tensors. The js backend registers itself when the
- * tensor module loads; wasm and webgpu register from their own modules.
+ * tensor module loads; wasm and webgpu register from their own modules. The factory is synchronous:
+ * asynchronous setup (compiling wasm, requesting a GPU adapter) happens before registering.
  */
 import type { Backend, MemoryStats } from "./types.js";
 

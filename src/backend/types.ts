@@ -196,7 +196,10 @@ export interface Backend {
   readonly name: string;
   /** False for backends (WebGPU) whose data can only be read asynchronously. */
   readonly synchronous: boolean;
-  /** Zero-filled storage for `size` elements. */
+  /**
+   * Storage for `size` elements. Contents are unspecified (a pooled buffer may hold old values):
+   * every kernel writes all of its output, and `zeros` fills explicitly.
+   */
   alloc(dtype: DType, size: number): Storage;
   free(storage: Storage): void;
   /** Copy host values into storage starting at element `offset`. */

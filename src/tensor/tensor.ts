@@ -390,6 +390,10 @@ export class Tensor {
       this.shape.map((_, i) => this.ndim - 1 - i),
     );
   }
+  /** The last two dims swapped (PyTorch's mT). */
+  get mT(): Tensor {
+    return ops.transpose(this, -2, -1);
+  }
   permute(...dims: number[] | [readonly number[]]): Tensor {
     return ops.permute(this, flatShape(dims));
   }

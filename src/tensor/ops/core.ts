@@ -14,7 +14,7 @@ export function stridedViewOf(t: Tensor, shape: Shape, strides: readonly number[
   return { storage: t.storage.handle, shape, strides, offset: t.offset };
 }
 
-/** A fresh contiguous tensor (zero-filled by the backend). */
+/** A fresh contiguous tensor with unspecified contents (for kernels to fill). */
 export function empty(shape: Shape, dtype: DType, backend: Backend): Tensor {
   const storage = TensorStorage.alloc(backend, dtype, numel(shape));
   return new Tensor(storage, [...shape], contiguousStrides(shape), 0);

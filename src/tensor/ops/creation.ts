@@ -104,7 +104,7 @@ export function scalar(value: number, options: CreateOptions = {}): Tensor {
 
 export function full(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
   const t = empty(checkShape("full", shape), options.dtype ?? "float32", resolveBackend(options.backend));
-  if (value !== 0) t.backend.run("fill", { out: viewOf(t), value });
+  t.backend.run("fill", { out: viewOf(t), value });
   return finish(t, options);
 }
 

@@ -163,7 +163,9 @@ export function assign(target: Tensor, value: TensorLike): Tensor {
     );
   }
   backendOf("assign", target, value);
-  target.backend.run("copy", { x: broadcastView(value, target.shape), out: viewOf(target) });
+  // Reading and writing one buffer at once (x.assign(x.T)) would read half-written values.
+  const source = value.storage === target.storage ? clone(value).detach() : value;
+  target.backend.run("copy", { x: broadcastView(source, target.shape), out: viewOf(target) });
   return target;
 }
 
