@@ -1,0 +1,3 @@
+/** Reading and writing tensors (safetensors), Hugging Face GPT-2 checkpoints; platform-free. Files: ./node.js. */
+export * from "./gpt2.js";
+export * from "./safetensors.js";

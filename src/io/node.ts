@@ -1,0 +1,198 @@
+/**
+ * safetensors files in Node: the header is read and validated first, then each tensor is read
+ * with its own positional read (a 500 MB checkpoint is never held twice); writes stream tensor by
+ * tensor into a temporary file that is renamed into place.
+ */
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { GPT } from "../models/gpt.js";
+import type { Tensor } from "../tensor/index.js";
+import { configFromHF, type HFGPT2Config, hfKeyToOurs, loadHFStatePartial, ourKeyToHF } from "./gpt2.js";
+import {
+  buildHeader,
+  parseHeader,
+  type RawTensor,
+  rawToTensor,
+  readHeaderLength,
+  SafetensorsError,
+  type SafetensorsHeader,
+  tensorToRaw,
+} from "./safetensors.js";
+
+function readExactly(fd: number, length: number, position: number, file: string): Uint8Array {
+  const buf = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buf, done, length - done, position + done);
+    if (n === 0)
+      throw new SafetensorsError(file, `truncated: expected ${length} bytes at offset ${position}`);
+    done += n;
+  }
+  return buf;
+}
+
+/** An open safetensors file: validated header, tensors read on demand. Close when done. */
+export class SafetensorsFile {
+  readonly header: SafetensorsHeader;
+  private fd: number | null;
+
+  private constructor(
+    readonly path: string,
+    fd: number,
+    header: SafetensorsHeader,
+  ) {
+    this.fd = fd;
+    this.header = header;
+  }
+
+  static open(path: string): SafetensorsFile {
+    let fd: number;
+    try {
+      fd = openSync(path, "r");
+    } catch (error) {
+      throw new SafetensorsError(path, `cannot open (${(error as Error).message})`);
+    }
+    try {
+      const size = fstatSync(fd).size;
+      const prefix = size >= 8 ? readExactly(fd, 8, 0, path) : new Uint8Array(0);
+      const n = readHeaderLength(prefix, size, path);
+      const header = parseHeader(readExactly(fd, n, 8, path), n, size, path);
+      return new SafetensorsFile(path, fd, header);
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+  }
+
+  get names(): string[] {
+    return this.header.tensors.map((t) => t.name);
+  }
+
+  raw(name: string): RawTensor {
+    if (this.fd === null) throw new Error(`${this.path}: file is closed`);
+    const entry = this.header.tensors.find((t) => t.name === name);
+    if (!entry) throw new SafetensorsError(this.path, `no tensor named "${name}"`);
+    const bytes = readExactly(
+      this.fd,
+      entry.end - entry.begin,
+      this.header.dataStart + entry.begin,
+      this.path,
+    );
+    return { dtype: entry.dtype, shape: entry.shape, bytes };
+  }
+
+  tensor(name: string): Tensor {
+    return rawToTensor(this.raw(name), `${this.path}: "${name}"`);
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+/** Every tensor of a file, by name, in header order. */
+export function readSafetensors(path: string): {
+  tensors: Map<string, Tensor>;
+  metadata: Record<string, string>;
+} {
+  const f = SafetensorsFile.open(path);
+  try {
+    const tensors = new Map<string, Tensor>();
+    for (const name of f.names) tensors.set(name, f.tensor(name));
+    return { tensors, metadata: f.header.metadata };
+  } finally {
+    f.close();
+  }
+}
+
+/**
+ * Write tensors to `path` atomically: stream into a temporary file beside it, fsync, rename.
+ * A crash midway leaves any previous file at `path` untouched.
+ */
+export function writeSafetensors(
+  path: string,
+  tensors: Map<string, Tensor> | Record<string, Tensor>,
+  metadata: Record<string, string> = {},
+): void {
+  const entries = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
+  const full = resolve(path);
+  mkdirSync(dirname(full), { recursive: true });
+  const tmp = join(dirname(full), `.${basename(full)}.${process.pid}.tmp`);
+  const { prefix } = buildHeader(
+    entries.map(([k, t]) => [k, { dtype: dtypeOf(t), shape: t.shape }]),
+    metadata,
+  );
+  const fd = openSync(tmp, "w");
+  try {
+    writeSync(fd, prefix);
+    for (const [, t] of entries) writeSync(fd, tensorToRaw(t).bytes);
+    fsyncSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw error;
+  }
+  closeSync(fd);
+  renameSync(tmp, full);
+}
+
+function dtypeOf(t: Tensor) {
+  return t.dtype === "float32" ? "F32" : t.dtype === "float64" ? "F64" : t.dtype === "int32" ? "I32" : "BOOL";
+}
+
+/**
+ * A Hugging Face GPT-2 model: a directory with config.json and model.safetensors, or a weights
+ * file with its config (default: config.json beside it).
+ */
+export function loadHFGPT2(weightsOrDir: string, configPath?: string): GPT {
+  let weights = weightsOrDir;
+  if (existsSync(weightsOrDir) && statSync(weightsOrDir).isDirectory())
+    weights = join(weightsOrDir, "model.safetensors");
+  const config = configPath ?? join(dirname(weights), "config.json");
+  if (!existsSync(config))
+    throw new Error(`no config for ${weights}: ${config} does not exist (pass --config config.json)`);
+  let hf: HFGPT2Config;
+  try {
+    hf = JSON.parse(readFileSync(config, "utf8")) as HFGPT2Config;
+  } catch (error) {
+    throw new Error(`${config}: not valid JSON (${(error as Error).message})`);
+  }
+  const model = new GPT(configFromHF(hf, config));
+  const f = SafetensorsFile.open(weights);
+  try {
+    // Tensor by tensor, so only one extra copy is alive at a time.
+    const own = new Map(model.namedParameters());
+    const names = f.names.filter((n) => {
+      const k = hfKeyToOurs(n);
+      return k !== null && k !== "lm_head.weight";
+    });
+    for (const n of names) {
+      if (!own.has(hfKeyToOurs(n)!)) throw new Error(`${weights}: unexpected tensor "${n}"`);
+    }
+    const seen = new Set<string>();
+    for (const n of names) {
+      loadHFStatePartial(model, n, f.tensor(n), weights);
+      seen.add(hfKeyToOurs(n)!);
+    }
+    const missing = [...own.keys()].filter((k) => !seen.has(k));
+    if (missing.length > 0)
+      throw new Error(`${weights}: missing ${missing.map((k) => ourKeyToHF(k) ?? k).join(", ")}`);
+  } finally {
+    f.close();
+  }
+  return model;
+}

@@ -1,0 +1,378 @@
+/**
+ * GPT (lectures 7 and 9): nanoGPT's model, which is GPT-2's architecture. Token + position
+ * embeddings, pre-LayerNorm blocks of causal self-attention (fused qkv projection) and a GELU MLP,
+ * a final LayerNorm, and an output projection tied to the token embedding.
+ *
+ * Field names follow nanoGPT, so stateDict() keys read "transformer.h.0.attn.c_attn.weight" and a
+ * Hugging Face GPT-2 checkpoint maps onto them by name (see io/gpt2.ts).
+ */
+import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList } from "../nn/index.js";
+import { globalRandom, type Random } from "../random/index.js";
+import {
+  arange,
+  argmax,
+  assign,
+  cat,
+  causalAttentionWeights,
+  crossEntropy,
+  embedding,
+  eq,
+  gelu,
+  keep,
+  linear,
+  lt,
+  maskedFill,
+  matmul,
+  multinomial,
+  noGrad,
+  ones,
+  randn,
+  softmax,
+  type Tensor,
+  tensor,
+  tidy,
+  topk,
+  tril,
+} from "../tensor/index.js";
+
+export interface GPTConfig {
+  /** Longest context (number of learned positions). */
+  blockSize: number;
+  vocabSize: number;
+  nLayer: number;
+  nHead: number;
+  nEmbd: number;
+  dropout: number;
+  /** Biases in Linear layers and LayerNorms (GPT-2: true). */
+  bias: boolean;
+  /** "tanh" is GPT-2's gelu_new; nanoGPT's own model uses the exact "none". Default "tanh". */
+  gelu?: "tanh" | "none";
+  /** LayerNorm epsilon (default 1e-5). */
+  layerNormEps?: number;
+}
+
+export const GPT_CONFIG_KEYS = [
+  "blockSize",
+  "vocabSize",
+  "nLayer",
+  "nHead",
+  "nEmbd",
+  "dropout",
+  "bias",
+] as const;
+
+export function validateGPTConfig(c: GPTConfig): GPTConfig {
+  for (const k of ["blockSize", "vocabSize", "nLayer", "nHead", "nEmbd"] as const) {
+    if (!Number.isInteger(c[k]) || c[k] <= 0)
+      throw new RangeError(`GPT config: ${k} must be a positive integer, got ${c[k]}`);
+  }
+  if (c.nEmbd % c.nHead !== 0)
+    throw new RangeError(`GPT config: nEmbd ${c.nEmbd} is not divisible by nHead ${c.nHead}`);
+  if (!(c.dropout >= 0 && c.dropout < 1))
+    throw new RangeError(`GPT config: dropout must be in [0, 1), got ${c.dropout}`);
+  return c;
+}
+
+export interface GPTInitOptions {
+  generator?: Random;
+  /** Generator for dropout masks (default: the init generator). */
+  dropoutGenerator?: Random;
+}
+
+/** Per-layer keys and values of the tokens seen so far, [B, nh, Tpast, hs]. */
+export interface KVCache {
+  layers: { k: Tensor; v: Tensor }[];
+  /** Number of positions cached. */
+  length: number;
+}
+
+export class CausalSelfAttention extends Module {
+  readonly c_attn: Linear;
+  readonly c_proj: Linear;
+  readonly attn_dropout: Dropout;
+  readonly resid_dropout: Dropout;
+  /** When true, forward() keeps the attention weights [B, nh, T, Tk] in lastWeights (the lab's heatmaps). */
+  recordWeights = false;
+  lastWeights: Tensor | null = null;
+
+  constructor(
+    readonly nEmbd: number,
+    readonly nHead: number,
+    bias: boolean,
+    dropout: number,
+    dropoutGenerator: Random,
+  ) {
+    super();
+    this.c_attn = new Linear(nEmbd, 3 * nEmbd, { bias });
+    this.c_proj = new Linear(nEmbd, nEmbd, { bias });
+    this.attn_dropout = new Dropout(dropout, dropoutGenerator);
+    this.resid_dropout = new Dropout(dropout, dropoutGenerator);
+  }
+
+  /** x [B, T, C]; with `cache`, keys and values of earlier positions are prepended and the cache updated. */
+  forward(x: Tensor, cache?: { k: Tensor; v: Tensor } | null): { y: Tensor; k: Tensor; v: Tensor } {
+    const [B, T, C] = x.shape as [number, number, number];
+    const nh = this.nHead;
+    const hs = C / nh;
+    const qkv = this.c_attn.forward(x);
+    const heads = (t: Tensor) => t.reshape([B, T, nh, hs]).transpose(1, 2);
+    const [q, kNew, vNew] = qkv.split(C, 2).map(heads) as [Tensor, Tensor, Tensor];
+    const k = cache ? cat([cache.k, kNew], 2) : kNew;
+    const v = cache ? cat([cache.v, vNew], 2) : vNew;
+    const past = k.shape[2]! - T;
+    const scale = 1 / Math.sqrt(hs);
+    let att: Tensor;
+    if (past === 0) att = causalAttentionWeights(q, k, scale);
+    else if (T === 1) att = softmax(matmul(q, k.transpose(-2, -1)).mul(scale), -1);
+    else {
+      // Query i sits at position past + i and sees keys j <= past + i.
+      const future = eq(tril(ones([T, past + T], { dtype: "int32" }), past), 0);
+      att = softmax(
+        maskedFill(matmul(q, k.transpose(-2, -1)).mul(scale), future, Number.NEGATIVE_INFINITY),
+        -1,
+      );
+    }
+    if (this.recordWeights) this.lastWeights = keep(att.detach().clone());
+    att = this.attn_dropout.forward(att);
+    const y = matmul(att, v).transpose(1, 2).reshape([B, T, C]);
+    return { y: this.resid_dropout.forward(this.c_proj.forward(y)), k, v };
+  }
+}
+
+export class MLP extends Module {
+  readonly c_fc: Linear;
+  readonly c_proj: Linear;
+  readonly dropout: Dropout;
+
+  constructor(
+    nEmbd: number,
+    bias: boolean,
+    dropout: number,
+    readonly approximate: "tanh" | "none",
+    dropoutGenerator: Random,
+  ) {
+    super();
+    this.c_fc = new Linear(nEmbd, 4 * nEmbd, { bias });
+    this.c_proj = new Linear(4 * nEmbd, nEmbd, { bias });
+    this.dropout = new Dropout(dropout, dropoutGenerator);
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.dropout.forward(this.c_proj.forward(gelu(this.c_fc.forward(x), this.approximate)));
+  }
+}
+
+export class Block extends Module {
+  readonly ln_1: LayerNorm;
+  readonly attn: CausalSelfAttention;
+  readonly ln_2: LayerNorm;
+  readonly mlp: MLP;
+
+  constructor(c: GPTConfig, dropoutGenerator: Random) {
+    super();
+    const eps = c.layerNormEps ?? 1e-5;
+    this.ln_1 = new LayerNorm(c.nEmbd, { eps, bias: c.bias });
+    this.attn = new CausalSelfAttention(c.nEmbd, c.nHead, c.bias, c.dropout, dropoutGenerator);
+    this.ln_2 = new LayerNorm(c.nEmbd, { eps, bias: c.bias });
+    this.mlp = new MLP(c.nEmbd, c.bias, c.dropout, c.gelu ?? "tanh", dropoutGenerator);
+  }
+
+  forward(x: Tensor, cache?: { k: Tensor; v: Tensor } | null): { x: Tensor; k: Tensor; v: Tensor } {
+    const a = this.attn.forward(this.ln_1.forward(x), cache);
+    x = x.add(a.y);
+    x = x.add(this.mlp.forward(this.ln_2.forward(x)));
+    return { x, k: a.k, v: a.v };
+  }
+}
+
+class Transformer extends Module {
+  readonly wte: Embedding;
+  readonly wpe: Embedding;
+  readonly drop: Dropout;
+  readonly h: ModuleList<Block>;
+  readonly ln_f: LayerNorm;
+
+  constructor(c: GPTConfig, dropoutGenerator: Random) {
+    super();
+    this.wte = new Embedding(c.vocabSize, c.nEmbd);
+    this.wpe = new Embedding(c.blockSize, c.nEmbd);
+    this.drop = new Dropout(c.dropout, dropoutGenerator);
+    this.h = new ModuleList(Array.from({ length: c.nLayer }, () => new Block(c, dropoutGenerator)));
+    this.ln_f = new LayerNorm(c.nEmbd, { eps: c.layerNormEps ?? 1e-5, bias: c.bias });
+  }
+}
+
+/** The output projection, its weight shared with wte (weight tying). */
+class TiedHead extends Module {
+  constructor(readonly weight: Tensor) {
+    super();
+  }
+}
+
+export interface GPTForwardOptions {
+  /** int32 [B, T]: return the mean cross-entropy as `loss` (targets -1 are ignored). */
+  targets?: Tensor | null;
+  /** Keys/values of earlier positions; updated in place (layers and length). */
+  cache?: KVCache | null;
+  /** Only compute logits for the last position ([B, 1, V]), as nanoGPT does at inference. */
+  lastOnly?: boolean;
+}
+
+export interface GenerateOptions {
+  /** Divide the logits by this; 0 means greedy (argmax). Default 1. */
+  temperature?: number;
+  /** Sample only among the k most likely tokens. */
+  topK?: number | null;
+  generator?: Random;
+  /** Reuse keys and values of earlier positions (default true). */
+  kvCache?: boolean;
+  /** Called with each new token id (batch row 0), for streaming output. */
+  onToken?: (id: number) => void;
+}
+
+export class GPT extends Module {
+  readonly config: GPTConfig;
+  readonly transformer: Transformer;
+  readonly lm_head: TiedHead;
+
+  constructor(config: GPTConfig, { generator = globalRandom, dropoutGenerator }: GPTInitOptions = {}) {
+    super();
+    this.config = validateGPTConfig({ ...config });
+    this.transformer = new Transformer(this.config, dropoutGenerator ?? generator);
+    this.lm_head = new TiedHead(this.transformer.wte.weight);
+    this.initWeights(generator);
+  }
+
+  /**
+   * GPT-2's initialisation: N(0, 0.02) for Linear and Embedding weights, zero biases, and
+   * N(0, 0.02/√(2·nLayer)) for the projections that add into the residual stream (c_proj).
+   */
+  initWeights(generator: Random = globalRandom): void {
+    noGrad(() => {
+      const std = 0.02;
+      const resid = 0.02 / Math.sqrt(2 * this.config.nLayer);
+      for (const [name, p] of this.namedParameters()) {
+        if (name.endsWith(".bias") && !name.includes("ln_")) assign(p, 0);
+        else if (name.includes("ln_")) assign(p, name.endsWith(".weight") ? 1 : 0);
+        else
+          assign(
+            p,
+            randn(p.shape as number[], { generator }).mul(name.endsWith("c_proj.weight") ? resid : std),
+          );
+      }
+    });
+  }
+
+  /**
+   * Number of parameters (the tied wte/lm_head counted once). nanoGPT reports it without the
+   * position embeddings: pass { nonEmbedding: true } for that figure.
+   */
+  override numParameters({ nonEmbedding = false }: { nonEmbedding?: boolean } = {}): number {
+    const n = super.numParameters();
+    return nonEmbedding ? n - this.transformer.wpe.weight.numel() : n;
+  }
+
+  /** The blocks' attention modules, for recording attention weights. */
+  get attentionLayers(): CausalSelfAttention[] {
+    return [...this.transformer.h].map((b) => b.attn);
+  }
+
+  /** Keep each layer's attention weights on the next forward passes (attentionLayers[i].lastWeights). */
+  recordAttention(on = true): void {
+    for (const a of this.attentionLayers) {
+      a.recordWeights = on;
+      if (!on) a.lastWeights = null;
+    }
+  }
+
+  /** idx int32 [B, T] → logits [B, T, V] (and loss with targets). */
+  forward(idx: Tensor, options: GPTForwardOptions = {}): { logits: Tensor; loss: Tensor | null } {
+    const { targets = null, cache = null, lastOnly = false } = options;
+    if (idx.ndim !== 2 || idx.dtype !== "int32")
+      throw new RangeError(
+        `GPT.forward: expected int32 token ids [B, T], got ${idx.dtype} [${idx.shape.join(", ")}]`,
+      );
+    const [, T] = idx.shape as [number, number];
+    const past = cache?.length ?? 0;
+    if (past + T > this.config.blockSize) {
+      throw new RangeError(
+        `GPT.forward: cannot forward ${past + T} positions, the block size is only ${this.config.blockSize}`,
+      );
+    }
+    const tr = this.transformer;
+    const pos = arange(past, past + T);
+    let x = tr.drop.forward(tr.wte.forward(idx).add(embedding(tr.wpe.weight, pos)));
+    const blocks = [...tr.h];
+    blocks.forEach((block, i) => {
+      const out = block.forward(x, cache && cache.length > 0 ? cache.layers[i] : null);
+      x = out.x;
+      if (cache) cache.layers[i] = { k: out.k, v: out.v };
+    });
+    if (cache) cache.length = past + T;
+    x = tr.ln_f.forward(x);
+    if (lastOnly && !targets) x = x.slice(1, T - 1, T);
+    const logits = linear(x, this.lm_head.weight);
+    let loss: Tensor | null = null;
+    if (targets) {
+      const V = this.config.vocabSize;
+      loss = crossEntropy(logits.reshape([-1, V]), targets.reshape([-1]), { ignoreIndex: -1 });
+    }
+    return { logits, loss };
+  }
+
+  /** An empty cache to pass to forward(). */
+  newCache(): KVCache {
+    return { layers: [], length: 0 };
+  }
+
+  /**
+   * Append maxNewTokens tokens to each row of idx (int32 [B, T] or a list of ids for one row),
+   * feeding predictions back in. The context is cropped to the last blockSize tokens (with the KV
+   * cache, the cache restarts from the cropped context once it is full). Runs in eval mode.
+   */
+  generate(idx: Tensor | number[], maxNewTokens: number, options: GenerateOptions = {}): Tensor {
+    const { temperature = 1, topK = null, generator = globalRandom, kvCache = true, onToken } = options;
+    const wasTraining = this.training;
+    this.eval();
+    let seq = Array.isArray(idx) ? tensor(idx, { dtype: "int32" }).reshape([1, -1]) : idx;
+    if (seq.shape[1] === 0) throw new RangeError("GPT.generate: the prompt needs at least one token");
+    const bs = this.config.blockSize;
+    try {
+      return noGrad(() => {
+        let cache: KVCache | null = null;
+        for (let n = 0; n < maxNewTokens; n++) {
+          const T = seq.shape[1]!;
+          const step = tidy(() => {
+            let input: Tensor;
+            if (kvCache && cache && cache.length > 0 && cache.length + 1 <= bs)
+              input = seq.slice(1, T - 1, T);
+            else {
+              input = T > bs ? seq.slice(1, T - bs, T) : seq;
+              cache = kvCache ? this.newCache() : null;
+            }
+            const { logits } = this.forward(input, { cache, lastOnly: true });
+            let last = logits.select(1, logits.shape[1]! - 1); // [B, V]
+            let next: Tensor;
+            if (temperature === 0) next = argmax(last, -1, true);
+            else {
+              last = last.div(temperature);
+              if (topK !== null && topK !== undefined && topK > 0) {
+                const k = Math.min(topK, last.shape[1]!);
+                const kth = topk(last, k).values.slice(1, k - 1, k);
+                last = maskedFill(last, lt(last, kth), Number.NEGATIVE_INFINITY);
+              }
+              next = multinomial(softmax(last, -1), 1, { generator });
+            }
+            return { next: next.cast("int32"), cache };
+          });
+          cache = step.cache;
+          seq = cat([seq, step.next], 1);
+          onToken?.(step.next.dataSync()[0]!);
+        }
+        return seq;
+      });
+    } finally {
+      this.train(wasTraining);
+    }
+  }
+}
