@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerBench } from "./commands/bench.js";
+import { registerLab } from "./commands/lab.js";
 import { registerMicrograd } from "./commands/micrograd.js";
 import { registerSelftestOps } from "./commands/selftest-ops.js";
 import { registerTokenizer } from "./commands/tokenizer.js";
@@ -26,6 +27,7 @@ export function createProgram(): Command {
   registerMicrograd(program);
   registerBench(program);
   registerTokenizer(program, selftest);
+  registerLab(program);
   registerSelftestOps(selftest);
   void selftest;
   return program;

@@ -1,0 +1,25 @@
+/** The figure kinds the lab can draw: one view per kind of lessons/lesson.ts's Figure. */
+import type { Figure } from "../../../lessons/lesson.js";
+import { FieldView } from "./field.js";
+import { GraphView } from "./graph.js";
+import { LineView } from "./line.js";
+import { NetworkView } from "./network.js";
+import { StatsView } from "./stats.js";
+import type { FigureView } from "./view.js";
+
+export type { FigureView } from "./view.js";
+
+export function createView(figure: Figure): FigureView {
+  switch (figure.kind) {
+    case "line":
+      return new LineView(figure);
+    case "graph":
+      return new GraphView(figure);
+    case "network":
+      return new NetworkView(figure);
+    case "field":
+      return new FieldView(figure);
+    case "stats":
+      return new StatsView(figure);
+  }
+}

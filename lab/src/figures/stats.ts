@@ -1,0 +1,30 @@
+/** A few named numbers, updated as a run goes. */
+import type { Figure, StatsFigure } from "../../../lessons/lesson.js";
+import { el, type FigureView, figureCard } from "./view.js";
+
+export class StatsView implements FigureView {
+  readonly element: HTMLElement;
+  private readonly body: HTMLElement;
+  private figure: StatsFigure;
+
+  constructor(figure: StatsFigure) {
+    const card = figureCard("stats", figure.title);
+    this.element = card.element;
+    this.body = card.body;
+    this.figure = figure;
+  }
+
+  update(figure: Figure): void {
+    if (figure.kind === "stats") this.figure = figure;
+  }
+
+  draw(): void {
+    this.body.replaceChildren(
+      el(
+        "dl",
+        { class: "stats" },
+        ...this.figure.items.map((item) => el("div", {}, el("dt", {}, item.label), el("dd", {}, item.value))),
+      ),
+    );
+  }
+}

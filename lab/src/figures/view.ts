@@ -1,0 +1,39 @@
+/** A figure on a page: built from the figures an experiment emits, drawn on animation frames. */
+import type { Figure } from "../../../lessons/lesson.js";
+
+export interface FigureView {
+  readonly element: HTMLElement;
+  /** Take the latest version of the figure (cheap: drawing happens in draw()). */
+  update(figure: Figure): void;
+  /** Append points to a series (line figures). */
+  addPoints?(series: string, points: { x: number; y: number }[]): void;
+  /** Draw what changed since the last draw. */
+  draw(): void | Promise<void>;
+  /** Milliseconds to wait at least between two draws (heavy figures). */
+  readonly minInterval?: number;
+}
+
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else node.setAttribute(k, v);
+  }
+  node.append(...children);
+  return node;
+}
+
+/** The frame of every figure: a card with a title and a body. */
+export function figureCard(
+  kind: string,
+  title: string,
+): { element: HTMLElement; body: HTMLElement; heading: HTMLElement } {
+  const heading = el("h4", { class: "figure-title" }, title);
+  const body = el("div", { class: "figure-body" });
+  const element = el("figure", { class: `figure figure-${kind}`, "data-kind": kind }, heading, body);
+  return { element, body, heading };
+}

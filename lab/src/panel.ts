@@ -1,0 +1,304 @@
+/**
+ * An experiment on a lesson page: its parameters as controls, run / pause / stop, and the figures
+ * its events draw. Each run gets a fresh Web Worker; changing a parameter re-runs the experiment.
+ */
+import {
+  defaultParams,
+  type Experiment,
+  type LabEvent,
+  type ParamSpec,
+  type Params,
+} from "../../lessons/lesson.js";
+import { createView, type FigureView } from "./figures/index.js";
+import { el } from "./figures/view.js";
+import type { FromWorker, ToWorker } from "./protocol.js";
+
+type State = "idle" | "running" | "paused" | "done" | "error";
+
+const PACES = [
+  { label: "watch", ms: 40 },
+  { label: "fast", ms: 0 },
+];
+
+export class ExperimentPanel {
+  readonly element: HTMLElement;
+  private readonly params: Params;
+  private readonly figures = el("div", { class: "figures" });
+  private readonly status = el("span", { class: "status", role: "status" });
+  private readonly log = el("div", { class: "run-log" });
+  private readonly runButton = el(
+    "button",
+    { type: "button", class: "primary", "data-action": "run" },
+    "Run",
+  );
+  private readonly pauseButton = el("button", { type: "button", "data-action": "pause" }, "Pause");
+  private readonly stopButton = el("button", { type: "button", "data-action": "stop" }, "Stop");
+  private worker: Worker | undefined;
+  private views = new Map<string, FigureView>();
+  private stale = new Map<string, FigureView>();
+  private dirty = new Set<string>();
+  private lastDraw = new Map<string, number>();
+  private frame = 0;
+  private pace: number = PACES[0]!.ms;
+  private started = 0;
+  private rerun: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly lessonId: string,
+    private readonly sectionId: string,
+    private readonly experiment: Experiment,
+  ) {
+    this.params = defaultParams(experiment.params);
+    const controls = el("div", { class: "controls" });
+    for (const [key, spec] of Object.entries(experiment.params)) controls.append(this.control(key, spec));
+    const buttons = el("div", { class: "buttons" }, this.runButton);
+    this.runButton.addEventListener("click", () => this.run());
+    if (experiment.streaming) {
+      buttons.append(this.pauseButton, this.stopButton);
+      this.pauseButton.addEventListener("click", () => this.togglePause());
+      this.stopButton.addEventListener("click", () => this.stop());
+      const pace = el(
+        "select",
+        {
+          "aria-label": "speed",
+          title: "watch: at most 25 steps a second; fast: as fast as the engine goes",
+        },
+        ...PACES.map((p) => el("option", { value: String(p.ms) }, p.label)),
+      );
+      pace.addEventListener("change", () => {
+        this.pace = Number(pace.value);
+        this.post({ type: "pace", ms: this.pace });
+      });
+      buttons.append(el("label", { class: "pace" }, "speed ", pace));
+    }
+    buttons.append(this.status);
+    this.element = el(
+      "section",
+      { class: "experiment", "data-experiment": experiment.id, "data-state": "idle" },
+      el("h3", {}, el("span", { class: "badge" }, "experiment"), experiment.title),
+      controls,
+      buttons,
+      this.log,
+      this.figures,
+    );
+    this.setState("idle");
+  }
+
+  private control(key: string, spec: ParamSpec): HTMLElement {
+    const changed = (value: Params[string], delay = 250) => {
+      if (this.params[key] === value) return; // e.g. the change event of a blur after Enter
+      this.params[key] = value;
+      clearTimeout(this.rerun);
+      this.rerun = setTimeout(() => this.run(), delay);
+    };
+    const label = el("span", { class: "control-label" }, spec.label);
+    if (spec.help) label.title = spec.help;
+    switch (spec.kind) {
+      case "number":
+      case "int": {
+        const input = el("input", { type: "number", name: key, value: String(spec.default) });
+        if (spec.min !== undefined) input.min = String(spec.min);
+        if (spec.max !== undefined) input.max = String(spec.max);
+        input.step = String(spec.step ?? (spec.kind === "int" ? 1 : "any"));
+        input.addEventListener("change", () => {
+          const n = Number(input.value);
+          const ok =
+            input.value.trim() !== "" &&
+            Number.isFinite(n) &&
+            (spec.kind === "number" || Number.isInteger(n)) &&
+            (spec.min === undefined || n >= spec.min) &&
+            (spec.max === undefined || n <= spec.max);
+          input.classList.toggle("invalid", !ok);
+          if (ok) changed(n);
+        });
+        return el("label", { class: "control" }, label, input);
+      }
+      case "bool": {
+        const input = el("input", { type: "checkbox", name: key });
+        input.checked = spec.default;
+        input.addEventListener("change", () => changed(input.checked));
+        return el("label", { class: "control" }, label, input);
+      }
+      case "select": {
+        const input = el(
+          "select",
+          { name: key },
+          ...spec.options.map((o) => el("option", { value: o.value }, o.label)),
+        );
+        input.value = spec.default;
+        input.addEventListener("change", () => changed(input.value));
+        return el("label", { class: "control" }, label, input);
+      }
+      case "text": {
+        const input = el("textarea", { name: key, rows: String(spec.rows ?? 4), spellcheck: "false" });
+        input.value = spec.default;
+        input.addEventListener("input", () => changed(input.value, 600));
+        const wrap = el("div", { class: "control control-text" }, label, input);
+        if (spec.presets) {
+          const presets = el(
+            "select",
+            { "aria-label": `${spec.label} examples`, class: "presets" },
+            el("option", { value: "" }, "examples…"),
+            ...spec.presets.map((p, i) => el("option", { value: String(i) }, p.label)),
+          );
+          presets.addEventListener("change", () => {
+            const preset = spec.presets![Number(presets.value)];
+            presets.value = "";
+            if (!preset) return;
+            input.value = preset.value;
+            changed(preset.value, 0);
+          });
+          label.after(presets);
+        }
+        return wrap;
+      }
+    }
+  }
+
+  private post(message: ToWorker): void {
+    this.worker?.postMessage(message);
+  }
+
+  private setState(state: State, text?: string): void {
+    this.element.dataset.state = state;
+    this.status.textContent = text ?? "";
+    this.status.className = `status status-${state}`;
+    this.pauseButton.disabled = state !== "running" && state !== "paused";
+    this.stopButton.disabled = state !== "running" && state !== "paused";
+    this.pauseButton.textContent = state === "paused" ? "Resume" : "Pause";
+    this.runButton.textContent = state === "running" || state === "paused" ? "Restart" : "Run";
+  }
+
+  /** Start (or restart) the experiment with the current parameters. */
+  run(): void {
+    clearTimeout(this.rerun);
+    this.worker?.terminate();
+    // The figures of the last run stay until this run draws its own, so a re-run does not flicker.
+    for (const [id, view] of this.views) this.stale.set(id, view);
+    this.views = new Map();
+    this.log.textContent = "";
+    this.started = performance.now();
+    const worker = new Worker(new URL("./worker.ts", import.meta.url), {
+      type: "module",
+      name: this.experiment.id,
+    });
+    this.worker = worker;
+    worker.onmessage = (e: MessageEvent<FromWorker>) => {
+      if (this.worker === worker) this.receive(e.data);
+    };
+    worker.onerror = (e) => {
+      e.preventDefault();
+      if (this.worker === worker) this.finish("error", `the worker failed: ${e.message}`);
+    };
+    this.setState("running", "running…");
+    this.post({
+      type: "run",
+      lesson: this.lessonId,
+      section: this.sectionId,
+      params: { ...this.params },
+      pace: this.experiment.streaming ? this.pace : 0,
+    });
+  }
+
+  private togglePause(): void {
+    if (this.element.dataset.state === "running") this.post({ type: "pause" });
+    else if (this.element.dataset.state === "paused") this.post({ type: "resume" });
+  }
+
+  stop(): void {
+    if (!this.worker) return;
+    this.worker.terminate();
+    this.worker = undefined;
+    this.finish("done", "stopped");
+  }
+
+  dispose(): void {
+    clearTimeout(this.rerun);
+    this.worker?.terminate();
+    this.worker = undefined;
+    cancelAnimationFrame(this.frame);
+  }
+
+  private receive(message: FromWorker): void {
+    switch (message.type) {
+      case "events":
+        for (const event of message.events) this.apply(event);
+        break;
+      case "paused":
+        this.setState("paused", "paused");
+        break;
+      case "resumed":
+        this.setState("running", "running…");
+        break;
+      case "done":
+        this.finish("done", `done in ${(message.ms / 1000).toFixed(2)} s`);
+        break;
+      case "error":
+        this.finish("error", message.message);
+        break;
+    }
+  }
+
+  private finish(state: State, text: string): void {
+    // After an error the last good figures stay: the message says what to fix.
+    if (state !== "error") for (const view of this.stale.values()) view.element.remove();
+    this.stale.clear();
+    this.worker?.terminate();
+    this.worker = undefined;
+    this.setState(state, text);
+    void this.drawAll(true);
+  }
+
+  private apply(event: LabEvent): void {
+    if (event.type === "log") {
+      this.log.append(el("div", {}, event.text));
+      return;
+    }
+    if (event.type === "points") {
+      const view = this.views.get(event.figure);
+      view?.addPoints?.(event.series, event.points);
+      this.markDirty(event.figure);
+      return;
+    }
+    const { figure } = event;
+    let view = this.views.get(figure.id);
+    if (!view) {
+      view = createView(figure);
+      const old = this.stale.get(figure.id);
+      if (old) {
+        old.element.replaceWith(view.element);
+        this.stale.delete(figure.id);
+      } else this.figures.append(view.element);
+      view.element.dataset.figure = figure.id;
+      this.views.set(figure.id, view);
+    }
+    view.update(figure);
+    this.markDirty(figure.id);
+  }
+
+  private markDirty(id: string): void {
+    this.dirty.add(id);
+    if (!this.frame) this.frame = requestAnimationFrame(() => void this.drawAll(false));
+  }
+
+  private async drawAll(force: boolean): Promise<void> {
+    this.frame = 0;
+    const now = performance.now();
+    for (const id of [...this.dirty]) {
+      const view = this.views.get(id);
+      if (!view) {
+        this.dirty.delete(id);
+        continue;
+      }
+      if (!force && now - (this.lastDraw.get(id) ?? 0) < (view.minInterval ?? 0)) continue;
+      this.dirty.delete(id);
+      this.lastDraw.set(id, now);
+      await view.draw();
+    }
+    if (this.dirty.size > 0 && !this.frame)
+      this.frame = requestAnimationFrame(() => void this.drawAll(false));
+    if (this.element.dataset.state === "running") {
+      this.status.textContent = `running… ${((performance.now() - this.started) / 1000).toFixed(1)} s`;
+    }
+  }
+}

@@ -1,0 +1,16 @@
+/** Messages between a lesson page and the worker that runs its experiment. */
+import type { LabEvent, Params } from "../../lessons/lesson.js";
+
+export type ToWorker =
+  | { type: "run"; lesson: string; section: string; params: Params; pace: number }
+  | { type: "pause" }
+  | { type: "resume" }
+  /** Minimum milliseconds per tick, so a fast run can be watched (0: as fast as it goes). */
+  | { type: "pace"; ms: number };
+
+export type FromWorker =
+  | { type: "events"; events: LabEvent[] }
+  | { type: "paused" }
+  | { type: "resumed" }
+  | { type: "done"; ms: number }
+  | { type: "error"; message: string };

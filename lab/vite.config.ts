@@ -1,0 +1,35 @@
+/**
+ * The lab's build: a static site in dist/lab that `hero lab` (and `npm start`) serves. Everything
+ * it needs is bundled (KaTeX and its fonts, Graphviz as WebAssembly, Observable Plot): no CDN.
+ */
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vite";
+
+const repoRoot = fileURLToPath(new URL("..", import.meta.url));
+
+/** Cross-origin isolation, so later lessons can use SharedArrayBuffer (wasm threads). */
+export const isolationHeaders = {
+  "Cross-Origin-Opener-Policy": "same-origin",
+  "Cross-Origin-Embedder-Policy": "require-corp",
+};
+
+export default defineConfig({
+  root: fileURLToPath(new URL(".", import.meta.url)),
+  base: "./",
+  publicDir: false,
+  logLevel: "warn",
+  resolve: {
+    // The Node-only headless DOM that src/plot loads for the CLI: never used in a page.
+    alias: { linkedom: fileURLToPath(new URL("src/empty.ts", import.meta.url)) },
+  },
+  build: {
+    outDir: fileURLToPath(new URL("../dist/lab", import.meta.url)),
+    emptyOutDir: true,
+    target: "es2022",
+    chunkSizeWarningLimit: 4000,
+    reportCompressedSize: false,
+  },
+  worker: { format: "es" },
+  server: { headers: isolationHeaders, fs: { allow: [repoRoot] } },
+  preview: { headers: isolationHeaders },
+});

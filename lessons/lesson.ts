@@ -1,0 +1,259 @@
+/**
+ * The lesson format, shared by the lab (the browser) and the CLI (Node).
+ *
+ * A lesson is a page of sections. Each section tells one idea three ways: text (a small Markdown
+ * subset, with $inline$ math), math (KaTeX), and code cells that show the real herograd source
+ * (a region of a file, by name); it may end with an experiment: parameters the learner can change
+ * and a function that runs real herograd code and streams what it finds as events. The lab runs
+ * experiments in a Web Worker and draws the events as figures; the CLI runs them in Node.
+ *
+ * Experiments talk only in plain data (structured-clone safe), so the same lesson file runs in
+ * both places and a figure kind is drawn by the lab once for every lesson that uses it.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Cells
+
+export type Cell =
+  /** Paragraphs of a small Markdown subset: `code`, **bold**, *italic*, $math$, blank-line breaks. */
+  | { kind: "text"; text: string }
+  /** Display math, as TeX (rendered with KaTeX). */
+  | { kind: "math"; tex: string }
+  /**
+   * Source shown from a file of the repository: the lines between `// #region NAME` and
+   * `// #endregion` (region), or the declaration that starts with `symbol` up to its closing brace.
+   */
+  | { kind: "code"; file: string; region?: string; symbol?: string; caption?: string };
+
+// ---------------------------------------------------------------------------------------------
+// Parameters
+
+export type ParamValue = number | string | boolean;
+export type Params = Record<string, ParamValue>;
+
+interface ParamBase {
+  label: string;
+  help?: string;
+}
+
+export type ParamSpec =
+  | (ParamBase & {
+      kind: "number";
+      default: number;
+      min?: number;
+      max?: number;
+      step?: number;
+      log?: boolean;
+    })
+  | (ParamBase & { kind: "int"; default: number; min?: number; max?: number; step?: number })
+  | (ParamBase & { kind: "select"; default: string; options: { value: string; label: string }[] })
+  | (ParamBase & { kind: "bool"; default: boolean })
+  | (ParamBase & {
+      kind: "text";
+      default: string;
+      rows?: number;
+      presets?: { label: string; value: string }[];
+    });
+
+/** The default value of every parameter. */
+export function defaultParams(specs: Record<string, ParamSpec>): Params {
+  return Object.fromEntries(Object.entries(specs).map(([key, spec]) => [key, spec.default]));
+}
+
+/** Parameter values from loose input (strings from a form or a command line), checked against the specs. */
+export function parseParams(specs: Record<string, ParamSpec>, input: Record<string, unknown>): Params {
+  const params = defaultParams(specs);
+  for (const [key, raw] of Object.entries(input)) {
+    const spec = specs[key];
+    if (!spec) throw new RangeError(`unknown parameter "${key}" (known: ${Object.keys(specs).join(", ")})`);
+    params[key] = parseParam(key, spec, raw);
+  }
+  return params;
+}
+
+function parseParam(key: string, spec: ParamSpec, raw: unknown): ParamValue {
+  switch (spec.kind) {
+    case "number":
+    case "int": {
+      const n = typeof raw === "number" ? raw : Number(String(raw).trim() === "" ? Number.NaN : raw);
+      if (!Number.isFinite(n)) throw new RangeError(`${key}: expected a number, got "${String(raw)}"`);
+      if (spec.kind === "int" && !Number.isInteger(n))
+        throw new RangeError(`${key}: expected an integer, got ${n}`);
+      if (spec.min !== undefined && n < spec.min) throw new RangeError(`${key}: ${n} is below ${spec.min}`);
+      if (spec.max !== undefined && n > spec.max) throw new RangeError(`${key}: ${n} is above ${spec.max}`);
+      return n;
+    }
+    case "bool":
+      return raw === true || raw === "true" || raw === "1" || raw === "on";
+    case "select": {
+      const value = String(raw);
+      if (!spec.options.some((o) => o.value === value))
+        throw new RangeError(
+          `${key}: "${value}" is not one of ${spec.options.map((o) => o.value).join(", ")}`,
+        );
+      return value;
+    }
+    case "text":
+      return String(raw);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures: what experiments draw. Each kind is drawn by one lab component.
+
+/** A streaming line chart; points arrive with "point" events. */
+export interface LineFigure {
+  kind: "line";
+  id: string;
+  title: string;
+  xLabel?: string;
+  yLabel?: string;
+  logY?: boolean;
+  /** The series, in legend order. */
+  series: string[];
+}
+
+/** One frame of a graph: Graphviz DOT, with a caption (text, and optional TeX). */
+export interface GraphFrame {
+  dot: string;
+  caption: string;
+  tex?: string;
+}
+
+/** A Graphviz drawing; with several frames the lab shows step / back / play controls. */
+export interface GraphFigure {
+  kind: "graph";
+  id: string;
+  title: string;
+  frames: GraphFrame[];
+  /** The frame shown first (default: the last one). */
+  start?: number;
+}
+
+/** A layered network drawn as neurons and weighted edges: colour = weight, fill = activation. */
+export interface NetworkFigure {
+  kind: "network";
+  id: string;
+  title: string;
+  /** Neurons per layer, the input layer first. */
+  sizes: number[];
+  /** weights[l][j][i]: from neuron i of layer l to neuron j of layer l + 1. */
+  weights: number[][][];
+  /** biases[l][j] of neuron j of layer l + 1. */
+  biases: number[][];
+  /** activations[l][j] for one input: the input itself, then each layer's outputs. */
+  activations: number[][];
+  /** Names of the input neurons and the output neurons. */
+  inputLabels?: string[];
+  outputLabels?: string[];
+  caption?: string;
+}
+
+/** A classifier's scores on a grid (sign = class) with labelled points: a decision boundary. */
+export interface FieldFigure {
+  kind: "field";
+  id: string;
+  title: string;
+  /** Mesh step of the grid. */
+  step: number;
+  grid: { x: number; y: number; score: number }[];
+  points: { x: number; y: number; label: number }[];
+  caption?: string;
+}
+
+/** A few named numbers (the current step, loss, accuracy). */
+export interface StatsFigure {
+  kind: "stats";
+  id: string;
+  title: string;
+  items: { label: string; value: string }[];
+}
+
+export type Figure = LineFigure | GraphFigure | NetworkFigure | FieldFigure | StatsFigure;
+
+// ---------------------------------------------------------------------------------------------
+// Events: what an experiment streams.
+
+export type LabEvent =
+  /** Show a figure, or replace the figure with the same id. */
+  | { type: "figure"; figure: Figure }
+  /** Append points to a line figure's series. */
+  | { type: "points"; figure: string; series: string; points: { x: number; y: number }[] }
+  /** A line of text for the run's log. */
+  | { type: "log"; text: string };
+
+/** What an experiment gets from its host (the lab's worker, or the CLI). */
+export interface LabContext {
+  emit(event: LabEvent): void;
+  /**
+   * Call once per step of a long loop: it hands control to the host, which may pause here, slow
+   * the run down so it can be watched, or stop it (then tick throws a StopRun).
+   */
+  tick(): Promise<void>;
+}
+
+/** Thrown by tick() when the host stops a run. */
+export class StopRun extends Error {
+  constructor() {
+    super("run stopped");
+    this.name = "StopRun";
+  }
+}
+
+export interface Experiment {
+  id: string;
+  title: string;
+  /** A training loop (shows run / pause / stop and a speed control) or a quick computation. */
+  streaming?: boolean;
+  params: Record<string, ParamSpec>;
+  run(params: Params, lab: LabContext): Promise<void>;
+}
+
+export interface Section {
+  id: string;
+  title: string;
+  cells: Cell[];
+  experiment?: Experiment;
+}
+
+export interface Lesson {
+  /** URL id: "01-micrograd". */
+  id: string;
+  number: number;
+  title: string;
+  /** One sentence: what the lesson builds. */
+  summary: string;
+  /** The lecture it follows. */
+  lecture?: { title: string; url: string };
+  sections: Section[];
+}
+
+/** Typed helpers to read parameters inside run(). */
+export const param = {
+  number(params: Params, key: string): number {
+    const v = params[key];
+    if (typeof v !== "number") throw new TypeError(`parameter ${key} is not a number`);
+    return v;
+  },
+  string(params: Params, key: string): string {
+    const v = params[key];
+    if (typeof v !== "string") throw new TypeError(`parameter ${key} is not a string`);
+    return v;
+  },
+  bool(params: Params, key: string): boolean {
+    return params[key] === true;
+  },
+};
+
+/** A context that collects events and never pauses: for tests and the CLI. */
+export function collectingContext(onEvent?: (event: LabEvent) => void): LabContext & { events: LabEvent[] } {
+  const events: LabEvent[] = [];
+  return {
+    events,
+    emit(event) {
+      events.push(event);
+      onEvent?.(event);
+    },
+    async tick() {},
+  };
+}

@@ -1,0 +1,183 @@
+/**
+ * `hero lab`: build the browser lab with Vite and serve it on localhost.
+ * `hero lesson`: the same lessons in the terminal (list them, run an experiment, write its figures).
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Command } from "commander";
+import { findLesson, lessons } from "../../../lessons/index.js";
+import { collectingContext, type Figure, type LabEvent, parseParams } from "../../../lessons/lesson.js";
+import { dotToSvg } from "../../micrograd/index.js";
+import { decisionBoundary, headlessDocument, lineChart, svgText } from "../../plot/index.js";
+import { writeFileAtomic } from "../files.js";
+import { startLabServer } from "../lab-server.js";
+import { intOption } from "../options.js";
+import { startProgress } from "../progress.js";
+
+/** The repository root (this file runs from dist/src/cli/commands). */
+const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url));
+export const labDir = join(repoRoot, "lab");
+export const labBuildDir = join(repoRoot, "dist", "lab");
+export const DEFAULT_PORT = 5180;
+
+/** Build the lab into dist/lab with Vite (a development dependency, as the lab's sources are). */
+export async function buildLab(): Promise<string> {
+  const { build } = await import("vite");
+  await build({ configFile: join(labDir, "vite.config.ts"), logLevel: "warn" });
+  return labBuildDir;
+}
+
+async function listen(host: string, port: number, fixedPort: boolean) {
+  for (let tries = 0; ; tries++) {
+    try {
+      return await startLabServer({ root: labBuildDir, host, port: port + tries });
+    } catch (error) {
+      const inUse = (error as NodeJS.ErrnoException).code === "EADDRINUSE";
+      if (!inUse || fixedPort || tries >= 20) throw error;
+    }
+  }
+}
+
+export function registerLab(program: Command): void {
+  program
+    .command("lab")
+    .description(
+      "build the browser lab and serve it on localhost (code, math and live experiments per lesson)",
+    )
+    .option(
+      "--host <host>",
+      "interface to listen on (another than 127.0.0.1 only when you mean it)",
+      "127.0.0.1",
+    )
+    .option("--port <n>", `port (default ${DEFAULT_PORT}, or the next free one)`, intOption)
+    .option("--no-build", "serve the lab as last built (dist/lab) without building it again")
+    .action(async (opts: { host: string; port?: number; build: boolean }) => {
+      if (opts.build) {
+        const started = performance.now();
+        try {
+          await buildLab();
+          console.log(`built the lab in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+        } catch (error) {
+          if (!existsSync(join(labBuildDir, "index.html"))) throw error;
+          console.error(
+            `hero: could not build the lab (${(error as Error).message}); serving the last build`,
+          );
+        }
+      }
+      if (!existsSync(join(labBuildDir, "index.html"))) {
+        throw new Error(
+          `no built lab in ${labBuildDir}: run \`npm run build\` or \`hero lab\` without --no-build`,
+        );
+      }
+      const server = await listen(opts.host, opts.port ?? DEFAULT_PORT, opts.port !== undefined);
+      if (opts.host !== "127.0.0.1" && opts.host !== "localhost" && opts.host !== "::1") {
+        console.log(`note: listening on ${opts.host}: other machines on the network can reach the lab`);
+      }
+      console.log(`herograd lab: ${server.url}`);
+      console.log("press Ctrl-C to stop");
+      const stop = () => {
+        void server.close().then(() => process.exit(0));
+      };
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    });
+
+  const lesson = program.command("lesson").description("the lab's lessons in the terminal");
+
+  lesson
+    .command("list")
+    .description("list the lessons, their sections and experiments with their parameters")
+    .action(async () => {
+      for (const entry of lessons) {
+        const l = await entry.load();
+        console.log(`${l.number}. ${l.title} (${l.id}): ${l.summary}`);
+        for (const s of l.sections) {
+          if (!s.experiment) continue;
+          const params = Object.entries(s.experiment.params)
+            .filter(([, p]) => p.kind !== "text")
+            .map(([k, p]) => `${k}=${String(p.default)}`)
+            .join(" ");
+          console.log(`   ${s.id}: ${s.experiment.title}${params ? `  [${params}]` : ""}`);
+        }
+      }
+    });
+
+  lesson
+    .command("run")
+    .description("run a lesson's experiment and write its figures as SVG")
+    .argument("<lesson>", "lesson id, number or title (e.g. 1 or 01-micrograd)")
+    .argument("[section]", "the section whose experiment to run (default: the first with one)")
+    .option("--set <key=value...>", "set a parameter (repeatable)")
+    .option("--out <dir>", "where to write the figures", "out/lesson")
+    .action(
+      async (lessonId: string, sectionId: string | undefined, opts: { set?: string[]; out: string }) => {
+        const entry = findLesson(lessonId);
+        if (!entry)
+          throw new Error(`no lesson "${lessonId}" (known: ${lessons.map((l) => l.id).join(", ")})`);
+        const l = await entry.load();
+        const section = sectionId
+          ? l.sections.find((s) => s.id === sectionId)
+          : l.sections.find((s) => s.experiment !== undefined);
+        const experiment = section?.experiment;
+        if (!section || !experiment) {
+          const known = l.sections.filter((s) => s.experiment).map((s) => s.id);
+          throw new Error(`lesson ${l.id} has no experiment "${sectionId}" (known: ${known.join(", ")})`);
+        }
+        const input: Record<string, string> = {};
+        for (const pair of opts.set ?? []) {
+          const eq = pair.indexOf("=");
+          if (eq <= 0) throw new Error(`--set expects key=value, got "${pair}"`);
+          input[pair.slice(0, eq)] = pair.slice(eq + 1);
+        }
+        const params = parseParams(experiment.params, input);
+        const steps = typeof params.steps === "number" ? params.steps : undefined;
+        const progress = experiment.streaming && steps ? startProgress(section.id, steps) : undefined;
+        let ticks = 0;
+        const figures = new Map<string, Figure>();
+        const series = new Map<string, Map<string, { x: number; y: number }[]>>();
+        const onEvent = (event: LabEvent) => {
+          if (event.type === "log") console.log(event.text);
+          else if (event.type === "figure") figures.set(event.figure.id, event.figure);
+          else {
+            const byName = series.get(event.figure) ?? new Map<string, { x: number; y: number }[]>();
+            byName.set(event.series, [...(byName.get(event.series) ?? []), ...event.points]);
+            series.set(event.figure, byName);
+          }
+        };
+        const context = collectingContext(onEvent);
+        context.tick = async () => {
+          ticks++;
+          const stats = [...figures.values()].find((f) => f.kind === "stats");
+          const shown =
+            stats?.kind === "stats" ? Object.fromEntries(stats.items.map((i) => [i.label, i.value])) : {};
+          progress?.update(Math.min(ticks, steps ?? ticks), shown);
+        };
+        await experiment.run(params, context);
+        progress?.stop();
+        const stats = [...figures.values()].find((f) => f.kind === "stats");
+        if (stats?.kind === "stats") console.log(stats.items.map((i) => `${i.label} ${i.value}`).join(", "));
+        const document = await headlessDocument();
+        for (const figure of figures.values()) {
+          const path = join(opts.out, l.id, `${section.id}-${figure.id}.svg`);
+          let svg: string | undefined;
+          if (figure.kind === "graph") svg = await dotToSvg(figure.frames.at(-1)!.dot);
+          if (figure.kind === "field")
+            svg = svgText(
+              decisionBoundary(figure.grid, figure.points, {
+                step: figure.step,
+                document,
+              }),
+            );
+          if (figure.kind === "line") {
+            const byName = series.get(figure.id) ?? new Map();
+            const lines = figure.series.map((name) => ({ name, points: byName.get(name) ?? [] }));
+            svg = svgText(
+              lineChart(lines, { document, yLabel: figure.yLabel ?? "", logY: figure.logY ?? false }),
+            );
+          }
+          if (svg) console.log(`wrote ${writeFileAtomic(path, svg)}`);
+        }
+      },
+    );
+}

@@ -1,0 +1,236 @@
+/**
+ * The lab end to end, in real Chromium (Debian's, driven by playwright-core): every lesson page
+ * loads without console errors, runs its experiments and draws its figures; the backprop
+ * step-through steps; a typed expression redraws its graph; a training run can be paused and
+ * resumed while its loss curve grows. Screenshots go to out/test/lab/.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { lessons } from "../lessons/index.js";
+import { buildLab, labBuildDir } from "../src/cli/commands/lab.js";
+import { type LabServer, startLabServer } from "../src/cli/lab-server.js";
+import { repoRoot } from "./helpers.js";
+
+const CHROMIUM = process.env.HERO_CHROMIUM ?? "/usr/bin/chromium";
+const shots = join(repoRoot, "out", "test", "lab");
+const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (.ci/run installs it)`;
+
+/** Console errors and uncaught exceptions of a page, so a test can assert there were none. */
+function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(`console: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+  page.on("requestfailed", (r) => errors.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ""}`));
+  return errors;
+}
+
+/** Points drawn in an SVG path (M and L commands of Plot's line). */
+async function pathPoints(page: Page, selector: string): Promise<number> {
+  return page.$$eval(`${selector} svg path[stroke]`, (paths) =>
+    Math.max(0, ...paths.map((p) => (p.getAttribute("d") ?? "").split(/[ML]/).length - 1)),
+  );
+}
+
+describe("the lab in Chromium", { skip, timeout: 150_000 }, () => {
+  let server: LabServer;
+  let context: BrowserContext;
+  let userDataDir: string;
+
+  before(async () => {
+    if (!existsSync(join(labBuildDir, "index.html"))) await buildLab();
+    server = await startLabServer({ root: labBuildDir, port: 0 });
+    userDataDir = mkdtempSync(join(tmpdir(), "herograd-chromium-"));
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+      viewport: { width: 1280, height: 900 },
+    });
+    mkdirSync(shots, { recursive: true });
+  });
+
+  after(async () => {
+    await context?.close();
+    await server?.close();
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  });
+
+  for (const entry of lessons) {
+    test(`lesson ${entry.id}: loads, runs every experiment, draws every figure`, async () => {
+      const page = await context.newPage();
+      const errors = watchErrors(page);
+      await page.goto(`${server.url}#/${entry.id}`);
+      assert.equal(await page.evaluate(() => crossOriginIsolated), true, "the page is cross-origin isolated");
+      await page.waitForSelector(`#page[data-lesson="${entry.id}"] .experiment`);
+      const lesson = await entry.load();
+      const experiments = lesson.sections.filter((s) => s.experiment).length;
+      assert.equal(await page.locator(".experiment").count(), experiments);
+      // Every experiment starts on load; wait for all to finish (none may fail).
+      await page.waitForFunction(
+        () =>
+          [...document.querySelectorAll<HTMLElement>(".experiment")].every((e) =>
+            ["done", "error"].includes(e.dataset.state ?? ""),
+          ),
+        undefined,
+        { timeout: 60_000 },
+      );
+      const failed = await page.$$eval(".experiment[data-state=error] .status", (s) =>
+        s.map((e) => e.textContent),
+      );
+      assert.deepEqual(failed, []);
+
+      // Every figure has real drawn content, by kind.
+      const figures = await page.$$eval(".figure", (list) =>
+        list.map((f) => ({
+          kind: (f as HTMLElement).dataset.kind,
+          id: (f as HTMLElement).dataset.figure,
+          graphNodes: f.querySelectorAll("svg g.node").length,
+          circles: f.querySelectorAll("svg circle").length,
+          lines: f.querySelectorAll("svg line").length,
+          rects: f.querySelectorAll("svg rect").length,
+          points: Number((f as HTMLElement).dataset.points ?? 0),
+          values: f.querySelectorAll("dd").length,
+        })),
+      );
+      assert.ok(figures.length >= experiments, "each experiment drew at least one figure");
+      for (const f of figures) {
+        if (f.kind === "graph") assert.ok(f.graphNodes >= 2, `${f.id}: ${f.graphNodes} graph nodes`);
+        if (f.kind === "network")
+          assert.ok(f.circles >= 2 && f.lines >= 1, `${f.id}: a network of ${f.circles} neurons`);
+        if (f.kind === "field")
+          assert.ok(f.rects > 20 && f.circles >= 20, `${f.id}: ${f.rects} cells, ${f.circles} points`);
+        if (f.kind === "line") assert.ok(f.points >= 2, `${f.id}: ${f.points} points`);
+        if (f.kind === "stats") assert.ok(f.values >= 1);
+      }
+      // Code cells show source and the math is typeset.
+      assert.ok((await page.locator(".cell-code pre").count()) >= 1);
+      assert.ok((await page.locator(".katex").count()) >= 1);
+
+      await page.screenshot({ path: join(shots, `${entry.id}.png`), fullPage: true });
+      assert.deepEqual(errors, []);
+      await page.close();
+    });
+  }
+
+  test("lesson 1: step through backprop, type an expression, pause and resume training", async () => {
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}#/01-micrograd`);
+    const expression = page.locator('.experiment[data-experiment="expression"]');
+    await expression.locator('.figure[data-kind="graph"] svg g.node').first().waitFor();
+    const graph = expression.locator('.figure[data-kind="graph"]');
+
+    // The lecture's L = (a·b + c)·f: 7 values, 3 ops.
+    assert.equal(await graph.locator("svg g.node").count(), 10);
+    // Back to the forward pass: every grad 0; then one step at a time, the current node highlighted.
+    await graph.locator('button[data-action="first"]').click();
+    await page.waitForFunction(
+      () => document.querySelector<HTMLElement>(".figure-graph")?.dataset.frame === "0",
+    );
+    const gradTexts = async () =>
+      graph
+        .locator("svg g.node text")
+        .evaluateAll((ts) => ts.map((t) => t.textContent ?? "").filter((t) => t.startsWith("grad")));
+    assert.ok((await gradTexts()).every((t) => t === "grad 0.0000"));
+    await graph.locator('button[data-action="step"]').click();
+    await graph.locator('svg polygon[fill="#ffd27f"]').first().waitFor();
+    assert.ok((await gradTexts()).includes("grad 1.0000"), "the output's grad is 1 after the first step");
+    await graph.locator('button[data-action="step"]').click();
+    await page.waitForFunction(
+      () => document.querySelector<HTMLElement>(".figure-graph")?.dataset.frame === "2",
+    );
+    assert.match((await graph.locator(".graph-caption").textContent()) ?? "", /passes its grad/);
+    assert.ok((await graph.locator(".graph-caption .katex").count()) >= 1);
+
+    // Typing an expression re-runs it: y = x·x + x has 3 values and 2 ops, dy/dx = 2x + 1 = 7.
+    await expression.locator("textarea").fill("x = 3.0\ny = x * x + x");
+    await page.waitForFunction(() =>
+      document
+        .querySelector('.experiment[data-experiment="expression"] .run-log')
+        ?.textContent?.includes("dy/dx = 7.0"),
+    );
+    await page.waitForFunction(
+      () => document.querySelectorAll('.experiment[data-experiment="expression"] svg g.node').length === 5,
+    );
+    // A mistake shows a message in the panel, not a console error.
+    await expression.locator("textarea").fill("x = 3.0\ny = x *");
+    await page.waitForSelector('.experiment[data-experiment="expression"][data-state="error"]');
+    await expression.locator("textarea").fill("x = 3.0\ny = x * x");
+    await page.waitForSelector('.experiment[data-experiment="expression"][data-state="done"]');
+
+    // Training: a longer run, paused and resumed; the loss curve grows only while it runs.
+    const moons = page.locator('.experiment[data-experiment="moons"]');
+    await page.waitForSelector('.experiment[data-experiment="moons"][data-state="done"]', {
+      timeout: 60_000,
+    });
+    const loss = '.experiment[data-experiment="moons"] .figure[data-figure="loss"]';
+    const drawnPoints = () =>
+      page.$eval(loss, (f) => Number((f as HTMLElement).dataset.points ?? 0)).catch(() => 0);
+    await moons.locator('input[name="steps"]').fill("400");
+    await moons.locator('input[name="steps"]').dispatchEvent("change");
+    await page.waitForSelector('.experiment[data-experiment="moons"][data-state="running"]');
+    await page.waitForFunction(
+      // The new run's figures have replaced the last run's once its stats count to 400.
+      (sel) =>
+        document
+          .querySelector('.experiment[data-experiment="moons"] .figure[data-figure="stats"] dd')
+          ?.textContent?.endsWith("/ 400") &&
+        Number(document.querySelector<HTMLElement>(sel)?.dataset.points ?? 0) >= 20,
+      loss,
+    );
+    const before = await pathPoints(page, loss);
+    // The page stays responsive while the worker trains.
+    const started = Date.now();
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)));
+    assert.ok(Date.now() - started < 1000, "an animation frame within a second during training");
+
+    await moons.locator('button[data-action="pause"]').click();
+    await page.waitForSelector('.experiment[data-experiment="moons"][data-state="paused"]');
+    await page.waitForTimeout(300); // let the last batch arrive and draw
+    const paused = await drawnPoints();
+    await page.waitForTimeout(800);
+    assert.equal(await drawnPoints(), paused, "no new points while paused");
+    assert.ok(paused < 800, "paused before the end (400 steps × 2 series)");
+    assert.ok((await pathPoints(page, loss)) >= before);
+
+    await moons.locator('button[data-action="pause"]').click(); // now "Resume"
+    await page.waitForFunction(
+      ([sel, n]) =>
+        Number(document.querySelector<HTMLElement>(sel as string)?.dataset.points ?? 0) > (n as number) + 20,
+      [loss, paused] as const,
+    );
+    const resumed = await pathPoints(page, loss);
+    assert.ok(resumed > before, `the drawn loss path grew: ${before} → ${resumed} points`);
+    await moons.locator('button[data-action="stop"]').click();
+    await page.waitForSelector('.experiment[data-experiment="moons"][data-state="done"]');
+    assert.match((await moons.locator(".status").textContent()) ?? "", /stopped/);
+
+    // The picture for the README: the moons experiment after a full default run.
+    await moons.locator('input[name="steps"]').fill("100");
+    await moons.locator('input[name="steps"]').dispatchEvent("change");
+    await page.waitForFunction(
+      () =>
+        document.querySelector<HTMLElement>('.experiment[data-experiment="moons"]')?.dataset.state ===
+        "running",
+    );
+    await page.waitForSelector('.experiment[data-experiment="moons"][data-state="done"]', {
+      timeout: 60_000,
+    });
+    await page.waitForTimeout(200);
+    await moons.screenshot({ path: join(shots, "01-micrograd-moons.png") });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});

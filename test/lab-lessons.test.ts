@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { backpropFrames } from "../lessons/01-micrograd.js";
+import { findLesson, lessons } from "../lessons/index.js";
+import {
+  collectingContext,
+  defaultParams,
+  type Figure,
+  type LabEvent,
+  parseParams,
+  type StatsFigure,
+} from "../lessons/lesson.js";
+import { cellSource, extractRegion, extractSymbol } from "../lessons/source.js";
+import { runProgram } from "../src/micrograd/index.js";
+import { repoRoot } from "./helpers.js";
+
+function figures(events: LabEvent[]): Map<string, Figure> {
+  const byId = new Map<string, Figure>();
+  for (const e of events) if (e.type === "figure") byId.set(e.figure.id, e.figure);
+  return byId;
+}
+
+test("the registry: unique ids, each lesson loads and matches its entry", async () => {
+  assert.ok(lessons.length >= 1);
+  assert.equal(new Set(lessons.map((l) => l.id)).size, lessons.length);
+  for (const entry of lessons) {
+    const lesson = await entry.load();
+    assert.equal(lesson.id, entry.id);
+    assert.equal(lesson.number, entry.number);
+    assert.ok(lesson.sections.length > 0);
+    assert.equal(new Set(lesson.sections.map((s) => s.id)).size, lesson.sections.length);
+  }
+  assert.equal(findLesson("1")?.id, "01-micrograd");
+  assert.equal(findLesson("micrograd")?.id, "01-micrograd");
+});
+
+test("every code cell shows real source: its region or symbol exists in its file", async () => {
+  for (const entry of lessons) {
+    const lesson = await entry.load();
+    for (const section of lesson.sections) {
+      for (const cell of section.cells) {
+        if (cell.kind !== "code") continue;
+        const source = readFileSync(join(repoRoot, cell.file), "utf8");
+        const text = cellSource(source, cell);
+        assert.ok(
+          text.split("\n").length >= 3,
+          `${lesson.id}/${section.id}: ${cell.file} ${cell.region ?? cell.symbol}`,
+        );
+        assert.ok(!text.includes("#region") && !text.includes("#endregion"));
+      }
+    }
+  }
+});
+
+test("extractRegion and extractSymbol cut out one declaration", () => {
+  const source = [
+    "const x = 1;",
+    "  // #region loop",
+    "  for (const a of b) {",
+    "    f(a);",
+    "  }",
+    "  // #endregion",
+    "/** Doc. */",
+    "export function g(y: number): number {",
+    "  if (y) {",
+    "    return 1;",
+    "  }",
+    "  return 2;",
+    "}",
+    "const after = 3;",
+  ].join("\n");
+  assert.equal(extractRegion(source, "loop"), "for (const a of b) {\n  f(a);\n}");
+  assert.equal(
+    extractSymbol(source, "function g("),
+    "/** Doc. */\nexport function g(y: number): number {\n  if (y) {\n    return 1;\n  }\n  return 2;\n}",
+  );
+  assert.throws(() => extractRegion(source, "nope"), /no region/);
+  assert.throws(() => extractSymbol(source, "nope("), /no declaration/);
+});
+
+test("parameters: defaults, parsing from strings, and range checks", async () => {
+  const lesson = await lessons[0]!.load();
+  const moons = lesson.sections.find((s) => s.id === "moons")!.experiment!;
+  const defaults = defaultParams(moons.params);
+  assert.equal(defaults.hidden, 16);
+  assert.equal(defaults.steps, 100);
+  const parsed = parseParams(moons.params, { learningRate: "0.5", steps: "20" });
+  assert.equal(parsed.learningRate, 0.5);
+  assert.equal(parsed.steps, 20);
+  assert.throws(() => parseParams(moons.params, { steps: "1.5" }), /integer/);
+  assert.throws(() => parseParams(moons.params, { hidden: "0" }), /below/);
+  assert.throws(() => parseParams(moons.params, { nope: "1" }), /unknown parameter/);
+});
+
+test("backprop step by step ends with the same grads as backward(), one frame per op node", () => {
+  const program = ["a = -4.0", "b = 2.0", "c = a + b", "d = a * b + b**3", "e = c * d"];
+  const vars = runProgram(program, {});
+  const e = vars.get("e")!;
+  const frames = backpropFrames(e);
+  const ops = e.topologicalOrder().filter((v) => v.op !== "").length;
+  assert.equal(frames.length, 2 + ops); // the forward pass, the output's grad = 1, then each op node
+  const stepped = [vars.get("a")!.grad, vars.get("b")!.grad];
+  for (const v of e.topologicalOrder()) v.grad = 0;
+  e.backward();
+  assert.deepEqual(stepped, [vars.get("a")!.grad, vars.get("b")!.grad]);
+  assert.match(frames[0]!.dot, /grad 0\.0000/);
+  assert.match(frames[2]!.dot, /fillcolor/);
+});
+
+test("lesson 1 experiments run in Node and emit their figures", { timeout: 60_000 }, async () => {
+  const lesson = await lessons[0]!.load();
+  const run = async (section: string, input: Record<string, unknown> = {}) => {
+    const experiment = lesson.sections.find((s) => s.id === section)!.experiment!;
+    const context = collectingContext();
+    await experiment.run(parseParams(experiment.params, input), context);
+    return context.events;
+  };
+
+  // micrograd's README example, typed as the learner would.
+  const readme = lesson.sections[0]!.experiment!.params.program!;
+  assert.equal(readme.kind, "text");
+  const program =
+    readme.kind === "text" ? readme.presets!.find((p) => p.label.includes("README"))!.value : "";
+  const expression = await run("graph", { program });
+  const graph = figures(expression).get("graph");
+  assert.equal(graph?.kind, "graph");
+  const log = expression.find((e) => e.type === "log");
+  assert.ok(log?.type === "log");
+  assert.match(log.text, /^g = 24\.7041/);
+  assert.match(log.text, /dg\/da = 138\.8338/);
+  assert.match(log.text, /dg\/db = 645\.5773/);
+
+  // A syntax error is an error of the run (the lab shows its message), not a crash.
+  await assert.rejects(run("graph", { program: "a = 2.0\nb = a +" }), /unexpected end/);
+
+  // The lecture's neuron: o = 0.7071, and its grads.
+  const neuron = figures(await run("neuron"));
+  const drawn = neuron.get("neuron");
+  assert.equal(drawn?.kind, "network");
+  if (drawn?.kind === "network") {
+    assert.ok(Math.abs(drawn.activations[1]![0]! - Math.SQRT1_2) < 1e-4);
+    assert.match(drawn.caption ?? "", /x1 -1\.5000, w1 1\.0000, x2 0\.5000, w2 0\.0/);
+  }
+
+  // The moons, briefly: the loss streams one point per step and the figures are all there.
+  const moons = await run("moons", { steps: "12", hidden: "8" });
+  const points = moons.filter((e) => e.type === "points" && e.series === "loss");
+  assert.equal(points.length, 12);
+  const moonsFigures = figures(moons);
+  assert.deepEqual([...moonsFigures.keys()].sort(), ["boundary", "loss", "mlp", "stats"]);
+  const mlp = moonsFigures.get("mlp");
+  assert.ok(mlp?.kind === "network");
+  assert.deepEqual(mlp.sizes, [2, 8, 8, 1]);
+  assert.equal(mlp.weights.flat(2).length + mlp.biases.flat().length, 2 * 8 + 8 + 8 * 8 + 8 + 8 + 1);
+  const stats = moonsFigures.get("stats") as StatsFigure;
+  assert.equal(stats.items[0]!.value, "12 / 12");
+});
