@@ -2,7 +2,8 @@
  * bench/tokenizer: (1) training Basic and Regex (GPT-4 pattern) tokenizers to vocab 512 on
  * taylorswift.txt, beside the lecture's Python loop (bench/reference/minbpe_train.py, minbpe's
  * algorithm) on the same text; (2) cl100k_base encoding speed on tinyshakespeare.txt beside
- * js-tiktoken (pure JavaScript) and tiktoken (Rust compiled to WebAssembly), all in this run.
+ * js-tiktoken (pure JavaScript) and tiktoken (Rust compiled to WebAssembly), all in this run;
+ * (3) one long piece (random letters, no split point), where merging is quadratic in tiktoken.
  * HERO_BENCH_NO_PYTHON=1 skips the Python training (about 40 s).
  */
 import { readFileSync } from "node:fs";
@@ -111,3 +112,41 @@ const cold = results.get("herograd (cold chunk cache)")!;
 console.log(
   `herograd (cold) is ${(results.get("js-tiktoken")! / cold).toFixed(2)}x js-tiktoken and ${(results.get("tiktoken (wasm)")! / cold).toFixed(2)}x tiktoken (wasm) (goal: ≥1x js-tiktoken)`,
 );
+
+// (3) One long piece of random letters, which the split pattern keeps whole. js-tiktoken runs only
+// on the short one: it took over a minute on 20,000 letters.
+const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+let seed = 1;
+const random = () => {
+  seed = (seed * 1103515245 + 12345) % 2 ** 31;
+  return seed / 2 ** 31;
+};
+const wasm2 = get_encoding("cl100k_base");
+const longRows: (string | number)[][] = [
+  ["letters", "herograd s", "js-tiktoken s", "tiktoken (wasm) s", "same ids"],
+];
+for (const length of [5000, 20000, 100000]) {
+  const piece = Array.from({ length }, () => letters[Math.floor(random() * letters.length)]).join("");
+  const fresh = ours.fork();
+  let mine: number[] = [];
+  const t0 = seconds(() => {
+    mine = fresh.encodeOrdinary(piece);
+  });
+  let theirs: Uint32Array = new Uint32Array();
+  const t2 = length <= 20000 ? seconds(() => (theirs = wasm2.encode_ordinary(piece))) : undefined;
+  let viaJs: number[] = [];
+  const t1 = length <= 5000 ? seconds(() => (viaJs = js.encode(piece))) : undefined;
+  const same =
+    (t2 === undefined || (mine.length === theirs.length && mine.every((id, i) => id === theirs[i]))) &&
+    (t1 === undefined || JSON.stringify(viaJs) === JSON.stringify(mine));
+  longRows.push([
+    length.toLocaleString("en"),
+    t0.toFixed(3),
+    t1?.toFixed(3) ?? "skipped",
+    t2?.toFixed(3) ?? "skipped",
+    same ? "yes" : "NO",
+  ]);
+}
+wasm2.free();
+console.log("\ncl100k_base encode of one long piece (random letters, no spaces), one run each");
+printTable(longRows);

@@ -108,3 +108,25 @@ test("random strings of delicate characters: the same ids as tiktoken", async ()
     }
   }
 });
+
+test("long pieces (no split points): the same ids as tiktoken, via the heap merge", async () => {
+  const rng = new Random(99);
+  const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  const texts = [
+    "a".repeat(5000),
+    Array.from({ length: 5000 }, () => letters[rng.randint(0, letters.length)]).join(""),
+    `${" ".repeat(5000)}x`,
+    "\n".repeat(3000),
+    "😀".repeat(1000),
+  ];
+  for (const name of ["cl100k_base", "gpt2"] as EncodingName[]) {
+    const ours = await getEncoding(name);
+    const oracle = get_encoding(name);
+    try {
+      for (const text of texts)
+        assertSameIds(ours.encode(text), oracle.encode(text), `${name} ${text.slice(0, 10)}…`);
+    } finally {
+      oracle.free();
+    }
+  }
+});
