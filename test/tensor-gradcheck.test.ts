@@ -251,6 +251,17 @@ const cases: Case[] = [
     fn: (x, i, s) => T.scatterAdd(x!, 1, i!, s!),
   },
   {
+    name: "indexAdd dim 0 (repeated rows)",
+    inputs: (r) => [r.n([4, 3]), r.ints([1, 3, 1]), r.n([3, 3])],
+    fn: (x, i, s) => T.indexAdd(x!, 0, i!, s!),
+  },
+  {
+    name: "indexPut write and accumulate",
+    inputs: (r) => [r.n([4, 5]), r.ints([0, 3, 2]), r.ints([4, 0, 0]), r.n([3])],
+    fn: (x, i, j, v) =>
+      T.add(T.indexPut(x!, [i!, j!], v!), T.indexPut(x!, [i!], v!.sum(), { accumulate: true })),
+  },
+  {
     name: "index by tensors x[rows, cols]",
     inputs: (r) => [r.n([4, 5]), r.ints([0, 3, 3, 1]), r.ints([4, 0, 0, 2])],
     fn: (x, i, j) => x!.index(i!, j!),

@@ -283,6 +283,30 @@ for (const backend of testBackends()) {
       ]);
     });
 
+    test("lecture 5 helpers: indexPut (dlogprobs[range(n), Yb] = -1/n), allclose, equal, randperm", () => {
+      const n = 3;
+      const Yb = ints([2, 0, 1]);
+      const d = T.zeros([n, 4], { backend }).indexPut([T.arange(n, undefined, 1, { backend }), Yb], -1 / n);
+      assert.ok(Math.abs(d.sum().item() + 1) < 1e-6);
+      assert.deepEqual(d.ne(0).int().tolist(), [
+        [0, 0, 1, 0],
+        [1, 0, 0, 0],
+        [0, 1, 0, 0],
+      ]);
+      const acc = T.zeros([3], { backend }).indexPut([ints([1, 1, 2])], f32([1, 2, 3]), { accumulate: true });
+      assert.deepEqual(acc.tolist(), [0, 3, 3]);
+      const a = f32([1, 2, 3]);
+      assert.equal(a.allclose(f32([1, 2, 3.000001])), true);
+      assert.equal(a.allclose(f32([1, 2, 3.1])), false);
+      assert.equal(a.equal(f32([1, 2, 3])), true);
+      assert.equal(a.equal(f32([[1, 2, 3]])), false);
+      const p = T.randperm(10, { backend, generator: new Random(3) }).tolist() as number[];
+      assert.deepEqual(
+        [...p].sort((x, y) => x - y),
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+      );
+    });
+
     test("batchNorm updates running statistics as PyTorch (unbiased running variance)", () => {
       const x = f32([
         [1, 10],

@@ -443,6 +443,19 @@ export class Tensor {
   topk(k: number, options: TopkOptions = {}): ValuesIndices {
     return ops.topk(this, k, options);
   }
+  indexAdd(dim: number, index: Tensor, src: Tensor): Tensor {
+    return ops.indexAdd(this, dim, index, src);
+  }
+  /** A copy with this[i0, i1, ...] = values (or += with accumulate). */
+  indexPut(indices: readonly Tensor[], values: Tensor | number, options: ops.IndexPutOptions = {}): Tensor {
+    return ops.indexPut(this, indices, values, options);
+  }
+  allclose(other: Tensor, options: { rtol?: number; atol?: number } = {}): boolean {
+    return ops.allclose(this, other, options);
+  }
+  equal(other: Tensor): boolean {
+    return ops.equal(this, other);
+  }
   tril(diagonal = 0): Tensor {
     return ops.tril(this, diagonal);
   }

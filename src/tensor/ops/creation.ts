@@ -189,6 +189,13 @@ export function randint(low: number, high: number, shape: Shape, options: Random
   return randomValues(shape, { ...options, dtype: options.dtype ?? "int32" }, (g) => g.randint(low, high));
 }
 
+/** A random permutation of 0..n-1 (int32). */
+export function randperm(n: number, options: RandomOptions = {}): Tensor {
+  const order = Array.from({ length: n }, (_, i) => i);
+  (options.generator ?? globalRandom).shuffle(order);
+  return fromValues(order, [n], { ...options, dtype: options.dtype ?? "int32" });
+}
+
 export function randLike(t: Tensor, options: RandomOptions = {}): Tensor {
   return rand(t.shape, {
     dtype: isFloatDType(t.dtype) ? t.dtype : "float32",

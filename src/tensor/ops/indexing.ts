@@ -6,6 +6,7 @@ import { record } from "../autograd.js";
 import { broadcastShapes, normalizeDim, numel, type Shape, shapeString } from "../shape.js";
 import { Tensor } from "../tensor.js";
 import { backendOf, empty, requireDType, viewOf } from "./core.js";
+import { full, onesLike, zerosLike } from "./creation.js";
 import { add, mul, where } from "./elementwise.js";
 import { contiguous, expand, reshape, select, slice, unsqueeze } from "./views.js";
 
@@ -174,16 +175,25 @@ export function index(x: Tensor, ...specs: IndexSpec[]): Tensor {
 
 /** x[..., i0, i1, ...] with adjacent int32 index tensors broadcast together. */
 function advancedIndex(x: Tensor, picks: { dim: number; index: Tensor }[]): Tensor {
+  const { source, positions, indexShape, first, rest } = flatPositions("index", x, picks);
+  const picked = indexSelect(source, first, positions);
+  return reshape(picked, [...x.shape.slice(0, first), ...indexShape, ...rest]);
+}
+
+/**
+ * The picked dims of x merged into one (source) and the index tensors folded into one flat
+ * position per picked element along it (positions, 1-D).
+ */
+function flatPositions(op: string, x: Tensor, picks: { dim: number; index: Tensor }[]) {
   const first = picks[0]!.dim;
   picks.forEach((p, k) => {
     if (p.dim !== first + k)
-      throw new RangeError("index: index tensors must be adjacent (x[:, i, j] works, x[i, :, j] does not)");
+      throw new RangeError(`${op}: index tensors must be adjacent (x[:, i, j] works, x[i, :, j] does not)`);
     if (p.index.dtype === "bool")
-      throw new TypeError("index: boolean mask indexing is not supported; use maskedFill() or where()");
-    requireIndex("index", p.index);
+      throw new TypeError(`${op}: boolean mask indexing is not supported; use maskedFill() or where()`);
+    requireIndex(op, p.index);
   });
-  const indexShape = broadcastShapes("index", ...picks.map((p) => p.index.shape));
-  // Flatten the picked dims into one, and the indices into one flat position per element.
+  const indexShape = broadcastShapes(op, ...picks.map((p) => p.index.shape));
   let flat: Tensor | null = null;
   for (const p of picks) {
     const size = x.shape[p.dim]!;
@@ -192,16 +202,66 @@ function advancedIndex(x: Tensor, picks: { dim: number; index: Tensor }[]): Tens
     i = where(i.lt(0), add(i, size), i);
     flat = flat ? add(mul(flat, size), i) : i;
   }
-  const pickedSizes = picks.map((p) => x.shape[p.dim]!);
-  const merged = contiguous(x);
-  const source = reshape(merged, [
-    ...x.shape.slice(0, first),
-    numel(pickedSizes),
-    ...x.shape.slice(first + picks.length),
-  ]);
+  const pickedSize = numel(picks.map((p) => x.shape[p.dim]!));
+  const rest = x.shape.slice(first + picks.length);
+  const source = reshape(contiguous(x), [...x.shape.slice(0, first), pickedSize, ...rest]);
   const positions = reshape(contiguous(expand(flat!, indexShape)), [-1]);
-  const picked = indexSelect(source, first, positions);
-  return reshape(picked, [...x.shape.slice(0, first), ...indexShape, ...x.shape.slice(first + picks.length)]);
+  return { source, positions, indexShape, first, rest };
+}
+
+/** x + src added into the slices of x along dim picked by index (PyTorch's index_add). */
+export function indexAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
+  requireIndex("indexAdd", index);
+  const d = normalizeDim("indexAdd", dim, x.ndim);
+  const backend = backendOf("indexAdd", x, index, src);
+  const scattered = empty(x.shape, src.dtype, backend);
+  backend.run("indexAdd", { src: viewOf(src), dim: d, index: viewOf(index), out: viewOf(scattered) });
+  record(scattered, "indexAdd", [src], (g) => [indexSelect(g, d, index)]);
+  return add(x, scattered);
+}
+
+export interface IndexPutOptions {
+  /** Add the values (repeated positions add up) instead of writing them. */
+  accumulate?: boolean;
+}
+
+/**
+ * A copy of x with x[i0, i1, ...] = values (or += with accumulate): PyTorch's index_put, the
+ * functional form of `dlogprobs[range(n), Yb] = -1.0/n`. Index tensors pick the leading dims;
+ * values broadcast to the picked shape. Without accumulate, repeated positions add their values.
+ */
+export function indexPut(
+  x: Tensor,
+  indices: readonly Tensor[],
+  values: Tensor | number,
+  options: IndexPutOptions = {},
+): Tensor {
+  if (indices.length === 0 || indices.length > x.ndim) {
+    throw new RangeError(`indexPut: expected 1 to ${x.ndim} index tensors, got ${indices.length}`);
+  }
+  const { source, positions, indexShape, rest } = flatPositions(
+    "indexPut",
+    x,
+    indices.map((index, dim) => ({ dim, index })),
+  );
+  const valueTensor =
+    typeof values === "number" ? full([], values, { dtype: x.dtype, backend: x.backend }) : values;
+  const rows = reshape(contiguous(expand(valueTensor, [...indexShape, ...rest])), [
+    positions.shape[0]!,
+    ...rest,
+  ]);
+  let out: Tensor;
+  if (options.accumulate) out = indexAdd(source, 0, positions, rows);
+  else {
+    const hit = indexAdd(
+      zerosLike(source, { dtype: "int32" }),
+      0,
+      positions,
+      onesLike(rows, { dtype: "int32" }),
+    );
+    out = where(hit.gt(0), indexAdd(zerosLike(source), 0, positions, rows), source);
+  }
+  return reshape(out, x.shape);
 }
 
 /** On synchronous backends, name the offending index before it is folded into a flat position. */

@@ -4,7 +4,7 @@ import { record } from "../autograd.js";
 import { normalizeDim, normalizeDims, sameShape } from "../shape.js";
 import type { Tensor } from "../tensor.js";
 import { empty, rawView, viewOf } from "./core.js";
-import { add, cast, div, eq, exp, log, mul, sqrt, sub, where } from "./elementwise.js";
+import { abs, add, cast, div, eq, exp, le, log, logicalOr, mul, sqrt, sub, where } from "./elementwise.js";
 import { scatterAddZeros } from "./indexing.js";
 import { expand, reshape } from "./views.js";
 
@@ -174,4 +174,23 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
     if (d < lead || (shape[d - lead] === 1 && g.shape[d] !== 1)) axes.push(d);
   }
   return reshape(sum(g, axes, true), shape);
+}
+
+/** True when |a − b| <= atol + rtol·|b| everywhere (broadcast), like torch.allclose. Reads back synchronously. */
+export function allclose(a: Tensor, b: Tensor, options: { rtol?: number; atol?: number } = {}): boolean {
+  const { rtol = 1e-5, atol = 1e-8 } = options;
+  const diff = abs(sub(a, b));
+  const ok = le(diff, add(mul(abs(b), rtol), atol));
+  const same = eq(a, b); // equal infinities
+  return logicalOr(ok, same)
+    .dataSync()
+    .every((v) => v === 1);
+}
+
+/** True when a and b have the same shape and the same elements (torch.equal). */
+export function equal(a: Tensor, b: Tensor): boolean {
+  if (!sameShape(a.shape, b.shape)) return false;
+  return eq(a, b)
+    .dataSync()
+    .every((v) => v === 1);
 }
