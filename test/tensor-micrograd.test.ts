@@ -79,7 +79,9 @@ for (const c of file.cases.filter((x) => x.kind === "mlp")) {
   test(`${c.name}: tensor MLP = Value MLP = PyTorch (outputs, gradients, ${c.sgd.steps} SGD steps)`, () => {
     const net = tensorMlp(c);
     const { ypred, loss } = net.forward();
-    ypred.dataSync().forEach((v, i) => assert.ok(close(v, c.ypred[i]!, atol, rtol), `ypred[${i}] ${v}`));
+    ypred.dataSync().forEach((v, i) => {
+      assert.ok(close(v, c.ypred[i]!, atol, rtol), `ypred[${i}] ${v}`);
+    });
     assert.ok(close(loss.item(), c.loss, atol, rtol));
     loss.backward();
 
