@@ -48,6 +48,24 @@ test("train writes .model/.vocab; encode and decode with --model give the text b
   assert.ok(ids.length < text.length && Math.max(...ids) === 299);
   const decoded = hero(["tokenizer", "decode", "--model", prefix], encoded.stdout);
   assert.equal(decoded.stdout, text);
+
+  const withSpecial = hero([
+    "tokenizer",
+    "train",
+    "--vocab",
+    "260",
+    "--data",
+    data,
+    "--out",
+    prefix,
+    "--special",
+    "<|endoftext|>",
+    "<|pad|>",
+  ]);
+  assert.equal(withSpecial.status, 0, withSpecial.stderr);
+  assert.match(readFileSync(`${prefix}.model`, "utf8"), /\n2\n<\|endoftext\|> 260\n<\|pad\|> 261\n/);
+  const special = hero(["tokenizer", "encode", "--model", prefix, "--allowed-special", "all", "a<|pad|>"]);
+  assert.equal(special.stdout, "97 261\n");
 });
 
 test("encode/decode with a pretrained encoding: argument, stdin, JSON or spaces", () => {

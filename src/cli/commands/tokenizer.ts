@@ -144,28 +144,45 @@ export function registerTokenizer(program: Command, selftest: Command): void {
     .requiredOption("--data <file>", "text file to train on")
     .requiredOption("--out <prefix>", "output prefix (writes PREFIX.model, PREFIX.vocab)")
     .option("--pattern <name>", "split pattern: gpt4, gpt2, or none (BasicTokenizer)", patternOption, "gpt4")
+    .option("--special <text...>", "special tokens to register, numbered after the vocabulary")
     .option("--verbose", "print every merge, as minbpe does")
-    .action((opts: { vocab: number; data: string; out: string; pattern: string; verbose?: boolean }) => {
-      const text = readInput(undefined, opts.data);
-      const pattern = namedPatterns[opts.pattern]!;
-      const model = pattern === "" ? new BasicTokenizer() : new RegexTokenizer(pattern);
-      const merges = Math.max(0, opts.vocab - 256);
-      const progress = opts.verbose ? undefined : startProgress("merges", merges);
-      const started = performance.now();
-      try {
-        model.train(text, opts.vocab, {
-          verbose: opts.verbose,
-          onMerge: (e) => progress?.update(e.index + 1, { count: e.count }),
-        });
-      } finally {
-        progress?.stop();
-      }
-      const seconds = (performance.now() - started) / 1000;
-      console.log(
-        `trained ${model.constructor.name} (pattern ${opts.pattern}) to vocab ${opts.vocab} on ${text.length} characters in ${seconds.toFixed(3)} s`,
-      );
-      for (const path of saveTokenizer(model, opts.out)) console.log(`wrote ${path}`);
-    });
+    .action(
+      (opts: {
+        vocab: number;
+        data: string;
+        out: string;
+        pattern: string;
+        special?: string[];
+        verbose?: boolean;
+      }) => {
+        const text = readInput(undefined, opts.data);
+        const pattern = namedPatterns[opts.pattern]!;
+        const model = pattern === "" ? new BasicTokenizer() : new RegexTokenizer(pattern);
+        const merges = Math.max(0, opts.vocab - 256);
+        const progress = opts.verbose ? undefined : startProgress("merges", merges);
+        const started = performance.now();
+        try {
+          model.train(text, opts.vocab, {
+            verbose: opts.verbose,
+            onMerge: (e) => progress?.update(e.index + 1, { count: e.count }),
+          });
+        } finally {
+          progress?.stop();
+        }
+        const seconds = (performance.now() - started) / 1000;
+        if (opts.special?.length) {
+          if (!(model instanceof RegexTokenizer))
+            throw new Error("special tokens need a split pattern (gpt2 or gpt4)");
+          model.registerSpecialTokens(
+            Object.fromEntries(opts.special.map((text, i) => [text, opts.vocab + i])),
+          );
+        }
+        console.log(
+          `trained ${model.constructor.name} (pattern ${opts.pattern}) to vocab ${opts.vocab} on ${text.length} characters in ${seconds.toFixed(3)} s`,
+        );
+        for (const path of saveTokenizer(model, opts.out)) console.log(`wrote ${path}`);
+      },
+    );
 
   tokenizer
     .command("encode")
