@@ -1,9 +1,21 @@
 /** Tensor behaviour: creation, views, broadcasting, autograd, errors, memory, determinism, printing. */
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import * as T from "../src/tensor/index.js";
 import { noGrad, Random, type Tensor, tidy } from "../src/tensor/index.js";
+import { repoRoot } from "./helpers.js";
 import { testBackends } from "./tensor-backends.js";
+
+test("src/tensor and src/backend/js run in browsers: no node: imports, no process", () => {
+  for (const dir of ["src/tensor", "src/tensor/ops", "src/backend/js"]) {
+    for (const name of readdirSync(join(repoRoot, dir)).filter((f) => f.endsWith(".ts"))) {
+      const text = readFileSync(join(repoRoot, dir, name), "utf8");
+      assert.doesNotMatch(text, /from "node:|require\(|process\./, `${dir}/${name}`);
+    }
+  }
+});
 
 const buffers = (backend: string) => T.memoryStats()[backend]?.buffers ?? 0;
 
@@ -185,6 +197,7 @@ for (const backend of testBackends()) {
         () => f32([1, 2, 3]).reshape(2, -1),
         /reshape: shape \[2, -1\] is invalid for input of shape \[3\]/,
       );
+      assert.throws(() => T.oneHot(ints([0, 5]), 5), /oneHot: class 5 is out of range for 5 classes/);
       assert.throws(() => T.setBackend("nope"), /unknown backend "nope"; registered: .*js/);
     });
 

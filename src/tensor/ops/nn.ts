@@ -211,6 +211,12 @@ export function embedding(weight: Tensor, ids: Tensor): Tensor {
 export function oneHot(ids: Tensor, numClasses = -1): Tensor {
   requireDType("oneHot", ids, "int32", "indices");
   if (numClasses < 0) numClasses = Math.max(-1, ...ids.dataSync()) + 1;
+  else if (ids.backend.readSync) {
+    for (const id of ids.dataSync()) {
+      if (id < 0 || id >= numClasses)
+        throw new RangeError(`oneHot: class ${id} is out of range for ${numClasses} classes`);
+    }
+  }
   return cast(eq(unsqueeze(ids, -1), arange(0, numClasses, 1, { backend: ids.backend })), "int32");
 }
 
