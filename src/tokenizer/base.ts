@@ -3,6 +3,7 @@
  * .model/.vocab file formats. Subclasses say how text becomes chunks and how they are trained.
  */
 import { bytePairMerge, MAX_TOKEN_ID, NO_MERGE, pairKey, pairOf } from "./bpe.js";
+import type { MergeEvent } from "./train.js";
 import { concatBytes, renderToken, utf8Decode, utf8Encode } from "./utf8.js";
 
 /** An error a user can fix: an unknown token id, a disallowed special token, a malformed file. */
@@ -14,7 +15,7 @@ export interface TrainOptions {
   /** Print each merge, as minbpe's verbose=True does. */
   verbose?: boolean;
   /** Called after each merge (progress bars). */
-  onMerge?: (event: import("./train.js").MergeEvent) => void;
+  onMerge?: (event: MergeEvent) => void;
 }
 
 export abstract class Tokenizer {

@@ -4,9 +4,8 @@
  */
 
 import { Tokenizer, TokenizerError, type TrainOptions } from "./base.js";
-import { completeMerges, mergesFor, reporter } from "./basic.js";
 import { compileSplitPattern, GPT4_SPLIT_PATTERN } from "./patterns.js";
-import { learnMerges } from "./train.js";
+import { completeMerges, learnMerges, mergesFor, reporter } from "./train.js";
 import { toWellFormed, utf8Encode } from "./utf8.js";
 
 /** Which special tokens: all of them, none, or these texts. */
