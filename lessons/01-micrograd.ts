@@ -254,9 +254,9 @@ async function trainMoons(p: MoonsParams, lab: LabContext): Promise<void> {
   const points = data.X.map(([x, y], i) => ({ x, y, label: data.y[i]! }));
   const probe = data.X[0]!; // the network figure shows the activations for this input
   const draw = (step: number) => {
-    const grid = decisionGrid(model, data, 0.1);
+    const grid = decisionGrid(model, data, 0.08);
     const title = `Decision boundary after ${step} steps`;
-    lab.emit({ type: "figure", figure: { kind: "field", id: "boundary", title, step: 0.1, grid, points } });
+    lab.emit({ type: "figure", figure: { kind: "field", id: "boundary", title, step: 0.08, grid, points } });
     const caption = `neurons filled by their activation for the input (${probe.map((v) => v.toFixed(2)).join(", ")})`;
     lab.emit({
       type: "figure",
@@ -331,7 +331,13 @@ export const lesson: Lesson = {
           kind: "text",
           text: "Type an expression in micrograd's Python syntax (one statement per line; the last one is the output), then step through backprop one node at a time: the highlighted node runs its `backwardStep()`.",
         },
-        { kind: "code", file: THIS, region: "step-through" },
+        {
+          kind: "code",
+          file: THIS,
+          region: "step-through",
+          caption: "the step-through, drawn below",
+          collapsed: true,
+        },
       ],
       experiment: {
         id: "expression",

@@ -23,7 +23,7 @@ export type Cell =
    * Source shown from a file of the repository: the lines between `// #region NAME` and
    * `// #endregion` (region), or the declaration that starts with `symbol` up to its closing brace.
    */
-  | { kind: "code"; file: string; region?: string; symbol?: string; caption?: string };
+  | { kind: "code"; file: string; region?: string; symbol?: string; caption?: string; collapsed?: boolean };
 
 // ---------------------------------------------------------------------------------------------
 // Parameters

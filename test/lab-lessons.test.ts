@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { backpropFrames } from "../lessons/01-micrograd.js";
@@ -156,4 +158,29 @@ test("lesson 1 experiments run in Node and emit their figures", { timeout: 60_00
   assert.equal(mlp.weights.flat(2).length + mlp.biases.flat().length, 2 * 8 + 8 + 8 * 8 + 8 + 8 + 1);
   const stats = moonsFigures.get("stats") as StatsFigure;
   assert.equal(stats.items[0]!.value, "12 / 12");
+});
+
+test("`hero lesson list` and `hero lesson run` run the lab's lessons in the terminal", {
+  timeout: 60_000,
+}, () => {
+  const hero = (...args: string[]) =>
+    execFileSync(process.execPath, [join(repoRoot, "dist", "src", "cli", "main.js"), ...args], {
+      cwd: repoRoot,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  const list = hero("lesson", "list");
+  assert.match(list, /1\. micrograd \(01-micrograd\)/);
+  assert.match(list, /moons: Train MLP.*learningRate=1 hidden=16/);
+  const out = mkdtempSync(join(tmpdir(), "herograd-lesson-"));
+  try {
+    const run = hero("lesson", "run", "1", "moons", "--set", "steps=5", "--set", "hidden=4", "--out", out);
+    assert.match(run, /step 5 \/ 5, loss \d\.\d{4}, accuracy \d+%, parameters 37/);
+    for (const name of ["moons-loss.svg", "moons-boundary.svg"]) {
+      assert.match(readFileSync(join(out, "01-micrograd", name), "utf8"), /<svg/);
+    }
+    assert.match(hero("lesson", "run", "micrograd", "--out", out), /L = -8\.0; dL\/da = 6\.0/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });

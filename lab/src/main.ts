@@ -52,11 +52,12 @@ async function renderCell(cell: Cell): Promise<HTMLElement> {
         : cell.symbol
           ? cell.symbol.replace(/\s*\{$/, "")
           : "";
-      return el(
-        "figure",
+      // A <details>: open unless the lesson folds it (secondary code stays one click away).
+      const details = el(
+        "details",
         { class: "cell-code" },
         el(
-          "figcaption",
+          "summary",
           {},
           el("span", { class: "file" }, cell.file),
           cell.caption ? ` — ${cell.caption}` : "",
@@ -64,6 +65,8 @@ async function renderCell(cell: Cell): Promise<HTMLElement> {
         ),
         el("pre", {}, code),
       );
+      details.open = !cell.collapsed;
+      return details;
     }
   }
 }

@@ -1,7 +1,7 @@
 /** The repository's own source files, bundled as text, so code cells show the code that runs. */
 import { cellSource } from "../../lessons/source.js";
 
-const files = import.meta.glob(["../../lessons/*.ts", "../../src/**/*.ts"], {
+const files = import.meta.glob(["../../lessons/*.ts", "../../src/**/*.ts", "!../../src/**/assembly/**"], {
   query: "?raw",
   import: "default",
 }) as Record<string, () => Promise<string>>;
