@@ -152,6 +152,10 @@ for (const backend of testBackends()) {
       }, /only floating point tensors can require gradients, this one is int32/);
       assert.throws(() => f32([1]).backward(), /does not require grad/);
       assert.throws(() => x.assign(0), /leaf tensor that requires grad.*noGrad/);
+      const factor = f32([3, 4]);
+      const product = T.mul(x, factor).sum();
+      factor.assign(0);
+      assert.throws(() => product.backward(), /"mul" needs for its gradient was changed in place/);
     });
 
     test("errors name the op and the shapes, the index and the size, the expected dtype", () => {

@@ -10,13 +10,34 @@ import type { Tensor } from "./tensor.js";
 export type BackwardFn = (g: Tensor) => readonly (Tensor | null | undefined)[];
 
 export class Node {
+  /** Storage versions of inputs, saved tensors and output when recorded (see checkUnchanged). */
+  private readonly versions: number[];
+
   constructor(
     readonly op: string,
     readonly inputs: readonly (Tensor | null)[],
     public backwardFn: BackwardFn | null,
     /** Tensors the backward rule uses besides inputs and output (kept alive by tidy when needed). */
     public saved: readonly Tensor[],
-  ) {}
+    private readonly output: Tensor,
+  ) {
+    this.versions = this.watched().map((t) => t.storage.version);
+  }
+
+  private watched(): Tensor[] {
+    return [...this.inputs.filter((t): t is Tensor => t !== null), ...this.saved, this.output];
+  }
+
+  /** Backward rules read their tensors' current values: an in-place change since would corrupt them. */
+  checkUnchanged(): void {
+    this.watched().forEach((t, i) => {
+      if (t.storage.version !== this.versions[i]) {
+        throw new Error(
+          `backward: a tensor that "${this.op}" needs for its gradient was changed in place (assign) after the forward pass; assign to a clone() instead, or update after backward()`,
+        );
+      }
+    });
+  }
 }
 
 let gradEnabled = true;
@@ -62,6 +83,7 @@ export function record(
     inputs.map((t) => t ?? null),
     backward,
     saved,
+    out,
   );
   out.markRequiresGrad();
   return out;
@@ -140,6 +162,7 @@ export function runBackward(root: Tensor, grad?: Tensor | null, options: Backwar
           `backward: the graph through "${node.op}" was already freed by an earlier backward(); pass { retainGraph: true } to the first call to backward twice`,
         );
       }
+      node.checkUnchanged();
       const inputGrads = node.backwardFn(g);
       node.inputs.forEach((input, k) => {
         const gx = inputGrads[k];

@@ -29,6 +29,8 @@ export class TensorStorage {
   private handleOrNull: Storage | null;
   /** The scope that will free this storage, or null when only garbage collection will. */
   scope: Scope | null = null;
+  /** Bumped by every in-place write, so autograd can tell saved values were overwritten. */
+  version = 0;
 
   constructor(
     readonly backend: Backend,

@@ -152,6 +152,7 @@ export function assign(target: Tensor, value: TensorLike): Tensor {
       "assign: a leaf tensor that requires grad cannot be changed in place while recording; wrap the update in noGrad()",
     );
   }
+  target.storage.version++;
   if (typeof value === "number") {
     target.backend.run("fill", { out: viewOf(target), value });
     return target;
