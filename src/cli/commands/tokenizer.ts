@@ -96,7 +96,7 @@ function specialOptions(allowed: string, disallowed: string): EncodeOptions {
   return { allowedSpecial: set(allowed), disallowedSpecial: set(disallowed) };
 }
 
-// tiktokenizer's pastel backgrounds, with black text.
+// Bright backgrounds with black text, one per token in turn, as the tiktokenizer app shows them.
 const palette = [
   [107, 64, 216],
   [104, 222, 122],
