@@ -183,6 +183,23 @@ export interface KernelArgs {
   topk: { x: View; k: number; dim: number; largest: boolean; values: View; indices: View };
   /** Keep x[..., i, j] where j - i <= diagonal (lower) or >= diagonal (upper); else 0. */
   triangle: { x: View; diagonal: number; upper: boolean; out: View };
+  /**
+   * One AdamW step in place on param, m and v (same shape and float dtype as grad), as
+   * torch.optim.AdamW: p ← p·(1 − lr·wd); m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
+   * p ← p − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε), with t = step (from 1).
+   */
+  adamw: {
+    param: View;
+    grad: View;
+    m: View;
+    v: View;
+    lr: number;
+    beta1: number;
+    beta2: number;
+    eps: number;
+    weightDecay: number;
+    step: number;
+  };
 }
 
 export type KernelName = keyof KernelArgs;

@@ -34,6 +34,7 @@ import {
   softmax,
   softmaxBackward,
 } from "./nn.js";
+import { adamw } from "./optim.js";
 import { argReduce, reduce, topk } from "./reduce.js";
 import type { JsStorage } from "./strided.js";
 
@@ -66,6 +67,7 @@ export const jsKernels: KernelTable = {
   scatterAdd,
   topk,
   triangle,
+  adamw,
 };
 
 export class JsBackend implements Backend {
