@@ -372,3 +372,17 @@ test("src/tokenizer runs in a browser: only fs.ts imports node: modules", () => 
     assert.doesNotMatch(source, /from "node:|require\(|\bBuffer\b|\bprocess\./, file);
   }
 });
+
+test("changing merges, specials or the pattern is seen by the next encode (no stale chunk cache)", () => {
+  const t = new RegexTokenizer(GPT4_SPLIT_PATTERN);
+  const text = "hello hello world's";
+  const before = t.encode(text);
+  t.setMerges(trained.gpt4.merges);
+  assert.deepEqual(t.encode(text), trained.gpt4.encode(text));
+  assert.notDeepEqual(t.encode(text), before);
+  t.pattern = "";
+  assert.deepEqual(t.encode("ab cd"), naiveEncode(Array.from(utf8Encode("ab cd")), mergeTable(t)));
+  t.registerSpecialTokens({ "<|x|>": 600 });
+  assert.deepEqual(t.encode("<|x|>", { allowedSpecial: "all" }), [600]);
+  assert.throws(() => new RegexTokenizer(String.raw`\p{L}++`), /is not a JavaScript regular expression/);
+});

@@ -70,6 +70,7 @@ export abstract class Tokenizer {
     this.mergeIds = new Map();
     for (const [a, b, id] of merges) this.mergeIds.set(pairKey(a, b), id);
     this.rebuildVocab();
+    this.onChange();
   }
 
   registerSpecialTokens(specialTokens: Map<string, number> | Record<string, number>): void {
@@ -81,6 +82,7 @@ export abstract class Tokenizer {
     }
     this.specialTokens = new Map(entries);
     this.rebuildVocab();
+    this.onChange();
   }
 
   protected rebuildVocab(): void {
@@ -166,9 +168,8 @@ export abstract class Tokenizer {
     this.pattern = pattern;
     this.specialTokens = specials;
     this.setMerges(merges);
-    this.onModelLoaded();
   }
 
-  /** Subclasses refresh what depends on the pattern or merges. */
-  protected onModelLoaded(): void {}
+  /** Merges or special tokens changed: subclasses drop what they derived from them (caches). */
+  protected onChange(): void {}
 }

@@ -27,7 +27,7 @@ const CACHE_PIECE_MAX = 256;
 const CACHE_ENTRIES_MAX = 1 << 17;
 
 export class RegexTokenizer extends Tokenizer {
-  private splitter: RegExp | null = null;
+  private compiled: { pattern: string; regex: RegExp | null } | undefined;
   private readonly chunkCache = new Map<string, number[]>();
   private allSpecialsRegex: RegExp | null = null;
 
@@ -35,17 +35,23 @@ export class RegexTokenizer extends Tokenizer {
   constructor(pattern: string = GPT4_SPLIT_PATTERN) {
     super();
     this.pattern = pattern;
-    this.onModelLoaded();
+    void this.splitter; // a pattern JavaScript cannot compile is an error now, not at the first encode
   }
 
-  protected override onModelLoaded(): void {
-    this.splitter = this.pattern ? compileSplitPattern(this.pattern) : null;
+  /** The compiled split pattern (null for none), recompiled if `pattern` was changed. */
+  private get splitter(): RegExp | null {
+    if (this.compiled?.pattern !== this.pattern) {
+      this.compiled = {
+        pattern: this.pattern,
+        regex: this.pattern ? compileSplitPattern(this.pattern) : null,
+      };
+      this.chunkCache.clear();
+    }
+    return this.compiled.regex;
+  }
+
+  protected override onChange(): void {
     this.chunkCache.clear();
-    this.allSpecialsRegex = null;
-  }
-
-  override registerSpecialTokens(specialTokens: Map<string, number> | Record<string, number>): void {
-    super.registerSpecialTokens(specialTokens);
     this.allSpecialsRegex = null;
   }
 
@@ -57,7 +63,6 @@ export class RegexTokenizer extends Tokenizer {
     const chunks = [...counts.keys()].map((piece) => utf8Encode(piece));
     const merges = learnMerges(chunks, [...counts.values()], numMerges, reporter(options));
     this.setMerges(completeMerges(merges, numMerges));
-    this.chunkCache.clear();
   }
 
   /** The pieces the split pattern cuts `text` into (specials are not treated here). */
