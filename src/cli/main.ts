@@ -7,7 +7,8 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const V8_FLAGS = ["--max-semi-space-size=64"];
+// Relaxed SIMD (fused multiply-add in the wasm matmul) is behind a flag in Node 20.
+const V8_FLAGS = ["--max-semi-space-size=64", "--experimental-wasm-relaxed-simd"];
 
 const missing = V8_FLAGS.filter((flag) => !process.execArgv.some((a) => a.startsWith(flag.split("=")[0]!)));
 if (missing.length > 0 && !process.env.HERO_NO_RESPAWN) {

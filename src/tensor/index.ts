@@ -27,8 +27,10 @@
 
 import { hasBackend, registerBackend } from "../backend/index.js";
 import { JsBackend } from "../backend/js/index.js";
+import { registerWasmBackend } from "../backend/wasm/register.js";
 
 if (!hasBackend("js")) registerBackend("js", () => new JsBackend());
+registerWasmBackend();
 
 export {
   type Backend,

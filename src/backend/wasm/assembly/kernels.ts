@@ -1,0 +1,1215 @@
+// herograd wasm kernels (AssemblyScript). Built by scripts/build-wasm.mjs into four variants:
+// relaxed-SIMD or plain SIMD, shared (threads) or unshared memory. The host (../index.ts) owns
+// allocation; kernels read an argument block it writes (layout in ../args.ts) and walk strided
+// views row by row, as the js reference does.
+//
+// dtype codes: 0 float32, 1 float64, 2 int32, 3 bool (u8).
+
+// ---- per-instance state (each worker instantiates the module over the same shared memory) ----
+let args: usize = 0; // argument block (shared: the caller writes it before a job)
+let scratch: usize = 0; // this instance's row-walk state and small temporaries
+let packA: usize = 0; // this instance's matmul packing buffers
+let packB: usize = 0;
+
+export function init(argsPtr: usize, scratchPtr: usize, packAPtr: usize, packBPtr: usize): void {
+  args = argsPtr;
+  scratch = scratchPtr;
+  packA = packAPtr;
+  packB = packBPtr;
+}
+
+/** First byte after the module's static data: the host allocator starts above it. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+// ---- argument block ----
+const I_K = 0; // operands
+const I_ND = 1; // outer dims
+const I_LEN = 2; // row length
+const I_ROWS = 3;
+const I_OP = 4;
+const I_P1 = 5;
+const I_P2 = 6;
+const I_P3 = 7;
+const I_DT = 8; // [4]
+const I_BASE = 12; // [4] byte address of element 0 of each operand's storage
+const I_OFF = 16; // [4] element offset of the first row
+const I_STEP = 20; // [4]
+const I_SHAPE = 24; // [8]
+const I_STRIDES = 32; // [8][4]
+const I_EXTRA = 64; // [32]
+const I_ERR = 100; // error code, value
+const F_BASE: usize = 512; // f64 params at args + 512
+
+@inline function ai(i: i32): i32 {
+  return load<i32>(args + (<usize>i << 2));
+}
+@inline function af(i: i32): f64 {
+  return load<f64>(args + F_BASE + (<usize>i << 3));
+}
+@inline function setErr(code: i32, value: i32): void {
+  store<i32>(args + (<usize>I_ERR << 2), code);
+  store<i32>(args + (<usize>(I_ERR + 1) << 2), value);
+}
+
+// ---- row walk: cur[q] = element offset of operand q at the current row ----
+@inline function cur(q: i32): i32 {
+  return load<i32>(scratch + (<usize>q << 2));
+}
+
+function rowsBegin(r0: i32): void {
+  const k = ai(I_K);
+  const nd = ai(I_ND);
+  for (let q = 0; q < k; q++) store<i32>(scratch + (<usize>q << 2), ai(I_OFF + q));
+  let r = r0;
+  for (let d = nd - 1; d >= 0; d--) {
+    const s = ai(I_SHAPE + d);
+    const i = r % s;
+    r = r / s;
+    store<i32>(scratch + 16 + (<usize>d << 2), i);
+    for (let q = 0; q < k; q++) {
+      const p = scratch + (<usize>q << 2);
+      store<i32>(p, load<i32>(p) + i * ai(I_STRIDES + d * 4 + q));
+    }
+  }
+}
+
+function rowsNext(): void {
+  const k = ai(I_K);
+  for (let d = ai(I_ND) - 1; d >= 0; d--) {
+    const ip = scratch + 16 + (<usize>d << 2);
+    const i = load<i32>(ip) + 1;
+    const size = ai(I_SHAPE + d);
+    if (i < size) {
+      store<i32>(ip, i);
+      for (let q = 0; q < k; q++) {
+        const p = scratch + (<usize>q << 2);
+        store<i32>(p, load<i32>(p) + ai(I_STRIDES + d * 4 + q));
+      }
+      return;
+    }
+    store<i32>(ip, 0);
+    for (let q = 0; q < k; q++) {
+      const p = scratch + (<usize>q << 2);
+      store<i32>(p, load<i32>(p) - ai(I_STRIDES + d * 4 + q) * (size - 1));
+    }
+  }
+}
+
+// ---- element access by dtype (the generic path computes in f64, like the js backend) ----
+@inline function ld(dt: i32, base: usize, i: i32): f64 {
+  if (dt == 0) return <f64>load<f32>(base + (<usize>i << 2));
+  if (dt == 1) return load<f64>(base + (<usize>i << 3));
+  if (dt == 2) return <f64>load<i32>(base + (<usize>i << 2));
+  return <f64>load<u8>(base + <usize>i);
+}
+
+@inline function toInt(v: f64): i64 {
+  // JS ToInt32/ToUint8 (modular); NaN and ±Infinity give 0.
+  if (!(v - v == 0)) return 0;
+  if (Math.abs(v) >= 9.2e18) return 0;
+  return <i64>v;
+}
+
+@inline function st(dt: i32, base: usize, i: i32, v: f64): void {
+  if (dt == 0) store<f32>(base + (<usize>i << 2), <f32>v);
+  else if (dt == 1) store<f64>(base + (<usize>i << 3), v);
+  else if (dt == 2) store<i32>(base + (<usize>i << 2), <i32>toInt(v));
+  else store<u8>(base + <usize>i, <u8>toInt(v));
+}
+
+@inline function dt(q: i32): i32 {
+  return ai(I_DT + q);
+}
+@inline function base(q: i32): usize {
+  return <usize>ai(I_BASE + q);
+}
+@inline function step(q: i32): i32 {
+  return ai(I_STEP + q);
+}
+
+@inline function truthy(v: f64): bool {
+  return v != 0 && v == v;
+}
+
+// ---- math shared with the js reference ----
+const SQRT_2_OVER_PI: f64 = 0.7978845608028654;
+const INV_SQRT_2: f64 = 0.7071067811865476;
+const INV_SQRT_2PI: f64 = 0.3989422804014327;
+const INV_SQRT_PI: f64 = 0.5641895835477563;
+
+function erf(x: f64): f64 {
+  const ax = Math.abs(x);
+  if (ax < 3) {
+    const x2 = x * x;
+    let term = x;
+    let sum = x;
+    for (let n = 1; n < 80; n++) {
+      term *= -x2 / <f64>n;
+      const add = term / <f64>(2 * n + 1);
+      sum += add;
+      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+    }
+    return 2 * INV_SQRT_PI * sum;
+  }
+  if (x != x) return x;
+  if (ax == Infinity) return x > 0 ? 1 : -1;
+  let f = ax;
+  for (let k = 60; k >= 1; k--) f = ax + <f64>k / 2 / f;
+  const erfc = (Math.exp(-ax * ax) * INV_SQRT_PI) / f;
+  return x > 0 ? 1 - erfc : erfc - 1;
+}
+
+function jsRound(v: f64): f64 {
+  // Math.round of JS (half up), then half to even as torch.round.
+  if (!(v - v == 0)) return v;
+  let r = Math.floor(v);
+  if (v - r >= 0.5) r += 1;
+  if (r == 0 && v < 0) r = -0.0;
+  return r - v == 0.5 && r % 2 != 0 ? r - 1 : r;
+}
+
+function jsPow(a: f64, b: f64): f64 {
+  if (b != b) return NaN;
+  if (Math.abs(a) == 1 && Math.abs(b) == Infinity) return NaN;
+  return a ** b;
+}
+
+function sign(v: f64): f64 {
+  return v > 0 ? 1 : v < 0 ? -1 : v;
+}
+
+function unaryF(op: i32, v: f64): f64 {
+  switch (op) {
+    case 0:
+      return -v;
+    case 1:
+      return Math.exp(v);
+    case 2:
+      return Math.log(v);
+    case 3:
+      return Math.sqrt(v);
+    case 4:
+      return 1 / Math.sqrt(v);
+    case 5:
+      return v * v;
+    case 6:
+      return 1 / v;
+    case 7:
+      return Math.tanh(v);
+    case 8:
+      return v != v ? v : v > 0 ? v : 0;
+    case 9:
+      return 1 / (1 + Math.exp(-v));
+    case 10:
+      return Math.abs(v);
+    case 11:
+      return sign(v);
+    case 12:
+      return 0.5 * v * (1 + erf(v * INV_SQRT_2));
+    case 13:
+      return 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v)));
+    case 14:
+      return Math.sin(v);
+    case 15:
+      return Math.cos(v);
+    case 16:
+      return Math.floor(v);
+    case 17:
+      return Math.ceil(v);
+    case 18:
+      return jsRound(v);
+    case 19:
+      return v == 0 ? 1 : 0;
+  }
+  return NaN;
+}
+
+function binaryF(op: i32, a: f64, b: f64): f64 {
+  switch (op) {
+    case 0:
+      return a + b;
+    case 1:
+      return a - b;
+    case 2:
+      return a * b;
+    case 3:
+      return a / b;
+    case 4:
+      return jsPow(a, b);
+    case 5:
+      return a > b || a != a ? a : b;
+    case 6:
+      return a < b || a != a ? a : b;
+    case 7:
+      return a == b ? 1 : 0;
+    case 8:
+      return a != b ? 1 : 0;
+    case 9:
+      return a < b ? 1 : 0;
+    case 10:
+      return a <= b ? 1 : 0;
+    case 11:
+      return a > b ? 1 : 0;
+    case 12:
+      return a >= b ? 1 : 0;
+    case 13:
+      return truthy(a) && truthy(b) ? 1 : 0;
+    case 14:
+      return truthy(a) || truthy(b) ? 1 : 0;
+  }
+  return NaN;
+}
+
+// ---- elementwise ----
+
+export function fill(): void {
+  const rows = ai(I_ROWS);
+  const n = ai(I_LEN);
+  const d0 = dt(0);
+  const b0 = base(0);
+  const s0 = step(0);
+  const value = af(0);
+  rowsBegin(0);
+  for (let r = 0; r < rows; r++) {
+    let p = cur(0);
+    if (d0 == 0 && s0 == 1) {
+      const v = <f32>value;
+      const vv = f32x4.splat(v);
+      const ptr = b0 + (<usize>p << 2);
+      let j = 0;
+      for (; j + 4 <= n; j += 4) v128.store(ptr + (<usize>j << 2), vv);
+      for (; j < n; j++) store<f32>(ptr + (<usize>j << 2), v);
+    } else {
+      for (let j = 0; j < n; j++, p += s0) st(d0, b0, p, value);
+    }
+    rowsNext();
+  }
+}
+
+export function copy(): void {
+  const rows = ai(I_ROWS);
+  const n = ai(I_LEN);
+  const dx = dt(0);
+  const dout = dt(1);
+  const bx = base(0);
+  const bo = base(1);
+  const sx = step(0);
+  const so = step(1);
+  rowsBegin(0);
+  for (let r = 0; r < rows; r++) {
+    let px = cur(0);
+    let po = cur(1);
+    if (dx == 0 && dout == 0) {
+      if (sx == 1 && so == 1) memory.copy(bo + (<usize>po << 2), bx + (<usize>px << 2), <usize>n << 2);
+      else
+        for (let j = 0; j < n; j++, px += sx, po += so)
+          store<f32>(bo + (<usize>po << 2), load<f32>(bx + (<usize>px << 2)));
+    } else if (dout == 3) {
+      for (let j = 0; j < n; j++, px += sx, po += so) store<u8>(bo + <usize>po, ld(dx, bx, px) != 0 ? 1 : 0);
+    } else {
+      for (let j = 0; j < n; j++, px += sx, po += so) st(dout, bo, po, ld(dx, bx, px));
+    }
+    rowsNext();
+  }
+}
+
+function unaryRowF32(op: i32, bx: usize, sx: i32, bo: usize, so: i32, n: i32): bool {
+  // Hot float32 ops; returns false for the others (the generic path runs them).
+  if (op == 0 || op == 5 || op == 8 || op == 10) {
+    if (sx == 1 && so == 1) {
+      let j = 0;
+      const zero = f32x4.splat(0);
+      for (; j + 4 <= n; j += 4) {
+        const v = v128.load(bx + (<usize>j << 2));
+        let y: v128;
+        if (op == 0) y = f32x4.neg(v);
+        else if (op == 5) y = f32x4.mul(v, v);
+        else if (op == 8) y = v128.bitselect(v, zero, f32x4.gt(v, zero));
+        else y = f32x4.abs(v);
+        v128.store(bo + (<usize>j << 2), y);
+      }
+      for (; j < n; j++) {
+        const v = load<f32>(bx + (<usize>j << 2));
+        store<f32>(bo + (<usize>j << 2), <f32>unaryF(op, v));
+      }
+      return true;
+    }
+    return false;
+  }
+  if (op == 1) {
+    for (let j = 0; j < n; j++) store<f32>(bo + (<usize>(j * so) << 2), Mathf.exp(load<f32>(bx + (<usize>(j * sx) << 2))));
+    return true;
+  }
+  if (op == 7) {
+    for (let j = 0; j < n; j++) store<f32>(bo + (<usize>(j * so) << 2), Mathf.tanh(load<f32>(bx + (<usize>(j * sx) << 2))));
+    return true;
+  }
+  if (op == 9) {
+    for (let j = 0; j < n; j++) {
+      const v = load<f32>(bx + (<usize>(j * sx) << 2));
+      store<f32>(bo + (<usize>(j * so) << 2), 1 / (1 + Mathf.exp(-v)));
+    }
+    return true;
+  }
+  return false;
+}
+
+export function unary(): void {
+  const rows = ai(I_ROWS);
+  const n = ai(I_LEN);
+  const op = ai(I_OP);
+  const dx = dt(0);
+  const dout = dt(1);
+  const bx = base(0);
+  const bo = base(1);
+  const sx = step(0);
+  const so = step(1);
+  rowsBegin(0);
+  for (let r = 0; r < rows; r++) {
+    let px = cur(0);
+    let po = cur(1);
+    if (!(dx == 0 && dout == 0 && unaryRowF32(op, bx + (<usize>px << 2), sx, bo + (<usize>po << 2), so, n))) {
+      for (let j = 0; j < n; j++, px += sx, po += so) st(dout, bo, po, unaryF(op, ld(dx, bx, px)));
+    }
+    rowsNext();
+  }
+}
+
+@inline function binaryV(op: i32, a: v128, b: v128): v128 {
+  if (op == 0) return f32x4.add(a, b);
+  if (op == 1) return f32x4.sub(a, b);
+  if (op == 2) return f32x4.mul(a, b);
+  return f32x4.div(a, b);
+}
+
+/** float32 add/sub/mul/div rows; a or b may be a scalar (step 0). */
+function binaryRowF32(op: i32, pa: usize, sa: i32, pb: usize, sb: i32, po: usize, so: i32, n: i32): bool {
+  if (op > 3) return false;
+  if (so == 1 && (sa == 1 || sa == 0) && (sb == 1 || sb == 0)) {
+    let j = 0;
+    const va = f32x4.splat(load<f32>(pa));
+    const vb = f32x4.splat(load<f32>(pb));
+    for (; j + 4 <= n; j += 4) {
+      const off = <usize>j << 2;
+      const a = sa == 1 ? v128.load(pa + off) : va;
+      const b = sb == 1 ? v128.load(pb + off) : vb;
+      v128.store(po + off, binaryV(op, a, b));
+    }
+    for (; j < n; j++) {
+      const a = load<f32>(pa + (<usize>(j * sa) << 2));
+      const b = load<f32>(pb + (<usize>(j * sb) << 2));
+      store<f32>(po + (<usize>j << 2), <f32>binaryF(op, a, b));
+    }
+    return true;
+  }
+  for (let j = 0; j < n; j++) {
+    const a = load<f32>(pa + (<usize>(j * sa) << 2));
+    const b = load<f32>(pb + (<usize>(j * sb) << 2));
+    store<f32>(po + (<usize>(j * so) << 2), <f32>binaryF(op, a, b));
+  }
+  return true;
+}
+
+export function binary(): void {
+  const rows = ai(I_ROWS);
+  const n = ai(I_LEN);
+  const op = ai(I_OP);
+  const da = dt(0);
+  const db = dt(1);
+  const dout = dt(2);
+  const ba = base(0);
+  const bb = base(1);
+  const bo = base(2);
+  const sa = step(0);
+  const sb = step(1);
+  const so = step(2);
+  const f32 = da == 0 && db == 0 && dout == 0;
+  rowsBegin(0);
+  for (let r = 0; r < rows; r++) {
+    let pa = cur(0);
+    let pb = cur(1);
+    let po = cur(2);
+    if (
+      !(
+        f32 &&
+        binaryRowF32(op, ba + (<usize>pa << 2), sa, bb + (<usize>pb << 2), sb, bo + (<usize>po << 2), so, n)
+      )
+    ) {
+      for (let j = 0; j < n; j++, pa += sa, pb += sb, po += so)
+        st(dout, bo, po, binaryF(op, ld(da, ba, pa), ld(db, bb, pb)));
+    }
+    rowsNext();
+  }
+}
+
+/** x OP scalar (P1 = 0) or scalar OP x (P1 = 1); the scalar is f[0]. */
+export function binaryScalar(): void {
+  const rows = ai(I_ROWS);
+  const n = ai(I_LEN);
+  const op = ai(I_OP);
+  const first = ai(I_P1) != 0;
+  const s = af(0);
+  const dx = dt(0);
+  const dout = dt(1);
+  const bx = base(0);
+  const bo = base(1);
+  const sx = step(0);
+  const so = step(1);
+  const sf = <f32>s;
+  // The f32 fast path only when the scalar is exactly a float32 (as the js kernel computes in f64).
+  const f32 = dx == 0 && dout == 0 && <f64>sf == s;
+  const sp = scratch + 64;
+  store<f32>(sp, sf);
+  rowsBegin(0);
+  for (let r = 0; r < rows; r++) {
+    let px = cur(0);
+    let po = cur(1);
+    const xp = bx + (<usize>px << 2);
+    const op_ = bo + (<usize>po << 2);
+    const done = f32 && (first ? binaryRowF32(op, sp, 0, xp, sx, op_, so, n) : binaryRowF32(op, xp, sx, sp, 0, op_, so, n));
+    if (!done) {
+      if (first) for (let j = 0; j < n; j++, px += sx, po += so) st(dout, bo, po, binaryF(op, s, ld(dx, bx, px)));
+      else for (let j = 0; j < n; j++, px += sx, po += so) st(dout, bo, po, binaryF(op, ld(dx, bx, px), s));
+    }
+    rowsNext();
+  }
+}
+
+export function where(): void {
+  const rows = ai(I_ROWS);
+  const n = ai(I_LEN);
+  rowsBegin(0);
+  for (let r = 0; r < rows; r++) {
+    let pc = cur(0);
+    let pa = cur(1);
+    let pb = cur(2);
+    let po = cur(3);
+    for (let j = 0; j < n; j++, pc += step(0), pa += step(1), pb += step(2), po += step(3)) {
+      const v = load<u8>(base(0) + <usize>pc) != 0 ? ld(dt(1), base(1), pa) : ld(dt(2), base(2), pb);
+      st(dt(3), base(3), po, v);
+    }
+    rowsNext();
+  }
+}
+
+export function maskedFill(): void {
+  const rows = ai(I_ROWS);
+  const n = ai(I_LEN);
+  const value = af(0);
+  rowsBegin(0);
+  for (let r = 0; r < rows; r++) {
+    let px = cur(0);
+    let pm = cur(1);
+    let po = cur(2);
+    for (let j = 0; j < n; j++, px += step(0), pm += step(1), po += step(2)) {
+      const v = load<u8>(base(1) + <usize>pm) != 0 ? value : ld(dt(0), base(0), px);
+      st(dt(2), base(2), po, v);
+    }
+    rowsNext();
+  }
+}
+
+export function geluBackward(): void {
+  const rows = ai(I_ROWS);
+  const n = ai(I_LEN);
+  const approximate = ai(I_P1) != 0;
+  rowsBegin(0);
+  for (let r = 0; r < rows; r++) {
+    let px = cur(0);
+    let pg = cur(1);
+    let po = cur(2);
+    for (let j = 0; j < n; j++, px += step(0), pg += step(1), po += step(2)) {
+      const v = ld(dt(0), base(0), px);
+      let d: f64;
+      if (approximate) {
+        const inner = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);
+        const t = Math.tanh(inner);
+        d = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * v * v);
+      } else {
+        d = 0.5 * (1 + erf(v * INV_SQRT_2)) + v * INV_SQRT_2PI * Math.exp(-0.5 * v * v);
+      }
+      st(dt(2), base(2), po, d * ld(dt(1), base(1), pg));
+    }
+    rowsNext();
+  }
+}
+
+/** P1 = diagonal, P2 = upper, P3 = rows per matrix. */
+export function triangle(): void {
+  const rows = ai(I_ROWS);
+  const n = ai(I_LEN);
+  const diagonal = ai(I_P1);
+  const upper = ai(I_P2) != 0;
+  const perMatrix = ai(I_P3);
+  rowsBegin(0);
+  for (let r = 0; r < rows; r++) {
+    const i = r % perMatrix;
+    let px = cur(0);
+    let po = cur(1);
+    for (let j = 0; j < n; j++, px += step(0), po += step(1)) {
+      const keep = upper ? j - i >= diagonal : j - i <= diagonal;
+      st(dt(1), base(1), po, keep ? ld(dt(0), base(0), px) : 0);
+    }
+    rowsNext();
+  }
+}
+
+/** AdamW on (p, g, m, v), all one float dtype. f[0..5] = lr, beta1, beta2, eps, weightDecay, t. */
+export function adamw(): void {
+  const rows = ai(I_ROWS);
+  const n = ai(I_LEN);
+  const lr = af(0);
+  const beta1 = af(1);
+  const beta2 = af(2);
+  const eps = af(3);
+  const wd = af(4);
+  const t = af(5);
+  const decay = 1 - lr * wd;
+  const stepSize = lr / (1 - beta1 ** t);
+  const bc2 = Math.sqrt(1 - beta2 ** t);
+  const d = dt(0);
+  rowsBegin(0);
+  for (let r = 0; r < rows; r++) {
+    let pp = cur(0);
+    let pg = cur(1);
+    let pm = cur(2);
+    let pv = cur(3);
+    for (let j = 0; j < n; j++, pp += step(0), pg += step(1), pm += step(2), pv += step(3)) {
+      let p = ld(d, base(0), pp);
+      const g = ld(d, base(1), pg);
+      let m = ld(d, base(2), pm);
+      let v = ld(d, base(3), pv);
+      if (wd != 0) p = d == 0 ? <f64>(<f32>(p * decay)) : p * decay;
+      m = beta1 * m + (1 - beta1) * g;
+      v = beta2 * v + (1 - beta2) * g * g;
+      if (d == 0) {
+        m = <f64>(<f32>m);
+        v = <f64>(<f32>v);
+      }
+      p = p - (m / (Math.sqrt(v) / bc2 + eps)) * stepSize;
+      st(d, base(0), pp, p);
+      st(d, base(2), pm, m);
+      st(d, base(3), pv, v);
+    }
+    rowsNext();
+  }
+}
+
+// ---- reductions ----
+
+/**
+ * Operand 0 = x, operand 1 = a float64 accumulator (stride 0 on reduced axes), operand 2 = out
+ * (contiguous, as big as the accumulator: P1 elements). OP: 0 sum 1 mean 2 max 3 min 4 prod;
+ * f[0] = 1/count for mean.
+ */
+export function reduce(): void {
+  const rows = ai(I_ROWS);
+  const n = ai(I_LEN);
+  const op = ai(I_OP);
+  const outSize = ai(I_P1);
+  const dx = dt(0);
+  const bx = base(0);
+  const bacc = base(1);
+  const sx = step(0);
+  const sa = step(1);
+  const init: f64 = op == 2 ? -Infinity : op == 3 ? Infinity : op == 4 ? 1 : 0;
+  for (let i = 0; i < outSize; i++) store<f64>(bacc + (<usize>i << 3), init);
+  rowsBegin(0);
+  for (let r = 0; r < rows; r++) {
+    let px = cur(0);
+    let pa = cur(1);
+    if (op <= 1) {
+      if (sa == 0) {
+        let s: f64 = 0;
+        if (dx == 0) for (let j = 0; j < n; j++, px += sx) s += <f64>load<f32>(bx + (<usize>px << 2));
+        else for (let j = 0; j < n; j++, px += sx) s += ld(dx, bx, px);
+        const p = bacc + (<usize>pa << 3);
+        store<f64>(p, load<f64>(p) + s);
+      } else {
+        for (let j = 0; j < n; j++, px += sx, pa += sa) {
+          const p = bacc + (<usize>pa << 3);
+          store<f64>(p, load<f64>(p) + ld(dx, bx, px));
+        }
+      }
+    } else {
+      for (let j = 0; j < n; j++, px += sx, pa += sa) {
+        const p = bacc + (<usize>pa << 3);
+        const v = ld(dx, bx, px);
+        const a = load<f64>(p);
+        if (op == 4) store<f64>(p, a * v);
+        else if (op == 2 ? v > a || v != v : v < a || v != v) store<f64>(p, v);
+      }
+    }
+    rowsNext();
+  }
+  const scale = af(0);
+  const dout = dt(2);
+  const bo = base(2);
+  const off = ai(I_OFF + 2);
+  for (let i = 0; i < outSize; i++) {
+    const a = load<f64>(bacc + (<usize>i << 3));
+    st(dout, bo, off + i, op == 1 ? a * scale : a);
+  }
+}
+
+/** Lanes of x (operand 0) along dim; indices operand 1 (int32, contiguous), values operand 2 or P2 = 0. */
+export function argReduce(): void {
+  const rows = ai(I_ROWS);
+  const n = ai(I_LEN);
+  const isMax = ai(I_OP) == 0;
+  const hasValues = ai(I_P2) != 0;
+  const dx = dt(0);
+  const bx = base(0);
+  const sx = step(0);
+  const offI = ai(I_EXTRA);
+  const offV = ai(I_EXTRA + 1);
+  rowsBegin(0);
+  for (let r = 0; r < rows; r++) {
+    let p = cur(0);
+    let best = ld(dx, bx, p);
+    let bestIndex = 0;
+    for (let j = 1; j < n; j++) {
+      p += sx;
+      const v = ld(dx, bx, p);
+      if (best != best) break;
+      if ((isMax ? v > best : v < best) || v != v) {
+        best = v;
+        bestIndex = j;
+      }
+    }
+    store<i32>(base(1) + (<usize>(offI + r) << 2), bestIndex);
+    if (hasValues) st(dt(2), base(2), offV + r, best);
+    rowsNext();
+  }
+}
+
+/** Stable merge sort of order[0..n) by lane values (descending when largest). */
+function sortLane(lane: usize, order: usize, tmp: usize, n: i32, largest: bool): void {
+  for (let width = 1; width < n; width *= 2) {
+    for (let lo = 0; lo < n; lo += 2 * width) {
+      const mid = min(lo + width, n);
+      const hi = min(lo + 2 * width, n);
+      let i = lo;
+      let j = mid;
+      let k = lo;
+      while (i < mid && j < hi) {
+        const a = load<i32>(order + (<usize>i << 2));
+        const b = load<i32>(order + (<usize>j << 2));
+        const va = load<f64>(lane + (<usize>a << 3));
+        const vb = load<f64>(lane + (<usize>b << 3));
+        const takeB = largest ? vb > va : vb < va;
+        if (takeB) {
+          store<i32>(tmp + (<usize>k << 2), b);
+          j++;
+        } else {
+          store<i32>(tmp + (<usize>k << 2), a);
+          i++;
+        }
+        k++;
+      }
+      for (; i < mid; i++, k++) store<i32>(tmp + (<usize>k << 2), load<i32>(order + (<usize>i << 2)));
+      for (; j < hi; j++, k++) store<i32>(tmp + (<usize>k << 2), load<i32>(order + (<usize>j << 2)));
+    }
+    memory.copy(order, tmp, <usize>n << 2);
+  }
+}
+
+/** Operands x, values, indices as lanes; P1 = k, P2 = largest; EXTRA[0] = temp buffer (16·n bytes). */
+export function topk(): void {
+  const rows = ai(I_ROWS);
+  const n = ai(I_LEN);
+  const k = ai(I_P1);
+  const largest = ai(I_P2) != 0;
+  const lane = <usize>ai(I_EXTRA);
+  const order = lane + (<usize>n << 3);
+  const tmp = order + (<usize>n << 2);
+  rowsBegin(0);
+  for (let r = 0; r < rows; r++) {
+    const px = cur(0);
+    const pv = cur(1);
+    const pi = cur(2);
+    for (let j = 0; j < n; j++) {
+      store<f64>(lane + (<usize>j << 3), ld(dt(0), base(0), px + j * step(0)));
+      store<i32>(order + (<usize>j << 2), j);
+    }
+    sortLane(lane, order, tmp, n, largest);
+    for (let j = 0; j < k; j++) {
+      const o = load<i32>(order + (<usize>j << 2));
+      st(dt(1), base(1), pv + j * step(1), load<f64>(lane + (<usize>o << 3)));
+      store<i32>(base(2) + (<usize>(pi + j * step(2)) << 2), o);
+    }
+    rowsNext();
+  }
+}
+
+// ---- fused nn kernels ----
+
+/** Lanes of x (0) and out (1) along dim; P1 = log. */
+export function softmax(): void {
+  const rows = ai(I_ROWS);
+  const n = ai(I_LEN);
+  const log = ai(I_P1) != 0;
+  const dx = dt(0);
+  const bx = base(0);
+  const sx = step(0);
+  const dout = dt(1);
+  const bo = base(1);
+  const so = step(1);
+  rowsBegin(0);
+  for (let r = 0; r < rows; r++) {
+    const px = cur(0);
+    const po = cur(1);
+    let max = -Infinity;
+    for (let j = 0; j < n; j++) max = Math.max(max, ld(dx, bx, px + j * sx));
+    if (max == -Infinity) max = 0;
+    let sum: f64 = 0;
+    for (let j = 0; j < n; j++) sum += Math.exp(ld(dx, bx, px + j * sx) - max);
+    if (log) {
+      const logSum = Math.log(sum) + max;
+      for (let j = 0; j < n; j++) st(dout, bo, po + j * so, ld(dx, bx, px + j * sx) - logSum);
+    } else {
+      const inv = 1 / sum;
+      for (let j = 0; j < n; j++) st(dout, bo, po + j * so, Math.exp(ld(dx, bx, px + j * sx) - max) * inv);
+    }
+    rowsNext();
+  }
+}
+
+/** Lanes of y (0), g (1), out (2); P1 = log. */
+export function softmaxBackward(): void {
+  const rows = ai(I_ROWS);
+  const n = ai(I_LEN);
+  const log = ai(I_P1) != 0;
+  rowsBegin(0);
+  for (let r = 0; r < rows; r++) {
+    const py = cur(0);
+    const pg = cur(1);
+    const po = cur(2);
+    let dot: f64 = 0;
+    if (log) for (let j = 0; j < n; j++) dot += ld(dt(1), base(1), pg + j * step(1));
+    else
+      for (let j = 0; j < n; j++)
+        dot += ld(dt(1), base(1), pg + j * step(1)) * ld(dt(0), base(0), py + j * step(0));
+    for (let j = 0; j < n; j++) {
+      const yj = ld(dt(0), base(0), py + j * step(0));
+      const gj = ld(dt(1), base(1), pg + j * step(1));
+      st(dt(2), base(2), po + j * step(2), log ? gj - Math.exp(yj) * dot : yj * (gj - dot));
+    }
+    rowsNext();
+  }
+}
+
+// Cross-entropy: operand 0 logits (offset in OFF, strides sn = EXTRA[0], sc = EXTRA[1]),
+// 1 target (EXTRA[2] stride), 2 out, 3 g (backward). N = P1, C = P2, ignoreIndex = P3,
+// OP = reduction (0 mean, 1 sum, 2 none). Errors: code 1, value = the bad target.
+
+function rowLogSumExp(bx: usize, d: i32, p: i32, sc: i32, C: i32): f64 {
+  let max = -Infinity;
+  for (let c = 0; c < C; c++) max = Math.max(max, ld(d, bx, p + c * sc));
+  let sum: f64 = 0;
+  for (let c = 0; c < C; c++) sum += Math.exp(ld(d, bx, p + c * sc) - max);
+  return Math.log(sum) + max;
+}
+
+export function crossEntropy(): void {
+  const N = ai(I_P1);
+  const C = ai(I_P2);
+  const ignore = ai(I_P3);
+  const reduction = ai(I_OP);
+  const sn = ai(I_EXTRA);
+  const sc = ai(I_EXTRA + 1);
+  const st1 = ai(I_EXTRA + 2);
+  const d = dt(0);
+  let total: f64 = 0;
+  let count = 0;
+  for (let n = 0; n < N; n++) {
+    const t = load<i32>(base(1) + (<usize>(ai(I_OFF + 1) + n * st1) << 2));
+    let loss: f64 = 0;
+    if (t != ignore) {
+      if (t < 0 || t >= C) {
+        setErr(1, t);
+        return;
+      }
+      const p = ai(I_OFF) + n * sn;
+      loss = rowLogSumExp(base(0), d, p, sc, C) - ld(d, base(0), p + t * sc);
+      total += loss;
+      count++;
+    }
+    if (reduction == 2) st(dt(2), base(2), ai(I_OFF + 2) + n, loss);
+  }
+  if (reduction == 1) st(dt(2), base(2), ai(I_OFF + 2), total);
+  if (reduction == 0) st(dt(2), base(2), ai(I_OFF + 2), total / <f64>count);
+}
+
+export function crossEntropyBackward(): void {
+  const N = ai(I_P1);
+  const C = ai(I_P2);
+  const ignore = ai(I_P3);
+  const reduction = ai(I_OP);
+  const sn = ai(I_EXTRA);
+  const sc = ai(I_EXTRA + 1);
+  const st1 = ai(I_EXTRA + 2);
+  const sg = ai(I_EXTRA + 3);
+  const d = dt(0);
+  const bx = base(0);
+  let count = 0;
+  for (let n = 0; n < N; n++) {
+    if (load<i32>(base(1) + (<usize>(ai(I_OFF + 1) + n * st1) << 2)) != ignore) count++;
+  }
+  for (let n = 0; n < N; n++) {
+    const t = load<i32>(base(1) + (<usize>(ai(I_OFF + 1) + n * st1) << 2));
+    const po = ai(I_OFF + 2) + n * C;
+    if (t == ignore) {
+      for (let c = 0; c < C; c++) st(dt(2), base(2), po + c, 0);
+      continue;
+    }
+    if (t < 0 || t >= C) {
+      setErr(1, t);
+      return;
+    }
+    let scale: f64;
+    if (reduction == 2) scale = ld(dt(3), base(3), ai(I_OFF + 3) + n * sg);
+    else scale = reduction == 0 ? ld(dt(3), base(3), ai(I_OFF + 3)) / <f64>count : ld(dt(3), base(3), ai(I_OFF + 3));
+    const p = ai(I_OFF) + n * sn;
+    let max = -Infinity;
+    for (let c = 0; c < C; c++) max = Math.max(max, ld(d, bx, p + c * sc));
+    let sum: f64 = 0;
+    for (let c = 0; c < C; c++) sum += Math.exp(ld(d, bx, p + c * sc) - max);
+    const inv = 1 / sum;
+    for (let c = 0; c < C; c++) {
+      const prob = Math.exp(ld(d, bx, p + c * sc) - max) * inv;
+      st(dt(2), base(2), po + c, scale * (prob - (c == t ? 1 : 0)));
+    }
+  }
+}
+
+// Layer norm: operands 0 x (strides EXTRA[0], EXTRA[1]), 1 out, 2 mean, 3 rstd; weight and bias
+// as byte bases EXTRA[4], EXTRA[5] (0 = none), offsets EXTRA[6], EXTRA[7], strides EXTRA[8], EXTRA[9],
+// dtype = x's. R = P1, D = P2, eps = f[0].
+export function layerNorm(): void {
+  const R = ai(I_P1);
+  const D = ai(I_P2);
+  const eps = af(0);
+  const sr = ai(I_EXTRA);
+  const sd = ai(I_EXTRA + 1);
+  const d = dt(0);
+  const bx = base(0);
+  const bw = <usize>ai(I_EXTRA + 4);
+  const bb = <usize>ai(I_EXTRA + 5);
+  const ow = ai(I_EXTRA + 6);
+  const ob = ai(I_EXTRA + 7);
+  const sw = ai(I_EXTRA + 8);
+  const sb = ai(I_EXTRA + 9);
+  for (let r = 0; r < R; r++) {
+    const p = ai(I_OFF) + r * sr;
+    let m: f64 = 0;
+    for (let i = 0; i < D; i++) m += ld(d, bx, p + i * sd);
+    m /= <f64>D;
+    let v: f64 = 0;
+    for (let i = 0; i < D; i++) {
+      const c = ld(d, bx, p + i * sd) - m;
+      v += c * c;
+    }
+    const rs = 1 / Math.sqrt(v / <f64>D + eps);
+    st(dt(2), base(2), ai(I_OFF + 2) + r, m);
+    st(dt(3), base(3), ai(I_OFF + 3) + r, rs);
+    const po = ai(I_OFF + 1) + r * D;
+    for (let i = 0; i < D; i++) {
+      let y = (ld(d, bx, p + i * sd) - m) * rs;
+      if (bw) y *= ld(d, bw, ow + i * sw);
+      if (bb) y += ld(d, bb, ob + i * sb);
+      st(dt(1), base(1), po + i, y);
+    }
+  }
+}
+
+// Backward: operands 0 x (strides EXTRA[0..1]), 1 g (strides EXTRA[2..3]), 2 mean, 3 rstd;
+// dx byte base EXTRA[10] offset EXTRA[11]; weight EXTRA[4] (0 = none), offset EXTRA[6], stride EXTRA[8];
+// dweight EXTRA[12]/[13], dbias EXTRA[14]/[15] (base/offset, 0 = none); temp (4·D f64) EXTRA[16].
+export function layerNormBackward(): void {
+  const R = ai(I_P1);
+  const D = ai(I_P2);
+  const sr = ai(I_EXTRA);
+  const sd = ai(I_EXTRA + 1);
+  const gr = ai(I_EXTRA + 2);
+  const gd = ai(I_EXTRA + 3);
+  const d = dt(0);
+  const bw = <usize>ai(I_EXTRA + 4);
+  const ow = ai(I_EXTRA + 6);
+  const sw = ai(I_EXTRA + 8);
+  const bdx = <usize>ai(I_EXTRA + 10);
+  const odx = ai(I_EXTRA + 11);
+  const tmp = <usize>ai(I_EXTRA + 16);
+  const dw = tmp;
+  const db = tmp + (<usize>D << 3);
+  const xhat = db + (<usize>D << 3);
+  const ghat = xhat + (<usize>D << 3);
+  memory.fill(tmp, 0, <usize>D << 4);
+  for (let r = 0; r < R; r++) {
+    const m = ld(dt(2), base(2), ai(I_OFF + 2) + r);
+    const rs = ld(dt(3), base(3), ai(I_OFF + 3) + r);
+    let meanG: f64 = 0;
+    let meanGX: f64 = 0;
+    for (let i = 0; i < D; i++) {
+      const gv = ld(dt(1), base(1), ai(I_OFF + 1) + r * gr + i * gd);
+      const xh = (ld(d, base(0), ai(I_OFF) + r * sr + i * sd) - m) * rs;
+      const gh = bw ? gv * ld(d, bw, ow + i * sw) : gv;
+      const o = <usize>i << 3;
+      store<f64>(xhat + o, xh);
+      store<f64>(ghat + o, gh);
+      meanG += gh;
+      meanGX += gh * xh;
+      store<f64>(dw + o, load<f64>(dw + o) + gv * xh);
+      store<f64>(db + o, load<f64>(db + o) + gv);
+    }
+    meanG /= <f64>D;
+    meanGX /= <f64>D;
+    const po = odx + r * D;
+    for (let i = 0; i < D; i++) {
+      const o = <usize>i << 3;
+      st(d, bdx, po + i, rs * (load<f64>(ghat + o) - meanG - load<f64>(xhat + o) * meanGX));
+    }
+  }
+  const bdw = <usize>ai(I_EXTRA + 12);
+  const bdb = <usize>ai(I_EXTRA + 14);
+  if (bdw) for (let i = 0; i < D; i++) st(d, bdw, ai(I_EXTRA + 13) + i, load<f64>(dw + (<usize>i << 3)));
+  if (bdb) for (let i = 0; i < D; i++) st(d, bdb, ai(I_EXTRA + 15) + i, load<f64>(db + (<usize>i << 3)));
+}
+
+// ---- gathers and scatters ----
+// Operands as the js kernels build them. P1 = size of dim, P2 = stride of dim (in the x or out
+// operand), OP = 0 indexSelect/gather (0 = x, 1 = index, 2 = out), 1 indexAdd/scatterAdd
+// (0 = src, 1 = index, 2 = out, zero-filled by the host). Errors: code 2, value = the bad index.
+export function gatherScatter(): void {
+  const rows = ai(I_ROWS);
+  const n = ai(I_LEN);
+  const size = ai(I_P1);
+  const sd = ai(I_P2);
+  const scatter = ai(I_OP) == 1;
+  const d0 = dt(0);
+  const d2 = dt(2);
+  const b0 = base(0);
+  const bi = base(1);
+  const b2 = base(2);
+  const s0 = step(0);
+  const si = step(1);
+  const s2 = step(2);
+  const f32 = d0 == 0 && d2 == 0;
+  rowsBegin(0);
+  for (let r = 0; r < rows; r++) {
+    let p0 = cur(0);
+    let pi = cur(1);
+    let p2 = cur(2);
+    for (let j = 0; j < n; j++, p0 += s0, pi += si, p2 += s2) {
+      const i = load<i32>(bi + (<usize>pi << 2));
+      if (i < 0 || i >= size) {
+        setErr(2, i);
+        return;
+      }
+      if (scatter) {
+        const q = p2 + i * sd;
+        if (f32) {
+          const a = b2 + (<usize>q << 2);
+          store<f32>(a, <f32>(<f64>load<f32>(a) + <f64>load<f32>(b0 + (<usize>p0 << 2))));
+        } else st(d2, b2, q, ld(d2, b2, q) + ld(d0, b0, p0));
+      } else {
+        const q = p0 + i * sd;
+        if (f32) store<f32>(b2 + (<usize>p2 << 2), load<f32>(b0 + (<usize>q << 2)));
+        else st(d2, b2, p2, ld(d0, b0, q));
+      }
+    }
+    rowsNext();
+  }
+}
+
+// ---- matmul ----
+// Batches walk as rows of operands a (0), b (1), out (2). EXTRA: M, N, K, sam, sak, sbk, sbn, som, son.
+const KC = 256;
+const NC = 512;
+const MC = 128;
+
+export const PACK_A_BYTES: i32 = MC * KC * 4;
+export const PACK_B_BYTES: i32 = KC * NC * 4;
+
+@inline function fma(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
+/** Pack b[k0:k0+kc, j0:j0+nc] into 8-wide column panels, each [kc][8], zero-padded. */
+function packPanelsB(pb: usize, sbk: i32, sbn: i32, kc: i32, nc: i32): void {
+  let dst = packB;
+  for (let j = 0; j < nc; j += 8) {
+    const w = min(8, nc - j);
+    if (w == 8 && sbn == 1) {
+      for (let k = 0; k < kc; k++) {
+        const src = pb + (<usize>(k * sbk + j) << 2);
+        v128.store(dst, v128.load(src));
+        v128.store(dst + 16, v128.load(src + 16));
+        dst += 32;
+      }
+    } else {
+      for (let k = 0; k < kc; k++) {
+        for (let c = 0; c < 8; c++) {
+          const v: f32 = c < w ? load<f32>(pb + (<usize>(k * sbk + (j + c) * sbn) << 2)) : 0;
+          store<f32>(dst + (<usize>c << 2), v);
+        }
+        dst += 32;
+      }
+    }
+  }
+}
+
+/** Pack a[i0:i0+mc, k0:k0+kc] into 4-row panels, each [kc][4], zero-padded. */
+function packPanelsA(pa: usize, sam: i32, sak: i32, mc: i32, kc: i32): void {
+  let dst = packA;
+  for (let i = 0; i < mc; i += 4) {
+    const h = min(4, mc - i);
+    if (h == 4) {
+      const r0 = pa + (<usize>(i * sam) << 2);
+      const r1 = r0 + (<usize>sam << 2);
+      const r2 = r1 + (<usize>sam << 2);
+      const r3 = r2 + (<usize>sam << 2);
+      for (let k = 0; k < kc; k++) {
+        const o = <usize>(k * sak) << 2;
+        store<f32>(dst, load<f32>(r0 + o));
+        store<f32>(dst + 4, load<f32>(r1 + o));
+        store<f32>(dst + 8, load<f32>(r2 + o));
+        store<f32>(dst + 12, load<f32>(r3 + o));
+        dst += 16;
+      }
+    } else {
+      for (let k = 0; k < kc; k++) {
+        for (let r = 0; r < 4; r++) {
+          const v: f32 = r < h ? load<f32>(pa + (<usize>((i + r) * sam + k * sak) << 2)) : 0;
+          store<f32>(dst + (<usize>r << 2), v);
+        }
+        dst += 16;
+      }
+    }
+  }
+}
+
+/** C[4×8] += Apanel · Bpanel over kc; partial tiles (h rows, w cols) go through scratch. */
+function micro(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, h: i32, w: i32): void {
+  let c00 = f32x4.splat(0);
+  let c01 = c00;
+  let c10 = c00;
+  let c11 = c00;
+  let c20 = c00;
+  let c21 = c00;
+  let c30 = c00;
+  let c31 = c00;
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp + 16);
+    const a0 = v128.load32_splat(ap);
+    const a1 = v128.load32_splat(ap + 4);
+    const a2 = v128.load32_splat(ap + 8);
+    const a3 = v128.load32_splat(ap + 12);
+    c00 = fma(a0, b0, c00);
+    c01 = fma(a0, b1, c01);
+    c10 = fma(a1, b0, c10);
+    c11 = fma(a1, b1, c11);
+    c20 = fma(a2, b0, c20);
+    c21 = fma(a2, b1, c21);
+    c30 = fma(a3, b0, c30);
+    c31 = fma(a3, b1, c31);
+    ap += 16;
+    bp += 32;
+  }
+  const ld4 = <usize>ldc << 2;
+  if (h == 4 && w == 8) {
+    v128.store(c, f32x4.add(v128.load(c), c00));
+    v128.store(c + 16, f32x4.add(v128.load(c + 16), c01));
+    c += ld4;
+    v128.store(c, f32x4.add(v128.load(c), c10));
+    v128.store(c + 16, f32x4.add(v128.load(c + 16), c11));
+    c += ld4;
+    v128.store(c, f32x4.add(v128.load(c), c20));
+    v128.store(c + 16, f32x4.add(v128.load(c + 16), c21));
+    c += ld4;
+    v128.store(c, f32x4.add(v128.load(c), c30));
+    v128.store(c + 16, f32x4.add(v128.load(c + 16), c31));
+    return;
+  }
+  const t = scratch + 128;
+  v128.store(t, c00);
+  v128.store(t + 16, c01);
+  v128.store(t + 32, c10);
+  v128.store(t + 48, c11);
+  v128.store(t + 64, c20);
+  v128.store(t + 80, c21);
+  v128.store(t + 96, c30);
+  v128.store(t + 112, c31);
+  for (let r = 0; r < h; r++) {
+    for (let j = 0; j < w; j++) {
+      const p = c + (<usize>r * ld4) + (<usize>j << 2);
+      store<f32>(p, load<f32>(p) + load<f32>(t + (<usize>(r * 8 + j) << 2)));
+    }
+  }
+}
+
+/** One float32 matrix product, rows m0..m1 of C (C row stride ldc, unit column stride). */
+function gemmF32(pa: usize, sam: i32, sak: i32, pb: usize, sbk: i32, sbn: i32, pc: usize, ldc: i32, m0: i32, m1: i32, N: i32, K: i32): void {
+  for (let i = m0; i < m1; i++) memory.fill(pc + (<usize>(i * ldc) << 2), 0, <usize>N << 2);
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    for (let k0 = 0; k0 < K; k0 += KC) {
+      const kc = min(KC, K - k0);
+      packPanelsB(pb + (<usize>(k0 * sbk + jc * sbn) << 2), sbk, sbn, kc, nc);
+      for (let ic = m0; ic < m1; ic += MC) {
+        const mc = min(MC, m1 - ic);
+        packPanelsA(pa + (<usize>(ic * sam + k0 * sak) << 2), sam, sak, mc, kc);
+        for (let jr = 0; jr < nc; jr += 8) {
+          const bp = packB + (<usize>((jr >> 3) * kc) << 5);
+          for (let ir = 0; ir < mc; ir += 4) {
+            const ap = packA + (<usize>((ir >> 2) * kc) << 4);
+            const c = pc + (<usize>((ic + ir) * ldc + jc + jr) << 2);
+            micro(ap, bp, kc, c, ldc, min(4, mc - ir), min(8, nc - jr));
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Batches b0..b1, rows m0..m1 of each (threads split either). Generic dtypes: f64 dot products. */
+export function matmul(b0: i32, b1: i32, m0: i32, m1: i32): void {
+  const M = ai(I_EXTRA);
+  const N = ai(I_EXTRA + 1);
+  const K = ai(I_EXTRA + 2);
+  const sam = ai(I_EXTRA + 3);
+  const sak = ai(I_EXTRA + 4);
+  const sbk = ai(I_EXTRA + 5);
+  const sbn = ai(I_EXTRA + 6);
+  const som = ai(I_EXTRA + 7);
+  const son = ai(I_EXTRA + 8);
+  const d = dt(0);
+  const f32 = d == 0 && dt(2) == 0 && son == 1;
+  if (m1 > M) m1 = M;
+  rowsBegin(b0);
+  for (let r = b0; r < b1; r++) {
+    const pa = cur(0);
+    const pb = cur(1);
+    const po = cur(2);
+    if (f32) {
+      if (K == 0) {
+        for (let i = m0; i < m1; i++) memory.fill(base(2) + (<usize>(po + i * som) << 2), 0, <usize>N << 2);
+      } else {
+        gemmF32(base(0) + (<usize>pa << 2), sam, sak, base(1) + (<usize>pb << 2), sbk, sbn, base(2) + (<usize>po << 2), som, m0, m1, N, K);
+      }
+    } else {
+      for (let i = m0; i < m1; i++) {
+        for (let j = 0; j < N; j++) {
+          let s: f64 = 0;
+          for (let k = 0; k < K; k++) s += ld(d, base(0), pa + i * sam + k * sak) * ld(dt(1), base(1), pb + k * sbk + j * sbn);
+          st(dt(2), base(2), po + i * som + j * son, s);
+        }
+      }
+    }
+    rowsNext();
+  }
+}

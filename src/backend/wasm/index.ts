@@ -1,0 +1,776 @@
+/**
+ * The wasm backend: tensor storage lives in one WebAssembly.Memory (shared between threads where
+ * the platform allows), kernels are AssemblyScript compiled to SIMD wasm (assembly/kernels.ts).
+ * The host walks nothing itself: it merges dims into rows (as the js kernels do), writes the
+ * row description into an argument block in wasm memory, and calls the kernel.
+ */
+import {
+  type Backend,
+  type BinaryOp,
+  BYTES_PER_ELEMENT,
+  type DType,
+  type KernelArgs,
+  type KernelName,
+  type MemoryStats,
+  type Storage,
+  type TypedArray,
+  type UnaryOp,
+  type View,
+} from "../types.js";
+import { WASM_BINARIES } from "./generated/binaries.js";
+import { WasmHeap } from "./memory.js";
+import { type KernelExports, WorkerPool } from "./pool.js";
+
+export interface WasmStorage extends Storage {
+  /** Byte address of element 0. */
+  readonly ptr: number;
+  /** Bytes of the block (its size class). */
+  readonly capacity: number;
+  freed: boolean;
+}
+
+const DTYPE_CODE: Record<DType, number> = { float32: 0, float64: 1, int32: 2, bool: 3 };
+const UNARY_CODE: Record<UnaryOp, number> = {
+  neg: 0,
+  exp: 1,
+  log: 2,
+  sqrt: 3,
+  rsqrt: 4,
+  square: 5,
+  reciprocal: 6,
+  tanh: 7,
+  relu: 8,
+  sigmoid: 9,
+  abs: 10,
+  sign: 11,
+  gelu: 12,
+  geluTanh: 13,
+  sin: 14,
+  cos: 15,
+  floor: 16,
+  ceil: 17,
+  round: 18,
+  logicalNot: 19,
+};
+const BINARY_CODE: Record<BinaryOp, number> = {
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  pow: 4,
+  maximum: 5,
+  minimum: 6,
+  eq: 7,
+  ne: 8,
+  lt: 9,
+  le: 10,
+  gt: 11,
+  ge: 12,
+  and: 13,
+  or: 14,
+};
+const REDUCE_CODE = { sum: 0, mean: 1, max: 2, min: 3, prod: 4 } as const;
+const REDUCTION_CODE = { mean: 0, sum: 1, none: 2 } as const;
+
+// Argument block layout (int32 slots; see assembly/kernels.ts).
+const I_K = 0;
+const I_ND = 1;
+const I_LEN = 2;
+const I_ROWS = 3;
+const I_OP = 4;
+const I_P1 = 5;
+const I_P2 = 6;
+const I_P3 = 7;
+const I_DT = 8;
+const I_BASE = 12;
+const I_OFF = 16;
+const I_STEP = 20;
+const I_SHAPE = 24;
+const I_STRIDES = 32;
+const I_EXTRA = 64;
+const I_ERR = 100;
+const ARGS_BYTES = 1024;
+const F_BASE = 512 / 8;
+const MAX_DIMS = 8;
+/** Row-walk state and a 4×8 tile per thread. */
+const SCRATCH_BYTES = 4096;
+/** Matmuls below this many flops run on the calling thread alone. */
+const PARALLEL_FLOPS = 1 << 20;
+
+const MAX_PAGES = 32768;
+
+export type WasmVariant = "relaxedShared" | "simdShared" | "relaxed" | "simd";
+
+function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+const moduleCache = new Map<WasmVariant, WebAssembly.Module | null>();
+
+/** The compiled module of a variant, or null when this runtime cannot validate it. */
+export function wasmModule(variant: WasmVariant): WebAssembly.Module | null {
+  if (!moduleCache.has(variant)) {
+    const bytes = decodeBase64(WASM_BINARIES[variant]);
+    moduleCache.set(variant, WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null);
+  }
+  return moduleCache.get(variant)!;
+}
+
+function sharedMemoryAvailable(): boolean {
+  if (typeof SharedArrayBuffer === "undefined") return false;
+  // Browsers expose SharedArrayBuffer only when cross-origin isolated.
+  const g = globalThis as { crossOriginIsolated?: boolean };
+  return g.crossOriginIsolated !== false;
+}
+
+/** The best variant this runtime runs: relaxed SIMD before plain SIMD, shared memory when allowed. */
+export function pickVariant(threads: boolean): WasmVariant | null {
+  const order: WasmVariant[] =
+    threads && sharedMemoryAvailable()
+      ? ["relaxedShared", "simdShared", "relaxed", "simd"]
+      : ["relaxed", "simd"];
+  for (const v of order) if (wasmModule(v)) return v;
+  return null;
+}
+
+/** True where WebAssembly SIMD runs: the wasm backend can be used (and is the default). */
+export function wasmAvailable(): boolean {
+  try {
+    return typeof WebAssembly === "object" && pickVariant(false) !== null;
+  } catch {
+    return false;
+  }
+}
+
+function defaultThreads(): number {
+  const env = typeof process !== "undefined" ? process.env?.HERO_WASM_THREADS : undefined;
+  if (env) return Math.max(1, Number.parseInt(env, 10) || 1);
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  return Math.max(1, nav?.hardwareConcurrency ?? 1);
+}
+
+export interface WasmBackendOptions {
+  /** Threads including the calling one (default: HERO_WASM_THREADS or the number of cores). */
+  threads?: number;
+  /** Force a variant (tests, benchmarks). */
+  variant?: WasmVariant;
+}
+
+export class WasmBackend implements Backend {
+  readonly name = "wasm";
+  readonly synchronous = true;
+  readonly variant: WasmVariant;
+  readonly threads: number;
+  readonly memory: WebAssembly.Memory;
+  private readonly exports: KernelExports;
+  private readonly heap: WasmHeap;
+  private readonly argsPtr: number;
+  private i32: Int32Array;
+  private f64: Float64Array;
+  private pool: WorkerPool | null | undefined;
+  private readonly startPool: () => WorkerPool | null;
+  private buffers = 0;
+  private liveBytes = 0;
+
+  constructor(options: WasmBackendOptions = {}) {
+    const wantThreads = options.threads ?? defaultThreads();
+    const variant = options.variant ?? pickVariant(wantThreads > 1);
+    if (!variant) throw new Error("wasm backend: this runtime has no WebAssembly SIMD");
+    this.variant = variant;
+    const shared = variant.endsWith("Shared");
+    this.threads = shared ? wantThreads : 1;
+    const module = wasmModule(variant);
+    if (!module) throw new Error(`wasm backend: the ${variant} build does not validate on this runtime`);
+    this.memory = new WebAssembly.Memory({ initial: 32, maximum: MAX_PAGES, shared });
+    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory, abort: wasmAbort } });
+    this.exports = instance.exports as unknown as KernelExports;
+    this.heap = new WasmHeap(this.memory, this.exports.heapBase(), MAX_PAGES);
+    const none = () => "";
+    this.argsPtr = this.heap.alloc(ARGS_BYTES, true, none).ptr;
+    const perThread = () => {
+      const scratch = this.heap.alloc(SCRATCH_BYTES, true, none).ptr;
+      const packA = this.heap.alloc(this.exports.PACK_A_BYTES.value, true, none).ptr;
+      const packB = this.heap.alloc(this.exports.PACK_B_BYTES.value, true, none).ptr;
+      return [this.argsPtr, scratch, packA, packB] as [number, number, number, number];
+    };
+    this.exports.init(...perThread());
+    this.i32 = new Int32Array(this.memory.buffer, this.argsPtr, ARGS_BYTES / 4);
+    this.f64 = new Float64Array(this.memory.buffer, this.argsPtr, ARGS_BYTES / 8);
+    // Workers start on the first matmul big enough to split.
+    this.startPool = () => {
+      const inits = Array.from({ length: this.threads - 1 }, perThread);
+      return inits.length > 0 ? new WorkerPool(module, this.memory, inits, this.heap) : null;
+    };
+    this.warmUp();
+  }
+
+  /** V8 runs fresh wasm in its baseline tier and optimizes between calls: call the matmul a few times. */
+  private warmUp(): void {
+    const a = this.alloc("float32", 64 * 64);
+    const c = this.alloc("float32", 64 * 64);
+    const view = (s: Storage): View => ({ storage: s, shape: [64, 64], strides: [64, 1], offset: 0 });
+    for (let i = 0; i < 3; i++) this.matmul({ a: view(a), b: view(a), out: view(c) });
+    this.free(a);
+    this.free(c);
+  }
+
+  private describe(): string {
+    return `${this.liveBytes} bytes live in ${this.buffers} tensors, ${this.heap.cachedBytes} bytes cached for reuse`;
+  }
+
+  alloc(dtype: DType, size: number): WasmStorage {
+    const bytes = size * BYTES_PER_ELEMENT[dtype];
+    const { ptr, capacity } = this.heap.alloc(bytes, true, () => this.describe());
+    this.buffers++;
+    this.liveBytes += bytes;
+    return { dtype, size, ptr, capacity, freed: false };
+  }
+
+  free(storage: Storage): void {
+    const s = storage as WasmStorage;
+    if (s.freed) return;
+    s.freed = true;
+    this.buffers--;
+    this.liveBytes -= s.size * BYTES_PER_ELEMENT[s.dtype];
+    this.heap.free(s.ptr, s.capacity);
+  }
+
+  private typed(s: WasmStorage): TypedArray {
+    const buf = this.memory.buffer;
+    switch (s.dtype) {
+      case "float32":
+        return new Float32Array(buf, s.ptr, s.size);
+      case "float64":
+        return new Float64Array(buf, s.ptr, s.size);
+      case "int32":
+        return new Int32Array(buf, s.ptr, s.size);
+      case "bool":
+        return new Uint8Array(buf, s.ptr, s.size);
+    }
+  }
+
+  write(storage: Storage, values: ArrayLike<number>, offset = 0): void {
+    const s = storage as WasmStorage;
+    const t = this.typed(s);
+    if (s.dtype === "bool") for (let i = 0; i < values.length; i++) t[offset + i] = values[i] ? 1 : 0;
+    else t.set(values, offset);
+  }
+
+  read(storage: Storage): Promise<TypedArray> {
+    return Promise.resolve(this.readSync(storage));
+  }
+
+  readSync(storage: Storage): TypedArray {
+    return this.typed(storage as WasmStorage).slice();
+  }
+
+  memoryStats(): MemoryStats {
+    return { buffers: this.buffers, bytes: this.liveBytes };
+  }
+
+  /** Heap detail beyond memoryStats: bytes cached in free lists and the wasm memory size. */
+  heapStats(): { cachedBytes: number; heapTop: number; memoryBytes: number } {
+    return {
+      cachedBytes: this.heap.cachedBytes,
+      heapTop: this.heap.reservedBytes,
+      memoryBytes: this.memory.buffer.byteLength,
+    };
+  }
+
+  run<K extends KernelName>(kernel: K, args: KernelArgs[K]): void {
+    (this[kernel] as (a: KernelArgs[K]) => void)(args);
+  }
+
+  // ---- argument block ----
+
+  private args(): Int32Array {
+    if (this.i32.buffer.byteLength !== this.memory.buffer.byteLength || this.i32.byteLength === 0) {
+      this.i32 = new Int32Array(this.memory.buffer, this.argsPtr, ARGS_BYTES / 4);
+      this.f64 = new Float64Array(this.memory.buffer, this.argsPtr, ARGS_BYTES / 8);
+    }
+    return this.i32;
+  }
+
+  private setF(i: number, v: number): void {
+    this.f64[F_BASE + i] = v;
+  }
+
+  /** Operand q's dtype and storage address. */
+  private operand(q: number, view: View): void {
+    const a = this.args();
+    const s = view.storage as WasmStorage;
+    if (s.freed) throw new Error("wasm backend: kernel input was freed");
+    a[I_DT + q] = DTYPE_CODE[s.dtype];
+    a[I_BASE + q] = s.ptr;
+    a[I_OFF + q] = view.offset;
+  }
+
+  /**
+   * Describe rows over `shape` for operands with `strides` (merged as js/strided.ts Rows does) and
+   * set each operand's dtype, address and offset. keepLast: the last dim is the row (lanes).
+   */
+  private walk(
+    shape: readonly number[],
+    views: readonly View[],
+    strides: readonly (readonly number[])[],
+    keepLast = false,
+  ): number {
+    const a = this.args();
+    const k = views.length;
+    const nd = shape.length;
+    const outerEnd = keepLast ? nd - 1 : nd;
+    const dims: { size: number; strides: number[] }[] = [];
+    let empty = false;
+    for (let d = 0; d < outerEnd; d++) {
+      const size = shape[d]!;
+      if (size === 0) empty = true;
+      if (size === 1) continue;
+      const st = strides.map((s) => s[d]!);
+      const prev = dims.at(-1);
+      if (prev?.strides.every((p, i) => p === st[i]! * size)) {
+        prev.size *= size;
+        prev.strides = st;
+      } else {
+        dims.push({ size, strides: st });
+      }
+    }
+    let inner: { size: number; strides: number[] };
+    if (keepLast && nd > 0) inner = { size: shape[nd - 1]!, strides: strides.map((s) => s[nd - 1]!) };
+    else inner = dims.pop() ?? { size: 1, strides: new Array<number>(k).fill(0) };
+    if (inner.size === 0) empty = true;
+    if (dims.length > MAX_DIMS) throw new Error(`wasm backend: more than ${MAX_DIMS} non-mergeable dims`);
+    let rows = 1;
+    for (const d of dims) rows *= d.size;
+    a[I_K] = k;
+    a[I_ND] = dims.length;
+    a[I_LEN] = inner.size;
+    a[I_ROWS] = empty ? 0 : rows;
+    for (let q = 0; q < k; q++) {
+      this.operand(q, views[q]!);
+      a[I_STEP + q] = inner.strides[q]!;
+    }
+    for (let d = 0; d < dims.length; d++) {
+      a[I_SHAPE + d] = dims[d]!.size;
+      for (let q = 0; q < k; q++) a[I_STRIDES + d * 4 + q] = dims[d]!.strides[q]!;
+    }
+    return empty ? 0 : rows;
+  }
+
+  /** Lanes along `dim`: that dim moved last and kept as the row. */
+  private walkLanes(shape: readonly number[], dim: number, views: readonly View[]): number {
+    return this.walk(
+      moveDimLast(shape, dim),
+      views,
+      views.map((v) => moveDimLast(v.strides, dim)),
+      true,
+    );
+  }
+
+  private temp(bytes: number): { ptr: number; capacity: number } {
+    return this.heap.alloc(Math.max(bytes, 1), false, () => this.describe());
+  }
+
+  private checkError(): void {
+    const a = this.args();
+    const code = a[I_ERR]!;
+    if (code === 0) return;
+    a[I_ERR] = 0;
+    const value = a[I_ERR + 1]!;
+    throw new RangeError(this.pendingError(code, value));
+  }
+
+  private pendingError: (code: number, value: number) => string = () => "wasm backend: kernel error";
+
+  // ---- kernels ----
+
+  fill = ({ out, value }: KernelArgs["fill"]): void => {
+    this.walk(out.shape, [out], [out.strides]);
+    this.setF(0, value);
+    this.exports.fill();
+  };
+
+  copy = ({ x, out }: KernelArgs["copy"]): void => {
+    this.walk(out.shape, [x, out], [x.strides, out.strides]);
+    this.exports.copy();
+  };
+
+  unary = ({ op, x, out }: KernelArgs["unary"]): void => {
+    const a = this.args();
+    this.walk(out.shape, [x, out], [x.strides, out.strides]);
+    a[I_OP] = UNARY_CODE[op];
+    this.exports.unary();
+  };
+
+  binary = ({ op, a: x, b: y, out }: KernelArgs["binary"]): void => {
+    const a = this.args();
+    this.walk(out.shape, [x, y, out], [x.strides, y.strides, out.strides]);
+    a[I_OP] = BINARY_CODE[op];
+    this.exports.binary();
+  };
+
+  binaryScalar = ({ op, x, scalar, scalarFirst, out }: KernelArgs["binaryScalar"]): void => {
+    const a = this.args();
+    this.walk(out.shape, [x, out], [x.strides, out.strides]);
+    a[I_OP] = BINARY_CODE[op];
+    a[I_P1] = scalarFirst ? 1 : 0;
+    this.setF(0, scalar);
+    this.exports.binaryScalar();
+  };
+
+  where = ({ cond, a: x, b: y, out }: KernelArgs["where"]): void => {
+    this.walk(out.shape, [cond, x, y, out], [cond.strides, x.strides, y.strides, out.strides]);
+    this.exports.where();
+  };
+
+  maskedFill = ({ x, mask, value, out }: KernelArgs["maskedFill"]): void => {
+    this.walk(out.shape, [x, mask, out], [x.strides, mask.strides, out.strides]);
+    this.setF(0, value);
+    this.exports.maskedFill();
+  };
+
+  geluBackward = ({ approximate, x, g, out }: KernelArgs["geluBackward"]): void => {
+    const a = this.args();
+    this.walk(out.shape, [x, g, out], [x.strides, g.strides, out.strides]);
+    a[I_P1] = approximate ? 1 : 0;
+    this.exports.geluBackward();
+  };
+
+  triangle = ({ x, diagonal, upper, out }: KernelArgs["triangle"]): void => {
+    const a = this.args();
+    this.walk(out.shape, [x, out], [x.strides, out.strides], true);
+    a[I_P1] = diagonal;
+    a[I_P2] = upper ? 1 : 0;
+    a[I_P3] = out.shape[out.shape.length - 2]!;
+    this.exports.triangle();
+  };
+
+  adamw = (args: KernelArgs["adamw"]): void => {
+    const { param, grad, m, v } = args;
+    this.walk(param.shape, [param, grad, m, v], [param.strides, grad.strides, m.strides, v.strides]);
+    this.setF(0, args.lr);
+    this.setF(1, args.beta1);
+    this.setF(2, args.beta2);
+    this.setF(3, args.eps);
+    this.setF(4, args.weightDecay);
+    this.setF(5, args.step);
+    this.exports.adamw();
+  };
+
+  reduce = ({ op, x, axes, out }: KernelArgs["reduce"]): void => {
+    let outSize = 1;
+    for (const s of out.shape) outSize *= s;
+    const accStrides = contiguousStrides(out.shape);
+    for (const ax of axes) accStrides[ax] = 0;
+    const acc = this.temp(outSize * 8);
+    const accView: View = {
+      storage: { dtype: "float64", size: outSize, ptr: acc.ptr } as WasmStorage,
+      shape: out.shape,
+      strides: accStrides,
+      offset: 0,
+    };
+    try {
+      const a = this.args();
+      this.walk(x.shape, [x, accView, out], [x.strides, accStrides, accStrides.map(() => 0)]);
+      let count = 1;
+      for (const ax of axes) count *= x.shape[ax]!;
+      a[I_OP] = REDUCE_CODE[op];
+      a[I_P1] = outSize;
+      this.setF(0, 1 / count);
+      this.exports.reduce();
+    } finally {
+      this.heap.free(acc.ptr, acc.capacity);
+    }
+  };
+
+  argReduce = ({ op, x, dim, values, indices }: KernelArgs["argReduce"]): void => {
+    const a = this.args();
+    this.walkLanes(x.shape, dim, [x]);
+    this.operand(1, indices);
+    if (values) this.operand(2, values);
+    a[I_OP] = op === "max" ? 0 : 1;
+    a[I_P2] = values ? 1 : 0;
+    a[I_EXTRA] = indices.offset;
+    a[I_EXTRA + 1] = values ? values.offset : 0;
+    this.exports.argReduce();
+  };
+
+  topk = ({ x, k, dim, largest, values, indices }: KernelArgs["topk"]): void => {
+    const n = x.shape[dim]!;
+    const tmp = this.temp(16 * n);
+    try {
+      const a = this.args();
+      this.walkLanes(x.shape, dim, [x, values, indices]);
+      a[I_P1] = k;
+      a[I_P2] = largest ? 1 : 0;
+      a[I_EXTRA] = tmp.ptr;
+      this.exports.topk();
+    } finally {
+      this.heap.free(tmp.ptr, tmp.capacity);
+    }
+  };
+
+  softmax = ({ x, dim, log, out }: KernelArgs["softmax"]): void => {
+    const a = this.args();
+    this.walkLanes(x.shape, dim, [x, out]);
+    a[I_P1] = log ? 1 : 0;
+    this.exports.softmax();
+  };
+
+  softmaxBackward = ({ y, g, dim, log, out }: KernelArgs["softmaxBackward"]): void => {
+    const a = this.args();
+    this.walkLanes(y.shape, dim, [y, g, out]);
+    a[I_P1] = log ? 1 : 0;
+    this.exports.softmaxBackward();
+  };
+
+  private crossEntropyArgs(
+    logits: View,
+    target: View,
+    ignoreIndex: number,
+    reduction: "mean" | "sum" | "none",
+    out: View,
+  ): number {
+    const a = this.args();
+    const [N, C] = logits.shape as [number, number];
+    this.operand(0, logits);
+    this.operand(1, target);
+    this.operand(2, out);
+    a[I_P1] = N;
+    a[I_P2] = C;
+    a[I_P3] = ignoreIndex;
+    a[I_OP] = REDUCTION_CODE[reduction];
+    a[I_EXTRA] = logits.strides[0]!;
+    a[I_EXTRA + 1] = logits.strides[1]!;
+    a[I_EXTRA + 2] = target.strides[0]!;
+    this.pendingError = (_code, t) => `crossEntropy: target ${t} is out of range for ${C} classes`;
+    return C;
+  }
+
+  crossEntropy = ({ logits, target, ignoreIndex, reduction, out }: KernelArgs["crossEntropy"]): void => {
+    this.crossEntropyArgs(logits, target, ignoreIndex, reduction, out);
+    this.exports.crossEntropy();
+    this.checkError();
+  };
+
+  crossEntropyBackward = (args: KernelArgs["crossEntropyBackward"]): void => {
+    const { logits, target, g, ignoreIndex, reduction, out } = args;
+    this.crossEntropyArgs(logits, target, ignoreIndex, reduction, out);
+    this.operand(3, g);
+    this.args()[I_EXTRA + 3] = g.strides[0] ?? 0;
+    this.exports.crossEntropyBackward();
+    this.checkError();
+  };
+
+  layerNorm = ({ x, weight, bias, eps, out, mean, rstd }: KernelArgs["layerNorm"]): void => {
+    const a = this.args();
+    const [R, D] = x.shape as [number, number];
+    this.operand(0, x);
+    this.operand(1, out);
+    this.operand(2, mean);
+    this.operand(3, rstd);
+    a[I_P1] = R;
+    a[I_P2] = D;
+    a[I_EXTRA] = x.strides[0]!;
+    a[I_EXTRA + 1] = x.strides[1]!;
+    a[I_EXTRA + 4] = weight ? (weight.storage as WasmStorage).ptr : 0;
+    a[I_EXTRA + 5] = bias ? (bias.storage as WasmStorage).ptr : 0;
+    a[I_EXTRA + 6] = weight?.offset ?? 0;
+    a[I_EXTRA + 7] = bias?.offset ?? 0;
+    a[I_EXTRA + 8] = weight?.strides[0] ?? 0;
+    a[I_EXTRA + 9] = bias?.strides[0] ?? 0;
+    this.setF(0, eps);
+    this.exports.layerNorm();
+  };
+
+  layerNormBackward = (args: KernelArgs["layerNormBackward"]): void => {
+    const { x, weight, mean, rstd, g, dx, dweight, dbias } = args;
+    const [R, D] = x.shape as [number, number];
+    const tmp = this.temp(32 * D);
+    try {
+      const a = this.args();
+      this.operand(0, x);
+      this.operand(1, g);
+      this.operand(2, mean);
+      this.operand(3, rstd);
+      a[I_P1] = R;
+      a[I_P2] = D;
+      a[I_EXTRA] = x.strides[0]!;
+      a[I_EXTRA + 1] = x.strides[1]!;
+      a[I_EXTRA + 2] = g.strides[0]!;
+      a[I_EXTRA + 3] = g.strides[1]!;
+      a[I_EXTRA + 4] = weight ? (weight.storage as WasmStorage).ptr : 0;
+      a[I_EXTRA + 6] = weight?.offset ?? 0;
+      a[I_EXTRA + 8] = weight?.strides[0] ?? 0;
+      a[I_EXTRA + 10] = (dx.storage as WasmStorage).ptr;
+      a[I_EXTRA + 11] = dx.offset;
+      a[I_EXTRA + 12] = dweight ? (dweight.storage as WasmStorage).ptr : 0;
+      a[I_EXTRA + 13] = dweight?.offset ?? 0;
+      a[I_EXTRA + 14] = dbias ? (dbias.storage as WasmStorage).ptr : 0;
+      a[I_EXTRA + 15] = dbias?.offset ?? 0;
+      a[I_EXTRA + 16] = tmp.ptr;
+      this.exports.layerNormBackward();
+    } finally {
+      this.heap.free(tmp.ptr, tmp.capacity);
+    }
+  };
+
+  private gatherScatter(
+    name: string,
+    scatter: boolean,
+    shape: readonly number[],
+    views: [View, View, View],
+    strides: number[][],
+    dim: number,
+    size: number,
+    dimStride: number,
+  ): void {
+    const a = this.args();
+    this.walk(shape, views, strides);
+    a[I_OP] = scatter ? 1 : 0;
+    a[I_P1] = size;
+    a[I_P2] = dimStride;
+    this.pendingError = (_code, i) =>
+      `${name}: index ${i} is out of range for dimension ${dim} with size ${size}`;
+    this.exports.gatherScatter();
+    this.checkError();
+  }
+
+  indexSelect = ({ x, dim, index, out }: KernelArgs["indexSelect"]): void => {
+    this.gatherScatter(
+      "indexSelect",
+      false,
+      out.shape,
+      [x, index, out],
+      [withoutDim(x.strides, dim), indexAlong(index, out.shape, dim), [...out.strides]],
+      dim,
+      x.shape[dim]!,
+      x.strides[dim]!,
+    );
+  };
+
+  indexAdd = ({ src, dim, index, out }: KernelArgs["indexAdd"]): void => {
+    this.fill({ out, value: 0 });
+    this.gatherScatter(
+      "indexAdd",
+      true,
+      src.shape,
+      [src, index, out],
+      [[...src.strides], indexAlong(index, src.shape, dim), withoutDim(out.strides, dim)],
+      dim,
+      out.shape[dim]!,
+      out.strides[dim]!,
+    );
+  };
+
+  gather = ({ x, dim, index, out }: KernelArgs["gather"]): void => {
+    this.gatherScatter(
+      "gather",
+      false,
+      out.shape,
+      [x, index, out],
+      [withoutDim(x.strides, dim), [...index.strides], [...out.strides]],
+      dim,
+      x.shape[dim]!,
+      x.strides[dim]!,
+    );
+  };
+
+  scatterAdd = ({ src, dim, index, out }: KernelArgs["scatterAdd"]): void => {
+    this.fill({ out, value: 0 });
+    this.gatherScatter(
+      "scatterAdd",
+      true,
+      index.shape,
+      [src, index, out],
+      [[...src.strides], [...index.strides], withoutDim(out.strides, dim)],
+      dim,
+      out.shape[dim]!,
+      out.strides[dim]!,
+    );
+  };
+
+  matmul = ({ a: x, b: y, out }: KernelArgs["matmul"]): void => {
+    const a = this.args();
+    const nd = out.shape.length;
+    const M = out.shape[nd - 2]!;
+    const N = out.shape[nd - 1]!;
+    const K = x.shape[nd - 1]!;
+    const batchShape = [...out.shape.slice(0, nd - 2), 1];
+    const batches = this.walk(
+      batchShape,
+      [x, y, out],
+      [x, y, out].map((v) => [...v.strides.slice(0, nd - 2), 0]),
+      true,
+    );
+    a[I_EXTRA] = M;
+    a[I_EXTRA + 1] = N;
+    a[I_EXTRA + 2] = K;
+    a[I_EXTRA + 3] = x.strides[nd - 2]!;
+    a[I_EXTRA + 4] = x.strides[nd - 1]!;
+    a[I_EXTRA + 5] = y.strides[nd - 2]!;
+    a[I_EXTRA + 6] = y.strides[nd - 1]!;
+    a[I_EXTRA + 7] = out.strides[nd - 2]!;
+    a[I_EXTRA + 8] = out.strides[nd - 1]!;
+    if (batches === 0 || M === 0 || N === 0) return;
+    const flops = 2 * batches * M * N * K;
+    if (this.threads > 1 && flops >= PARALLEL_FLOPS && this.pool === undefined) this.pool = this.startPool();
+    if (!this.pool || flops < PARALLEL_FLOPS) {
+      this.exports.matmul(0, batches, 0, M);
+      return;
+    }
+    // Split batches when there are enough of them, else rows (in multiples of the 4-row tile).
+    const t = this.threads;
+    const jobs: [number, number, number, number][] = [];
+    if (batches >= t) {
+      for (let w = 0; w < t; w++) {
+        const b0 = Math.floor((batches * w) / t);
+        const b1 = Math.floor((batches * (w + 1)) / t);
+        jobs.push([b0, b1, 0, M]);
+      }
+    } else {
+      const tiles = Math.ceil(M / 4);
+      for (let w = 0; w < t; w++) {
+        const m0 = Math.floor((tiles * w) / t) * 4;
+        const m1 = Math.min(M, Math.floor((tiles * (w + 1)) / t) * 4);
+        jobs.push([0, batches, m0, m1]);
+      }
+    }
+    this.pool.runMatmul(jobs, this.exports);
+  };
+}
+
+function contiguousStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= shape[d]!;
+  }
+  return strides;
+}
+
+function moveDimLast(values: readonly number[], dim: number): number[] {
+  const out = values.slice();
+  const [v] = out.splice(dim, 1);
+  out.push(v!);
+  return out;
+}
+
+function withoutDim(strides: readonly number[], dim: number): number[] {
+  const out = strides.slice();
+  out[dim] = 0;
+  return out;
+}
+
+function indexAlong(index: View, shape: readonly number[], dim: number): number[] {
+  const strides = new Array<number>(shape.length).fill(0);
+  strides[dim] = index.strides[0]!;
+  return strides;
+}
+
+function wasmAbort(): never {
+  throw new Error("wasm backend: kernel aborted");
+}

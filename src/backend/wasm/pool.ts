@@ -1,0 +1,142 @@
+/**
+ * Worker threads over the shared wasm memory. Each worker instantiates the kernel module over the
+ * same memory once; jobs are handed over through a control block in that memory: the caller
+ * writes a job and bumps the worker's generation, the worker spins briefly, then sleeps in
+ * Atomics.wait (pure spinning stalls when other processes hold the cores). No message per op.
+ */
+import type { WasmHeap } from "./memory.js";
+
+export interface KernelExports {
+  init(args: number, scratch: number, packA: number, packB: number): void;
+  heapBase(): number;
+  PACK_A_BYTES: WebAssembly.Global;
+  PACK_B_BYTES: WebAssembly.Global;
+  fill(): void;
+  copy(): void;
+  unary(): void;
+  binary(): void;
+  binaryScalar(): void;
+  where(): void;
+  maskedFill(): void;
+  geluBackward(): void;
+  triangle(): void;
+  adamw(): void;
+  reduce(): void;
+  argReduce(): void;
+  topk(): void;
+  softmax(): void;
+  softmaxBackward(): void;
+  crossEntropy(): void;
+  crossEntropyBackward(): void;
+  layerNorm(): void;
+  layerNormBackward(): void;
+  gatherScatter(): void;
+  matmul(b0: number, b1: number, m0: number, m1: number): void;
+}
+
+/** Int32 slots per worker in the control block: generation, done, 4 job parameters. */
+export const SLOT = 16;
+export const GEN = 0;
+export const DONE = 1;
+export const PARAMS = 2;
+/** Spins before sleeping (about 10-20 µs). */
+export const SPINS = 2000;
+
+export interface WorkerInit {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  init: [number, number, number, number];
+  ctrl: number;
+  index: number;
+}
+
+interface NodeWorker {
+  unref(): void;
+  terminate(): Promise<number>;
+  on(event: string, fn: (e: unknown) => void): void;
+}
+
+type WorkerThreads = { Worker: new (url: URL, options: { workerData: unknown }) => NodeWorker };
+
+function nodeWorkerThreads(): WorkerThreads | null {
+  const p = (
+    globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?: (n: string) => unknown } }
+  ).process;
+  if (!p?.versions?.node || !p.getBuiltinModule) return null;
+  return p.getBuiltinModule("node:worker_threads") as WorkerThreads;
+}
+
+export class WorkerPool {
+  private readonly ctl: Int32Array;
+  private readonly ctrlPtr: number;
+  private readonly gens: number[];
+  private readonly workers: { terminate(): unknown }[] = [];
+  /** Browser main threads may not Atomics.wait: they only spin. */
+  private readonly canWait: boolean;
+
+  constructor(
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    inits: [number, number, number, number][],
+    heap: WasmHeap,
+  ) {
+    this.ctrlPtr = heap.alloc(inits.length * SLOT * 4, true, () => "").ptr;
+    this.ctl = new Int32Array(memory.buffer, this.ctrlPtr, inits.length * SLOT);
+    this.gens = inits.map(() => 0);
+    const g = globalThis as { window?: unknown };
+    this.canWait = typeof g.window === "undefined";
+    const url = new URL("./worker.js", import.meta.url);
+    const threads = nodeWorkerThreads();
+    inits.forEach((init, index) => {
+      const data: WorkerInit = { module, memory, init, ctrl: this.ctrlPtr, index };
+      if (threads) {
+        const w = new threads.Worker(url, { workerData: data });
+        w.on("error", (e) => {
+          console.error("wasm backend worker failed:", e);
+        });
+        w.unref();
+        this.workers.push(w);
+      } else {
+        const w = new Worker(url, { type: "module" });
+        w.postMessage(data);
+        this.workers.push(w);
+      }
+    });
+  }
+
+  get size(): number {
+    return this.gens.length + 1;
+  }
+
+  /** jobs[0] runs here, jobs[1..] on the workers; returns when all are done. */
+  runMatmul(jobs: [number, number, number, number][], exports: KernelExports): void {
+    const ctl = this.ctl;
+    const posted: number[] = [];
+    for (let w = 0; w < jobs.length - 1 && w < this.gens.length; w++) {
+      const job = jobs[w + 1]!;
+      if (job[0] >= job[1] || job[2] >= job[3]) continue;
+      const base = w * SLOT;
+      for (let i = 0; i < 4; i++) ctl[base + PARAMS + i] = job[i]!;
+      const gen = ++this.gens[w]!;
+      Atomics.store(ctl, base + GEN, gen);
+      Atomics.notify(ctl, base + GEN);
+      posted.push(w);
+    }
+    const [b0, b1, m0, m1] = jobs[0]!;
+    if (b0 < b1 && m0 < m1) exports.matmul(b0, b1, m0, m1);
+    for (const w of posted) {
+      const idx = w * SLOT + DONE;
+      const gen = this.gens[w]!;
+      let spins = 0;
+      for (;;) {
+        const done = Atomics.load(ctl, idx);
+        if (done === gen) break;
+        if (++spins > SPINS && this.canWait) Atomics.wait(ctl, idx, done, 100);
+      }
+    }
+  }
+
+  terminate(): void {
+    for (const w of this.workers) w.terminate();
+  }
+}
