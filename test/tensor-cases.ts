@@ -329,6 +329,11 @@ export const opCases: Case[] = [
     },
   },
   {
+    name: "view of a split slice into heads (nanoGPT's k.view(B, T, nh, hs))",
+    inputs: (r) => [r.n([2, 3, 12])],
+    fn: (x) => x!.split(4, 2)[1]!.view(2, 3, 2, 2).transpose(1, 2),
+  },
+  {
     name: "contiguous of a permuted view",
     inputs: (r) => [r.n([2, 3, 2])],
     fn: (x) => x!.permute(2, 1, 0).contiguous().view(12),

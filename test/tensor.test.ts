@@ -89,7 +89,12 @@ for (const backend of testBackends()) {
       noGrad(() => x.index(0).assign(T.tensor([-1, -2, -3, -4], { backend })));
       assert.deepEqual((e.tolist() as number[][])[4], [-1, -2, -3, -4]);
       assert.deepEqual(t.index(":", 0).tolist(), [-1, -2, -3, -4]);
-      assert.throws(() => t.view(12), /not contiguous; use reshape/);
+      assert.throws(() => t.view(12), /cannot be viewed as \[12\] without copying; use reshape/);
+      assert.deepEqual(
+        x.index(":", "1:3").view(3, 2, 1).strides,
+        [4, 1, 1],
+        "a view of a non-contiguous slice",
+      );
       assert.deepEqual((t.reshape(12).tolist() as number[]).slice(0, 3), [-1, 4, 8]);
     });
 

@@ -4,7 +4,16 @@
  * cat, stack, split and chunk live here too.
  */
 import { record } from "../autograd.js";
-import { broadcastShapes, inferShape, normalizeDim, type Shape, sameShape, shapeString } from "../shape.js";
+import {
+  broadcastShapes,
+  contiguousStrides,
+  inferShape,
+  normalizeDim,
+  numel,
+  type Shape,
+  sameShape,
+  shapeString,
+} from "../shape.js";
 import type { Tensor } from "../tensor.js";
 import { backendOf, empty, promote, rawView } from "./core.js";
 import { zeros } from "./creation.js";
@@ -28,24 +37,58 @@ export function contiguous(t: Tensor): Tensor {
   return isContiguous(t) ? t : clone(t);
 }
 
-/** Same elements in a new shape (one -1 is inferred); a view of contiguous input, else a copy. */
+/**
+ * Strides that show x's elements in `shape` without copying, or null when its layout cannot
+ * (PyTorch's rule: each run of dims that is contiguous in memory may be split or merged freely).
+ */
+export function viewStrides(oldShape: Shape, oldStrides: readonly number[], shape: Shape): number[] | null {
+  if (oldShape.length === 0) return contiguousStrides(shape);
+  if (numel(oldShape) === 0) return contiguousStrides(shape);
+  const strides = new Array<number>(shape.length);
+  let viewD = shape.length - 1;
+  let chunkBaseStride = oldStrides.at(-1)!;
+  let tensorNumel = 1;
+  let viewNumel = 1;
+  for (let d = oldShape.length - 1; d >= 0; d--) {
+    tensorNumel *= oldShape[d]!;
+    // A run ends where the next dim out is not laid out right after this one.
+    if (d === 0 || (oldShape[d - 1] !== 1 && oldStrides[d - 1] !== tensorNumel * chunkBaseStride)) {
+      while (viewD >= 0 && (viewNumel < tensorNumel || shape[viewD] === 1)) {
+        strides[viewD] = viewNumel * chunkBaseStride;
+        viewNumel *= shape[viewD]!;
+        viewD--;
+      }
+      if (viewNumel !== tensorNumel) return null;
+      if (d > 0) {
+        chunkBaseStride = oldStrides[d - 1]!;
+        tensorNumel = 1;
+        viewNumel = 1;
+      }
+    }
+  }
+  return viewD === -1 ? strides : null;
+}
+
+/** Same elements in a new shape (one -1 is inferred): a view when the layout allows, else a copy. */
 export function reshape(x: Tensor, shape: Shape): Tensor {
   const target = inferShape("reshape", x.shape, shape);
   if (sameShape(target, x.shape)) return x;
-  const source = contiguous(x);
-  const out = rawView(source, target);
+  const strides = viewStrides(x.shape, x.strides, target);
+  const source = strides ? x : clone(x);
+  const out = rawView(source, target, strides ?? undefined);
   return record(out, "reshape", [source], (g) => [reshape(g, source.shape)]);
 }
 
-/** Like reshape but never copies: the input must be contiguous. */
+/** Like reshape but never copies: an error when x's layout cannot show the new shape. */
 export function view(x: Tensor, shape: Shape): Tensor {
   const target = inferShape("view", x.shape, shape);
-  if (!isContiguous(x)) {
+  const strides = viewStrides(x.shape, x.strides, target);
+  if (!strides) {
     throw new Error(
-      `view: input of shape ${shapeString(x.shape)} with strides ${shapeString(x.strides)} is not contiguous; use reshape() (which copies) or call contiguous() first`,
+      `view: input of shape ${shapeString(x.shape)} with strides ${shapeString(x.strides)} cannot be viewed as ${shapeString(target)} without copying; use reshape() (which copies) or call contiguous() first`,
     );
   }
-  const out = rawView(x, target);
+  const out = rawView(x, target, strides);
   return record(out, "view", [x], (g) => [reshape(g, x.shape)]);
 }
 
