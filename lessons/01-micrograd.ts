@@ -254,21 +254,19 @@ async function trainMoons(p: MoonsParams, lab: LabContext): Promise<void> {
   const points = data.X.map(([x, y], i) => ({ x, y, label: data.y[i]! }));
   const probe = data.X[0]!; // the network figure shows the activations for this input
   const draw = (step: number) => {
-    const grid = decisionGrid(model, data, 0.08);
-    const title = `Decision boundary after ${step} steps`;
-    lab.emit({ type: "figure", figure: { kind: "field", id: "boundary", title, step: 0.08, grid, points } });
     const caption = `neurons filled by their activation for the input (${probe.map((v) => v.toFixed(2)).join(", ")})`;
     lab.emit({
       type: "figure",
       figure: networkFigure(model, probe, { id: "mlp", title: `MLP(2, [${hidden.join(", ")}, 1])`, caption }),
     });
+    const grid = decisionGrid(model, data, 0.08);
+    const title = `Decision boundary after ${step} steps`;
+    lab.emit({ type: "figure", figure: { kind: "field", id: "boundary", title, step: 0.08, grid, points } });
   };
   report(0, Number.NaN, Number.NaN);
-  lab.emit({
-    type: "figure",
-    figure: { kind: "line", id: "loss", title: "Loss and accuracy", series: ["loss", "accuracy"] },
-  });
   draw(0);
+  const curve = { id: "loss", title: "Loss and accuracy", series: ["loss", "accuracy"], wide: true };
+  lab.emit({ type: "figure", figure: { kind: "line", ...curve } });
 
   for (let k = 0; k < p.steps; k++) {
     // forward: the max-margin loss of all samples, plus L2 regularisation

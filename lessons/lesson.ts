@@ -106,6 +106,8 @@ export interface LineFigure {
   kind: "line";
   id: string;
   title: string;
+  /** Span the whole width of the experiment (by default it shares a row). */
+  wide?: boolean;
   xLabel?: string;
   yLabel?: string;
   logY?: boolean;
@@ -135,6 +137,8 @@ export interface NetworkFigure {
   kind: "network";
   id: string;
   title: string;
+  /** Span the whole width of the experiment (by default it shares a row). */
+  wide?: boolean;
   /** Neurons per layer, the input layer first. */
   sizes: number[];
   /** weights[l][j][i]: from neuron i of layer l to neuron j of layer l + 1. */
@@ -154,6 +158,8 @@ export interface FieldFigure {
   kind: "field";
   id: string;
   title: string;
+  /** Span the whole width of the experiment (by default it shares a row). */
+  wide?: boolean;
   /** Mesh step of the grid. */
   step: number;
   grid: { x: number; y: number; score: number }[];

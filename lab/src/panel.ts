@@ -270,6 +270,7 @@ export class ExperimentPanel {
         this.stale.delete(figure.id);
       } else this.figures.append(view.element);
       view.element.dataset.figure = figure.id;
+      if ("wide" in figure && figure.wide) view.element.classList.add("wide");
       this.views.set(figure.id, view);
     }
     view.update(figure);

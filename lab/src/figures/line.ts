@@ -38,7 +38,7 @@ export class LineView implements FigureView {
     const width = Math.max(280, this.body.clientWidth || 480);
     const chart = lineChart(series, {
       width,
-      height: Math.round(Math.min(360, width * 0.72)),
+      height: Math.round(Math.min(this.figure.wide ? 240 : 360, width * 0.72)),
       xLabel: this.figure.xLabel ?? "step",
       yLabel: this.figure.yLabel ?? "",
       logY: this.figure.logY ?? false,

@@ -54,7 +54,7 @@ export class NetworkView implements FigureView {
     const small = sizes.reduce((a, b) => a + b, 0) <= 6; // small enough to print every number
     const tallest = Math.max(...sizes);
     const width = Math.max(300, this.body.clientWidth || 480);
-    const height = small ? 220 : Math.max(240, Math.min(420, tallest * 24 + 40));
+    const height = small ? 220 : Math.max(240, Math.min(360, tallest * 22 + 40));
     const pad = small ? 70 : 30;
     const r = small ? 22 : Math.max(4, Math.min(10, (height - 40) / tallest / 2.6));
     const x = (l: number) => pad + ((width - 2 * pad) * l) / Math.max(1, sizes.length - 1);
