@@ -348,3 +348,31 @@ for (const backend of testBackends()) {
     });
   });
 }
+
+test("adamwStep is torch.optim.AdamW (against the unfused formula, 3 steps)", () => {
+  const g = new Random(4);
+  const p = T.randn([3, 5], { generator: g, requiresGrad: true });
+  const reference = p.detach().clone();
+  const m = T.zerosLike(p);
+  const v = T.zerosLike(p);
+  let mr = T.zerosLike(p);
+  let vr = T.zerosLike(p);
+  const h = { lr: 0.01, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
+  for (let step = 1; step <= 3; step++) {
+    const grad = T.randn([3, 5], { generator: g });
+    assert.throws(() => T.adamwStep(p, grad, m, v, { ...h, step }), /only be updated in place inside noGrad/);
+    noGrad(() => T.adamwStep(p, grad, m, v, { ...h, step }));
+    noGrad(() => {
+      reference.assign(T.mul(reference, 1 - h.lr * h.weightDecay));
+      mr = T.add(T.mul(mr, h.beta1), T.mul(grad, 1 - h.beta1));
+      vr = T.add(T.mul(vr, h.beta2), T.mul(T.square(grad), 1 - h.beta2));
+      const denom = T.add(T.div(T.sqrt(vr), Math.sqrt(1 - h.beta2 ** step)), h.eps);
+      reference.assign(T.sub(reference, T.mul(T.div(mr, denom), h.lr / (1 - h.beta1 ** step))));
+    });
+  }
+  assert.ok(p.allclose(reference, { atol: 1e-6, rtol: 1e-5 }));
+  assert.throws(
+    () => noGrad(() => T.adamwStep(p, T.ones([2]), m, v, { ...h, step: 1 })),
+    /grad is float32 \[2\], the parameter float32 \[3, 5\]/,
+  );
+});

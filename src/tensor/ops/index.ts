@@ -5,5 +5,6 @@ export * from "./elementwise.js";
 export * from "./indexing.js";
 export * from "./linalg.js";
 export * from "./nn.js";
+export * from "./optim.js";
 export * from "./reduce.js";
 export * from "./views.js";
