@@ -198,8 +198,7 @@ function flatPositions(op: string, x: Tensor, picks: { dim: number; index: Tenso
   for (const p of picks) {
     const size = x.shape[p.dim]!;
     let i = p.index;
-    checkIndexRange(i, p.dim, size);
-    i = where(i.lt(0), add(i, size), i);
+    if (checkIndexRange(i, p.dim, size)) i = where(i.lt(0), add(i, size), i);
     flat = flat ? add(mul(flat, size), i) : i;
   }
   const pickedSize = numel(picks.map((p) => x.shape[p.dim]!));
@@ -264,11 +263,17 @@ export function indexPut(
   return reshape(out, x.shape);
 }
 
-/** On synchronous backends, name the offending index before it is folded into a flat position. */
-function checkIndexRange(index: Tensor, dim: number, size: number): void {
-  if (!index.backend.readSync) return;
+/**
+ * On synchronous backends, name the offending index before it is folded into a flat position.
+ * Returns whether negative indices (counting from the end) may be present.
+ */
+function checkIndexRange(index: Tensor, dim: number, size: number): boolean {
+  if (!index.backend.readSync) return true;
+  let negative = false;
   for (const v of index.dataSync()) {
     if (v < -size || v >= size)
       throw new RangeError(`index ${v} is out of range for dimension ${dim} with size ${size}`);
+    if (v < 0) negative = true;
   }
+  return negative;
 }
