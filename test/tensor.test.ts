@@ -86,6 +86,14 @@ for (const backend of testBackends()) {
         [9, 11],
       ]);
       assert.deepEqual(sel.tolist(), [3, 7, 11]);
+      assert.deepEqual(
+        x
+          .index(ints([-1, 0]))
+          .index(":", 0)
+          .tolist(),
+        [8, 0],
+        "negative index tensors count from the end",
+      );
       noGrad(() => x.index(0).assign(T.tensor([-1, -2, -3, -4], { backend })));
       assert.deepEqual((e.tolist() as number[][])[4], [-1, -2, -3, -4]);
       assert.deepEqual(t.index(":", 0).tolist(), [-1, -2, -3, -4]);
@@ -375,4 +383,15 @@ test("adamwStep is torch.optim.AdamW (against the unfused formula, 3 steps)", ()
     () => noGrad(() => T.adamwStep(p, T.ones([2]), m, v, { ...h, step: 1 })),
     /grad is float32 \[2\], the parameter float32 \[3, 5\]/,
   );
+});
+
+test("to() moves tensors between every registered backend; long tensors print summarised", () => {
+  const x = T.tensor([[1.5, -2, 3]]);
+  for (const name of T.backendNames()) {
+    const moved = x.to(name);
+    assert.equal(moved.backend.name, name);
+    assert.deepEqual(moved.to("js").tolist(), x.tolist());
+  }
+  const long = String(T.arange(0, 2000, 1));
+  assert.match(long, /^tensor\(\[ {3}0, {4}1, {4}2, \.\.\., 1997, 1998, 1999\], dtype=int32\)$/);
 });
