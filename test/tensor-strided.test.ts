@@ -1,0 +1,99 @@
+/**
+ * Fuzz the strided machinery: random views (permutes, stepped slices, expands, size-1 dims) read
+ * through the copy, binary and reduce kernels must match element-by-element index arithmetic.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import * as T from "../src/tensor/index.js";
+import { Random, type Tensor } from "../src/tensor/index.js";
+import { testBackends } from "./tensor-backends.js";
+
+/** Logical element i (row-major) of t, read straight from its storage by strides. */
+function naiveAt(t: Tensor, storage: ArrayLike<number>, i: number): number {
+  let offset = t.offset;
+  for (let d = t.ndim - 1; d >= 0; d--) {
+    const size = t.shape[d]!;
+    offset += (i % size) * t.strides[d]!;
+    i = Math.floor(i / size);
+  }
+  return storage[offset]!;
+}
+
+function naiveValues(t: Tensor): number[] {
+  const storage = t.backend.readSync!(t.storage.handle);
+  return Array.from({ length: t.numel() }, (_, i) => naiveAt(t, storage, i));
+}
+
+/** A random view of a fresh random tensor. */
+function randomView(g: Random, backend: string): Tensor {
+  const ndim = g.randint(1, 5);
+  const shape = Array.from({ length: ndim }, () => g.randint(1, 6));
+  let t = T.randn(shape, { backend, generator: g });
+  const order = g.shuffle(shape.map((_, i) => i));
+  t = t.permute(order);
+  for (let d = 0; d < t.ndim; d++) {
+    const size = t.shape[d]!;
+    if (size > 1 && g.random() < 0.5) {
+      const start = g.randint(0, size);
+      t = t.slice(d, start, null, g.randint(1, 3));
+    }
+  }
+  if (g.random() < 0.3) t = t.unsqueeze(g.randint(0, t.ndim + 1));
+  if (g.random() < 0.3) {
+    const ones = t.shape.flatMap((s, d) => (s === 1 ? [d] : []));
+    if (ones.length > 0) {
+      const target = [...t.shape];
+      target[ones[g.randint(0, ones.length)]!] = g.randint(2, 4);
+      t = t.expand(target);
+    }
+  }
+  return t;
+}
+
+for (const backend of testBackends()) {
+  test(`${backend}: 300 random views read, combined and reduced like index arithmetic says`, () => {
+    const g = new Random(2024);
+    for (let trial = 0; trial < 300; trial++) {
+      T.tidy(() => {
+        const a = randomView(g, backend);
+        const expected = naiveValues(a);
+        assert.deepEqual(
+          [...a.contiguous().dataSync()],
+          [...Float32Array.from(expected)],
+          `copy of ${a.shape}/${a.strides}`,
+        );
+
+        // b: another random view broadcast against a (same shape, permuted strides).
+        const b = T.randn([...a.shape].reverse(), { backend, generator: g }).permute(
+          a.shape.map((_, i) => a.ndim - 1 - i),
+        );
+        const bValues = naiveValues(b);
+        const sum = T.add(a, b).dataSync();
+        expected.forEach((v, i) => {
+          assert.equal(sum[i], Math.fround(v + bValues[i]!), `add at ${i}`);
+        });
+
+        const dim = g.randint(0, a.ndim);
+        const reduced = T.sum(a, dim, true).dataSync();
+        const strides = a.shape.map((_, d) => a.shape.slice(d + 1).reduce((p, s) => p * s, 1));
+        const sums = new Float64Array(reduced.length);
+        expected.forEach((v, i) => {
+          let outIndex = 0;
+          let outStride = 1;
+          for (let d = a.ndim - 1; d >= 0; d--) {
+            const idx = Math.floor(i / strides[d]!) % a.shape[d]!;
+            if (d !== dim) outIndex += idx * outStride;
+            outStride *= d === dim ? 1 : a.shape[d]!;
+          }
+          sums[outIndex]! += v;
+        });
+        sums.forEach((s, i) => {
+          assert.ok(
+            Math.abs(reduced[i]! - s) <= 1e-5 * (1 + Math.abs(s)),
+            `sum over dim ${dim} at ${i}: ${reduced[i]} vs ${s}`,
+          );
+        });
+      });
+    }
+  });
+}
