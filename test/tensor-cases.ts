@@ -224,6 +224,11 @@ export const opCases: Case[] = [
     fn: (q, k) => T.causalAttentionWeights(q!, k!, 0.7),
   },
   {
+    name: "causal attention with a KV cache (2 queries, 4 keys)",
+    inputs: (r) => [r.n([1, 2, 3]), r.n([1, 4, 3]), r.n([1, 4, 2])],
+    fn: (q, k, v) => T.causalAttention(q!, k!, v!),
+  },
+  {
     name: "dropout with a fixed generator",
     inputs: (r) => [r.n([4, 5])],
     fn: (x) => T.dropout(x!, 0.3, { generator: new Random(9) }),

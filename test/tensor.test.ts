@@ -337,6 +337,17 @@ for (const backend of testBackends()) {
       );
     });
 
+    test("causal attention with a KV cache: the last query sees every key, the first all but the newest", () => {
+      const q = T.ones([1, 2, 4], { backend });
+      const k = T.ones([1, 3, 4], { backend });
+      assert.deepEqual(T.causalAttentionWeights(q, k).gt(0).tolist(), [
+        [
+          [true, true, false],
+          [true, true, true],
+        ],
+      ]);
+    });
+
     test("batchNorm updates running statistics as PyTorch (unbiased running variance)", () => {
       const x = f32([
         [1, 10],

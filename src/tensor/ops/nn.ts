@@ -235,7 +235,11 @@ export function dropout(x: Tensor, p = 0.5, options: DropoutOptions = {}): Tenso
   return mul(x, mul(cast(keep, x.dtype), 1 / (1 - p)));
 }
 
-/** softmax(q·kᵀ·scale with future positions masked) for q, k [..., T, hs]: row i attends to j <= i. */
+/**
+ * softmax(q·kᵀ·scale with future positions masked) for q [..., T, hs] and k [..., Tk, hs]: query i
+ * attends to key j <= i. With Tk > T (a KV cache) the queries are the last T positions, so query i
+ * sees keys up to Tk − T + i.
+ */
 export function causalAttentionWeights(
   q: Tensor,
   k: Tensor,
@@ -244,7 +248,7 @@ export function causalAttentionWeights(
   const T = q.shape.at(-2)!;
   const Tk = k.shape.at(-2)!;
   const att = mul(matmul(q, transpose(k, -2, -1)), scale);
-  const future = eq(tril(ones([T, Tk], { backend: q.backend, dtype: "int32" })), 0);
+  const future = eq(tril(ones([T, Tk], { backend: q.backend, dtype: "int32" }), Tk - T), 0);
   return softmax(maskedFill(att, future, Number.NEGATIVE_INFINITY), -1);
 }
 
