@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerBench } from "./commands/bench.js";
+import { registerGPT } from "./commands/gpt.js";
 import { registerLab } from "./commands/lab.js";
 import { registerMicrograd } from "./commands/micrograd.js";
 import { registerSelftestOps } from "./commands/selftest-ops.js";
@@ -29,6 +30,7 @@ export function createProgram(): Command {
   registerTokenizer(program, selftest);
   registerLab(program);
   registerSelftestOps(selftest);
+  registerGPT(program, selftest);
   void selftest;
   return program;
 }

@@ -1,0 +1,72 @@
+/** `hero selftest gpt2`, `hero gpt2 generate` and `hero gpt prepare/train/sample`, run as a user would. */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { readSafetensors, writeSafetensors } from "../src/io/node.js";
+import { fixture, repoRoot } from "./helpers.js";
+
+const main = join(repoRoot, "dist", "src", "cli", "main.js");
+const dir = mkdtempSync(join(tmpdir(), "herograd-gpt-cli-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function hero(args: string[]) {
+  const res = spawnSync(process.execPath, [main, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, HERO_NO_RESPAWN: "1", HERO_OFFLINE: "1" },
+  });
+  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+const refArgs = ["--ref", fixture("gpt2_tiny.ref.json"), "--grads", fixture("gpt2_tiny.grads.safetensors")];
+
+test("selftest gpt2 passes on the fixture", () => {
+  const r = hero(["selftest", "gpt2", "--model", fixture("gpt2_tiny"), ...refArgs]);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^(\d+) passed, 0 failed$/m);
+  assert.doesNotMatch(r.stdout, /FAIL/);
+});
+
+test("selftest gpt2 fails on a corrupted copy and says what differs", () => {
+  const bad = join(dir, "corrupt");
+  mkdirSync(bad);
+  copyFileSync(fixture("gpt2_tiny/config.json"), join(bad, "config.json"));
+  const { tensors } = readSafetensors(fixture("gpt2_tiny/model.safetensors"));
+  tensors.set("h.1.ln_2.bias", tensors.get("h.1.ln_2.bias")!.add(0.05));
+  writeSafetensors(join(bad, "model.safetensors"), tensors, { format: "pt" });
+  const r = hero(["selftest", "gpt2", "--model", bad, ...refArgs]);
+  assert.equal(r.status, 1);
+  assert.match(r.stdout, /FAIL logits: \d+ of 2048 values outside/);
+  const last = r.stdout.trim().split("\n").at(-1)!;
+  const m = /^(\d+) passed, (\d+) failed$/.exec(last);
+  assert.ok(m && Number(m[2]) > 0, last);
+});
+
+test("gpt2 generate samples from safetensors weights; errors name the file", () => {
+  const r = hero([
+    "gpt2",
+    "generate",
+    "--weights",
+    fixture("gpt2_tiny/model.safetensors"),
+    "--prompt",
+    "!#",
+    "--tokens",
+    "4",
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^> !#/);
+  const tooBig = hero(["gpt2", "generate", "--weights", fixture("gpt2_tiny"), "--prompt", "Hello"]);
+  assert.equal(tooBig.status, 1);
+  assert.match(tooBig.stderr, /prompt token id 15496 is outside the model's vocabulary of 64/);
+  const missing = hero([
+    "gpt2",
+    "generate",
+    "--weights",
+    join(dir, "nope.safetensors"),
+    "--config",
+    fixture("gpt2_tiny/config.json"),
+  ]);
+  assert.match(missing.stderr, /nope\.safetensors: cannot open/);
+});

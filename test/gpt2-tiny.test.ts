@@ -1,0 +1,155 @@
+/** The tiny GPT-2 of ../shared/fixtures against PyTorch: logits, loss, gradients, AdamW steps, greedy decode. */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import { toHFState } from "../src/io/gpt2.js";
+import { loadHFGPT2, readSafetensors } from "../src/io/node.js";
+import { GPT } from "../src/models/gpt.js";
+import { AdamW } from "../src/optim/index.js";
+import { Random } from "../src/random/index.js";
+import { noGrad, type Tensor, tensor, tidy } from "../src/tensor/index.js";
+import { runGPT2Selftest } from "../src/train/gpt-selftest.js";
+import { close, fixture } from "./helpers.js";
+
+interface Tol {
+  atol: number;
+  rtol: number;
+}
+const ref = JSON.parse(readFileSync(fixture("gpt2_tiny.ref.json"), "utf8")) as {
+  idx: { shape: number[]; data: number[] };
+  targets: { shape: number[]; data: number[] };
+  logits: { data: number[] };
+  loss: number;
+  train: {
+    lr: number;
+    betas: [number, number];
+    eps: number;
+    weight_decay: number;
+    losses: number[];
+    loss_after_last_step: number;
+  };
+  greedy: { prompt: number[]; tokens: number[]; new_tokens: number[] };
+  tolerance: { logits: Tol; loss: Tol; grads: Tol; train_losses: Tol };
+};
+const idx = tensor(ref.idx.data, { dtype: "int32", shape: ref.idx.shape });
+const targets = tensor(ref.targets.data, { dtype: "int32", shape: ref.targets.shape });
+
+function assertClose(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tol): void {
+  assert.equal(actual.length, expected.length, name);
+  for (let i = 0; i < expected.length; i++) {
+    if (!close(actual[i]!, expected[i]!, tol.atol, tol.rtol))
+      assert.fail(`${name}[${i}]: ${actual[i]} vs ${expected[i]} (atol ${tol.atol}, rtol ${tol.rtol})`);
+  }
+}
+
+test("logits, loss and every parameter gradient match PyTorch", () => {
+  const model = loadHFGPT2(fixture("gpt2_tiny"));
+  const { logits, loss } = model.forward(idx, { targets });
+  assert.deepEqual(logits.shape, [2, 16, 64]);
+  assertClose("logits", logits.dataSync(), ref.logits.data, ref.tolerance.logits);
+  assertClose("loss", [loss!.item()], [ref.loss], ref.tolerance.loss);
+  loss!.backward();
+  const ours = toHFState(model, { grads: true });
+  const expected = readSafetensors(fixture("gpt2_tiny.grads.safetensors")).tensors;
+  assert.deepEqual([...ours.keys()].sort(), [...expected.keys()].sort());
+  for (const [k, g] of expected)
+    assertClose(`grad ${k}`, ours.get(k)!.dataSync(), g.dataSync(), ref.tolerance.grads);
+});
+
+test("10 AdamW steps give PyTorch's losses", () => {
+  const model = loadHFGPT2(fixture("gpt2_tiny"));
+  const t = ref.train;
+  const opt = new AdamW(model.parameters(), {
+    lr: t.lr,
+    betas: t.betas,
+    eps: t.eps,
+    weightDecay: t.weight_decay,
+  });
+  const losses = t.losses.map(() =>
+    tidy(() => {
+      const { loss } = model.forward(idx, { targets });
+      opt.zeroGrad();
+      loss!.backward();
+      opt.step();
+      return loss!.item();
+    }),
+  );
+  assertClose("losses", losses, t.losses, ref.tolerance.train_losses);
+  const after = noGrad(() => model.forward(idx, { targets }).loss!.item());
+  assertClose("loss after", [after], [t.loss_after_last_step], ref.tolerance.train_losses);
+});
+
+test("greedy decode is exact, with and without the KV cache", () => {
+  const model = loadHFGPT2(fixture("gpt2_tiny"));
+  for (const kvCache of [true, false]) {
+    const out = model.generate(ref.greedy.prompt, ref.greedy.new_tokens.length, { temperature: 0, kvCache });
+    assert.deepEqual([...out.dataSync()], ref.greedy.tokens);
+  }
+});
+
+test("the selftest runner passes every check on the fixture", () => {
+  const checks = runGPT2Selftest({
+    model: fixture("gpt2_tiny"),
+    ref: fixture("gpt2_tiny.ref.json"),
+    grads: fixture("gpt2_tiny.grads.safetensors"),
+  });
+  assert.deepEqual(
+    checks.filter((c) => !c.passed),
+    [],
+  );
+  assert.ok(checks.length >= 40);
+});
+
+test("KV-cached logits equal full-sequence logits, also past the block size", () => {
+  const model = new GPT(
+    { blockSize: 8, vocabSize: 11, nLayer: 2, nHead: 2, nEmbd: 8, dropout: 0, bias: true },
+    { generator: new Random(3) },
+  );
+  model.eval();
+  const ids = [1, 2, 3, 4, 5, 6, 7];
+  noGrad(() => {
+    const full = model.forward(tensor([ids], { dtype: "int32" })).logits;
+    const cache = model.newCache();
+    const parts: Tensor[] = [];
+    parts.push(model.forward(tensor([ids.slice(0, 3)], { dtype: "int32" }), { cache }).logits);
+    parts.push(model.forward(tensor([ids.slice(3, 5)], { dtype: "int32" }), { cache }).logits);
+    for (const id of ids.slice(5))
+      parts.push(model.forward(tensor([[id]], { dtype: "int32" }), { cache }).logits);
+    const got = parts.flatMap((p) => [...p.dataSync()]);
+    assertClose("cached logits", got, full.dataSync(), { atol: 1e-6, rtol: 1e-5 });
+  });
+  // 20 tokens from a block of 8: cached and uncached sampling agree token for token
+  const a = model.generate([1, 2], 20, { generator: new Random(9), topK: 5 });
+  const b = model.generate([1, 2], 20, { generator: new Random(9), topK: 5, kvCache: false });
+  assert.deepEqual([...a.dataSync()], [...b.dataSync()]);
+  assert.equal(a.shape[1], 22);
+});
+
+test("parameter counts, GPT-2 init, recorded attention weights", () => {
+  const c = { blockSize: 16, vocabSize: 65, nLayer: 2, nHead: 4, nEmbd: 32, dropout: 0, bias: false };
+  const model = new GPT(c, { generator: new Random(1) });
+  const perLayer = 2 * 32 + 32 * 96 + 32 * 32 + 32 * 128 + 128 * 32;
+  const total = 65 * 32 + 16 * 32 + 2 * perLayer + 32;
+  assert.equal(model.numParameters(), total);
+  assert.equal(model.numParameters({ nonEmbedding: true }), total - 16 * 32);
+  const std = (t: Tensor) => {
+    const d = t.dataSync();
+    let s = 0;
+    for (const v of d) s += v * v;
+    return Math.sqrt(s / d.length);
+  };
+  const proj = model.transformer.h.at(0).mlp.c_proj.weight;
+  assert.ok(Math.abs(std(proj) - 0.02 / Math.sqrt(4)) < 0.002, `c_proj std ${std(proj)}`);
+  assert.ok(Math.abs(std(model.transformer.h.at(0).mlp.c_fc.weight) - 0.02) < 0.002);
+  assert.ok(model.stateDict().has("lm_head.weight"));
+  model.recordAttention();
+  noGrad(() => model.forward(tensor([[1, 2, 3, 4]], { dtype: "int32" })));
+  const w = model.attentionLayers[1]!.lastWeights!;
+  assert.deepEqual(w.shape, [1, 4, 4, 4]);
+  const row = [...w.dataSync()].slice(4, 8); // head 0, query 1
+  assert.ok(Math.abs(row[0]! + row[1]! - 1) < 1e-6 && row[2] === 0 && row[3] === 0);
+  assert.throws(
+    () => model.forward(tensor([[...Array(17).keys()]], { dtype: "int32" })),
+    /17 positions, the block size is only 16/,
+  );
+});
