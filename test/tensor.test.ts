@@ -150,6 +150,17 @@ for (const backend of testBackends()) {
       assert.equal(y.isLeaf, false);
     });
 
+    test("mixed float32/float64 ops promote, and each input's gradient keeps its dtype", () => {
+      const a = f32([1, 2], true);
+      const b = T.tensor([3, 4], { backend, dtype: "float64", requiresGrad: true });
+      const y = T.mul(a, b);
+      assert.equal(y.dtype, "float64");
+      y.sum().backward();
+      assert.equal(a.grad!.dtype, "float32");
+      assert.equal(b.grad!.dtype, "float64");
+      assert.deepEqual(a.grad!.tolist(), [3, 4]);
+    });
+
     test("autograd errors say what to do", () => {
       const x = f32([1, 2], true);
       const y = T.mul(x, 2).sum();

@@ -3,7 +3,7 @@
  * it: the op's name, its inputs, and the backward rule (upstream gradient → one gradient per input,
  * written with other ops). `backward()` walks the nodes in reverse topological order.
  */
-import { add, assign, clone, ones } from "./ops/index.js";
+import { add, assign, cast, clone, ones } from "./ops/index.js";
 import { sameShape, shapeString } from "./shape.js";
 import type { Tensor } from "./tensor.js";
 
@@ -165,8 +165,10 @@ export function runBackward(root: Tensor, grad?: Tensor | null, options: Backwar
       node.checkUnchanged();
       const inputGrads = node.backwardFn(g);
       node.inputs.forEach((input, k) => {
-        const gx = inputGrads[k];
+        let gx = inputGrads[k];
         if (!input?.requiresGrad || !gx) return;
+        // An op that promoted float32 to float64 hands back float64 gradients: match the input.
+        if (gx.dtype !== input.dtype) gx = cast(gx, input.dtype);
         if (!sameShape(gx.shape, input.shape)) {
           throw new Error(
             `backward of ${node.op}: gradient ${shapeString(gx.shape)} for input ${k} of shape ${shapeString(input.shape)} (a bug in the op's backward rule)`,

@@ -152,8 +152,8 @@ export function assign(target: Tensor, value: TensorLike): Tensor {
       "assign: a leaf tensor that requires grad cannot be changed in place while recording; wrap the update in noGrad()",
     );
   }
-  target.storage.version++;
   if (typeof value === "number") {
+    target.storage.version++;
     target.backend.run("fill", { out: viewOf(target), value });
     return target;
   }
@@ -164,6 +164,7 @@ export function assign(target: Tensor, value: TensorLike): Tensor {
     );
   }
   backendOf("assign", target, value);
+  target.storage.version++;
   // Reading and writing one buffer at once (x.assign(x.T)) would read half-written values.
   const source = value.storage === target.storage ? clone(value).detach() : value;
   target.backend.run("copy", { x: broadcastView(source, target.shape), out: viewOf(target) });
