@@ -188,6 +188,7 @@ function networkFigure(
     weights: model.layers.map((l) => l.neurons.map((n) => n.w.map((w) => w.data))),
     biases: model.layers.map((l) => l.neurons.map((n) => n.b.data)),
     activations,
+    nonlinearities: model.layers.map((l) => l.neurons[0]!.activation),
   };
 }
 
@@ -200,7 +201,8 @@ async function runNeuron(p: Record<string, number>, lab: LabContext): Promise<vo
   const b = new Value(p.b!).named("b");
   const x1w1 = x1.mul(w1).named("x1*w1");
   const x2w2 = x2.mul(w2).named("x2*w2");
-  const n = x1w1.add(x2w2).add(b).named("n");
+  const x1w1x2w2 = x1w1.add(x2w2).named("x1*w1 + x2*w2");
+  const n = x1w1x2w2.add(b).named("n");
   const o = n.tanh().named("o");
   // #endregion
   const frames = backpropFrames(o);
@@ -385,11 +387,19 @@ export const lesson: Lesson = {
         id: "neuron",
         title: "A neuron and its gradients",
         params: {
-          x1: { kind: "number", label: "x1", default: 2, step: 0.5 },
-          x2: { kind: "number", label: "x2", default: 0, step: 0.5 },
-          w1: { kind: "number", label: "w1", default: -3, step: 0.5 },
-          w2: { kind: "number", label: "w2", default: 1, step: 0.5 },
-          b: { kind: "number", label: "b", default: 6.881373587019543, step: 0.5 },
+          x1: { kind: "number", label: "x1", default: 2, min: -4, max: 4, step: 0.1, slider: true },
+          x2: { kind: "number", label: "x2", default: 0, min: -4, max: 4, step: 0.1, slider: true },
+          w1: { kind: "number", label: "w1", default: -3, min: -4, max: 4, step: 0.1, slider: true },
+          w2: { kind: "number", label: "w2", default: 1, min: -4, max: 4, step: 0.1, slider: true },
+          b: {
+            kind: "number",
+            label: "b",
+            default: 6.881373587019543,
+            min: -8,
+            max: 8,
+            step: 0.01,
+            slider: true,
+          },
         },
         run: (params, lab) => runNeuron(params as Record<string, number>, lab),
       },

@@ -43,7 +43,8 @@ export type ParamSpec =
       min?: number;
       max?: number;
       step?: number;
-      log?: boolean;
+      /** Also a slider from min to max that re-runs the experiment as it moves. */
+      slider?: boolean;
     })
   | (ParamBase & { kind: "int"; default: number; min?: number; max?: number; step?: number })
   | (ParamBase & { kind: "select"; default: string; options: { value: string; label: string }[] })
@@ -147,6 +148,11 @@ export interface NetworkFigure {
   biases: number[][];
   /** activations[l][j] for one input: the input itself, then each layer's outputs. */
   activations: number[][];
+  /**
+   * The nonlinearity of each layer after the input ("relu", "tanh" or "linear"): with it the lab
+   * can run the network itself for any input the learner points at.
+   */
+  nonlinearities?: ("relu" | "tanh" | "linear")[];
   /** Names of the input neurons and the output neurons. */
   inputLabels?: string[];
   outputLabels?: string[];

@@ -41,6 +41,7 @@ describe("the lab in Chromium", { skip, timeout: 150_000 }, () => {
   let server: LabServer;
   let context: BrowserContext;
   let userDataDir: string;
+  const outside: string[] = [];
 
   before(async () => {
     if (!existsSync(join(labBuildDir, "index.html"))) await buildLab();
@@ -57,6 +58,13 @@ describe("the lab in Chromium", { skip, timeout: 150_000 }, () => {
         "--disable-sync",
       ],
       viewport: { width: 1280, height: 900 },
+    });
+    // Offline: nothing may be fetched from anywhere but the lab's own server.
+    await context.route("**/*", (route) => {
+      const url = route.request().url();
+      if (url.startsWith(server.url)) return route.continue();
+      outside.push(url);
+      return route.abort();
     });
     mkdirSync(shots, { recursive: true });
   });
@@ -170,6 +178,17 @@ describe("the lab in Chromium", { skip, timeout: 150_000 }, () => {
     await expression.locator("textarea").fill("x = 3.0\ny = x * x");
     await page.waitForSelector('.experiment[data-experiment="expression"][data-state="done"]');
 
+    // The neuron: moving a slider re-runs it live (x2 = 1 changes n and o).
+    const neuron = page.locator('.experiment[data-experiment="neuron"]');
+    const neuronCaption = neuron.locator('.figure[data-figure="neuron"] figcaption');
+    assert.match((await neuronCaption.textContent()) ?? "", /o = tanh\(n\) = 0\.7071/);
+    await neuron.locator('input[type="range"][aria-label="x2"]').fill("1");
+    await page.waitForFunction(() =>
+      document
+        .querySelector('.experiment[data-experiment="neuron"] .figure[data-figure="neuron"] figcaption')
+        ?.textContent?.includes("n = 1.8814"),
+    );
+
     // Training: a longer run, paused and resumed; the loss curve grows only while it runs.
     const moons = page.locator('.experiment[data-experiment="moons"]');
     await page.waitForSelector('.experiment[data-experiment="moons"][data-state="done"]', {
@@ -230,7 +249,29 @@ describe("the lab in Chromium", { skip, timeout: 150_000 }, () => {
     });
     await page.waitForTimeout(200);
     await moons.screenshot({ path: join(shots, "01-micrograd-moons.png") });
+    // Pointing into the decision boundary shows the network's activations for that input.
+    const plane = moons.locator('.figure[data-figure="boundary"] .figure-body svg').first();
+    const box = (await plane.boundingBox())!;
+    const network = moons.locator('.figure[data-figure="mlp"]');
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.4);
+    await network.locator("figcaption", { hasText: "under the pointer" }).waitFor();
+    const fillsAt = () =>
+      network.locator("circle").evaluateAll((cs) => cs.map((c) => c.getAttribute("fill")).join());
+    const here = await fillsAt();
+    await page.mouse.move(box.x + box.width * 0.8, box.y + box.height * 0.8);
+    await page.waitForFunction(
+      (before) =>
+        [...document.querySelectorAll('.figure[data-figure="mlp"] circle')]
+          .map((c) => c.getAttribute("fill"))
+          .join() !== before,
+      here,
+    );
+    await page.mouse.move(0, 0);
     assert.deepEqual(errors, []);
     await page.close();
+  });
+
+  test("nothing was fetched from outside the lab's server (no CDN)", () => {
+    assert.deepEqual(outside, []);
   });
 });

@@ -9,7 +9,9 @@ import {
   type ParamSpec,
   type Params,
 } from "../../lessons/lesson.js";
+import { FieldView } from "./figures/field.js";
 import { createView, type FigureView } from "./figures/index.js";
+import { NetworkView } from "./figures/network.js";
 import { el } from "./figures/view.js";
 import type { FromWorker, ToWorker } from "./protocol.js";
 
@@ -110,8 +112,31 @@ export class ExperimentPanel {
             (spec.max === undefined || n <= spec.max);
           input.classList.toggle("invalid", !ok);
           if (ok) changed(n);
+          if (ok && slider) slider.value = String(n);
         });
-        return el("label", { class: "control" }, label, input);
+        const slider =
+          spec.kind === "number" && spec.slider && spec.min !== undefined && spec.max !== undefined
+            ? el("input", {
+                type: "range",
+                min: String(spec.min),
+                max: String(spec.max),
+                step: String(spec.step ?? (spec.max - spec.min) / 100),
+                value: String(spec.default),
+                "aria-label": spec.label,
+              })
+            : undefined;
+        if (!slider) return el("label", { class: "control" }, label, input);
+        slider.addEventListener("input", () => {
+          input.value = slider.value;
+          input.classList.remove("invalid");
+          changed(Number(slider.value), 40);
+        });
+        return el(
+          "label",
+          { class: "control control-slider" },
+          label,
+          el("span", { class: "slider-row" }, slider, input),
+        );
       }
       case "bool": {
         const input = el("input", { type: "checkbox", name: key });
@@ -172,24 +197,15 @@ export class ExperimentPanel {
   /** Start (or restart) the experiment with the current parameters. */
   run(): void {
     clearTimeout(this.rerun);
-    this.worker?.terminate();
     // The figures of the last run stay until this run draws its own, so a re-run does not flicker.
     for (const [id, view] of this.views) this.stale.set(id, view);
     this.views = new Map();
     this.log.textContent = "";
     this.started = performance.now();
-    const worker = new Worker(new URL("./worker.ts", import.meta.url), {
-      type: "module",
-      name: this.experiment.id,
-    });
-    this.worker = worker;
-    worker.onmessage = (e: MessageEvent<FromWorker>) => {
-      if (this.worker === worker) this.receive(e.data);
-    };
-    worker.onerror = (e) => {
-      e.preventDefault();
-      if (this.worker === worker) this.finish("error", `the worker failed: ${e.message}`);
-    };
+    // An idle worker takes the next run; a busy one is stopped (a loop need not cooperate).
+    const state = this.element.dataset.state;
+    if (state === "running" || state === "paused") this.terminate();
+    this.worker ??= this.spawn();
     this.setState("running", "running…");
     this.post({
       type: "run",
@@ -200,6 +216,28 @@ export class ExperimentPanel {
     });
   }
 
+  private spawn(): Worker {
+    const worker = new Worker(new URL("./worker.ts", import.meta.url), {
+      type: "module",
+      name: this.experiment.id,
+    });
+    worker.onmessage = (e: MessageEvent<FromWorker>) => {
+      if (this.worker === worker) this.receive(e.data);
+    };
+    worker.onerror = (e) => {
+      e.preventDefault();
+      if (this.worker !== worker) return;
+      this.terminate();
+      this.finish("error", `the worker failed: ${e.message}`);
+    };
+    return worker;
+  }
+
+  private terminate(): void {
+    this.worker?.terminate();
+    this.worker = undefined;
+  }
+
   private togglePause(): void {
     if (this.element.dataset.state === "running") this.post({ type: "pause" });
     else if (this.element.dataset.state === "paused") this.post({ type: "resume" });
@@ -207,15 +245,13 @@ export class ExperimentPanel {
 
   stop(): void {
     if (!this.worker) return;
-    this.worker.terminate();
-    this.worker = undefined;
+    this.terminate();
     this.finish("done", "stopped");
   }
 
   dispose(): void {
     clearTimeout(this.rerun);
-    this.worker?.terminate();
-    this.worker = undefined;
+    this.terminate();
     cancelAnimationFrame(this.frame);
   }
 
@@ -243,8 +279,6 @@ export class ExperimentPanel {
     // After an error the last good figures stay: the message says what to fix.
     if (state !== "error") for (const view of this.stale.values()) view.element.remove();
     this.stale.clear();
-    this.worker?.terminate();
-    this.worker = undefined;
     this.setState(state, text);
     void this.drawAll(true);
   }
@@ -271,6 +305,12 @@ export class ExperimentPanel {
       } else this.figures.append(view.element);
       view.element.dataset.figure = figure.id;
       if ("wide" in figure && figure.wide) view.element.classList.add("wide");
+      // Pointing into a decision boundary shows the network's activations for that input.
+      if (view instanceof FieldView) {
+        view.onProbe = (point) => {
+          for (const v of this.views.values()) if (v instanceof NetworkView) v.setProbe(point);
+        };
+      }
       this.views.set(figure.id, view);
     }
     view.update(figure);

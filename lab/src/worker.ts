@@ -46,6 +46,7 @@ async function run(message: Extract<ToWorker, { type: "run" }>): Promise<void> {
     const experiment = lesson.sections.find((s) => s.id === message.section)?.experiment;
     if (!experiment) throw new Error(`lesson ${lesson.id} has no experiment in section "${message.section}"`);
     pace = message.pace;
+    paused = false;
     lastTick = performance.now();
     await experiment.run(message.params, context);
     flush();

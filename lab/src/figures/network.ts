@@ -43,14 +43,45 @@ export class NetworkView implements FigureView {
     this.figure = figure;
   }
 
+  private probe: number[] | undefined;
+
   update(figure: Figure): void {
     if (figure.kind === "network") this.figure = figure;
   }
 
+  /** Show the activations for another input (the point under the pointer), or the lesson's again. */
+  setProbe(input: number[] | undefined): void {
+    if (!this.figure.nonlinearities || (input?.length !== undefined && input.length !== this.figure.sizes[0]))
+      return;
+    this.probe = input;
+    this.draw();
+  }
+
+  /** The forward pass, from the figure's own weights: the same numbers the engine computes. */
+  private forward(input: number[]): number[][] {
+    const { weights, biases, nonlinearities = [] } = this.figure;
+    const layers = [input];
+    weights.forEach((layer, l) => {
+      const x = layers[l]!;
+      const f = nonlinearities[l] ?? "linear";
+      layers.push(
+        layer.map((row, j) => {
+          const act = row.reduce((sum, w, i) => sum + w * x[i]!, biases[l]?.[j] ?? 0);
+          return f === "relu" ? Math.max(0, act) : f === "tanh" ? Math.tanh(act) : act;
+        }),
+      );
+    });
+    return layers;
+  }
+
   draw(): void {
-    const { sizes, weights, biases, activations, inputLabels, outputLabels } = this.figure;
+    const { sizes, weights, biases, inputLabels, outputLabels } = this.figure;
+    const activations = this.probe ? this.forward(this.probe) : this.figure.activations;
     this.heading.textContent = this.figure.title;
-    this.caption.textContent = this.figure.caption ?? "";
+    this.caption.textContent = this.probe
+      ? `neurons filled by their activation for the input under the pointer (${this.probe.map((v) => v.toFixed(2)).join(", ")})`
+      : (this.figure.caption ?? "");
+    this.element.classList.toggle("probing", this.probe !== undefined);
     const small = sizes.reduce((a, b) => a + b, 0) <= 6; // small enough to print every number
     const tallest = Math.max(...sizes);
     const width = Math.max(300, this.body.clientWidth || 480);
