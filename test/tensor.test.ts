@@ -267,6 +267,25 @@ for (const backend of testBackends()) {
       assert.equal(kept.isDisposed, true);
     });
 
+    test("nested tidy hands results outward; a throwing tidy frees what it allocated", () => {
+      const before = buffers(backend);
+      const outer = tidy(() => {
+        const inner = tidy(() => T.add(T.ones([4], { backend }), 1));
+        assert.equal(inner.isDisposed, false);
+        return T.mul(inner, 3);
+      });
+      assert.deepEqual(outer.tolist(), [6, 6, 6, 6]);
+      assert.equal(buffers(backend), before + 1, "only the result survives");
+      assert.throws(() =>
+        tidy(() => {
+          T.ones([8], { backend }).add(1);
+          throw new Error("boom");
+        }),
+      );
+      assert.equal(buffers(backend), before + 1);
+      assert.throws(() => tidy(() => Promise.resolve(1)), /must be synchronous/);
+    });
+
     test("reading values: item, tolist, await data(), toString", async () => {
       const x = f32([
         [1.5, -2],
