@@ -4,6 +4,7 @@ import { Command } from "commander";
 import { registerBench } from "./commands/bench.js";
 import { registerGPT } from "./commands/gpt.js";
 import { registerLab } from "./commands/lab.js";
+import { registerMakemore } from "./commands/makemore.js";
 import { registerMicrograd } from "./commands/micrograd.js";
 import { registerSelftestOps } from "./commands/selftest-ops.js";
 import { registerTokenizer } from "./commands/tokenizer.js";
@@ -31,6 +32,7 @@ export function createProgram(): Command {
   registerLab(program);
   registerSelftestOps(selftest);
   registerGPT(program, selftest);
+  registerMakemore(program);
   void selftest;
   return program;
 }

@@ -4,6 +4,8 @@ import cliProgress from "cli-progress";
 export interface Progress {
   /** Advance to `value` (absolute) and show the named figures next to the bar. */
   update(value: number, figures?: Record<string, string | number>): void;
+  /** Print a line (an evaluation, a sample) above the bar without garbling it. */
+  log(line: string): void;
   stop(): void;
 }
 
@@ -32,6 +34,12 @@ export function startProgress(
   return {
     update(value, figures) {
       bar.update(value, figures ? { figures: format(figures) } : undefined);
+    },
+    log(line) {
+      // Clear the bar's line, print, and let the next update redraw the bar below.
+      if (stream.isTTY) stream.write("\r\x1b[K");
+      process.stdout.write(`${line}\n`);
+      if (stream.isTTY) bar.render();
     },
     stop() {
       bar.stop();

@@ -1,0 +1,324 @@
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Command } from "commander";
+import {
+  batchIndices,
+  buildContextWindows,
+  CharVocabulary,
+  parseWords,
+  splitWords,
+} from "../../data/index.js";
+import { loadText } from "../../data/node.js";
+import { loadCheckpoint, saveCheckpoint } from "../../io/checkpoint.js";
+import type { Sequential } from "../../nn/index.js";
+import { SGD } from "../../optim/index.js";
+import { headlessDocument, lineChart, svgText } from "../../plot/index.js";
+import { Random } from "../../random/index.js";
+import { crossEntropy, tensor, tidy } from "../../tensor/index.js";
+import {
+  activationStats,
+  deepTanhNet,
+  gradientStats,
+  type LayerStats,
+  tracedForward,
+  updateToDataRatios,
+  weightGradStats,
+} from "../../train/diagnostics.js";
+import { windowTensors } from "../../train/makemore.js";
+import {
+  buildMakemoreModel,
+  MAKEMORE_TYPES,
+  type MakemoreConfig,
+  type MakemoreType,
+  makemoreDefaults,
+  sampleMakemore,
+  trainMakemore,
+} from "../../train/makemore-run.js";
+import { writeFileAtomic } from "../files.js";
+import { intOption, numberOption, positiveIntOption } from "../options.js";
+import { startProgress } from "../progress.js";
+
+async function loadWords(file: string | undefined): Promise<string[]> {
+  const { text, source } = await loadText("names", {
+    path: file,
+    log: (m) => console.error(m),
+  });
+  const words = parseWords(text);
+  if (words.length < 10)
+    throw new Error(`${source}: only ${words.length} words; makemore needs a list of names, one per line`);
+  return words;
+}
+
+interface TrainOptions {
+  type: string;
+  data?: string;
+  steps?: number;
+  batchSize?: number;
+  lr?: number;
+  seed?: number;
+  blockSize?: number;
+  nEmbd?: number;
+  nHidden?: number;
+  evalInterval?: number;
+  out: string;
+  samples: number;
+}
+
+export function registerMakemore(program: Command): void {
+  const makemore = program
+    .command("makemore")
+    .description(
+      "lectures 2–6: character-level language models of names (bigram … WaveNet, RNN, GRU, BoW, Transformer)",
+    );
+
+  makemore
+    .command("train")
+    .description(
+      "train a makemore model; prints train/val loss at intervals, samples, and saves a checkpoint",
+    )
+    .requiredOption("--type <type>", `model: ${MAKEMORE_TYPES.join(" | ")}`)
+    .option(
+      "--data <file>",
+      "names, one per line (default: names.txt from HERO_DATA_DIR, the cache, a download, or the embedded list)",
+    )
+    .option("--steps <n>", "training steps (default depends on the type)", positiveIntOption)
+    .option("--batch-size <n>", "minibatch size", positiveIntOption)
+    .option("--lr <x>", "learning rate (SGD for mlp, mlp-bn, wavenet; AdamW otherwise)", numberOption)
+    .option("--seed <n>", "seed for the split, the weights and the batches", intOption)
+    .option("--block-size <n>", "context length of mlp, mlp-bn, wavenet", positiveIntOption)
+    .option("--n-embd <n>", "embedding size", positiveIntOption)
+    .option("--n-hidden <n>", "hidden size", positiveIntOption)
+    .option("--eval-interval <n>", "evaluate every n steps", positiveIntOption)
+    .option("--out <dir>", "checkpoint directory (default out/makemore/TYPE)")
+    .option("--samples <n>", "names to sample at the end", intOption, 10)
+    .action(async (opts: TrainOptions) => {
+      if (!MAKEMORE_TYPES.includes(opts.type as MakemoreType)) {
+        throw new Error(`unknown --type "${opts.type}"; choose one of ${MAKEMORE_TYPES.join(", ")}`);
+      }
+      const type = opts.type as MakemoreType;
+      const words = await loadWords(opts.data);
+      const overrides: Partial<MakemoreConfig> & { type: MakemoreType } = { type };
+      for (const key of [
+        "steps",
+        "batchSize",
+        "lr",
+        "seed",
+        "blockSize",
+        "nEmbd",
+        "nHidden",
+        "evalInterval",
+      ] as const) {
+        if (opts[key] !== undefined) overrides[key] = opts[key];
+      }
+      const config = { ...makemoreDefaults(type), ...overrides };
+      const out = resolve(opts.out ?? join("out", "makemore", type));
+      mkdirSync(out, { recursive: true });
+      const metrics = join(out, "metrics.jsonl");
+      writeFileSync(metrics, "");
+      console.log(
+        `training ${type} on ${words.length} names for ${config.steps} steps (batch ${config.batchSize}, lr ${config.lr})`,
+      );
+      const progress = startProgress(type, config.steps);
+      const started = performance.now();
+      const result = trainMakemore(words, config, {
+        onStep: ({ step, loss, lr }) => {
+          if (step % 10 === 0 || step === config.steps - 1) progress.update(step + 1, { loss, lr });
+          if (step % 100 === 0) appendFileSync(metrics, `${JSON.stringify({ step, loss, lr })}\n`);
+        },
+        onEval: (e) => {
+          progress.log(`step ${e.step}: train ${e.train.toFixed(4)}, val ${e.val.toFixed(4)}`);
+          appendFileSync(metrics, `${JSON.stringify({ step: e.step, train: e.train, val: e.val })}\n`);
+        },
+      });
+      progress.stop();
+      const seconds = (performance.now() - started) / 1000;
+      const last = result.evals.at(-1)!;
+      console.log(
+        `${result.model.numParameters()} parameters; final train ${last.train.toFixed(4)}, val ${last.val.toFixed(4)} in ${seconds.toFixed(1)} s`,
+      );
+      const samples = sampleMakemore(
+        result.model,
+        config,
+        result.data,
+        opts.samples,
+        new Random(config.seed + 2),
+      );
+      if (samples.length > 0) console.log(`samples: ${samples.join(", ")}`);
+      const path = saveCheckpoint(out, {
+        weights: result.model.stateDict(),
+        state: {
+          kind: "makemore",
+          config,
+          vocab: result.data.vocab.itos,
+          sequenceBlock: result.data.sequenceBlock,
+          iter: config.steps,
+          evals: result.evals,
+        },
+      });
+      console.log(`checkpoint: ${path}`);
+      console.log(`metrics: ${metrics}`);
+    });
+
+  makemore
+    .command("sample")
+    .description("sample names from a checkpoint written by `hero makemore train`")
+    .requiredOption("--checkpoint <dir>", "checkpoint directory")
+    .option("--count <n>", "how many names", positiveIntOption, 20)
+    .option("--temperature <x>", "softmax temperature (lower = safer names)", numberOption, 1)
+    .option("--seed <n>", "sampling seed", intOption, 0)
+    .action((opts: { checkpoint: string; count: number; temperature: number; seed: number }) => {
+      const ckpt = loadCheckpoint(opts.checkpoint);
+      if (ckpt.state.kind !== "makemore") throw new Error(`${ckpt.path} is not a makemore checkpoint`);
+      const config = ckpt.state.config as MakemoreConfig;
+      const vocab = new CharVocabulary((ckpt.state.vocab as string[]).slice(1));
+      const model = buildMakemoreModel(config, vocab.size, ckpt.state.sequenceBlock as number, new Random(0));
+      model.loadStateDict(ckpt.weights);
+      if (!(opts.temperature > 0)) throw new Error(`--temperature must be > 0, got ${opts.temperature}`);
+      for (const name of sampleMakemore(
+        model,
+        config,
+        { vocab },
+        opts.count,
+        new Random(opts.seed),
+        opts.temperature,
+      )) {
+        console.log(name);
+      }
+    });
+
+  makemore
+    .command("diagnose")
+    .description(
+      "lecture 4: activation and gradient histograms, grad:data and update:data ratios of a deep tanh MLP, as SVG",
+    )
+    .option("--data <file>", "names, one per line")
+    .option("--no-batchnorm", "without BatchNorm layers (watch the activations saturate or vanish)")
+    .option(
+      "--gain <x>",
+      "weights start as randn/√fan_in × gain (5/3 is Kaiming for tanh)",
+      numberOption,
+      5 / 3,
+    )
+    .option("--depth <n>", "hidden layers", positiveIntOption, 5)
+    .option("--steps <n>", "training steps for the update:data plot", positiveIntOption, 1000)
+    .option("--lr <x>", "SGD learning rate", numberOption, 0.1)
+    .option("--seed <n>", "seed", intOption, 2147483647)
+    .option("--out <dir>", "where to write the SVGs", "out/makemore/diagnose")
+    .action(
+      async (opts: {
+        data?: string;
+        batchnorm: boolean;
+        gain: number;
+        depth: number;
+        steps: number;
+        lr: number;
+        seed: number;
+        out: string;
+      }) => {
+        const words = await loadWords(opts.data);
+        const vocab = CharVocabulary.fromWords(words);
+        const g = new Random(opts.seed);
+        const train = windowTensors(buildContextWindows(splitWords(words, new Random(42)).train, vocab, 3));
+        const model = deepTanhNet({
+          vocabSize: vocab.size,
+          blockSize: 3,
+          nEmbd: 10,
+          nHidden: 100,
+          depth: opts.depth,
+          batchNorm: opts.batchnorm,
+          gain: opts.gain,
+          generator: g,
+        });
+        const optimizer = new SGD(model.parameters(), { lr: opts.lr });
+        const named = model.namedParameters();
+        const ratios: Record<string, { x: number; y: number }[]> = {};
+        const progress = startProgress("diagnose", opts.steps);
+        let acts: LayerStats[] = [];
+        let grads: LayerStats[] = [];
+        let weights: ReturnType<typeof weightGradStats> = [];
+        for (let step = 0; step < opts.steps; step++) {
+          const last = step === opts.steps - 1;
+          tidy(() => {
+            const ix = tensor(batchIndices(train.X.shape[0]!, 32, g), { dtype: "int32" });
+            const { out, traces } = tracedForward(model as Sequential, train.X.indexSelect(0, ix));
+            const loss = crossEntropy(out, train.Y.indexSelect(0, ix));
+            optimizer.zeroGrad();
+            loss.backward();
+            if (last) {
+              acts = activationStats(traces);
+              grads = gradientStats(traces);
+              weights = weightGradStats(named);
+            }
+            for (const [name, value] of Object.entries(
+              updateToDataRatios(
+                named.filter(([, p]) => p.ndim === 2),
+                opts.lr,
+              ),
+            )) {
+              (ratios[name] ??= []).push({ x: step, y: value });
+            }
+            optimizer.step();
+            if (step % 10 === 0) progress.update(step + 1, { loss: loss.item() });
+          });
+        }
+        progress.stop();
+        console.log(
+          `network: ${model.numParameters()} parameters, batchnorm ${opts.batchnorm ? "on" : "off"}, gain ${opts.gain.toFixed(4)}`,
+        );
+        for (const a of acts)
+          console.log(
+            `${a.name}: mean ${a.mean.toFixed(2)}, std ${a.std.toFixed(2)}, saturated ${a.saturated.toFixed(2)}%`,
+          );
+        for (const a of grads)
+          console.log(`${a.name} grad: mean ${a.mean.toExponential(2)}, std ${a.std.toExponential(2)}`);
+        for (const w of weights)
+          console.log(
+            `weight ${w.name} [${w.shape.join("x")}]: grad std ${w.std.toExponential(2)}, grad:data ${w.gradToData.toExponential(2)}`,
+          );
+        const document = await headlessDocument();
+        const histSeries = (stats: LayerStats[]) =>
+          stats.map((s) => ({
+            name: s.name,
+            points: s.histogram.x.map((x, i) => ({ x, y: s.histogram.density[i]! })),
+          }));
+        const files: [string, Element][] = [
+          [
+            "activations.svg",
+            lineChart(histSeries(acts), { document, xLabel: "tanh output", yLabel: "density" }),
+          ],
+          [
+            "gradients.svg",
+            lineChart(histSeries(grads), { document, xLabel: "gradient", yLabel: "density" }),
+          ],
+          [
+            "weight-gradients.svg",
+            lineChart(
+              weights.map((w) => ({
+                name: w.name,
+                points: w.histogram.x.map((x, i) => ({ x, y: w.histogram.density[i]! })),
+              })),
+              { document, xLabel: "weight gradient", yLabel: "density" },
+            ),
+          ],
+          [
+            "update-ratio.svg",
+            lineChart(
+              [
+                ...Object.entries(ratios).map(([name, points]) => ({ name, points })),
+                {
+                  name: "-3 (guide)",
+                  points: [
+                    { x: 0, y: -3 },
+                    { x: opts.steps - 1, y: -3 },
+                  ],
+                },
+              ],
+              { document, xLabel: "step", yLabel: "log10(update std / data std)" },
+            ),
+          ],
+        ];
+        for (const [file, figure] of files)
+          console.log(`wrote ${writeFileAtomic(join(opts.out, file), svgText(figure))}`);
+      },
+    );
+}
