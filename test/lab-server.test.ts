@@ -1,12 +1,20 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { resolveRequestPath, startLabServer } from "../src/cli/lab-server.js";
-import { repoRoot } from "./helpers.js";
+import { dataDir, repoRoot } from "./helpers.js";
 
 const SECRET = "top secret: must never be served";
 
@@ -160,7 +168,7 @@ test("`hero lab --no-build` serves dist/lab on 127.0.0.1 and prints the URL", {
     {
       cwd: repoRoot,
       // One process (no re-run with V8 flags), so that killing it stops the server.
-      env: { ...process.env, HERO_NO_RESPAWN: "1" },
+      env: { ...process.env, HERO_NO_RESPAWN: "1", HERO_DATA_DIR: dataDir },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
@@ -180,6 +188,15 @@ test("`hero lab --no-build` serves dist/lab on 127.0.0.1 and prints the URL", {
     assert.match(index.body, /herograd lab/);
     assert.equal(index.headers["cross-origin-embedder-policy"], "require-corp");
     assert.equal((await get(port, "/../package.json")).status, 404);
+    // The series' data sets present in HERO_DATA_DIR are served by name, the folder never.
+    const names = join(dataDir, "names.txt");
+    if (existsSync(names)) {
+      const served = await get(port, "/data/names.txt");
+      assert.equal(served.status, 200);
+      assert.equal(served.body, readFileSync(names, "utf8"));
+    }
+    assert.equal((await get(port, "/data/")).status, 404);
+    assert.equal((await get(port, "/data")).status, 404);
   } finally {
     child.kill("SIGTERM");
   }

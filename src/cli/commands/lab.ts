@@ -8,6 +8,8 @@ import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { findLesson, lessons } from "../../../lessons/index.js";
 import { collectingContext, type Figure, type LabEvent, parseParams } from "../../../lessons/lesson.js";
+import { DATASETS } from "../../data/index.js";
+import { defaultDataDir } from "../../data/node.js";
 import { dotToSvg } from "../../micrograd/index.js";
 import { decisionBoundary, headlessDocument, lineChart, svgText } from "../../plot/index.js";
 import { writeFileAtomic } from "../files.js";
@@ -28,10 +30,23 @@ export async function buildLab(): Promise<string> {
   return labBuildDir;
 }
 
+/**
+ * The data files the lab may fetch, at /data/FILE: the series' data sets that are present in
+ * HERO_DATA_DIR (or the cache dir). Named one by one; the folder itself is never served.
+ */
+export function labDataFiles(dir = defaultDataDir()): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const { file } of Object.values(DATASETS)) {
+    if (existsSync(join(dir, file))) files[file] = join(dir, file);
+  }
+  return files;
+}
+
 async function listen(host: string, port: number, fixedPort: boolean) {
+  const data = labDataFiles();
   for (let tries = 0; ; tries++) {
     try {
-      return await startLabServer({ root: labBuildDir, host, port: port + tries });
+      return await startLabServer({ root: labBuildDir, host, port: port + tries, data });
     } catch (error) {
       const inUse = (error as NodeJS.ErrnoException).code === "EADDRINUSE";
       if (!inUse || fixedPort || tries >= 20) throw error;
