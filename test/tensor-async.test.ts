@@ -45,6 +45,17 @@ test("synchronous reads on an asynchronous backend say what to use instead", () 
   assert.match(String(x), /tensor\(shape=\[2\], backend=js-async\)/);
 });
 
+test("multinomialAsync samples on an asynchronous backend like multinomial on js", async () => {
+  const probs = [0.2, 0.5, 0.3];
+  const onAsync = await T.multinomialAsync(T.tensor(probs, { backend: "js-async" }), 50, {
+    replacement: true,
+    generator: new Random(2),
+  });
+  const onJs = T.multinomial(T.tensor(probs), 50, { replacement: true, generator: new Random(2) });
+  assert.deepEqual([...(await onAsync.data())], [...onJs.dataSync()]);
+  assert.throws(() => T.multinomial(T.tensor(probs, { backend: "js-async" })), /use await t\.data\(\)/);
+});
+
 test("a training step runs eagerly and gives the js backend's numbers", async () => {
   const run = async (backend: string) => {
     const g = new Random(5);

@@ -264,20 +264,44 @@ export interface MultinomialOptions {
 
 /**
  * Draw indices from rows of non-negative weights ([C] or [N, C]) with the seeded generator;
- * int32 [numSamples] or [N, numSamples]. Needs a synchronous backend (reads the weights).
+ * int32 [numSamples] or [N, numSamples]. Reads the weights synchronously (js, wasm); on an
+ * asynchronous backend use multinomialAsync.
  */
 export function multinomial(probs: Tensor, numSamples = 1, options: MultinomialOptions = {}): Tensor {
-  const { replacement = false, generator = globalRandom } = options;
+  checkMultinomial(probs, numSamples, options);
+  return drawMultinomial(probs, probs.dataSync(), numSamples, options);
+}
+
+/** multinomial for any backend: awaits the weights. */
+export async function multinomialAsync(
+  probs: Tensor,
+  numSamples = 1,
+  options: MultinomialOptions = {},
+): Promise<Tensor> {
+  checkMultinomial(probs, numSamples, options);
+  return drawMultinomial(probs, await probs.data(), numSamples, options);
+}
+
+function checkMultinomial(probs: Tensor, numSamples: number, options: MultinomialOptions): void {
   if (probs.ndim !== 1 && probs.ndim !== 2)
     throw new RangeError(`multinomial: expected 1-D or 2-D weights, got ${shapeString(probs.shape)}`);
   const C = probs.shape.at(-1)!;
-  const N = probs.ndim === 2 ? probs.shape[0]! : 1;
-  if (!replacement && numSamples > C) {
+  if (!options.replacement && numSamples > C) {
     throw new RangeError(
       `multinomial: cannot draw ${numSamples} samples without replacement from ${C} categories`,
     );
   }
-  const data = probs.dataSync();
+}
+
+function drawMultinomial(
+  probs: Tensor,
+  data: ArrayLike<number>,
+  numSamples: number,
+  options: MultinomialOptions,
+): Tensor {
+  const { replacement = false, generator = globalRandom } = options;
+  const C = probs.shape.at(-1)!;
+  const N = probs.ndim === 2 ? probs.shape[0]! : 1;
   const out = new Int32Array(N * numSamples);
   const row = new Float64Array(C);
   for (let n = 0; n < N; n++) {
