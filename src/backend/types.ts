@@ -9,6 +9,14 @@
  *   dtype the kernel contract names, except `copy` and `fill`, which write into any strided view.
  * - `run` returns at once. A synchronous backend has finished the work; an asynchronous one has
  *   enqueued it. Reading back is `read` (a promise) everywhere and `readSync` where possible.
+ * - In-place kernels (`fill`, `copy` into a view, `adamw`) are only called by front-end ops that
+ *   bump the storage's version, so autograd notices values it saved were overwritten.
+ *
+ * Adding a backend: implement `Backend` (every kernel of `KernelArgs`; the js kernels are the
+ * spec), `registerBackend(name, () => backend)` once its asynchronous setup is done, and import
+ * that registration in test/tensor-backends.ts. The suites that loop over backends (ops.json
+ * fixtures, gradcheck, parity with js, strided fuzz) then run on it; HERO_TEST_BACKENDS=name
+ * selects it alone, and `hero selftest ops FILE --backend name` checks it from the command line.
  */
 
 export type DType = "float32" | "float64" | "int32" | "bool";
