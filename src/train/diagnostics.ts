@@ -4,9 +4,12 @@
  * gradient is next to its values (grad:data), and how big each update is next to the values
  * (update:data, whose log10 should sit near −3).
  */
+
+import { batchIndices } from "../data/index.js";
 import { BatchNorm1d, Embedding, Flatten, type Layer, Linear, Sequential, Tanh } from "../nn/index.js";
-import { globalRandom, type Random } from "../random/index.js";
-import { noGrad, randn, type Tensor } from "../tensor/index.js";
+import { SGD } from "../optim/index.js";
+import { globalRandom, Random } from "../random/index.js";
+import { crossEntropy, noGrad, randn, type Tensor, tensor, tidy } from "../tensor/index.js";
 
 export interface Histogram {
   /** Bin centres. */
@@ -203,4 +206,78 @@ export function deepTanhNet({
     layers.push(linear(nHidden, vocabSize, 0.1));
   }
   return new Sequential(...layers);
+}
+
+export interface DiagnosticsOptions {
+  batchNorm: boolean;
+  gain: number;
+  depth: number;
+  steps: number;
+  lr: number;
+  seed: number;
+  batchSize?: number;
+}
+
+export interface DiagnosticsReport {
+  numParameters: number;
+  /** Statistics after the last step's forward and backward. */
+  activations: LayerStats[];
+  gradients: LayerStats[];
+  weights: WeightGradStats[];
+  /** update:data ratio of each 2-D weight at every step. */
+  updateRatios: Record<string, { step: number; value: number }[]>;
+  losses: number[];
+}
+
+/**
+ * Lecture 4's experiment: train the deep tanh network with SGD on context windows and record
+ * what the diagnostics show. `onStep` may return false to stop early.
+ */
+export function runDiagnostics(
+  data: { X: Tensor; Y: Tensor; vocabSize: number; blockSize: number },
+  { batchNorm, gain, depth, steps, lr, seed, batchSize = 32 }: DiagnosticsOptions,
+  onStep?: (step: number, loss: number) => boolean | undefined,
+): DiagnosticsReport {
+  const g = new Random(seed);
+  const model = deepTanhNet({
+    vocabSize: data.vocabSize,
+    blockSize: data.blockSize,
+    nEmbd: 10,
+    nHidden: 100,
+    depth,
+    batchNorm,
+    gain,
+    generator: g,
+  });
+  const optimizer = new SGD(model.parameters(), { lr });
+  const named = model.namedParameters();
+  const weights2d = named.filter(([, p]) => p.ndim === 2);
+  const report: DiagnosticsReport = {
+    numParameters: model.numParameters(),
+    activations: [],
+    gradients: [],
+    weights: [],
+    updateRatios: Object.fromEntries(weights2d.map(([name]) => [name, []])),
+    losses: [],
+  };
+  for (let step = 0; step < steps; step++) {
+    const loss = tidy(() => {
+      const ix = tensor(batchIndices(data.X.shape[0]!, batchSize, g), { dtype: "int32" });
+      const { out, traces } = tracedForward(model, data.X.indexSelect(0, ix));
+      const l = crossEntropy(out, data.Y.indexSelect(0, ix));
+      optimizer.zeroGrad();
+      l.backward();
+      report.activations = activationStats(traces);
+      report.gradients = gradientStats(traces);
+      report.weights = weightGradStats(named);
+      for (const [name, value] of Object.entries(updateToDataRatios(weights2d, lr))) {
+        report.updateRatios[name]!.push({ step, value });
+      }
+      optimizer.step();
+      return l.item();
+    });
+    report.losses.push(loss);
+    if (onStep?.(step, loss) === false) break;
+  }
+  return report;
 }

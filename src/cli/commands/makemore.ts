@@ -1,29 +1,12 @@
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import {
-  batchIndices,
-  buildContextWindows,
-  CharVocabulary,
-  parseWords,
-  splitWords,
-} from "../../data/index.js";
+import { buildContextWindows, CharVocabulary, parseWords, splitWords } from "../../data/index.js";
 import { loadText } from "../../data/node.js";
 import { loadCheckpoint, saveCheckpoint } from "../../io/checkpoint.js";
-import type { Sequential } from "../../nn/index.js";
-import { SGD } from "../../optim/index.js";
 import { headlessDocument, lineChart, svgText } from "../../plot/index.js";
 import { Random } from "../../random/index.js";
-import { crossEntropy, tensor, tidy } from "../../tensor/index.js";
-import {
-  activationStats,
-  deepTanhNet,
-  gradientStats,
-  type LayerStats,
-  tracedForward,
-  updateToDataRatios,
-  weightGradStats,
-} from "../../train/diagnostics.js";
+import { runDiagnostics } from "../../train/diagnostics.js";
 import { windowTensors } from "../../train/makemore.js";
 import {
   buildMakemoreModel,
@@ -47,6 +30,17 @@ async function loadWords(file: string | undefined): Promise<string[]> {
   if (words.length < 10)
     throw new Error(`${source}: only ${words.length} words; makemore needs a list of names, one per line`);
   return words;
+}
+
+interface DiagnoseOptions {
+  data?: string;
+  batchnorm: boolean;
+  gain: number;
+  depth: number;
+  steps: number;
+  lr: number;
+  seed: number;
+  out: string;
 }
 
 interface TrainOptions {
@@ -204,121 +198,86 @@ export function registerMakemore(program: Command): void {
     .option("--lr <x>", "SGD learning rate", numberOption, 0.1)
     .option("--seed <n>", "seed", intOption, 2147483647)
     .option("--out <dir>", "where to write the SVGs", "out/makemore/diagnose")
-    .action(
-      async (opts: {
-        data?: string;
-        batchnorm: boolean;
-        gain: number;
-        depth: number;
-        steps: number;
-        lr: number;
-        seed: number;
-        out: string;
-      }) => {
-        const words = await loadWords(opts.data);
-        const vocab = CharVocabulary.fromWords(words);
-        const g = new Random(opts.seed);
-        const train = windowTensors(buildContextWindows(splitWords(words, new Random(42)).train, vocab, 3));
-        const model = deepTanhNet({
-          vocabSize: vocab.size,
-          blockSize: 3,
-          nEmbd: 10,
-          nHidden: 100,
-          depth: opts.depth,
+    .action(async (opts: DiagnoseOptions) => {
+      const words = await loadWords(opts.data);
+      const vocab = CharVocabulary.fromWords(words);
+      const train = windowTensors(buildContextWindows(splitWords(words, new Random(42)).train, vocab, 3));
+      const progress = startProgress("diagnose", opts.steps);
+      const report = runDiagnostics(
+        { ...train, vocabSize: vocab.size, blockSize: 3 },
+        {
           batchNorm: opts.batchnorm,
           gain: opts.gain,
-          generator: g,
-        });
-        const optimizer = new SGD(model.parameters(), { lr: opts.lr });
-        const named = model.namedParameters();
-        const ratios: Record<string, { x: number; y: number }[]> = {};
-        const progress = startProgress("diagnose", opts.steps);
-        let acts: LayerStats[] = [];
-        let grads: LayerStats[] = [];
-        let weights: ReturnType<typeof weightGradStats> = [];
-        for (let step = 0; step < opts.steps; step++) {
-          const last = step === opts.steps - 1;
-          tidy(() => {
-            const ix = tensor(batchIndices(train.X.shape[0]!, 32, g), { dtype: "int32" });
-            const { out, traces } = tracedForward(model as Sequential, train.X.indexSelect(0, ix));
-            const loss = crossEntropy(out, train.Y.indexSelect(0, ix));
-            optimizer.zeroGrad();
-            loss.backward();
-            if (last) {
-              acts = activationStats(traces);
-              grads = gradientStats(traces);
-              weights = weightGradStats(named);
-            }
-            for (const [name, value] of Object.entries(
-              updateToDataRatios(
-                named.filter(([, p]) => p.ndim === 2),
-                opts.lr,
-              ),
-            )) {
-              (ratios[name] ??= []).push({ x: step, y: value });
-            }
-            optimizer.step();
-            if (step % 10 === 0) progress.update(step + 1, { loss: loss.item() });
-          });
-        }
-        progress.stop();
+          depth: opts.depth,
+          steps: opts.steps,
+          lr: opts.lr,
+          seed: opts.seed,
+        },
+        (step, loss) => {
+          if (step % 10 === 0 || step === opts.steps - 1) progress.update(step + 1, { loss });
+          return true;
+        },
+      );
+      progress.stop();
+      const { activations, gradients, weights } = report;
+      console.log(
+        `network: ${report.numParameters} parameters, batchnorm ${opts.batchnorm ? "on" : "off"}, gain ${opts.gain.toFixed(4)}`,
+      );
+      for (const a of activations)
         console.log(
-          `network: ${model.numParameters()} parameters, batchnorm ${opts.batchnorm ? "on" : "off"}, gain ${opts.gain.toFixed(4)}`,
+          `${a.name}: mean ${a.mean.toFixed(2)}, std ${a.std.toFixed(2)}, saturated ${a.saturated.toFixed(2)}%`,
         );
-        for (const a of acts)
-          console.log(
-            `${a.name}: mean ${a.mean.toFixed(2)}, std ${a.std.toFixed(2)}, saturated ${a.saturated.toFixed(2)}%`,
-          );
-        for (const a of grads)
-          console.log(`${a.name} grad: mean ${a.mean.toExponential(2)}, std ${a.std.toExponential(2)}`);
-        for (const w of weights)
-          console.log(
-            `weight ${w.name} [${w.shape.join("x")}]: grad std ${w.std.toExponential(2)}, grad:data ${w.gradToData.toExponential(2)}`,
-          );
-        const document = await headlessDocument();
-        const histSeries = (stats: LayerStats[]) =>
-          stats.map((s) => ({
-            name: s.name,
-            points: s.histogram.x.map((x, i) => ({ x, y: s.histogram.density[i]! })),
-          }));
-        const files: [string, Element][] = [
-          [
-            "activations.svg",
-            lineChart(histSeries(acts), { document, xLabel: "tanh output", yLabel: "density" }),
-          ],
-          [
-            "gradients.svg",
-            lineChart(histSeries(grads), { document, xLabel: "gradient", yLabel: "density" }),
-          ],
-          [
-            "weight-gradients.svg",
-            lineChart(
-              weights.map((w) => ({
-                name: w.name,
-                points: w.histogram.x.map((x, i) => ({ x, y: w.histogram.density[i]! })),
-              })),
-              { document, xLabel: "weight gradient", yLabel: "density" },
-            ),
-          ],
-          [
-            "update-ratio.svg",
-            lineChart(
-              [
-                ...Object.entries(ratios).map(([name, points]) => ({ name, points })),
-                {
-                  name: "-3 (guide)",
-                  points: [
-                    { x: 0, y: -3 },
-                    { x: opts.steps - 1, y: -3 },
-                  ],
-                },
-              ],
-              { document, xLabel: "step", yLabel: "log10(update std / data std)" },
-            ),
-          ],
-        ];
-        for (const [file, figure] of files)
-          console.log(`wrote ${writeFileAtomic(join(opts.out, file), svgText(figure))}`);
-      },
-    );
+      for (const a of gradients)
+        console.log(`${a.name} grad: mean ${a.mean.toExponential(2)}, std ${a.std.toExponential(2)}`);
+      for (const w of weights)
+        console.log(
+          `weight ${w.name} [${w.shape.join("x")}]: grad std ${w.std.toExponential(2)}, grad:data ${w.gradToData.toExponential(2)}`,
+        );
+      const document = await headlessDocument();
+      const curve = (h: { x: number[]; density: number[] }) => h.x.map((x, i) => ({ x, y: h.density[i]! }));
+      const ratioSeries = Object.entries(report.updateRatios).map(([name, points]) => ({
+        name,
+        points: points.map((p) => ({ x: p.step, y: p.value })),
+      }));
+      const guide = {
+        name: "-3 (guide)",
+        points: [
+          { x: 0, y: -3 },
+          { x: report.losses.length - 1, y: -3 },
+        ],
+      };
+      const files: [string, Element][] = [
+        [
+          "activations.svg",
+          lineChart(
+            activations.map((s) => ({ name: s.name, points: curve(s.histogram) })),
+            { document, xLabel: "tanh output", yLabel: "density" },
+          ),
+        ],
+        [
+          "gradients.svg",
+          lineChart(
+            gradients.map((s) => ({ name: s.name, points: curve(s.histogram) })),
+            { document, xLabel: "gradient", yLabel: "density" },
+          ),
+        ],
+        [
+          "weight-gradients.svg",
+          lineChart(
+            weights.map((w) => ({ name: w.name, points: curve(w.histogram) })),
+            { document, xLabel: "weight gradient", yLabel: "density" },
+          ),
+        ],
+        [
+          "update-ratio.svg",
+          lineChart([...ratioSeries, guide], {
+            document,
+            xLabel: "step",
+            yLabel: "log10(update std / data std)",
+          }),
+        ],
+      ];
+      for (const [file, figure] of files)
+        console.log(`wrote ${writeFileAtomic(join(opts.out, file), svgText(figure))}`);
+    });
 }
