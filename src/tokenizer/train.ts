@@ -142,10 +142,7 @@ export function learnMerges(
     const [a, b] = pairOf(chosen);
     const id = 256 + merges.length;
     const count = pairs.get(chosen)!.count;
-    const positions = pairs
-      .get(chosen)!
-      .positions.slice()
-      .sort((x, y) => x - y);
+    const positions = Int32Array.from(pairs.get(chosen)!.positions).sort(); // typed: a numeric sort
     // Left to right, as merge() does: an overlapping occurrence ("aaa") is gone once its left is taken.
     for (const p of positions) {
       if (!occursAt(p, a, b)) continue;
