@@ -6,16 +6,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { readSafetensors, writeSafetensors } from "../src/io/node.js";
-import { fixture, repoRoot } from "./helpers.js";
+import { dataDir, fixture, repoRoot } from "./helpers.js";
 
 const main = join(repoRoot, "dist", "src", "cli", "main.js");
 const dir = mkdtempSync(join(tmpdir(), "herograd-gpt-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function hero(args: string[]) {
+function hero(args: string[], env: Record<string, string> = {}) {
   const res = spawnSync(process.execPath, [main, ...args], {
     encoding: "utf8",
-    env: { ...process.env, HERO_NO_RESPAWN: "1", HERO_OFFLINE: "1" },
+    env: { ...process.env, HERO_NO_RESPAWN: "1", HERO_OFFLINE: "1", ...env },
   });
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
 }
@@ -69,4 +69,63 @@ test("gpt2 generate samples from safetensors weights; errors name the file", () 
     fixture("gpt2_tiny/config.json"),
   ]);
   assert.match(missing.stderr, /nope\.safetensors: cannot open/);
+});
+
+test("gpt prepare, a few training steps with --set, resume, and sample from the checkpoint", () => {
+  const data = join(dir, "data");
+  const prep = hero(["gpt", "prepare", "shakespeare-char", "--data-dir", data], { HERO_DATA_DIR: dataDir });
+  assert.equal(prep.status, 0, prep.stderr);
+  assert.match(prep.stdout, /train 1003854 tokens, val 111540 tokens, vocabulary 65/);
+  const out = join(dir, "run");
+  const sets = [
+    "n_layer=1",
+    "n_head=2",
+    "n_embd=16",
+    "block_size=16",
+    "batch_size=2",
+    "eval_interval=2",
+    "eval_iters=1",
+    "sample_tokens=10",
+  ];
+  const train = (maxIters: number, extra: string[] = []) =>
+    hero(
+      [
+        "gpt",
+        "train",
+        "--preset",
+        "shakespeare-char-cpu",
+        ...sets.flatMap((s) => ["--set", s]),
+        "--set",
+        `max_iters=${maxIters}`,
+        "--out",
+        out,
+        "--data-dir",
+        data,
+        ...extra,
+      ],
+      { HERO_DATA_DIR: dataDir },
+    );
+  const first = train(2);
+  assert.equal(first.status, 0, first.stderr);
+  assert.match(first.stdout, /step 2: train loss [\d.]+, val loss [\d.]+/);
+  const second = train(4, ["--resume"]);
+  assert.equal(second.status, 0, second.stderr);
+  assert.doesNotMatch(second.stdout, /step 2:/);
+  assert.match(second.stdout, /step 4: train loss/);
+  const sample = hero([
+    "gpt",
+    "sample",
+    "--checkpoint",
+    out,
+    "--prompt",
+    "ROMEO:",
+    "--tokens",
+    "20",
+    "--data-dir",
+    data,
+  ]);
+  assert.equal(sample.status, 0, sample.stderr);
+  assert.ok(sample.stdout.startsWith("ROMEO:") && sample.stdout.trim().length >= 20, sample.stdout);
+  const bad = train(2, ["--set", "max_iter=3"]);
+  assert.match(bad.stderr, /unknown setting "max_iter"/);
 });

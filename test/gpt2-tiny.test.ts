@@ -1,9 +1,11 @@
 /** The tiny GPT-2 of ../shared/fixtures against PyTorch: logits, loss, gradients, AdamW steps, greedy decode. */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { toHFState } from "../src/io/gpt2.js";
-import { loadHFGPT2, readSafetensors } from "../src/io/node.js";
+import { loadHFGPT2, readSafetensors, writeSafetensors } from "../src/io/node.js";
 import { GPT } from "../src/models/gpt.js";
 import { AdamW } from "../src/optim/index.js";
 import { Random } from "../src/random/index.js";
@@ -152,4 +154,42 @@ test("parameter counts, GPT-2 init, recorded attention weights", () => {
     () => model.forward(tensor([[...Array(17).keys()]], { dtype: "int32" })),
     /17 positions, the block size is only 16/,
   );
+});
+
+test("Hugging Face variants load: transformer. prefix, attn.bias buffers, lm_head.weight; mistakes are named", () => {
+  const { tensors } = readSafetensors(fixture("gpt2_tiny/model.safetensors"));
+  const dir = mkdtempSync(join(tmpdir(), "herograd-hf-"));
+  try {
+    const variant = new Map<string, Tensor>();
+    for (const [k, t] of tensors) variant.set(`transformer.${k}`, t);
+    variant.set(
+      "transformer.h.0.attn.bias",
+      tensor([
+        [1, 0],
+        [1, 1],
+      ]),
+    );
+    variant.set("transformer.h.1.attn.masked_bias", tensor([-1e4]));
+    variant.set("lm_head.weight", tensors.get("wte.weight")!);
+    writeSafetensors(join(dir, "model.safetensors"), variant);
+    copyFileSync(fixture("gpt2_tiny/config.json"), join(dir, "config.json"));
+    const model = loadHFGPT2(dir);
+    const logits = noGrad(() => model.forward(idx).logits);
+    assertClose("logits", logits.dataSync(), ref.logits.data, ref.tolerance.logits);
+
+    variant.delete("transformer.ln_f.bias");
+    variant.set("transformer.h.0.attn.c_proj.weight", tensor([[1, 2]]));
+    writeSafetensors(join(dir, "model.safetensors"), variant);
+    assert.throws(
+      () => loadHFGPT2(dir),
+      /"transformer\.h\.0\.attn\.c_proj\.weight" has shape \[1, 2\] \(Conv1D \[in, out\]\), the model expects \[32, 32\]/,
+    );
+    variant.delete("transformer.h.0.attn.c_proj.weight");
+    writeSafetensors(join(dir, "model.safetensors"), variant);
+    assert.throws(() => loadHFGPT2(dir), /missing h\.0\.attn\.c_proj\.weight, ln_f\.bias/);
+    rmSync(join(dir, "config.json"));
+    assert.throws(() => loadHFGPT2(dir), /config\.json does not exist \(pass --config config\.json\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
