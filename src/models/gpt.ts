@@ -18,6 +18,7 @@ import {
   embedding,
   eq,
   gelu,
+  isGradEnabled,
   keep,
   linear,
   lt,
@@ -306,7 +307,16 @@ export class GPT extends Module {
     blocks.forEach((block, i) => {
       const out = block.forward(x, cache && cache.length > 0 ? cache.layers[i] : null);
       x = out.x;
-      if (cache) cache.layers[i] = { k: out.k, v: out.v };
+      if (cache) {
+        const prev = cache.layers[i];
+        cache.layers[i] = { k: out.k, v: out.v };
+        // Inference: the old keys/values were copied into the new ones; free them now rather than
+        // leave a long generation's growing copies to the garbage collector.
+        if (prev && !isGradEnabled()) {
+          prev.k.dispose();
+          prev.v.dispose();
+        }
+      }
     });
     if (cache) cache.length = past + T;
     x = tr.ln_f.forward(x);
