@@ -27,11 +27,14 @@ export interface MergeEvent {
 }
 
 interface PairStats {
+  key: number;
   count: number;
   /** Where the pair may occur (position of its left token); stale entries are dropped lazily. */
   positions: number[];
   /** A lower bound of the first position; exact whenever it is at the front of the queue. */
   first: number;
+  /** Changed since the queue last heard of it. */
+  touched: boolean;
 }
 
 interface QueueEntry {
@@ -75,33 +78,39 @@ export function learnMerges(
   const pairOf = (key: number): [number, number] => [Math.floor(key / stride), key % stride];
   const pairs = new Map<number, PairStats>();
   const queue = new EntryHeap();
-  const touched = new Set<number>();
+  const touched: PairStats[] = [];
 
+  const touch = (s: PairStats) => {
+    if (s.touched) return;
+    s.touched = true;
+    touched.push(s);
+  };
   const add = (key: number, position: number, w: number) => {
     let s = pairs.get(key);
     if (!s) {
-      s = { count: 0, positions: [], first: position };
+      s = { key, count: 0, positions: [], first: position, touched: false };
       pairs.set(key, s);
     }
     s.count += w;
     s.positions.push(position);
     if (position < s.first) s.first = position;
-    touched.add(key);
+    touch(s);
   };
   const remove = (key: number, w: number) => {
     const s = pairs.get(key)!;
     s.count -= w;
-    if (s.count === 0) pairs.delete(key);
-    touched.add(key);
+    touch(s);
   };
   const occursAt = (p: number, a: number, b: number) =>
     token[p] === a && next[p] !== -1 && token[next[p]!] === b;
+  /** Tells the queue about every pair whose count or first position changed (once per merge). */
   const flushTouched = () => {
-    for (const key of touched) {
-      const s = pairs.get(key);
-      if (s) queue.push({ count: s.count, first: s.first, key });
+    for (const s of touched) {
+      s.touched = false;
+      if (s.count === 0) pairs.delete(s.key);
+      else queue.push({ count: s.count, first: s.first, key: s.key });
     }
-    touched.clear();
+    touched.length = 0;
   };
   /** Keeps only the positions where the pair still occurs; returns the first of them. */
   const compact = (key: number, s: PairStats) => {
