@@ -207,6 +207,18 @@ export class WasmBackend implements Backend {
     this.warmUp();
   }
 
+  /** Start the worker threads now and resolve once all serve jobs (else they start on the first big matmul). */
+  async startThreads(timeoutMs = 10000): Promise<number> {
+    if (this.pool === undefined) this.pool = this.startPool();
+    const pool = this.pool;
+    if (!pool) return 1;
+    const until = Date.now() + timeoutMs;
+    while (pool.readyCount() < this.threads - 1 && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return pool.readyCount() + 1;
+  }
+
   /** V8 runs fresh wasm in its baseline tier and optimizes between calls: call the matmul a few times. */
   private warmUp(): void {
     const a = this.alloc("float32", 64 * 64);

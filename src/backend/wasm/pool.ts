@@ -34,11 +34,12 @@ export interface KernelExports {
   matmul(b0: number, b1: number, m0: number, m1: number): void;
 }
 
-/** Int32 slots per worker in the control block: generation, done, 4 job parameters. */
+/** Int32 slots per worker in the control block: generation, done, 4 job parameters, ready. */
 export const SLOT = 16;
 export const GEN = 0;
 export const DONE = 1;
 export const PARAMS = 2;
+export const READY = 6;
 /** Spins before sleeping (about 10-20 µs). */
 export const SPINS = 2000;
 
@@ -104,6 +105,13 @@ export class WorkerPool {
     });
   }
 
+  /** Workers that have started and serve jobs. */
+  readyCount(): number {
+    let n = 0;
+    for (let w = 0; w < this.gens.length; w++) n += Atomics.load(this.ctl, w * SLOT + READY) === 1 ? 1 : 0;
+    return n;
+  }
+
   get size(): number {
     return this.gens.length + 1;
   }
@@ -112,18 +120,23 @@ export class WorkerPool {
   runMatmul(jobs: [number, number, number, number][], exports: KernelExports): void {
     const ctl = this.ctl;
     const posted: number[] = [];
-    for (let w = 0; w < jobs.length - 1 && w < this.gens.length; w++) {
+    const mine: [number, number, number, number][] = [jobs[0]!];
+    for (let w = 0; w < jobs.length - 1; w++) {
       const job = jobs[w + 1]!;
       if (job[0] >= job[1] || job[2] >= job[3]) continue;
       const base = w * SLOT;
+      // A worker still starting up (or one that failed to) leaves its share to this thread.
+      if (w >= this.gens.length || Atomics.load(ctl, base + READY) !== 1) {
+        mine.push(job);
+        continue;
+      }
       for (let i = 0; i < 4; i++) ctl[base + PARAMS + i] = job[i]!;
       const gen = ++this.gens[w]!;
       Atomics.store(ctl, base + GEN, gen);
       Atomics.notify(ctl, base + GEN);
       posted.push(w);
     }
-    const [b0, b1, m0, m1] = jobs[0]!;
-    if (b0 < b1 && m0 < m1) exports.matmul(b0, b1, m0, m1);
+    for (const [b0, b1, m0, m1] of mine) if (b0 < b1 && m0 < m1) exports.matmul(b0, b1, m0, m1);
     for (const w of posted) {
       const idx = w * SLOT + DONE;
       const gen = this.gens[w]!;

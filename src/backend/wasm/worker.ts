@@ -1,5 +1,5 @@
 /** A wasm backend worker: instantiate the kernels over the shared memory, then serve jobs forever. */
-import { DONE, GEN, type KernelExports, PARAMS, SLOT, SPINS, type WorkerInit } from "./pool.js";
+import { DONE, GEN, type KernelExports, PARAMS, READY, SLOT, SPINS, type WorkerInit } from "./pool.js";
 
 function serve({ module, memory, init, ctrl, index }: WorkerInit): void {
   const instance = new WebAssembly.Instance(module, {
@@ -13,7 +13,8 @@ function serve({ module, memory, init, ctrl, index }: WorkerInit): void {
   const k = instance.exports as unknown as KernelExports;
   k.init(...init);
   const ctl = new Int32Array(memory.buffer, ctrl + index * SLOT * 4, SLOT);
-  let gen = 0;
+  let gen = Atomics.load(ctl, GEN);
+  Atomics.store(ctl, READY, 1);
   for (;;) {
     let spins = 0;
     let now = Atomics.load(ctl, GEN);
