@@ -28,6 +28,8 @@ export default defineConfig({
     target: "es2022",
     chunkSizeWarningLimit: 4000,
     reportCompressedSize: false,
+    // A loaded CI machine makes plugins look slow; the timing report is noise in the build log.
+    rolldownOptions: { checks: { bundlerTimings: false } },
   },
   worker: { format: "es" },
   server: { headers: isolationHeaders, fs: { allow: [repoRoot] } },

@@ -267,7 +267,13 @@ async function trainMoons(p: MoonsParams, lab: LabContext): Promise<void> {
   };
   report(0, Number.NaN, Number.NaN);
   draw(0);
-  const curve = { id: "loss", title: "Loss and accuracy", series: ["loss", "accuracy"], wide: true };
+  const curve = {
+    id: "loss",
+    title: "Loss and accuracy",
+    yLabel: "loss · accuracy",
+    series: ["loss", "accuracy"],
+    wide: true,
+  };
   lab.emit({ type: "figure", figure: { kind: "line", ...curve } });
 
   for (let k = 0; k < p.steps; k++) {

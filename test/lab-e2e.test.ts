@@ -217,8 +217,14 @@ describe("the lab in Chromium", { skip, timeout: 150_000 }, () => {
 
     await moons.locator('button[data-action="pause"]').click();
     await page.waitForSelector('.experiment[data-experiment="moons"][data-state="paused"]');
-    await page.waitForTimeout(300); // let the last batch arrive and draw
-    const paused = await drawnPoints();
+    // Let the last batch arrive and draw: wait until two reads 300 ms apart agree.
+    let paused = await drawnPoints();
+    for (let i = 0; i < 10; i++) {
+      await page.waitForTimeout(300);
+      const now = await drawnPoints();
+      if (now === paused) break;
+      paused = now;
+    }
     await page.waitForTimeout(800);
     assert.equal(await drawnPoints(), paused, "no new points while paused");
     assert.ok(paused < 800, "paused before the end (400 steps × 2 series)");
