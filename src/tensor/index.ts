@@ -11,13 +11,18 @@
  *           variance / x.var(dim, { unbiased, keepdim }), std, logsumexp, softmax, logSoftmax,
  *           crossEntropy(logits, target, { reduction, ignoreIndex }), layerNorm, batchNorm,
  *           embedding, oneHot, gelu(x, "tanh"), dropout(x, p, { training, generator }), where,
- *           maskedFill, clamp, topk, tril, gather, indexSelect, scatterAdd, multinomial,
- *           causalAttentionWeights / causalAttention, comparisons (eq, lt, ...) → bool.
- * Views:    reshape/view, transpose, permute, T, slice(dim, start, end, step), narrow, select,
- *           expand, squeeze/unsqueeze, flatten, contiguous, split, chunk, cat, stack, and
+ *           maskedFill, clamp, topk, tril/triu, gather, indexSelect, scatterAdd, indexAdd,
+ *           indexPut(x, [i, j], v) (x[i, j] = v, or += with { accumulate }), multinomial (seeded;
+ *           multinomialAsync on async backends), causalAttentionWeights / causalAttention (KV cache
+ *           aware), comparisons (eq, lt, ...) → bool, allclose, equal, randperm, adamwStep (fused).
+ * Views:    reshape/view (no copy whenever the strides allow, as PyTorch), transpose, permute, T, mT,
+ *           slice(dim, start, end, step), narrow, select, expand, squeeze/unsqueeze, flatten,
+ *           contiguous, split, chunk, cat, stack, and
  *           x.index(0, ":", "1:3", null, "...", idsTensor) for x[0, :, 1:3, None, ..., ids].
- * Autograd: x.requiresGrad = true (or { requiresGrad: true }); y.backward(grad?); x.grad;
- *           retainGrad() on intermediates; detach(); noGrad(fn); zeroGrad(); gradcheck(fn, inputs).
+ * Autograd: x.requiresGrad = true (or { requiresGrad: true }); y.backward(grad?, { retainGraph });
+ *           x.grad (accumulates); retainGrad() on intermediates; detach(); noGrad(fn);
+ *           zeroGrad() (in place; { setToNone: true } drops it); gradcheck(fn, inputs). Changing a
+ *           tensor in place between forward and backward is an error, not a wrong gradient.
  * Read:     await t.data() everywhere; t.dataSync(), t.item(), t.tolist() on synchronous backends.
  * Memory:   buffers are garbage-collected; tidy(fn) frees fn's temporaries deterministically
  *           (keeps what fn returns, grads of outside tensors, and parameters); keep(t); t.dispose();
