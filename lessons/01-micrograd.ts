@@ -26,7 +26,16 @@ const TOUCHED = "#fff1d0"; // its inputs, whose grads it just added to
 
 /** A node's name in captions: its label, or its op for the unnamed intermediate values. */
 function nameOf(v: Value): string {
-  return v.label || `(${v.opLabel})`;
+  if (v.label) return v.label;
+  return v.op ? `(${v.opLabel})` : String(v.data); // an unnamed constant: its value
+}
+
+/** How a node was computed from its inputs, e.g. "c + d", "e**2", "tanh(n)". */
+function formula(v: Value): string {
+  const [a, b] = v.prev.map(nameOf);
+  if (v.op === "+" || v.op === "*") return `${a} ${v.op} ${b}`;
+  if (v.op === "**") return `${a}${v.opLabel}`;
+  return `${v.opLabel}(${a})`;
 }
 
 function texName(v: Value): string {
@@ -51,7 +60,7 @@ function localDerivative(out: Value, input: Value, index: number): { tex: string
     }
     case "**": {
       const n = Number(out.opLabel.slice(2));
-      return { tex: `${n}\\,${texName(input)}^{${n - 1}}`, value: n * input.data ** (n - 1) };
+      return { tex: `${n} \\cdot ${texName(input)}^{${n - 1}}`, value: n * input.data ** (n - 1) };
     }
     case "ReLU":
       return { tex: `[${texName(input)} > 0]`, value: out.data > 0 ? 1 : 0 };
@@ -107,7 +116,7 @@ export function backpropFrames(root: Value): GraphFrame[] {
     });
     frames.push({
       dot: toDot(root, { highlight }),
-      caption: `${nameOf(node)} = ${node.opLabel}(${inputs.map(nameOf).join(", ")}) passes its grad to its inputs.`,
+      caption: `${node.label ? `${node.label} = ` : "the node "}${formula(node)} passes its grad to its inputs.`,
       tex: `\\begin{aligned}${lines.join("\\\\")}\\end{aligned}`,
     });
   }

@@ -9,6 +9,9 @@ import { el, type FigureView, figureCard } from "./view.js";
 
 let vizPromise: Promise<Viz> | undefined;
 
+/** The fill of the node whose backward step runs (lessons/01-micrograd.ts highlights it so). */
+const AT = "#ffd27f";
+
 /** Graphviz is large: load it the first time a graph is drawn. */
 export function viz(): Promise<Viz> {
   vizPromise ??= import("@viz-js/viz").then((m) => m.instance());
@@ -33,6 +36,8 @@ export class GraphView implements FigureView {
   private shown = -1;
   private shownFigure: GraphFigure | undefined;
   private playing: ReturnType<typeof setInterval> | undefined;
+  /** The learner chose fit or full size: keep it. */
+  private userSized = false;
 
   constructor(figure: GraphFigure) {
     const card = figureCard("graph", figure.title);
@@ -54,6 +59,7 @@ export class GraphView implements FigureView {
       last: button("last", "end »", "the finished backward pass"),
     };
     this.fit.addEventListener("click", () => {
+      this.userSized = true;
       this.element.classList.toggle("full-size");
       this.fit.textContent = this.element.classList.contains("full-size") ? "fit" : "full size";
     });
@@ -119,6 +125,21 @@ export class GraphView implements FigureView {
     this.shown = this.index;
     this.shownFigure = this.figure;
     this.body.replaceChildren(svg);
+    // A graph too wide to read when fitted is shown at full size, scrolled to where backprop is.
+    if (!this.userSized) {
+      const wide = svg.width.baseVal.value * 0.55 > (this.body.clientWidth || Number.POSITIVE_INFINITY);
+      this.element.classList.toggle("full-size", wide);
+      this.fit.textContent = wide ? "fit" : "full size";
+    }
+    // Full size is Graphviz's points at a comfortable reading size (11 pt labels ≈ 10 px).
+    svg.style.setProperty("--full-width", `${Math.round(svg.width.baseVal.value * 0.7)}px`);
+    const at = svg.querySelector(`polygon[fill="${AT}"]`);
+    if (at && this.element.classList.contains("full-size")) {
+      const box = at.getBoundingClientRect();
+      const view = this.body.getBoundingClientRect();
+      this.body.scrollLeft += box.left + box.width / 2 - (view.left + view.width / 2);
+      this.body.scrollTop += box.top + box.height / 2 - (view.top + view.height / 2);
+    }
     this.caption.replaceChildren(el("span", {}, frame.caption));
     if (frame.tex) {
       const math = el("div", { class: "graph-math" });

@@ -34,7 +34,8 @@ export class LineView implements FigureView {
     const series = [...this.series].map(([name, points]) => ({ name, points }));
     const count = series.reduce((n, s) => n + s.points.length, 0);
     this.element.dataset.points = String(count);
-    if (count === 0) return;
+    // A line needs two points (and Plot warns about a series per row before that).
+    if (series.every((s) => s.points.length < 2)) return;
     const width = Math.max(280, this.body.clientWidth || 480);
     const chart = lineChart(series, {
       width,
