@@ -75,6 +75,8 @@ function valueMlp(c: MlpCase) {
   return { model, loss };
 }
 
+T.setBackend("js"); // float64 reference numbers: the js backend computes in float64 throughout
+
 for (const c of file.cases.filter((x) => x.kind === "mlp")) {
   test(`${c.name}: tensor MLP = Value MLP = PyTorch (outputs, gradients, ${c.sgd.steps} SGD steps)`, () => {
     const net = tensorMlp(c);
