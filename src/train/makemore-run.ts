@@ -53,11 +53,24 @@ export interface MakemoreConfig {
   nHidden: number;
   seed: number;
   evalInterval: number;
+  /** Words of each split to evaluate on (train loss on the first ones of train); 0 = the whole dev split. */
+  evalWords: number;
+  /** Names sampled at the end. */
+  samples: number;
 }
 
 /** Defaults per type: the lectures' sizes and optimisers, with step counts that finish in minutes on 2 cores. */
 export function makemoreDefaults(type: MakemoreType): MakemoreConfig {
-  const base = { type, batchSize: 32, seed: 42, weightDecay: 0.01, lrDecayAt: 0.5, evalInterval: 500 };
+  const base = {
+    type,
+    batchSize: 32,
+    seed: 42,
+    weightDecay: 0.01,
+    lrDecayAt: 0.5,
+    evalInterval: 500,
+    evalWords: 0,
+    samples: 10,
+  };
   switch (type) {
     case "mlp":
       return { ...base, steps: 20_000, lr: 0.1, blockSize: 3, nEmbd: 10, nHidden: 200 };
@@ -184,20 +197,22 @@ export function trainMakemore(
   const generator = new Random(config.seed);
   const model = buildMakemoreModel(config, data.vocab.size, data.sequenceBlock, generator);
   const window = isWindowType(config.type);
+  // The train loss is measured on as many training words as the dev split has.
+  const evalCount = config.evalWords > 0 ? config.evalWords : data.split.dev.length;
+  const valWords = data.split.dev.slice(0, evalCount);
+  const trainWords = data.split.train.slice(0, evalCount);
   const batches: Batches = window
     ? {
         kind: "window",
         train: windowTensors(buildContextWindows(data.split.train, data.vocab, config.blockSize)),
-        val: windowTensors(buildContextWindows(data.split.dev, data.vocab, config.blockSize)),
-        trainEval: windowTensors(
-          buildContextWindows(data.split.train.slice(0, 5000), data.vocab, config.blockSize),
-        ),
+        val: windowTensors(buildContextWindows(valWords, data.vocab, config.blockSize)),
+        trainEval: windowTensors(buildContextWindows(trainWords, data.vocab, config.blockSize)),
       }
     : {
         kind: "sequence",
         train: encodeSequences(data.split.train, data.vocab, data.sequenceBlock),
-        val: encodeSequences(data.split.dev, data.vocab, data.sequenceBlock),
-        trainEval: encodeSequences(data.split.train.slice(0, 5000), data.vocab, data.sequenceBlock),
+        val: encodeSequences(valWords, data.vocab, data.sequenceBlock),
+        trainEval: encodeSequences(trainWords, data.vocab, data.sequenceBlock),
       };
   const optimizer = window
     ? new SGD(model.parameters(), { lr: config.lr })
@@ -252,7 +267,7 @@ export function trainMakemore(
     config,
     losses,
     evals,
-    samples: sampleMakemore(model, config, data, 10, new Random(config.seed + 2)),
+    samples: sampleMakemore(model, config, data, config.samples, new Random(config.seed + 2)),
     data,
   };
 }

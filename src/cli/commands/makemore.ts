@@ -54,6 +54,7 @@ interface TrainOptions {
   nEmbd?: number;
   nHidden?: number;
   evalInterval?: number;
+  evalWords?: number;
   out: string;
   samples: number;
 }
@@ -83,6 +84,11 @@ export function registerMakemore(program: Command): void {
     .option("--n-embd <n>", "embedding size", positiveIntOption)
     .option("--n-hidden <n>", "hidden size", positiveIntOption)
     .option("--eval-interval <n>", "evaluate every n steps", positiveIntOption)
+    .option(
+      "--eval-words <n>",
+      "words of each split to evaluate on (default: the whole dev split)",
+      positiveIntOption,
+    )
     .option("--out <dir>", "checkpoint directory (default out/makemore/TYPE)")
     .option("--samples <n>", "names to sample at the end", intOption, 10)
     .action(async (opts: TrainOptions) => {
