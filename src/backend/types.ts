@@ -226,6 +226,10 @@ export interface Backend {
    * every kernel writes all of its output, and `zeros` fills explicitly.
    */
   alloc(dtype: DType, size: number): Storage;
+  /**
+   * The front end will not use this storage again. Work already enqueued may still read it: an
+   * asynchronous backend recycles the buffer only after that work completes.
+   */
   free(storage: Storage): void;
   /** Copy host values into storage starting at element `offset`. */
   write(storage: Storage, values: ArrayLike<number>, offset?: number): void;
