@@ -234,6 +234,23 @@ async function runNeuron(p: Record<string, number>, lab: LabContext): Promise<vo
       caption: `n = ${fmt(n.data)}, o = tanh(n) = ${fmt(o.data)}; grads: x1 ${fmt(x1.grad)}, w1 ${fmt(w1.grad)}, x2 ${fmt(x2.grad)}, w2 ${fmt(w2.grad)}`,
     },
   });
+  // tanh, and the tangent at n: its slope is the local derivative backprop used, 1 − o².
+  const slope = n.grad / o.grad;
+  const title = `tanh at n = ${fmt(n.data)}: slope 1 − o² = ${fmt(slope)}`;
+  lab.emit({
+    type: "figure",
+    figure: { kind: "line", id: "tanh", title, xLabel: "n", yLabel: "o", series: ["tanh(n)", "slope at n"] },
+  });
+  const [lo, hi] = [Math.min(-4, n.data - 2), Math.max(4, n.data + 2)];
+  const curve = Array.from({ length: 161 }, (_, i) => lo + ((hi - lo) * i) / 160);
+  lab.emit({
+    type: "points",
+    figure: "tanh",
+    series: "tanh(n)",
+    points: curve.map((x) => ({ x, y: Math.tanh(x) })),
+  });
+  const tangent = [-1, 1].map((d) => ({ x: n.data + d, y: o.data + slope * d }));
+  lab.emit({ type: "points", figure: "tanh", series: "slope at n", points: tangent });
 }
 
 // ---------------------------------------------------------------------------------------------

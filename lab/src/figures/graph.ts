@@ -127,7 +127,7 @@ export class GraphView implements FigureView {
     this.body.replaceChildren(svg);
     // A graph too wide to read when fitted is shown at full size, scrolled to where backprop is.
     if (!this.userSized) {
-      const wide = svg.width.baseVal.value * 0.55 > (this.body.clientWidth || Number.POSITIVE_INFINITY);
+      const wide = svg.width.baseVal.value * 0.3 > (this.body.clientWidth || Number.POSITIVE_INFINITY);
       this.element.classList.toggle("full-size", wide);
       this.fit.textContent = wide ? "fit" : "full size";
     }
