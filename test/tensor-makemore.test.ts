@@ -80,7 +80,7 @@ function train(words: string[], steps: number, seed: number): Run {
       });
       losses.push(loss.item());
     });
-    buffersPerStep.push(T.memoryStats().js!.buffers);
+    buffersPerStep.push(T.memoryStats()[T.currentBackendName()]!.buffers);
   }
   const finalLoss = T.tidy(() => noGrad(() => T.crossEntropy(forward(Xt, false), Yt).item()));
   return { losses, finalLoss, parameterCount: parameters.reduce((s, p) => s + p.numel(), 0), buffersPerStep };
