@@ -32,10 +32,10 @@
 
 import { hasBackend, registerBackend } from "../backend/index.js";
 import { JsBackend } from "../backend/js/index.js";
-import { registerWasmBackend } from "../backend/wasm/register.js";
+import { selectDefaultBackend } from "../backend/wasm/register.js";
 
 if (!hasBackend("js")) registerBackend("js", () => new JsBackend());
-registerWasmBackend();
+selectDefaultBackend();
 
 export {
   type Backend,

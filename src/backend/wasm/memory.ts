@@ -37,7 +37,11 @@ export class WasmHeap {
     return this.u8;
   }
 
-  /** A block of at least `bytes` (its class size is returned too), zero-filled when `zero`. */
+  /**
+   * A block of at least `bytes` (its capacity is returned too), zero-filled when `zero`. Order:
+   * a free block of the same class, the bump pointer within the current memory, a split of a
+   * larger free block after merging neighbours, growing the memory.
+   */
   alloc(bytes: number, zero: boolean, describe: () => string): { ptr: number; capacity: number } {
     const capacity = sizeClass(bytes);
     const list = this.freeLists.get(capacity);
@@ -47,24 +51,69 @@ export class WasmHeap {
       if (zero) this.bytes().fill(0, ptr, ptr + capacity);
       return { ptr, capacity };
     }
-    const ptr = this.top;
-    const end = ptr + capacity;
     const have = this.memory.buffer.byteLength;
-    if (end > have) {
-      const pages = Math.ceil((end - have) / PAGE);
-      const current = have / PAGE;
-      // Grow in chunks (at least 1/8 of the memory) so growth is rare.
-      const want = Math.min(this.maxPages - current, Math.max(pages, Math.ceil(current / 8)));
-      if (want < pages) {
-        throw new RangeError(
-          `wasm backend: out of memory: requested ${bytes} bytes, but only ${this.maxPages * PAGE - this.top} of the ${this.maxPages * PAGE} bytes of wasm memory are unused (${describe()})`,
-        );
+    if (this.top + capacity <= have) return this.bump(capacity);
+    if (this.cachedBytes >= capacity) {
+      this.coalesce();
+      const ptr = this.takeFit(capacity);
+      if (ptr !== null) {
+        if (zero) this.bytes().fill(0, ptr, ptr + capacity);
+        return { ptr, capacity };
       }
-      this.memory.grow(want);
+      if (this.top + capacity <= have) return this.bump(capacity);
     }
-    this.top = end;
-    // Fresh memory is zero already.
+    const pages = Math.ceil((this.top + capacity - have) / PAGE);
+    const current = have / PAGE;
+    // Grow in chunks (at least 1/8 of the memory) so growth is rare.
+    const want = Math.min(this.maxPages - current, Math.max(pages, Math.ceil(current / 8)));
+    if (want < pages) {
+      throw new RangeError(
+        `wasm backend: out of memory: requested ${bytes} bytes, but only ${this.maxPages * PAGE - this.top} of the ${this.maxPages * PAGE} bytes of wasm memory are unused (${describe()})`,
+      );
+    }
+    this.memory.grow(want);
+    return this.bump(capacity);
+  }
+
+  private bump(capacity: number): { ptr: number; capacity: number } {
+    const ptr = this.top;
+    this.top += capacity;
+    // Fresh memory is zero already (blocks released back to the bump pointer are zeroed then).
     return { ptr, capacity };
+  }
+
+  /** Merge adjacent free blocks; a free run at the top goes back to the bump pointer. */
+  private coalesce(): void {
+    const blocks: [number, number][] = [];
+    for (const [size, ptrs] of this.freeLists) for (const p of ptrs) blocks.push([p, size]);
+    blocks.sort((a, b) => a[0] - b[0]);
+    this.freeLists.clear();
+    this.cachedBytes = 0;
+    const merged: [number, number][] = [];
+    for (const b of blocks) {
+      const last = merged.at(-1);
+      if (last && last[0] + last[1] === b[0]) last[1] += b[1];
+      else merged.push([b[0], b[1]]);
+    }
+    const tail = merged.at(-1);
+    if (tail && tail[0] + tail[1] === this.top) {
+      merged.pop();
+      this.bytes().fill(0, tail[0], this.top);
+      this.top = tail[0];
+    }
+    for (const [p, size] of merged) this.free(p, size);
+  }
+
+  /** The smallest free block of at least `capacity`, split; null when none. */
+  private takeFit(capacity: number): number | null {
+    let best = Number.POSITIVE_INFINITY;
+    for (const [size, ptrs] of this.freeLists)
+      if (size >= capacity && size < best && ptrs.length > 0) best = size;
+    if (best === Number.POSITIVE_INFINITY) return null;
+    const ptr = this.freeLists.get(best)!.pop()!;
+    this.cachedBytes -= best;
+    if (best > capacity) this.free(ptr + capacity, best - capacity);
+    return ptr;
   }
 
   free(ptr: number, capacity: number): void {

@@ -19,10 +19,10 @@ export function defaultBackendName(): string {
   return hasBackend("wasm") ? "wasm" : "js";
 }
 
-/** Register wasm and make the default backend current. */
+/** Register wasm and make the default backend current (a name not registered yet is left for later). */
 export function selectDefaultBackend(): string {
   registerWasmBackend();
   const name = defaultBackendName();
-  setBackend(name);
+  if (hasBackend(name)) setBackend(name);
   return name;
 }
