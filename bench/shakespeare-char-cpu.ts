@@ -57,7 +57,7 @@ const result = await trainGPT({
   },
 });
 rmSync(out, { recursive: true, force: true });
-const params = result.trainer.model.numParameters({ nonEmbedding: true });
+const params = result.trainer.model.numParameters();
 
 interface TorchResult {
   ms_per_iter: number;
