@@ -139,7 +139,7 @@ export function loadHFStatePartial(
 
 /** A GPT from a Hugging Face config and its tensors. */
 export function gptFromHF(hf: HFGPT2Config, tensors: Map<string, Tensor>, source = "weights"): GPT {
-  const model = new GPT(configFromHF(hf, source));
+  const model = new GPT(configFromHF(hf, source), { skipInit: true });
   loadHFState(model, tensors, source);
   return model;
 }

@@ -171,7 +171,7 @@ export function loadHFGPT2(weightsOrDir: string, configPath?: string): GPT {
   } catch (error) {
     throw new Error(`${config}: not valid JSON (${(error as Error).message})`);
   }
-  const model = new GPT(configFromHF(hf, config));
+  const model = new GPT(configFromHF(hf, config), { skipInit: true });
   const f = SafetensorsFile.open(weights);
   try {
     // Tensor by tensor, so only one extra copy is alive at a time.

@@ -78,6 +78,8 @@ export interface GPTInitOptions {
   generator?: Random;
   /** Generator for dropout masks (default: the init generator). */
   dropoutGenerator?: Random;
+  /** Skip GPT-2's initialisation (a loader overwrites every parameter anyway). */
+  skipInit?: boolean;
 }
 
 /** Per-layer keys and values of the tokens seen so far, [B, nh, Tpast, hs]. */
@@ -236,12 +238,15 @@ export class GPT extends Module {
   readonly transformer: Transformer;
   readonly lm_head: TiedHead;
 
-  constructor(config: GPTConfig, { generator = globalRandom, dropoutGenerator }: GPTInitOptions = {}) {
+  constructor(
+    config: GPTConfig,
+    { generator = globalRandom, dropoutGenerator, skipInit = false }: GPTInitOptions = {},
+  ) {
     super();
     this.config = validateGPTConfig({ ...config });
     this.transformer = new Transformer(this.config, dropoutGenerator ?? generator);
     this.lm_head = new TiedHead(this.transformer.wte.weight);
-    this.initWeights(generator);
+    if (!skipInit) this.initWeights(generator);
   }
 
   /**

@@ -254,7 +254,7 @@ export async function loadTrainedGPT(
     bias: c.bias,
     gelu: c.gelu,
   };
-  const model = new GPT(config);
+  const model = new GPT(config, { skipInit: true });
   model.loadStateDict(ck.weights, { strict: false });
   model.eval();
   const codec = state.meta
