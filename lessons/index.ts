@@ -19,15 +19,40 @@ export const lessons: LessonEntry[] = [
     title: "micrograd",
     load: async () => (await import("./01-micrograd.js")).lesson,
   },
+  {
+    id: "02-bigram",
+    number: 2,
+    title: "makemore: bigrams",
+    load: async () => (await import("./02-bigram.js")).lesson,
+  },
+  {
+    id: "03-mlp",
+    number: 3,
+    title: "makemore: MLP",
+    load: async () => (await import("./03-mlp.js")).lesson,
+  },
+  {
+    id: "04-activations",
+    number: 4,
+    title: "activations & BatchNorm",
+    load: async () => (await import("./04-activations.js")).lesson,
+  },
+  {
+    id: "05-backprop-ninja",
+    number: 5,
+    title: "backprop ninja",
+    load: async () => (await import("./05-backprop-ninja.js")).lesson,
+  },
+  {
+    id: "06-wavenet",
+    number: 6,
+    title: "WaveNet",
+    load: async () => (await import("./06-wavenet.js")).lesson,
+  },
 ];
 
 /** Lessons still to come, shown greyed in the lab: each moves into `lessons` when its engine part lands. */
 export const upcoming: { number: number; title: string }[] = [
-  { number: 2, title: "makemore: bigrams" },
-  { number: 3, title: "makemore: MLP" },
-  { number: 4, title: "activations & BatchNorm" },
-  { number: 5, title: "backprop ninja" },
-  { number: 6, title: "WaveNet" },
   { number: 7, title: "GPT from scratch" },
   { number: 8, title: "tokenizer" },
   { number: 9, title: "GPT-2" },

@@ -1,0 +1,162 @@
+/**
+ * Lesson 3: makemore part 2, the MLP of Bengio et al. (2003). Characters become learned vectors, a
+ * context of three of them feeds a tanh hidden layer, and the model predicts the next character.
+ * Follows "Building makemore Part 2: MLP".
+ */
+import { Mlp, sampleWords } from "../src/models/makemore.js";
+import { SGD } from "../src/optim/index.js";
+import { Random } from "../src/random/index.js";
+import { trainStep } from "../src/train/makemore.js";
+import { type LabContext, type Lesson, type Params, param } from "./lesson.js";
+import { trainWindows, windowSplits } from "./makemore-common.js";
+
+const THIS = "lessons/03-mlp.ts";
+
+// #region mlp
+async function trainMlp(params: Params, lab: LabContext): Promise<void> {
+  const blockSize = param.number(params, "blockSize");
+  const data = await windowSplits(blockSize);
+  const model = new Mlp({
+    vocabSize: data.vocab.size,
+    blockSize,
+    nEmbd: param.number(params, "nEmbd"),
+    nHidden: param.number(params, "nHidden"),
+    generator: new Random(param.number(params, "seed")),
+  });
+  const steps = param.number(params, "steps");
+  const { train, dev } = await trainWindows(
+    model,
+    data,
+    {
+      steps,
+      lr: param.number(params, "lr"),
+      decayAt: 0.5,
+      batchSize: 32,
+      seed: param.number(params, "seed") + 1,
+    },
+    lab,
+  );
+  lab.emit({
+    type: "figure",
+    figure: {
+      kind: "stats",
+      id: "stats",
+      title: `After ${steps} steps`,
+      items: [
+        { label: "parameters", value: String(model.numParameters()) },
+        { label: "train loss", value: train.toFixed(4) },
+        { label: "dev loss", value: dev.toFixed(4) },
+        { label: "lecture (200,000 steps)", value: "train 2.1260, dev 2.1701" },
+      ],
+    },
+  });
+  const names = sampleWords(model, data.vocab, blockSize, 10, { generator: new Random(1) });
+  lab.emit({ type: "log", text: `samples: ${names.join(", ")}` });
+}
+// #endregion
+
+// #region lr-finder
+/** Try exponentially spaced learning rates, one step each, and watch where the loss falls fastest. */
+async function lrFinder(params: Params, lab: LabContext): Promise<void> {
+  const data = await windowSplits(3);
+  const model = new Mlp({
+    vocabSize: data.vocab.size,
+    blockSize: 3,
+    nEmbd: 10,
+    nHidden: 200,
+    generator: new Random(2147483647),
+  });
+  const optimizer = new SGD(model.parameters(), { lr: 1e-3 });
+  const batches = new Random(1);
+  const steps = param.number(params, "steps");
+  lab.emit({
+    type: "figure",
+    figure: {
+      kind: "line",
+      id: "lr",
+      title: "Loss against the learning rate's exponent",
+      xLabel: "log10(lr)",
+      yLabel: "loss",
+      series: ["loss"],
+    },
+  });
+  for (let i = 0; i < steps; i++) {
+    const exponent = -3 + (3 * i) / Math.max(1, steps - 1); // lre = linspace(-3, 0)
+    optimizer.lr = 10 ** exponent;
+    const loss = trainStep(model, optimizer, data.train, 32, batches);
+    lab.emit({ type: "points", figure: "lr", series: "loss", points: [{ x: exponent, y: loss }] });
+    await lab.tick();
+  }
+  lab.emit({ type: "log", text: "The lecture finds the valley near 10^-1 = 0.1: fast, yet stable." });
+}
+// #endregion
+
+export const lesson: Lesson = {
+  id: "03-mlp",
+  number: 3,
+  title: "makemore: MLP",
+  summary:
+    "Learned character embeddings, a context of three characters and a tanh hidden layer (Bengio et al. 2003).",
+  lecture: { title: "Building makemore Part 2: MLP", url: "https://www.youtube.com/watch?v=TCH_1BHY58I" },
+  sections: [
+    {
+      id: "mlp",
+      title: "Embeddings and a hidden layer",
+      cells: [
+        {
+          kind: "text",
+          text: "The bigram model sees one character. To see more, give every character a learned vector — a row of the embedding table $C$ ($27 \\times 10$) — concatenate the vectors of the last three characters, and feed them to a hidden layer of 200 tanh neurons. A final linear layer gives 27 logits. With 10-dimensional embeddings that is 11,897 parameters.",
+        },
+        {
+          kind: "math",
+          tex: "h = \\tanh\\big([C_{x_1}; C_{x_2}; C_{x_3}]\\,W_1 + b_1\\big), \\qquad \\text{logits} = h W_2 + b_2",
+        },
+        { kind: "code", file: "src/models/makemore.ts", symbol: "export class Mlp" },
+        {
+          kind: "text",
+          text: "Training takes minibatches of 32 random windows: each step sees a tiny part of the data, so the gradient is noisy but cheap, and many steps win. The learning rate drops 10× halfway (the lecture trains 200,000 steps).",
+        },
+        {
+          kind: "code",
+          file: "lessons/makemore-common.ts",
+          region: "train-loop",
+          caption: "The training loop",
+          collapsed: true,
+        },
+        { kind: "code", file: THIS, region: "mlp", caption: "The experiment", collapsed: true },
+      ],
+      experiment: {
+        id: "mlp",
+        title: "Train the MLP",
+        streaming: true,
+        params: {
+          steps: { kind: "int", label: "steps", default: 1500, min: 10, max: 200_000 },
+          lr: { kind: "number", label: "learning rate", default: 0.1, min: 0.001, max: 1 },
+          nHidden: { kind: "int", label: "hidden neurons", default: 200, min: 2, max: 1000 },
+          nEmbd: { kind: "int", label: "embedding size", default: 10, min: 1, max: 64 },
+          blockSize: { kind: "int", label: "context length", default: 3, min: 1, max: 10 },
+          seed: { kind: "int", label: "seed", default: 2147483647 },
+        },
+        run: trainMlp,
+      },
+    },
+    {
+      id: "lr-finder",
+      title: "Finding a good learning rate",
+      cells: [
+        {
+          kind: "text",
+          text: "Too small a learning rate crawls, too large explodes. Sweep it: at step $i$ use $10^{-3 + 3i/n}$ and plot the loss against the exponent. Where the loss falls fastest and before it blows up is a good rate.",
+        },
+        { kind: "code", file: THIS, region: "lr-finder" },
+      ],
+      experiment: {
+        id: "lr-finder",
+        title: "Sweep the learning rate",
+        streaming: true,
+        params: { steps: { kind: "int", label: "steps", default: 400, min: 10, max: 1000 } },
+        run: lrFinder,
+      },
+    },
+  ],
+};
