@@ -13,10 +13,10 @@ import {
   argmax,
   assign,
   cat,
+  causalAttention,
   causalAttentionWeights,
   crossEntropy,
   embedding,
-  eq,
   gelu,
   isGradEnabled,
   keep,
@@ -26,14 +26,12 @@ import {
   matmul,
   multinomial,
   noGrad,
-  ones,
   randn,
   softmax,
   type Tensor,
   tensor,
   tidy,
   topk,
-  tril,
 } from "../tensor/index.js";
 
 export interface GPTConfig {
@@ -122,22 +120,16 @@ export class CausalSelfAttention extends Module {
     const [q, kNew, vNew] = qkv.split(C, 2).map(heads) as [Tensor, Tensor, Tensor];
     const k = cache ? cat([cache.k, kNew], 2) : kNew;
     const v = cache ? cat([cache.v, vNew], 2) : vNew;
-    const past = k.shape[2]! - T;
     const scale = 1 / Math.sqrt(hs);
-    let att: Tensor;
-    if (past === 0) att = causalAttentionWeights(q, k, scale);
-    else if (T === 1) att = softmax(matmul(q, k.transpose(-2, -1)).mul(scale), -1);
-    else {
-      // Query i sits at position past + i and sees keys j <= past + i.
-      const future = eq(tril(ones([T, past + T], { dtype: "int32" }), past), 0);
-      att = softmax(
-        maskedFill(matmul(q, k.transpose(-2, -1)).mul(scale), future, Number.NEGATIVE_INFINITY),
-        -1,
-      );
-    }
-    if (this.recordWeights) this.lastWeights = keep(att.detach().clone());
-    att = this.attn_dropout.forward(att);
-    const y = matmul(att, v).transpose(1, 2).reshape([B, T, C]);
+    let y: Tensor;
+    if (this.recordWeights || (this.training && this.attn_dropout.p > 0)) {
+      // Query i sits at position Tk - T + i and sees keys j <= Tk - T + i.
+      let att = causalAttentionWeights(q, k, scale);
+      if (this.recordWeights) this.lastWeights = keep(att.detach().clone());
+      att = this.attn_dropout.forward(att);
+      y = matmul(att, v);
+    } else y = causalAttention(q, k, v, scale); // a fused kernel where the backend has one
+    y = y.transpose(1, 2).reshape([B, T, C]);
     return { y: this.resid_dropout.forward(this.c_proj.forward(y)), k, v };
   }
 }
