@@ -229,6 +229,19 @@ export const opCases: Case[] = [
     fn: (q, k, v) => T.causalAttention(q!, k!, v!),
   },
   {
+    name: "scaledDotProductAttention, not causal, heads from a transposed view",
+    inputs: (r) => [r.n([2, 3, 2, 2]), r.n([2, 2, 4, 2]), r.n([2, 2, 4, 3])],
+    fn: (q, k, v) => T.scaledDotProductAttention(q!.transpose(1, 2), k!, v!, { scale: 0.8 }),
+  },
+  {
+    name: "causal attention 4-D, heads split from one [B, T, C] tensor",
+    inputs: (r) => [r.n([2, 4, 6])],
+    fn: (x) => {
+      const [q, k, v] = x!.split(2, -1).map((t) => t.view(2, 4, 1, 2).transpose(1, 2));
+      return T.causalAttention(q!, k!, v!);
+    },
+  },
+  {
     name: "dropout with a fixed generator",
     inputs: (r) => [r.n([4, 5])],
     fn: (x) => T.dropout(x!, 0.3, { generator: new Random(9) }),

@@ -378,6 +378,26 @@ for (const backend of testBackends()) {
       ]);
     });
 
+    test("fused attention (where the backend has it) equals the composed ops, values and gradients", () => {
+      const g = new Random(12);
+      const make = (shape: number[]) => T.randn(shape, { backend, generator: g, requiresGrad: true });
+      const q = make([2, 3, 5, 4]);
+      const k = make([2, 3, 7, 4]);
+      const v = make([2, 3, 7, 2]);
+      const upstream = T.randn([2, 3, 5, 2], { backend, generator: g });
+      const fused = T.causalAttention(q, k, v);
+      fused.backward(upstream);
+      const grads = [q, k, v].map((t) => t.grad!);
+      for (const t of [q, k, v]) t.zeroGrad({ setToNone: true });
+      const composed = T.matmul(T.causalAttentionWeights(q, k), v);
+      composed.backward(upstream);
+      assert.ok(fused.allclose(composed, { atol: 1e-5, rtol: 1e-4 }));
+      [q, k, v].forEach((t, i) => {
+        assert.ok(t.grad!.allclose(grads[i]!, { atol: 1e-5, rtol: 1e-4 }), `gradient ${i}`);
+      });
+      if (T.getBackend(backend).supports?.("attention")) assert.equal(fused.gradFn!.op, "attention");
+    });
+
     test("batchNorm updates running statistics as PyTorch (unbiased running variance)", () => {
       const x = f32([
         [1, 10],

@@ -212,6 +212,36 @@ export interface KernelArgs {
 
 export type KernelName = keyof KernelArgs;
 
+/**
+ * Fused kernels a backend may offer (`supports` says which). Where one is missing the front end
+ * builds the op from the required kernels above, so a new backend can start without them.
+ */
+export interface OptionalKernelArgs {
+  /**
+   * out = softmax(q·kᵀ·scale, masked when causal)·v for q [..., T, D], k [..., Tk, D],
+   * v [..., Tk, Dv] with equal batch dims; also writes the weights [..., T, Tk] for the backward.
+   * Causal: query i sees keys j <= i + Tk − T (the queries are the last T positions).
+   */
+  attention: { q: View; k: View; v: View; scale: number; causal: boolean; out: View; weights: View };
+  /**
+   * With P = weights and g = d out: dv = Pᵀg; dS = P ⊙ (g·vᵀ − rowsum(P ⊙ g·vᵀ));
+   * dq = scale·dS·k; dk = scale·dSᵀ·q.
+   */
+  attentionBackward: {
+    q: View;
+    k: View;
+    v: View;
+    weights: View;
+    g: View;
+    scale: number;
+    dq: View;
+    dk: View;
+    dv: View;
+  };
+}
+
+export type OptionalKernelName = keyof OptionalKernelArgs;
+
 export interface MemoryStats {
   buffers: number;
   bytes: number;
@@ -238,6 +268,9 @@ export interface Backend {
   /** Synchronous read; only on synchronous backends. */
   readSync?(storage: Storage): TypedArray;
   run<K extends KernelName>(kernel: K, args: KernelArgs[K]): void;
+  /** Whether runOptional implements this fused kernel. */
+  supports?(kernel: OptionalKernelName): boolean;
+  runOptional?<K extends OptionalKernelName>(kernel: K, args: OptionalKernelArgs[K]): void;
   /** Live buffers and bytes held for tensors. */
   memoryStats(): MemoryStats;
 }

@@ -9,10 +9,13 @@ import {
   type KernelArgs,
   type KernelName,
   type MemoryStats,
+  type OptionalKernelArgs,
+  type OptionalKernelName,
   type Storage,
   type TypedArray,
   typedArrayFor,
 } from "../types.js";
+import { attention, attentionBackward } from "./attention.js";
 import {
   binary,
   binaryScalar,
@@ -42,6 +45,9 @@ export { erf } from "./elementwise.js";
 export type { JsStorage } from "./strided.js";
 
 type KernelTable = { [K in KernelName]: (args: KernelArgs[K]) => void };
+type OptionalKernelTable = { [K in OptionalKernelName]: (args: OptionalKernelArgs[K]) => void };
+
+export const jsOptionalKernels: OptionalKernelTable = { attention, attentionBackward };
 
 export const jsKernels: KernelTable = {
   fill,
@@ -106,6 +112,14 @@ export class JsBackend implements Backend {
 
   run<K extends KernelName>(kernel: K, args: KernelArgs[K]): void {
     (jsKernels[kernel] as (a: KernelArgs[K]) => void)(args);
+  }
+
+  supports(kernel: OptionalKernelName): boolean {
+    return kernel in jsOptionalKernels;
+  }
+
+  runOptional<K extends OptionalKernelName>(kernel: K, args: OptionalKernelArgs[K]): void {
+    (jsOptionalKernels[kernel] as (a: OptionalKernelArgs[K]) => void)(args);
   }
 
   memoryStats(): MemoryStats {

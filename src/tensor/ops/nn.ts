@@ -3,9 +3,10 @@
  * hand-derived backward (lecture 5); batch norm, attention, embedding, dropout are written with
  * other ops.
  */
+import { isFloatDType } from "../../backend/index.js";
 import { globalRandom, type Random } from "../../random/index.js";
 import { noGrad, record } from "../autograd.js";
-import { normalizeDim, normalizeDims, numel, type Shape, shapeString } from "../shape.js";
+import { normalizeDim, normalizeDims, numel, type Shape, sameShape, shapeString } from "../shape.js";
 import type { Tensor } from "../tensor.js";
 import { empty, rawView, requireDType, requireFloat, viewOf } from "./core.js";
 import { arange, ones, rand } from "./creation.js";
@@ -252,9 +253,90 @@ export function causalAttentionWeights(
   return softmax(maskedFill(att, future, Number.NEGATIVE_INFINITY), -1);
 }
 
-/** causalAttentionWeights(q, k) @ v. */
+/** causalAttentionWeights(q, k) @ v, fused where the backend has the attention kernel. */
 export function causalAttention(q: Tensor, k: Tensor, v: Tensor, scale?: number): Tensor {
-  return matmul(causalAttentionWeights(q, k, scale), v);
+  return scaledDotProductAttention(q, k, v, { isCausal: true, ...(scale === undefined ? {} : { scale }) });
+}
+
+export interface AttentionOptions {
+  /** Mask future keys (see causalAttentionWeights). */
+  isCausal?: boolean;
+  /** Default 1/sqrt(head size). */
+  scale?: number;
+}
+
+/**
+ * softmax(q·kᵀ·scale)·v (PyTorch's F.scaled_dot_product_attention) for q [..., T, D],
+ * k [..., Tk, D], v [..., Tk, Dv]. One fused kernel with a hand-derived backward where the
+ * backend offers it and the batch dims agree; otherwise matmul, maskedFill and softmax.
+ */
+export function scaledDotProductAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  options: AttentionOptions = {},
+): Tensor {
+  const { isCausal = false, scale = 1 / Math.sqrt(q.shape.at(-1) ?? 1) } = options;
+  const backend = q.backend;
+  const nd = q.ndim;
+  const fusable =
+    backend.supports?.("attention") === true &&
+    backend.runOptional !== undefined &&
+    nd >= 2 &&
+    k.ndim === nd &&
+    v.ndim === nd &&
+    k.backend === backend &&
+    v.backend === backend &&
+    isFloatDType(q.dtype) &&
+    k.dtype === q.dtype &&
+    v.dtype === q.dtype &&
+    sameShape(q.shape.slice(0, -2), k.shape.slice(0, -2)) &&
+    sameShape(q.shape.slice(0, -2), v.shape.slice(0, -2)) &&
+    q.shape[nd - 1] === k.shape[nd - 1] &&
+    k.shape[nd - 2] === v.shape[nd - 2];
+  if (!fusable) {
+    const weights = isCausal
+      ? causalAttentionWeights(q, k, scale)
+      : softmax(mul(matmul(q, transpose(k, -2, -1)), scale), -1);
+    return matmul(weights, v);
+  }
+  const batch = q.shape.slice(0, -2);
+  const T = q.shape[nd - 2]!;
+  const Tk = k.shape[nd - 2]!;
+  const out = empty([...batch, T, v.shape[nd - 1]!], q.dtype, backend);
+  const weights = empty([...batch, T, Tk], q.dtype, backend);
+  backend.runOptional!("attention", {
+    q: viewOf(q),
+    k: viewOf(k),
+    v: viewOf(v),
+    scale,
+    causal: isCausal,
+    out: viewOf(out),
+    weights: viewOf(weights),
+  });
+  return record(
+    out,
+    "attention",
+    [q, k, v],
+    (g) => {
+      const dq = empty(q.shape, q.dtype, backend);
+      const dk = empty(k.shape, k.dtype, backend);
+      const dv = empty(v.shape, v.dtype, backend);
+      backend.runOptional!("attentionBackward", {
+        q: viewOf(q),
+        k: viewOf(k),
+        v: viewOf(v),
+        weights: viewOf(weights),
+        g: viewOf(g),
+        scale,
+        dq: viewOf(dq),
+        dk: viewOf(dk),
+        dv: viewOf(dv),
+      });
+      return [dq, dk, dv];
+    },
+    [weights],
+  );
 }
 
 export interface MultinomialOptions {
