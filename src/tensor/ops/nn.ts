@@ -1,7 +1,7 @@
 /**
- * Neural-network ops. Softmax, log-softmax, cross-entropy and layer norm are fused kernels with
- * hand-derived backward (lecture 5); batch norm, attention, embedding, dropout are written with
- * other ops.
+ * Neural-network ops. Softmax, log-softmax, cross-entropy, layer norm and (where the backend has
+ * it) attention are fused kernels with hand-derived backward (lecture 5); batch norm, embedding
+ * and dropout are written with other ops.
  */
 import { isFloatDType } from "../../backend/index.js";
 import { globalRandom, type Random } from "../../random/index.js";
