@@ -19,6 +19,8 @@ export interface MlpBatchNormConfig {
   blockSize: number;
   nEmbd: number;
   nHidden: number;
+  /** Running-statistics momentum; the lecture's own BatchNorm uses 0.001 (PyTorch's default is 0.1). */
+  momentum?: number;
   generator?: Random;
 }
 
@@ -33,6 +35,7 @@ export function mlpBatchNorm({
   blockSize,
   nEmbd,
   nHidden,
+  momentum = 0.001,
   generator = globalRandom,
 }: MlpBatchNormConfig): Sequential {
   const out = new Linear(nHidden, vocabSize, { generator });
@@ -43,7 +46,7 @@ export function mlpBatchNorm({
     new Embedding(vocabSize, nEmbd, { generator }),
     new Flatten(),
     new Linear(nEmbd * blockSize, nHidden, { bias: false, generator }),
-    new BatchNorm1d(nHidden),
+    new BatchNorm1d(nHidden, { momentum }),
     new Tanh(),
     out,
   );
