@@ -129,3 +129,9 @@ test("gpt prepare, a few training steps with --set, resume, and sample from the 
   const bad = train(2, ["--set", "max_iter=3"]);
   assert.match(bad.stderr, /unknown setting "max_iter"/);
 });
+
+test("selftest gpt2 finds the model and gradients named in the reference", () => {
+  const r = hero(["selftest", "gpt2", "--ref", fixture("gpt2_tiny.ref.json")]);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^\d+ passed, 0 failed$/m);
+});

@@ -2,7 +2,8 @@
  * `hero gpt prepare|train|sample` (nanoGPT), `hero gpt2 generate` (Hugging Face GPT-2 weights) and
  * `hero selftest gpt2` (a model directory against a gpt2_tiny.ref.json-format reference).
  */
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { Command } from "commander";
 import { defaultDataDir } from "../../data/node.js";
 import { loadHFGPT2 } from "../../io/node.js";
@@ -194,14 +195,28 @@ export function registerGPT(program: Command, selftest: Command): void {
     .description(
       "a GPT-2 model directory against a PyTorch reference (../shared/fixtures/gpt2_tiny.ref.json format)",
     )
-    .requiredOption("--model <dir>", "directory with config.json and model.safetensors")
     .requiredOption("--ref <file>", "reference JSON (gpt2_tiny.ref.json format)")
-    .requiredOption("--grads <file>", "reference gradients (safetensors, Hugging Face layout)")
+    .option(
+      "--model <dir>",
+      "directory with config.json and model.safetensors (default: the reference's model_dir)",
+    )
+    .option(
+      "--grads <file>",
+      "reference gradients, safetensors in Hugging Face layout (default: its grads_file)",
+    )
     .option("--verbose", "print passing checks too")
     .option("--backend <name>", "tensor backend")
-    .action((opts: { model: string; ref: string; grads: string; verbose?: boolean; backend?: string }) => {
+    .action((opts: { model?: string; ref: string; grads?: string; verbose?: boolean; backend?: string }) => {
       useBackend(opts.backend);
-      const checks = runGPT2Selftest({ model: opts.model, ref: opts.ref, grads: opts.grads });
+      // Paths inside the reference are relative to its own directory.
+      const named = JSON.parse(readFileSync(opts.ref, "utf8")) as { model_dir?: string; grads_file?: string };
+      const beside = (p: string | undefined, what: string) => {
+        if (!p) throw new Error(`${opts.ref} names no ${what}; pass it explicitly`);
+        return join(dirname(opts.ref), p);
+      };
+      const model = opts.model ?? beside(named.model_dir, "model_dir (--model)");
+      const grads = opts.grads ?? beside(named.grads_file, "grads_file (--grads)");
+      const checks = runGPT2Selftest({ model, ref: opts.ref, grads });
       let passed = 0;
       for (const c of checks) {
         if (c.passed) {
