@@ -119,7 +119,7 @@ export function registerLab(program: Command): void {
     });
 
   lesson
-    .command("run")
+    .command("run", { isDefault: true })
     .description("run a lesson's experiment and write its figures as SVG")
     .argument("<lesson>", "lesson id, number or title (e.g. 1 or 01-micrograd)")
     .argument("[section]", "the section whose experiment to run (default: the first with one)")
