@@ -288,7 +288,7 @@ export class WasmBackend implements Backend {
     return {
       cachedBytes: this.heap.cachedBytes,
       heapTop: this.heap.reservedBytes,
-      memoryBytes: this.memory.buffer.byteLength,
+      memoryBytes: this.heap.memoryBytes,
     };
   }
 
@@ -299,12 +299,15 @@ export class WasmBackend implements Backend {
   // ---- argument block ----
 
   private args(): Int32Array {
-    if (this.i32.buffer.byteLength !== this.memory.buffer.byteLength || this.i32.byteLength === 0) {
+    if (this.argsGrowths !== this.heap.growths) {
+      this.argsGrowths = this.heap.growths;
       this.i32 = new Int32Array(this.memory.buffer, this.argsPtr, ARGS_BYTES / 4);
       this.f64 = new Float64Array(this.memory.buffer, this.argsPtr, ARGS_BYTES / 8);
     }
     return this.i32;
   }
+
+  private argsGrowths = 0;
 
   private setF(i: number, v: number): void {
     this.f64[F_BASE + i] = v;
@@ -334,41 +337,49 @@ export class WasmBackend implements Backend {
     const k = views.length;
     const nd = shape.length;
     const outerEnd = keepLast ? nd - 1 : nd;
-    const dims: { size: number; strides: number[] }[] = [];
+    let dims = 0;
     let empty = false;
     for (let d = 0; d < outerEnd; d++) {
       const size = shape[d]!;
       if (size === 0) empty = true;
       if (size === 1) continue;
-      const st = strides.map((s) => s[d]!);
-      const prev = dims.at(-1);
-      if (prev?.strides.every((p, i) => p === st[i]! * size)) {
-        prev.size *= size;
-        prev.strides = st;
-      } else {
-        dims.push({ size, strides: st });
+      if (dims > 0) {
+        // Merge with the previous dim when every operand steps over it as one.
+        const prev = I_STRIDES + (dims - 1) * 4;
+        let merge = true;
+        for (let q = 0; q < k; q++) if (a[prev + q] !== strides[q]![d]! * size) merge = false;
+        if (merge) {
+          a[I_SHAPE + dims - 1]! *= size;
+          for (let q = 0; q < k; q++) a[prev + q] = strides[q]![d]!;
+          continue;
+        }
       }
+      if (dims === MAX_DIMS) throw new Error(`wasm backend: more than ${MAX_DIMS} non-mergeable dims`);
+      a[I_SHAPE + dims] = size;
+      for (let q = 0; q < k; q++) a[I_STRIDES + dims * 4 + q] = strides[q]![d]!;
+      dims++;
     }
-    let inner: { size: number; strides: number[] };
-    if (keepLast && nd > 0) inner = { size: shape[nd - 1]!, strides: strides.map((s) => s[nd - 1]!) };
-    else inner = dims.pop() ?? { size: 1, strides: new Array<number>(k).fill(0) };
-    if (inner.size === 0) empty = true;
-    if (dims.length > MAX_DIMS) throw new Error(`wasm backend: more than ${MAX_DIMS} non-mergeable dims`);
+    let len = 1;
+    if (keepLast && nd > 0) {
+      len = shape[nd - 1]!;
+      for (let q = 0; q < k; q++) a[I_STEP + q] = strides[q]![nd - 1]!;
+    } else if (dims > 0) {
+      dims--;
+      len = a[I_SHAPE + dims]!;
+      for (let q = 0; q < k; q++) a[I_STEP + q] = a[I_STRIDES + dims * 4 + q]!;
+    } else {
+      for (let q = 0; q < k; q++) a[I_STEP + q] = 0;
+    }
+    if (len === 0) empty = true;
     let rows = 1;
-    for (const d of dims) rows *= d.size;
+    for (let d = 0; d < dims; d++) rows *= a[I_SHAPE + d]!;
+    if (empty) rows = 0;
     a[I_K] = k;
-    a[I_ND] = dims.length;
-    a[I_LEN] = inner.size;
-    a[I_ROWS] = empty ? 0 : rows;
-    for (let q = 0; q < k; q++) {
-      this.operand(q, views[q]!);
-      a[I_STEP + q] = inner.strides[q]!;
-    }
-    for (let d = 0; d < dims.length; d++) {
-      a[I_SHAPE + d] = dims[d]!.size;
-      for (let q = 0; q < k; q++) a[I_STRIDES + d * 4 + q] = dims[d]!.strides[q]!;
-    }
-    return empty ? 0 : rows;
+    a[I_ND] = dims;
+    a[I_LEN] = len;
+    a[I_ROWS] = rows;
+    for (let q = 0; q < k; q++) this.operand(q, views[q]!);
+    return rows;
   }
 
   /** Lanes along `dim`: that dim moved last and kept as the row. */

@@ -21,6 +21,10 @@ export class WasmHeap {
   /** Bytes parked in free lists. */
   cachedBytes = 0;
   private u8: Uint8Array;
+  /** Bytes of the memory; it changes only here (reading memory.buffer is slow on shared memory). */
+  memoryBytes: number;
+  /** Counts growths, so views over the memory know when to renew. */
+  growths = 0;
 
   constructor(
     readonly memory: WebAssembly.Memory,
@@ -29,11 +33,12 @@ export class WasmHeap {
   ) {
     this.top = Math.ceil(heapBase / ALIGN) * ALIGN;
     this.u8 = new Uint8Array(memory.buffer);
+    this.memoryBytes = memory.buffer.byteLength;
   }
 
   /** A byte view of the whole memory, fresh after growth. */
   bytes(): Uint8Array {
-    if (this.u8.byteLength !== this.memory.buffer.byteLength) this.u8 = new Uint8Array(this.memory.buffer);
+    if (this.u8.byteLength !== this.memoryBytes) this.u8 = new Uint8Array(this.memory.buffer);
     return this.u8;
   }
 
@@ -51,7 +56,7 @@ export class WasmHeap {
       if (zero) this.bytes().fill(0, ptr, ptr + capacity);
       return { ptr, capacity };
     }
-    const have = this.memory.buffer.byteLength;
+    const have = this.memoryBytes;
     if (this.top + capacity <= have) return this.bump(capacity);
     if (this.cachedBytes >= capacity) {
       this.coalesce();
@@ -72,6 +77,8 @@ export class WasmHeap {
       );
     }
     this.memory.grow(want);
+    this.memoryBytes = this.memory.buffer.byteLength;
+    this.growths++;
     return this.bump(capacity);
   }
 

@@ -444,6 +444,24 @@ export function binary(): void {
   }
 }
 
+/** float32 rows with a scalar that float32 cannot hold: each element in f64, rounded once (as js). */
+function scalarRowF32(op: i32, first: bool, s: f64, px: usize, sx: i32, po: usize, so: i32, n: i32): bool {
+  const sx4 = <usize>sx << 2;
+  const so4 = <usize>so << 2;
+  if (op == 2) {
+    for (let j = 0; j < n; j++, px += sx4, po += so4) store<f32>(po, <f32>(<f64>load<f32>(px) * s));
+  } else if (op == 0) {
+    for (let j = 0; j < n; j++, px += sx4, po += so4) store<f32>(po, <f32>(<f64>load<f32>(px) + s));
+  } else if (op == 1) {
+    if (first) for (let j = 0; j < n; j++, px += sx4, po += so4) store<f32>(po, <f32>(s - <f64>load<f32>(px)));
+    else for (let j = 0; j < n; j++, px += sx4, po += so4) store<f32>(po, <f32>(<f64>load<f32>(px) - s));
+  } else if (op == 3) {
+    if (first) for (let j = 0; j < n; j++, px += sx4, po += so4) store<f32>(po, <f32>(s / <f64>load<f32>(px)));
+    else for (let j = 0; j < n; j++, px += sx4, po += so4) store<f32>(po, <f32>(<f64>load<f32>(px) / s));
+  } else return false;
+  return true;
+}
+
 /** x OP scalar (P1 = 0) or scalar OP x (P1 = 1); the scalar is f[0]. */
 export function binaryScalar(): void {
   const rows = ai(I_ROWS);
@@ -468,7 +486,8 @@ export function binaryScalar(): void {
     let po = cur(1);
     const xp = bx + (<usize>px << 2);
     const op_ = bo + (<usize>po << 2);
-    const done = f32 && (first ? binaryRowF32(op, sp, 0, xp, sx, op_, so, n) : binaryRowF32(op, xp, sx, sp, 0, op_, so, n));
+    let done = f32 && (first ? binaryRowF32(op, sp, 0, xp, sx, op_, so, n) : binaryRowF32(op, xp, sx, sp, 0, op_, so, n));
+    if (!done && dx == 0 && dout == 0) done = scalarRowF32(op, first, s, xp, sx, op_, so, n);
     if (!done) {
       if (first) for (let j = 0; j < n; j++, px += sx, po += so) st(dout, bo, po, binaryF(op, s, ld(dx, bx, px)));
       else for (let j = 0; j < n; j++, px += sx, po += so) st(dout, bo, po, binaryF(op, ld(dx, bx, px), s));
@@ -627,6 +646,11 @@ export function reduce(): void {
         else for (let j = 0; j < n; j++, px += sx) s += ld(dx, bx, px);
         const p = bacc + (<usize>pa << 3);
         store<f64>(p, load<f64>(p) + s);
+      } else if (dx == 0) {
+        for (let j = 0; j < n; j++, px += sx, pa += sa) {
+          const p = bacc + (<usize>pa << 3);
+          store<f64>(p, load<f64>(p) + <f64>load<f32>(bx + (<usize>px << 2)));
+        }
       } else {
         for (let j = 0; j < n; j++, px += sx, pa += sa) {
           const p = bacc + (<usize>pa << 3);
