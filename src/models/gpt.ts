@@ -236,7 +236,9 @@ export class GPT extends Module {
   ) {
     super();
     this.config = validateGPTConfig({ ...config });
-    this.transformer = new Transformer(this.config, dropoutGenerator ?? generator);
+    // tidy frees the layers' throwaway init tensors at once (parameters are kept): GPT-2 sized
+    // models would otherwise hold several copies until garbage collection.
+    this.transformer = tidy(() => new Transformer(this.config, dropoutGenerator ?? generator));
     this.lm_head = new TiedHead(this.transformer.wte.weight);
     if (!skipInit) this.initWeights(generator);
   }
@@ -253,10 +255,12 @@ export class GPT extends Module {
         if (name.endsWith(".bias") && !name.includes("ln_")) assign(p, 0);
         else if (name.includes("ln_")) assign(p, name.endsWith(".weight") ? 1 : 0);
         else
-          assign(
-            p,
-            randn(p.shape as number[], { generator }).mul(name.endsWith("c_proj.weight") ? resid : std),
-          );
+          tidy(() => {
+            assign(
+              p,
+              randn(p.shape as number[], { generator }).mul(name.endsWith("c_proj.weight") ? resid : std),
+            );
+          });
       }
     });
   }
@@ -301,15 +305,18 @@ export class GPT extends Module {
     const pos = arange(past, past + T);
     let x = tr.drop.forward(tr.wte.forward(idx).add(embedding(tr.wpe.weight, pos)));
     const blocks = [...tr.h];
+    const inference = !isGradEnabled();
     blocks.forEach((block, i) => {
-      const out = block.forward(x, cache && cache.length > 0 ? cache.layers[i] : null);
+      const past = cache && cache.length > 0 ? cache.layers[i] : null;
+      // Inference frees each block's temporaries (attention maps of [B, nh, T, T]) as it goes.
+      const out = inference ? tidy(() => block.forward(x, past)) : block.forward(x, past);
       x = out.x;
       if (cache) {
         const prev = cache.layers[i];
         cache.layers[i] = { k: out.k, v: out.v };
         // Inference: the old keys/values were copied into the new ones; free them now rather than
         // leave a long generation's growing copies to the garbage collector.
-        if (prev && !isGradEnabled()) {
+        if (prev && inference) {
           prev.k.dispose();
           prev.v.dispose();
         }
