@@ -10,7 +10,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { defaultDataDir } from "../src/data/node.js";
 import { currentBackendName, setBackend } from "../src/tensor/index.js";
 import { applyOverrides, presetConfig } from "../src/train/gpt.js";
 import { prepareDataset, trainGPT } from "../src/train/gpt-node.js";
@@ -36,7 +35,8 @@ if (values["decay-iters"]) sets.push(`lr_decay_iters=${values["decay-iters"]}`);
 if (values["eval-iters"]) sets.push(`eval_iters=${values["eval-iters"]}`);
 if (values["eval-interval"]) sets.push(`eval_interval=${values["eval-interval"]}`);
 const config = applyOverrides(presetConfig("shakespeare-char-cpu"), sets);
-const dataRoot = defaultDataDir();
+// Prepared afresh into a temporary folder (a second): HERO_DATA_DIR may be read-only.
+const dataRoot = mkdtempSync(join(tmpdir(), "hero-bench-data-"));
 const dataDir = join(dataRoot, "shakespeare_char");
 const prepared = await prepareDataset("shakespeare-char", dataDir);
 
@@ -57,6 +57,7 @@ const result = await trainGPT({
   },
 });
 rmSync(out, { recursive: true, force: true });
+process.on("exit", () => rmSync(dataRoot, { recursive: true, force: true }));
 const params = result.trainer.model.numParameters();
 
 interface TorchResult {

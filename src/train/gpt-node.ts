@@ -3,7 +3,15 @@
  * val.bin, meta.json for characters), the training loop with evaluation, checkpoints, resume,
  * JSONL metrics and samples, and sampling from a checkpoint.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  appendFileSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 import { loadText } from "../data/node.js";
 import { type CheckpointRole, hasCheckpoint, loadCheckpoint, saveCheckpoint } from "../io/checkpoint.js";
@@ -51,7 +59,14 @@ export async function prepareDataset(
   if (!DATASET_DIRS[name])
     throw new Error(`unknown data set "${name}"; known: shakespeare-char, shakespeare`);
   const { text } = await loadText("tinyshakespeare", { log });
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (error) {
+    throw new Error(
+      `cannot write the prepared data set to ${dir} (${(error as Error).message}); pass --data-dir`,
+    );
+  }
   const n = text.length;
   const trainText = text.slice(0, Math.floor(n * 0.9));
   const valText = text.slice(Math.floor(n * 0.9));
