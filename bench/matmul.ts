@@ -1,0 +1,188 @@
+/**
+ * bench/matmul: float32 matmul GFLOPS of the wasm backend's kernel at 1 and 2 threads, beside
+ * numpy (python3, its BLAS named), @tensorflow/tfjs-backend-wasm (XNNPACK) and @jax-js/jax (wasm),
+ * all from the same command. Each figure is the best of several timed calls after warm-up calls
+ * (the best, as other processes share the cores); the median is printed beside it.
+ * Usage: hero bench matmul [-- --sizes 256,512,1024 --threads 1,2 --peers numpy,tfjs,jax]
+ */
+import { availableParallelism } from "node:os";
+import { parseArgs } from "node:util";
+import type { View } from "../src/backend/index.js";
+import { WasmBackend } from "../src/backend/wasm/index.js";
+import { findPython, printTable, referencePath, runPython } from "./util.js";
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    sizes: { type: "string", default: "256,512,1024,2048,4096x768x768,4096x768x3072" },
+    threads: { type: "string", default: "1,2" },
+    peers: { type: "string", default: "numpy,tfjs,jax" },
+    seconds: { type: "string", default: "1" },
+  },
+  allowPositionals: true,
+});
+
+/** [M, K, N]: "1024" is 1024³, "4096x768x3072" is M×K×N. */
+const sizes = values.sizes!.split(",").map((s) => {
+  const parts = s.split("x").map(Number);
+  return (parts.length === 1 ? [parts[0], parts[0], parts[0]] : parts) as [number, number, number];
+});
+const label = ([M, K, N]: number[]) => (M === K && K === N ? `${M}³` : `${M}×${K}×${N}`);
+const budget = Number(values.seconds) * 1000;
+const peers = new Set(values.peers!.split(","));
+
+interface Timing {
+  best: number;
+  median: number;
+}
+
+/** Seconds per call: 2 warm-up calls, then calls until the budget (at least 3). */
+async function time(fn: () => unknown | Promise<unknown>): Promise<Timing> {
+  for (let i = 0; i < 2; i++) await fn();
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < 3 || (performance.now() - start < budget && times.length < 50)) {
+    const t0 = performance.now();
+    await fn();
+    times.push((performance.now() - t0) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return { best: times[0]!, median: times[Math.floor(times.length / 2)]! };
+}
+
+const gflops = ([M, K, N]: number[], seconds: number) => (2 * M! * K! * N!) / seconds / 1e9;
+
+function random(n: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.random() - 0.5;
+  return out;
+}
+
+// Rows: implementation, then best/median GFLOPS per size.
+const rows: (string | number)[][] = [["implementation", ...sizes.map(label)]];
+const cell = (t: Timing, size: number[]) =>
+  `${gflops(size, t.best).toFixed(1)} (${gflops(size, t.median).toFixed(1)})`;
+
+for (const threads of values.threads!.split(",").map(Number)) {
+  const backend = new WasmBackend({ threads });
+  const running = await backend.startThreads();
+  const row: string[] = [`herograd wasm ${backend.variant}, ${running} thread${running === 1 ? "" : "s"}`];
+  for (const size of sizes) {
+    const [M, K, N] = size;
+    const view = (rowsN: number, cols: number, data?: Float32Array): View => {
+      const storage = backend.alloc("float32", rowsN * cols);
+      if (data) backend.write(storage, data);
+      return { storage, shape: [rowsN, cols], strides: [cols, 1], offset: 0 };
+    };
+    const a = view(M, K, random(M * K));
+    const b = view(K, N, random(K * N));
+    const out = view(M, N);
+    row.push(cell(await time(() => backend.run("matmul", { a, b, out })), size));
+    for (const v of [a, b, out]) backend.free(v.storage);
+  }
+  rows.push(row);
+}
+
+if (peers.has("numpy")) {
+  const python = findPython(["numpy"]);
+  if (!python) rows.push(["numpy: python3 with numpy not found", ...sizes.map(() => "-")]);
+  for (const threads of python ? values.threads!.split(",").map(Number) : []) {
+    const n = String(threads);
+    const ref = runPython(
+      python!,
+      referencePath("numpy_matmul.py"),
+      JSON.stringify({ sizes, budget: budget / 1000 }),
+      {
+        OPENBLAS_NUM_THREADS: n,
+        OMP_NUM_THREADS: n,
+        MKL_NUM_THREADS: n,
+        OPENBLAS_CORETYPE: "SkylakeX",
+      },
+    );
+    if (!ref.ok) {
+      rows.push([`numpy (${threads} threads): failed: ${ref.stderr.trim().split("\n").at(-1)}`]);
+      continue;
+    }
+    const r = JSON.parse(ref.stdout) as { blas: string; numpy: string; times: [number, number][] };
+    rows.push([
+      `numpy ${r.numpy} (${r.blas}), ${threads} thread${threads === 1 ? "" : "s"}`,
+      ...r.times.map(([best, median], i) => cell({ best, median }, sizes[i]!)),
+    ]);
+  }
+}
+
+if (peers.has("tfjs")) {
+  try {
+    const tf = await import("@tensorflow/tfjs-core");
+    await import("@tensorflow/tfjs-backend-wasm");
+    // Node has no Web Workers for its threaded build: one thread.
+    tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+    await tf.setBackend("wasm");
+    await tf.ready();
+    const row: string[] = ["@tensorflow/tfjs-backend-wasm 4.22 (XNNPACK, SIMD), 1 thread"];
+    for (const size of sizes) {
+      const [M, K, N] = size;
+      const a = tf.tensor2d(random(M * K), [M, K]);
+      const b = tf.tensor2d(random(K * N), [K, N]);
+      row.push(
+        cell(
+          await time(() => {
+            const c = tf.matMul(a, b);
+            c.dataSync();
+            c.dispose();
+          }),
+          size,
+        ),
+      );
+      a.dispose();
+      b.dispose();
+    }
+    rows.push(row);
+  } catch (e) {
+    rows.push([`@tensorflow/tfjs-backend-wasm could not run: ${(e as Error).message.split("\n")[0]}`]);
+  }
+}
+
+if (peers.has("jax")) {
+  try {
+    // jax-js reads navigator, which Node 20 lacks (Node 21 has it).
+    const g = globalThis as { navigator?: unknown };
+    g.navigator ??= { hardwareConcurrency: availableParallelism(), userAgent: "node" };
+    const jax = (await import("@jax-js/jax")) as unknown as {
+      numpy: {
+        array(data: Float32Array): { reshape(shape: number[]): JaxArray };
+        matmul(a: JaxArray, b: JaxArray): JaxArray;
+      };
+      init(): Promise<string[]>;
+    };
+    type JaxArray = { ref: JaxArray; dataSync(): unknown; data(): Promise<unknown>; dispose(): void };
+    await jax.init();
+    const np = jax.numpy;
+    const row: string[] = ["@jax-js/jax 0.1 (wasm device, its default threads)"];
+    for (const size of sizes) {
+      const [M, K, N] = size;
+      const a = np.array(random(M * K)).reshape([M, K]);
+      const b = np.array(random(K * N)).reshape([K, N]);
+      row.push(
+        cell(
+          await time(async () => {
+            const c = np.matmul(a.ref, b.ref);
+            await c.data();
+          }),
+          size,
+        ),
+      );
+      a.dispose();
+      b.dispose();
+    }
+    rows.push(row);
+  } catch (e) {
+    rows.push([`@jax-js/jax could not run: ${(e as Error).message.split("\n")[0]}`]);
+  }
+}
+
+console.log(
+  "float32 matmul GFLOPS, best (median) of timed calls after 2 warm-up calls; M×K×N. Other processes share this machine's cores: figures vary from run to run.",
+);
+printTable(rows.map((r) => [...r, ...new Array(Math.max(0, rows[0]!.length - r.length)).fill("")]));
+process.exit(0);
