@@ -76,7 +76,10 @@ for (const name of values.models!.split(",")) {
       torchNote = `PyTorch failed: ${ref.stderr.trim().split("\n").at(-1)}`;
     }
   }
-  for (const backend of backendNames()) {
+  // HERO_BACKEND (hero bench --backend) picks one backend; otherwise every registered one runs.
+  for (const backend of backendNames().filter(
+    (b) => !process.env.HERO_BACKEND || b === process.env.HERO_BACKEND,
+  )) {
     setBackend(backend);
     const data = windowTensors(buildContextWindows(words, vocab, spec.block));
     const model = spec.build(new Random(42));

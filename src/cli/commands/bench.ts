@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Command } from "commander";
+import { useBackend } from "../backend-option.js";
 
 /** Compiled benchmarks live in dist/bench, beside dist/src. */
 const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "bench");
@@ -20,7 +21,9 @@ export function registerBench(program: Command): void {
     .description("run a benchmark from bench/ (prints its figures and the reference's, with the ratio)")
     .argument("[name]", "benchmark name; omit to list them")
     .argument("[args...]", "options for the benchmark, after -- (e.g. hero bench train-step -- --steps 50)")
-    .action(async (name: string | undefined, args: string[]) => {
+    .option("--backend <name>", "only this tensor backend (js or wasm) where the benchmark runs several")
+    .action(async (name: string | undefined, args: string[], opts: { backend?: string }) => {
+      useBackend(opts.backend);
       const names = listBenchmarks();
       if (!name) {
         console.log(names.length > 0 ? names.join("\n") : `no benchmarks found in ${benchDir}`);

@@ -17,6 +17,7 @@ import {
   sampleMakemore,
   trainMakemore,
 } from "../../train/makemore-run.js";
+import { useBackend } from "../backend-option.js";
 import { writeFileAtomic } from "../files.js";
 import { intOption, numberOption, positiveIntOption } from "../options.js";
 import { startProgress } from "../progress.js";
@@ -33,6 +34,7 @@ async function loadWords(file: string | undefined): Promise<string[]> {
 }
 
 interface DiagnoseOptions {
+  backend?: string;
   data?: string;
   batchnorm: boolean;
   gain: number;
@@ -44,6 +46,7 @@ interface DiagnoseOptions {
 }
 
 interface TrainOptions {
+  backend?: string;
   type: string;
   data?: string;
   steps?: number;
@@ -91,7 +94,9 @@ export function registerMakemore(program: Command): void {
     )
     .option("--out <dir>", "checkpoint directory (default out/makemore/TYPE)")
     .option("--samples <n>", "names to sample at the end", intOption, 10)
+    .option("--backend <name>", "tensor backend: js or wasm (default: HERO_BACKEND, else wasm)")
     .action(async (opts: TrainOptions) => {
+      useBackend(opts.backend);
       if (!MAKEMORE_TYPES.includes(opts.type as MakemoreType)) {
         throw new Error(`unknown --type "${opts.type}"; choose one of ${MAKEMORE_TYPES.join(", ")}`);
       }
@@ -204,7 +209,9 @@ export function registerMakemore(program: Command): void {
     .option("--lr <x>", "SGD learning rate", numberOption, 0.1)
     .option("--seed <n>", "seed", intOption, 2147483647)
     .option("--out <dir>", "where to write the SVGs", "out/makemore/diagnose")
+    .option("--backend <name>", "tensor backend: js or wasm (default: HERO_BACKEND, else wasm)")
     .action(async (opts: DiagnoseOptions) => {
+      useBackend(opts.backend);
       const words = await loadWords(opts.data);
       const vocab = CharVocabulary.fromWords(words);
       const train = windowTensors(buildContextWindows(splitWords(words, new Random(42)).train, vocab, 3));
