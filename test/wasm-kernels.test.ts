@@ -525,6 +525,18 @@ describe("wasm kernels match js", { skip: !available && "no WebAssembly SIMD her
       },
       1e-4,
     );
+    // A weight shared by every batch folds the batches into rows (one packing of the weight).
+    const x3 = input(r, "float32", [2, 3, 11, 21], "strided");
+    const w = input(r, "float32", [2, 3, 21, 10], { broadcastFrom: [21, 10] });
+    check(
+      "matmul shared weight folded into rows",
+      "matmul",
+      (b) => {
+        const out = output(b, "float32", [2, 3, 11, 10]);
+        return { args: { a: build(b, x3), b: build(b, w), out }, outputs: [out.storage] };
+      },
+      1e-4,
+    );
     const a64 = input(r, "float64", [9, 14], "transposed");
     const b64 = input(r, "float64", [14, 6], "strided");
     check(

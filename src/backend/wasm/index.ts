@@ -721,6 +721,31 @@ export class WasmBackend implements Backend {
     const M = out.shape[nd - 2]!;
     const N = out.shape[nd - 1]!;
     const K = x.shape[nd - 1]!;
+    // x @ W with W shared by every batch (a linear layer on [B, T, C]): one [B·T, K] @ [K, N]
+    // product, so W is packed once instead of once per batch.
+    if (
+      nd > 2 &&
+      M > 1 &&
+      y.strides.slice(0, nd - 2).every((s) => s === 0) &&
+      foldsIntoRows(x) &&
+      foldsIntoRows(out)
+    ) {
+      const rows = out.storage.size === 0 ? 0 : out.shape.slice(0, nd - 1).reduce((p, q) => p * q, 1);
+      const row = (v: View, cols: number): View => ({
+        storage: v.storage,
+        shape: [rows, cols],
+        strides: [v.strides[nd - 2]!, v.strides[nd - 1]!],
+        offset: v.offset,
+      });
+      const w: View = {
+        storage: y.storage,
+        shape: [K, N],
+        strides: [y.strides[nd - 2]!, y.strides[nd - 1]!],
+        offset: y.offset,
+      };
+      this.matmul({ a: row(x, K), b: w, out: row(out, N) });
+      return;
+    }
     const batchShape = [...out.shape.slice(0, nd - 2), 1];
     const batches = this.walk(
       batchShape,
@@ -763,6 +788,17 @@ export class WasmBackend implements Backend {
     }
     this.pool.runMatmul(jobs, this.exports);
   };
+}
+
+/** True when the batch dims continue the row dim's stride, so batches of rows are one taller matrix. */
+function foldsIntoRows(v: View): boolean {
+  const nd = v.shape.length;
+  let expected = v.strides[nd - 2]! * v.shape[nd - 2]!;
+  for (let d = nd - 3; d >= 0; d--) {
+    if (v.shape[d] !== 1 && v.strides[d] !== expected) return false;
+    expected *= v.shape[d]!;
+  }
+  return true;
 }
 
 function contiguousStrides(shape: readonly number[]): number[] {

@@ -646,6 +646,23 @@ export function reduce(): void {
         else for (let j = 0; j < n; j++, px += sx) s += ld(dx, bx, px);
         const p = bacc + (<usize>pa << 3);
         store<f64>(p, load<f64>(p) + s);
+      } else if (dx == 0 && sx == 1 && sa == 1) {
+        // Sum float32 rows into float64 accumulators, two lanes at a time.
+        const xp = bx + (<usize>px << 2);
+        const ap = bacc + (<usize>pa << 3);
+        let j = 0;
+        for (; j + 4 <= n; j += 4) {
+          const v = v128.load(xp + (<usize>j << 2));
+          const lo = f64x2.promote_low_f32x4(v);
+          const hi = f64x2.promote_low_f32x4(v128.shuffle<u8>(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
+          const a = ap + (<usize>j << 3);
+          v128.store(a, f64x2.add(v128.load(a), lo));
+          v128.store(a + 16, f64x2.add(v128.load(a + 16), hi));
+        }
+        for (; j < n; j++) {
+          const a = ap + (<usize>j << 3);
+          store<f64>(a, load<f64>(a) + <f64>load<f32>(xp + (<usize>j << 2)));
+        }
       } else if (dx == 0) {
         for (let j = 0; j < n; j++, px += sx, pa += sa) {
           const p = bacc + (<usize>pa << 3);
@@ -1117,7 +1134,7 @@ function packPanelsA(pa: usize, sam: i32, sak: i32, mc: i32, kc: i32): void {
 }
 
 /** C[4×8] += Apanel · Bpanel over kc; partial tiles (h rows, w cols) go through scratch. */
-function micro(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, h: i32, w: i32): void {
+function micro(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, h: i32, w: i32, add: bool): void {
   let c00 = f32x4.splat(0);
   let c01 = c00;
   let c10 = c00;
@@ -1145,6 +1162,18 @@ function micro(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, h: i32, w: i32
     bp += 32;
   }
   const ld4 = <usize>ldc << 2;
+  if (!add && h == 4 && w == 8) {
+    // The first k block writes C (no zeroing pass, no read).
+    v128.store(c, c00);
+    v128.store(c + 16, c01);
+    v128.store(c + ld4, c10);
+    v128.store(c + ld4 + 16, c11);
+    v128.store(c + 2 * ld4, c20);
+    v128.store(c + 2 * ld4 + 16, c21);
+    v128.store(c + 3 * ld4, c30);
+    v128.store(c + 3 * ld4 + 16, c31);
+    return;
+  }
   if (h == 4 && w == 8) {
     v128.store(c, f32x4.add(v128.load(c), c00));
     v128.store(c + 16, f32x4.add(v128.load(c + 16), c01));
@@ -1171,14 +1200,14 @@ function micro(ap: usize, bp: usize, kc: i32, c: usize, ldc: i32, h: i32, w: i32
   for (let r = 0; r < h; r++) {
     for (let j = 0; j < w; j++) {
       const p = c + (<usize>r * ld4) + (<usize>j << 2);
-      store<f32>(p, load<f32>(p) + load<f32>(t + (<usize>(r * 8 + j) << 2)));
+      const v = load<f32>(t + (<usize>(r * 8 + j) << 2));
+      store<f32>(p, add ? load<f32>(p) + v : v);
     }
   }
 }
 
 /** One float32 matrix product, rows m0..m1 of C (C row stride ldc, unit column stride). */
 function gemmF32(pa: usize, sam: i32, sak: i32, pb: usize, sbk: i32, sbn: i32, pc: usize, ldc: i32, m0: i32, m1: i32, N: i32, K: i32): void {
-  for (let i = m0; i < m1; i++) memory.fill(pc + (<usize>(i * ldc) << 2), 0, <usize>N << 2);
   for (let jc = 0; jc < N; jc += NC) {
     const nc = min(NC, N - jc);
     for (let k0 = 0; k0 < K; k0 += KC) {
@@ -1192,7 +1221,7 @@ function gemmF32(pa: usize, sam: i32, sak: i32, pb: usize, sbk: i32, sbn: i32, p
           for (let ir = 0; ir < mc; ir += 4) {
             const ap = packA + (<usize>((ir >> 2) * kc) << 4);
             const c = pc + (<usize>((ic + ir) * ldc + jc + jr) << 2);
-            micro(ap, bp, kc, c, ldc, min(4, mc - ir), min(8, nc - jr));
+            micro(ap, bp, kc, c, ldc, min(4, mc - ir), min(8, nc - jr), k0 > 0);
           }
         }
       }
