@@ -76,6 +76,10 @@ test("gpt prepare, a few training steps with --set, resume, and sample from the 
   const prep = hero(["gpt", "prepare", "shakespeare-char", "--data-dir", data], { HERO_DATA_DIR: dataDir });
   assert.equal(prep.status, 0, prep.stderr);
   assert.match(prep.stdout, /train 1003854 tokens, val 111540 tokens, vocabulary 65/);
+  // nanoGPT's data/shakespeare/readme: train.bin has 301,966 tokens, val.bin has 36,059 tokens
+  const bpe = hero(["gpt", "prepare", "shakespeare", "--data-dir", data], { HERO_DATA_DIR: dataDir });
+  assert.equal(bpe.status, 0, bpe.stderr);
+  assert.match(bpe.stdout, /train 301966 tokens, val 36059 tokens, vocabulary 50257/);
   const out = join(dir, "run");
   const sets = [
     "n_layer=1",
