@@ -181,7 +181,64 @@ export interface StatsFigure {
   items: { label: string; value: string }[];
 }
 
-export type Figure = LineFigure | GraphFigure | NetworkFigure | FieldFigure | StatsFigure;
+/**
+ * A matrix as coloured cells (bigram counts, attention weights, tanh saturation): rows top to
+ * bottom, columns left to right, optionally with each value printed in its cell.
+ */
+export interface HeatmapFigure {
+  kind: "heatmap";
+  id: string;
+  title: string;
+  /** Span the whole width of the experiment (by default it shares a row). */
+  wide?: boolean;
+  values: number[][];
+  rowLabels?: string[];
+  colLabels?: string[];
+  xLabel?: string;
+  yLabel?: string;
+  /** Print each value in its cell (e.g. counts); "auto" prints them when the matrix is small. */
+  text?: boolean | "auto";
+  /** "sequential" (0 → max, default) or "diverging" (negative red, positive blue). */
+  scheme?: "sequential" | "diverging";
+  /** Rows to outline (e.g. the probability row being sampled from). */
+  highlightRows?: number[];
+  caption?: string;
+}
+
+/** Labelled points in the plane (e.g. a 2-D embedding of the letters). */
+export interface ScatterFigure {
+  kind: "scatter";
+  id: string;
+  title: string;
+  wide?: boolean;
+  points: { x: number; y: number; label?: string; group?: string }[];
+  xLabel?: string;
+  yLabel?: string;
+  caption?: string;
+}
+
+/** Distributions of values, one line per series (activations or gradients per layer). */
+export interface HistogramFigure {
+  kind: "histogram";
+  id: string;
+  title: string;
+  wide?: boolean;
+  series: { name: string; values: number[] }[];
+  /** Number of bins (default 50). */
+  bins?: number;
+  xLabel?: string;
+  caption?: string;
+}
+
+export type Figure =
+  | LineFigure
+  | GraphFigure
+  | NetworkFigure
+  | FieldFigure
+  | StatsFigure
+  | HeatmapFigure
+  | ScatterFigure
+  | HistogramFigure;
 
 // ---------------------------------------------------------------------------------------------
 // Events: what an experiment streams.

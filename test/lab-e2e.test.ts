@@ -11,9 +11,9 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { lessons } from "../lessons/index.js";
-import { buildLab, labBuildDir } from "../src/cli/commands/lab.js";
+import { buildLab, labBuildDir, labDataFiles } from "../src/cli/commands/lab.js";
 import { type LabServer, startLabServer } from "../src/cli/lab-server.js";
-import { repoRoot } from "./helpers.js";
+import { dataDir, repoRoot } from "./helpers.js";
 
 const CHROMIUM = process.env.HERO_CHROMIUM ?? "/usr/bin/chromium";
 const shots = join(repoRoot, "out", "test", "lab");
@@ -37,7 +37,7 @@ async function pathPoints(page: Page, selector: string): Promise<number> {
   );
 }
 
-describe("the lab in Chromium", { skip, timeout: 150_000 }, () => {
+describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.length }, () => {
   let server: LabServer;
   let context: BrowserContext;
   let userDataDir: string;
@@ -45,7 +45,8 @@ describe("the lab in Chromium", { skip, timeout: 150_000 }, () => {
 
   before(async () => {
     if (!existsSync(join(labBuildDir, "index.html"))) await buildLab();
-    server = await startLabServer({ root: labBuildDir, port: 0 });
+    // The data sets a lesson fetches (/data/names.txt, ...), from HERO_DATA_DIR as `hero lab` serves them.
+    server = await startLabServer({ root: labBuildDir, port: 0, data: labDataFiles(dataDir) });
     userDataDir = mkdtempSync(join(tmpdir(), "herograd-chromium-"));
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
@@ -85,15 +86,33 @@ describe("the lab in Chromium", { skip, timeout: 150_000 }, () => {
       const lesson = await entry.load();
       const experiments = lesson.sections.filter((s) => s.experiment).length;
       assert.equal(await page.locator(".experiment").count(), experiments);
-      // Every experiment starts on load; wait for all to finish (none may fail).
+      // Every experiment starts on load. Quick ones must finish; a training run (streaming) must
+      // have drawn its figures, each curve at least two points, and is then stopped — in the same
+      // page task as the check, so no event can add a figure in between.
       await page.waitForFunction(
-        () =>
-          [...document.querySelectorAll<HTMLElement>(".experiment")].every((e) =>
-            ["done", "error"].includes(e.dataset.state ?? ""),
-          ),
+        () => {
+          const panels = [...document.querySelectorAll<HTMLElement>(".experiment")];
+          const ready = panels.every(
+            (e) =>
+              ["done", "error"].includes(e.dataset.state ?? "") ||
+              (e.dataset.streaming === "true" &&
+                e.querySelectorAll(".figure").length > 0 &&
+                [...e.querySelectorAll<HTMLElement>('.figure[data-kind="line"]')].every(
+                  (f) => Number(f.dataset.points ?? 0) >= 2,
+                )),
+          );
+          if (ready) {
+            for (const stop of document.querySelectorAll<HTMLButtonElement>(
+              '.experiment:is([data-state="running"], [data-state="paused"]) button[data-action="stop"]',
+            ))
+              stop.click();
+          }
+          return ready;
+        },
         undefined,
         { timeout: 60_000 },
       );
+      await page.waitForTimeout(300); // the stopped runs draw what they had
       const failed = await page.$$eval(".experiment[data-state=error] .status", (s) =>
         s.map((e) => e.textContent),
       );
@@ -273,6 +292,40 @@ describe("the lab in Chromium", { skip, timeout: 150_000 }, () => {
       here,
     );
     await page.mouse.move(0, 0);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test("the figure gallery draws one figure of every kind", async () => {
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}#/_gallery`);
+    await page.waitForSelector('.experiment[data-state="done"]');
+    await page.waitForTimeout(300);
+    const count = (selector: string) => page.locator(selector).count();
+    const kinds = await page.$$eval(".figure", (fs) => fs.map((f) => (f as HTMLElement).dataset.kind).sort());
+    assert.deepEqual(kinds, [
+      "field",
+      "graph",
+      "heatmap",
+      "histogram",
+      "line",
+      "network",
+      "scatter",
+      "stats",
+    ]);
+    // 27 × 27 cells, the highlighted row outlined, a value printed in each cell.
+    assert.equal(await count('.figure-heatmap svg [aria-label="cell"] rect'), 27 * 27 + 27);
+    assert.equal(await count('.figure-heatmap svg [aria-label="text"] text'), 27 * 27);
+    assert.equal(await count('.figure-scatter svg [aria-label="dot"] circle'), 27);
+    assert.equal(await count('.figure-histogram svg [aria-label="line"] path'), 3);
+    assert.ok((await count(".figure-graph svg g.node")) >= 5);
+    assert.equal(
+      await page.locator(".figure-graph .graph-controls").isVisible(),
+      false,
+      "one frame: no step controls",
+    );
+    await page.screenshot({ path: join(shots, "_gallery.png"), fullPage: true });
     assert.deepEqual(errors, []);
     await page.close();
   });

@@ -71,6 +71,14 @@ async function renderCell(cell: Cell): Promise<HTMLElement> {
   }
 }
 
+/** The figure gallery, for lesson authors (#/_gallery): not a lesson of the series. */
+const galleryEntry: LessonEntry = {
+  id: "_gallery",
+  number: 0,
+  title: "figure gallery",
+  load: async () => (await import("./gallery.js")).gallery,
+};
+
 async function renderLesson(entry: LessonEntry): Promise<void> {
   for (const panel of panels) panel.dispose();
   panels = [];
@@ -80,7 +88,7 @@ async function renderLesson(entry: LessonEntry): Promise<void> {
   const header = el(
     "header",
     { class: "lesson-header" },
-    el("p", { class: "kicker" }, `Lesson ${lesson.number}`),
+    el("p", { class: "kicker" }, lesson.number > 0 ? `Lesson ${lesson.number}` : "For lesson authors"),
     el("h1", {}, lesson.title),
     el("p", { class: "summary" }, lesson.summary),
   );
@@ -124,7 +132,8 @@ let shownLesson: string | undefined;
 
 async function route(): Promise<void> {
   const [, lessonId, sectionId] = location.hash.split("/");
-  const entry = lessons.find((l) => l.id === lessonId) ?? lessons[0]!;
+  const entry =
+    lessonId === galleryEntry.id ? galleryEntry : (lessons.find((l) => l.id === lessonId) ?? lessons[0]!);
   renderNav(entry.id);
   if (shownLesson !== entry.id) {
     shownLesson = entry.id;

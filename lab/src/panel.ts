@@ -76,7 +76,12 @@ export class ExperimentPanel {
     buttons.append(this.status);
     this.element = el(
       "section",
-      { class: "experiment", "data-experiment": experiment.id, "data-state": "idle" },
+      {
+        class: "experiment",
+        "data-experiment": experiment.id,
+        "data-state": "idle",
+        "data-streaming": String(experiment.streaming === true),
+      },
       el("h3", {}, el("span", { class: "badge" }, "experiment"), experiment.title),
       controls,
       buttons,

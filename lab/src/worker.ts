@@ -3,7 +3,7 @@
  * page stays responsive however long a step takes. Events are batched and posted at each tick.
  */
 import { findLesson } from "../../lessons/index.js";
-import { type LabContext, type LabEvent, StopRun } from "../../lessons/lesson.js";
+import { type LabContext, type LabEvent, type Lesson, StopRun } from "../../lessons/lesson.js";
 import type { FromWorker, ToWorker } from "./protocol.js";
 
 let pace = 0;
@@ -37,12 +37,17 @@ const context: LabContext = {
   },
 };
 
+async function load(id: string): Promise<Lesson> {
+  const entry = findLesson(id);
+  if (!entry) throw new Error(`no lesson "${id}"`);
+  return entry.load();
+}
+
 async function run(message: Extract<ToWorker, { type: "run" }>): Promise<void> {
   const started = performance.now();
   try {
-    const entry = findLesson(message.lesson);
-    if (!entry) throw new Error(`no lesson "${message.lesson}"`);
-    const lesson = await entry.load();
+    const lesson =
+      message.lesson === "_gallery" ? (await import("./gallery.js")).gallery : await load(message.lesson);
     const experiment = lesson.sections.find((s) => s.id === message.section)?.experiment;
     if (!experiment) throw new Error(`lesson ${lesson.id} has no experiment in section "${message.section}"`);
     pace = message.pace;

@@ -2,8 +2,11 @@
 import type { Figure } from "../../../lessons/lesson.js";
 import { FieldView } from "./field.js";
 import { GraphView } from "./graph.js";
+import { HeatmapView } from "./heatmap.js";
+import { HistogramView } from "./histogram.js";
 import { LineView } from "./line.js";
 import { NetworkView } from "./network.js";
+import { ScatterView } from "./scatter.js";
 import { StatsView } from "./stats.js";
 import type { FigureView } from "./view.js";
 
@@ -21,5 +24,11 @@ export function createView(figure: Figure): FigureView {
       return new FieldView(figure);
     case "stats":
       return new StatsView(figure);
+    case "heatmap":
+      return new HeatmapView(figure);
+    case "scatter":
+      return new ScatterView(figure);
+    case "histogram":
+      return new HistogramView(figure);
   }
 }

@@ -1,0 +1,108 @@
+/** A matrix as coloured cells, drawn with Observable Plot (bigram counts, attention weights). */
+import * as Plot from "@observablehq/plot";
+import type { Figure, HeatmapFigure } from "../../../lessons/lesson.js";
+import { el, type FigureView, figureCard } from "./view.js";
+
+const fmt = (v: number) =>
+  Number.isInteger(v)
+    ? String(v)
+    : Math.abs(v) >= 100
+      ? v.toFixed(0)
+      : Math.abs(v) >= 1
+        ? v.toFixed(1)
+        : v.toFixed(2);
+
+export class HeatmapView implements FigureView {
+  readonly element: HTMLElement;
+  readonly minInterval = 100;
+  private readonly body: HTMLElement;
+  private readonly heading: HTMLElement;
+  private readonly caption = el("figcaption");
+  private figure: HeatmapFigure;
+
+  constructor(figure: HeatmapFigure) {
+    const card = figureCard("heatmap", figure.title);
+    this.element = card.element;
+    this.body = card.body;
+    this.heading = card.heading;
+    this.element.append(this.caption);
+    this.figure = figure;
+  }
+
+  update(figure: Figure): void {
+    if (figure.kind === "heatmap") this.figure = figure;
+  }
+
+  draw(): void {
+    const {
+      values,
+      rowLabels,
+      colLabels,
+      xLabel,
+      yLabel,
+      scheme = "sequential",
+      highlightRows = [],
+    } = this.figure;
+    this.heading.textContent = this.figure.title;
+    this.caption.textContent = this.figure.caption ?? "";
+    const nRows = values.length;
+    const nCols = Math.max(0, ...values.map((r) => r.length));
+    const cells = values.flatMap((row, i) => row.map((v, j) => ({ i, j, v })));
+    const max = Math.max(1e-12, ...cells.map((c) => Math.abs(c.v)));
+    const width = Math.max(240, this.body.clientWidth || 480);
+    const margin = { top: 30, left: 40, right: 10, bottom: 10 };
+    const cell = Math.max(4, (width - margin.left - margin.right) / Math.max(1, nCols));
+    const text = this.figure.text === "auto" ? nCols <= 32 && cell >= 18 : (this.figure.text ?? false);
+    const label = (labels: string[] | undefined) => (i: number) => labels?.[i] ?? String(i);
+    const plot = Plot.plot({
+      width,
+      height: Math.round(margin.top + margin.bottom + cell * nRows),
+      marginTop: margin.top,
+      marginLeft: margin.left,
+      marginRight: margin.right,
+      marginBottom: margin.bottom,
+      padding: 0.04,
+      x: {
+        domain: [...Array(nCols).keys()],
+        axis: "top",
+        label: xLabel ?? null,
+        tickFormat: label(colLabels),
+        tickSize: 0,
+      },
+      y: {
+        domain: [...Array(nRows).keys()],
+        label: yLabel ?? null,
+        tickFormat: label(rowLabels),
+        tickSize: 0,
+      },
+      color:
+        scheme === "diverging"
+          ? { type: "linear", scheme: "RdBu", domain: [-max, max] }
+          : { type: "linear", scheme: "blues", domain: [0, max] },
+      marks: [
+        Plot.cell(cells, {
+          x: "j",
+          y: "i",
+          fill: "v",
+          title: (d: { i: number; j: number; v: number }) =>
+            `${label(rowLabels)(d.i)} → ${label(colLabels)(d.j)}: ${d.v}`,
+        }),
+        text
+          ? Plot.text(cells, {
+              x: "j",
+              y: "i",
+              text: (d: { v: number }) => fmt(d.v),
+              fill: (d: { v: number }) => (Math.abs(d.v) / max > 0.55 ? "white" : "#30343a"),
+              fontSize: Math.min(11, cell / 3),
+            })
+          : null,
+        Plot.cell(
+          cells.filter((c) => highlightRows.includes(c.i)),
+          { x: "j", y: "i", fill: null, stroke: "#e08a00", strokeWidth: 2, inset: -0.5 },
+        ),
+      ],
+    }) as unknown as Element;
+    this.element.dataset.cells = String(cells.length);
+    this.body.replaceChildren(plot);
+  }
+}

@@ -1,0 +1,54 @@
+/** Distributions, one line per series (activations or gradients per layer), with Observable Plot. */
+import * as Plot from "@observablehq/plot";
+import type { Figure, HistogramFigure } from "../../../lessons/lesson.js";
+import { el, type FigureView, figureCard } from "./view.js";
+
+export class HistogramView implements FigureView {
+  readonly element: HTMLElement;
+  readonly minInterval = 150;
+  private readonly body: HTMLElement;
+  private readonly heading: HTMLElement;
+  private readonly caption = el("figcaption");
+  private figure: HistogramFigure;
+
+  constructor(figure: HistogramFigure) {
+    const card = figureCard("histogram", figure.title);
+    this.element = card.element;
+    this.body = card.body;
+    this.heading = card.heading;
+    this.element.append(this.caption);
+    this.figure = figure;
+  }
+
+  update(figure: Figure): void {
+    if (figure.kind === "histogram") this.figure = figure;
+  }
+
+  draw(): void {
+    const { series, bins = 50, xLabel } = this.figure;
+    this.heading.textContent = this.figure.title;
+    this.caption.textContent = this.figure.caption ?? "";
+    const rows = series.flatMap((s) => s.values.map((value) => ({ value, series: s.name })));
+    const width = Math.max(280, this.body.clientWidth || 480);
+    const plot = Plot.plot({
+      width,
+      height: Math.round(Math.min(300, width * 0.6)),
+      grid: true,
+      x: { label: xLabel ?? null },
+      y: { label: "count" },
+      color: { legend: series.length > 1, domain: series.map((s) => s.name) },
+      marks: [
+        Plot.lineY(
+          rows,
+          Plot.binX<Plot.LineYOptions>(
+            { y: "count" },
+            { x: "value", stroke: "series", z: "series", thresholds: bins, curve: "step" },
+          ),
+        ),
+        Plot.ruleY([0]),
+      ],
+    }) as unknown as Element;
+    this.element.dataset.series = String(series.length);
+    this.body.replaceChildren(plot);
+  }
+}

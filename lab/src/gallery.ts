@@ -1,0 +1,141 @@
+/**
+ * The figure gallery (#/_gallery): one figure of every kind the lab draws, from small seeded data,
+ * for lesson authors to see what each kind looks like and for the end-to-end tests to check that
+ * every view renders. It is a lesson in the lessons/ format that lives with the lab.
+ */
+import type { LabContext, Lesson } from "../../lessons/lesson.js";
+import { decisionGrid, MLP, makeMoons, runProgram, toDot } from "../../src/micrograd/index.js";
+import { Random } from "../../src/random/index.js";
+
+const LETTERS = [".", ..."abcdefghijklmnopqrstuvwxyz"];
+
+async function figures(lab: LabContext): Promise<void> {
+  const rng = new Random(7);
+  lab.emit({
+    type: "figure",
+    figure: {
+      kind: "stats",
+      id: "stats",
+      title: "stats",
+      items: [
+        { label: "step", value: "3 / 3" },
+        { label: "loss", value: "0.1234" },
+      ],
+    },
+  });
+  lab.emit({
+    type: "figure",
+    figure: { kind: "line", id: "line", title: "line", yLabel: "loss", series: ["train", "val"] },
+  });
+  for (let k = 0; k < 60; k++) {
+    const loss = 2.5 * Math.exp(-k / 15) + 0.3;
+    lab.emit({
+      type: "points",
+      figure: "line",
+      series: "train",
+      points: [{ x: k, y: loss + rng.uniform(0, 0.05) }],
+    });
+    lab.emit({
+      type: "points",
+      figure: "line",
+      series: "val",
+      points: [{ x: k, y: loss + 0.1 + rng.uniform(0, 0.05) }],
+    });
+  }
+  const vars = runProgram(["a = 2.0", "b = -3.0", "c = a * b", "d = c.tanh()"], {});
+  const d = vars.get("d")!;
+  d.backward();
+  lab.emit({
+    type: "figure",
+    figure: {
+      kind: "graph",
+      id: "graph",
+      title: "graph",
+      frames: [{ dot: toDot(d), caption: "d = tanh(a·b)" }],
+    },
+  });
+  const model = new MLP(2, [4, 4, 1], { rng });
+  const data = makeMoons(40, 0.1, rng);
+  const x = data.X[0]!;
+  lab.emit({
+    type: "figure",
+    figure: {
+      kind: "network",
+      id: "network",
+      title: "network",
+      sizes: [2, 4, 4, 1],
+      weights: model.layers.map((l) => l.neurons.map((n) => n.w.map((w) => w.data))),
+      biases: model.layers.map((l) => l.neurons.map((n) => n.b.data)),
+      activations: [x, ...model.layers.map((l) => l.neurons.map(() => rng.uniform(0, 1)))],
+      nonlinearities: ["relu", "relu", "linear"],
+    },
+  });
+  const points = data.X.map(([px, py], i) => ({ x: px, y: py, label: data.y[i]! }));
+  lab.emit({
+    type: "figure",
+    figure: {
+      kind: "field",
+      id: "field",
+      title: "field",
+      step: 0.2,
+      grid: decisionGrid(model, data, 0.2),
+      points,
+    },
+  });
+  const counts = LETTERS.map(() => LETTERS.map(() => Math.floor(rng.uniform(0, 1) ** 4 * 4000)));
+  lab.emit({
+    type: "figure",
+    figure: {
+      kind: "heatmap",
+      id: "heatmap",
+      title: "heatmap",
+      wide: true,
+      values: counts,
+      rowLabels: LETTERS,
+      colLabels: LETTERS,
+      text: "auto",
+      highlightRows: [0],
+    },
+  });
+  lab.emit({
+    type: "figure",
+    figure: {
+      kind: "scatter",
+      id: "scatter",
+      title: "scatter",
+      points: LETTERS.map((label) => ({ x: rng.normal(), y: rng.normal(), label })),
+    },
+  });
+  lab.emit({
+    type: "figure",
+    figure: {
+      kind: "histogram",
+      id: "histogram",
+      title: "histogram",
+      series: [1, 2, 3].map((layer) => ({
+        name: `layer ${layer}`,
+        values: Array.from({ length: 2000 }, () => Math.tanh(rng.normal(0, layer))),
+      })),
+    },
+  });
+}
+
+export const gallery: Lesson = {
+  id: "_gallery",
+  number: 0,
+  title: "figure gallery",
+  summary: "Every kind of figure a lesson can draw, from small seeded data (see lessons/lesson.ts).",
+  sections: [
+    {
+      id: "figures",
+      title: "Figures",
+      cells: [
+        {
+          kind: "text",
+          text: 'One figure of each kind. A lesson emits them with `lab.emit({ type: "figure", figure })`.',
+        },
+      ],
+      experiment: { id: "figures", title: "Every figure kind", params: {}, run: (_, lab) => figures(lab) },
+    },
+  ],
+};
