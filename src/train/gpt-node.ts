@@ -270,6 +270,9 @@ export async function loadTrainedGPT(
     gelu: c.gelu,
   };
   const model = new GPT(config, { skipInit: true });
+  const missing = model.namedParameters().filter(([k]) => !ck.weights.has(k));
+  if (missing.length > 0)
+    throw new Error(`checkpoint ${ck.path} is missing ${missing.map(([k]) => k).join(", ")}`);
   model.loadStateDict(ck.weights, { strict: false });
   model.eval();
   const codec = state.meta
