@@ -13,6 +13,12 @@ export const isolationHeaders = {
   "Cross-Origin-Embedder-Policy": "require-corp",
 };
 
+/**
+ * Minified, but with the names of classes and functions kept: the engine reads them (a layer's
+ * kind is its class name, as in PyTorch's repr), and the same code must behave alike in Node.
+ */
+const keepNames = { keepNames: true };
+
 export default defineConfig({
   root: fileURLToPath(new URL(".", import.meta.url)),
   base: "./",
@@ -29,9 +35,9 @@ export default defineConfig({
     chunkSizeWarningLimit: 4000,
     reportCompressedSize: false,
     // A loaded CI machine makes plugins look slow; the timing report is noise in the build log.
-    rolldownOptions: { checks: { bundlerTimings: false } },
+    rolldownOptions: { checks: { bundlerTimings: false }, output: keepNames },
   },
-  worker: { format: "es" },
+  worker: { format: "es", rolldownOptions: { output: keepNames } },
   server: { headers: isolationHeaders, fs: { allow: [repoRoot] } },
   preview: { headers: isolationHeaders },
 });
