@@ -358,6 +358,11 @@ export function copy(): void {
   return f32x4.extract_lane(expV(f32x4.splat(x)), 0);
 }
 
+/** exp at the precision of dtype d: float32 data need no f64 exp. */
+@inline function expOf(d: i32, v: f64): f64 {
+  return d == 0 ? <f64>expf(<f32>v) : Math.exp(v);
+}
+
 /** f32 lanes `fn` applied over a strided row, four at a time (gathering when strided). */
 @inline function mapRowF32(kind: i32, bx: usize, sx: i32, bo: usize, so: i32, n: i32): void {
   let j = 0;
@@ -873,13 +878,13 @@ export function softmax(): void {
     for (let j = 0; j < n; j++) max = Math.max(max, ld(dx, bx, px + j * sx));
     if (max == -Infinity) max = 0;
     let sum: f64 = 0;
-    for (let j = 0; j < n; j++) sum += Math.exp(ld(dx, bx, px + j * sx) - max);
+    for (let j = 0; j < n; j++) sum += expOf(dx, ld(dx, bx, px + j * sx) - max);
     if (log) {
       const logSum = Math.log(sum) + max;
       for (let j = 0; j < n; j++) st(dout, bo, po + j * so, ld(dx, bx, px + j * sx) - logSum);
     } else {
       const inv = 1 / sum;
-      for (let j = 0; j < n; j++) st(dout, bo, po + j * so, Math.exp(ld(dx, bx, px + j * sx) - max) * inv);
+      for (let j = 0; j < n; j++) st(dout, bo, po + j * so, expOf(dx, ld(dx, bx, px + j * sx) - max) * inv);
     }
     rowsNext();
   }
@@ -917,7 +922,7 @@ function rowLogSumExp(bx: usize, d: i32, p: i32, sc: i32, C: i32): f64 {
   let max = -Infinity;
   for (let c = 0; c < C; c++) max = Math.max(max, ld(d, bx, p + c * sc));
   let sum: f64 = 0;
-  for (let c = 0; c < C; c++) sum += Math.exp(ld(d, bx, p + c * sc) - max);
+  for (let c = 0; c < C; c++) sum += expOf(d, ld(d, bx, p + c * sc) - max);
   return Math.log(sum) + max;
 }
 
@@ -984,10 +989,10 @@ export function crossEntropyBackward(): void {
     let max = -Infinity;
     for (let c = 0; c < C; c++) max = Math.max(max, ld(d, bx, p + c * sc));
     let sum: f64 = 0;
-    for (let c = 0; c < C; c++) sum += Math.exp(ld(d, bx, p + c * sc) - max);
+    for (let c = 0; c < C; c++) sum += expOf(d, ld(d, bx, p + c * sc) - max);
     const inv = 1 / sum;
     for (let c = 0; c < C; c++) {
-      const prob = Math.exp(ld(d, bx, p + c * sc) - max) * inv;
+      const prob = expOf(d, ld(d, bx, p + c * sc) - max) * inv;
       st(dt(2), base(2), po + c, scale * (prob - (c == t ? 1 : 0)));
     }
   }
