@@ -32,7 +32,7 @@ const results = {};
 for (const [name, flags] of Object.entries(variants)) {
   let binary = null;
   const { error, stderr } = await asc.main(
-    [join(sourceDir, "kernels.ts"), ...common, "--maximumMemory", "32768", ...flags, "-o", "kernels.wasm"],
+    [join(sourceDir, "kernels.ts"), ...common, "--maximumMemory", "65536", ...flags, "-o", "kernels.wasm"],
     {
       writeFile(file, contents) {
         if (file.endsWith(".wasm")) binary = contents;

@@ -97,7 +97,8 @@ const SCRATCH_BYTES = 4096;
 /** Matmuls below this many flops run on the calling thread alone. */
 const PARALLEL_FLOPS = 1 << 20;
 
-const MAX_PAGES = 32768;
+/** 4 GiB, all a wasm32 memory can address (GPT-2 124M with AdamW state needs over 2). */
+const MAX_PAGES = 65536;
 
 export type WasmVariant = "relaxedShared" | "simdShared" | "relaxed" | "simd";
 
