@@ -23,26 +23,52 @@ export function extractSymbol(source: string, symbol: string): string {
     (l) => l.includes(symbol) && !l.trim().startsWith("//") && !l.trim().startsWith("*"),
   );
   if (start < 0) throw new RangeError(`no declaration with "${symbol}"`);
-  const indent = /^\s*/.exec(lines[start]!)![0];
+  // Follow the brackets from the declaration's first line: it ends on the line where they all
+  // close again, once a body (or the statement's end) has been seen.
+  let depth = 0;
   let end = start;
-  if (!/[{(]\s*$/.test(lines[start]!)) {
-    // A one-line declaration, or one whose body opens on a later line.
-    while (end < lines.length - 1 && !/[{]\s*$/.test(lines[end]!) && !/;\s*$/.test(lines[end]!)) end++;
-  }
-  if (/[{(]\s*$/.test(lines[end]!)) {
-    end++;
-    while (
-      end < lines.length &&
-      !(lines[end]!.startsWith(`${indent}}`) || lines[end]!.startsWith(`${indent})`))
-    )
-      end++;
+  for (; end < lines.length; end++) {
+    depth += bracketBalance(lines[end]!);
+    const code = lines[end]!.replace(/\/\/.*$/, "").trimEnd();
+    if (depth <= 0 && /[})\];,]$/.test(code)) break;
   }
   let first = start;
   if (lines[start - 1]?.trim().endsWith("*/")) {
     while (first > 0 && !lines[first - 1]!.trim().startsWith("/**")) first--;
     first--;
   }
-  return dedent(lines.slice(first, end + 1));
+  return dedent(lines.slice(first, Math.min(end, lines.length - 1) + 1));
+}
+
+/** How much a line opens brackets, minus what it closes, outside strings, comments and regexes. */
+function bracketBalance(line: string): number {
+  let balance = 0;
+  let prev = ""; // the last significant character: tells a regex from a division
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (c === '"' || c === "'" || c === "`") {
+      for (i++; i < line.length && line[i] !== c; i++) if (line[i] === "\\") i++;
+      prev = "a";
+    } else if (c === "/" && line[i + 1] === "/") {
+      break;
+    } else if (c === "/" && line[i + 1] === "*") {
+      const close = line.indexOf("*/", i + 2);
+      i = close < 0 ? line.length : close + 1;
+    } else if (c === "/" && (prev === "" || "(,=:[!&|?{};+-*%<>~^".includes(prev))) {
+      let inClass = false;
+      for (i++; i < line.length && (line[i] !== "/" || inClass); i++) {
+        if (line[i] === "\\") i++;
+        else if (line[i] === "[") inClass = true;
+        else if (line[i] === "]") inClass = false;
+      }
+      prev = "a";
+    } else {
+      if (c === "{" || c === "(" || c === "[") balance++;
+      else if (c === "}" || c === ")" || c === "]") balance--;
+      if (c.trim() !== "") prev = c;
+    }
+  }
+  return balance;
 }
 
 function dedent(lines: string[]): string {

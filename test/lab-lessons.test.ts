@@ -78,6 +78,17 @@ test("extractRegion and extractSymbol cut out one declaration", () => {
     extractSymbol(source, "function g("),
     "/** Doc. */\nexport function g(y: number): number {\n  if (y) {\n    return 1;\n  }\n  return 2;\n}",
   );
+  // A signature over several lines that closes a destructured parameter, a regex with brackets.
+  const multi = [
+    "export function h({",
+    "  a = 1,",
+    "}: { a?: number } = {}): number {",
+    '  const re = /[({]/g; // not a bracket: "}"',
+    "  return a;",
+    "}",
+    "const next = 1;",
+  ].join("\n");
+  assert.equal(extractSymbol(multi, "function h("), multi.split("\n").slice(0, 6).join("\n"));
   assert.throws(() => extractRegion(source, "nope"), /no region/);
   assert.throws(() => extractSymbol(source, "nope("), /no declaration/);
 });
