@@ -23,7 +23,14 @@ export class StatsView implements FigureView {
       el(
         "dl",
         { class: "stats" },
-        ...this.figure.items.map((item) => el("div", {}, el("dt", {}, item.label), el("dd", {}, item.value))),
+        ...this.figure.items.map((item) =>
+          el(
+            "div",
+            {},
+            el("dt", {}, item.label),
+            el("dd", item.value.length > 14 ? { class: "long" } : {}, item.value),
+          ),
+        ),
       ),
     );
   }
