@@ -576,6 +576,34 @@ describe("wasm kernels match js", { skip: !available && "no WebAssembly SIMD her
     );
   });
 
+  test("elementwise ops above the threshold split over threads (by rows, or slices of one row)", async () => {
+    assert.equal(await wasm!.startThreads(), 2);
+    const shape = [601, 499];
+    for (const layout of ["contiguous", "strided"] as const) {
+      const x = input(r, "float32", shape, layout);
+      const y = input(r, "float32", shape, { broadcastFrom: [499] });
+      check(`tanh ${layout}`, "unary", (b) => {
+        const out = output(b, "float32", shape);
+        return { args: { op: "tanh", x: build(b, x), out }, outputs: [out.storage] };
+      });
+      check(`mul ${layout}`, "binary", (b) => {
+        const out = output(b, "float32", shape);
+        return { args: { op: "mul", a: build(b, x), b: build(b, y), out }, outputs: [out.storage] };
+      });
+      check(`scalar ${layout}`, "binaryScalar", (b) => {
+        const out = output(b, "float32", shape);
+        return {
+          args: { op: "sub", x: build(b, x), scalar: 0.3, scalarFirst: true, out },
+          outputs: [out.storage],
+        };
+      });
+      check(`copy ${layout}`, "copy", (b) => {
+        const out = output(b, "float64", shape);
+        return { args: { x: build(b, x), out }, outputs: [out.storage] };
+      });
+    }
+  });
+
   test("adamw step, with and without weight decay, strided state", () => {
     const shape = [7, 13];
     for (const weightDecay of [0, 0.1]) {

@@ -19,7 +19,7 @@ import {
 } from "../types.js";
 import { WASM_BINARIES } from "./generated/binaries.js";
 import { WasmHeap } from "./memory.js";
-import { type KernelExports, WorkerPool } from "./pool.js";
+import { type Job, type KernelExports, type PoolKernel, WorkerPool } from "./pool.js";
 
 export interface WasmStorage extends Storage {
   /** Byte address of element 0. */
@@ -88,6 +88,7 @@ const I_STEP = 20;
 const I_SHAPE = 24;
 const I_STRIDES = 32;
 const I_EXTRA = 64;
+const I_R0 = 96;
 const I_ERR = 100;
 const ARGS_BYTES = 1024;
 const F_BASE = 512 / 8;
@@ -96,6 +97,8 @@ const MAX_DIMS = 8;
 const SCRATCH_BYTES = 4096;
 /** Matmuls below this many flops run on the calling thread alone. */
 const PARALLEL_FLOPS = 1 << 20;
+/** Elementwise ops below this many elements run on the calling thread alone (about 1 MFLOP). */
+const PARALLEL_ELEMENTS = 1 << 18;
 
 /** 4 GiB, all a wasm32 memory can address (GPT-2 124M with AdamW state needs over 2). */
 const MAX_PAGES = 65536;
@@ -376,6 +379,7 @@ export class WasmBackend implements Backend {
     for (let d = 0; d < dims; d++) rows *= a[I_SHAPE + d]!;
     if (empty) rows = 0;
     a[I_K] = k;
+    a[I_R0] = 0;
     a[I_ND] = dims;
     a[I_LEN] = len;
     a[I_ROWS] = rows;
@@ -408,31 +412,78 @@ export class WasmBackend implements Backend {
 
   private pendingError: (code: number, value: number) => string = () => "wasm backend: kernel error";
 
+  /** Run an elementwise kernel, split over the threads when it is big enough. */
+  private launch(kernel: Exclude<PoolKernel, "matmul">): void {
+    const a = this.args();
+    const rows = a[I_ROWS]!;
+    const len = a[I_LEN]!;
+    if (this.threads > 1 && rows * len >= PARALLEL_ELEMENTS) {
+      if (this.pool === undefined) this.pool = this.startPool();
+      if (this.pool && this.pool.readyCount() > 0) {
+        this.pool.run(kernel, this.shares(rows, len), this.exports, this.argsPtr);
+        return;
+      }
+    }
+    this.exports[kernel]();
+  }
+
+  private shareArgs: number[] = [];
+
+  /** One argument block per thread: whole rows each when there are enough, else a slice of every row. */
+  private shares(rows: number, len: number): Job[] {
+    const t = this.threads;
+    while (this.shareArgs.length < t - 1)
+      this.shareArgs.push(this.heap.alloc(ARGS_BYTES, true, () => "").ptr);
+    const buf = this.memory.buffer;
+    const home = this.argsPtr;
+    const jobs: Job[] = [];
+    const u8 = this.heap.bytes();
+    // The caller's own block changes last: the others are copies of it.
+    for (let w = t - 1; w >= 0; w--) {
+      const ptr = w === 0 ? home : this.shareArgs[w - 1]!;
+      if (w > 0) u8.copyWithin(ptr, home, home + ARGS_BYTES);
+      const v = new Int32Array(buf, ptr, ARGS_BYTES / 4);
+      if (rows >= t) {
+        const r0 = Math.floor((rows * w) / t);
+        v[I_R0] = r0;
+        v[I_ROWS] = Math.floor((rows * (w + 1)) / t) - r0;
+      } else {
+        // Slices of a multiple of 4 elements keep SIMD bodies aligned to the row start.
+        const j0 = Math.floor((len * w) / t / 4) * 4;
+        const j1 = w === t - 1 ? len : Math.floor((len * (w + 1)) / t / 4) * 4;
+        v[I_LEN] = j1 - j0;
+        for (let q = 0; q < v[I_K]!; q++) v[I_OFF + q]! += j0 * v[I_STEP + q]!;
+      }
+      jobs[w] = { args: ptr, params: [0, 0, 0, 0] };
+    }
+    return jobs;
+  }
+
   // ---- kernels ----
 
   fill = ({ out, value }: KernelArgs["fill"]): void => {
     this.walk(out.shape, [out], [out.strides]);
     this.setF(0, value);
-    this.exports.fill();
+    this.launch("fill");
   };
 
   copy = ({ x, out }: KernelArgs["copy"]): void => {
     this.walk(out.shape, [x, out], [x.strides, out.strides]);
-    this.exports.copy();
+    this.launch("copy");
   };
 
   unary = ({ op, x, out }: KernelArgs["unary"]): void => {
     const a = this.args();
     this.walk(out.shape, [x, out], [x.strides, out.strides]);
     a[I_OP] = UNARY_CODE[op];
-    this.exports.unary();
+    this.launch("unary");
   };
 
   binary = ({ op, a: x, b: y, out }: KernelArgs["binary"]): void => {
     const a = this.args();
     this.walk(out.shape, [x, y, out], [x.strides, y.strides, out.strides]);
     a[I_OP] = BINARY_CODE[op];
-    this.exports.binary();
+    this.launch("binary");
   };
 
   binaryScalar = ({ op, x, scalar, scalarFirst, out }: KernelArgs["binaryScalar"]): void => {
@@ -441,25 +492,25 @@ export class WasmBackend implements Backend {
     a[I_OP] = BINARY_CODE[op];
     a[I_P1] = scalarFirst ? 1 : 0;
     this.setF(0, scalar);
-    this.exports.binaryScalar();
+    this.launch("binaryScalar");
   };
 
   where = ({ cond, a: x, b: y, out }: KernelArgs["where"]): void => {
     this.walk(out.shape, [cond, x, y, out], [cond.strides, x.strides, y.strides, out.strides]);
-    this.exports.where();
+    this.launch("where");
   };
 
   maskedFill = ({ x, mask, value, out }: KernelArgs["maskedFill"]): void => {
     this.walk(out.shape, [x, mask, out], [x.strides, mask.strides, out.strides]);
     this.setF(0, value);
-    this.exports.maskedFill();
+    this.launch("maskedFill");
   };
 
   geluBackward = ({ approximate, x, g, out }: KernelArgs["geluBackward"]): void => {
     const a = this.args();
     this.walk(out.shape, [x, g, out], [x.strides, g.strides, out.strides]);
     a[I_P1] = approximate ? 1 : 0;
-    this.exports.geluBackward();
+    this.launch("geluBackward");
   };
 
   triangle = ({ x, diagonal, upper, out }: KernelArgs["triangle"]): void => {
@@ -480,7 +531,7 @@ export class WasmBackend implements Backend {
     this.setF(3, args.eps);
     this.setF(4, args.weightDecay);
     this.setF(5, args.step);
-    this.exports.adamw();
+    this.launch("adamw");
   };
 
   reduce = ({ op, x, axes, out }: KernelArgs["reduce"]): void => {
@@ -787,7 +838,12 @@ export class WasmBackend implements Backend {
         jobs.push([0, batches, m0, m1]);
       }
     }
-    this.pool.runMatmul(jobs, this.exports);
+    this.pool.run(
+      "matmul",
+      jobs.map((params) => ({ args: this.argsPtr, params })),
+      this.exports,
+      this.argsPtr,
+    );
   };
 }
 

@@ -8,6 +8,7 @@ import type { WasmHeap } from "./memory.js";
 
 export interface KernelExports {
   init(args: number, scratch: number, packA: number, packB: number): void;
+  useArgs(args: number): void;
   heapBase(): number;
   PACK_A_BYTES: WebAssembly.Global;
   PACK_B_BYTES: WebAssembly.Global;
@@ -40,6 +41,35 @@ export const GEN = 0;
 export const DONE = 1;
 export const PARAMS = 2;
 export const READY = 6;
+export const KERNEL = 7;
+export const ARGS = 8;
+
+/** Kernels a worker runs: matmul takes its 4 parameters, the others read only their argument block. */
+export const POOL_KERNELS = [
+  "matmul",
+  "fill",
+  "copy",
+  "unary",
+  "binary",
+  "binaryScalar",
+  "where",
+  "maskedFill",
+  "geluBackward",
+  "adamw",
+] as const;
+export type PoolKernel = (typeof POOL_KERNELS)[number];
+
+/** One thread's share: its argument block and, for matmul, batches and rows. */
+export interface Job {
+  args: number;
+  params: [number, number, number, number];
+}
+
+export function runJob(exports: KernelExports, kernel: PoolKernel, job: Job): void {
+  exports.useArgs(job.args);
+  if (kernel === "matmul") exports.matmul(...job.params);
+  else exports[kernel]();
+}
 /** Spins before sleeping (about 10-20 µs). */
 export const SPINS = 2000;
 
@@ -117,26 +147,29 @@ export class WorkerPool {
   }
 
   /** jobs[0] runs here, jobs[1..] on the workers; returns when all are done. */
-  runMatmul(jobs: [number, number, number, number][], exports: KernelExports): void {
+  run(kernel: PoolKernel, jobs: Job[], exports: KernelExports, homeArgs: number): void {
     const ctl = this.ctl;
     const posted: number[] = [];
-    const mine: [number, number, number, number][] = [jobs[0]!];
+    const mine: Job[] = [jobs[0]!];
+    const kernelIndex = POOL_KERNELS.indexOf(kernel);
     for (let w = 0; w < jobs.length - 1; w++) {
       const job = jobs[w + 1]!;
-      if (job[0] >= job[1] || job[2] >= job[3]) continue;
       const base = w * SLOT;
       // A worker still starting up (or one that failed to) leaves its share to this thread.
       if (w >= this.gens.length || Atomics.load(ctl, base + READY) !== 1) {
         mine.push(job);
         continue;
       }
-      for (let i = 0; i < 4; i++) ctl[base + PARAMS + i] = job[i]!;
+      for (let i = 0; i < 4; i++) ctl[base + PARAMS + i] = job.params[i]!;
+      ctl[base + KERNEL] = kernelIndex;
+      ctl[base + ARGS] = job.args;
       const gen = ++this.gens[w]!;
       Atomics.store(ctl, base + GEN, gen);
       Atomics.notify(ctl, base + GEN);
       posted.push(w);
     }
-    for (const [b0, b1, m0, m1] of mine) if (b0 < b1 && m0 < m1) exports.matmul(b0, b1, m0, m1);
+    for (const job of mine) runJob(exports, kernel, job);
+    exports.useArgs(homeArgs);
     for (const w of posted) {
       const idx = w * SLOT + DONE;
       const gen = this.gens[w]!;

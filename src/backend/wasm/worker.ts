@@ -1,5 +1,18 @@
 /** A wasm backend worker: instantiate the kernels over the shared memory, then serve jobs forever. */
-import { DONE, GEN, type KernelExports, PARAMS, READY, SLOT, SPINS, type WorkerInit } from "./pool.js";
+import {
+  ARGS,
+  DONE,
+  GEN,
+  KERNEL,
+  type KernelExports,
+  PARAMS,
+  POOL_KERNELS,
+  READY,
+  runJob,
+  SLOT,
+  SPINS,
+  type WorkerInit,
+} from "./pool.js";
 
 function serve({ module, memory, init, ctrl, index }: WorkerInit): void {
   const instance = new WebAssembly.Instance(module, {
@@ -23,7 +36,10 @@ function serve({ module, memory, init, ctrl, index }: WorkerInit): void {
       now = Atomics.load(ctl, GEN);
     }
     gen = now;
-    k.matmul(ctl[PARAMS]!, ctl[PARAMS + 1]!, ctl[PARAMS + 2]!, ctl[PARAMS + 3]!);
+    runJob(k, POOL_KERNELS[ctl[KERNEL]!]!, {
+      args: ctl[ARGS]!,
+      params: [ctl[PARAMS]!, ctl[PARAMS + 1]!, ctl[PARAMS + 2]!, ctl[PARAMS + 3]!],
+    });
     Atomics.store(ctl, DONE, gen);
     Atomics.notify(ctl, DONE);
   }

@@ -18,6 +18,11 @@ export function init(argsPtr: usize, scratchPtr: usize, packAPtr: usize, packBPt
   packB = packBPtr;
 }
 
+/** Point this instance at another argument block (a thread's share of a split op). */
+export function useArgs(argsPtr: usize): void {
+  args = argsPtr;
+}
+
 /** First byte after the module's static data: the host allocator starts above it. */
 export function heapBase(): usize {
   return __heap_base;
@@ -39,6 +44,7 @@ const I_STEP = 20; // [4]
 const I_SHAPE = 24; // [8]
 const I_STRIDES = 32; // [8][4]
 const I_EXTRA = 64; // [32]
+const I_R0 = 96; // first row (threads split rows)
 const I_ERR = 100; // error code, value
 const F_BASE: usize = 512; // f64 params at args + 512
 
@@ -271,7 +277,7 @@ export function fill(): void {
   const b0 = base(0);
   const s0 = step(0);
   const value = af(0);
-  rowsBegin(0);
+  rowsBegin(ai(I_R0));
   for (let r = 0; r < rows; r++) {
     let p = cur(0);
     if (d0 == 0 && s0 == 1) {
@@ -297,7 +303,7 @@ export function copy(): void {
   const bo = base(1);
   const sx = step(0);
   const so = step(1);
-  rowsBegin(0);
+  rowsBegin(ai(I_R0));
   for (let r = 0; r < rows; r++) {
     let px = cur(0);
     let po = cur(1);
@@ -438,7 +444,7 @@ export function unary(): void {
   const bo = base(1);
   const sx = step(0);
   const so = step(1);
-  rowsBegin(0);
+  rowsBegin(ai(I_R0));
   for (let r = 0; r < rows; r++) {
     let px = cur(0);
     let po = cur(1);
@@ -498,7 +504,7 @@ export function binary(): void {
   const sb = step(1);
   const so = step(2);
   const f32 = da == 0 && db == 0 && dout == 0;
-  rowsBegin(0);
+  rowsBegin(ai(I_R0));
   for (let r = 0; r < rows; r++) {
     let pa = cur(0);
     let pb = cur(1);
@@ -552,7 +558,7 @@ export function binaryScalar(): void {
   const f32 = dx == 0 && dout == 0 && <f64>sf == s;
   const sp = scratch + 64;
   store<f32>(sp, sf);
-  rowsBegin(0);
+  rowsBegin(ai(I_R0));
   for (let r = 0; r < rows; r++) {
     let px = cur(0);
     let po = cur(1);
@@ -571,7 +577,7 @@ export function binaryScalar(): void {
 export function where(): void {
   const rows = ai(I_ROWS);
   const n = ai(I_LEN);
-  rowsBegin(0);
+  rowsBegin(ai(I_R0));
   for (let r = 0; r < rows; r++) {
     let pc = cur(0);
     let pa = cur(1);
@@ -589,7 +595,7 @@ export function maskedFill(): void {
   const rows = ai(I_ROWS);
   const n = ai(I_LEN);
   const value = af(0);
-  rowsBegin(0);
+  rowsBegin(ai(I_R0));
   for (let r = 0; r < rows; r++) {
     let px = cur(0);
     let pm = cur(1);
@@ -606,7 +612,7 @@ export function geluBackward(): void {
   const rows = ai(I_ROWS);
   const n = ai(I_LEN);
   const approximate = ai(I_P1) != 0;
-  rowsBegin(0);
+  rowsBegin(ai(I_R0));
   for (let r = 0; r < rows; r++) {
     let px = cur(0);
     let pg = cur(1);
@@ -634,7 +640,7 @@ export function triangle(): void {
   const diagonal = ai(I_P1);
   const upper = ai(I_P2) != 0;
   const perMatrix = ai(I_P3);
-  rowsBegin(0);
+  rowsBegin(ai(I_R0));
   for (let r = 0; r < rows; r++) {
     const i = r % perMatrix;
     let px = cur(0);
@@ -661,7 +667,7 @@ export function adamw(): void {
   const stepSize = lr / (1 - beta1 ** t);
   const bc2 = Math.sqrt(1 - beta2 ** t);
   const d = dt(0);
-  rowsBegin(0);
+  rowsBegin(ai(I_R0));
   for (let r = 0; r < rows; r++) {
     let pp = cur(0);
     let pg = cur(1);
@@ -707,7 +713,7 @@ export function reduce(): void {
   const sa = step(1);
   const init: f64 = op == 2 ? -Infinity : op == 3 ? Infinity : op == 4 ? 1 : 0;
   for (let i = 0; i < outSize; i++) store<f64>(bacc + (<usize>i << 3), init);
-  rowsBegin(0);
+  rowsBegin(ai(I_R0));
   for (let r = 0; r < rows; r++) {
     let px = cur(0);
     let pa = cur(1);
@@ -778,7 +784,7 @@ export function argReduce(): void {
   const sx = step(0);
   const offI = ai(I_EXTRA);
   const offV = ai(I_EXTRA + 1);
-  rowsBegin(0);
+  rowsBegin(ai(I_R0));
   for (let r = 0; r < rows; r++) {
     let p = cur(0);
     let best = ld(dx, bx, p);
@@ -838,7 +844,7 @@ export function topk(): void {
   const lane = <usize>ai(I_EXTRA);
   const order = lane + (<usize>n << 3);
   const tmp = order + (<usize>n << 2);
-  rowsBegin(0);
+  rowsBegin(ai(I_R0));
   for (let r = 0; r < rows; r++) {
     const px = cur(0);
     const pv = cur(1);
@@ -870,7 +876,7 @@ export function softmax(): void {
   const dout = dt(1);
   const bo = base(1);
   const so = step(1);
-  rowsBegin(0);
+  rowsBegin(ai(I_R0));
   for (let r = 0; r < rows; r++) {
     const px = cur(0);
     const po = cur(1);
@@ -895,7 +901,7 @@ export function softmaxBackward(): void {
   const rows = ai(I_ROWS);
   const n = ai(I_LEN);
   const log = ai(I_P1) != 0;
-  rowsBegin(0);
+  rowsBegin(ai(I_R0));
   for (let r = 0; r < rows; r++) {
     const py = cur(0);
     const pg = cur(1);
@@ -1110,7 +1116,7 @@ export function gatherScatter(): void {
   const si = step(1);
   const s2 = step(2);
   const f32 = d0 == 0 && d2 == 0;
-  rowsBegin(0);
+  rowsBegin(ai(I_R0));
   for (let r = 0; r < rows; r++) {
     let p0 = cur(0);
     let pi = cur(1);
