@@ -292,6 +292,15 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
       here,
     );
     await page.mouse.move(0, 0);
+
+    // At full speed the run streams about a frame's worth of steps at a time and ends with all of them.
+    await moons.locator('select[aria-label="speed"]').selectOption({ label: "fast" });
+    await moons.locator('button[data-action="run"]').click();
+    await page.waitForSelector('.experiment[data-experiment="moons"][data-state="running"]');
+    await page.waitForSelector('.experiment[data-experiment="moons"][data-state="done"]', {
+      timeout: 60_000,
+    });
+    assert.equal(await drawnPoints(), 200, "100 steps × (loss, accuracy)");
     assert.deepEqual(errors, []);
     await page.close();
   });

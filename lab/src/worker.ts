@@ -1,6 +1,7 @@
 /**
  * The engine's thread. A page starts one worker per run: the experiment's loop runs here, so the
- * page stays responsive however long a step takes. Events are batched and posted at each tick.
+ * page stays responsive however long a step takes. Events are batched: posted at each tick when a
+ * run is paced to be watched, about once a frame when it runs at full speed.
  */
 import { findLesson } from "../../lessons/index.js";
 import { type LabContext, type LabEvent, type Lesson, StopRun } from "../../lessons/lesson.js";
@@ -23,16 +24,41 @@ function flush(): void {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Hand control to the event loop at once (so pause / resume / pace messages get in). A message
+ * on a channel, not setTimeout(0), which browsers clamp to 4 ms once timers nest.
+ */
+const channel = new MessageChannel();
+const waiting: (() => void)[] = [];
+channel.port1.onmessage = () => waiting.shift()?.();
+const yieldNow = () =>
+  new Promise<void>((resolve) => {
+    waiting.push(resolve);
+    channel.port2.postMessage(0);
+  });
+
+/** At full speed the page is told what happened about once a frame, not at every step. */
+const FRAME_MS = 16;
+
 let lastTick = performance.now();
+let lastYield = performance.now();
 const context: LabContext = {
   emit(event) {
     batch.push(event);
   },
   async tick() {
-    flush();
-    const wait = pace - (performance.now() - lastTick);
-    await sleep(Math.max(0, wait)); // also lets pause / resume / pace messages in
-    while (paused) await new Promise<void>((resolve) => (wake = resolve));
+    if (pace > 0) {
+      flush();
+      await sleep(Math.max(0, pace - (performance.now() - lastTick)));
+    } else if (performance.now() - lastYield >= FRAME_MS) {
+      flush();
+      await yieldNow();
+      lastYield = performance.now();
+    }
+    while (paused) {
+      flush();
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
     lastTick = performance.now();
   },
 };
