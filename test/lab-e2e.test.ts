@@ -179,6 +179,15 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
       () => document.querySelector<HTMLElement>(".figure-graph")?.dataset.frame === "2",
     );
     assert.match((await graph.locator(".graph-caption").textContent()) ?? "", /passes its grad/);
+    await graph.press("ArrowRight");
+    await page.waitForFunction(
+      () => document.querySelector<HTMLElement>(".figure-graph")?.dataset.frame === "3",
+    );
+    await graph.press("Home");
+    await page.waitForFunction(
+      () => document.querySelector<HTMLElement>(".figure-graph")?.dataset.frame === "0",
+    );
+    await graph.press("End");
     assert.ok((await graph.locator(".graph-caption .katex").count()) >= 1);
 
     // Typing an expression re-runs it: y = x·x + x has 3 values and 2 ops, dy/dx = 2x + 1 = 7.

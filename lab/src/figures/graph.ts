@@ -66,6 +66,14 @@ export class GraphView implements FigureView {
     this.controls.append(...Object.values(this.buttons), this.position, this.fit);
     this.element.insertBefore(this.controls, this.body);
     this.element.append(this.caption);
+    // The keyboard steps too: → and ← one node, Home and End to either end.
+    this.element.tabIndex = 0;
+    this.element.addEventListener("keydown", (e) => {
+      const action = { ArrowRight: "step", ArrowLeft: "back", Home: "first", End: "last" }[e.key];
+      if (!action || this.figure.frames.length < 2) return;
+      e.preventDefault();
+      this.act(action);
+    });
   }
 
   update(figure: Figure): void {
