@@ -1,5 +1,5 @@
 import type { Tensor } from "../tensor/index.js";
-import { assign, viewOf, zerosLike } from "../tensor/index.js";
+import { adamwStep, assign, zerosLike } from "../tensor/index.js";
 import { Optimizer, type ParamsInput } from "./optimizer.js";
 
 export interface AdamWOptions {
@@ -26,11 +26,7 @@ export class AdamW extends Optimizer<AdamWOptions> {
     const t = this.stepCount;
     if (grad.dtype === p.dtype) {
       // The fused kernel: one pass instead of about a dozen elementwise ops and temporaries.
-      p.backend.run("adamw", {
-        param: viewOf(p),
-        grad: viewOf(grad),
-        m: viewOf(state.m),
-        v: viewOf(state.v),
+      adamwStep(p, grad, state.m, state.v, {
         lr: h.lr,
         beta1,
         beta2,
@@ -38,7 +34,6 @@ export class AdamW extends Optimizer<AdamWOptions> {
         weightDecay: h.weightDecay,
         step: t,
       });
-      p.storage.version++;
       return;
     }
     if (h.weightDecay !== 0) assign(p, p.mul(1 - h.lr * h.weightDecay));
