@@ -4,7 +4,7 @@
  * generation: autograd graphs are many short-lived objects, and the default size makes the
  * garbage collector copy each graph several times), unless they are already set.
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 // Relaxed SIMD (fused multiply-add in the wasm matmul) is behind a flag in Node 20.
@@ -12,13 +12,18 @@ const V8_FLAGS = ["--max-semi-space-size=64", "--experimental-wasm-relaxed-simd"
 
 const missing = V8_FLAGS.filter((flag) => !process.execArgv.some((a) => a.startsWith(flag.split("=")[0]!)));
 if (missing.length > 0 && !process.env.HERO_NO_RESPAWN) {
-  const child = spawnSync(
+  const child = spawn(
     process.execPath,
     [...process.execArgv, ...missing, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
     { stdio: "inherit", env: { ...process.env, HERO_NO_RESPAWN: "1" } },
   );
-  if (child.error) throw child.error;
-  process.exit(child.status ?? (child.signal ? 128 : 1));
+  // Pass stop signals on, so that stopping `hero` stops the real work (a lab server, a training run).
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => child.kill(signal));
+  const [code, signal] = (await new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (c, s) => resolve([c, s]));
+  })) as [number | null, NodeJS.Signals | null];
+  process.exit(code ?? (signal ? 128 : 1));
 }
 
 const { createProgram } = await import("./program.js");

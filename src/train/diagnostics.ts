@@ -6,7 +6,20 @@
  */
 
 import { batchIndices } from "../data/index.js";
-import { BatchNorm1d, Embedding, Flatten, type Layer, Linear, Sequential, Tanh } from "../nn/index.js";
+import {
+  BatchNorm1d,
+  Dropout,
+  Embedding,
+  Flatten,
+  FlattenConsecutive,
+  GELU,
+  type Layer,
+  LayerNorm,
+  Linear,
+  ReLU,
+  Sequential,
+  Tanh,
+} from "../nn/index.js";
 import { SGD } from "../optim/index.js";
 import { globalRandom, Random } from "../random/index.js";
 import { crossEntropy, noGrad, randn, type Tensor, tensor, tidy } from "../tensor/index.js";
@@ -68,13 +81,31 @@ export interface LayerTrace {
   out: Tensor;
 }
 
+/** Known layer classes by name: a bundler's minifier renames classes, so constructor.name cannot be trusted. */
+const LAYER_KINDS: [new (...args: never[]) => Layer, string][] = [
+  [Tanh, "Tanh"],
+  [ReLU, "ReLU"],
+  [GELU, "GELU"],
+  [Linear, "Linear"],
+  [BatchNorm1d, "BatchNorm1d"],
+  [LayerNorm, "LayerNorm"],
+  [Embedding, "Embedding"],
+  [FlattenConsecutive, "FlattenConsecutive"],
+  [Flatten, "Flatten"],
+  [Dropout, "Dropout"],
+];
+
+export function layerKind(layer: Layer): string {
+  return LAYER_KINDS.find(([cls]) => layer instanceof cls)?.[1] ?? layer.constructor.name;
+}
+
 /** Run a Sequential layer by layer, keeping each output (and its gradient, after backward). */
 export function tracedForward(model: Sequential, x: Tensor): { out: Tensor; traces: LayerTrace[] } {
   const traces: LayerTrace[] = [];
   model.layers.forEach((layer, index) => {
     x = layer.forward(x);
     if (x.requiresGrad) x.retainGrad();
-    traces.push({ index, kind: layer.constructor.name, out: x });
+    traces.push({ index, kind: layerKind(layer), out: x });
   });
   return { out: x, traces };
 }
