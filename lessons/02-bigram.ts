@@ -37,8 +37,39 @@ async function counting(params: Params, lab: LabContext): Promise<void> {
       ],
     },
   });
+  lab.emit({
+    type: "figure",
+    figure: {
+      kind: "heatmap",
+      id: "counts",
+      title: "N[a, b]: how often b follows a",
+      wide: true,
+      values: N,
+      rowLabels: vocab.itos,
+      colLabels: vocab.itos,
+      xLabel: "next character b",
+      yLabel: "previous character a",
+      text: true,
+    },
+  });
   const generator = new Random(param.number(params, "seed"));
   const samples = Array.from({ length: param.number(params, "samples") }, () => model.sample({ generator }));
+  // Sampling walks the rows of P: each character picks the row its successor is drawn from.
+  const first = samples[0] ?? "";
+  lab.emit({
+    type: "figure",
+    figure: {
+      kind: "heatmap",
+      id: "probs",
+      title: `P[a, b], with the rows "${first}" was sampled from`,
+      wide: true,
+      values: model.probs.tolist() as number[][],
+      rowLabels: vocab.itos,
+      colLabels: vocab.itos,
+      highlightRows: [0, ...vocab.encode(first)],
+      text: false,
+    },
+  });
   lab.emit({ type: "log", text: `samples: ${samples.join(", ")}` });
 }
 // #endregion
