@@ -239,7 +239,8 @@ export class WasmBackend implements Backend {
 
   alloc(dtype: DType, size: number): WasmStorage {
     const bytes = size * BYTES_PER_ELEMENT[dtype];
-    const { ptr, capacity } = this.heap.alloc(bytes, true, () => this.describe());
+    // Contents are unspecified by the interface: a reused block is not cleared.
+    const { ptr, capacity } = this.heap.alloc(bytes, false, () => this.describe());
     this.buffers++;
     this.liveBytes += bytes;
     return { dtype, size, ptr, capacity, freed: false };
