@@ -482,11 +482,14 @@ function binaryRowF32(op: i32, pa: usize, sa: i32, pb: usize, sb: i32, po: usize
     }
     return true;
   }
-  for (let j = 0; j < n; j++) {
-    const a = load<f32>(pa + (<usize>(j * sa) << 2));
-    const b = load<f32>(pb + (<usize>(j * sb) << 2));
-    store<f32>(po + (<usize>(j * so) << 2), <f32>binaryF(op, a, b));
-  }
+  // Strided (a transposed operand): one loop per op, no switch per element.
+  const sa4 = <usize>sa << 2;
+  const sb4 = <usize>sb << 2;
+  const so4 = <usize>so << 2;
+  if (op == 0) for (let j = 0; j < n; j++, pa += sa4, pb += sb4, po += so4) store<f32>(po, load<f32>(pa) + load<f32>(pb));
+  else if (op == 1) for (let j = 0; j < n; j++, pa += sa4, pb += sb4, po += so4) store<f32>(po, load<f32>(pa) - load<f32>(pb));
+  else if (op == 2) for (let j = 0; j < n; j++, pa += sa4, pb += sb4, po += so4) store<f32>(po, load<f32>(pa) * load<f32>(pb));
+  else for (let j = 0; j < n; j++, pa += sa4, pb += sb4, po += so4) store<f32>(po, load<f32>(pa) / load<f32>(pb));
   return true;
 }
 
