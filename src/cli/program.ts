@@ -33,6 +33,5 @@ export function createProgram(): Command {
   registerSelftestOps(selftest);
   registerGPT(program, selftest);
   registerMakemore(program);
-  void selftest;
   return program;
 }
