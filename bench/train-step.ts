@@ -89,7 +89,12 @@ for (const name of values.models!.split(",")) {
     const started = performance.now();
     for (let i = 0; i < steps; i++) trainStep(model, optimizer, data, 32, g);
     const ms = (performance.now() - started) / steps;
-    const ratio = torchMs === undefined ? "" : `${(ms / torchMs).toFixed(2)}x slower`;
+    const ratio =
+      torchMs === undefined
+        ? ""
+        : ms > torchMs
+          ? `${(ms / torchMs).toFixed(2)}x slower`
+          : `${(torchMs / ms).toFixed(2)}x faster`;
     rows.push([name, model.numParameters(), `herograd ${backend}`, ms.toFixed(3), ratio]);
   }
   rows.push([

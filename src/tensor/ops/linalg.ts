@@ -62,6 +62,12 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
       `linear: input ${shapeString(x.shape)} has ${x.shape.at(-1)} features, weight ${shapeString(weight.shape)} expects ${weight.shape[1]}`,
     );
   }
+  if (x.ndim > 2) {
+    // Rows of any batch shape are one [rows, in] matrix: a single 2-D product forward, and in
+    // backward the weight's gradient is one matmul instead of a batch of them summed afterwards.
+    const rows = linear(reshape(x, [-1, x.shape.at(-1)!]), weight, bias);
+    return reshape(rows, [...x.shape.slice(0, -1), weight.shape[0]!]);
+  }
   const y = matmul(x, transpose(weight, 0, 1));
   return bias ? add(y, bias) : y;
 }
