@@ -56,6 +56,14 @@ interface Row {
 }
 const rows: Row[] = [];
 
+/** Keep a result, and print it at once: a full run takes long, and an interrupted one keeps what it found. */
+function record(row: Row): void {
+  rows.push(row);
+  console.error(
+    `  lecture ${row.lecture} ${row.model}: ${row.ours.toFixed(4)} (lecture: ${row.lectureFigure}) in ${row.seconds.toFixed(1)} s`,
+  );
+}
+
 function timed<T>(fn: () => T): [T, number] {
   const started = performance.now();
   const out = fn();
@@ -86,7 +94,7 @@ console.log(`makemore reproduction on names.txt, backend ${currentBackendName()}
 
 if (only.has("2")) {
   const [count, t1] = timed(() => new CountBigram(vocab, words, 1).nll(words));
-  rows.push({
+  record({
     lecture: "2",
     model: "count bigram, +1 smoothing",
     params: 0,
@@ -100,7 +108,7 @@ if (only.has("2")) {
     const losses = m.train(words, { steps: steps(100), lr: 50 });
     return { loss: losses.at(-1)!, nll: m.nll(words) };
   });
-  rows.push({
+  record({
     lecture: "2",
     model: `neural bigram (NLL ${neural.nll.toFixed(4)})`,
     params: 729,
@@ -121,7 +129,7 @@ if (only.has("3")) {
     generator: new Random(2147483647),
   });
   const [, t] = timed(() => trainSgd(model, data.train, steps(200_000), 0.5));
-  rows.push({
+  record({
     lecture: "3",
     model: "MLP",
     params: model.numParameters(),
@@ -142,7 +150,7 @@ if (only.has("4")) {
     generator: new Random(2147483647),
   });
   const [, t] = timed(() => trainSgd(model, data.train, steps(200_000), 0.5));
-  rows.push({
+  record({
     lecture: "4",
     model: "MLP + BatchNorm",
     params: model.numParameters(),
@@ -176,7 +184,7 @@ if (only.has("5")) {
     }
   });
   const params = [p.C, p.W1, p.b1, p.W2, p.b2, p.bngain, p.bnbias].reduce((n, x) => n + x.numel(), 0);
-  rows.push({
+  record({
     lecture: "5",
     model: "manual backprop",
     params,
@@ -191,7 +199,7 @@ if (only.has("6")) {
   const data = windows(8);
   const model = wavenet({ vocabSize: 27, blockSize: 8, nEmbd: 24, nHidden: 128, generator: new Random(42) });
   const [, t] = timed(() => trainSgd(model, data.train, steps(200_000), 0.75));
-  rows.push({
+  record({
     lecture: "6",
     model: "WaveNet",
     params: model.numParameters(),
