@@ -3,6 +3,7 @@
  * expression graph one node at a time, a neuron, and an MLP of 337 such Values learning two moons.
  * Follows "The spelled-out intro to neural networks and backpropagation: building micrograd".
  */
+import { README_EXAMPLE } from "../src/micrograd/examples.js";
 import {
   decisionGrid,
   type MLP,
@@ -145,18 +146,8 @@ const PRESETS = {
   ],
   twice: ["a = 3.0", "b = a + a  # a is used twice: its grad is 1 + 1"],
   readme: [
-    "a = -4.0",
-    "b = 2.0",
-    "c = a + b",
-    "d = a * b + b**3",
-    "c += c + 1",
-    "c += 1 + c + (-a)",
-    "d += d * 2 + (b + a).relu()",
-    "d += 3 * d + (b - a).relu()",
-    "e = c - d",
-    "f = e**2",
-    "g = f / 2.0",
-    "g += 10.0 / f",
+    ...Object.entries(README_EXAMPLE.leaves).map(([name, value]) => `${name} = ${value.toFixed(1)}`),
+    ...README_EXAMPLE.program,
   ],
 };
 

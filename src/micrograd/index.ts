@@ -1,5 +1,6 @@
 export { type DotOptions, dotToSvg, toDot } from "./dot.js";
 export { type Scalar, sum, Value } from "./engine.js";
+export { README_EXAMPLE } from "./examples.js";
 export { evaluate, runProgram } from "./expr.js";
 export {
   decisionGrid,

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { Command } from "commander";
+import { README_EXAMPLE } from "../../micrograd/examples.js";
 import {
   decisionGrid,
   dotToSvg,
@@ -12,24 +13,6 @@ import { decisionBoundary, headlessDocument, lineChart, svgText } from "../../pl
 import { writeFileAtomic } from "../files.js";
 import { intOption, numberOption } from "../options.js";
 import { startProgress } from "../progress.js";
-
-/** micrograd's README example, the expression `hero micrograd graph` draws. */
-export const readmeExample = {
-  leaves: { a: -4.0, b: 2.0 },
-  program: [
-    "c = a + b",
-    "d = a * b + b**3",
-    "c += c + 1",
-    "c += 1 + c + (-a)",
-    "d += d * 2 + (b + a).relu()",
-    "d += 3 * d + (b - a).relu()",
-    "e = c - d",
-    "f = e**2",
-    "g = f / 2.0",
-    "g += 10.0 / f",
-  ],
-  output: "g",
-};
 
 export function registerMicrograd(program: Command): void {
   const micrograd = program
@@ -98,8 +81,8 @@ export function registerMicrograd(program: Command): void {
       if (!["LR", "TB", "RL", "BT"].includes(opts.rankdir)) {
         throw new Error(`--rankdir must be LR, TB, RL or BT, got "${opts.rankdir}"`);
       }
-      const vars = runProgram(readmeExample.program, readmeExample.leaves);
-      const g = vars.get(readmeExample.output)!;
+      const vars = runProgram(README_EXAMPLE.program, README_EXAMPLE.leaves);
+      const g = vars.get(README_EXAMPLE.output)!;
       g.backward();
       console.log(`g = ${g.data.toFixed(4)}`);
       console.log(`a.grad = ${vars.get("a")!.grad.toFixed(4)}`);
