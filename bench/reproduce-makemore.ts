@@ -119,57 +119,50 @@ if (only.has("2")) {
   });
 }
 
-if (only.has("3")) {
-  const data = windows(3);
-  const model = new Mlp({
-    vocabSize: 27,
-    blockSize: 3,
-    nEmbd: 10,
-    nHidden: 200,
-    generator: new Random(2147483647),
-  });
-  const [, t] = timed(() => trainSgd(model, data.train, steps(200_000), 0.5));
-  record({
-    lecture: "3",
-    model: "MLP",
-    params: model.numParameters(),
-    lectureFigure: "dev 2.1701",
-    goal: 2.2,
-    ours: evaluateLoss(model, data.dev),
-    seconds: t,
-  });
+/** Lectures 3, 4 and 6: a window model trained with SGD, judged on the dev split. */
+function windowLecture(
+  lecture: string,
+  name: string,
+  block: number,
+  build: () => Layer,
+  decayAt: number,
+  lectureFigure: string,
+  goal: number,
+): void {
+  const data = windows(block);
+  const model = build();
+  const [, t] = timed(() => trainSgd(model, data.train, steps(200_000), decayAt));
+  const ours = evaluateLoss(model, data.dev);
+  record({ lecture, model: name, params: model.numParameters(), lectureFigure, goal, ours, seconds: t });
 }
 
+const lectureInit = { vocabSize: 27, blockSize: 3, nEmbd: 10, nHidden: 200 };
+if (only.has("3")) {
+  windowLecture(
+    "3",
+    "MLP",
+    3,
+    () => new Mlp({ ...lectureInit, generator: new Random(2147483647) }),
+    0.5,
+    "dev 2.1701",
+    2.2,
+  );
+}
 if (only.has("4")) {
-  const data = windows(3);
-  const model = mlpBatchNorm({
-    vocabSize: 27,
-    blockSize: 3,
-    nEmbd: 10,
-    nHidden: 200,
-    generator: new Random(2147483647),
-  });
-  const [, t] = timed(() => trainSgd(model, data.train, steps(200_000), 0.5));
-  record({
-    lecture: "4",
-    model: "MLP + BatchNorm",
-    params: model.numParameters(),
-    lectureFigure: "val 2.1057",
-    goal: 2.13,
-    ours: evaluateLoss(model, data.dev),
-    seconds: t,
-  });
+  windowLecture(
+    "4",
+    "MLP + BatchNorm",
+    3,
+    () => mlpBatchNorm({ ...lectureInit, generator: new Random(2147483647) }),
+    0.5,
+    "val 2.1057",
+    2.13,
+  );
 }
 
 if (only.has("5")) {
   const data = windows(3);
-  const p = initNinja({
-    vocabSize: 27,
-    blockSize: 3,
-    nEmbd: 10,
-    nHidden: 200,
-    generator: new Random(2147483647),
-  });
+  const p = initNinja({ ...lectureInit, generator: new Random(2147483647) });
   const total = steps(200_000);
   const [, t] = timed(() => {
     const g = new Random(2147483647);
@@ -196,18 +189,8 @@ if (only.has("5")) {
 }
 
 if (only.has("6")) {
-  const data = windows(8);
-  const model = wavenet({ vocabSize: 27, blockSize: 8, nEmbd: 24, nHidden: 128, generator: new Random(42) });
-  const [, t] = timed(() => trainSgd(model, data.train, steps(200_000), 0.75));
-  record({
-    lecture: "6",
-    model: "WaveNet",
-    params: model.numParameters(),
-    lectureFigure: "val 1.9937",
-    goal: 2.02,
-    ours: evaluateLoss(model, data.dev),
-    seconds: t,
-  });
+  const config = { vocabSize: 27, blockSize: 8, nEmbd: 24, nHidden: 128, generator: new Random(42) };
+  windowLecture("6", "WaveNet", 8, () => wavenet(config), 0.75, "val 1.9937", 2.02);
 }
 
 printTable([
