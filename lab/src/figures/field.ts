@@ -1,28 +1,10 @@
 /** A classifier's decision boundary on a grid, drawn with Observable Plot through src/plot. */
-import type { FieldFigure, Figure } from "../../../lessons/lesson.js";
+import type { FieldFigure } from "../../../lessons/lesson.js";
 import { decisionBoundary } from "../../../src/plot/index.js";
-import { el, type FigureView, figureCard } from "./view.js";
+import { CardView } from "./view.js";
 
-export class FieldView implements FigureView {
-  readonly element: HTMLElement;
+export class FieldView extends CardView<FieldFigure> {
   readonly minInterval = 120;
-  private readonly body: HTMLElement;
-  private readonly heading: HTMLElement;
-  private readonly caption = el("figcaption");
-  private figure: FieldFigure;
-
-  constructor(figure: FieldFigure) {
-    const card = figureCard("field", figure.title);
-    this.element = card.element;
-    this.body = card.body;
-    this.heading = card.heading;
-    this.element.append(this.caption);
-    this.figure = figure;
-  }
-
-  update(figure: Figure): void {
-    if (figure.kind === "field") this.figure = figure;
-  }
 
   /** Called with the data coordinates under the pointer (undefined when it leaves). */
   onProbe: ((point: [number, number] | undefined) => void) | undefined;

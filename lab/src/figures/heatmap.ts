@@ -1,7 +1,7 @@
 /** A matrix as coloured cells, drawn with Observable Plot (bigram counts, attention weights). */
 import * as Plot from "@observablehq/plot";
-import type { Figure, HeatmapFigure } from "../../../lessons/lesson.js";
-import { el, type FigureView, figureCard } from "./view.js";
+import type { HeatmapFigure } from "../../../lessons/lesson.js";
+import { CardView } from "./view.js";
 
 const fmt = (v: number) =>
   Number.isInteger(v)
@@ -12,26 +12,8 @@ const fmt = (v: number) =>
         ? v.toFixed(1)
         : v.toFixed(2);
 
-export class HeatmapView implements FigureView {
-  readonly element: HTMLElement;
+export class HeatmapView extends CardView<HeatmapFigure> {
   readonly minInterval = 100;
-  private readonly body: HTMLElement;
-  private readonly heading: HTMLElement;
-  private readonly caption = el("figcaption");
-  private figure: HeatmapFigure;
-
-  constructor(figure: HeatmapFigure) {
-    const card = figureCard("heatmap", figure.title);
-    this.element = card.element;
-    this.body = card.body;
-    this.heading = card.heading;
-    this.element.append(this.caption);
-    this.figure = figure;
-  }
-
-  update(figure: Figure): void {
-    if (figure.kind === "heatmap") this.figure = figure;
-  }
 
   draw(): void {
     const {

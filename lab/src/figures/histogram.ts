@@ -1,28 +1,10 @@
 /** Distributions, one line per series (activations or gradients per layer), with Observable Plot. */
 import * as Plot from "@observablehq/plot";
-import type { Figure, HistogramFigure } from "../../../lessons/lesson.js";
-import { el, type FigureView, figureCard } from "./view.js";
+import type { HistogramFigure } from "../../../lessons/lesson.js";
+import { CardView } from "./view.js";
 
-export class HistogramView implements FigureView {
-  readonly element: HTMLElement;
+export class HistogramView extends CardView<HistogramFigure> {
   readonly minInterval = 150;
-  private readonly body: HTMLElement;
-  private readonly heading: HTMLElement;
-  private readonly caption = el("figcaption");
-  private figure: HistogramFigure;
-
-  constructor(figure: HistogramFigure) {
-    const card = figureCard("histogram", figure.title);
-    this.element = card.element;
-    this.body = card.body;
-    this.heading = card.heading;
-    this.element.append(this.caption);
-    this.figure = figure;
-  }
-
-  update(figure: Figure): void {
-    if (figure.kind === "histogram") this.figure = figure;
-  }
 
   draw(): void {
     const { series, bins = 50, xLabel } = this.figure;

@@ -1,30 +1,12 @@
 /** Labelled points in the plane (an embedding), drawn with Observable Plot. */
 import * as Plot from "@observablehq/plot";
-import type { Figure, ScatterFigure } from "../../../lessons/lesson.js";
-import { el, type FigureView, figureCard } from "./view.js";
+import type { ScatterFigure } from "../../../lessons/lesson.js";
+import { CardView } from "./view.js";
 
 type Point = ScatterFigure["points"][number];
 
-export class ScatterView implements FigureView {
-  readonly element: HTMLElement;
+export class ScatterView extends CardView<ScatterFigure> {
   readonly minInterval = 100;
-  private readonly body: HTMLElement;
-  private readonly heading: HTMLElement;
-  private readonly caption = el("figcaption");
-  private figure: ScatterFigure;
-
-  constructor(figure: ScatterFigure) {
-    const card = figureCard("scatter", figure.title);
-    this.element = card.element;
-    this.body = card.body;
-    this.heading = card.heading;
-    this.element.append(this.caption);
-    this.figure = figure;
-  }
-
-  update(figure: Figure): void {
-    if (figure.kind === "scatter") this.figure = figure;
-  }
 
   draw(): void {
     const { points, xLabel, yLabel } = this.figure;

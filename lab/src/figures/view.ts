@@ -37,3 +37,30 @@ export function figureCard(
   const element = el("figure", { class: `figure figure-${kind}`, "data-kind": kind }, heading, body);
   return { element, body, heading };
 }
+
+/**
+ * A figure drawn whole from its latest version: a card, a caption below it, and update() that
+ * keeps the newest figure of its kind. Subclasses only draw.
+ */
+export abstract class CardView<F extends Figure> implements FigureView {
+  readonly element: HTMLElement;
+  protected readonly body: HTMLElement;
+  protected readonly heading: HTMLElement;
+  protected readonly caption = el("figcaption");
+  protected figure: F;
+
+  constructor(figure: F) {
+    const card = figureCard(figure.kind, figure.title);
+    this.element = card.element;
+    this.body = card.body;
+    this.heading = card.heading;
+    this.element.append(this.caption);
+    this.figure = figure;
+  }
+
+  update(figure: Figure): void {
+    if (figure.kind === this.figure.kind) this.figure = figure as F;
+  }
+
+  abstract draw(): void | Promise<void>;
+}
