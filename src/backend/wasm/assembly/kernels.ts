@@ -321,43 +321,135 @@ export function copy(): void {
   }
 }
 
+// V8 rebuilds a v128 constant (4-5 instructions) at each use inside a loop; a splat load from
+// static data is one instruction. The SIMD math below takes its constants from this table.
+const KF = memory.data<f32>([
+  88.72, // EXP_HI
+  -87.33, // EXP_LO
+  1.44269504088896341, // LOG2E
+  12582912.0, // ROUND_MAGIC
+  0.693359375, // LN2_HI
+  -2.12194440e-4, // LN2_LO
+  1.9875691500e-4, // EXP_P0
+  1.3981999507e-3, // EXP_P1
+  8.3334519073e-3, // EXP_P2
+  4.1665795894e-2, // EXP_P3
+  1.6666665459e-1, // EXP_P4
+  5.0000001201e-1, // EXP_P5
+  1, // ONE
+  Infinity, // INF
+  -0.0, // NEG_ZERO
+  0.7978845608028654, // GELU_C
+  0.044715, // GELU_A
+  0.134145, // GELU_3A
+  -2, // MINUS_TWO
+  80, // GELU_CLAMP
+  -5.70498872745e-3, // TANH_P0
+  2.06390887954e-2, // TANH_P1
+  -5.37397155531e-2, // TANH_P2
+  1.33314422036e-1, // TANH_P3
+  -3.33332819422e-1, // TANH_P4
+  2, // TWO
+  0.625, // TANH_SMALL
+]);
+const EXP_HI: usize = KF + 0;
+const EXP_LO: usize = KF + 4;
+const LOG2E: usize = KF + 8;
+const ROUND_MAGIC: usize = KF + 12;
+const LN2_HI: usize = KF + 16;
+const LN2_LO: usize = KF + 20;
+const EXP_P0: usize = KF + 24;
+const EXP_P1: usize = KF + 28;
+const EXP_P2: usize = KF + 32;
+const EXP_P3: usize = KF + 36;
+const EXP_P4: usize = KF + 40;
+const EXP_P5: usize = KF + 44;
+const ONE: usize = KF + 48;
+const INF: usize = KF + 52;
+const NEG_ZERO: usize = KF + 56;
+const GELU_C: usize = KF + 60;
+const GELU_A: usize = KF + 64;
+const GELU_3A: usize = KF + 68;
+const MINUS_TWO: usize = KF + 72;
+const GELU_CLAMP: usize = KF + 76;
+const TANH_P0: usize = KF + 80;
+const TANH_P1: usize = KF + 84;
+const TANH_P2: usize = KF + 88;
+const TANH_P3: usize = KF + 92;
+const TANH_P4: usize = KF + 96;
+const TWO: usize = KF + 100;
+const TANH_SMALL: usize = KF + 104;
+@inline function k(p: usize): v128 {
+  return v128.load32_splat(p);
+}
+
 // float32 exp and tanh on four lanes (Cephes expf / tanhf, ~1e-7 relative). AssemblyScript's
-// Mathf functions measured 30-180 ns per element here.
+// Mathf functions measured 30-180 ns per element here. pmin/pmax, not min/max: V8 lowers the
+// NaN-exact min/max to long sequences (a NaN input still comes out NaN).
 @inline function expV(x: v128): v128 {
-  const big = f32x4.gt(x, f32x4.splat(88.72));
-  const tiny = f32x4.lt(x, f32x4.splat(-87.33));
-  const xc = f32x4.min(f32x4.max(x, f32x4.splat(-87.33)), f32x4.splat(88.72));
-  const fx = f32x4.nearest(f32x4.mul(xc, f32x4.splat(1.44269504088896341)));
-  let r = f32x4.sub(xc, f32x4.mul(fx, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(-2.12194440e-4)));
-  let y = f32x4.splat(1.9875691500e-4);
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.3981999507e-3));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(8.3334519073e-3));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(4.1665795894e-2));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
-  y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(y, r), r), r), f32x4.splat(1));
-  const n = i32x4.trunc_sat_f32x4_s(fx);
-  const scale = i32x4.shl(i32x4.add(n, i32x4.splat(127)), 23);
+  const big = f32x4.gt(x, k(EXP_HI));
+  const tiny = f32x4.lt(x, k(EXP_LO));
+  const xc = f32x4.pmin(f32x4.pmax(x, k(EXP_LO)), k(EXP_HI));
+  // Round x·log2(e) to the nearest integer by adding 1.5·2^23: n sits in the low mantissa bits.
+  const magic = k(ROUND_MAGIC);
+  const shifted = f32x4.add(f32x4.mul(xc, k(LOG2E)), magic);
+  const fx = f32x4.sub(shifted, magic);
+  let r = f32x4.sub(xc, f32x4.mul(fx, k(LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(fx, k(LN2_LO)));
+  let y = k(EXP_P0);
+  y = f32x4.add(f32x4.mul(y, r), k(EXP_P1));
+  y = f32x4.add(f32x4.mul(y, r), k(EXP_P2));
+  y = f32x4.add(f32x4.mul(y, r), k(EXP_P3));
+  y = f32x4.add(f32x4.mul(y, r), k(EXP_P4));
+  y = f32x4.add(f32x4.mul(y, r), k(EXP_P5));
+  const one = k(ONE);
+  y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(y, r), r), r), one);
+  // 2^n: n + 127 in the exponent field, i.e. (n << 23) + the bits of 1.0.
+  const scale = i32x4.add(i32x4.shl(i32x4.sub(shifted, magic), 23), one);
   let out = f32x4.mul(y, scale);
-  out = v128.bitselect(f32x4.splat(Infinity), out, big);
+  out = v128.bitselect(k(INF), out, big);
   return v128.andnot(out, tiny);
+}
+
+/**
+ * GELU, tanh approximation: 0.5·x·(1 + tanh u) = x·σ(2u), u = √(2/π)(x + 0.044715x³), with
+ * e = exp(−2u) (clamped so that 1 + e stays finite) and r = 1/(1 + e): value x·r, derivative
+ * r + 2x·e·r²·√(2/π)(1 + 3·0.044715x²). No 1 ± tanh cancellation in either.
+ */
+@inline function geluExpV(x: v128, x2: v128): v128 {
+  const u = f32x4.mul(k(GELU_C), f32x4.add(x, f32x4.mul(k(GELU_A), f32x4.mul(x2, x))));
+  return expV(f32x4.pmin(f32x4.mul(u, k(MINUS_TWO)), k(GELU_CLAMP)));
+}
+
+@inline function geluTanhV(x: v128): v128 {
+  const e = geluExpV(x, f32x4.mul(x, x));
+  return f32x4.div(x, f32x4.add(e, k(ONE)));
+}
+
+@inline function geluTanhGradV(x: v128): v128 {
+  const x2 = f32x4.mul(x, x);
+  const e = geluExpV(x, x2);
+  const one = k(ONE);
+  const r = f32x4.div(one, f32x4.add(e, one));
+  const du = f32x4.mul(k(GELU_C), f32x4.add(one, f32x4.mul(k(GELU_3A), x2)));
+  return f32x4.add(r, f32x4.mul(f32x4.mul(f32x4.add(x, x), f32x4.mul(e, f32x4.mul(r, r))), du));
 }
 
 @inline function tanhV(x: v128): v128 {
   const ax = f32x4.abs(x);
   const z = f32x4.mul(x, x);
-  let p = f32x4.splat(-5.70498872745e-3);
-  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(2.06390887954e-2));
-  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-5.37397155531e-2));
-  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(1.33314422036e-1));
-  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-3.33332819422e-1));
+  let p = k(TANH_P0);
+  p = f32x4.add(f32x4.mul(p, z), k(TANH_P1));
+  p = f32x4.add(f32x4.mul(p, z), k(TANH_P2));
+  p = f32x4.add(f32x4.mul(p, z), k(TANH_P3));
+  p = f32x4.add(f32x4.mul(p, z), k(TANH_P4));
   const small = f32x4.add(f32x4.mul(f32x4.mul(p, z), x), x);
   const e = expV(f32x4.add(ax, ax));
-  const large = f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(e, f32x4.splat(1))));
+  const one = k(ONE);
+  const large = f32x4.sub(one, f32x4.div(k(TWO), f32x4.add(e, one)));
   // Copy x's sign onto the large-|x| branch (tanh is odd); NaN stays NaN through `small`.
-  const signed = v128.or(large, v128.and(x, i32x4.splat(0x80000000)));
-  return v128.bitselect(small, signed, f32x4.lt(ax, f32x4.splat(0.625)));
+  const signed = v128.or(large, v128.and(x, k(NEG_ZERO)));
+  return v128.bitselect(small, signed, f32x4.lt(ax, k(TANH_SMALL)));
 }
 
 @inline function expf(x: f32): f32 {
@@ -372,7 +464,6 @@ export function copy(): void {
 /** f32 lanes `fn` applied over a strided row, four at a time (gathering when strided). */
 @inline function mapRowF32(kind: i32, bx: usize, sx: i32, bo: usize, so: i32, n: i32): void {
   let j = 0;
-  const one = f32x4.splat(1);
   for (; j + 4 <= n; j += 4) {
     let v: v128;
     if (sx == 1) v = v128.load(bx + (<usize>j << 2));
@@ -385,7 +476,8 @@ export function copy(): void {
     let y: v128;
     if (kind == 1) y = expV(v);
     else if (kind == 7) y = tanhV(v);
-    else y = f32x4.div(one, f32x4.add(one, expV(f32x4.neg(v))));
+    else if (kind == 13) y = geluTanhV(v);
+    else y = f32x4.div(k(ONE), f32x4.add(k(ONE), expV(f32x4.neg(v))));
     if (so == 1) v128.store(bo + (<usize>j << 2), y);
     else {
       store<f32>(bo + (<usize>(j * so) << 2), f32x4.extract_lane(y, 0));
@@ -399,7 +491,8 @@ export function copy(): void {
     let y: v128;
     if (kind == 1) y = expV(v);
     else if (kind == 7) y = tanhV(v);
-    else y = f32x4.div(one, f32x4.add(one, expV(f32x4.neg(v))));
+    else if (kind == 13) y = geluTanhV(v);
+    else y = f32x4.div(k(ONE), f32x4.add(k(ONE), expV(f32x4.neg(v))));
     store<f32>(bo + (<usize>(j * so) << 2), f32x4.extract_lane(y, 0));
   }
 }
@@ -427,10 +520,12 @@ function unaryRowF32(op: i32, bx: usize, sx: i32, bo: usize, so: i32, n: i32): b
     }
     return false;
   }
-  if (op == 1 || op == 7 || op == 9) {
-    mapRowF32(op, bx, sx, bo, so, n);
-    return true;
-  }
+  if (op == 1) mapRowF32(1, bx, sx, bo, so, n);
+  else if (op == 7) mapRowF32(7, bx, sx, bo, so, n);
+  else if (op == 9) mapRowF32(9, bx, sx, bo, so, n);
+  else if (op == 13) mapRowF32(13, bx, sx, bo, so, n);
+  else return false;
+  return true;
   return false;
 }
 
@@ -462,24 +557,57 @@ export function unary(): void {
   return f32x4.div(a, b);
 }
 
+/**
+ * One contiguous float32 row, op and broadcast pattern fixed by the (constant) arguments: binaryen
+ * folds them after inlining, so each call site is its own branch-free loop. aRow/bRow: 1 = a
+ * row, 0 = a scalar splat.
+ */
+@inline function binaryLoop(op: i32, aRow: i32, bRow: i32, pa: usize, pb: usize, po: usize, n: i32): void {
+  const va = f32x4.splat(load<f32>(pa));
+  const vb = f32x4.splat(load<f32>(pb));
+  // Four vectors per trip (loop overhead was a third of the time), then single vectors.
+  const end16 = po + (<usize>(n & ~15) << 2);
+  const end4 = po + (<usize>(n & ~3) << 2);
+  let o = po;
+  let a = pa;
+  let b = pb;
+  while (o < end16) {
+    v128.store(o, binaryV(op, aRow ? v128.load(a) : va, bRow ? v128.load(b) : vb));
+    v128.store(o, binaryV(op, aRow ? v128.load(a, 16) : va, bRow ? v128.load(b, 16) : vb), 16);
+    v128.store(o, binaryV(op, aRow ? v128.load(a, 32) : va, bRow ? v128.load(b, 32) : vb), 32);
+    v128.store(o, binaryV(op, aRow ? v128.load(a, 48) : va, bRow ? v128.load(b, 48) : vb), 48);
+    o += 64;
+    if (aRow) a += 64;
+    if (bRow) b += 64;
+  }
+  while (o < end4) {
+    v128.store(o, binaryV(op, aRow ? v128.load(a) : va, bRow ? v128.load(b) : vb));
+    o += 16;
+    if (aRow) a += 16;
+    if (bRow) b += 16;
+  }
+  for (let j = n & ~3; j < n; j++) {
+    const x = load<f32>(pa + (aRow ? <usize>j << 2 : 0));
+    const y = load<f32>(pb + (bRow ? <usize>j << 2 : 0));
+    store<f32>(po + (<usize>j << 2), f32x4.extract_lane(binaryV(op, f32x4.splat(x), f32x4.splat(y)), 0));
+  }
+}
+
+@inline function binaryRowsOp(op: i32, pa: usize, sa: i32, pb: usize, sb: i32, po: usize, n: i32): void {
+  if (sa == 1 && sb == 1) binaryLoop(op, 1, 1, pa, pb, po, n);
+  else if (sa == 1) binaryLoop(op, 1, 0, pa, pb, po, n);
+  else if (sb == 1) binaryLoop(op, 0, 1, pa, pb, po, n);
+  else binaryLoop(op, 0, 0, pa, pb, po, n);
+}
+
 /** float32 add/sub/mul/div rows; a or b may be a scalar (step 0). */
 function binaryRowF32(op: i32, pa: usize, sa: i32, pb: usize, sb: i32, po: usize, so: i32, n: i32): bool {
   if (op > 3) return false;
   if (so == 1 && (sa == 1 || sa == 0) && (sb == 1 || sb == 0)) {
-    let j = 0;
-    const va = f32x4.splat(load<f32>(pa));
-    const vb = f32x4.splat(load<f32>(pb));
-    for (; j + 4 <= n; j += 4) {
-      const off = <usize>j << 2;
-      const a = sa == 1 ? v128.load(pa + off) : va;
-      const b = sb == 1 ? v128.load(pb + off) : vb;
-      v128.store(po + off, binaryV(op, a, b));
-    }
-    for (; j < n; j++) {
-      const a = load<f32>(pa + (<usize>(j * sa) << 2));
-      const b = load<f32>(pb + (<usize>(j * sb) << 2));
-      store<f32>(po + (<usize>j << 2), <f32>binaryF(op, a, b));
-    }
+    if (op == 0) binaryRowsOp(0, pa, sa, pb, sb, po, n);
+    else if (op == 1) binaryRowsOp(1, pa, sa, pb, sb, po, n);
+    else if (op == 2) binaryRowsOp(2, pa, sa, pb, sb, po, n);
+    else binaryRowsOp(3, pa, sa, pb, sb, po, n);
     return true;
   }
   // Strided (a transposed operand): one loop per op, no switch per element.
@@ -611,15 +739,36 @@ export function maskedFill(): void {
   }
 }
 
+/** float32 GELU (tanh form) backward over a contiguous row; g may be a scalar (sg = 0). */
+function geluTanhBackwardRow(px: usize, pg: usize, sg: i32, po: usize, n: i32): void {
+  let j = 0;
+  const gs = f32x4.splat(load<f32>(pg));
+  for (; j + 4 <= n; j += 4) {
+    const off = <usize>j << 2;
+    const g = sg == 1 ? v128.load(pg + off) : gs;
+    v128.store(po + off, f32x4.mul(geluTanhGradV(v128.load(px + off)), g));
+  }
+  for (; j < n; j++) {
+    const d = f32x4.extract_lane(geluTanhGradV(f32x4.splat(load<f32>(px + (<usize>j << 2)))), 0);
+    store<f32>(po + (<usize>j << 2), d * load<f32>(pg + (<usize>(j * sg) << 2)));
+  }
+}
+
 export function geluBackward(): void {
   const rows = ai(I_ROWS);
   const n = ai(I_LEN);
   const approximate = ai(I_P1) != 0;
+  const f32 = approximate && dt(0) == 0 && dt(1) == 0 && dt(2) == 0 && step(2) == 1;
   rowsBegin(ai(I_R0));
   for (let r = 0; r < rows; r++) {
     let px = cur(0);
     let pg = cur(1);
     let po = cur(2);
+    if (f32 && step(0) == 1 && (step(1) == 1 || step(1) == 0)) {
+      geluTanhBackwardRow(base(0) + (<usize>px << 2), base(1) + (<usize>pg << 2), step(1), base(2) + (<usize>po << 2), n);
+      rowsNext();
+      continue;
+    }
     for (let j = 0; j < n; j++, px += step(0), pg += step(1), po += step(2)) {
       const v = ld(dt(0), base(0), px);
       let d: f64;
