@@ -3,13 +3,13 @@ import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { type OpsFixtureFile, runOpsFixtures } from "../src/tensor/index.js";
 import { fixture } from "./helpers.js";
-import { testBackends } from "./tensor-backends.js";
+import { floatDTypes, testBackends } from "./tensor-backends.js";
 
 const file = JSON.parse(readFileSync(fixture("ops.json"), "utf8")) as OpsFixtureFile;
 
 for (const backend of testBackends("all")) {
   describe(`ops.json on ${backend}`, () => {
-    for (const floatDType of ["float32", "float64"] as const) {
+    for (const floatDType of floatDTypes(backend)) {
       test(`all ${file.cases.length} cases pass in ${floatDType} (outputs, aux, every input gradient)`, async () => {
         const report = await runOpsFixtures(file, { backend, floatDType });
         const failures = report.results

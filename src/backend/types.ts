@@ -251,6 +251,8 @@ export interface Backend {
   readonly name: string;
   /** False for backends (WebGPU) whose data can only be read asynchronously. */
   readonly synchronous: boolean;
+  /** The dtypes it stores, where not all four (webgpu: no float64). */
+  readonly dtypes?: readonly DType[];
   /**
    * Storage for `size` elements. Contents are unspecified (a pooled buffer may hold old values):
    * every kernel writes all of its output, and `zeros` fills explicitly.

@@ -1,0 +1,275 @@
+/**
+ * WGSL sources. Every kernel reads its arguments from a meta block (binding 0, u32 words; floats
+ * bitcast) and its tensors from bindings 1..; strided views are walked by decoding a linear index
+ * over (merged) dims, so one shader serves every layout of the same rank. Sizes the compiler
+ * should see (dim counts, tile shapes) are baked in as constants; a pipeline is cached per source.
+ * Everything stays within WebGPU compatibility mode: ≤ 256 invocations per workgroup, ≤ 8 storage
+ * buffers per stage, 16 KiB of workgroup memory.
+ */
+import type { DType } from "../types.js";
+
+export type Scalar = "f32" | "i32" | "u32";
+
+/** bool is stored as one u32 per element on the GPU. */
+export function wgslType(dtype: DType): Scalar {
+  switch (dtype) {
+    case "float32":
+      return "f32";
+    case "int32":
+      return "i32";
+    case "bool":
+      return "u32";
+    case "float64":
+      throw new Error("webgpu has no float64 (WGSL has no f64): use float32, or the wasm or js backend");
+  }
+}
+
+export const MAP_WORKGROUP = 256;
+export const LANE_WORKGROUP = 64;
+
+export const HELPERS = /* wgsl */ `
+fn isnan_(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn tanh_(x: f32) -> f32 { return tanh(clamp(x, -15.0, 15.0)); }
+// Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), enough for float32 GELU.
+fn erf_(x: f32) -> f32 {
+  let a = abs(x);
+  let t = 1.0 / (1.0 + 0.3275911 * a);
+  let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-a * a);
+  return select(y, -y, x < 0.0);
+}
+fn pow_(a: f32, b: f32) -> f32 {
+  if (b == 0.0) { return 1.0; }
+  if (isnan_(a) || isnan_(b)) { return nan_(); }
+  let r = pow(abs(a), b);
+  if (a >= 0.0) { return r; }
+  if (fract(b) != 0.0) { return nan_(); }
+  return select(r, -r, fract(b * 0.5) != 0.0);
+}
+fn max_(a: f32, b: f32) -> f32 { return select(b, a, a > b || isnan_(a)); }
+fn min_(a: f32, b: f32) -> f32 { return select(b, a, a < b || isnan_(a)); }
+// Runtime bit patterns: WGSL constant expressions cannot hold NaN or infinities.
+fn bits_(u: u32) -> f32 { var v = u; return bitcast<f32>(v); }
+fn nan_() -> f32 { return bits_(0x7fc00000u); }
+fn neg_inf() -> f32 { return bits_(0xff800000u); }
+fn pos_inf() -> f32 { return bits_(0x7f800000u); }
+`;
+
+export interface Binding {
+  type: Scalar;
+  write: boolean;
+}
+
+export function bindings(list: readonly Binding[]): string {
+  const lines = ["@group(0) @binding(0) var<storage, read> args: array<u32>;"];
+  list.forEach((b, i) => {
+    lines.push(
+      `@group(0) @binding(${i + 1}) var<storage, ${b.write ? "read_write" : "read"}> b${i}: array<${b.type}>;`,
+    );
+  });
+  return lines.join("\n");
+}
+
+/** `expr` (of type `from`) as `to`; to u32 (bool) means ≠ 0. */
+export function convert(expr: string, from: Scalar, to: Scalar): string {
+  if (from === to) return expr;
+  if (to === "u32")
+    return `select(0u, 1u, (${expr}) != ${from === "f32" ? "0.0" : from === "i32" ? "0" : "0u"})`;
+  return `${to}(${expr})`;
+}
+
+/**
+ * Elementwise over `nd` merged dims with `operands` views: thread i decodes its position and
+ * sets p0.. (element offsets of each operand), then runs `body`. Scalars follow the operand
+ * blocks: `sc(i)` (u32), `scf(i)` (f32), `sci(i)` (i32).
+ */
+export function mapShader(list: readonly Binding[], nd: number, body: string): string {
+  const k = list.length;
+  const decl = list
+    .map((_, i) => `  var p${i}: i32 = bitcast<i32>(args[OPS + ${i}u * (ND + 1u)]);`)
+    .join("\n");
+  const step = list
+    .map((_, i) => `      p${i} += c * bitcast<i32>(args[OPS + ${i}u * (ND + 1u) + 1u + u32(d)]);`)
+    .join("\n");
+  return `${bindings(list)}
+${HELPERS}
+const ND = ${nd}u;
+const OPS = 2u + ND;
+const SC = OPS + ${k}u * (ND + 1u);
+fn sc(i: u32) -> u32 { return args[SC + i]; }
+fn scf(i: u32) -> f32 { return bitcast<f32>(args[SC + i]); }
+fn sci(i: u32) -> i32 { return bitcast<i32>(args[SC + i]); }
+@compute @workgroup_size(${MAP_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let idx = gid.x + gid.y * nwg.x * ${MAP_WORKGROUP}u;
+  if (idx >= args[0]) { return; }
+${decl}
+  var rem = idx;
+  for (var d = i32(ND) - 1; d >= 0; d--) {
+    let s = args[2u + u32(d)];
+    let c = i32(rem % s);
+    rem = rem / s;
+${step}
+  }
+${body}
+}
+`;
+}
+
+/**
+ * One workgroup per lane (a row of a reduction, softmax, layer norm...). Lanes are decoded over
+ * `no` outer dims, positions within a lane over `ni` inner dims: `outer(k, lane)` and `inner(k, j)`
+ * give operand k's element offsets. `wsum`/`wmax`/`wcomb` reduce across the workgroup.
+ */
+export function laneShader(
+  list: readonly Binding[],
+  no: number,
+  ni: number,
+  body: string,
+  extra = "",
+): string {
+  const k = list.length;
+  return `${bindings(list)}
+${HELPERS}
+const NO = ${no}u;
+const NI = ${ni}u;
+const K = ${k}u;
+const OPS = 2u + NO + NI;
+const SC = OPS + K * (1u + NO + NI);
+const WG = ${LANE_WORKGROUP}u;
+fn sc(i: u32) -> u32 { return args[SC + i]; }
+fn scf(i: u32) -> f32 { return bitcast<f32>(args[SC + i]); }
+fn sci(i: u32) -> i32 { return bitcast<i32>(args[SC + i]); }
+fn outer(k: u32, lane: u32) -> i32 {
+  let base = OPS + k * (1u + NO + NI);
+  var p = bitcast<i32>(args[base]);
+  var rem = lane;
+  for (var d = i32(NO) - 1; d >= 0; d--) {
+    let s = args[2u + u32(d)];
+    p += i32(rem % s) * bitcast<i32>(args[base + 1u + u32(d)]);
+    rem = rem / s;
+  }
+  return p;
+}
+fn inner(k: u32, j: u32) -> i32 {
+  let base = OPS + k * (1u + NO + NI) + 1u + NO;
+  var p = 0;
+  var rem = j;
+  for (var d = i32(NI) - 1; d >= 0; d--) {
+    let s = args[2u + NO + u32(d)];
+    p += i32(rem % s) * bitcast<i32>(args[base + u32(d)]);
+    rem = rem / s;
+  }
+  return p;
+}
+var<workgroup> red: array<f32, ${LANE_WORKGROUP}>;
+var<workgroup> redi: array<u32, ${LANE_WORKGROUP}>;
+fn wsum(v: f32, lid: u32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+fn wmax(v: f32, lid: u32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) { red[lid] = max_(red[lid], red[lid + s]); }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+${extra}
+@compute @workgroup_size(${LANE_WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_id) lid3: vec3<u32>) {
+  let lane = wid.x + wid.y * nwg.x;
+  if (lane >= args[0]) { return; }
+  let lid = lid3.x;
+  let n = args[1];
+${body}
+}
+`;
+}
+
+export const TILE = 64;
+const TILE_K = 16;
+
+/**
+ * Tiled matmul: a workgroup of 16×16 threads computes a 64×64 block of out, each thread 4×4,
+ * stepping k by 16 through tiles of a and b in workgroup memory. `aKFast`/`bNFast` pick which
+ * index consecutive threads load, so reads stay coalesced for both a layout and its transpose.
+ */
+export function matmulShader(nb: number, aKFast: boolean, bNFast: boolean): string {
+  const list: Binding[] = [
+    { type: "f32", write: false },
+    { type: "f32", write: false },
+    { type: "f32", write: true },
+  ];
+  const aLoad = aKFast ? "let mm = e / 16u; let kk = e % 16u;" : "let mm = e % 64u; let kk = e / 64u;";
+  const bLoad = bNFast ? "let kk = e / 64u; let nn = e % 64u;" : "let kk = e % 16u; let nn = e / 16u;";
+  return `${bindings(list)}
+const NB = ${nb}u;
+var<workgroup> As: array<f32, ${TILE * TILE_K}>;
+var<workgroup> Bs: array<f32, ${TILE * TILE_K}>;
+fn m_(i: u32) -> i32 { return bitcast<i32>(args[i]); }
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let M = args[0]; let N = args[1]; let K = args[2];
+  let sam = m_(3u); let sak = m_(4u); let sbk = m_(5u); let sbn = m_(6u); let som = m_(7u); let son = m_(8u);
+  var pa = m_(9u); var pb = m_(10u); var po = m_(11u);
+  var rem = wid.z;
+  for (var d = i32(NB) - 1; d >= 0; d--) {
+    let base = 12u + u32(d) * 4u;
+    let c = i32(rem % args[base]);
+    rem = rem / args[base];
+    pa += c * m_(base + 1u); pb += c * m_(base + 2u); po += c * m_(base + 3u);
+  }
+  let m0 = wid.y * 64u;
+  let n0 = wid.x * 64u;
+  let t = lid.y * 16u + lid.x;
+  var acc: array<f32, 16>;
+  for (var i = 0u; i < 16u; i++) { acc[i] = 0.0; }
+  for (var k0 = 0u; k0 < K; k0 += 16u) {
+    for (var l = 0u; l < 4u; l++) {
+      let e = t + l * 256u;
+      {
+        ${aLoad}
+        var v = 0.0;
+        if (m0 + mm < M && k0 + kk < K) { v = b0[pa + i32(m0 + mm) * sam + i32(k0 + kk) * sak]; }
+        As[kk * 64u + mm] = v;
+      }
+      {
+        ${bLoad}
+        var v = 0.0;
+        if (k0 + kk < K && n0 + nn < N) { v = b1[pb + i32(k0 + kk) * sbk + i32(n0 + nn) * sbn]; }
+        Bs[kk * 64u + nn] = v;
+      }
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < 16u; kk++) {
+      var a: array<f32, 4>;
+      var b: array<f32, 4>;
+      for (var i = 0u; i < 4u; i++) { a[i] = As[kk * 64u + lid.y + 16u * i]; b[i] = Bs[kk * 64u + lid.x + 16u * i]; }
+      for (var i = 0u; i < 4u; i++) {
+        for (var j = 0u; j < 4u; j++) { acc[i * 4u + j] = fma(a[i], b[j], acc[i * 4u + j]); }
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + lid.y + 16u * i;
+    for (var j = 0u; j < 4u; j++) {
+      let n = n0 + lid.x + 16u * j;
+      if (m < M && n < N) { b2[po + i32(m) * som + i32(n) * son] = acc[i * 4u + j]; }
+    }
+  }
+}
+`;
+}
