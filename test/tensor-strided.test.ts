@@ -19,8 +19,8 @@ function naiveAt(t: Tensor, storage: ArrayLike<number>, i: number): number {
   return storage[offset]!;
 }
 
-function naiveValues(t: Tensor): number[] {
-  const storage = t.backend.readSync!(t.storage.handle);
+async function naiveValues(t: Tensor): Promise<number[]> {
+  const storage = await t.backend.read(t.storage.handle);
   return Array.from({ length: t.numel() }, (_, i) => naiveAt(t, storage, i));
 }
 
@@ -50,50 +50,53 @@ function randomView(g: Random, backend: string): Tensor {
   return t;
 }
 
-for (const backend of testBackends()) {
-  test(`${backend}: 300 random views read, combined and reduced like index arithmetic says`, () => {
+for (const backend of testBackends("all")) {
+  test(`${backend}: 300 random views read, combined and reduced like index arithmetic says`, async () => {
     const g = new Random(2024);
     for (let trial = 0; trial < 300; trial++) {
-      T.tidy(() => {
+      const r = T.tidy(() => {
         const a = randomView(g, backend);
-        const expected = naiveValues(a);
-        assert.deepEqual(
-          [...a.contiguous().dataSync()],
-          [...Float32Array.from(expected)],
-          `copy of ${a.shape}/${a.strides}`,
-        );
-
         // b: another random view broadcast against a (same shape, permuted strides).
         const b = T.randn([...a.shape].reverse(), { backend, generator: g }).permute(
           a.shape.map((_, i) => a.ndim - 1 - i),
         );
-        const bValues = naiveValues(b);
-        const sum = T.add(a, b).dataSync();
-        expected.forEach((v, i) => {
-          assert.equal(sum[i], Math.fround(v + bValues[i]!), `add at ${i}`);
-        });
-
         const dim = g.randint(0, a.ndim);
-        const reduced = T.sum(a, dim, true).dataSync();
-        const strides = a.shape.map((_, d) => a.shape.slice(d + 1).reduce((p, s) => p * s, 1));
-        const sums = new Float64Array(reduced.length);
-        expected.forEach((v, i) => {
-          let outIndex = 0;
-          let outStride = 1;
-          for (let d = a.ndim - 1; d >= 0; d--) {
-            const idx = Math.floor(i / strides[d]!) % a.shape[d]!;
-            if (d !== dim) outIndex += idx * outStride;
-            outStride *= d === dim ? 1 : a.shape[d]!;
-          }
-          sums[outIndex]! += v;
-        });
-        sums.forEach((s, i) => {
-          assert.ok(
-            Math.abs(reduced[i]! - s) <= 1e-5 * (1 + Math.abs(s)),
-            `sum over dim ${dim} at ${i}: ${reduced[i]} vs ${s}`,
-          );
-        });
+        return { a, b, dim, copy: a.contiguous(), sum: T.add(a, b), reduced: T.sum(a, dim, true) };
       });
+      const { a, dim } = r;
+      const expected = await naiveValues(a);
+      assert.deepEqual(
+        [...(await r.copy.data())],
+        [...Float32Array.from(expected)],
+        `copy of ${a.shape}/${a.strides}`,
+      );
+
+      const bValues = await naiveValues(r.b);
+      const sum = await r.sum.data();
+      expected.forEach((v, i) => {
+        assert.equal(sum[i], Math.fround(v + bValues[i]!), `add at ${i}`);
+      });
+
+      const reduced = await r.reduced.data();
+      const strides = a.shape.map((_, d) => a.shape.slice(d + 1).reduce((p, s) => p * s, 1));
+      const sums = new Float64Array(reduced.length);
+      expected.forEach((v, i) => {
+        let outIndex = 0;
+        let outStride = 1;
+        for (let d = a.ndim - 1; d >= 0; d--) {
+          const idx = Math.floor(i / strides[d]!) % a.shape[d]!;
+          if (d !== dim) outIndex += idx * outStride;
+          outStride *= d === dim ? 1 : a.shape[d]!;
+        }
+        sums[outIndex]! += v;
+      });
+      sums.forEach((s, i) => {
+        assert.ok(
+          Math.abs(reduced[i]! - s) <= 1e-5 * (1 + Math.abs(s)),
+          `sum over dim ${dim} at ${i}: ${reduced[i]} vs ${s}`,
+        );
+      });
+      for (const t of [r.a, r.b, r.copy, r.sum, r.reduced]) t.dispose();
     }
   });
 }

@@ -485,13 +485,21 @@ function scatterAlong(
 }
 
 function indexAdd(ctx: KernelContext, { src, dim, index, out }: KernelArgs["indexAdd"]): void {
-  checkFloat("indexAdd", out);
+  checkSameNumeric("indexAdd", src, out);
   scatterAlong(ctx, src, src.strides, index, indexAlong(index, src.shape.length, dim), src.shape, dim, out);
 }
 
 function scatterAdd(ctx: KernelContext, { src, dim, index, out }: KernelArgs["scatterAdd"]): void {
-  checkFloat("scatterAdd", out);
+  checkSameNumeric("scatterAdd", src, out);
   scatterAlong(ctx, src, src.strides, index, index.strides, index.shape, dim, out);
+}
+
+/** Sums in place need src and out of one numeric dtype (float32 or int32). */
+function checkSameNumeric(kernel: string, src: View, out: View): void {
+  const d = out.storage.dtype;
+  if (src.storage.dtype !== d || (d !== "float32" && d !== "int32")) {
+    throw new Error(`webgpu ${kernel}: src and out must both be float32 or int32 (got ${src.storage.dtype}, ${d})`);
+  }
 }
 
 function checkFloat(kernel: string, ...views: View[]): void {
@@ -537,6 +545,7 @@ function reduce(ctx: KernelContext, { op, x, axes, out }: KernelArgs["reduce"]):
   const os = splitAxes(out.shape, out.strides, axes);
   const extra = `fn comb(a: f32, b: f32) -> f32 { return ${REDUCE_COMBINE[op]}; }
 fn wcomb(v: f32, lid: u32) -> f32 {
+  workgroupBarrier();
   red[lid] = v;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s = s / 2u) {
@@ -578,6 +587,7 @@ function pairReduceFns(largest: boolean): string {
   return v1 ${largest ? ">" : "<"} v2;
 }
 fn wbest(v: f32, i: u32, lid: u32) -> u32 {
+  workgroupBarrier();
   red[lid] = v; redi[lid] = i;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s = s / 2u) {

@@ -164,6 +164,7 @@ fn inner(k: u32, j: u32) -> i32 {
 var<workgroup> red: array<f32, ${LANE_WORKGROUP}>;
 var<workgroup> redi: array<u32, ${LANE_WORKGROUP}>;
 fn wsum(v: f32, lid: u32) -> f32 {
+  workgroupBarrier();
   red[lid] = v;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s = s / 2u) {
@@ -175,6 +176,7 @@ fn wsum(v: f32, lid: u32) -> f32 {
   return r;
 }
 fn wmax(v: f32, lid: u32) -> f32 {
+  workgroupBarrier();
   red[lid] = v;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s = s / 2u) {
