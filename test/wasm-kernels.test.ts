@@ -380,6 +380,19 @@ describe("wasm kernels match js", { skip: !available && "no WebAssembly SIMD her
     }
   });
 
+  test("softmax / log-softmax on contiguous float32 rows (SIMD), masked and fully masked rows", () => {
+    const shape = [4, 37];
+    const x = input(r, "float32", shape);
+    for (let j = 20; j < 37; j++) x.values[37 + j] = -Infinity;
+    for (let j = 0; j < 37; j++) x.values[2 * 37 + j] = -Infinity;
+    for (const log of [false, true]) {
+      check(`softmax rows log=${log}`, "softmax", (b) => {
+        const out = output(b, "float32", shape);
+        return { args: { x: build(b, x), dim: 1, log, out }, outputs: [out.storage] };
+      });
+    }
+  });
+
   test("softmax / log-softmax and their backward along each dim", () => {
     const shape = [3, 6, 5];
     const x = input(r, "float32", shape, "strided");
@@ -401,10 +414,14 @@ describe("wasm kernels match js", { skip: !available && "no WebAssembly SIMD her
   test("crossEntropy forward and backward, every reduction, ignoreIndex", () => {
     const N = 13;
     const C = 27;
-    const logits = input(r, "float32", [N, C], "transposed");
     const target = input(r, "int32", [N], "contiguous", () => Math.floor(r() * C));
     target.values[3] = -100;
-    for (const reduction of ["mean", "sum", "none"] as const) {
+    // Transposed logits take the strided path, contiguous ones the SIMD rows.
+    for (const [reduction, logits] of (["mean", "sum", "none"] as const).flatMap((red) =>
+      (["transposed", "contiguous"] as const).map(
+        (layout) => [red, input(r, "float32", [N, C], layout)] as const,
+      ),
+    )) {
       const outShape = reduction === "none" ? [N] : [];
       const g = input(r, "float32", outShape);
       check(`crossEntropy ${reduction}`, "crossEntropy", (b) => {

@@ -1017,6 +1017,58 @@ export function topk(): void {
 
 // ---- fused nn kernels ----
 
+/** Max of a contiguous float32 row (NaN if any element is NaN, as Math.max). */
+function rowMaxF32(p: usize, n: i32): f32 {
+  let m = f32x4.splat(-Infinity);
+  let nan = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const v = v128.load(p + (<usize>j << 2));
+    m = f32x4.pmax(m, v);
+    nan = v128.or(nan, f32x4.ne(v, v));
+  }
+  let out = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+  for (; j < n; j++) out = max(out, load<f32>(p + (<usize>j << 2)));
+  return v128.any_true(nan) ? NaN : out;
+}
+
+/**
+ * exp(x − shift) over a contiguous float32 row, written to `to` (may be the input) when `to` is
+ * not 0; returns the sum, accumulated in float64 (a 50K-class row loses no digits).
+ */
+function rowExpSumF32(p: usize, n: i32, shift: f32, to: usize): f64 {
+  const sv = f32x4.splat(shift);
+  let acc = f64x2.splat(0);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const e = expV(f32x4.sub(v128.load(p + (<usize>j << 2)), sv));
+    if (to) v128.store(to + (<usize>j << 2), e);
+    acc = f64x2.add(acc, f64x2.add(f64x2.promote_low_f32x4(e), f64x2.promote_low_f32x4(v128.shuffle<u8>(e, e, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7))));
+  }
+  let sum = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+  for (; j < n; j++) {
+    const e = expf(load<f32>(p + (<usize>j << 2)) - shift);
+    if (to) store<f32>(to + (<usize>j << 2), e);
+    sum += <f64>e;
+  }
+  return sum;
+}
+
+/** to[j] = from[j]·a + b over contiguous float32 rows (to may be from). */
+function rowScaleShiftF32(from: usize, to: usize, n: i32, a: f32, b: f32): void {
+  const av = f32x4.splat(a);
+  const bv = f32x4.splat(b);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const off = <usize>j << 2;
+    v128.store(to + off, f32x4.add(f32x4.mul(v128.load(from + off), av), bv));
+  }
+  for (; j < n; j++) {
+    const off = <usize>j << 2;
+    store<f32>(to + off, load<f32>(from + off) * a + b);
+  }
+}
+
 /** Lanes of x (0) and out (1) along dim; P1 = log. */
 export function softmax(): void {
   const rows = ai(I_ROWS);
@@ -1028,10 +1080,22 @@ export function softmax(): void {
   const dout = dt(1);
   const bo = base(1);
   const so = step(1);
+  const f32 = dx == 0 && dout == 0 && sx == 1 && so == 1;
   rowsBegin(ai(I_R0));
   for (let r = 0; r < rows; r++) {
     const px = cur(0);
     const po = cur(1);
+    if (f32) {
+      const xp = bx + (<usize>px << 2);
+      const op = bo + (<usize>po << 2);
+      let m = rowMaxF32(xp, n);
+      if (m == -Infinity) m = 0;
+      const sum = rowExpSumF32(xp, n, m, log ? 0 : op);
+      if (log) rowScaleShiftF32(xp, op, n, 1, <f32>-(Math.log(sum) + <f64>m));
+      else rowScaleShiftF32(op, op, n, <f32>(1 / sum), 0);
+      rowsNext();
+      continue;
+    }
     let max = -Infinity;
     for (let j = 0; j < n; j++) max = Math.max(max, ld(dx, bx, px + j * sx));
     if (max == -Infinity) max = 0;
@@ -1077,6 +1141,11 @@ export function softmaxBackward(): void {
 // OP = reduction (0 mean, 1 sum, 2 none). Errors: code 1, value = the bad target.
 
 function rowLogSumExp(bx: usize, d: i32, p: i32, sc: i32, C: i32): f64 {
+  if (d == 0 && sc == 1) {
+    const xp = bx + (<usize>p << 2);
+    const m = rowMaxF32(xp, C);
+    return Math.log(rowExpSumF32(xp, C, m, 0)) + <f64>m;
+  }
   let max = -Infinity;
   for (let c = 0; c < C; c++) max = Math.max(max, ld(d, bx, p + c * sc));
   let sum: f64 = 0;
@@ -1144,6 +1213,17 @@ export function crossEntropyBackward(): void {
     if (reduction == 2) scale = ld(dt(3), base(3), ai(I_OFF + 3) + n * sg);
     else scale = reduction == 0 ? ld(dt(3), base(3), ai(I_OFF + 3)) / <f64>count : ld(dt(3), base(3), ai(I_OFF + 3));
     const p = ai(I_OFF) + n * sn;
+    if (d == 0 && sc == 1 && dt(2) == 0) {
+      // float32 rows: probabilities into out, then scaled, minus scale at the target.
+      const xp = bx + (<usize>p << 2);
+      const op = base(2) + (<usize>po << 2);
+      const m = rowMaxF32(xp, C);
+      const sum = rowExpSumF32(xp, C, m, op);
+      rowScaleShiftF32(op, op, C, <f32>(scale / sum), 0);
+      const tp = op + (<usize>t << 2);
+      store<f32>(tp, load<f32>(tp) - <f32>scale);
+      continue;
+    }
     let max = -Infinity;
     for (let c = 0; c < C; c++) max = Math.max(max, ld(d, bx, p + c * sc));
     let sum: f64 = 0;
