@@ -9,9 +9,10 @@ import { loadHFGPT2, readSafetensors, writeSafetensors } from "../src/io/node.js
 import { GPT } from "../src/models/gpt.js";
 import { AdamW } from "../src/optim/index.js";
 import { Random } from "../src/random/index.js";
-import { noGrad, type Tensor, tensor, tidy } from "../src/tensor/index.js";
+import { currentBackendName, noGrad, setBackend, type Tensor, tensor, tidy } from "../src/tensor/index.js";
 import { runGPT2Selftest } from "../src/train/gpt-selftest.js";
 import { close, fixture } from "./helpers.js";
+import { testBackends } from "./tensor-backends.js";
 
 interface Tol {
   atol: number;
@@ -89,18 +90,26 @@ test("greedy decode is exact, with and without the KV cache", () => {
   }
 });
 
-test("the selftest runner passes every check on the fixture", () => {
-  const checks = runGPT2Selftest({
-    model: fixture("gpt2_tiny"),
-    ref: fixture("gpt2_tiny.ref.json"),
-    grads: fixture("gpt2_tiny.grads.safetensors"),
+for (const backend of testBackends("all")) {
+  test(`the selftest runner passes every check on the fixture (${backend})`, async () => {
+    const previous = currentBackendName();
+    setBackend(backend);
+    try {
+      const checks = await runGPT2Selftest({
+        model: fixture("gpt2_tiny"),
+        ref: fixture("gpt2_tiny.ref.json"),
+        grads: fixture("gpt2_tiny.grads.safetensors"),
+      });
+      assert.deepEqual(
+        checks.filter((c) => !c.passed),
+        [],
+      );
+      assert.ok(checks.length >= 40);
+    } finally {
+      setBackend(previous);
+    }
   });
-  assert.deepEqual(
-    checks.filter((c) => !c.passed),
-    [],
-  );
-  assert.ok(checks.length >= 40);
-});
+}
 
 test("KV-cached logits equal full-sequence logits, also past the block size", () => {
   const model = new GPT(

@@ -1,13 +1,14 @@
 /**
  * Check a GPT-2 model against a PyTorch reference in the format of ../shared/fixtures/gpt2_tiny.ref.json
  * (llm.c's test_gpt2): logits, loss, every parameter gradient, the AdamW step losses and the greedy
- * decode. Node only (reads files).
+ * decode. Node only (reads files). Values are read with `await data()`, so it runs on every
+ * backend, webgpu included.
  */
 import { readFileSync } from "node:fs";
 import { toHFState } from "../io/gpt2.js";
 import { loadHFGPT2, readSafetensors } from "../io/node.js";
 import { AdamW } from "../optim/index.js";
-import { tensor, tidy } from "../tensor/index.js";
+import { type Tensor, tensor, tidy } from "../tensor/index.js";
 
 interface RefTensor {
   shape: number[];
@@ -81,8 +82,12 @@ export interface SelftestPaths {
   grads: string;
 }
 
+async function scalar(t: Tensor): Promise<number> {
+  return (await t.data())[0]!;
+}
+
 /** Run every check; never throws for a numerical mismatch (only for unreadable files). */
-export function runGPT2Selftest(paths: SelftestPaths): SelftestCheck[] {
+export async function runGPT2Selftest(paths: SelftestPaths): Promise<SelftestCheck[]> {
   const ref = JSON.parse(readFileSync(paths.ref, "utf8")) as GPT2Reference;
   for (const k of ["idx", "targets", "logits", "loss", "train", "greedy", "tolerance"] as const) {
     if (!(k in ref)) throw new Error(`${paths.ref}: no "${k}" field: not a gpt2_tiny.ref.json-format file`);
@@ -93,13 +98,13 @@ export function runGPT2Selftest(paths: SelftestPaths): SelftestCheck[] {
   const idx = tensor(ref.idx.data, { dtype: "int32", shape: ref.idx.shape });
   const targets = tensor(ref.targets.data, { dtype: "int32", shape: ref.targets.shape });
 
-  tidy(() => {
-    const { logits, loss } = model.forward(idx, { targets });
-    checks.push(compare("logits", logits.dataSync(), ref.logits.data, ref.tolerance.logits));
-    checks.push(compare("loss", [loss!.item()], [ref.loss], ref.tolerance.loss));
-    model.zeroGrad();
-    loss!.backward();
-  });
+  const { logits, loss } = model.forward(idx, { targets });
+  checks.push(compare("logits", await logits.data(), ref.logits.data, ref.tolerance.logits));
+  checks.push(compare("loss", [await scalar(loss!)], [ref.loss], ref.tolerance.loss));
+  model.zeroGrad();
+  loss!.backward();
+  logits.dispose();
+  loss!.dispose();
   const ours = toHFState(model, { grads: true });
   const expected = readSafetensors(paths.grads).tensors;
   for (const [key, g] of expected) {
@@ -116,7 +121,7 @@ export function runGPT2Selftest(paths: SelftestPaths): SelftestCheck[] {
       });
       continue;
     }
-    checks.push(compare(`grad ${key}`, mine.dataSync(), g.dataSync(), ref.tolerance.grads));
+    checks.push(compare(`grad ${key}`, await mine.data(), await g.data(), ref.tolerance.grads));
   }
   for (const key of ours.keys()) {
     if (!expected.has(key))
@@ -125,7 +130,7 @@ export function runGPT2Selftest(paths: SelftestPaths): SelftestCheck[] {
 
   // Greedy decode with the untrained weights, before training changes them.
   const greedy = model.generate(ref.greedy.prompt, ref.greedy.new_tokens.length, { temperature: 0 });
-  const tokens = [...greedy.dataSync()];
+  const tokens = [...(await greedy.data())];
   const same =
     tokens.length === ref.greedy.tokens.length && tokens.every((t, i) => t === ref.greedy.tokens[i]);
   checks.push({
@@ -133,16 +138,13 @@ export function runGPT2Selftest(paths: SelftestPaths): SelftestCheck[] {
     passed: same,
     detail: same ? tokens.join(" ") : `got ${tokens.join(" ")}, expected ${ref.greedy.tokens.join(" ")}`,
   });
-  const cached = [
-    ...model
-      .generate(ref.greedy.prompt, ref.greedy.new_tokens.length, { temperature: 0, kvCache: true })
-      .dataSync(),
+  const decode = async (kvCache: boolean) => [
+    ...(await model
+      .generate(ref.greedy.prompt, ref.greedy.new_tokens.length, { temperature: 0, kvCache })
+      .data()),
   ];
-  const uncached = [
-    ...model
-      .generate(ref.greedy.prompt, ref.greedy.new_tokens.length, { temperature: 0, kvCache: false })
-      .dataSync(),
-  ];
+  const cached = await decode(true);
+  const uncached = await decode(false);
   checks.push({
     name: "greedy decode with and without KV cache",
     passed: cached.join(" ") === uncached.join(" "),
@@ -158,17 +160,16 @@ export function runGPT2Selftest(paths: SelftestPaths): SelftestCheck[] {
   });
   const losses: number[] = [];
   for (let s = 0; s < tr.steps; s++) {
-    losses.push(
-      tidy(() => {
-        const { loss } = model.forward(idx, { targets });
-        opt.zeroGrad();
-        loss!.backward();
-        opt.step();
-        return loss!.item();
-      }),
-    );
+    const stepLoss = tidy(() => {
+      const { loss } = model.forward(idx, { targets });
+      opt.zeroGrad();
+      loss!.backward();
+      opt.step();
+      return loss!.detach();
+    });
+    losses.push(await scalar(stepLoss));
   }
-  const after = tidy(() => model.forward(idx, { targets }).loss!.item());
+  const after = await scalar(tidy(() => model.forward(idx, { targets }).loss!.detach()));
   losses.forEach((l, i) => {
     checks.push(compare(`AdamW step ${i + 1} loss`, [l], [tr.losses[i]!], ref.tolerance.train_losses));
   });

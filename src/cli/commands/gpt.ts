@@ -206,26 +206,31 @@ export function registerGPT(program: Command, selftest: Command): void {
     )
     .option("--verbose", "print passing checks too")
     .option("--backend <name>", "tensor backend")
-    .action((opts: { model?: string; ref: string; grads?: string; verbose?: boolean; backend?: string }) => {
-      useBackend(opts.backend);
-      // Paths inside the reference are relative to its own directory.
-      const named = JSON.parse(readFileSync(opts.ref, "utf8")) as { model_dir?: string; grads_file?: string };
-      const beside = (p: string | undefined, what: string) => {
-        if (!p) throw new Error(`${opts.ref} names no ${what}; pass it explicitly`);
-        return join(dirname(opts.ref), p);
-      };
-      const model = opts.model ?? beside(named.model_dir, "model_dir (--model)");
-      const grads = opts.grads ?? beside(named.grads_file, "grads_file (--grads)");
-      const checks = runGPT2Selftest({ model, ref: opts.ref, grads });
-      let passed = 0;
-      for (const c of checks) {
-        if (c.passed) {
-          passed++;
-          if (opts.verbose) console.log(`ok   ${c.name}: ${c.detail}`);
-        } else console.log(`FAIL ${c.name}: ${c.detail}`);
-      }
-      const failed = checks.length - passed;
-      console.log(`${passed} passed, ${failed} failed`);
-      if (failed > 0) process.exitCode = 1;
-    });
+    .action(
+      async (opts: { model?: string; ref: string; grads?: string; verbose?: boolean; backend?: string }) => {
+        useBackend(opts.backend);
+        // Paths inside the reference are relative to its own directory.
+        const named = JSON.parse(readFileSync(opts.ref, "utf8")) as {
+          model_dir?: string;
+          grads_file?: string;
+        };
+        const beside = (p: string | undefined, what: string) => {
+          if (!p) throw new Error(`${opts.ref} names no ${what}; pass it explicitly`);
+          return join(dirname(opts.ref), p);
+        };
+        const model = opts.model ?? beside(named.model_dir, "model_dir (--model)");
+        const grads = opts.grads ?? beside(named.grads_file, "grads_file (--grads)");
+        const checks = await runGPT2Selftest({ model, ref: opts.ref, grads });
+        let passed = 0;
+        for (const c of checks) {
+          if (c.passed) {
+            passed++;
+            if (opts.verbose) console.log(`ok   ${c.name}: ${c.detail}`);
+          } else console.log(`FAIL ${c.name}: ${c.detail}`);
+        }
+        const failed = checks.length - passed;
+        console.log(`${passed} passed, ${failed} failed`);
+        if (failed > 0) process.exitCode = 1;
+      },
+    );
 }
