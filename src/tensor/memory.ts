@@ -3,6 +3,9 @@
  * - Garbage collection: a FinalizationRegistry frees the buffer when no tensor references it.
  * - Scopes: storage created while a scope is open belongs to it; closing the scope frees it unless
  *   it was kept (returned from `tidy`, passed to `keep`, or adopted as some tensor's `.grad`).
+ *   A scope holds its storages strongly, so garbage collection could not free them anyway: they
+ *   join the registry only when they leave every scope (registering cost about a tenth of a
+ *   small training step's front-end time, and most temporaries never leave their scope).
  */
 import type { Backend, DType, Storage } from "../backend/index.js";
 
@@ -37,11 +40,21 @@ export class TensorStorage {
     handle: Storage,
   ) {
     this.handleOrNull = handle;
-    registry.register(this, { backend, handle }, this);
     if (currentScope) {
       this.scope = currentScope;
       currentScope.storages.add(this);
+    } else {
+      this.watch();
     }
+  }
+
+  private watched = false;
+
+  /** Let garbage collection free the buffer once nothing references this storage. */
+  private watch(): void {
+    if (this.watched || this.handleOrNull === null) return;
+    this.watched = true;
+    registry.register(this, { backend: this.backend, handle: this.handleOrNull }, this);
   }
 
   static alloc(backend: Backend, dtype: DType, size: number): TensorStorage {
@@ -74,12 +87,13 @@ export class TensorStorage {
     if (this.scope === scope) return;
     this.scope?.storages.delete(this);
     this.scope = scope;
-    scope?.storages.add(this);
+    if (scope) scope.storages.add(this);
+    else this.watch();
   }
 
   free(): void {
     if (this.handleOrNull === null) return;
-    registry.unregister(this);
+    if (this.watched) registry.unregister(this);
     this.backend.free(this.handleOrNull);
     this.handleOrNull = null;
     this.scope?.storages.delete(this);
