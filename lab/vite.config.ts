@@ -3,7 +3,7 @@
  * it needs is bundled (KaTeX and its fonts, Graphviz as WebAssembly, Observable Plot): no CDN.
  */
 import { fileURLToPath } from "node:url";
-import { defineConfig } from "vite";
+import { defineConfig, type Plugin } from "vite";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 
@@ -18,6 +18,37 @@ export const isolationHeaders = {
  * kind is its class name, as in PyTorch's repr), and the same code must behave alike in Node.
  */
 const keepNames = { keepNames: true };
+
+/**
+ * The wasm backend starts its threads from `new URL("./worker.js", import.meta.url)`: right for
+ * Node (dist/), but Vite would inline the TypeScript source there. In the lab that URL becomes
+ * the bundled worker's (`?worker&url`). The wasm worker's own bundle imports pool.ts too, and must
+ * not bundle itself again: there the URL is a blank one it never uses.
+ */
+function wasmThreadsWorker(): Plugin {
+  let insideWasmWorker = false;
+  return {
+    name: "herograd-wasm-threads-worker",
+    enforce: "pre",
+    options(options) {
+      const input = JSON.stringify(options.input ?? "");
+      insideWasmWorker = input.includes("backend/wasm/worker.ts");
+      return null;
+    },
+    transform(code, id) {
+      if (!id.replace(/\\/g, "/").endsWith("src/backend/wasm/pool.ts")) return null;
+      const from = 'new URL("./worker.js", import.meta.url)';
+      if (!code.includes(from))
+        throw new Error(`${id}: the wasm worker URL moved; update lab/vite.config.ts`);
+      // The wasm worker never starts workers itself: no URL to bundle there.
+      if (insideWasmWorker) return { code: code.replace(from, 'new URL("about:blank")'), map: null };
+      return {
+        code: `import heroWasmWorkerUrl from "./worker.ts?worker&url";\n${code.replace(from, "new URL(heroWasmWorkerUrl, import.meta.url)")}`,
+        map: null,
+      };
+    },
+  };
+}
 
 export default defineConfig({
   root: fileURLToPath(new URL(".", import.meta.url)),
@@ -37,7 +68,8 @@ export default defineConfig({
     // A loaded CI machine makes plugins look slow; the timing report is noise in the build log.
     rolldownOptions: { checks: { bundlerTimings: false }, output: keepNames },
   },
-  worker: { format: "es", rolldownOptions: { output: keepNames } },
+  plugins: [wasmThreadsWorker()],
+  worker: { format: "es", plugins: () => [wasmThreadsWorker()], rolldownOptions: { output: keepNames } },
   server: { headers: isolationHeaders, fs: { allow: [repoRoot] } },
   preview: { headers: isolationHeaders },
 });

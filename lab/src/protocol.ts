@@ -10,6 +10,8 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: "events"; events: LabEvent[] }
+  /** Which backend runs the experiment, with how many threads (shown beside the status). */
+  | { type: "backend"; name: string; threads: number; text: string }
   | { type: "paused" }
   | { type: "resumed" }
   | { type: "done"; ms: number }

@@ -5,6 +5,8 @@
  */
 import { findLesson } from "../../lessons/index.js";
 import { type LabContext, type LabEvent, type Lesson, StopRun } from "../../lessons/lesson.js";
+import { WasmBackend, wasmAvailable } from "../../src/backend/wasm/index.js";
+import { registerBackend, setBackend } from "../../src/tensor/index.js";
 import type { FromWorker, ToWorker } from "./protocol.js";
 
 let pace = 0;
@@ -63,6 +65,33 @@ const context: LabContext = {
   },
 };
 
+/**
+ * The fastest backend this page can run: wasm with a thread per core where the page is
+ * cross-origin isolated (shared memory), wasm on this thread alone where it is not, js without
+ * WebAssembly SIMD. Chosen once per worker, before its first run.
+ * TODO(webgpu): WebGPU first where navigator.gpu gives an adapter, once src/backend/webgpu lands.
+ */
+let backendChoice: Promise<Extract<FromWorker, { type: "backend" }>> | undefined;
+
+async function chooseBackend(): Promise<Extract<FromWorker, { type: "backend" }>> {
+  if (!wasmAvailable()) {
+    setBackend("js");
+    return { type: "backend", name: "js", threads: 1, text: "engine: js (no WebAssembly SIMD here)" };
+  }
+  const isolated = (self as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+  const threads = isolated ? Math.max(1, navigator.hardwareConcurrency || 1) : 1;
+  registerBackend("wasm", () => new WasmBackend({ threads }));
+  const backend = setBackend("wasm") as WasmBackend;
+  const running = await backend.startThreads();
+  const why = isolated ? "" : " (not cross-origin isolated: no shared memory)";
+  return {
+    type: "backend",
+    name: "wasm",
+    threads: running,
+    text: `engine: wasm, ${running} thread${running === 1 ? "" : "s"}${why}`,
+  };
+}
+
 async function load(id: string): Promise<Lesson> {
   const entry = findLesson(id);
   if (!entry) throw new Error(`no lesson "${id}"`);
@@ -72,6 +101,8 @@ async function load(id: string): Promise<Lesson> {
 async function run(message: Extract<ToWorker, { type: "run" }>): Promise<void> {
   const started = performance.now();
   try {
+    backendChoice ??= chooseBackend();
+    post(await backendChoice);
     const lesson =
       message.lesson === "_gallery" ? (await import("./gallery.js")).gallery : await load(message.lesson);
     const experiment = lesson.sections.find((s) => s.id === message.section)?.experiment;
