@@ -28,7 +28,13 @@ export type Cell =
 // ---------------------------------------------------------------------------------------------
 // Parameters
 
-export type ParamValue = number | string | boolean;
+/** A file the learner chose: its bytes travel with the parameters (the CLI reads a path into one). */
+export interface LessonFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+export type ParamValue = number | string | boolean | LessonFile | null;
 export type Params = Record<string, ParamValue>;
 
 interface ParamBase {
@@ -54,7 +60,9 @@ export type ParamSpec =
       default: string;
       rows?: number;
       presets?: { label: string; value: string }[];
-    });
+    })
+  /** A file from the learner's disk (the lab's file picker, the CLI's --set key=PATH); null: none. */
+  | (ParamBase & { kind: "file"; default: null; accept?: string });
 
 /** The default value of every parameter. */
 export function defaultParams(specs: Record<string, ParamSpec>): Params {
@@ -96,7 +104,21 @@ function parseParam(key: string, spec: ParamSpec, raw: unknown): ParamValue {
     }
     case "text":
       return String(raw);
+    case "file": {
+      if (raw === null || raw === undefined || raw === "") return null;
+      if (isLessonFile(raw)) return raw;
+      throw new RangeError(`${key}: expected a file's bytes ({ name, bytes }), got ${typeof raw}`);
+    }
   }
+}
+
+export function isLessonFile(value: unknown): value is LessonFile {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as LessonFile).name === "string" &&
+    (value as LessonFile).bytes instanceof Uint8Array
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -230,7 +252,34 @@ export interface HistogramFigure {
   caption?: string;
 }
 
+/** One token of a tokenization: its text as shown and its id (which picks its colour). */
+export interface TokenSpan {
+  text: string;
+  id: number;
+}
+
+/** One state of a tokens figure: one or more tokenizations shown side by side. */
+export interface TokensFrame {
+  caption: string;
+  sequences: { name: string; tokens: TokenSpan[] }[];
+}
+
+/**
+ * Text cut into coloured tokens (a tokenizer's output). With several frames (merge after merge)
+ * the lab shows step / play controls and a slider.
+ */
+export interface TokensFigure {
+  kind: "tokens";
+  id: string;
+  title: string;
+  wide?: boolean;
+  frames: TokensFrame[];
+  /** The frame shown first (default: the last one). */
+  start?: number;
+}
+
 export type Figure =
+  | TokensFigure
   | LineFigure
   | GraphFigure
   | NetworkFigure
@@ -311,6 +360,12 @@ export const param = {
   },
   bool(params: Params, key: string): boolean {
     return params[key] === true;
+  },
+  file(params: Params, key: string): LessonFile | null {
+    const v = params[key];
+    if (v === null || v === undefined) return null;
+    if (!isLessonFile(v)) throw new TypeError(`parameter ${key} is not a file`);
+    return v;
   },
 };
 

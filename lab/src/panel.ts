@@ -28,6 +28,8 @@ export class ExperimentPanel {
   private readonly figures = el("div", { class: "figures" });
   private readonly status = el("span", { class: "status", role: "status" });
   private readonly log = el("div", { class: "run-log" });
+  /** Where the engine runs: the backend and its threads, as the worker reports them. */
+  private readonly backend = el("span", { class: "backend" });
   private readonly runButton = el(
     "button",
     { type: "button", class: "primary", "data-action": "run" },
@@ -73,7 +75,7 @@ export class ExperimentPanel {
       });
       buttons.append(el("label", { class: "pace" }, "speed ", pace));
     }
-    buttons.append(this.status);
+    buttons.append(this.status, this.backend);
     this.element = el(
       "section",
       {
@@ -158,6 +160,16 @@ export class ExperimentPanel {
         input.value = spec.default;
         input.addEventListener("change", () => changed(input.value));
         return el("label", { class: "control" }, label, input);
+      }
+      case "file": {
+        // The bytes are read here and travel to the worker with the parameters.
+        const input = el("input", { type: "file", name: key });
+        if (spec.accept) input.accept = spec.accept;
+        input.addEventListener("change", async () => {
+          const file = input.files?.[0];
+          changed(file ? { name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) } : null, 0);
+        });
+        return el("label", { class: "control control-file" }, label, input);
       }
       case "text": {
         const input = el("textarea", { name: key, rows: String(spec.rows ?? 4), spellcheck: "false" });
@@ -264,6 +276,11 @@ export class ExperimentPanel {
     switch (message.type) {
       case "events":
         for (const event of message.events) this.apply(event);
+        break;
+      case "backend":
+        this.backend.textContent = message.text;
+        this.element.dataset.backend = message.name;
+        this.element.dataset.threads = String(message.threads);
         break;
       case "paused":
         this.setState("paused", "paused");

@@ -12,6 +12,9 @@ const fmt = (v: number) =>
         ? v.toFixed(1)
         : v.toFixed(2);
 
+/** Above this many cells a matrix is drawn as one image (GPT-2's position embeddings: 1024 × 768). */
+const RASTER_CELLS = 16_384;
+
 export class HeatmapView extends CardView<HeatmapFigure> {
   readonly minInterval = 100;
 
@@ -29,9 +32,13 @@ export class HeatmapView extends CardView<HeatmapFigure> {
     this.caption.textContent = this.figure.caption ?? "";
     const nRows = values.length;
     const nCols = Math.max(0, ...values.map((r) => r.length));
+    const width = Math.max(240, this.body.clientWidth || 480);
+    if (nRows * nCols > RASTER_CELLS) {
+      this.drawRaster(width);
+      return;
+    }
     const cells = values.flatMap((row, i) => row.map((v, j) => ({ i, j, v })));
     const max = Math.max(1e-12, ...cells.map((c) => Math.abs(c.v)));
-    const width = Math.max(240, this.body.clientWidth || 480);
     const margin = { top: 30, left: 40, right: 10, bottom: 10 };
     const cell = Math.max(4, (width - margin.left - margin.right) / Math.max(1, nCols));
     const text = this.figure.text === "auto" ? nCols <= 32 && cell >= 18 : (this.figure.text ?? false);
@@ -85,6 +92,51 @@ export class HeatmapView extends CardView<HeatmapFigure> {
       ],
     }) as unknown as Element;
     this.element.dataset.cells = String(cells.length);
+    this.body.replaceChildren(plot);
+  }
+
+  /** A big matrix as one image, a pixel per value, as matplotlib's imshow. */
+  private drawRaster(width: number): void {
+    const { values, xLabel, yLabel, scheme = "sequential" } = this.figure;
+    const nRows = values.length;
+    const nCols = Math.max(0, ...values.map((r) => r.length));
+    const flat = new Float64Array(nRows * nCols);
+    let max = 1e-12;
+    for (const [i, row] of values.entries()) {
+      for (const [j, v] of row.entries()) {
+        flat[i * nCols + j] = v;
+        max = Math.max(max, Math.abs(v));
+      }
+    }
+    const margin = { top: 30, left: 46, right: 10, bottom: 10 };
+    const plotWidth = width - margin.left - margin.right;
+    const height = Math.round(margin.top + margin.bottom + Math.min(640, (plotWidth * nRows) / nCols));
+    const plot = Plot.plot({
+      width,
+      height,
+      marginTop: margin.top,
+      marginLeft: margin.left,
+      marginRight: margin.right,
+      marginBottom: margin.bottom,
+      x: { domain: [0, nCols], axis: "top", label: xLabel ?? null },
+      y: { domain: [0, nRows], reverse: true, label: yLabel ?? null },
+      color:
+        scheme === "diverging"
+          ? { type: "linear", scheme: "RdBu", domain: [-max, max] }
+          : { type: "linear", scheme: "blues", domain: [0, max] },
+      marks: [
+        Plot.raster(flat, {
+          width: nCols,
+          height: nRows,
+          x1: 0,
+          x2: nCols,
+          y1: 0,
+          y2: nRows,
+          imageRendering: "pixelated",
+        }),
+      ],
+    }) as unknown as Element;
+    this.element.dataset.cells = String(nRows * nCols);
     this.body.replaceChildren(plot);
   }
 }

@@ -8,6 +8,7 @@ import { LineView } from "./line.js";
 import { NetworkView } from "./network.js";
 import { ScatterView } from "./scatter.js";
 import { StatsView } from "./stats.js";
+import { TokensView } from "./tokens.js";
 import type { FigureView } from "./view.js";
 
 export type { FigureView } from "./view.js";
@@ -30,5 +31,7 @@ export function createView(figure: Figure): FigureView {
       return new ScatterView(figure);
     case "histogram":
       return new HistogramView(figure);
+    case "tokens":
+      return new TokensView(figure);
   }
 }

@@ -2,12 +2,18 @@
  * `hero lab`: build the browser lab with Vite and serve it on localhost.
  * `hero lesson`: the same lessons in the terminal (list them, run an experiment, write its figures).
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { findLesson, lessons } from "../../../lessons/index.js";
-import { collectingContext, type Figure, type LabEvent, parseParams } from "../../../lessons/lesson.js";
+import {
+  collectingContext,
+  type Figure,
+  type LabEvent,
+  type LessonFile,
+  parseParams,
+} from "../../../lessons/lesson.js";
 import { DATASETS } from "../../data/index.js";
 import { defaultDataDir } from "../../data/node.js";
 import { dotToSvg } from "../../micrograd/index.js";
@@ -110,7 +116,7 @@ export function registerLab(program: Command): void {
         for (const s of l.sections) {
           if (!s.experiment) continue;
           const params = Object.entries(s.experiment.params)
-            .filter(([, p]) => p.kind !== "text")
+            .filter(([, p]) => p.kind !== "text" && p.kind !== "file")
             .map(([k, p]) => `${k}=${String(p.default)}`)
             .join(" ");
           console.log(`   ${s.id}: ${s.experiment.title}${params ? `  [${params}]` : ""}`);
@@ -145,7 +151,14 @@ export function registerLab(program: Command): void {
           if (eq <= 0) throw new Error(`--set expects key=value, got "${pair}"`);
           input[pair.slice(0, eq)] = pair.slice(eq + 1);
         }
-        const params = parseParams(experiment.params, input);
+        // A file parameter is given as a path: read it here, as the lab's file picker does.
+        const files: Record<string, LessonFile> = {};
+        for (const [key, value] of Object.entries(input)) {
+          if (experiment.params[key]?.kind !== "file") continue;
+          if (!existsSync(value)) throw new Error(`--set ${key}: no file ${value}`);
+          files[key] = { name: basename(value), bytes: new Uint8Array(readFileSync(value)) };
+        }
+        const params = parseParams(experiment.params, { ...input, ...files });
         const steps = typeof params.steps === "number" ? params.steps : undefined;
         const progress = experiment.streaming && steps ? startProgress(section.id, steps) : undefined;
         let ticks = 0;
@@ -192,6 +205,13 @@ export function registerLab(program: Command): void {
             );
           }
           if (svg) console.log(`wrote ${writeFileAtomic(path, svg)}`);
+          // Tokens have no picture in the terminal: the last frame's tokens, separated by "|".
+          if (figure.kind === "tokens") {
+            for (const { name, tokens } of figure.frames.at(-1)?.sequences ?? []) {
+              const text = tokens.map((t) => t.text.replace(/\n/g, "\\n")).join("|");
+              console.log(`${figure.title}${name ? ` — ${name}` : ""}: ${tokens.length} tokens\n${text}`);
+            }
+          }
         }
       },
     );
