@@ -3,11 +3,13 @@
  * context of three of them feeds a tanh hidden layer, and the model predicts the next character.
  * Follows "Building makemore Part 2: MLP".
  */
+
+import type { CharVocabulary } from "../src/data/index.js";
 import { Mlp, sampleWords } from "../src/models/makemore.js";
 import { SGD } from "../src/optim/index.js";
 import { Random } from "../src/random/index.js";
 import { trainStep } from "../src/train/makemore.js";
-import { type LabContext, type Lesson, type Params, param } from "./lesson.js";
+import { type LabContext, type LabEvent, type Lesson, type Params, param } from "./lesson.js";
 import { trainWindows, windowSplits } from "./makemore-common.js";
 
 const THIS = "lessons/03-mlp.ts";
@@ -24,6 +26,7 @@ async function trainMlp(params: Params, lab: LabContext): Promise<void> {
     generator: new Random(param.number(params, "seed")),
   });
   const steps = param.number(params, "steps");
+  for (const event of embeddingFigures(model, data.vocab, "at initialisation")) lab.emit(event);
   const { train, dev } = await trainWindows(
     model,
     data,
@@ -50,8 +53,110 @@ async function trainMlp(params: Params, lab: LabContext): Promise<void> {
       ],
     },
   });
+  for (const event of embeddingFigures(model, data.vocab, `after ${steps} steps`)) lab.emit(event);
   const names = sampleWords(model, data.vocab, blockSize, 10, { generator: new Random(1) });
   lab.emit({ type: "log", text: `samples: ${names.join(", ")}` });
+}
+// #endregion
+
+// #region embedding-neurons
+/**
+ * The embedding table C seen two ways. As a matrix: one row per character. As neurons: indexing
+ * C[ix] is the same as feeding the one-hot vector of ix to a linear layer of nEmbd neurons without
+ * bias or nonlinearity, whose weights are C — an embedding is the first layer of the network.
+ */
+function embeddingFigures(model: Mlp, vocab: CharVocabulary, when: string): LabEvent[] {
+  const C = model.C.tolist() as number[][];
+  const nEmbd = C[0]!.length;
+  const letter = vocab.stoi.get("e")!;
+  const dims = Array.from({ length: nEmbd }, (_, j) => `c${j}`);
+  return [
+    {
+      type: "figure",
+      figure: {
+        kind: "network",
+        id: "embedding-neurons",
+        title: `C as a layer of ${nEmbd} neurons (${when})`,
+        sizes: [vocab.size, nEmbd],
+        weights: [dims.map((_, j) => C.map((row) => row[j]!))],
+        biases: [dims.map(() => 0)],
+        activations: [C.map((_, i) => (i === letter ? 1 : 0)), C[letter]!],
+        nonlinearities: ["linear"],
+        inputLabels: vocab.itos,
+        outputLabels: dims,
+        caption: `The one-hot input of "e" lights one neuron; the outputs are C["e"], row ${letter} of the table.`,
+      },
+    },
+    {
+      type: "figure",
+      figure: {
+        kind: "heatmap",
+        id: "embedding-table",
+        title: `The embedding table C: ${vocab.size} × ${nEmbd} (${when})`,
+        values: C,
+        rowLabels: vocab.itos,
+        colLabels: dims,
+        scheme: "diverging",
+        text: false,
+        highlightRows: [letter],
+      },
+    },
+  ];
+}
+// #endregion
+
+// #region embedding-2d
+/** The lecture's 2-D embedding: train with nEmbd = 2 and watch the letters move in the plane. */
+async function embedding2d(params: Params, lab: LabContext): Promise<void> {
+  const data = await windowSplits(3);
+  const model = new Mlp({
+    vocabSize: data.vocab.size,
+    blockSize: 3,
+    nEmbd: 2,
+    nHidden: param.number(params, "nHidden"),
+    generator: new Random(2147483647),
+  });
+  const optimizer = new SGD(model.parameters(), { lr: 0.1 });
+  const batches = new Random(1);
+  const steps = param.number(params, "steps");
+  const scatter = (step: number) => {
+    const C = model.C.tolist() as number[][];
+    lab.emit({
+      type: "figure",
+      figure: {
+        kind: "scatter",
+        id: "embedding",
+        title: `The letters in C (2-D), step ${step}`,
+        points: C.map(([x, y], i) => ({ x: x!, y: y!, label: data.vocab.itos[i]! })),
+        xLabel: "C[:, 0]",
+        yLabel: "C[:, 1]",
+        caption: "The vowels drift together, and '.' (start / end of a name) keeps to itself.",
+      },
+    });
+  };
+  lab.emit({
+    type: "figure",
+    figure: {
+      kind: "line",
+      id: "loss",
+      title: "Minibatch loss",
+      xLabel: "step",
+      yLabel: "loss",
+      series: ["loss"],
+    },
+  });
+  scatter(0);
+  let window: { x: number; y: number }[] = [];
+  for (let step = 0; step < steps; step++) {
+    optimizer.lr = step < steps / 2 ? 0.1 : 0.01;
+    window.push({ x: step, y: trainStep(model, optimizer, data.train, 32, batches) });
+    if (window.length === 20 || step === steps - 1) {
+      lab.emit({ type: "points", figure: "loss", series: "loss", points: window });
+      window = [];
+    }
+    if ((step + 1) % 100 === 0 || step === steps - 1) scatter(step + 1);
+    await lab.tick();
+  }
 }
 // #endregion
 
@@ -124,6 +229,15 @@ export const lesson: Lesson = {
           collapsed: true,
         },
         { kind: "code", file: THIS, region: "mlp", caption: "The experiment", collapsed: true },
+        {
+          kind: "text",
+          text: "The embedding table is a layer of neurons too: $C_{ix}$ equals the one-hot vector of $ix$ times $C$, a linear layer of `nEmbd` neurons with no bias. The experiment draws it both ways, before and after training.",
+        },
+        {
+          kind: "math",
+          tex: "C_{ix} = operatorname{onehot}(ix)^{\top} C, qquad operatorname{onehot}(ix) in {0,1}^{27}",
+        },
+        { kind: "code", file: THIS, region: "embedding-neurons", collapsed: true },
       ],
       experiment: {
         id: "mlp",
@@ -138,6 +252,27 @@ export const lesson: Lesson = {
           seed: { kind: "int", label: "seed", default: 2147483647 },
         },
         run: trainMlp,
+      },
+    },
+    {
+      id: "embedding-2d",
+      title: "The letters in two dimensions",
+      cells: [
+        {
+          kind: "text",
+          text: "With only two numbers per character, the embedding can be drawn. The lecture trains the MLP with $C in mathbb{R}^{27 \times 2}$ and plots each letter at its vector: characters the network finds interchangeable end up close — the vowels cluster, and '.' sits apart.",
+        },
+        { kind: "code", file: THIS, region: "embedding-2d" },
+      ],
+      experiment: {
+        id: "embedding-2d",
+        title: "Train with 2-D embeddings and watch the letters",
+        streaming: true,
+        params: {
+          steps: { kind: "int", label: "steps", default: 3000, min: 10, max: 200_000 },
+          nHidden: { kind: "int", label: "hidden neurons", default: 100, min: 2, max: 1000 },
+        },
+        run: embedding2d,
       },
     },
     {

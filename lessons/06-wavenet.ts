@@ -5,9 +5,9 @@
 import { sampleWords, wavenet } from "../src/models/makemore.js";
 import type { Sequential } from "../src/nn/index.js";
 import { Random } from "../src/random/index.js";
-import { noGrad } from "../src/tensor/index.js";
-import { type LabContext, type Lesson, type Params, param } from "./lesson.js";
-import { trainWindows, windowSplits } from "./makemore-common.js";
+import { noGrad, type Tensor } from "../src/tensor/index.js";
+import { type GraphFigure, type LabContext, type Lesson, type Params, param } from "./lesson.js";
+import { trainWindows, type WindowSplits, windowSplits } from "./makemore-common.js";
 
 const THIS = "lessons/06-wavenet.ts";
 
@@ -23,17 +23,8 @@ async function trainWavenet(params: Params, lab: LabContext): Promise<void> {
     generator: new Random(param.number(params, "seed")),
   });
   // The hierarchy, layer by layer, on a batch of 4 contexts.
-  noGrad(() => {
-    let x = data.train.X.slice(0, 0, 4);
-    lab.emit({ type: "log", text: `input ${JSON.stringify(x.shape)}` });
-    for (const layer of model.layers) {
-      x = layer.forward(x);
-      lab.emit({
-        type: "log",
-        text: `${layer.toString().split("\n")[0]!.padEnd(40)} → ${JSON.stringify(x.shape)}`,
-      });
-    }
-  });
+  lab.emit({ type: "figure", figure: layerTree(model, data.train.X.slice(0, 0, 4)) });
+  lab.emit({ type: "figure", figure: fusionTree(data, blockSize) });
   const steps = param.number(params, "steps");
   const { train, dev } = await trainWindows(
     model,
@@ -62,6 +53,90 @@ async function trainWavenet(params: Params, lab: LabContext): Promise<void> {
 }
 // #endregion
 
+// #region layer-tree
+/** The layers top to bottom, each with the shape of what it outputs for a batch of contexts. */
+function layerTree(model: Sequential, batch: Tensor): GraphFigure {
+  const shape = (t: Tensor) => `[${t.shape.join(", ")}]`;
+  const lines = [
+    "digraph wavenet {",
+    '  rankdir=TB; nodesep=0.3; ranksep=0.25; node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11, fillcolor="#f3f5f8", color="#9aa4b1"];',
+    `  n0 [label="input: ${batch.shape[0]} contexts of ${batch.shape[1]} characters\\n${shape(batch)}", fillcolor="#ffffff"];`,
+  ];
+  const fills: Record<string, string> = {
+    Embedding: "#e6eefb",
+    FlattenConsecutive: "#fdf0d5",
+    Linear: "#e3f4e8",
+    BatchNorm1d: "#efe6f7",
+    Tanh: "#fbe4e2",
+  };
+  noGrad(() => {
+    let x = batch;
+    model.layers.forEach((layer, i) => {
+      x = layer.forward(x);
+      const name = layer.toString().split("\n")[0]!.replace(/"/g, "'");
+      const fill = fills[name.split("(")[0]!] ?? "#f3f5f8";
+      lines.push(
+        `  n${i + 1} [label="${name}\\n→ ${shape(x)}", fillcolor="${fill}"];`,
+        `  n${i} -> n${i + 1};`,
+      );
+    });
+  });
+  lines.push("}");
+  return {
+    kind: "graph",
+    id: "layers",
+    title: "The layers, with the shape each one outputs",
+    frames: [
+      {
+        dot: lines.join("\n"),
+        caption:
+          "FlattenConsecutive(2) halves the time dimension and doubles the channels: 8 → 4 → 2 → 1 positions, then the time dimension is squeezed away.",
+      },
+    ],
+  };
+}
+
+/** The same hierarchy as a tree over one context: pairs of characters, pairs of pairs, the halves. */
+function fusionTree(data: WindowSplits, blockSize: number): GraphFigure {
+  // The window that ends the first name of 5+ letters: its context is that name's last 8 characters.
+  const X = data.train.X.tolist() as number[][];
+  const Y = data.train.Y.tolist() as number[];
+  const end = Y.findIndex((y, i) => y === 0 && X[i]!.filter((c) => c !== 0).length >= 5);
+  const context = X[Math.max(0, end)]!.map((i) => data.vocab.itos[i]!);
+  const lines = [
+    "digraph tree {",
+    '  rankdir=BT; nodesep=0.15; ranksep=0.35; node [fontname="Helvetica", fontsize=11];',
+    '  node [shape=box, style="filled", fillcolor="#e6eefb", color="#9aa4b1"];',
+  ];
+  for (const [i, c] of context.entries()) lines.push(`  l0_${i} [label="${c}"];`);
+  let width = blockSize;
+  for (let level = 1; width > 1; level++) {
+    width /= 2;
+    for (let i = 0; i < width; i++) {
+      lines.push(
+        `  l${level}_${i} [shape=circle, label="", width=0.22, fillcolor="#fbe4e2"];`,
+        `  l${level - 1}_${2 * i} -> l${level}_${i};`,
+        `  l${level - 1}_${2 * i + 1} -> l${level}_${i};`,
+      );
+    }
+  }
+  const top = Math.log2(blockSize);
+  lines.push('  out [shape=box, label="next character", fillcolor="#e3f4e8"];', `  l${top}_0 -> out;`, "}");
+  return {
+    kind: "graph",
+    id: "tree",
+    title: `Fusing "${context.join("")}" two at a time`,
+    frames: [
+      {
+        dot: lines.join("\n"),
+        caption:
+          "Each circle is one Linear → BatchNorm → tanh applied to the pair below it (the same weights at every position of a level).",
+      },
+    ],
+  };
+}
+// #endregion
+
 export const lesson: Lesson = {
   id: "06-wavenet",
   number: 6,
@@ -81,6 +156,13 @@ export const lesson: Lesson = {
           text: "Crushing eight characters into one hidden layer at once loses information. A WaveNet fuses neighbours instead: pairs of characters, then pairs of pairs, then the two halves — three levels of `FlattenConsecutive(2)`, Linear, BatchNorm, tanh. The batch dimension grows a time dimension ($[B, 4, 48] \\to [B, 2, 256] \\to [B, 256]$), so BatchNorm must average over both. With 24-dimensional embeddings and 128 hidden units: 76,579 parameters.",
         },
         { kind: "code", file: "src/models/makemore.ts", symbol: "export function wavenet" },
+        {
+          kind: "code",
+          file: THIS,
+          region: "layer-tree",
+          caption: "The figures of the layers",
+          collapsed: true,
+        },
         {
           kind: "code",
           file: "src/nn/layers.ts",
