@@ -49,14 +49,28 @@ export const lessons: LessonEntry[] = [
     title: "WaveNet",
     load: async () => (await import("./06-wavenet.js")).lesson,
   },
+  {
+    id: "07-gpt",
+    number: 7,
+    title: "GPT from scratch",
+    load: async () => (await import("./07-gpt.js")).lesson,
+  },
+  {
+    id: "08-tokenizer",
+    number: 8,
+    title: "tokenizer",
+    load: async () => (await import("./08-tokenizer.js")).lesson,
+  },
+  {
+    id: "09-gpt2",
+    number: 9,
+    title: "GPT-2",
+    load: async () => (await import("./09-gpt2.js")).lesson,
+  },
 ];
 
 /** Lessons still to come, shown greyed in the lab: each moves into `lessons` when its engine part lands. */
-export const upcoming: { number: number; title: string }[] = [
-  { number: 7, title: "GPT from scratch" },
-  { number: 8, title: "tokenizer" },
-  { number: 9, title: "GPT-2" },
-];
+export const upcoming: { number: number; title: string }[] = [];
 
 export function findLesson(id: string): LessonEntry | undefined {
   return lessons.find((l) => l.id === id || String(l.number) === id || l.title === id);

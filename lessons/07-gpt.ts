@@ -1,0 +1,389 @@
+/**
+ * Lesson 7: a GPT from scratch. The trick at the heart of self-attention (a weighted average of the
+ * past as one matrix product), a small character-level GPT trained on Shakespeare, and its
+ * attention weights, per layer and head, for a prompt the learner types.
+ * Follows "Let's build GPT: from scratch, in code, spelled out".
+ */
+import { GPT } from "../src/models/gpt.js";
+import { Linear } from "../src/nn/index.js";
+import { AdamW } from "../src/optim/index.js";
+import { Random } from "../src/random/index.js";
+import {
+  maskedFill,
+  matmul,
+  noGrad,
+  ones,
+  randn,
+  softmax,
+  stack,
+  type Tensor,
+  tensor,
+  tril,
+  zeros,
+} from "../src/tensor/index.js";
+import { getBatch } from "../src/train/gpt.js";
+import { loadDatasetText } from "./data.js";
+import type { HeatmapFigure, LabContext, Lesson, Params } from "./lesson.js";
+import { param } from "./lesson.js";
+
+const THIS = "lessons/07-gpt.ts";
+
+const rows = (t: Tensor) => t.tolist() as number[][];
+const maxDiff = (a: Tensor, b: Tensor) => a.sub(b).abs().max().item();
+
+// #region aggregation
+/** Three ways to average each token with the tokens before it: the same numbers, ever faster. */
+function aggregate(B: number, T: number, C: number, seed: number) {
+  const x = randn([B, T, C], { generator: new Random(seed) });
+  // 1. Loops: xbow[b, t] = mean of x[b, 0..t].
+  const loops = stack(
+    Array.from({ length: B }, (_, b) =>
+      stack(Array.from({ length: T }, (_, t) => x.index(b, `:${t + 1}`).mean(0))),
+    ),
+  );
+  // 2. A matrix product: the rows of a lower-triangular matrix, normalised to sum to 1.
+  let wei = tril(ones([T, T]));
+  wei = wei.div(wei.sum(1, true));
+  const product = matmul(wei, x); // [T, T] @ [B, T, C] → [B, T, C]
+  // 3. Softmax over a mask: -inf where a token would see the future. Self-attention starts here,
+  //    with affinities that are no longer all zero.
+  const future = tril(ones([T, T])).eq(0);
+  const masked = softmax(maskedFill(zeros([T, T]), future, Number.NEGATIVE_INFINITY), -1);
+  const viaSoftmax = matmul(masked, x);
+  return { x, loops, wei, product, masked, viaSoftmax };
+}
+
+/** One head of self-attention: the weights now depend on the data (queries meet keys). */
+function attentionHead(B: number, T: number, C: number, headSize: number, seed: number): Tensor {
+  const generator = new Random(seed);
+  const x = randn([B, T, C], { generator });
+  const key = new Linear(C, headSize, { bias: false, generator });
+  const query = new Linear(C, headSize, { bias: false, generator });
+  const k = key.forward(x); // [B, T, 16]
+  const q = query.forward(x); // [B, T, 16]
+  const scores = matmul(q, k.transpose(-2, -1)).mul(headSize ** -0.5); // [B, T, T]
+  const future = tril(ones([T, T])).eq(0);
+  return softmax(maskedFill(scores, future, Number.NEGATIVE_INFINITY), -1);
+}
+// #endregion
+
+async function aggregationTrick(params: Params, lab: LabContext): Promise<void> {
+  const T = param.number(params, "T");
+  const seed = param.number(params, "seed");
+  noGrad(() => {
+    const { x, loops, wei, product, viaSoftmax } = aggregate(4, T, 2, seed);
+    const heat = (id: string, title: string, values: number[][], caption: string): HeatmapFigure => ({
+      kind: "heatmap",
+      id,
+      title,
+      values,
+      rowLabels: values.map((_, i) => `t=${i}`),
+      colLabels: values.map((_, i) => String(i)),
+      xLabel: "averaged token →",
+      text: "auto",
+      caption,
+    });
+    lab.emit({
+      type: "figure",
+      figure: heat(
+        "wei",
+        "wei = tril, rows normalised (= softmax of the masked zeros)",
+        rows(wei),
+        "Row t holds the weights token t gives to tokens 0..t: a uniform average of the past.",
+      ),
+    });
+    lab.emit({
+      type: "figure",
+      figure: heat(
+        "attention",
+        "wei of one self-attention head (head size 16), batch 0",
+        rows(attentionHead(4, T, 32, 16, seed).select(0, 0)),
+        "Queries meet keys: each token now weighs the past by how much it wants it. Still lower-triangular, rows still sum to 1.",
+      ),
+    });
+    lab.emit({
+      type: "figure",
+      figure: {
+        kind: "stats",
+        id: "agree",
+        title: "The three versions agree",
+        items: [
+          { label: "x", value: `[4, ${T}, 2]` },
+          { label: "max |loops − matmul|", value: maxDiff(loops, product).toExponential(2) },
+          { label: "max |loops − softmax|", value: maxDiff(loops, viaSoftmax).toExponential(2) },
+        ],
+      },
+    });
+    lab.emit({
+      type: "log",
+      text: `x[0] = ${JSON.stringify(rows(x.select(0, 0)).map((r) => r.map((v) => +v.toFixed(3))))}`,
+    });
+    lab.emit({
+      type: "log",
+      text: `xbow[0] = ${JSON.stringify(rows(product.select(0, 0)).map((r) => r.map((v) => +v.toFixed(3))))}`,
+    });
+  });
+}
+
+/** Tiny Shakespeare as character ids: the vocabulary is its sorted characters (65 of them). */
+async function shakespeare(): Promise<{ chars: string[]; train: Uint16Array; val: Uint16Array }> {
+  const text = await loadDatasetText("tinyshakespeare");
+  const chars = [...new Set(text)].sort();
+  const stoi = new Map(chars.map((c, i) => [c, i]));
+  const ids = Uint16Array.from(text, (c) => stoi.get(c)!);
+  const n = Math.floor(0.9 * ids.length);
+  return { chars, train: ids.subarray(0, n), val: ids.subarray(n) };
+}
+
+// #region train
+/** nanoGPT's loop, small: random windows of the text, AdamW, the loss of predicting each next character. */
+async function trainCharGPT(
+  params: Params,
+  lab: LabContext,
+  onStep?: (step: number, loss: number, vocabSize: number) => void,
+): Promise<{ model: GPT; chars: string[]; val: Uint16Array }> {
+  const { chars, train, val } = await shakespeare();
+  const blockSize = param.number(params, "blockSize");
+  const generator = new Random(param.number(params, "seed"));
+  const model = new GPT(
+    {
+      blockSize,
+      vocabSize: chars.length,
+      nLayer: param.number(params, "nLayer"),
+      nHead: param.number(params, "nHead"),
+      nEmbd: param.number(params, "nEmbd"),
+      dropout: 0,
+      bias: false,
+      gelu: "none",
+    },
+    { generator },
+  );
+  const optimizer = new AdamW(model.parameters(), { lr: param.number(params, "lr"), weightDecay: 0 });
+  const batchSize = param.number(params, "batchSize");
+  for (let step = 0; step < param.number(params, "steps"); step++) {
+    const { x, y } = getBatch(train, batchSize, blockSize, generator);
+    const { loss } = model.forward(x, { targets: y });
+    optimizer.zeroGrad();
+    loss!.backward();
+    optimizer.step();
+    onStep?.(step, loss!.item(), chars.length);
+    await lab.tick();
+  }
+  return { model, chars, val };
+}
+// #endregion
+
+/** The mean loss on a few random windows of a split (no gradients). */
+function estimateLoss(model: GPT, data: Uint16Array, blockSize: number, batches = 4): number {
+  const generator = new Random(7);
+  return noGrad(() => {
+    let total = 0;
+    for (let i = 0; i < batches; i++) {
+      const { x, y } = getBatch(data, 16, blockSize, generator);
+      total += model.forward(x, { targets: y }).loss!.item();
+    }
+    return total / batches;
+  });
+}
+
+async function trainGPTExperiment(params: Params, lab: LabContext): Promise<void> {
+  lab.emit({
+    type: "figure",
+    figure: {
+      kind: "line",
+      id: "loss",
+      title: "Training loss (cross-entropy, nats)",
+      xLabel: "step",
+      yLabel: "loss",
+      series: ["loss"],
+    },
+  });
+  const steps = param.number(params, "steps");
+  let window: { x: number; y: number }[] = [];
+  const { model, chars, val } = await trainCharGPT(params, lab, (step, loss, vocabSize) => {
+    window.push({ x: step, y: loss });
+    if (window.length === 5 || step === steps - 1) {
+      lab.emit({ type: "points", figure: "loss", series: "loss", points: window });
+      window = [];
+      lab.emit({
+        type: "figure",
+        figure: {
+          kind: "stats",
+          id: "stats",
+          title: "Training",
+          items: [
+            { label: "step", value: `${step + 1} / ${steps}` },
+            { label: "loss", value: loss.toFixed(4) },
+            { label: "uniform guess", value: Math.log(vocabSize).toFixed(4) },
+          ],
+        },
+      });
+    }
+  });
+  const blockSize = param.number(params, "blockSize");
+  const valLoss = estimateLoss(model, val, blockSize);
+  lab.emit({
+    type: "figure",
+    figure: {
+      kind: "stats",
+      id: "stats",
+      title: `After ${steps} steps`,
+      items: [
+        { label: "parameters", value: String(model.numParameters()) },
+        { label: "val loss", value: valLoss.toFixed(4) },
+        { label: "uniform guess", value: Math.log(chars.length).toFixed(4) },
+        { label: "lecture (5,000 steps, 10.8M)", value: "val 1.4873" },
+      ],
+    },
+  });
+  const sample = model.generate([0], 200, { generator: new Random(1), topK: null });
+  const text = [...sample.dataSync()].map((i) => chars[i]!).join("");
+  lab.emit({ type: "log", text: `sample: ${text.slice(1)}` });
+}
+
+// #region attention-maps
+/** Forward the prompt once with the attention modules recording their softmaxed weights. */
+function attentionMaps(model: GPT, ids: number[]): number[][][][] {
+  model.recordAttention(true);
+  try {
+    noGrad(() => model.forward(tensor([ids], { dtype: "int32" })));
+    // Each layer's weights: [1, nHead, T, T] → per head a T × T matrix.
+    return model.attentionLayers.map((layer) => layer.lastWeights!.select(0, 0).tolist() as number[][][]);
+  } finally {
+    model.recordAttention(false);
+  }
+}
+// #endregion
+
+async function attentionExperiment(params: Params, lab: LabContext): Promise<void> {
+  const { model, chars } = await trainCharGPT(params, lab);
+  const stoi = new Map(chars.map((c, i) => [c, i]));
+  const prompt = [...param.string(params, "prompt")].filter((c) => stoi.has(c));
+  if (prompt.length === 0) throw new RangeError("prompt: type a few characters of English text");
+  const blockSize = param.number(params, "blockSize");
+  const shown = prompt.slice(-blockSize);
+  if (shown.length < prompt.length)
+    lab.emit({
+      type: "log",
+      text: `The prompt is cut to its last ${blockSize} characters (the block size).`,
+    });
+  const maps = attentionMaps(
+    model,
+    shown.map((c) => stoi.get(c)!),
+  );
+  const labels = shown.map((c) => (c === " " ? "␣" : c === "\n" ? "↵" : c));
+  for (const [layer, heads] of maps.entries()) {
+    for (const [head, values] of heads.entries()) {
+      lab.emit({
+        type: "figure",
+        figure: {
+          kind: "heatmap",
+          id: `attn-${layer}-${head}`,
+          title: `layer ${layer}, head ${head}`,
+          values,
+          rowLabels: labels,
+          colLabels: labels,
+          text: false,
+          caption: "Row: the query character; column: the earlier character it attends to.",
+        },
+      });
+    }
+  }
+  lab.emit({
+    type: "log",
+    text: `${maps.length} layers × ${maps[0]!.length} heads on "${shown.join("")}" (${shown.length} characters); each row sums to 1.`,
+  });
+}
+
+const modelParams = {
+  nLayer: { kind: "int", label: "layers", default: 2, min: 1, max: 8 },
+  nHead: { kind: "int", label: "heads", default: 4, min: 1, max: 8 },
+  nEmbd: { kind: "int", label: "embedding size", default: 32, min: 8, max: 256, step: 8 },
+  blockSize: { kind: "int", label: "context (block size)", default: 32, min: 4, max: 256 },
+  batchSize: { kind: "int", label: "batch size", default: 16, min: 1, max: 64 },
+  lr: { kind: "number", label: "learning rate", default: 3e-3, min: 1e-5, max: 1 },
+  seed: { kind: "int", label: "seed", default: 1337 },
+} as const;
+
+export const lesson: Lesson = {
+  id: "07-gpt",
+  number: 7,
+  title: "GPT from scratch",
+  summary:
+    "Self-attention as a weighted average of the past, a character-level GPT trained on Shakespeare, and what its heads attend to.",
+  lecture: {
+    title: "Let's build GPT: from scratch, in code, spelled out",
+    url: "https://www.youtube.com/watch?v=kCc8FmEb1nY",
+  },
+  sections: [
+    {
+      id: "aggregation",
+      title: "The mathematical trick in self-attention",
+      cells: [
+        {
+          kind: "text",
+          text: "A token should talk to the tokens before it, never to those after. The simplest way: average them. For $x$ of shape $[B, T, C]$, `xbow[b, t]` is the mean of `x[b, 0..t]`. Done with loops it is slow; done as one matrix product with a lower-triangular $T \\times T$ matrix whose rows sum to 1, it is fast. The third form — set the future to $-\\infty$ and take a softmax — gives the same matrix, and is where self-attention starts: replace the zeros by data-dependent affinities $q \\cdot k$ and each token chooses what to average.",
+        },
+        {
+          kind: "math",
+          tex: "\\text{wei} = \\operatorname{softmax}\\big(\\operatorname{mask}_{j>i}(0 \\to -\\infty)\\big), \\qquad \\text{xbow} = \\text{wei}\\, x, \\qquad \\operatorname{Attention}(Q,K,V) = \\operatorname{softmax}\\Big(\\frac{QK^\\top}{\\sqrt{d_k}} + M\\Big) V",
+        },
+        { kind: "code", file: THIS, region: "aggregation" },
+      ],
+      experiment: {
+        id: "aggregation",
+        title: "Three versions of weighted aggregation",
+        params: {
+          T: { kind: "int", label: "tokens T", default: 8, min: 1, max: 32 },
+          seed: { kind: "int", label: "seed", default: 1337 },
+        },
+        run: aggregationTrick,
+      },
+    },
+    {
+      id: "gpt",
+      title: "A character GPT on Shakespeare",
+      cells: [
+        {
+          kind: "text",
+          text: "The model is GPT-2's: token and position embeddings, then blocks of causal self-attention (several heads side by side) and an MLP, each in a residual branch behind a LayerNorm, and a final linear layer to the 65 characters. The lecture trains 6 layers, 6 heads, 384 channels and a context of 256 for 5,000 steps on a GPU; the defaults here are small enough to watch train in a browser.",
+        },
+        {
+          kind: "math",
+          tex: "x_0 = W_{te}[\\text{idx}] + W_{pe}[0..T), \\quad x \\leftarrow x + \\operatorname{Attn}(\\operatorname{LN}(x)), \\quad x \\leftarrow x + \\operatorname{MLP}(\\operatorname{LN}(x))",
+        },
+        { kind: "code", file: "src/models/gpt.ts", symbol: "export class CausalSelfAttention" },
+        { kind: "code", file: "src/models/gpt.ts", symbol: "export class Block", collapsed: true },
+        { kind: "code", file: THIS, region: "train", caption: "The training loop", collapsed: true },
+      ],
+      experiment: {
+        id: "gpt",
+        title: "Train a character GPT",
+        streaming: true,
+        params: { steps: { kind: "int", label: "steps", default: 500, min: 1, max: 20_000 }, ...modelParams },
+        run: trainGPTExperiment,
+      },
+    },
+    {
+      id: "attention",
+      title: "What the heads attend to",
+      cells: [
+        {
+          kind: "text",
+          text: "Each head of each layer has its own $T \\times T$ weights for a given text: row $i$ is how much character $i$ takes from each earlier character. The experiment trains a small GPT briefly, then runs your prompt through it with the attention modules recording their softmaxed weights (`recordAttention`, off during training so it costs nothing there). Some heads look at the previous character, some at the start of a word, some spread out.",
+        },
+        { kind: "code", file: THIS, region: "attention-maps" },
+      ],
+      experiment: {
+        id: "attention",
+        title: "Attention of a typed prompt, per layer and head",
+        params: {
+          prompt: { kind: "text", label: "prompt", default: "ROMEO: But soft, what light", rows: 2 },
+          steps: { kind: "int", label: "training steps first", default: 150, min: 0, max: 5000 },
+          ...modelParams,
+        },
+        run: attentionExperiment,
+      },
+    },
+  ],
+};
