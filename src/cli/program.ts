@@ -1,6 +1,7 @@
 /** The `hero` command: each area registers its subcommands here. */
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
+import { prepareBackend, useBackend } from "./backend-option.js";
 import { registerBench } from "./commands/bench.js";
 import { registerGPT } from "./commands/gpt.js";
 import { registerLab } from "./commands/lab.js";
@@ -33,5 +34,17 @@ export function createProgram(): Command {
   registerSelftestOps(selftest);
   registerGPT(program, selftest);
   registerMakemore(program);
+  // --backend webgpu (or HERO_BACKEND=webgpu) sets up the GPU before the command runs.
+  program.hook("preAction", async (_program, command) => {
+    const asked = command.opts().backend as string | undefined;
+    const name = asked ?? process.env.HERO_BACKEND;
+    const ready = await prepareBackend(name);
+    if (ready === name) {
+      if (!asked && name === "webgpu") useBackend(name);
+      return;
+    }
+    if (asked) command.setOptionValue("backend", ready);
+    useBackend(ready);
+  });
   return program;
 }

@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import {
   backendNames,
   currentBackendName,
+  getBackend,
   type OpsFixtureFile,
   runOpsFixtures,
   setBackend,
@@ -40,6 +41,10 @@ export function registerSelftestOps(selftest: Command): void {
       }
       const filter = opts.filter;
       const floatDType = opts.float64 ? "float64" : "float32";
+      const stored = getBackend(backend).dtypes;
+      if (stored && !stored.includes(floatDType)) {
+        throw new Error(`the ${backend} backend has no ${floatDType}; run without --float64`);
+      }
       const report = await runOpsFixtures(parsed, {
         backend,
         floatDType,
