@@ -13,7 +13,7 @@ import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { lessons } from "../lessons/index.js";
 import { buildLab, labBuildDir, labDataFiles } from "../src/cli/commands/lab.js";
 import { type LabServer, startLabServer } from "../src/cli/lab-server.js";
-import { dataDir, repoRoot } from "./helpers.js";
+import { dataDir, fixture, repoRoot } from "./helpers.js";
 
 const CHROMIUM = process.env.HERO_CHROMIUM ?? "/usr/bin/chromium";
 const shots = join(repoRoot, "out", "test", "lab");
@@ -129,6 +129,8 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
           rects: f.querySelectorAll("svg rect").length,
           points: Number((f as HTMLElement).dataset.points ?? 0),
           values: f.querySelectorAll("dd").length,
+          images: f.querySelectorAll("svg image").length,
+          tokens: f.querySelectorAll(".token").length,
         })),
       );
       assert.ok(figures.length >= experiments, "each experiment drew at least one figure");
@@ -140,7 +142,18 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
           assert.ok(f.rects > 20 && f.circles >= 20, `${f.id}: ${f.rects} cells, ${f.circles} points`);
         if (f.kind === "line") assert.ok(f.points >= 2, `${f.id}: ${f.points} points`);
         if (f.kind === "stats") assert.ok(f.values >= 1);
+        if (f.kind === "heatmap")
+          assert.ok(f.rects >= 1 || f.images >= 1, `${f.id}: a heatmap with ${f.rects} cells`);
+        if (f.kind === "scatter") assert.ok(f.circles >= 2, `${f.id}: ${f.circles} dots`);
+        if (f.kind === "tokens") assert.ok(f.tokens >= 1, `${f.id}: ${f.tokens} tokens`);
       }
+      // The engine ran on wasm, with a thread per core: the page is cross-origin isolated.
+      const engines = await page.$$eval(".experiment[data-backend]", (list) =>
+        list.map((e) => `${(e as HTMLElement).dataset.backend} ${(e as HTMLElement).dataset.threads}`),
+      );
+      const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+      assert.ok(engines.length >= 1, "the worker said which backend runs");
+      for (const engine of engines) assert.equal(engine, `wasm ${cores}`);
       // Code cells show source and the math is typeset.
       assert.ok((await page.locator(".cell-code pre").count()) >= 1);
       assert.ok((await page.locator(".katex").count()) >= 1);
@@ -314,6 +327,218 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
     await page.close();
   });
 
+  test("lesson 3: the embedding as neurons and as a table, the letters in 2-D, the learning-rate sweep", async () => {
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}#/03-mlp`);
+    const mlp = '.experiment[data-experiment="mlp"]';
+    // 27 one-hot inputs and 10 embedding neurons, every input wired to every neuron.
+    await page.waitForSelector(`${mlp} .figure[data-figure="embedding-neurons"] svg circle`);
+    assert.equal(
+      await page.locator(`${mlp} .figure[data-figure="embedding-neurons"] svg circle`).count(),
+      27 + 10,
+    );
+    assert.ok(
+      (await page.locator(`${mlp} .figure[data-figure="embedding-neurons"] svg line`).count()) >= 27 * 10,
+    );
+    await page.waitForSelector(`${mlp} .figure[data-figure="embedding-table"] svg [aria-label="cell"] rect`);
+    assert.ok(
+      (await page
+        .locator(`${mlp} .figure[data-figure="embedding-table"] svg [aria-label="cell"] rect`)
+        .count()) >=
+        27 * 10,
+    );
+    // The 2-D embedding: one labelled dot per character, redrawn as training moves them.
+    const scatter = '.experiment[data-experiment="embedding-2d"] .figure[data-figure="embedding"]';
+    await page.waitForFunction(
+      (sel) =>
+        document
+          .querySelector(sel)
+          ?.querySelector("h4")
+          ?.textContent?.match(/step [1-9]/),
+      scatter,
+      { timeout: 60_000 },
+    );
+    assert.equal(await page.locator(`${scatter} svg [aria-label="dot"] circle`).count(), 27);
+    const letters = await page.locator(`${scatter} svg [aria-label="text"] text`).allTextContents();
+    assert.ok(
+      ["a", "e", "z", "."].every((c) => letters.includes(c)),
+      letters.join(""),
+    );
+    // The learning-rate finder plots loss against the exponent from -3 to 0.
+    const lr = '.experiment[data-experiment="lr-finder"] .figure[data-figure="lr"]';
+    await page.waitForFunction(
+      (sel) => Number(document.querySelector<HTMLElement>(sel)?.dataset.points) >= 50,
+      lr,
+      {
+        timeout: 60_000,
+      },
+    );
+    assert.ok((await pathPoints(page, lr)) >= 50);
+    await page.evaluate(() => {
+      for (const stop of document.querySelectorAll<HTMLButtonElement>('button[data-action="stop"]:enabled'))
+        stop.click();
+    });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test("lesson 6: the layers with their shapes, and the tree of fused pairs", async () => {
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}#/06-wavenet`);
+    const layers = '.figure[data-figure="layers"] svg g.node';
+    await page.waitForSelector(layers);
+    // input, Embedding, 3 × (FlattenConsecutive, Linear, BatchNorm1d, Tanh), Linear
+    assert.equal(await page.locator(layers).count(), 1 + 1 + 3 * 4 + 1);
+    const text = (await page.locator('.figure[data-figure="layers"] svg').textContent()) ?? "";
+    for (const shape of ["[4, 8, 24]", "[4, 4, 48]", "[4, 2, 128]", "[4, 256]", "[4, 27]"])
+      assert.ok(text.includes(shape), `the layer graph shows ${shape}`);
+    // 8 characters, 4 + 2 + 1 fusions, the prediction.
+    assert.equal(await page.locator('.figure[data-figure="tree"] svg g.node').count(), 8 + 4 + 2 + 1 + 1);
+    await page.locator('button[data-action="stop"]:enabled').first().click();
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test("lesson 7: weighted aggregation, attention per layer and head for a typed prompt", async () => {
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}#/07-gpt`);
+    const agg = '.experiment[data-experiment="aggregation"]';
+    await page.waitForSelector(`${agg}[data-state="done"]`);
+    // wei: 8 × 8, lower triangular, each row a uniform average (row 3: four times 0.25).
+    assert.equal(
+      await page.locator(`${agg} .figure[data-figure="wei"] svg [aria-label="cell"] rect`).count(),
+      64,
+    );
+    const cells = await page
+      .locator(`${agg} .figure[data-figure="wei"] svg [aria-label="text"] text`)
+      .allTextContents();
+    assert.deepEqual(cells.slice(24, 32), ["0.25", "0.25", "0.25", "0.25", "0", "0", "0", "0"]);
+    const diffs = await page.locator(`${agg} .figure[data-figure="agree"] dd`).allTextContents();
+    for (const d of diffs.slice(1)) assert.ok(Number(d) < 1e-5, `the versions differ by ${d}`);
+
+    // The training run streams its loss; then stop it so the attention run gets the cores.
+    const gpt = '.experiment[data-experiment="gpt"]';
+    await page.waitForFunction(
+      (sel) =>
+        Number(document.querySelector<HTMLElement>(`${sel} .figure[data-figure="loss"]`)?.dataset.points) >=
+        2,
+      gpt,
+      { timeout: 60_000 },
+    );
+    await page.locator(`${gpt} button[data-action="stop"]`).click();
+
+    const attention = '.experiment[data-experiment="attention"]';
+    await page.waitForSelector(`${attention}[data-state="done"]`, { timeout: 90_000 });
+    await page.locator(`${attention} textarea[name="prompt"]`).fill("To be, or not");
+    await page.waitForFunction(
+      (sel) =>
+        document.querySelector<HTMLElement>(sel)?.dataset.state === "done" &&
+        document.querySelector(`${sel} .run-log`)?.textContent?.includes('"To be, or not"'),
+      attention,
+      { timeout: 90_000 },
+    );
+    // 2 layers × 4 heads, each 13 × 13 characters.
+    const maps = await page.$$eval(`${attention} .figure[data-kind="heatmap"]`, (fs) =>
+      fs.map((f) => f.querySelectorAll('svg [aria-label="cell"] rect').length),
+    );
+    assert.deepEqual(maps, Array(8).fill(13 * 13));
+    await page.screenshot({ path: join(shots, "07-gpt-attention.png"), fullPage: true });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test("lesson 8: merges step by step on a text, GPT-2 and GPT-4 side by side", async () => {
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}#/08-tokenizer`);
+    const merges = '.experiment[data-experiment="merges"] .figure[data-figure="merges"]';
+    await page.waitForSelector(`${merges} .token`);
+    const tokens = () => page.locator(`${merges} .token`).count();
+    const bytes = await tokens(); // the first frame: one token per byte
+    assert.equal(
+      bytes,
+      new TextEncoder().encode("Taylor Swift's songs: the tokenizer merges what it has seen most often.")
+        .length,
+    );
+    await page.locator(`${merges} button[data-action="step"]`).click();
+    assert.equal(await tokens(), bytes - 1, "the first merge that meets the sample joins one pair");
+    await page
+      .locator(`${merges} input[type="range"]`)
+      .fill((await page.locator(`${merges} input[type="range"]`).getAttribute("max")) ?? "0");
+    assert.ok((await tokens()) < bytes * 0.7, "after all merges the sample is much shorter");
+    const colours = await page
+      .locator(`${merges} .token`)
+      .evaluateAll((ts) => new Set(ts.map((t) => (t as HTMLElement).style.background)).size);
+    assert.ok(colours >= 10, `tokens are coloured by id (${colours} colours)`);
+
+    const compare = '.experiment[data-experiment="compare"]';
+    await page.locator(`${compare} textarea[name="text"]`).fill("    for i in range(100):  # 1234567");
+    await page.waitForFunction(
+      (sel) =>
+        document.querySelector(`${sel} .run-log`)?.textContent?.includes("GPT-4") &&
+        document.querySelector<HTMLElement>(sel)?.dataset.state === "done",
+      compare,
+    );
+    const counts = await page.$$eval(`${compare} .token-sequence`, (list) =>
+      list.map((s) => [
+        (s as HTMLElement).dataset.name,
+        Number((s as HTMLElement).dataset.tokens),
+        s.querySelectorAll(".token").length,
+      ]),
+    );
+    assert.equal(counts.length, 2);
+    const [gpt2, gpt4] = counts as [string, number, number][];
+    assert.match(gpt2[0], /GPT-2/);
+    assert.match(gpt4[0], /GPT-4/);
+    assert.equal(gpt2[1], gpt2[2]);
+    assert.ok(gpt4[1] < gpt2[1], `GPT-4 needs fewer tokens for indented code (${gpt4[1]} < ${gpt2[1]})`);
+    await page.screenshot({ path: join(shots, "08-tokenizer-compare.png"), fullPage: true });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test("lesson 9: choose a safetensors file, generate, draw the position embeddings", async () => {
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}#/09-gpt2`);
+    const gpt2 = '.experiment[data-experiment="gpt2"]';
+    await page.waitForSelector(`${gpt2}[data-state="done"]`);
+    assert.match((await page.locator(`${gpt2} .run-log`).textContent()) ?? "", /huggingface\.co/);
+    // The tiny GPT-2 of the fixtures stands in for the learner's download (4 heads of 8 channels).
+    await page.locator(`${gpt2} input[name="heads"]`).fill("4");
+    await page.locator(`${gpt2} input[name="heads"]`).dispatchEvent("change");
+    await page
+      .locator(`${gpt2} input[type="file"][name="weights"]`)
+      .setInputFiles(fixture("gpt2_tiny/model.safetensors"));
+    await page.waitForSelector(`${gpt2} .figure[data-figure="wpe"] svg [aria-label="cell"] rect`, {
+      timeout: 60_000,
+    });
+    await page.waitForSelector(`${gpt2}[data-state="done"]`);
+    assert.deepEqual(
+      await page.$$eval(".experiment[data-state=error] .status", (s) => s.map((e) => e.textContent)),
+      [],
+    );
+    // wpe of the tiny model: 32 positions × 32 channels; three channels as curves over 32 positions.
+    assert.equal(
+      await page.locator(`${gpt2} .figure[data-figure="wpe"] svg [aria-label="cell"] rect`).count(),
+      32 * 32,
+    );
+    assert.equal(
+      Number(await page.locator(`${gpt2} .figure[data-figure="wpe-columns"]`).getAttribute("data-points")),
+      3 * 32,
+    );
+    const stats = await page.locator(`${gpt2} .figure[data-figure="model"] dd`).allTextContents();
+    assert.equal(stats[1], "2 × 4 × 32");
+    // The prompt's 28 bytes stand in for token ids; 24 more were sampled.
+    assert.equal(await page.locator(`${gpt2} .figure[data-figure="generated"] .token`).count(), 28 + 24);
+    await page.screenshot({ path: join(shots, "09-gpt2-loaded.png"), fullPage: true });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test("the figure gallery draws one figure of every kind", async () => {
     const page = await context.newPage();
     const errors = watchErrors(page);
@@ -326,12 +551,18 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
       "field",
       "graph",
       "heatmap",
+      "heatmap",
       "histogram",
       "line",
       "network",
       "scatter",
       "stats",
+      "tokens",
     ]);
+    // The big matrix is one image; the tokens are chips, two tokenizations side by side.
+    assert.equal(await count('.figure-heatmap[data-figure="heatmap-image"] svg image'), 1);
+    assert.equal(await count(".figure-tokens .token-sequence"), 2);
+    assert.equal(await count(".figure-tokens .token"), 18);
     // 27 × 27 cells, the highlighted row outlined, a value printed in each cell.
     assert.equal(await count('.figure-heatmap svg [aria-label="cell"] rect'), 27 * 27 + 27);
     assert.equal(await count('.figure-heatmap svg [aria-label="text"] text'), 27 * 27);

@@ -16,7 +16,7 @@ import {
 } from "../lessons/lesson.js";
 import { cellSource, extractRegion, extractSymbol } from "../lessons/source.js";
 import { runProgram } from "../src/micrograd/index.js";
-import { repoRoot } from "./helpers.js";
+import { fixture, repoRoot } from "./helpers.js";
 
 function figures(events: LabEvent[]): Map<string, Figure> {
   const byId = new Map<string, Figure>();
@@ -191,6 +191,177 @@ test("`hero lesson list` and `hero lesson run` run the lab's lessons in the term
       assert.match(readFileSync(join(out, "01-micrograd", name), "utf8"), /<svg/);
     }
     assert.match(hero("lesson", "run", "micrograd", "--out", out), /L = -8\.0; dL\/da = 6\.0/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+/** Run one experiment of a lesson in Node with some parameters; its events. */
+async function runExperiment(lessonId: string, section: string, input: Record<string, unknown> = {}) {
+  const lesson = await findLesson(lessonId)!.load();
+  const experiment = lesson.sections.find((s) => s.id === section)?.experiment;
+  assert.ok(experiment, `${lessonId} has an experiment in ${section}`);
+  const context = collectingContext();
+  await experiment.run(parseParams(experiment.params, input), context);
+  return context.events;
+}
+
+test("lesson 3: the embedding as neurons and as a table, the letters in 2-D", {
+  timeout: 120_000,
+}, async () => {
+  const mlp = figures(await runExperiment("3", "mlp", { steps: "10", nHidden: "8" }));
+  const neurons = mlp.get("embedding-neurons");
+  assert.ok(neurons?.kind === "network");
+  assert.deepEqual(neurons.sizes, [27, 10]);
+  const table = mlp.get("embedding-table");
+  assert.ok(table?.kind === "heatmap");
+  // The network's weights are the table, transposed: C[i][j] is the weight from input i to neuron j.
+  assert.equal(neurons.weights[0]![3]![5], table.values[5]![3]);
+  // The one-hot input of "e" gives C["e"].
+  assert.deepEqual(neurons.activations[1], table.values[table.rowLabels!.indexOf("e")]);
+  const twoD = figures(await runExperiment("3", "embedding-2d", { steps: "100", nHidden: "10" }));
+  const scatter = twoD.get("embedding");
+  assert.ok(scatter?.kind === "scatter");
+  assert.equal(scatter.points.length, 27);
+  assert.match(scatter.title, /step 100/);
+});
+
+test("lesson 7: the three aggregations agree; attention maps per layer and head", {
+  timeout: 120_000,
+}, async () => {
+  const agg = figures(await runExperiment("7", "aggregation", { T: "5" }));
+  const wei = agg.get("wei");
+  assert.ok(wei?.kind === "heatmap");
+  assert.deepEqual(wei.values[1], [0.5, 0.5, 0, 0, 0]);
+  const stats = agg.get("agree") as StatsFigure;
+  for (const item of stats.items.slice(1)) assert.ok(Number(item.value) < 1e-5, item.value);
+  const head = agg.get("attention");
+  assert.ok(head?.kind === "heatmap");
+  for (const [i, row] of head.values.entries()) {
+    assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5, "each row sums to 1");
+    assert.ok(
+      row.slice(i + 1).every((v) => v === 0),
+      "no weight on the future",
+    );
+  }
+
+  const events = await runExperiment("7", "attention", {
+    steps: "2",
+    prompt: "To be",
+    nLayer: "2",
+    nHead: "2",
+  });
+  const maps = [...figures(events).values()].filter((f) => f.kind === "heatmap");
+  assert.deepEqual(
+    maps.map((f) => f.id),
+    ["attn-0-0", "attn-0-1", "attn-1-0", "attn-1-1"],
+  );
+  for (const f of maps) if (f.kind === "heatmap") assert.equal(f.values.length, 5);
+
+  const train = await runExperiment("7", "gpt", { steps: "5" });
+  assert.equal(train.filter((e) => e.type === "points").length, 1);
+  assert.match(
+    (train.find((e) => e.type === "log" && e.text.startsWith("sample")) as { text: string }).text,
+    /sample: /,
+  );
+});
+
+test("lesson 8: the replayed merges end at encode(); GPT-4 packs code tighter than GPT-2", {
+  timeout: 60_000,
+}, async () => {
+  const { BasicTokenizer, RegexTokenizer } = await import("../src/tokenizer/index.js");
+  const { loadDatasetText } = await import("../lessons/data.js");
+  const sample = "the tokenizer merges";
+  for (const tokenizer of ["basic", "gpt4"]) {
+    const merges = figures(
+      await runExperiment("8", "bpe", { vocabSize: "300", corpusChars: "5000", tokenizer, sample }),
+    ).get("merges");
+    assert.ok(merges?.kind === "tokens");
+    const bytes = merges.frames[0]!.sequences[0]!.tokens;
+    assert.equal(bytes.length, sample.length);
+    const reference = tokenizer === "basic" ? new BasicTokenizer() : new RegexTokenizer();
+    reference.train((await loadDatasetText("taylorswift")).slice(0, 5000), 300);
+    const last = merges.frames.at(-1)!.sequences[0]!.tokens;
+    assert.deepEqual(
+      last.map((t) => t.id),
+      reference.encode(sample),
+    );
+    // Each frame is one merge that shortened the sample.
+    for (let i = 1; i < merges.frames.length; i++)
+      assert.ok(
+        merges.frames[i]!.sequences[0]!.tokens.length < merges.frames[i - 1]!.sequences[0]!.tokens.length,
+      );
+  }
+  const compare = figures(
+    await runExperiment("8", "gpt2-gpt4", { text: "        if x == 1:\n            return 12345" }),
+  ).get("compare");
+  assert.ok(compare?.kind === "tokens");
+  const [gpt2, gpt4] = compare.frames[0]!.sequences;
+  assert.ok(gpt4!.tokens.length < gpt2!.tokens.length);
+  assert.equal(gpt2!.tokens.map((t) => t.text).join(""), "        if x == 1:\n            return 12345");
+});
+
+test("lesson 9: the tiny GPT-2 of the fixtures loads from its bytes, generates, shows wpe", async () => {
+  const bytes = new Uint8Array(readFileSync(fixture("gpt2_tiny/model.safetensors")));
+  const events = await runExperiment("9", "gpt2", {
+    weights: { name: "model.safetensors", bytes },
+    heads: "4",
+    tokens: "3",
+    prompt: "ab",
+  });
+  const byId = figures(events);
+  const wpe = byId.get("wpe");
+  assert.ok(wpe?.kind === "heatmap");
+  assert.equal(wpe.values.length, 32);
+  assert.equal(wpe.values[0]!.length, 32);
+  const generated = byId.get("generated");
+  assert.ok(generated?.kind === "tokens");
+  assert.equal(generated.frames[0]!.sequences[0]!.tokens.length, 2 + 3);
+  // Greedy decoding matches the reference numbers of the fixture (PyTorch).
+  const { gpt2FromSafetensors } = await import("../lessons/09-gpt2.js");
+  const model = gpt2FromSafetensors({ name: "model.safetensors", bytes }, 4);
+  const ref = JSON.parse(readFileSync(fixture("gpt2_tiny.ref.json"), "utf8")) as {
+    greedy?: { prompt?: number[]; tokens?: number[] };
+  };
+  if (ref.greedy?.prompt && ref.greedy.tokens) {
+    const out = [
+      ...model
+        .generate(ref.greedy.prompt, ref.greedy.tokens.length - ref.greedy.prompt.length, { temperature: 0 })
+        .dataSync(),
+    ];
+    assert.deepEqual(out, ref.greedy.tokens);
+  }
+  // Without the heads the width must be a multiple of 64: the error says what to set.
+  assert.throws(() => gpt2FromSafetensors({ name: "model.safetensors", bytes }), /set "heads"/);
+  await assert.rejects(
+    runExperiment("9", "gpt2", { weights: { name: "x.safetensors", bytes: new Uint8Array(16) } }),
+    /x\.safetensors/,
+  );
+});
+
+test("`hero lesson run 9 --set weights=PATH` reads the file", { timeout: 60_000 }, () => {
+  const out = mkdtempSync(join(tmpdir(), "herograd-lesson-"));
+  try {
+    const run = execFileSync(
+      process.execPath,
+      [
+        join(repoRoot, "dist", "src", "cli", "main.js"),
+        "lesson",
+        "run",
+        "9",
+        "--set",
+        `weights=${fixture("gpt2_tiny/model.safetensors")}`,
+        "--set",
+        "heads=4",
+        "--set",
+        "tokens=2",
+        "--out",
+        out,
+      ],
+      { cwd: repoRoot, encoding: "utf8" },
+    );
+    assert.match(run, /2 × 4 × 32/);
+    assert.match(readFileSync(join(out, "09-gpt2", "gpt2-wpe-columns.svg"), "utf8"), /<svg/);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

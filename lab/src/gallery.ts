@@ -106,6 +106,35 @@ async function figures(lab: LabContext): Promise<void> {
       points: LETTERS.map((label) => ({ x: rng.normal(), y: rng.normal(), label })),
     },
   });
+  // A matrix too big for a cell per value (GPT-2's wpe is 1024 × 768) is drawn as one image.
+  lab.emit({
+    type: "figure",
+    figure: {
+      kind: "heatmap",
+      id: "heatmap-image",
+      title: "heatmap (as an image: 256 × 192)",
+      scheme: "diverging",
+      values: Array.from({ length: 256 }, (_, i) =>
+        Array.from({ length: 192 }, (_, j) => Math.sin(i / (4 + j / 8)) * Math.exp(-j / 150)),
+      ),
+    },
+  });
+  const words = ["The", " token", "izer", " merges", " what", " it", " has", " seen", "."];
+  lab.emit({
+    type: "figure",
+    figure: {
+      kind: "tokens",
+      id: "tokens",
+      title: "tokens",
+      frames: [1, 2].map((n) => ({
+        caption: `frame ${n}`,
+        sequences: ["a", "b"].slice(0, n).map((name, k) => ({
+          name,
+          tokens: words.map((text, i) => ({ text, id: 256 + i * (k + 1) })),
+        })),
+      })),
+    },
+  });
   lab.emit({
     type: "figure",
     figure: {
