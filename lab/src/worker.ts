@@ -69,7 +69,9 @@ const context: LabContext = {
  * The fastest backend this page can run: wasm with a thread per core where the page is
  * cross-origin isolated (shared memory), wasm on this thread alone where it is not, js without
  * WebAssembly SIMD. Chosen once per worker, before its first run.
- * TODO(webgpu): WebGPU first where navigator.gpu gives an adapter, once src/backend/webgpu lands.
+ * TODO(webgpu): src/backend/webgpu (createWebGpuBackend(navigator.gpu)) reads asynchronously only,
+ * and the lessons read with item() / tolist() / dataSync(); WebGPU can come first once they await
+ * t.data() (or an experiment says it does).
  */
 let backendChoice: Promise<Extract<FromWorker, { type: "backend" }>> | undefined;
 
