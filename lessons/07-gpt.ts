@@ -18,6 +18,7 @@ import {
   stack,
   type Tensor,
   tensor,
+  tidy,
   tril,
   zeros,
 } from "../src/tensor/index.js";
@@ -161,12 +162,16 @@ async function trainCharGPT(
   const optimizer = new AdamW(model.parameters(), { lr: param.number(params, "lr"), weightDecay: 0 });
   const batchSize = param.number(params, "batchSize");
   for (let step = 0; step < param.number(params, "steps"); step++) {
-    const { x, y } = getBatch(train, batchSize, blockSize, generator);
-    const { loss } = model.forward(x, { targets: y });
-    optimizer.zeroGrad();
-    loss!.backward();
-    optimizer.step();
-    onStep?.(step, loss!.item(), chars.length);
+    // tidy frees the step's temporaries at once (the parameters, grads and AdamW state stay).
+    const loss = tidy(() => {
+      const { x, y } = getBatch(train, batchSize, blockSize, generator);
+      const { loss } = model.forward(x, { targets: y });
+      optimizer.zeroGrad();
+      loss!.backward();
+      optimizer.step();
+      return loss!.item();
+    });
+    onStep?.(step, loss, chars.length);
     await lab.tick();
   }
   return { model, chars, val };
@@ -180,7 +185,7 @@ function estimateLoss(model: GPT, data: Uint16Array, blockSize: number, batches 
     let total = 0;
     for (let i = 0; i < batches; i++) {
       const { x, y } = getBatch(data, 16, blockSize, generator);
-      total += model.forward(x, { targets: y }).loss!.item();
+      total += tidy(() => model.forward(x, { targets: y }).loss!.item());
     }
     return total / batches;
   });

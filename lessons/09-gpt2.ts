@@ -93,6 +93,8 @@ async function generateText(model: GPT, prompt: string, maxNewTokens: number, se
 }
 // #endregion
 
+let loaded: { key: string; model: GPT } | undefined;
+
 async function gpt2Experiment(params: Params, lab: LabContext): Promise<void> {
   const chosen = await chosenWeights(params);
   if (!chosen) {
@@ -113,7 +115,10 @@ async function gpt2Experiment(params: Params, lab: LabContext): Promise<void> {
     return;
   }
   const started = performance.now();
-  const model = gpt2FromSafetensors(chosen.file, chosen.heads);
+  // A re-run with another prompt keeps the model: loading GPT-2 takes seconds.
+  const key = `${chosen.file.name}:${chosen.file.bytes.byteLength}:${chosen.heads}`;
+  if (loaded?.key !== key) loaded = { key, model: gpt2FromSafetensors(chosen.file, chosen.heads) };
+  const model = loaded.model;
   const c = model.config;
   lab.emit({
     type: "figure",
