@@ -56,8 +56,12 @@ export default defineConfig({
   publicDir: false,
   logLevel: "warn",
   resolve: {
-    // The Node-only headless DOM that src/plot loads for the CLI: never used in a page.
-    alias: { linkedom: fileURLToPath(new URL("src/empty.ts", import.meta.url)) },
+    // Node-only modules, never used in a page: the headless DOM that src/plot loads for the CLI,
+    // and the worker threads the wasm backend's worker imports when it runs in Node.
+    alias: {
+      linkedom: fileURLToPath(new URL("src/empty.ts", import.meta.url)),
+      "node:worker_threads": fileURLToPath(new URL("src/empty.ts", import.meta.url)),
+    },
   },
   build: {
     outDir: fileURLToPath(new URL("../dist/lab", import.meta.url)),
