@@ -1526,10 +1526,12 @@ function gemmF32(pa: usize, sam: i32, sak: i32, pb: usize, sbk: i32, sbn: i32, p
       for (let ic = m0; ic < m1; ic += MC) {
         const mc = min(MC, m1 - ic);
         packPanelsA(pa + (<usize>(ic * sam + k0 * sak) << 2), sam, sak, mc, kc);
-        for (let jr = 0; jr < nc; jr += 8) {
-          const bp = packB + (<usize>((jr >> 3) * kc) << 5);
-          for (let ir = 0; ir < mc; ir += 4) {
-            const ap = packA + (<usize>((ir >> 2) * kc) << 4);
+        // Along C's rows: walking down a column of tiles instead touched rows ldc apart, which
+        // for ldc = 1024 all fall in one L1 set (1024³: 22 → 35 GFLOPS best-of on one thread).
+        for (let ir = 0; ir < mc; ir += 4) {
+          const ap = packA + (<usize>((ir >> 2) * kc) << 4);
+          for (let jr = 0; jr < nc; jr += 8) {
+            const bp = packB + (<usize>((jr >> 3) * kc) << 5);
             const c = pc + (<usize>((ic + ir) * ldc + jc + jr) << 2);
             micro(ap, bp, kc, c, ldc, min(4, mc - ir), min(8, nc - jr), k0 > 0);
           }
