@@ -153,7 +153,11 @@ function defaultThreads(): number {
   const env = typeof process !== "undefined" ? process.env?.HERO_WASM_THREADS : undefined;
   if (env) return Math.max(1, Number.parseInt(env, 10) || 1);
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
-  return Math.max(1, nav?.hardwareConcurrency ?? 1);
+  if (nav?.hardwareConcurrency) return nav.hardwareConcurrency;
+  // Node 20 has no navigator: ask node:os (getBuiltinModule keeps this file free of Node imports).
+  const p = (globalThis as { process?: { getBuiltinModule?: (name: string) => unknown } }).process;
+  const os = p?.getBuiltinModule?.("node:os") as { availableParallelism?: () => number } | undefined;
+  return Math.max(1, os?.availableParallelism?.() ?? 1);
 }
 
 export interface WasmBackendOptions {
