@@ -227,6 +227,15 @@ export class WasmBackend implements Backend {
     return pool.readyCount() + 1;
   }
 
+  /** Threads: configured, workers serving jobs now, and kernel shares they have run. */
+  threadStats(): { threads: number; workersReady: number; workerJobs: number } {
+    return {
+      threads: this.threads,
+      workersReady: this.pool?.readyCount() ?? 0,
+      workerJobs: this.pool?.workerJobs ?? 0,
+    };
+  }
+
   /** V8 runs fresh wasm in its baseline tier and optimizes between calls: call the matmul a few times. */
   private warmUp(): void {
     const a = this.alloc("float32", 64 * 64);

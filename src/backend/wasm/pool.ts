@@ -135,6 +135,9 @@ export class WorkerPool {
     });
   }
 
+  /** Shares of kernels handed to workers so far (tests check that work really left this thread). */
+  workerJobs = 0;
+
   /** Workers that have started and serve jobs. */
   readyCount(): number {
     let n = 0;
@@ -167,6 +170,7 @@ export class WorkerPool {
       Atomics.store(ctl, base + GEN, gen);
       Atomics.notify(ctl, base + GEN);
       posted.push(w);
+      this.workerJobs++;
     }
     for (const job of mine) runJob(exports, kernel, job);
     exports.useArgs(homeArgs);
