@@ -475,13 +475,18 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
     assert.ok(colours >= 10, `tokens are coloured by id (${colours} colours)`);
 
     const compare = '.experiment[data-experiment="compare"]';
-    await page.locator(`${compare} textarea[name="text"]`).fill("    for i in range(100):  # 1234567");
-    await page.waitForFunction(
-      (sel) =>
-        document.querySelector(`${sel} .run-log`)?.textContent?.includes("GPT-4") &&
-        document.querySelector<HTMLElement>(sel)?.dataset.state === "done",
-      compare,
-    );
+    await page
+      .locator(`${compare} textarea[name="text"]`)
+      .fill("        if i % 3 == 0:\n            print(i)");
+    // The re-run has drawn once both tokenizations show the new text (and only it).
+    await page.waitForFunction((sel) => {
+      const texts = [...document.querySelectorAll(`${sel} .token-text`)].map((t) => t.textContent);
+      return (
+        document.querySelector<HTMLElement>(sel)?.dataset.state === "done" &&
+        texts.length === 2 &&
+        texts.every((t) => t === "        if i % 3 == 0:↵            print(i)")
+      );
+    }, compare);
     const counts = await page.$$eval(`${compare} .token-sequence`, (list) =>
       list.map((s) => [
         (s as HTMLElement).dataset.name,
