@@ -1,14 +1,20 @@
 /**
- * bench/matmul: float32 matmul GFLOPS of the wasm backend's kernel at 1 and 2 threads, beside
- * numpy (python3, its BLAS named), @tensorflow/tfjs-backend-wasm (XNNPACK) and @jax-js/jax (wasm),
- * all from the same command. Each figure is the best of several timed calls after warm-up calls
- * (the best, as other processes share the cores); the median is printed beside it.
- * Usage: hero bench matmul [-- --sizes 256,512,1024 --threads 1,2 --peers numpy,tfjs,jax]
+ * bench/matmul: float32 matmul GFLOPS of the wasm backend's kernel at 1 and 2 threads (or of the
+ * webgpu backend's tiled kernel with --backend webgpu), beside numpy (python3, its BLAS named),
+ * @tensorflow/tfjs-backend-wasm (XNNPACK), @jax-js/jax (wasm) and, with the torch peer, PyTorch on
+ * --torch-device (cuda on a GPU machine), all from the same command. Each figure is the best of
+ * several timed calls after warm-up calls (the best, as other processes share the cores); the
+ * median is printed beside it. A webgpu call is a batch of matmuls submitted together and waited
+ * for, divided by the batch size.
+ * Usage: hero bench matmul [-- --sizes 256,512,1024 --threads 1,2 --peers numpy,tfjs,jax,torch]
+ *        hero bench matmul --backend webgpu -- --sizes 1024,2048 --peers torch --torch-device cuda
  */
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
-import type { View } from "../src/backend/index.js";
+import { currentBackendName, getBackend, hasBackend, type View } from "../src/backend/index.js";
 import { WasmBackend } from "../src/backend/wasm/index.js";
+import type { WebGpuBackend } from "../src/backend/webgpu/index.js";
+import { registerNodeWebGpuBackend } from "../src/backend/webgpu/node.js";
 import { findPython, printTable, referencePath, runPython } from "./util.js";
 
 const { values } = parseArgs({
@@ -18,6 +24,8 @@ const { values } = parseArgs({
     threads: { type: "string", default: "1,2" },
     peers: { type: "string", default: "numpy,tfjs,jax" },
     seconds: { type: "string", default: "1" },
+    backend: { type: "string" },
+    "torch-device": { type: "string", default: "cuda" },
   },
   allowPositionals: true,
 });
@@ -63,7 +71,12 @@ const rows: (string | number)[][] = [["implementation", ...sizes.map(label)]];
 const cell = (t: Timing, size: number[]) =>
   `${gflops(size, t.best).toFixed(1)} (${gflops(size, t.median).toFixed(1)})`;
 
-for (const threads of values.threads!.split(",").map(Number)) {
+const backendChoice = values.backend ?? (currentBackendName() === "webgpu" ? "webgpu" : "wasm");
+if (backendChoice !== "wasm" && backendChoice !== "webgpu") {
+  throw new Error(`bench/matmul: --backend ${backendChoice}: wasm or webgpu`);
+}
+
+for (const threads of backendChoice === "wasm" ? values.threads!.split(",").map(Number) : []) {
   const backend = new WasmBackend({ threads });
   const running = await backend.startThreads();
   const row: string[] = [`herograd wasm ${backend.variant}, ${running} thread${running === 1 ? "" : "s"}`];
@@ -81,6 +94,71 @@ for (const threads of values.threads!.split(",").map(Number)) {
     for (const v of [a, b, out]) backend.free(v.storage);
   }
   rows.push(row);
+}
+
+if (backendChoice === "webgpu") {
+  let backend: WebGpuBackend | null = null;
+  try {
+    backend = hasBackend("webgpu")
+      ? (getBackend("webgpu") as WebGpuBackend)
+      : await registerNodeWebGpuBackend();
+  } catch (e) {
+    rows.push([`herograd webgpu could not run: ${(e as Error).message}`]);
+  }
+  if (backend) {
+    const software = /llvmpipe|lavapipe|swiftshader/i.test(backend.description) ? "SOFTWARE adapter: " : "";
+    const row: string[] = [`herograd webgpu (${software}${backend.description})`];
+    for (const size of sizes) {
+      const [M, K, N] = size;
+      const view = (rowsN: number, cols: number, data?: Float32Array): View => {
+        const storage = backend.alloc("float32", rowsN * cols);
+        if (data) backend.write(storage, data);
+        return { storage, shape: [rowsN, cols], strides: [cols, 1], offset: 0 };
+      };
+      const a = view(M, K, random(M * K));
+      const b = view(K, N, random(K * N));
+      const out = view(M, N);
+      // Calls long enough that submission and readback latency do not dominate.
+      const batch = async (n: number) => {
+        for (let i = 0; i < n; i++) backend.run("matmul", { a, b, out });
+        await backend.sync();
+      };
+      const t0 = performance.now();
+      await batch(1);
+      const once = (performance.now() - t0) / 1000;
+      const reps = Math.max(1, Math.min(50, Math.ceil(0.05 / once)));
+      const t = await time(() => batch(reps));
+      row.push(cell({ best: t.best / reps, median: t.median / reps }, size));
+      for (const v of [a, b, out]) backend.free(v.storage);
+    }
+    rows.push(row);
+  }
+}
+
+if (peers.has("torch")) {
+  const python = findPython(["torch"]);
+  const device = values["torch-device"]!;
+  if (!python) rows.push(["torch: python3 with torch not found", ...sizes.map(() => "-")]);
+  else {
+    const ref = runPython(
+      python,
+      referencePath("torch_matmul.py"),
+      JSON.stringify({ sizes, budget: budget / 1000, device }),
+      { OPENBLAS_CORETYPE: "SkylakeX" },
+    );
+    if (!ref.ok) rows.push([`torch (${device}): failed: ${ref.stderr.trim().split("\n").at(-1)}`]);
+    else {
+      const r = JSON.parse(ref.stdout.trim().split("\n").at(-1)!) as {
+        torch: string;
+        device: string;
+        times: [number, number][];
+      };
+      rows.push([
+        `PyTorch ${r.torch} (${r.device}, float32, no TF32)`,
+        ...r.times.map(([best, median], i) => cell({ best, median }, sizes[i]!)),
+      ]);
+    }
+  }
 }
 
 if (peers.has("numpy")) {

@@ -1,9 +1,12 @@
-"""PyTorch reference for bench/gpt2-124m: GPT-2 (124M) with random weights, inference only.
+"""PyTorch reference for bench/gpt2-124m: GPT-2 (124M) with random weights.
 
 Reads a JSON spec on stdin: {"n_layer", "n_head", "n_embd", "vocab_size", "block_size", "seq",
-"prompt", "decode_tokens", "seed"}. Times one forward of [1, seq] (after one warm-up) and greedy
-decoding of decode_tokens tokens with a KV cache after a prompt of `prompt` tokens. Prints one JSON
-line: forward_s, decode_tokens_per_s, parameters, torch version and threads.
+"prompt", "decode_tokens", "seed"} and optionally "device" ("cpu" or "cuda") and "train_batch",
+"train_seq", "train_steps". Times one forward of [1, seq] (after one warm-up), greedy decoding of
+decode_tokens tokens with a KV cache after a prompt of `prompt` tokens, and, when train_steps > 0,
+training steps (forward, cross-entropy, backward, AdamW) on [train_batch, train_seq] after one
+warm-up step. Prints one JSON line: forward_s, decode_tokens_per_s, train_tokens_per_s,
+parameters, torch version, threads and device.
 """
 import json
 import math
@@ -38,7 +41,7 @@ class Block(nn.Module):
         past = k.size(2) - T
         att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))
         if T > 1:
-            mask = torch.tril(torch.ones(T, past + T), diagonal=past) == 0
+            mask = torch.tril(torch.ones(T, past + T, device=x.device), diagonal=past) == 0
             att = att.masked_fill(mask, float("-inf"))
         y = (F.softmax(att, dim=-1) @ v).transpose(1, 2).contiguous().view(B, T, C)
         x = x + self.attn_proj(y)
@@ -60,7 +63,7 @@ class GPT(nn.Module):
     def forward(self, idx, caches=None, last_only=False):
         past = 0 if caches is None or caches[0] is None else caches[0][0].size(2)
         T = idx.size(1)
-        x = self.wte(idx) + self.wpe(torch.arange(past, past + T))
+        x = self.wte(idx) + self.wpe(torch.arange(past, past + T, device=idx.device))
         new = []
         for i, block in enumerate(self.h):
             x, kv = block(x, None if caches is None else caches[i])
@@ -71,15 +74,65 @@ class GPT(nn.Module):
         return x @ self.wte.weight.T, new
 
 
-@torch.no_grad()
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def train_tokens_per_s(model, c, device):
+    """Tokens per second of full training steps (forward, loss, backward, AdamW)."""
+    B, T, steps = c.get("train_batch", 1), c.get("train_seq", 64), c.get("train_steps", 0)
+    if steps <= 0:
+        return None
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.1)
+    x = torch.randint(0, c["vocab_size"], (B, T), device=device)
+    y = torch.randint(0, c["vocab_size"], (B, T), device=device)
+
+    def step():
+        logits, _ = model(x)
+        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss
+
+    step().item()
+    sync(device)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        loss = step()
+    loss.item()
+    sync(device)
+    model.eval()
+    return B * T * steps / (time.perf_counter() - t0)
+
+
 def main():
     c = json.load(sys.stdin)
     torch.manual_seed(c.get("seed", 0))
-    model = GPT(c).eval()
-    idx = torch.randint(0, c["vocab_size"], (1, c["seq"]))
+    device = torch.device(c.get("device", "cpu"))
+    model = GPT(c).to(device).eval()
+    train = train_tokens_per_s(model, c, device)
+    with torch.no_grad():
+        result = inference(model, c, device)
+    result.update({
+        "train_tokens_per_s": train,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "torch": torch.__version__, "threads": torch.get_num_threads(), "device": str(device),
+    })
+    if device.type == "cuda":
+        result["device_name"] = torch.cuda.get_device_name(device)
+    print(json.dumps(result))
+
+
+def inference(model, c, device):
+    idx = torch.randint(0, c["vocab_size"], (1, c["seq"]), device=device)
     model(idx[:, :16])
+    sync(device)
     t0 = time.perf_counter()
     model(idx)
+    sync(device)
     forward_s = time.perf_counter() - t0
     prompt = idx[:, : c["prompt"]]
     logits, caches = model(prompt, [None] * c["n_layer"], last_only=True)
@@ -87,12 +140,9 @@ def main():
     for _ in range(c["decode_tokens"]):
         nxt = logits[:, -1, :].argmax(-1, keepdim=True)
         logits, caches = model(nxt, caches, last_only=True)
+    sync(device)
     decode_s = time.perf_counter() - t0
-    print(json.dumps({
-        "forward_s": forward_s, "decode_tokens_per_s": c["decode_tokens"] / decode_s,
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "torch": torch.__version__, "threads": torch.get_num_threads(),
-    }))
+    return {"forward_s": forward_s, "decode_tokens_per_s": c["decode_tokens"] / decode_s}
 
 
 main()
