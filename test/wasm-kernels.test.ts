@@ -216,7 +216,7 @@ describe("wasm kernels match js", { skip: !available && "no WebAssembly SIMD her
     }
   });
 
-  test("SIMD exp, tanh, sigmoid, GELU (tanh form) and its backward over -30..30 and the tails", () => {
+  test("SIMD exp, tanh, sigmoid, GELU (both forms) and their backward over -30..30 and the tails", () => {
     // Dense near 0, where the approximations switch branches, and out past float32 exp's range.
     const values = Array.from({ length: 4003 }, (_, i) => {
       const t = (i - 2001) / 2001;
@@ -224,18 +224,20 @@ describe("wasm kernels match js", { skip: !available && "no WebAssembly SIMD her
     });
     values.push(-100, 100, 0, -0, Number.NaN);
     const x: Input = { dtype: "float32", shape: [values.length], layout: "contiguous", values };
-    for (const op of ["exp", "tanh", "sigmoid", "geluTanh"] as const) {
+    for (const op of ["exp", "tanh", "sigmoid", "gelu", "geluTanh"] as const) {
       check(`${op} wide`, "unary", (b) => {
         const out = output(b, "float32", x.shape);
         return { args: { op, x: build(b, x), out }, outputs: [out.storage] };
       });
     }
     const g = input(r, "float32", x.shape);
-    for (const gv of [g, input(r, "float32", x.shape, { broadcastFrom: [1] })]) {
-      check("geluBackward wide", "geluBackward", (b) => {
-        const out = output(b, "float32", x.shape);
-        return { args: { approximate: true, x: build(b, x), g: build(b, gv), out }, outputs: [out.storage] };
-      });
+    for (const approximate of [true, false]) {
+      for (const gv of [g, input(r, "float32", x.shape, { broadcastFrom: [1] })]) {
+        check(`geluBackward wide approximate=${approximate}`, "geluBackward", (b) => {
+          const out = output(b, "float32", x.shape);
+          return { args: { approximate, x: build(b, x), g: build(b, gv), out }, outputs: [out.storage] };
+        });
+      }
     }
   });
 

@@ -351,6 +351,41 @@ const KF = memory.data<f32>([
   -3.33332819422e-1, // TANH_P4
   2, // TWO
   0.625, // TANH_SMALL
+  4, // ERF_CLAMP
+  -2.72614225801306e-10, // ERF_A13
+  2.77068142495902e-08, // ERF_A11
+  -2.10102402082508e-06, // ERF_A9
+  -5.69250639462346e-05, // ERF_A7
+  -7.34990630326855e-04, // ERF_A5
+  -2.95459980854025e-03, // ERF_A3
+  -1.60960333262415e-02, // ERF_A1
+  -1.45660718464996e-05, // ERF_B8
+  -2.13374055278905e-04, // ERF_B6
+  -1.68282697438203e-03, // ERF_B4
+  -7.37332916720468e-03, // ERF_B2
+  -1.42647390514189e-02, // ERF_B0
+  0.5, // HALF
+  0.7071067811865476, // INV_SQRT2
+  0.3989422804014327, // K_INV_SQRT_2PI
+  -0.5, // MINUS_HALF
+  2.326819970068386e-2, // ERFC_P0
+  -1.387039388740657e-1, // ERFC_P1
+  3.687424674597105e-1, // ERFC_P2
+  -5.824733027278666e-1, // ERFC_P3
+  6.210004621745983e-1, // ERFC_P4
+  -4.944515323274145e-1, // ERFC_P5
+  3.404879937665872e-1, // ERFC_P6
+  -2.741127028184656e-1, // ERFC_P7
+  5.638259427386472e-1, // ERFC_P8
+  -1.047766399936249e1, // ERFC_R0
+  1.297719955372516e1, // ERFC_R1
+  -7.495518717768503, // ERFC_R2
+  2.921019019210786, // ERFC_R3
+  -1.015265279202700, // ERFC_R4
+  4.218463358204948e-1, // ERFC_R5
+  -2.820767439740514e-1, // ERFC_R6
+  5.641895067754075e-1, // ERFC_R7
+  2, // TWO_F
 ]);
 const EXP_HI: usize = KF + 0;
 const EXP_LO: usize = KF + 4;
@@ -379,6 +414,41 @@ const TANH_P3: usize = KF + 92;
 const TANH_P4: usize = KF + 96;
 const TWO: usize = KF + 100;
 const TANH_SMALL: usize = KF + 104;
+const ERF_CLAMP: usize = KF + 108;
+const ERF_A13: usize = KF + 112;
+const ERF_A11: usize = KF + 116;
+const ERF_A9: usize = KF + 120;
+const ERF_A7: usize = KF + 124;
+const ERF_A5: usize = KF + 128;
+const ERF_A3: usize = KF + 132;
+const ERF_A1: usize = KF + 136;
+const ERF_B8: usize = KF + 140;
+const ERF_B6: usize = KF + 144;
+const ERF_B4: usize = KF + 148;
+const ERF_B2: usize = KF + 152;
+const ERF_B0: usize = KF + 156;
+const HALF: usize = KF + 160;
+const INV_SQRT2: usize = KF + 164;
+const K_INV_SQRT_2PI: usize = KF + 168;
+const MINUS_HALF: usize = KF + 172;
+const ERFC_P0: usize = KF + 176;
+const ERFC_P1: usize = KF + 180;
+const ERFC_P2: usize = KF + 184;
+const ERFC_P3: usize = KF + 188;
+const ERFC_P4: usize = KF + 192;
+const ERFC_P5: usize = KF + 196;
+const ERFC_P6: usize = KF + 200;
+const ERFC_P7: usize = KF + 204;
+const ERFC_P8: usize = KF + 208;
+const ERFC_R0: usize = KF + 212;
+const ERFC_R1: usize = KF + 216;
+const ERFC_R2: usize = KF + 220;
+const ERFC_R3: usize = KF + 224;
+const ERFC_R4: usize = KF + 228;
+const ERFC_R5: usize = KF + 232;
+const ERFC_R6: usize = KF + 236;
+const ERFC_R7: usize = KF + 240;
+const TWO_F: usize = KF + 244;
 @inline function k(p: usize): v128 {
   return v128.load32_splat(p);
 }
@@ -435,6 +505,80 @@ const TANH_SMALL: usize = KF + 104;
   return f32x4.add(r, f32x4.mul(f32x4.mul(f32x4.add(x, x), f32x4.mul(e, f32x4.mul(r, r))), du));
 }
 
+/**
+ * erf on four lanes: Eigen's float rational approximation x·P(x²)/Q(x²) on x clamped to ±4
+ * (erf is ±1 in float32 beyond); within 4e-7 of the float64 erf everywhere.
+ */
+@inline function erfV(a: v128): v128 {
+  const x = f32x4.pmin(f32x4.pmax(a, f32x4.neg(k(ERF_CLAMP))), k(ERF_CLAMP));
+  const x2 = f32x4.mul(x, x);
+  let p = k(ERF_A13);
+  p = f32x4.add(f32x4.mul(x2, p), k(ERF_A11));
+  p = f32x4.add(f32x4.mul(x2, p), k(ERF_A9));
+  p = f32x4.add(f32x4.mul(x2, p), k(ERF_A7));
+  p = f32x4.add(f32x4.mul(x2, p), k(ERF_A5));
+  p = f32x4.add(f32x4.mul(x2, p), k(ERF_A3));
+  p = f32x4.add(f32x4.mul(x2, p), k(ERF_A1));
+  let q = k(ERF_B8);
+  q = f32x4.add(f32x4.mul(x2, q), k(ERF_B6));
+  q = f32x4.add(f32x4.mul(x2, q), k(ERF_B4));
+  q = f32x4.add(f32x4.mul(x2, q), k(ERF_B2));
+  q = f32x4.add(f32x4.mul(x2, q), k(ERF_B0));
+  return f32x4.div(f32x4.mul(x, p), q);
+}
+
+/**
+ * erfc(t) for t ≥ 1 (smaller t are clamped to 1): Cephes erfcf, exp(−t²)/t·P(1/t²), with P on
+ * [1, 2) and R beyond; within 2e-6 relative (the float32 t² in the exponent).
+ */
+@inline function erfcTailV(a: v128): v128 {
+  const t = f32x4.pmax(a, k(ONE));
+  const q = f32x4.div(k(ONE), t);
+  const y = f32x4.mul(q, q);
+  let p = k(ERFC_P0);
+  p = f32x4.add(f32x4.mul(p, y), k(ERFC_P1));
+  p = f32x4.add(f32x4.mul(p, y), k(ERFC_P2));
+  p = f32x4.add(f32x4.mul(p, y), k(ERFC_P3));
+  p = f32x4.add(f32x4.mul(p, y), k(ERFC_P4));
+  p = f32x4.add(f32x4.mul(p, y), k(ERFC_P5));
+  p = f32x4.add(f32x4.mul(p, y), k(ERFC_P6));
+  p = f32x4.add(f32x4.mul(p, y), k(ERFC_P7));
+  p = f32x4.add(f32x4.mul(p, y), k(ERFC_P8));
+  let r = k(ERFC_R0);
+  r = f32x4.add(f32x4.mul(r, y), k(ERFC_R1));
+  r = f32x4.add(f32x4.mul(r, y), k(ERFC_R2));
+  r = f32x4.add(f32x4.mul(r, y), k(ERFC_R3));
+  r = f32x4.add(f32x4.mul(r, y), k(ERFC_R4));
+  r = f32x4.add(f32x4.mul(r, y), k(ERFC_R5));
+  r = f32x4.add(f32x4.mul(r, y), k(ERFC_R6));
+  r = f32x4.add(f32x4.mul(r, y), k(ERFC_R7));
+  const poly = v128.bitselect(p, r, f32x4.lt(t, k(TWO_F)));
+  return f32x4.mul(f32x4.mul(expV(f32x4.neg(f32x4.mul(t, t))), q), poly);
+}
+
+/**
+ * Φ(x) = 0.5·(1 + erf(x/√2)), the normal CDF; below x = −√2 as 0.5·erfc(−x/√2), which keeps
+ * its relative precision in the tail where 1 + erf cancels.
+ */
+@inline function normalCdfV(x: v128): v128 {
+  const z = f32x4.mul(x, k(INV_SQRT2));
+  const body = f32x4.add(k(ONE), erfV(z));
+  const tail = erfcTailV(f32x4.neg(z));
+  return f32x4.mul(k(HALF), v128.bitselect(tail, body, f32x4.lt(z, f32x4.neg(k(ONE)))));
+}
+
+/** GELU, exact (erf) form: x·Φ(x). */
+@inline function geluV(x: v128): v128 {
+  return f32x4.mul(x, normalCdfV(x));
+}
+
+/** Its derivative: Φ(x) + x·exp(−x²/2)/√(2π). */
+@inline function geluGradV(x: v128): v128 {
+  const cdf = normalCdfV(x);
+  const pdf = f32x4.mul(k(K_INV_SQRT_2PI), expV(f32x4.mul(k(MINUS_HALF), f32x4.mul(x, x))));
+  return f32x4.add(cdf, f32x4.mul(x, pdf));
+}
+
 @inline function tanhV(x: v128): v128 {
   const ax = f32x4.abs(x);
   const z = f32x4.mul(x, x);
@@ -476,6 +620,7 @@ const TANH_SMALL: usize = KF + 104;
     let y: v128;
     if (kind == 1) y = expV(v);
     else if (kind == 7) y = tanhV(v);
+    else if (kind == 12) y = geluV(v);
     else if (kind == 13) y = geluTanhV(v);
     else y = f32x4.div(k(ONE), f32x4.add(k(ONE), expV(f32x4.neg(v))));
     if (so == 1) v128.store(bo + (<usize>j << 2), y);
@@ -491,6 +636,7 @@ const TANH_SMALL: usize = KF + 104;
     let y: v128;
     if (kind == 1) y = expV(v);
     else if (kind == 7) y = tanhV(v);
+    else if (kind == 12) y = geluV(v);
     else if (kind == 13) y = geluTanhV(v);
     else y = f32x4.div(k(ONE), f32x4.add(k(ONE), expV(f32x4.neg(v))));
     store<f32>(bo + (<usize>(j * so) << 2), f32x4.extract_lane(y, 0));
@@ -523,6 +669,7 @@ function unaryRowF32(op: i32, bx: usize, sx: i32, bo: usize, so: i32, n: i32): b
   if (op == 1) mapRowF32(1, bx, sx, bo, so, n);
   else if (op == 7) mapRowF32(7, bx, sx, bo, so, n);
   else if (op == 9) mapRowF32(9, bx, sx, bo, so, n);
+  else if (op == 12) mapRowF32(12, bx, sx, bo, so, n);
   else if (op == 13) mapRowF32(13, bx, sx, bo, so, n);
   else return false;
   return true;
@@ -739,17 +886,19 @@ export function maskedFill(): void {
   }
 }
 
-/** float32 GELU (tanh form) backward over a contiguous row; g may be a scalar (sg = 0). */
-function geluTanhBackwardRow(px: usize, pg: usize, sg: i32, po: usize, n: i32): void {
+/** float32 GELU backward over a contiguous row (tanh form or exact); g may be a scalar (sg = 0). */
+@inline function geluBackwardRowF32(tanhForm: bool, px: usize, pg: usize, sg: i32, po: usize, n: i32): void {
   let j = 0;
   const gs = f32x4.splat(load<f32>(pg));
   for (; j + 4 <= n; j += 4) {
     const off = <usize>j << 2;
     const g = sg == 1 ? v128.load(pg + off) : gs;
-    v128.store(po + off, f32x4.mul(geluTanhGradV(v128.load(px + off)), g));
+    const x = v128.load(px + off);
+    v128.store(po + off, f32x4.mul(tanhForm ? geluTanhGradV(x) : geluGradV(x), g));
   }
   for (; j < n; j++) {
-    const d = f32x4.extract_lane(geluTanhGradV(f32x4.splat(load<f32>(px + (<usize>j << 2)))), 0);
+    const x = f32x4.splat(load<f32>(px + (<usize>j << 2)));
+    const d = f32x4.extract_lane(tanhForm ? geluTanhGradV(x) : geluGradV(x), 0);
     store<f32>(po + (<usize>j << 2), d * load<f32>(pg + (<usize>(j * sg) << 2)));
   }
 }
@@ -758,14 +907,18 @@ export function geluBackward(): void {
   const rows = ai(I_ROWS);
   const n = ai(I_LEN);
   const approximate = ai(I_P1) != 0;
-  const f32 = approximate && dt(0) == 0 && dt(1) == 0 && dt(2) == 0 && step(2) == 1;
+  const f32 = dt(0) == 0 && dt(1) == 0 && dt(2) == 0 && step(2) == 1;
   rowsBegin(ai(I_R0));
   for (let r = 0; r < rows; r++) {
     let px = cur(0);
     let pg = cur(1);
     let po = cur(2);
     if (f32 && step(0) == 1 && (step(1) == 1 || step(1) == 0)) {
-      geluTanhBackwardRow(base(0) + (<usize>px << 2), base(1) + (<usize>pg << 2), step(1), base(2) + (<usize>po << 2), n);
+      const xp = base(0) + (<usize>px << 2);
+      const gp = base(1) + (<usize>pg << 2);
+      const op = base(2) + (<usize>po << 2);
+      if (approximate) geluBackwardRowF32(true, xp, gp, step(1), op, n);
+      else geluBackwardRowF32(false, xp, gp, step(1), op, n);
       rowsNext();
       continue;
     }
