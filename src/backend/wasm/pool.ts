@@ -35,14 +35,31 @@ export interface KernelExports {
   matmul(b0: number, b1: number, m0: number, m1: number): void;
 }
 
-/** Int32 slots per worker in the control block: generation, done, 4 job parameters, ready. */
+/**
+ * The control block: one slot of Int32s per worker (generation, done, ready, state), then the
+ * job table every thread claims shares from: kernel, share count, next unclaimed share, and each
+ * share's argument block and 4 parameters.
+ */
 export const SLOT = 16;
 export const GEN = 0;
 export const DONE = 1;
-export const PARAMS = 2;
-export const READY = 6;
-export const KERNEL = 7;
-export const ARGS = 8;
+export const READY = 2;
+export const STATE = 3;
+/** A worker's state: idle, a job posted to it, running it, or taken back before it started. */
+export const IDLE = 0;
+export const POSTED = 1;
+export const RUNNING = 2;
+export const REVOKED = 3;
+export const JOB_KERNEL = 0;
+export const JOB_COUNT = 1;
+export const JOB_NEXT = 2;
+export const JOB_SHARES = 4;
+export const SHARE_INTS = 5;
+
+/** Int32s of a control block for `workers` workers and up to `maxShares` shares per job. */
+export function controlInts(workers: number, maxShares: number): number {
+  return workers * SLOT + JOB_SHARES + maxShares * SHARE_INTS;
+}
 
 /** Kernels a worker runs: matmul takes its 4 parameters, the others read only their argument block. */
 export const POOL_KERNELS = [
@@ -59,7 +76,7 @@ export const POOL_KERNELS = [
 ] as const;
 export type PoolKernel = (typeof POOL_KERNELS)[number];
 
-/** One thread's share: its argument block and, for matmul, batches and rows. */
+/** One share of a job: its argument block and, for matmul, batches and rows. */
 export interface Job {
   args: number;
   params: [number, number, number, number];
@@ -70,6 +87,24 @@ export function runJob(exports: KernelExports, kernel: PoolKernel, job: Job): vo
   if (kernel === "matmul") exports.matmul(...job.params);
   else exports[kernel]();
 }
+
+/** Claim and run shares of the posted job until none is left; returns how many this thread ran. */
+export function claimShares(exports: KernelExports, ctl: Int32Array, table: number): number {
+  const kernel = POOL_KERNELS[ctl[table + JOB_KERNEL]!]!;
+  const count = ctl[table + JOB_COUNT]!;
+  let ran = 0;
+  for (;;) {
+    const i = Atomics.add(ctl, table + JOB_NEXT, 1);
+    if (i >= count) return ran;
+    const at = table + JOB_SHARES + i * SHARE_INTS;
+    runJob(exports, kernel, {
+      args: ctl[at]!,
+      params: [ctl[at + 1]!, ctl[at + 2]!, ctl[at + 3]!, ctl[at + 4]!],
+    });
+    ran++;
+  }
+}
+
 /** Spins before sleeping (about 10-20 µs). */
 export const SPINS = 2000;
 
@@ -77,7 +112,9 @@ export interface WorkerInit {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   init: [number, number, number, number];
+  /** Byte address of the control block, and the Int32 index of the job table in it. */
   ctrl: number;
+  table: number;
   index: number;
 }
 
@@ -97,13 +134,24 @@ function nodeWorkerThreads(): WorkerThreads | null {
   return p.getBuiltinModule("node:worker_threads") as WorkerThreads;
 }
 
+/**
+ * Shares are claimed, not assigned: every thread takes the next unclaimed share until none is
+ * left, so a worker that other processes keep off its core leaves its part to the threads that
+ * run. A worker that has not started when the caller runs out of shares is taken back (its state
+ * moves from posted to revoked, atomically against its own claim), so the caller never waits
+ * for a worker that is not running.
+ */
 export class WorkerPool {
   private readonly ctl: Int32Array;
   private readonly ctrlPtr: number;
+  private readonly table: number;
+  private readonly maxShares: number;
   private readonly gens: number[];
   private readonly workers: { terminate(): unknown }[] = [];
   /** Browser main threads may not Atomics.wait: they only spin. */
   private readonly canWait: boolean;
+  /** Shares of kernels workers have run so far (tests check that work really left this thread). */
+  workerJobs = 0;
 
   constructor(
     module: WebAssembly.Module,
@@ -111,15 +159,18 @@ export class WorkerPool {
     inits: [number, number, number, number][],
     heap: WasmHeap,
   ) {
-    this.ctrlPtr = heap.alloc(inits.length * SLOT * 4, true, () => "").ptr;
-    this.ctl = new Int32Array(memory.buffer, this.ctrlPtr, inits.length * SLOT);
+    this.maxShares = inits.length + 1;
+    const ints = controlInts(inits.length, this.maxShares);
+    this.ctrlPtr = heap.alloc(ints * 4, true, () => "").ptr;
+    this.ctl = new Int32Array(memory.buffer, this.ctrlPtr, ints);
+    this.table = inits.length * SLOT;
     this.gens = inits.map(() => 0);
     const g = globalThis as { window?: unknown };
     this.canWait = typeof g.window === "undefined";
     const url = new URL("./worker.js", import.meta.url);
     const threads = nodeWorkerThreads();
     inits.forEach((init, index) => {
-      const data: WorkerInit = { module, memory, init, ctrl: this.ctrlPtr, index };
+      const data: WorkerInit = { module, memory, init, ctrl: this.ctrlPtr, table: this.table, index };
       if (threads) {
         const w = new threads.Worker(url, { workerData: data });
         w.on("error", (e) => {
@@ -135,9 +186,6 @@ export class WorkerPool {
     });
   }
 
-  /** Shares of kernels handed to workers so far (tests check that work really left this thread). */
-  workerJobs = 0;
-
   /** Workers that have started and serve jobs. */
   readyCount(): number {
     let n = 0;
@@ -149,39 +197,42 @@ export class WorkerPool {
     return this.gens.length + 1;
   }
 
-  /** jobs[0] runs here, jobs[1..] on the workers; returns when all are done. */
-  run(kernel: PoolKernel, jobs: Job[], exports: KernelExports, homeArgs: number): void {
+  /** Run every share (this thread and the ready workers claim them); returns when all are done. */
+  run(kernel: PoolKernel, shares: Job[], exports: KernelExports, homeArgs: number): void {
+    if (shares.length > this.maxShares)
+      throw new Error(`wasm pool: ${shares.length} shares, at most ${this.maxShares}`);
     const ctl = this.ctl;
+    const table = this.table;
+    ctl[table + JOB_KERNEL] = POOL_KERNELS.indexOf(kernel);
+    ctl[table + JOB_COUNT] = shares.length;
+    shares.forEach((share, i) => {
+      const at = table + JOB_SHARES + i * SHARE_INTS;
+      ctl[at] = share.args;
+      for (let p = 0; p < 4; p++) ctl[at + 1 + p] = share.params[p]!;
+    });
+    Atomics.store(ctl, table + JOB_NEXT, 0);
     const posted: number[] = [];
-    const mine: Job[] = [jobs[0]!];
-    const kernelIndex = POOL_KERNELS.indexOf(kernel);
-    for (let w = 0; w < jobs.length - 1; w++) {
-      const job = jobs[w + 1]!;
+    for (let w = 0; w < this.gens.length && posted.length < shares.length - 1; w++) {
       const base = w * SLOT;
-      // A worker still starting up (or one that failed to) leaves its share to this thread.
-      if (w >= this.gens.length || Atomics.load(ctl, base + READY) !== 1) {
-        mine.push(job);
-        continue;
-      }
-      for (let i = 0; i < 4; i++) ctl[base + PARAMS + i] = job.params[i]!;
-      ctl[base + KERNEL] = kernelIndex;
-      ctl[base + ARGS] = job.args;
-      const gen = ++this.gens[w]!;
-      Atomics.store(ctl, base + GEN, gen);
+      if (Atomics.load(ctl, base + READY) !== 1) continue;
+      Atomics.store(ctl, base + GEN, ++this.gens[w]!);
+      Atomics.store(ctl, base + STATE, POSTED);
       Atomics.notify(ctl, base + GEN);
       posted.push(w);
-      this.workerJobs++;
     }
-    for (const job of mine) runJob(exports, kernel, job);
+    const mine = claimShares(exports, ctl, table);
     exports.useArgs(homeArgs);
+    this.workerJobs += shares.length - mine;
     for (const w of posted) {
-      const idx = w * SLOT + DONE;
+      const base = w * SLOT;
+      // Not started yet: take the job back rather than wait for the worker to be scheduled.
+      if (Atomics.compareExchange(ctl, base + STATE, POSTED, REVOKED) === POSTED) continue;
       const gen = this.gens[w]!;
       let spins = 0;
       for (;;) {
-        const done = Atomics.load(ctl, idx);
+        const done = Atomics.load(ctl, base + DONE);
         if (done === gen) break;
-        if (++spins > SPINS && this.canWait) Atomics.wait(ctl, idx, done, 100);
+        if (++spins > SPINS && this.canWait) Atomics.wait(ctl, base + DONE, done, 100);
       }
     }
   }

@@ -1,20 +1,20 @@
 /** A wasm backend worker: instantiate the kernels over the shared memory, then serve jobs forever. */
 import {
-  ARGS,
+  claimShares,
   DONE,
   GEN,
-  KERNEL,
+  IDLE,
   type KernelExports,
-  PARAMS,
-  POOL_KERNELS,
+  POSTED,
   READY,
-  runJob,
+  RUNNING,
   SLOT,
   SPINS,
+  STATE,
   type WorkerInit,
 } from "./pool.js";
 
-function serve({ module, memory, init, ctrl, index }: WorkerInit): void {
+function serve({ module, memory, init, ctrl, table, index }: WorkerInit): void {
   const instance = new WebAssembly.Instance(module, {
     env: {
       memory,
@@ -25,23 +25,27 @@ function serve({ module, memory, init, ctrl, index }: WorkerInit): void {
   });
   const k = instance.exports as unknown as KernelExports;
   k.init(...init);
-  const ctl = new Int32Array(memory.buffer, ctrl + index * SLOT * 4, SLOT);
-  let gen = Atomics.load(ctl, GEN);
-  Atomics.store(ctl, READY, 1);
+  const ctl = new Int32Array(memory.buffer, ctrl);
+  const base = index * SLOT;
+  let seen = Atomics.load(ctl, base + GEN);
+  Atomics.store(ctl, base + READY, 1);
   for (;;) {
     let spins = 0;
-    let now = Atomics.load(ctl, GEN);
-    while (now === gen) {
-      if (++spins > SPINS) Atomics.wait(ctl, GEN, gen);
-      now = Atomics.load(ctl, GEN);
+    let now = Atomics.load(ctl, base + GEN);
+    while (now === seen) {
+      if (++spins > SPINS) Atomics.wait(ctl, base + GEN, seen);
+      now = Atomics.load(ctl, base + GEN);
     }
-    gen = now;
-    runJob(k, POOL_KERNELS[ctl[KERNEL]!]!, {
-      args: ctl[ARGS]!,
-      params: [ctl[PARAMS]!, ctl[PARAMS + 1]!, ctl[PARAMS + 2]!, ctl[PARAMS + 3]!],
-    });
-    Atomics.store(ctl, DONE, gen);
-    Atomics.notify(ctl, DONE);
+    seen = now;
+    // The caller may have taken the job back (it ran out of shares before this thread woke).
+    if (Atomics.compareExchange(ctl, base + STATE, POSTED, RUNNING) !== POSTED) continue;
+    // A job cannot be posted again until this one is done, so GEN is this job's generation.
+    const gen = Atomics.load(ctl, base + GEN);
+    seen = gen;
+    claimShares(k, ctl, table);
+    Atomics.store(ctl, base + STATE, IDLE);
+    Atomics.store(ctl, base + DONE, gen);
+    Atomics.notify(ctl, base + DONE);
   }
 }
 
