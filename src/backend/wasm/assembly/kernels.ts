@@ -1555,13 +1555,20 @@ function packPanelsB(pb: usize, sbk: i32, sbn: i32, kc: i32, nc: i32): void {
         dst += 32;
       }
     } else {
+      // Zero the panel, then copy its w columns one by one: b's rows of a transposed operand
+      // (sbk = 1) read in order, and no test per element.
+      const zero = f32x4.splat(0);
       for (let k = 0; k < kc; k++) {
-        for (let c = 0; c < 8; c++) {
-          const v: f32 = c < w ? load<f32>(pb + (<usize>(k * sbk + (j + c) * sbn) << 2)) : 0;
-          store<f32>(dst + (<usize>c << 2), v);
-        }
-        dst += 32;
+        v128.store(dst + (<usize>k << 5), zero);
+        v128.store(dst + (<usize>k << 5) + 16, zero);
       }
+      for (let c = 0; c < w; c++) {
+        let src = pb + (<usize>((j + c) * sbn) << 2);
+        const step = <usize>sbk << 2;
+        let d = dst + (<usize>c << 2);
+        for (let k = 0; k < kc; k++, src += step, d += 32) store<f32>(d, load<f32>(src));
+      }
+      dst += <usize>kc << 5;
     }
   }
 }
@@ -1571,7 +1578,12 @@ function packPanelsA(pa: usize, sam: i32, sak: i32, mc: i32, kc: i32): void {
   let dst = packA;
   for (let i = 0; i < mc; i += 4) {
     const h = min(4, mc - i);
-    if (h == 4) {
+    if (h == 4 && sam == 1) {
+      // A transposed operand: the 4 rows' elements at one k sit side by side.
+      let src = pa + (<usize>i << 2);
+      const step = <usize>sak << 2;
+      for (let k = 0; k < kc; k++, src += step, dst += 16) v128.store(dst, v128.load(src));
+    } else if (h == 4) {
       const r0 = pa + (<usize>(i * sam) << 2);
       const r1 = r0 + (<usize>sam << 2);
       const r2 = r1 + (<usize>sam << 2);
