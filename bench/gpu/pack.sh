@@ -3,7 +3,7 @@
 #   node.tar.xz       this machine's Node.js binary (x86-64 Linux)
 #   herograd.tar.xz   the compiled benchmarks and library (dist/src, dist/bench) and the runtime
 #                     packages they load (webgpu's Linux x64 Dawn build, debug, ms)
-#   *.deb             the Vulkan loader (libvulkan1), for machines whose image has none
+#   *.deb             the Vulkan loader (libvulkan1) and glvnd, for machines whose image has none
 # Run after `npm run build` (or `npx tsc -p tsconfig.json` and the wasm build).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,5 +15,6 @@ tar -C "$(dirname "$node_bin")" -cJf "$out/node.tar.xz" "$(basename "$node_bin")
 tar -cJf "$out/herograd.tar.xz" package.json dist/src dist/bench \
   node_modules/webgpu/package.json node_modules/webgpu/index.js node_modules/webgpu/dist/linux-x64 \
   node_modules/debug node_modules/ms
-(cd "$out" && apt-get download libvulkan1 >/dev/null)
+# libGLX_nvidia (the NVIDIA Vulkan driver) needs glvnd's dispatch libraries beside the loader.
+(cd "$out" && apt-get download libvulkan1 libglvnd0 libglx0 libegl1 libgl1 libgles2 libopengl0 >/dev/null)
 ls -la "$out"

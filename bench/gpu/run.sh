@@ -18,7 +18,7 @@ if [ ! -f dist/bench/matmul.js ] || [ ! -f node_modules/webgpu/index.js ]; then
   tar -xJf "$bundle/herograd.tar.xz"
 fi
 # The Vulkan loader, unpacked beside (not over) the system's libraries.
-if ! ldconfig -p | grep -q 'libvulkan.so.1 '; then
+if ! ldconfig -p | grep -q 'libvulkan.so.1 ' || ! ldconfig -p | grep -q 'libGLdispatch.so.0 '; then
   for f in "$bundle"/*.deb; do dpkg -x "$f" "$work/vk"; done
   export LD_LIBRARY_PATH="$work/vk/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
@@ -47,9 +47,8 @@ fi
 echo "== adapter"
 node --input-type=module -e '
   const { createNodeWebGpuBackend } = await import(process.cwd() + "/dist/src/backend/webgpu/node.js");
-  try { const b = await createNodeWebGpuBackend(); console.log("webgpu adapter:", b.description); }
-  catch (e) { console.log("webgpu: no adapter:", e.message); }
-  process.exit(0);'
+  try { const b = await createNodeWebGpuBackend(); console.log("webgpu adapter:", b.description); process.exit(0); }
+  catch (e) { console.log("webgpu: no adapter:", e.message); process.exit(1); }' || exit 1
 echo "== bench/matmul (webgpu vs PyTorch $torch_device)"
 node dist/bench/matmul.js --backend webgpu --sizes "$matmul_sizes" --peers torch --torch-device "$torch_device" --seconds 1
 echo "== bench/gpt2-124m (webgpu vs PyTorch $torch_device)"
