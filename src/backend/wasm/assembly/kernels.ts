@@ -321,6 +321,12 @@ export function copy(): void {
   }
 }
 
+/** a·b + c: one fused instruction in the relaxed-SIMD build, a multiply and an add otherwise. */
+@inline function fma(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
 // V8 rebuilds a v128 constant (4-5 instructions) at each use inside a loop; a splat load from
 // static data is one instruction. The SIMD math below takes its constants from this table.
 const KF = memory.data<f32>([
@@ -386,6 +392,19 @@ const KF = memory.data<f32>([
   -2.820767439740514e-1, // ERFC_R6
   5.641895067754075e-1, // ERFC_R7
   2, // TWO_F
+  7.90531110763549805, // TANH_CLAMP
+  0.0004, // TANH_TINY
+  -2.76076847742355e-16, // TANH_A13
+  2.00018790482477e-13, // TANH_A11
+  -8.60467152213735e-11, // TANH_A9
+  5.12229709037114e-8, // TANH_A7
+  1.48572235717979e-5, // TANH_A5
+  6.37261928875436e-4, // TANH_A3
+  4.89352455891786e-3, // TANH_A1
+  1.19825839466702e-6, // TANH_B6
+  1.18534705686654e-4, // TANH_B4
+  2.26843463243900e-3, // TANH_B2
+  4.89352518554385e-3, // TANH_B0
 ]);
 const EXP_HI: usize = KF + 0;
 const EXP_LO: usize = KF + 4;
@@ -449,6 +468,19 @@ const ERFC_R5: usize = KF + 232;
 const ERFC_R6: usize = KF + 236;
 const ERFC_R7: usize = KF + 240;
 const TWO_F: usize = KF + 244;
+const TANH_CLAMP: usize = KF + 248;
+const TANH_TINY: usize = KF + 252;
+const TANH_A13: usize = KF + 256;
+const TANH_A11: usize = KF + 260;
+const TANH_A9: usize = KF + 264;
+const TANH_A7: usize = KF + 268;
+const TANH_A5: usize = KF + 272;
+const TANH_A3: usize = KF + 276;
+const TANH_A1: usize = KF + 280;
+const TANH_B6: usize = KF + 284;
+const TANH_B4: usize = KF + 288;
+const TANH_B2: usize = KF + 292;
+const TANH_B0: usize = KF + 296;
 @inline function k(p: usize): v128 {
   return v128.load32_splat(p);
 }
@@ -467,11 +499,11 @@ const TWO_F: usize = KF + 244;
   let r = f32x4.sub(xc, f32x4.mul(fx, k(LN2_HI)));
   r = f32x4.sub(r, f32x4.mul(fx, k(LN2_LO)));
   let y = k(EXP_P0);
-  y = f32x4.add(f32x4.mul(y, r), k(EXP_P1));
-  y = f32x4.add(f32x4.mul(y, r), k(EXP_P2));
-  y = f32x4.add(f32x4.mul(y, r), k(EXP_P3));
-  y = f32x4.add(f32x4.mul(y, r), k(EXP_P4));
-  y = f32x4.add(f32x4.mul(y, r), k(EXP_P5));
+  y = fma(y, r, k(EXP_P1));
+  y = fma(y, r, k(EXP_P2));
+  y = fma(y, r, k(EXP_P3));
+  y = fma(y, r, k(EXP_P4));
+  y = fma(y, r, k(EXP_P5));
   const one = k(ONE);
   y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(y, r), r), r), one);
   // 2^n: n + 127 in the exponent field, i.e. (n << 23) + the bits of 1.0.
@@ -513,17 +545,17 @@ const TWO_F: usize = KF + 244;
   const x = f32x4.pmin(f32x4.pmax(a, f32x4.neg(k(ERF_CLAMP))), k(ERF_CLAMP));
   const x2 = f32x4.mul(x, x);
   let p = k(ERF_A13);
-  p = f32x4.add(f32x4.mul(x2, p), k(ERF_A11));
-  p = f32x4.add(f32x4.mul(x2, p), k(ERF_A9));
-  p = f32x4.add(f32x4.mul(x2, p), k(ERF_A7));
-  p = f32x4.add(f32x4.mul(x2, p), k(ERF_A5));
-  p = f32x4.add(f32x4.mul(x2, p), k(ERF_A3));
-  p = f32x4.add(f32x4.mul(x2, p), k(ERF_A1));
+  p = fma(x2, p, k(ERF_A11));
+  p = fma(x2, p, k(ERF_A9));
+  p = fma(x2, p, k(ERF_A7));
+  p = fma(x2, p, k(ERF_A5));
+  p = fma(x2, p, k(ERF_A3));
+  p = fma(x2, p, k(ERF_A1));
   let q = k(ERF_B8);
-  q = f32x4.add(f32x4.mul(x2, q), k(ERF_B6));
-  q = f32x4.add(f32x4.mul(x2, q), k(ERF_B4));
-  q = f32x4.add(f32x4.mul(x2, q), k(ERF_B2));
-  q = f32x4.add(f32x4.mul(x2, q), k(ERF_B0));
+  q = fma(x2, q, k(ERF_B6));
+  q = fma(x2, q, k(ERF_B4));
+  q = fma(x2, q, k(ERF_B2));
+  q = fma(x2, q, k(ERF_B0));
   return f32x4.div(f32x4.mul(x, p), q);
 }
 
@@ -536,22 +568,22 @@ const TWO_F: usize = KF + 244;
   const q = f32x4.div(k(ONE), t);
   const y = f32x4.mul(q, q);
   let p = k(ERFC_P0);
-  p = f32x4.add(f32x4.mul(p, y), k(ERFC_P1));
-  p = f32x4.add(f32x4.mul(p, y), k(ERFC_P2));
-  p = f32x4.add(f32x4.mul(p, y), k(ERFC_P3));
-  p = f32x4.add(f32x4.mul(p, y), k(ERFC_P4));
-  p = f32x4.add(f32x4.mul(p, y), k(ERFC_P5));
-  p = f32x4.add(f32x4.mul(p, y), k(ERFC_P6));
-  p = f32x4.add(f32x4.mul(p, y), k(ERFC_P7));
-  p = f32x4.add(f32x4.mul(p, y), k(ERFC_P8));
+  p = fma(p, y, k(ERFC_P1));
+  p = fma(p, y, k(ERFC_P2));
+  p = fma(p, y, k(ERFC_P3));
+  p = fma(p, y, k(ERFC_P4));
+  p = fma(p, y, k(ERFC_P5));
+  p = fma(p, y, k(ERFC_P6));
+  p = fma(p, y, k(ERFC_P7));
+  p = fma(p, y, k(ERFC_P8));
   let r = k(ERFC_R0);
-  r = f32x4.add(f32x4.mul(r, y), k(ERFC_R1));
-  r = f32x4.add(f32x4.mul(r, y), k(ERFC_R2));
-  r = f32x4.add(f32x4.mul(r, y), k(ERFC_R3));
-  r = f32x4.add(f32x4.mul(r, y), k(ERFC_R4));
-  r = f32x4.add(f32x4.mul(r, y), k(ERFC_R5));
-  r = f32x4.add(f32x4.mul(r, y), k(ERFC_R6));
-  r = f32x4.add(f32x4.mul(r, y), k(ERFC_R7));
+  r = fma(r, y, k(ERFC_R1));
+  r = fma(r, y, k(ERFC_R2));
+  r = fma(r, y, k(ERFC_R3));
+  r = fma(r, y, k(ERFC_R4));
+  r = fma(r, y, k(ERFC_R5));
+  r = fma(r, y, k(ERFC_R6));
+  r = fma(r, y, k(ERFC_R7));
   const poly = v128.bitselect(p, r, f32x4.lt(t, k(TWO_F)));
   return f32x4.mul(f32x4.mul(expV(f32x4.neg(f32x4.mul(t, t))), q), poly);
 }
@@ -562,9 +594,11 @@ const TWO_F: usize = KF + 244;
  */
 @inline function normalCdfV(x: v128): v128 {
   const z = f32x4.mul(x, k(INV_SQRT2));
-  const body = f32x4.add(k(ONE), erfV(z));
-  const tail = erfcTailV(f32x4.neg(z));
-  return f32x4.mul(k(HALF), v128.bitselect(tail, body, f32x4.lt(z, f32x4.neg(k(ONE)))));
+  let cdf = f32x4.add(k(ONE), erfV(z));
+  // Most activations are above −√2: the tail's exp and divisions only when a lane needs them.
+  const inTail = f32x4.lt(z, f32x4.neg(k(ONE)));
+  if (v128.any_true(inTail)) cdf = v128.bitselect(erfcTailV(f32x4.neg(z)), cdf, inTail);
+  return f32x4.mul(k(HALF), cdf);
 }
 
 /** GELU, exact (erf) form: x·Φ(x). */
@@ -579,21 +613,29 @@ const TWO_F: usize = KF + 244;
   return f32x4.add(cdf, f32x4.mul(x, pdf));
 }
 
-@inline function tanhV(x: v128): v128 {
-  const ax = f32x4.abs(x);
-  const z = f32x4.mul(x, x);
-  let p = k(TANH_P0);
-  p = f32x4.add(f32x4.mul(p, z), k(TANH_P1));
-  p = f32x4.add(f32x4.mul(p, z), k(TANH_P2));
-  p = f32x4.add(f32x4.mul(p, z), k(TANH_P3));
-  p = f32x4.add(f32x4.mul(p, z), k(TANH_P4));
-  const small = f32x4.add(f32x4.mul(f32x4.mul(p, z), x), x);
-  const e = expV(f32x4.add(ax, ax));
-  const one = k(ONE);
-  const large = f32x4.sub(one, f32x4.div(k(TWO), f32x4.add(e, one)));
-  // Copy x's sign onto the large-|x| branch (tanh is odd); NaN stays NaN through `small`.
-  const signed = v128.or(large, v128.and(x, k(NEG_ZERO)));
-  return v128.bitselect(small, signed, f32x4.lt(ax, k(TANH_SMALL)));
+/**
+ * tanh on four lanes: Eigen's float rational approximation x·P(x²)/Q(x²) on x clamped to ±7.9
+ * (tanh is ±1 in float32 beyond), x itself below 4e-4; within 4e-7 relative of float64 tanh.
+ * Half the operations of exp-based forms.
+ */
+@inline function tanhV(a: v128): v128 {
+  const x = f32x4.pmin(f32x4.pmax(a, f32x4.neg(k(TANH_CLAMP))), k(TANH_CLAMP));
+  const x2 = f32x4.mul(x, x);
+  let p = k(TANH_A13);
+  p = fma(x2, p, k(TANH_A11));
+  p = fma(x2, p, k(TANH_A9));
+  p = fma(x2, p, k(TANH_A7));
+  p = fma(x2, p, k(TANH_A5));
+  p = fma(x2, p, k(TANH_A3));
+  p = fma(x2, p, k(TANH_A1));
+  let q = k(TANH_B6);
+  q = fma(x2, q, k(TANH_B4));
+  q = fma(x2, q, k(TANH_B2));
+  q = fma(x2, q, k(TANH_B0));
+  const y = f32x4.div(f32x4.mul(x, p), q);
+  // NaN fails both comparisons of the clamp and the tiny test: it comes through `a`.
+  const keep = v128.or(f32x4.lt(f32x4.abs(a), k(TANH_TINY)), f32x4.ne(a, a));
+  return v128.bitselect(a, y, keep);
 }
 
 @inline function expf(x: f32): f32 {
@@ -1536,11 +1578,6 @@ const MC = 128;
 
 export const PACK_A_BYTES: i32 = MC * KC * 4;
 export const PACK_B_BYTES: i32 = KC * NC * 4;
-
-@inline function fma(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(c, f32x4.mul(a, b));
-}
 
 /** Pack b[k0:k0+kc, j0:j0+nc] into 8-wide column panels, each [kc][8], zero-padded. */
 function packPanelsB(pb: usize, sbk: i32, sbn: i32, kc: i32, nc: i32): void {
