@@ -63,6 +63,8 @@ export class GpuDevice {
   liveBytes = 0;
   pooledBytes = 0;
   submissions = 0;
+  /** GPU buffers created for tensors (a pool that works stops this growing). */
+  buffersCreated = 0;
 
   constructor(
     readonly device: GPUDevice,
@@ -109,6 +111,7 @@ export class GpuDevice {
     if (buffer) this.pooledBytes -= capacity;
     else {
       buffer = this.device.createBuffer({ size: capacity, usage: STORAGE_USAGE });
+      this.buffersCreated++;
     }
     this.liveBuffers++;
     this.liveBytes += capacity;
@@ -257,12 +260,16 @@ export class GpuDevice {
     const staging = this.device.createBuffer({ size, usage: READBACK_USAGE });
     this.copy(src, 0, staging, 0, size);
     this.flush();
+    const batch = this.batch - 1;
     try {
       await staging.mapAsync(MAP_READ);
     } catch (e) {
       this.check();
       throw e;
     }
+    // The copy ran last in its batch, so everything submitted up to it has run.
+    this.completed = Math.max(this.completed, batch);
+    this.release(this.completed);
     const out = staging.getMappedRange().slice(0, bytes);
     staging.unmap();
     staging.destroy();

@@ -498,7 +498,9 @@ function scatterAdd(ctx: KernelContext, { src, dim, index, out }: KernelArgs["sc
 function checkSameNumeric(kernel: string, src: View, out: View): void {
   const d = out.storage.dtype;
   if (src.storage.dtype !== d || (d !== "float32" && d !== "int32")) {
-    throw new Error(`webgpu ${kernel}: src and out must both be float32 or int32 (got ${src.storage.dtype}, ${d})`);
+    throw new Error(
+      `webgpu ${kernel}: src and out must both be float32 or int32 (got ${src.storage.dtype}, ${d})`,
+    );
   }
 }
 
