@@ -352,6 +352,26 @@ describe("wasm kernels match js", { skip: !available && "no WebAssembly SIMD her
     }
   });
 
+  test("sum and mean of contiguous float32 rows over the leading dims (the column-block path)", () => {
+    for (const [shape, axes] of [
+      [[37, 29], [0]],
+      [
+        [3, 11, 16],
+        [0, 1],
+      ],
+      [[5, 7], [0]],
+    ] as [number[], number[]][]) {
+      const x = input(r, "float32", shape);
+      const outShape = shape.map((s, d) => (axes.includes(d) ? 1 : s));
+      for (const op of ["sum", "mean"] as const) {
+        check(`${op} ${shape} over ${axes}`, "reduce", (b) => {
+          const out = output(b, "float32", outShape);
+          return { args: { op, x: build(b, x), axes, out }, outputs: [out.storage] };
+        });
+      }
+    }
+  });
+
   test("argReduce and topk along each dim", () => {
     const shape = [4, 7, 5];
     const x = input(r, "float32", shape, "transposed", () => Math.floor(r() * 6));

@@ -1043,23 +1043,41 @@ export function adamw(): void {
 
 // ---- reductions ----
 
-/**
- * Operand 0 = x, operand 1 = a float64 accumulator (stride 0 on reduced axes), operand 2 = out
- * (contiguous, as big as the accumulator: P1 elements). OP: 0 sum 1 mean 2 max 3 min 4 prod;
- * f[0] = 1/count for mean.
- */
-export function reduce(): void {
-  const rows = ai(I_ROWS);
-  const n = ai(I_LEN);
-  const op = ai(I_OP);
-  const outSize = ai(I_P1);
-  const dx = dt(0);
-  const bx = base(0);
-  const bacc = base(1);
-  const sx = step(0);
-  const sa = step(1);
-  const init: f64 = op == 2 ? -Infinity : op == 3 ? Infinity : op == 4 ? 1 : 0;
-  for (let i = 0; i < outSize; i++) store<f64>(bacc + (<usize>i << 3), init);
+/** Columns 0..n of `rows` float32 rows (row stride sr elements) added into float64 sums. */
+function sumRowsF32(px: usize, sr: i32, rows: i32, pacc: usize, n: i32): void {
+  const rowBytes = <usize>sr << 2;
+  let j = 0;
+  for (; j + 8 <= n; j += 8) {
+    let s0 = f64x2.splat(0);
+    let s1 = s0;
+    let s2 = s0;
+    let s3 = s0;
+    let p = px + (<usize>j << 2);
+    for (let r = 0; r < rows; r++, p += rowBytes) {
+      const v = v128.load(p);
+      const w = v128.load(p, 16);
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.shuffle<u8>(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)));
+      s2 = f64x2.add(s2, f64x2.promote_low_f32x4(w));
+      s3 = f64x2.add(s3, f64x2.promote_low_f32x4(v128.shuffle<u8>(w, w, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)));
+    }
+    const acc = pacc + (<usize>j << 3);
+    v128.store(acc, f64x2.add(v128.load(acc), s0));
+    v128.store(acc, f64x2.add(v128.load(acc, 16), s1), 16);
+    v128.store(acc, f64x2.add(v128.load(acc, 32), s2), 32);
+    v128.store(acc, f64x2.add(v128.load(acc, 48), s3), 48);
+  }
+  for (; j < n; j++) {
+    let t: f64 = 0;
+    let p = px + (<usize>j << 2);
+    for (let r = 0; r < rows; r++, p += rowBytes) t += <f64>load<f32>(p);
+    const acc = pacc + (<usize>j << 3);
+    store<f64>(acc, load<f64>(acc) + t);
+  }
+}
+
+/** The general reduction: each row of x into its accumulators (see reduce). */
+function reduceRows(rows: i32, n: i32, op: i32, dx: i32, bx: usize, bacc: usize, sx: i32, sa: i32): void {
   rowsBegin(ai(I_R0));
   for (let r = 0; r < rows; r++) {
     let px = cur(0);
@@ -1109,6 +1127,32 @@ export function reduce(): void {
       }
     }
     rowsNext();
+  }
+}
+
+/**
+ * Operand 0 = x, operand 1 = a float64 accumulator (stride 0 on reduced axes), operand 2 = out
+ * (contiguous, as big as the accumulator: P1 elements). OP: 0 sum 1 mean 2 max 3 min 4 prod;
+ * f[0] = 1/count for mean.
+ */
+export function reduce(): void {
+  const rows = ai(I_ROWS);
+  const n = ai(I_LEN);
+  const op = ai(I_OP);
+  const outSize = ai(I_P1);
+  const dx = dt(0);
+  const bx = base(0);
+  const bacc = base(1);
+  const sx = step(0);
+  const sa = step(1);
+  const init: f64 = op == 2 ? -Infinity : op == 3 ? Infinity : op == 4 ? 1 : 0;
+  for (let i = 0; i < outSize; i++) store<f64>(bacc + (<usize>i << 3), init);
+  // float32 [rows, n] summed over its rows (a batch mean, a bias gradient): eight columns at a
+  // time in registers across all rows, instead of loading and storing the sums for every row.
+  if (op <= 1 && dx == 0 && sx == 1 && sa == 1 && ai(I_ND) == 1 && ai(I_STRIDES + 1) == 0 && ai(I_R0) == 0) {
+    sumRowsF32(bx + (<usize>ai(I_OFF) << 2), ai(I_STRIDES), rows, bacc + (<usize>ai(I_OFF + 1) << 3), n);
+  } else {
+    reduceRows(rows, n, op, dx, bx, bacc, sx, sa);
   }
   const scale = af(0);
   const dout = dt(2);
