@@ -35,7 +35,12 @@ try {
     return { storage, shape: [rows, cols], strides: [cols, 1], offset: 0 };
   };
   const out = view(null, M, N);
-  backend.run("matmul", { a: view(a, M, K), b: view(b, K, N), out });
+  const [av, bv] = [view(a, M, K), view(b, K, N)];
+  // A worker that is slow to wake has its share taken back: repeat until one ran a share.
+  for (let i = 0; i < 50; i++) {
+    backend.run("matmul", { a: av, b: bv, out });
+    if (backend.threadStats().workerJobs > 0) break;
+  }
   const c = backend.readSync(out.storage);
   let worst = 0;
   for (let i = 0; i < M; i++)

@@ -666,6 +666,26 @@ describe("wasm kernels match js", { skip: !available && "no WebAssembly SIMD her
     }
   });
 
+  test("softmax and its backward above the threshold split over threads by rows, along each dim", async () => {
+    assert.equal(await wasm!.startThreads(), 2);
+    const shape = [301, 251];
+    const x = input(r, "float32", shape);
+    for (let j = 100; j < 251; j++) x.values[251 * 7 + j] = -Infinity;
+    const g = input(r, "float32", shape, "transposed");
+    for (const dim of [0, 1]) {
+      for (const log of [false, true]) {
+        check(`softmax dim ${dim} log=${log}`, "softmax", (b) => {
+          const out = output(b, "float32", shape);
+          return { args: { x: build(b, x), dim, log, out }, outputs: [out.storage] };
+        });
+        check(`softmaxBackward dim ${dim} log=${log}`, "softmaxBackward", (b) => {
+          const out = output(b, "float32", shape);
+          return { args: { y: build(b, x), g: build(b, g), dim, log, out }, outputs: [out.storage] };
+        });
+      }
+    }
+  });
+
   test("adamw step, with and without weight decay, strided state", () => {
     const shape = [7, 13];
     for (const weightDecay of [0, 0.1]) {

@@ -99,6 +99,8 @@ const SCRATCH_BYTES = 4096;
 const PARALLEL_FLOPS = 1 << 20;
 /** Elementwise ops below this many elements run on the calling thread alone (about 1 MFLOP). */
 const PARALLEL_ELEMENTS = 1 << 18;
+/** Softmax costs an exp and more per element: it splits from a quarter of that. */
+const PARALLEL_SOFTMAX_ELEMENTS = 1 << 16;
 
 /** 4 GiB, all a wasm32 memory can address (GPT-2 124M with AdamW state needs over 2). */
 const MAX_PAGES = 65536;
@@ -427,11 +429,13 @@ export class WasmBackend implements Backend {
   private pendingError: (code: number, value: number) => string = () => "wasm backend: kernel error";
 
   /** Run an elementwise kernel, split over the threads when it is big enough. */
-  private launch(kernel: Exclude<PoolKernel, "matmul">): void {
+  private launch(kernel: Exclude<PoolKernel, "matmul">, minElements = PARALLEL_ELEMENTS): void {
     const a = this.args();
     const rows = a[I_ROWS]!;
     const len = a[I_LEN]!;
-    if (this.threads > 1 && rows * len >= PARALLEL_ELEMENTS) {
+    // Softmax lanes are whole rows: it splits only by rows.
+    const byRowsOnly = kernel === "softmax" || kernel === "softmaxBackward";
+    if (this.threads > 1 && rows * len >= minElements && (!byRowsOnly || rows >= this.threads)) {
       if (this.pool === undefined) this.pool = this.startPool();
       if (this.pool && this.pool.readyCount() > 0) {
         this.pool.run(kernel, this.shares(rows, len), this.exports, this.argsPtr);
@@ -605,14 +609,14 @@ export class WasmBackend implements Backend {
     const a = this.args();
     this.walkLanes(x.shape, dim, [x, out]);
     a[I_P1] = log ? 1 : 0;
-    this.exports.softmax();
+    this.launch("softmax", PARALLEL_SOFTMAX_ELEMENTS);
   };
 
   softmaxBackward = ({ y, g, dim, log, out }: KernelArgs["softmaxBackward"]): void => {
     const a = this.args();
     this.walkLanes(y.shape, dim, [y, g, out]);
     a[I_P1] = log ? 1 : 0;
-    this.exports.softmaxBackward();
+    this.launch("softmaxBackward", PARALLEL_SOFTMAX_ELEMENTS);
   };
 
   private crossEntropyArgs(

@@ -73,6 +73,8 @@ export const POOL_KERNELS = [
   "maskedFill",
   "geluBackward",
   "adamw",
+  "softmax",
+  "softmaxBackward",
 ] as const;
 export type PoolKernel = (typeof POOL_KERNELS)[number];
 
