@@ -471,13 +471,23 @@ describe("wasm kernels match js", { skip: !available && "no WebAssembly SIMD her
   });
 
   test("layerNorm forward and backward, with and without affine", () => {
-    const [R, D] = [9, 33];
-    const x = input(r, "float32", [R, D], "strided");
+    // Small and strided (the generic path); contiguous rows (SIMD), some above the thread split.
+    for (const [R, D, layout] of [
+      [9, 33, "strided"],
+      [9, 33, "contiguous"],
+      [301, 259, "contiguous"],
+    ] as const) {
+      layerNormCase(R, D, layout);
+    }
+  });
+
+  function layerNormCase(R: number, D: number, layout: "strided" | "contiguous"): void {
+    const x = input(r, "float32", [R, D], layout);
     const w = input(r, "float32", [D]);
     const bias = input(r, "float32", [D]);
     const g = input(r, "float32", [R, D], "transposed");
     for (const affine of [true, false]) {
-      check(`layerNorm affine=${affine}`, "layerNorm", (b) => {
+      check(`layerNorm ${R}×${D} ${layout} affine=${affine}`, "layerNorm", (b) => {
         const out = output(b, "float32", [R, D]);
         const mean = output(b, "float32", [R]);
         const rstd = output(b, "float32", [R]);
@@ -494,7 +504,7 @@ describe("wasm kernels match js", { skip: !available && "no WebAssembly SIMD her
           outputs: [out.storage, mean.storage, rstd.storage],
         };
       });
-      check(`layerNormBackward affine=${affine}`, "layerNormBackward", (b) => {
+      check(`layerNormBackward ${R}×${D} ${layout} affine=${affine}`, "layerNormBackward", (b) => {
         const xv = build(b, x);
         const mean = output(b, "float32", [R]);
         const rstd = output(b, "float32", [R]);
@@ -518,7 +528,7 @@ describe("wasm kernels match js", { skip: !available && "no WebAssembly SIMD her
         };
       });
     }
-  });
+  }
 
   test("indexSelect, indexAdd, gather, scatterAdd along each dim", () => {
     const shape = [5, 6, 7];

@@ -99,7 +99,7 @@ const SCRATCH_BYTES = 4096;
 const PARALLEL_FLOPS = 1 << 20;
 /** Elementwise ops below this many elements run on the calling thread alone (about 1 MFLOP). */
 const PARALLEL_ELEMENTS = 1 << 18;
-/** Softmax costs an exp and more per element: it splits from a quarter of that. */
+/** Softmax (an exp per element) and layer norm (three passes) split from a quarter of that. */
 const PARALLEL_SOFTMAX_ELEMENTS = 1 << 16;
 
 /** 4 GiB, all a wasm32 memory can address (GPT-2 124M with AdamW state needs over 2). */
@@ -433,8 +433,8 @@ export class WasmBackend implements Backend {
     const a = this.args();
     const rows = a[I_ROWS]!;
     const len = a[I_LEN]!;
-    // Softmax lanes are whole rows: it splits only by rows.
-    const byRowsOnly = kernel === "softmax" || kernel === "softmaxBackward";
+    // Softmax lanes and layer norm rows are whole rows: they split only by rows.
+    const byRowsOnly = kernel === "softmax" || kernel === "softmaxBackward" || kernel === "layerNorm";
     if (this.threads > 1 && rows * len >= minElements && (!byRowsOnly || rows >= this.threads)) {
       if (this.pool === undefined) this.pool = this.startPool();
       if (this.pool && this.pool.readyCount() > 0) {
@@ -675,7 +675,11 @@ export class WasmBackend implements Backend {
     a[I_EXTRA + 8] = weight?.strides[0] ?? 0;
     a[I_EXTRA + 9] = bias?.strides[0] ?? 0;
     this.setF(0, eps);
-    this.exports.layerNorm();
+    // Rows for the thread split (the kernel runs rows R0 .. R0 + ROWS).
+    a[I_R0] = 0;
+    a[I_ROWS] = R;
+    a[I_LEN] = D;
+    this.launch("layerNorm", PARALLEL_SOFTMAX_ELEMENTS);
   };
 
   layerNormBackward = (args: KernelArgs["layerNormBackward"]): void => {

@@ -75,6 +75,7 @@ export const POOL_KERNELS = [
   "adamw",
   "softmax",
   "softmaxBackward",
+  "layerNorm",
 ] as const;
 export type PoolKernel = (typeof POOL_KERNELS)[number];
 

@@ -1478,8 +1478,64 @@ export function crossEntropyBackward(): void {
 // Layer norm: operands 0 x (strides EXTRA[0], EXTRA[1]), 1 out, 2 mean, 3 rstd; weight and bias
 // as byte bases EXTRA[4], EXTRA[5] (0 = none), offsets EXTRA[6], EXTRA[7], strides EXTRA[8], EXTRA[9],
 // dtype = x's. R = P1, D = P2, eps = f[0].
+/** Sum of a contiguous float32 row, in float64. */
+function rowSumF64(p: usize, n: i32): f64 {
+  let acc = f64x2.splat(0);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const v = v128.load(p + (<usize>j << 2));
+    acc = f64x2.add(acc, f64x2.add(f64x2.promote_low_f32x4(v), f64x2.promote_low_f32x4(v128.shuffle<u8>(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7))));
+  }
+  let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+  for (; j < n; j++) s += <f64>load<f32>(p + (<usize>j << 2));
+  return s;
+}
+
+/** Σ (x − m)² over a contiguous float32 row, in float64. */
+function rowSquaredDeviationF64(p: usize, n: i32, m: f64): f64 {
+  const mv = f64x2.splat(m);
+  let acc = f64x2.splat(0);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const v = v128.load(p + (<usize>j << 2));
+    const lo = f64x2.sub(f64x2.promote_low_f32x4(v), mv);
+    const hi = f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<u8>(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)), mv);
+    acc = f64x2.add(acc, f64x2.add(f64x2.mul(lo, lo), f64x2.mul(hi, hi)));
+  }
+  let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+  for (; j < n; j++) {
+    const c = <f64>load<f32>(p + (<usize>j << 2)) - m;
+    s += c * c;
+  }
+  return s;
+}
+
+/** One float32 row of layer norm: statistics in float64, (x − mean)·rstd·w + b in SIMD. */
+function layerNormRowF32(xp: usize, D: i32, eps: f64, r: i32, wp: usize, bp: usize, hasW: bool, hasB: bool, op: usize): void {
+  const m = rowSumF64(xp, D) / <f64>D;
+  const rs = 1 / Math.sqrt(rowSquaredDeviationF64(xp, D, m) / <f64>D + eps);
+  st(dt(2), base(2), ai(I_OFF + 2) + r, m);
+  st(dt(3), base(3), ai(I_OFF + 3) + r, rs);
+  const mv = f32x4.splat(<f32>m);
+  const rv = f32x4.splat(<f32>rs);
+  let j = 0;
+  for (; j + 4 <= D; j += 4) {
+    const o = <usize>j << 2;
+    let y = f32x4.mul(f32x4.sub(v128.load(xp + o), mv), rv);
+    if (hasW) y = f32x4.mul(y, v128.load(wp + o));
+    if (hasB) y = f32x4.add(y, v128.load(bp + o));
+    v128.store(op + o, y);
+  }
+  for (; j < D; j++) {
+    const o = <usize>j << 2;
+    let y = (load<f32>(xp + o) - <f32>m) * <f32>rs;
+    if (hasW) y *= load<f32>(wp + o);
+    if (hasB) y += load<f32>(bp + o);
+    store<f32>(op + o, y);
+  }
+}
+
 export function layerNorm(): void {
-  const R = ai(I_P1);
   const D = ai(I_P2);
   const eps = af(0);
   const sr = ai(I_EXTRA);
@@ -1492,8 +1548,16 @@ export function layerNorm(): void {
   const ob = ai(I_EXTRA + 7);
   const sw = ai(I_EXTRA + 8);
   const sb = ai(I_EXTRA + 9);
-  for (let r = 0; r < R; r++) {
+  // Threads split the rows: this share is rows r0 .. r0 + ROWS (ROWS = R unsplit).
+  const r0 = ai(I_R0);
+  const r1 = r0 + ai(I_ROWS);
+  const f32 = d == 0 && sd == 1 && dt(1) == 0 && (bw == 0 || sw == 1) && (bb == 0 || sb == 1);
+  for (let r = r0; r < r1; r++) {
     const p = ai(I_OFF) + r * sr;
+    if (f32) {
+      layerNormRowF32(bx + (<usize>p << 2), D, eps, r, bw + (<usize>ow << 2), bb + (<usize>ob << 2), bw != 0, bb != 0, base(1) + (<usize>(ai(I_OFF + 1) + r * D) << 2));
+      continue;
+    }
     let m: f64 = 0;
     for (let i = 0; i < D; i++) m += ld(d, bx, p + i * sd);
     m /= <f64>D;
