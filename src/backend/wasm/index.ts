@@ -19,7 +19,7 @@ import {
 } from "../types.js";
 import { WASM_BINARIES } from "./generated/binaries.js";
 import { WasmHeap } from "./memory.js";
-import { type Job, type KernelExports, type PoolKernel, WorkerPool } from "./pool.js";
+import { type Job, type KernelExports, MAX_SHARES_PER_THREAD, type PoolKernel, WorkerPool } from "./pool.js";
 
 export interface WasmStorage extends Storage {
   /** Byte address of element 0. */
@@ -844,19 +844,23 @@ export class WasmBackend implements Backend {
       return;
     }
     // Split batches when there are enough of them, else rows (in multiples of the 4-row tile).
+    // Up to MAX_SHARES_PER_THREAD shares a thread, so a thread slowed by other processes leaves
+    // shares to the others (each share packs its own copy of B, so shares keep ≥ 128 rows).
     const t = this.threads;
     const jobs: [number, number, number, number][] = [];
     if (batches >= t) {
-      for (let w = 0; w < t; w++) {
-        const b0 = Math.floor((batches * w) / t);
-        const b1 = Math.floor((batches * (w + 1)) / t);
+      const n = Math.min(batches, t * MAX_SHARES_PER_THREAD);
+      for (let w = 0; w < n; w++) {
+        const b0 = Math.floor((batches * w) / n);
+        const b1 = Math.floor((batches * (w + 1)) / n);
         jobs.push([b0, b1, 0, M]);
       }
     } else {
       const tiles = Math.ceil(M / 4);
-      for (let w = 0; w < t; w++) {
-        const m0 = Math.floor((tiles * w) / t) * 4;
-        const m1 = Math.min(M, Math.floor((tiles * (w + 1)) / t) * 4);
+      const n = Math.max(t, Math.min(t * MAX_SHARES_PER_THREAD, Math.floor(tiles / 32)));
+      for (let w = 0; w < n; w++) {
+        const m0 = Math.floor((tiles * w) / n) * 4;
+        const m1 = Math.min(M, Math.floor((tiles * (w + 1)) / n) * 4);
         jobs.push([0, batches, m0, m1]);
       }
     }

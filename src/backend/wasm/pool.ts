@@ -108,6 +108,9 @@ export function claimShares(exports: KernelExports, ctl: Int32Array, table: numb
   }
 }
 
+/** The job table holds this many shares per thread. */
+export const MAX_SHARES_PER_THREAD = 4;
+
 /** Spins before sleeping (about 10-20 µs). */
 export const SPINS = 2000;
 
@@ -162,7 +165,7 @@ export class WorkerPool {
     inits: [number, number, number, number][],
     heap: WasmHeap,
   ) {
-    this.maxShares = inits.length + 1;
+    this.maxShares = (inits.length + 1) * MAX_SHARES_PER_THREAD;
     const ints = controlInts(inits.length, this.maxShares);
     this.ctrlPtr = heap.alloc(ints * 4, true, () => "").ptr;
     this.ctl = new Int32Array(memory.buffer, this.ctrlPtr, ints);
