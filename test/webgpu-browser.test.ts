@@ -1,0 +1,83 @@
+/**
+ * The webgpu backend in a browser: Chromium's navigator.gpu (SwiftShader, no GPU needed) runs the
+ * same modules the Node tests run, loaded straight from dist/ with no Node imports on the path,
+ * and passes ops.json there.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join, normalize } from "node:path";
+import { after, before, test } from "node:test";
+import { type Browser, chromium } from "playwright-core";
+import { fixture, repoRoot } from "./helpers.js";
+
+const CHROMIUM = process.env.HERO_CHROMIUM ?? "/usr/bin/chromium";
+const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (.ci/run installs it)`;
+
+let server: Server;
+let browser: Browser;
+let origin: string;
+
+before(async () => {
+  if (skip) return;
+  const dist = join(repoRoot, "dist");
+  server = createServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    const file = path === "/ops.json" ? fixture("ops.json") : normalize(join(dist, path));
+    if (!file.startsWith(dist) && path !== "/ops.json") return void res.writeHead(403).end();
+    if (!existsSync(file) || statSync(file).isDirectory()) return void res.writeHead(404).end();
+    const type = file.endsWith(".js")
+      ? "text/javascript"
+      : file.endsWith(".json")
+        ? "application/json"
+        : "text/plain";
+    res.writeHead(200, { "content-type": type }).end(readFileSync(file));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--enable-unsafe-webgpu",
+      "--use-webgpu-adapter=swiftshader",
+      "--use-angle=swiftshader",
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+test("navigator.gpu: createWebGpuBackend runs ops.json in Chromium", { skip, timeout: 120_000 }, async () => {
+  const page = await browser.newPage();
+  await page.goto(`${origin}/src/tensor/index.js`);
+  const result = await page.evaluate(async () => {
+    // Paths are the server's (dist/); the page imports them as any web app would.
+    const webgpu = "/src/backend/webgpu/index.js";
+    const tensor = "/src/tensor/index.js";
+    const { createWebGpuBackend } = await import(webgpu);
+    const T = await import(tensor);
+    if (!navigator.gpu) return { error: "no navigator.gpu" };
+    const backend = await createWebGpuBackend(navigator.gpu);
+    if (!backend) return { error: "no adapter" };
+    T.registerBackend("webgpu", () => backend);
+    const file = await (await fetch("/ops.json")).json();
+    const report = await T.runOpsFixtures(file, { backend: "webgpu" });
+    return {
+      adapter: backend.description as string,
+      passed: report.passed as number,
+      failures: (report.results as { passed: boolean; name: string; problems: string[] }[])
+        .filter((r) => !r.passed)
+        .map((r) => `${r.name}: ${r.problems.join("; ")}`),
+    };
+  });
+  await page.close();
+  assert.equal(result.error, undefined, result.error);
+  assert.deepEqual(result.failures, []);
+  assert.equal(result.passed, 121, `on ${result.adapter}`);
+});
