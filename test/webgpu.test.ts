@@ -4,6 +4,8 @@
  * step is a few submissions, and what WebGPU cannot do fails with a clear message.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { test } from "node:test";
 import { registerBackend } from "../src/backend/index.js";
 import type { WebGpuBackend } from "../src/backend/webgpu/index.js";
@@ -12,6 +14,7 @@ import { GPT } from "../src/models/gpt.js";
 import { AdamW } from "../src/optim/index.js";
 import * as T from "../src/tensor/index.js";
 import { Random } from "../src/tensor/index.js";
+import { fixture, repoRoot } from "./helpers.js";
 import { webgpuUnavailable } from "./tensor-backends.js";
 
 const optedOut = process.env.HERO_TEST_WEBGPU === "0";
@@ -92,4 +95,17 @@ test("a lost device is reported with a clear error", { skip: !ready }, async () 
   await new Promise((resolve) => setTimeout(resolve, 20));
   await assert.rejects(async () => x.add(1).data(), /webgpu device lost/);
   assert.throws(() => T.ones([4], { backend: "webgpu-lost" }), /webgpu device lost/);
+});
+
+test("hero --backend webgpu: selftest ops passes; a synchronous training loop is refused up front", {
+  skip: !ready,
+}, () => {
+  const hero = join(repoRoot, "dist", "src", "cli", "main.js");
+  const run = (...args: string[]) => spawnSync(process.execPath, [hero, ...args], { encoding: "utf8" });
+  const ops = run("selftest", "ops", fixture("ops.json"), "--backend", "webgpu");
+  assert.equal(ops.status, 0, ops.stdout + ops.stderr);
+  assert.match(ops.stdout, /121 cases on the webgpu backend in float32\n121 passed, 0 failed/);
+  const train = run("makemore", "train", "--type", "mlp", "--backend", "webgpu");
+  assert.equal(train.status, 1);
+  assert.match(train.stderr, /makemore train reads values synchronously .* use --backend wasm or js/);
 });

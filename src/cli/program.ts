@@ -10,6 +10,20 @@ import { registerMicrograd } from "./commands/micrograd.js";
 import { registerSelftestOps } from "./commands/selftest-ops.js";
 import { registerTokenizer } from "./commands/tokenizer.js";
 
+/** Commands whose loops read values with `await`, so they run on webgpu (which cannot read synchronously). */
+const ASYNC_CAPABLE = new Set(["selftest ops", "selftest gpt2", "bench"]);
+
+function checkAsyncCapable(command: Command): void {
+  const names: string[] = [];
+  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
+  const path = names.join(" ");
+  if (!ASYNC_CAPABLE.has(path)) {
+    throw new Error(
+      `${path} reads values synchronously as it goes, which the webgpu backend cannot (it only reads with await); use --backend wasm or js. On webgpu: ${[...ASYNC_CAPABLE].map((c) => `hero ${c}`).join(", ")}`,
+    );
+  }
+}
+
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
     version: string;
@@ -36,8 +50,11 @@ export function createProgram(): Command {
   registerMakemore(program);
   // --backend webgpu (or HERO_BACKEND=webgpu) sets up the GPU before the command runs.
   program.hook("preAction", async (_program, command) => {
+    // Only commands that compute with tensors take --backend; HERO_BACKEND means nothing to others.
+    if (!command.options.some((o) => o.long === "--backend")) return;
     const asked = command.opts().backend as string | undefined;
     const name = asked ?? process.env.HERO_BACKEND;
+    if (name === "webgpu") checkAsyncCapable(command);
     const ready = await prepareBackend(name);
     if (ready === name) {
       if (!asked && name === "webgpu") useBackend(name);

@@ -21,7 +21,10 @@ export function registerBench(program: Command): void {
     .description("run a benchmark from bench/ (prints its figures and the reference's, with the ratio)")
     .argument("[name]", "benchmark name; omit to list them")
     .argument("[args...]", "options for the benchmark, after -- (e.g. hero bench train-step -- --steps 50)")
-    .option("--backend <name>", "only this tensor backend (js or wasm) where the benchmark runs several")
+    .option(
+      "--backend <name>",
+      "only this tensor backend (js, wasm or webgpu) where the benchmark runs several",
+    )
     .action(async (name: string | undefined, args: string[], opts: { backend?: string }) => {
       useBackend(opts.backend);
       const names = listBenchmarks();
