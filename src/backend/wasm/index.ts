@@ -845,7 +845,7 @@ export class WasmBackend implements Backend {
     }
     // Split batches when there are enough of them, else rows (in multiples of the 4-row tile).
     // Up to MAX_SHARES_PER_THREAD shares a thread, so a thread slowed by other processes leaves
-    // shares to the others (each share packs its own copy of B, so shares keep ≥ 128 rows).
+    // shares to the others (each share packs its own copy of B, so shares keep ≥ 256 rows).
     const t = this.threads;
     const jobs: [number, number, number, number][] = [];
     if (batches >= t) {
@@ -857,7 +857,7 @@ export class WasmBackend implements Backend {
       }
     } else {
       const tiles = Math.ceil(M / 4);
-      const n = Math.max(t, Math.min(t * MAX_SHARES_PER_THREAD, Math.floor(tiles / 32)));
+      const n = Math.max(t, Math.min(t * MAX_SHARES_PER_THREAD, Math.floor(tiles / 64)));
       for (let w = 0; w < n; w++) {
         const m0 = Math.floor((tiles * w) / n) * 4;
         const m1 = Math.min(M, Math.floor((tiles * (w + 1)) / n) * 4);

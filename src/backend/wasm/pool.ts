@@ -109,7 +109,7 @@ export function claimShares(exports: KernelExports, ctl: Int32Array, table: numb
 }
 
 /** The job table holds this many shares per thread. */
-export const MAX_SHARES_PER_THREAD = 4;
+export const MAX_SHARES_PER_THREAD = 2;
 
 /** Spins before sleeping (about 10-20 µs). */
 export const SPINS = 2000;
