@@ -20,9 +20,6 @@ const instances: GPU[] = [];
 let dawn: Promise<DawnModule | null> | null = null;
 
 async function loadDawn(): Promise<DawnModule | null> {
-  // Dawn's OpenGL ES backend needs EGL without a display; set before Dawn first opens EGL, for
-  // this process only (a browser started later gets the environment it had).
-  process.env.EGL_PLATFORM ??= "surfaceless";
   try {
     return (await import("webgpu")) as unknown as DawnModule;
   } catch {
@@ -45,16 +42,24 @@ export async function createNodeWebGpuBackend(options: NodeWebGpuOptions = {}): 
   const tries: { flags: string[]; level?: "compatibility" }[] = [];
   if (wanted !== "opengles") tries.push({ flags: ["backend=vulkan"] });
   if (wanted !== "vulkan") tries.push({ flags: ["backend=opengles"], level: "compatibility" });
-  for (const t of tries) {
-    const gpu = module.create(t.flags);
-    // Dawn instances live as long as the process: collecting one (even one that found no
-    // adapter) tears down its threads under a running device and aborts the process.
-    instances.push(gpu);
-    const backend = await createWebGpuBackend(gpu, {
-      ...options,
-      featureLevel: t.level ?? options.featureLevel,
-    });
-    if (backend) return backend;
+  // Dawn's OpenGL ES backend needs EGL without a display. Set only while Dawn opens EGL, so that
+  // processes started later (a browser driven by a test) get the environment they had.
+  const eglPlatform = process.env.EGL_PLATFORM;
+  process.env.EGL_PLATFORM ??= "surfaceless";
+  try {
+    for (const t of tries) {
+      const gpu = module.create(t.flags);
+      // Dawn instances live as long as the process: collecting one (even one that found no
+      // adapter) tears down its threads under a running device and aborts the process.
+      instances.push(gpu);
+      const backend = await createWebGpuBackend(gpu, {
+        ...options,
+        featureLevel: t.level ?? options.featureLevel,
+      });
+      if (backend) return backend;
+    }
+  } finally {
+    if (eglPlatform === undefined) delete process.env.EGL_PLATFORM;
   }
   throw new NoAdapterError(
     `no WebGPU adapter (tried Dawn ${tries.map((t) => t.flags[0]!.slice(8)).join(", ")}; ` +
