@@ -109,3 +109,27 @@ test("hero --backend webgpu: selftest ops passes; a synchronous training loop is
   assert.equal(train.status, 1);
   assert.match(train.stderr, /makemore train reads values synchronously .* use --backend wasm or js/);
 });
+
+test("matmul: both tile sizes match js on ragged, transposed and batched shapes", {
+  skip: !ready,
+}, async () => {
+  const g = new Random(7);
+  const cases: [number[], number[], boolean, boolean][] = [
+    [[70, 33], [33, 65], false, false], // 64×64 tiles, ragged edges
+    [[1030, 20], [20, 1050], false, false], // 128×128 tiles (≥ 64 of them), ragged edges
+    [[1030, 20], [1050, 20], false, true], // b transposed (linear's weight)
+    [[20, 1030], [20, 1050], true, false], // a transposed
+    [[3, 50, 17], [3, 17, 40], false, false], // batched
+  ];
+  for (const [as, bs, ta, tb] of cases) {
+    const a = T.randn(as, { generator: g });
+    const b = T.randn(bs, { generator: g });
+    const A = ta ? a.mT : a;
+    const B = tb ? b.mT : b;
+    const expected = T.matmul(A, B).dataSync();
+    const actual = await T.matmul(A.to("webgpu"), B.to("webgpu")).data();
+    let worst = 0;
+    for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+    assert.ok(worst < 1e-4, `${as}${ta ? "ᵀ" : ""} @ ${bs}${tb ? "ᵀ" : ""}: max error ${worst}`);
+  }
+});

@@ -24,7 +24,6 @@ import {
   mapShader,
   matmulShader,
   type Scalar,
-  TILE,
   wgslType,
 } from "./wgsl.js";
 
@@ -709,12 +708,15 @@ function matmul(ctx: KernelContext, { a, b, out }: KernelArgs["matmul"]): void {
   });
   const aKFast = a.strides[nd - 1] === 1 || a.strides[nd - 2] !== 1;
   const bNFast = b.strides[nd - 1] === 1 || b.strides[nd - 2] !== 1;
-  const source = matmulShader(batch.shape.length, aKFast, bNFast);
-  const { buffers, done } = bindBuffers(ctx, [{ view: a }, { view: b }, { view: out, write: true }]);
+  // 128×128 tiles where the product fills them (and the GPU: the big GEMMs of a transformer),
+  // else 64×64.
   const batches = product(batch.shape);
+  const tile = M >= 128 && N >= 128 && Math.ceil(M / 128) * Math.ceil(N / 128) * batches >= 64 ? 128 : 64;
+  const source = matmulShader(batch.shape.length, aKFast, bNFast, tile);
+  const { buffers, done } = bindBuffers(ctx, [{ view: a }, { view: b }, { view: out, write: true }]);
   if (batches > MAX_GROUPS)
     throw new Error(`webgpu matmul: ${batches} batch matrices (at most ${MAX_GROUPS})`);
-  ctx.device.dispatch(source, buffers, meta, [Math.ceil(N / TILE), Math.ceil(M / TILE), batches]);
+  ctx.device.dispatch(source, buffers, meta, [Math.ceil(N / tile), Math.ceil(M / tile), batches]);
   done();
 }
 

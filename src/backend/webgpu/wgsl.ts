@@ -200,26 +200,34 @@ ${body}
 `;
 }
 
-export const TILE = 64;
 const TILE_K = 16;
 
 /**
- * Tiled matmul: a workgroup of 16×16 threads computes a 64×64 block of out, each thread 4×4,
- * stepping k by 16 through tiles of a and b in workgroup memory. `aKFast`/`bNFast` pick which
+ * Tiled matmul: a workgroup of 16×16 threads computes a `tile`×`tile` block of out (64 or 128),
+ * each thread (tile/16)² values spaced 16 apart, stepping k by 16 through tiles of a and b in
+ * workgroup memory (128: 16 KiB, the compatibility-mode limit). `aKFast`/`bNFast` pick which
  * index consecutive threads load, so reads stay coalesced for both a layout and its transpose.
  */
-export function matmulShader(nb: number, aKFast: boolean, bNFast: boolean): string {
+export function matmulShader(nb: number, aKFast: boolean, bNFast: boolean, tile: 64 | 128): string {
   const list: Binding[] = [
     { type: "f32", write: false },
     { type: "f32", write: false },
     { type: "f32", write: true },
   ];
-  const aLoad = aKFast ? "let mm = e / 16u; let kk = e % 16u;" : "let mm = e % 64u; let kk = e / 64u;";
-  const bLoad = bNFast ? "let kk = e / 64u; let nn = e % 64u;" : "let kk = e % 16u; let nn = e / 16u;";
+  const r = tile / 16;
+  const loads = (tile * TILE_K) / 256;
+  const aLoad = aKFast
+    ? "let mm = e / 16u; let kk = e % 16u;"
+    : `let mm = e % ${tile}u; let kk = e / ${tile}u;`;
+  const bLoad = bNFast
+    ? `let kk = e / ${tile}u; let nn = e % ${tile}u;`
+    : "let kk = e % 16u; let nn = e / 16u;";
   return `${bindings(list)}
 const NB = ${nb}u;
-var<workgroup> As: array<f32, ${TILE * TILE_K}>;
-var<workgroup> Bs: array<f32, ${TILE * TILE_K}>;
+const T = ${tile}u;
+const R = ${r}u;
+var<workgroup> As: array<f32, ${tile * TILE_K}>;
+var<workgroup> Bs: array<f32, ${tile * TILE_K}>;
 fn m_(i: u32) -> i32 { return bitcast<i32>(args[i]); }
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -233,43 +241,43 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     rem = rem / args[base];
     pa += c * m_(base + 1u); pb += c * m_(base + 2u); po += c * m_(base + 3u);
   }
-  let m0 = wid.y * 64u;
-  let n0 = wid.x * 64u;
+  let m0 = wid.y * T;
+  let n0 = wid.x * T;
   let t = lid.y * 16u + lid.x;
-  var acc: array<f32, 16>;
-  for (var i = 0u; i < 16u; i++) { acc[i] = 0.0; }
+  var acc: array<f32, ${r * r}>;
+  for (var i = 0u; i < R * R; i++) { acc[i] = 0.0; }
   for (var k0 = 0u; k0 < K; k0 += 16u) {
-    for (var l = 0u; l < 4u; l++) {
+    for (var l = 0u; l < ${loads}u; l++) {
       let e = t + l * 256u;
       {
         ${aLoad}
         var v = 0.0;
         if (m0 + mm < M && k0 + kk < K) { v = b0[pa + i32(m0 + mm) * sam + i32(k0 + kk) * sak]; }
-        As[kk * 64u + mm] = v;
+        As[kk * T + mm] = v;
       }
       {
         ${bLoad}
         var v = 0.0;
         if (k0 + kk < K && n0 + nn < N) { v = b1[pb + i32(k0 + kk) * sbk + i32(n0 + nn) * sbn]; }
-        Bs[kk * 64u + nn] = v;
+        Bs[kk * T + nn] = v;
       }
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
-      var a: array<f32, 4>;
-      var b: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) { a[i] = As[kk * 64u + lid.y + 16u * i]; b[i] = Bs[kk * 64u + lid.x + 16u * i]; }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) { acc[i * 4u + j] = fma(a[i], b[j], acc[i * 4u + j]); }
+      var a: array<f32, ${r}>;
+      var b: array<f32, ${r}>;
+      for (var i = 0u; i < R; i++) { a[i] = As[kk * T + lid.y + 16u * i]; b[i] = Bs[kk * T + lid.x + 16u * i]; }
+      for (var i = 0u; i < R; i++) {
+        for (var j = 0u; j < R; j++) { acc[i * R + j] = fma(a[i], b[j], acc[i * R + j]); }
       }
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
+  for (var i = 0u; i < R; i++) {
     let m = m0 + lid.y + 16u * i;
-    for (var j = 0u; j < 4u; j++) {
+    for (var j = 0u; j < R; j++) {
       let n = n0 + lid.x + 16u * j;
-      if (m < M && n < N) { b2[po + i32(m) * som + i32(n) * son] = acc[i * 4u + j]; }
+      if (m < M && n < N) { b2[po + i32(m) * som + i32(n) * son] = acc[i * R + j]; }
     }
   }
 }
