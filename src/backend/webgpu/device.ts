@@ -38,6 +38,8 @@ const READBACK_USAGE = 0x1 | 0x8; // MAP_READ | COPY_DST
 const MAP_READ = 0x1;
 /** Commands per submission before a flush without a read (bounds memory held by freed buffers). */
 const MAX_BATCH = 400;
+/** Bytes of uploads and argument blocks per submission before a flush. */
+const MAX_ARENA = 64 << 20;
 
 /** The smallest size class holding `bytes`: 256 B, then four classes per power of two. */
 export function sizeClass(bytes: number): number {
@@ -192,6 +194,8 @@ export class GpuDevice {
     const offset = this.reserve(words.byteLength, 4);
     this.arena.set(new Uint8Array(words.buffer, words.byteOffset, words.byteLength), offset);
     this.commands.push({ kind: "upload", srcOffset: offset, dst, dstOffset, bytes: words.byteLength });
+    // Loading a model writes hundreds of MB: submit as it goes rather than hold it all twice.
+    if (this.arenaUsed >= MAX_ARENA) this.flush();
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
