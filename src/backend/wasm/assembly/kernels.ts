@@ -842,8 +842,42 @@ export function binary(): void {
   }
 }
 
+/** x OP s (or s OP x when first) on two float64 lanes. */
+@inline function scalarOpF64x2(op: i32, first: bool, x: v128, s: v128): v128 {
+  if (op == 0) return f64x2.add(x, s);
+  if (op == 2) return f64x2.mul(x, s);
+  if (op == 1) return first ? f64x2.sub(s, x) : f64x2.sub(x, s);
+  return first ? f64x2.div(s, x) : f64x2.div(x, s);
+}
+
+/** A contiguous float32 row OP a float64 scalar, four at a time: promoted, computed, rounded once. */
+@inline function scalarRowF64Lanes(op: i32, first: bool, s: f64, px: usize, po: usize, n: i32): i32 {
+  const sv = f64x2.splat(s);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const v = v128.load(px + (<usize>j << 2));
+    const lo = scalarOpF64x2(op, first, f64x2.promote_low_f32x4(v), sv);
+    const hi = scalarOpF64x2(op, first, f64x2.promote_low_f32x4(v128.shuffle<u8>(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)), sv);
+    const a = f32x4.demote_f64x2_zero(lo);
+    const b = f32x4.demote_f64x2_zero(hi);
+    v128.store(po + (<usize>j << 2), v128.shuffle<u8>(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23));
+  }
+  return j;
+}
+
 /** float32 rows with a scalar that float32 cannot hold: each element in f64, rounded once (as js). */
 function scalarRowF32(op: i32, first: bool, s: f64, px: usize, sx: i32, po: usize, so: i32, n: i32): bool {
+  if (op <= 3 && sx == 1 && so == 1) {
+    // SIMD body (SGD's lr·g, BatchNorm's var + eps), then the scalar loops below finish the tail.
+    let j: i32;
+    if (op == 0) j = scalarRowF64Lanes(0, false, s, px, po, n);
+    else if (op == 2) j = scalarRowF64Lanes(2, false, s, px, po, n);
+    else if (op == 1) j = first ? scalarRowF64Lanes(1, true, s, px, po, n) : scalarRowF64Lanes(1, false, s, px, po, n);
+    else j = first ? scalarRowF64Lanes(3, true, s, px, po, n) : scalarRowF64Lanes(3, false, s, px, po, n);
+    px += <usize>j << 2;
+    po += <usize>j << 2;
+    n -= j;
+  }
   const sx4 = <usize>sx << 2;
   const so4 = <usize>so << 2;
   if (op == 2) {
