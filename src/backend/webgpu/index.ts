@@ -103,6 +103,11 @@ export class WebGpuBackend implements Backend {
     return this.device.sync();
   }
 
+  /** Destroy the pooled (free) GPU buffers, returning their memory to the driver. */
+  trimPool(): void {
+    this.device.trim();
+  }
+
   memoryStats(): MemoryStats {
     return { buffers: this.device.liveBuffers, bytes: this.device.liveBytes };
   }
