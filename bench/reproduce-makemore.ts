@@ -167,7 +167,12 @@ if (only.has("5")) {
   const total = steps(200_000);
   const [, t] = timed(() => {
     const g = new Random(2147483647);
+    let last = performance.now();
     for (let step = 0; step < total; step++) {
+      if (performance.now() - last > 30_000) {
+        console.error(`  step ${step}/${total}`);
+        last = performance.now();
+      }
       const ix = tensor(batchIndices(data.train.X.shape[0]!, 32, g), { dtype: "int32" });
       manualTrainStep(
         p,
