@@ -111,6 +111,37 @@ for (const backend of testBackends("all")) {
   });
 }
 
+for (const backend of testBackends("all")) {
+  test(`generateAsync reads with await and gives generate's tokens (${backend})`, async () => {
+    const previous = currentBackendName();
+    setBackend(backend);
+    try {
+      const model = loadHFGPT2(fixture("gpt2_tiny"));
+      const greedy = await model.generateAsync(ref.greedy.prompt, ref.greedy.new_tokens.length, {
+        temperature: 0,
+      });
+      assert.deepEqual([...(await greedy.data())], ref.greedy.tokens);
+      // Sampled, past the block size (the cache restarts), streamed: the same draws as the sync loop on js.
+      const small = { blockSize: 8, vocabSize: 11, nLayer: 2, nHead: 2, nEmbd: 8, dropout: 0, bias: true };
+      const streamed: number[] = [];
+      const sampled = await new GPT(small, { generator: new Random(3) }).generateAsync([1, 2], 20, {
+        generator: new Random(9),
+        topK: 5,
+        onToken: (id) => streamed.push(id),
+      });
+      setBackend("js");
+      const expected = new GPT(small, { generator: new Random(3) }).generate([1, 2], 20, {
+        generator: new Random(9),
+        topK: 5,
+      });
+      assert.deepEqual([...(await sampled.data())], [...expected.dataSync()]);
+      assert.deepEqual(streamed, [...expected.dataSync()].slice(2));
+    } finally {
+      setBackend(previous);
+    }
+  });
+}
+
 test("KV-cached logits equal full-sequence logits, also past the block size", () => {
   const model = new GPT(
     { blockSize: 8, vocabSize: 11, nLayer: 2, nHead: 2, nEmbd: 8, dropout: 0, bias: true },

@@ -25,6 +25,7 @@ import {
   maskedFill,
   matmul,
   multinomial,
+  multinomialAsync,
   noGrad,
   randn,
   softmax,
@@ -345,48 +346,92 @@ export class GPT extends Module {
    * cache, the cache restarts from the cropped context once it is full). Runs in eval mode.
    */
   generate(idx: Tensor | number[], maxNewTokens: number, options: GenerateOptions = {}): Tensor {
-    const { temperature = 1, topK = null, generator = globalRandom, kvCache = true, onToken } = options;
-    const wasTraining = this.training;
-    this.eval();
-    let seq = Array.isArray(idx) ? tensor(idx, { dtype: "int32" }).reshape([1, -1]) : idx;
-    if (seq.shape[1] === 0) throw new RangeError("GPT.generate: the prompt needs at least one token");
-    const bs = this.config.blockSize;
+    const decoder = this.decoder(idx, options);
     try {
       return noGrad(() => {
-        let cache: KVCache | null = null;
         for (let n = 0; n < maxNewTokens; n++) {
-          const T = seq.shape[1]!;
-          const step = tidy(() => {
-            let input: Tensor;
-            if (kvCache && cache && cache.length > 0 && cache.length + 1 <= bs)
-              input = seq.slice(1, T - 1, T);
-            else {
-              input = T > bs ? seq.slice(1, T - bs, T) : seq;
-              cache = kvCache ? this.newCache() : null;
-            }
-            const { logits } = this.forward(input, { cache, lastOnly: true });
-            let last = logits.select(1, logits.shape[1]! - 1); // [B, V]
-            let next: Tensor;
-            if (temperature === 0) next = argmax(last, -1, true);
-            else {
-              last = last.div(temperature);
-              if (topK !== null && topK !== undefined && topK > 0) {
-                const k = Math.min(topK, last.shape[1]!);
-                const kth = topk(last, k).values.slice(1, k - 1, k);
-                last = maskedFill(last, lt(last, kth), Number.NEGATIVE_INFINITY);
-              }
-              next = multinomial(softmax(last, -1), 1, { generator });
-            }
-            return { next: next.cast("int32"), cache };
-          });
-          cache = step.cache;
-          seq = cat([seq, step.next], 1);
-          onToken?.(step.next.dataSync()[0]!);
+          const { next, probs } = decoder.step();
+          const token = next ?? tidy(() => multinomial(probs!, 1, { generator: decoder.generator }));
+          probs?.dispose();
+          decoder.append(token);
+          options.onToken?.(token.dataSync()[0]!);
         }
-        return seq;
+        return decoder.seq;
       });
     } finally {
-      this.train(wasTraining);
+      decoder.done();
     }
+  }
+
+  /**
+   * generate() for every backend: values are read with await, so it also runs on webgpu, and
+   * gives the same tokens as generate() for the same generator.
+   */
+  async generateAsync(
+    idx: Tensor | number[],
+    maxNewTokens: number,
+    options: GenerateOptions = {},
+  ): Promise<Tensor> {
+    const decoder = this.decoder(idx, options);
+    try {
+      for (let n = 0; n < maxNewTokens; n++) {
+        const { next, probs } = noGrad(() => decoder.step());
+        const token = next ?? (await multinomialAsync(probs!, 1, { generator: decoder.generator }));
+        probs?.dispose();
+        decoder.append(token);
+        if (options.onToken) options.onToken((await token.data())[0]!);
+      }
+      return decoder.seq;
+    } finally {
+      decoder.done();
+    }
+  }
+
+  /**
+   * The decoding loop's state, shared by generate and generateAsync: each step forwards the new
+   * position (or the cropped context) and returns the next token (greedy) or the probabilities to
+   * sample it from.
+   */
+  private decoder(idx: Tensor | number[], options: GenerateOptions) {
+    const { temperature = 1, topK = null, generator = globalRandom, kvCache = true } = options;
+    const wasTraining = this.training;
+    let seq = Array.isArray(idx) ? tensor(idx, { dtype: "int32" }).reshape([1, -1]) : idx;
+    if (seq.shape[1] === 0) throw new RangeError("GPT.generate: the prompt needs at least one token");
+    this.eval();
+    const bs = this.config.blockSize;
+    let cache: KVCache | null = null;
+    return {
+      generator,
+      get seq() {
+        return seq;
+      },
+      step: (): { next: Tensor | null; probs: Tensor | null } => {
+        const T = seq.shape[1]!;
+        const out = tidy(() => {
+          let input: Tensor;
+          if (kvCache && cache && cache.length > 0 && cache.length + 1 <= bs) input = seq.slice(1, T - 1, T);
+          else {
+            input = T > bs ? seq.slice(1, T - bs, T) : seq;
+            cache = kvCache ? this.newCache() : null;
+          }
+          const { logits } = this.forward(input, { cache, lastOnly: true });
+          let last = logits.select(1, logits.shape[1]! - 1); // [B, V]
+          if (temperature === 0) return { next: argmax(last, -1, true).cast("int32"), probs: null, cache };
+          last = last.div(temperature);
+          if (topK !== null && topK !== undefined && topK > 0) {
+            const k = Math.min(topK, last.shape[1]!);
+            const kth = topk(last, k).values.slice(1, k - 1, k);
+            last = maskedFill(last, lt(last, kth), Number.NEGATIVE_INFINITY);
+          }
+          return { next: null, probs: softmax(last, -1), cache };
+        });
+        cache = out.cache;
+        return { next: out.next, probs: out.probs };
+      },
+      append: (token: Tensor) => {
+        seq = cat([seq, token.cast("int32")], 1);
+      },
+      done: () => this.train(wasTraining),
+    };
   }
 }
