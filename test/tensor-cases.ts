@@ -214,6 +214,21 @@ export const opCases: Case[] = [
       ),
   },
   {
+    // A random weighting, so dx is not the zero that a plain sum over the batch gives.
+    name: "batchNorm training, weighted [N,T,C] over dims 0 and 1",
+    inputs: (r) => [r.n([5, 2, 3]), r.n([3]), r.n([3]), r.n([5, 2, 3])],
+    fn: (x, w, b, k) => T.mul(T.batchNorm(x!, { weight: w, bias: b }), k!).sum(),
+  },
+  {
+    name: "batchNorm with running statistics (eval), weighted, no bias",
+    inputs: (r) => [r.n([6, 3]), r.n([3]), r.n([6, 3])],
+    fn: (x, w, k) => {
+      const constant = (values: number[]) => T.tensor(values, { dtype: x!.dtype, backend: x!.backend });
+      const stats = { runningMean: constant([0.1, -0.2, 0.3]), runningVar: constant([0.5, 1.5, 2]) };
+      return T.mul(T.batchNorm(x!, { weight: w, training: false, ...stats }), k!).sum();
+    },
+  },
+  {
     name: "causal attention 3-D",
     inputs: (r) => [r.n([2, 4, 3]), r.n([2, 4, 3]), r.n([2, 4, 3])],
     fn: (q, k, v) => T.causalAttention(q!, k!, v!),
