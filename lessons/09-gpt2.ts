@@ -88,7 +88,9 @@ async function generateText(model: GPT, prompt: string, maxNewTokens: number, se
   const ids = encoding
     ? encoding.encode(prompt)
     : [...new TextEncoder().encode(prompt)].map((b) => b % model.config.vocabSize);
-  const out = [...model.generate(ids, maxNewTokens, { topK: 50, generator: new Random(seed) }).dataSync()];
+  // generateAsync reads each step's probabilities with await, so this also runs on WebGPU.
+  const generated = await model.generateAsync(ids, maxNewTokens, { topK: 50, generator: new Random(seed) });
+  const out = [...(await generated.data())];
   return { ids: out, prompt: ids.length, text: encoding ? encoding.decode(out) : out.join(" ") };
 }
 // #endregion
@@ -138,7 +140,10 @@ async function gpt2Experiment(params: Params, lab: LabContext): Promise<void> {
   await lab.tick();
 
   // What the position embeddings learned: one row per position, one column per channel.
-  const wpe = model.transformer.wpe.weight.tolist() as number[][];
+  const weights = await model.transformer.wpe.weight.data();
+  const wpe = Array.from({ length: c.blockSize }, (_, pos) =>
+    Array.from(weights.subarray(pos * c.nEmbd, (pos + 1) * c.nEmbd)),
+  );
   lab.emit({
     type: "figure",
     figure: {
@@ -248,6 +253,7 @@ export const lesson: Lesson = {
       experiment: {
         id: "gpt2",
         title: "Load GPT-2, generate, look at wpe",
+        webgpu: true,
         params: {
           weights: {
             kind: "file",

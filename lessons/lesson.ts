@@ -323,6 +323,11 @@ export interface Experiment {
   title: string;
   /** A training loop (shows run / pause / stop and a speed control) or a quick computation. */
   streaming?: boolean;
+  /**
+   * Reads values only with await (`await t.data()`, never item() / tolist() / dataSync()), so the
+   * lab runs it on WebGPU where the browser has an adapter.
+   */
+  webgpu?: boolean;
   params: Record<string, ParamSpec>;
   run(params: Params, lab: LabContext): Promise<void>;
 }

@@ -37,6 +37,51 @@ async function pathPoints(page: Page, selector: string): Promise<number> {
   );
 }
 
+/**
+ * Lesson 9 with the tiny GPT-2 of the fixtures standing in for the learner's download; it runs
+ * on `expectBackend` (wasm, or webgpu where the browser has an adapter).
+ */
+async function runLesson9(context: BrowserContext, url: string, expectBackend: string): Promise<void> {
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  await page.goto(`${url}#/09-gpt2`);
+  const gpt2 = '.experiment[data-experiment="gpt2"]';
+  await page.waitForSelector(`${gpt2}[data-state="done"]`);
+  assert.match((await page.locator(`${gpt2} .run-log`).textContent()) ?? "", /huggingface\.co/);
+  // The tiny GPT-2 of the fixtures stands in for the learner's download (4 heads of 8 channels).
+  await page.locator(`${gpt2} input[name="heads"]`).fill("4");
+  await page.locator(`${gpt2} input[name="heads"]`).dispatchEvent("change");
+  await page
+    .locator(`${gpt2} input[type="file"][name="weights"]`)
+    .setInputFiles(fixture("gpt2_tiny/model.safetensors"));
+  await page.waitForSelector(`${gpt2} .figure[data-figure="wpe"] svg [aria-label="cell"] rect`, {
+    timeout: 60_000,
+  });
+  await page.waitForSelector(`${gpt2}[data-state="done"]`);
+  assert.deepEqual(
+    await page.$$eval(".experiment[data-state=error] .status", (s) => s.map((e) => e.textContent)),
+    [],
+  );
+  // wpe of the tiny model: 32 positions × 32 channels; three channels as curves over 32 positions.
+  assert.equal(
+    await page.locator(`${gpt2} .figure[data-figure="wpe"] svg [aria-label="cell"] rect`).count(),
+    32 * 32,
+  );
+  assert.equal(
+    Number(await page.locator(`${gpt2} .figure[data-figure="wpe-columns"]`).getAttribute("data-points")),
+    3 * 32,
+  );
+  const stats = await page.locator(`${gpt2} .figure[data-figure="model"] dd`).allTextContents();
+  assert.equal(stats[1], "2 × 4 × 32");
+  // The prompt's 28 bytes stand in for token ids; 24 more were sampled.
+  assert.equal(await page.locator(`${gpt2} .figure[data-figure="generated"] .token`).count(), 28 + 24);
+  const engine = (await page.locator(`${gpt2} .backend`).textContent()) ?? "";
+  assert.equal(await page.locator(gpt2).getAttribute("data-backend"), expectBackend, engine);
+  await page.screenshot({ path: join(shots, `09-gpt2-loaded-${expectBackend}.png`), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+}
+
 describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.length }, () => {
   let server: LabServer;
   let context: BrowserContext;
@@ -506,42 +551,7 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
   });
 
   test("lesson 9: choose a safetensors file, generate, draw the position embeddings", async () => {
-    const page = await context.newPage();
-    const errors = watchErrors(page);
-    await page.goto(`${server.url}#/09-gpt2`);
-    const gpt2 = '.experiment[data-experiment="gpt2"]';
-    await page.waitForSelector(`${gpt2}[data-state="done"]`);
-    assert.match((await page.locator(`${gpt2} .run-log`).textContent()) ?? "", /huggingface\.co/);
-    // The tiny GPT-2 of the fixtures stands in for the learner's download (4 heads of 8 channels).
-    await page.locator(`${gpt2} input[name="heads"]`).fill("4");
-    await page.locator(`${gpt2} input[name="heads"]`).dispatchEvent("change");
-    await page
-      .locator(`${gpt2} input[type="file"][name="weights"]`)
-      .setInputFiles(fixture("gpt2_tiny/model.safetensors"));
-    await page.waitForSelector(`${gpt2} .figure[data-figure="wpe"] svg [aria-label="cell"] rect`, {
-      timeout: 60_000,
-    });
-    await page.waitForSelector(`${gpt2}[data-state="done"]`);
-    assert.deepEqual(
-      await page.$$eval(".experiment[data-state=error] .status", (s) => s.map((e) => e.textContent)),
-      [],
-    );
-    // wpe of the tiny model: 32 positions × 32 channels; three channels as curves over 32 positions.
-    assert.equal(
-      await page.locator(`${gpt2} .figure[data-figure="wpe"] svg [aria-label="cell"] rect`).count(),
-      32 * 32,
-    );
-    assert.equal(
-      Number(await page.locator(`${gpt2} .figure[data-figure="wpe-columns"]`).getAttribute("data-points")),
-      3 * 32,
-    );
-    const stats = await page.locator(`${gpt2} .figure[data-figure="model"] dd`).allTextContents();
-    assert.equal(stats[1], "2 × 4 × 32");
-    // The prompt's 28 bytes stand in for token ids; 24 more were sampled.
-    assert.equal(await page.locator(`${gpt2} .figure[data-figure="generated"] .token`).count(), 28 + 24);
-    await page.screenshot({ path: join(shots, "09-gpt2-loaded.png"), fullPage: true });
-    assert.deepEqual(errors, []);
-    await page.close();
+    await runLesson9(context, server.url, "wasm");
   });
 
   test("the figure gallery draws one figure of every kind", async () => {
@@ -586,5 +596,44 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
 
   test("nothing was fetched from outside the lab's server (no CDN)", () => {
     assert.deepEqual(outside, []);
+  });
+});
+
+// Chromium's WebGPU on SwiftShader (a CPU adapter, no GPU needed): an experiment that reads only
+// with await runs there, the others stay on wasm.
+describe("the lab on WebGPU in Chromium", { skip, timeout: 180_000 }, () => {
+  let server: LabServer;
+  let context: BrowserContext;
+  let userDataDir: string;
+
+  before(async () => {
+    if (!existsSync(join(labBuildDir, "index.html"))) await buildLab();
+    server = await startLabServer({ root: labBuildDir, port: 0, data: labDataFiles(dataDir) });
+    userDataDir = mkdtempSync(join(tmpdir(), "herograd-chromium-"));
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        "--no-sandbox",
+        "--enable-unsafe-webgpu",
+        "--use-webgpu-adapter=swiftshader",
+        "--use-angle=swiftshader",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+      viewport: { width: 1280, height: 900 },
+    });
+    mkdirSync(shots, { recursive: true });
+  });
+
+  after(async () => {
+    await context?.close();
+    await server?.close();
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  });
+
+  test("lesson 9 loads GPT-2, generates and draws wpe on webgpu", async () => {
+    await runLesson9(context, server.url, "webgpu");
   });
 });

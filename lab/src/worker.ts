@@ -6,6 +6,7 @@
 import { findLesson } from "../../lessons/index.js";
 import { type LabContext, type LabEvent, type Lesson, StopRun } from "../../lessons/lesson.js";
 import { WasmBackend, wasmAvailable } from "../../src/backend/wasm/index.js";
+import { createWebGpuBackend } from "../../src/backend/webgpu/index.js";
 import { registerBackend, setBackend } from "../../src/tensor/index.js";
 import type { FromWorker, ToWorker } from "./protocol.js";
 
@@ -66,31 +67,42 @@ const context: LabContext = {
 };
 
 /**
- * The fastest backend this page can run: wasm with a thread per core where the page is
- * cross-origin isolated (shared memory), wasm on this thread alone where it is not, js without
- * WebAssembly SIMD. Chosen once per worker, before its first run.
- * TODO(webgpu): src/backend/webgpu (createWebGpuBackend(navigator.gpu)) reads asynchronously only,
- * and the lessons read with item() / tolist() / dataSync(); WebGPU can come first once they await
- * t.data() (or an experiment says it does).
+ * The fastest backend this page can run: WebGPU for an experiment that reads only with await
+ * (`webgpu: true`) where the browser has an adapter; else wasm with a thread per core where the
+ * page is cross-origin isolated (shared memory), wasm on this thread alone where it is not, js
+ * without WebAssembly SIMD. Chosen once per worker (a panel keeps its worker), before its first run.
  */
 let backendChoice: Promise<Extract<FromWorker, { type: "backend" }>> | undefined;
 
-async function chooseBackend(): Promise<Extract<FromWorker, { type: "backend" }>> {
+async function chooseBackend(wantsGpu: boolean): Promise<Extract<FromWorker, { type: "backend" }>> {
+  let noGpu = "";
+  if (wantsGpu) {
+    const gpu = (navigator as { gpu?: GPU }).gpu;
+    const backend = gpu ? await createWebGpuBackend(gpu).catch(() => null) : null;
+    if (backend) {
+      registerBackend("webgpu", () => backend);
+      setBackend("webgpu");
+      return { type: "backend", name: "webgpu", threads: 1, text: `engine: webgpu (${backend.description})` };
+    }
+    noGpu = gpu ? ", no WebGPU adapter" : ", no WebGPU in this browser";
+  }
   if (!wasmAvailable()) {
     setBackend("js");
-    return { type: "backend", name: "js", threads: 1, text: "engine: js (no WebAssembly SIMD here)" };
+    return { type: "backend", name: "js", threads: 1, text: `engine: js (no WebAssembly SIMD here${noGpu})` };
   }
   const isolated = (self as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
   const threads = isolated ? Math.max(1, navigator.hardwareConcurrency || 1) : 1;
   registerBackend("wasm", () => new WasmBackend({ threads }));
   const backend = setBackend("wasm") as WasmBackend;
   const running = await backend.startThreads();
-  const why = isolated ? "" : " (not cross-origin isolated: no shared memory)";
+  const why = [isolated ? "" : "not cross-origin isolated: no shared memory", noGpu.slice(2)]
+    .filter(Boolean)
+    .join("; ");
   return {
     type: "backend",
     name: "wasm",
     threads: running,
-    text: `engine: wasm, ${running} thread${running === 1 ? "" : "s"}${why}`,
+    text: `engine: wasm, ${running} thread${running === 1 ? "" : "s"}${why ? ` (${why})` : ""}`,
   };
 }
 
@@ -103,12 +115,12 @@ async function load(id: string): Promise<Lesson> {
 async function run(message: Extract<ToWorker, { type: "run" }>): Promise<void> {
   const started = performance.now();
   try {
-    backendChoice ??= chooseBackend();
-    post(await backendChoice);
     const lesson =
       message.lesson === "_gallery" ? (await import("./gallery.js")).gallery : await load(message.lesson);
     const experiment = lesson.sections.find((s) => s.id === message.section)?.experiment;
     if (!experiment) throw new Error(`lesson ${lesson.id} has no experiment in section "${message.section}"`);
+    backendChoice ??= chooseBackend(experiment.webgpu === true);
+    post(await backendChoice);
     pace = message.pace;
     paused = false;
     lastTick = performance.now();
