@@ -37,6 +37,40 @@ async function pathPoints(page: Page, selector: string): Promise<number> {
   );
 }
 
+/** The built lab on a local server, and a fresh Chromium profile (`gpuArgs`: how it gets WebGPU, if at all). */
+async function openLab(gpuArgs: string[]): Promise<{
+  server: LabServer;
+  context: BrowserContext;
+  close: () => Promise<void>;
+}> {
+  if (!existsSync(join(labBuildDir, "index.html"))) await buildLab();
+  // The data sets a lesson fetches (/data/names.txt, ...), from HERO_DATA_DIR as `hero lab` serves them.
+  const server = await startLabServer({ root: labBuildDir, port: 0, data: labDataFiles(dataDir) });
+  const userDataDir = mkdtempSync(join(tmpdir(), "herograd-chromium-"));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      ...gpuArgs,
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+    viewport: { width: 1280, height: 900 },
+  });
+  mkdirSync(shots, { recursive: true });
+  return {
+    server,
+    context,
+    close: async () => {
+      await context.close();
+      await server.close();
+      rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
 /**
  * Lesson 9 with the tiny GPT-2 of the fixtures standing in for the learner's download; it runs
  * on `expectBackend` (wasm, or webgpu where the browser has an adapter).
@@ -85,26 +119,11 @@ async function runLesson9(context: BrowserContext, url: string, expectBackend: s
 describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.length }, () => {
   let server: LabServer;
   let context: BrowserContext;
-  let userDataDir: string;
+  let close: (() => Promise<void>) | undefined;
   const outside: string[] = [];
 
   before(async () => {
-    if (!existsSync(join(labBuildDir, "index.html"))) await buildLab();
-    // The data sets a lesson fetches (/data/names.txt, ...), from HERO_DATA_DIR as `hero lab` serves them.
-    server = await startLabServer({ root: labBuildDir, port: 0, data: labDataFiles(dataDir) });
-    userDataDir = mkdtempSync(join(tmpdir(), "herograd-chromium-"));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-      viewport: { width: 1280, height: 900 },
-    });
+    ({ server, context, close } = await openLab(["--disable-gpu"]));
     // Offline: nothing may be fetched from anywhere but the lab's own server.
     await context.route("**/*", (route) => {
       const url = route.request().url();
@@ -112,13 +131,10 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
       outside.push(url);
       return route.abort();
     });
-    mkdirSync(shots, { recursive: true });
   });
 
   after(async () => {
-    await context?.close();
-    await server?.close();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    await close?.();
   });
 
   for (const entry of lessons) {
@@ -604,33 +620,18 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
 describe("the lab on WebGPU in Chromium", { skip, timeout: 180_000 }, () => {
   let server: LabServer;
   let context: BrowserContext;
-  let userDataDir: string;
+  let close: (() => Promise<void>) | undefined;
 
   before(async () => {
-    if (!existsSync(join(labBuildDir, "index.html"))) await buildLab();
-    server = await startLabServer({ root: labBuildDir, port: 0, data: labDataFiles(dataDir) });
-    userDataDir = mkdtempSync(join(tmpdir(), "herograd-chromium-"));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--enable-unsafe-webgpu",
-        "--use-webgpu-adapter=swiftshader",
-        "--use-angle=swiftshader",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-      viewport: { width: 1280, height: 900 },
-    });
-    mkdirSync(shots, { recursive: true });
+    ({ server, context, close } = await openLab([
+      "--enable-unsafe-webgpu",
+      "--use-webgpu-adapter=swiftshader",
+      "--use-angle=swiftshader",
+    ]));
   });
 
   after(async () => {
-    await context?.close();
-    await server?.close();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    await close?.();
   });
 
   test("lesson 9 loads GPT-2, generates and draws wpe on webgpu", async () => {
