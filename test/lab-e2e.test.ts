@@ -59,6 +59,9 @@ async function openLab(gpuArgs: string[]): Promise<{
     ],
     viewport: { width: 1280, height: 900 },
   });
+  // Pages train while they draw, and CI runs another test file beside this one on 2 cores:
+  // Playwright's 30 s default wait is too short there.
+  context.setDefaultTimeout(60_000);
   mkdirSync(shots, { recursive: true });
   return {
     server,
