@@ -25,6 +25,8 @@ export class WasmHeap {
   memoryBytes: number;
   /** Counts growths, so views over the memory know when to renew. */
   growths = 0;
+  /** Counts merges of the free lists (rare: only when no free block is big enough). */
+  coalesces = 0;
 
   constructor(
     readonly memory: WebAssembly.Memory,
@@ -45,7 +47,9 @@ export class WasmHeap {
   /**
    * A block of at least `bytes` (its capacity is returned too), zero-filled when `zero`. Order:
    * a free block of the same class, the bump pointer within the current memory, a split of a
-   * larger free block after merging neighbours, growing the memory.
+   * larger free block, the same after merging neighbours, growing the memory. Merging is the last
+   * resort: it dissolves the per-class lists that make a training step's allocations cheap, so
+   * merging on every miss made each allocation cost a sort of the whole free list.
    */
   alloc(bytes: number, zero: boolean, describe: () => string): { ptr: number; capacity: number } {
     const capacity = sizeClass(bytes);
@@ -59,8 +63,11 @@ export class WasmHeap {
     const have = this.memoryBytes;
     if (this.top + capacity <= have) return this.bump(capacity);
     if (this.cachedBytes >= capacity) {
-      this.coalesce();
-      const ptr = this.takeFit(capacity);
+      let ptr = this.takeFit(capacity);
+      if (ptr === null) {
+        this.coalesce();
+        ptr = this.takeFit(capacity);
+      }
       if (ptr !== null) {
         if (zero) this.bytes().fill(0, ptr, ptr + capacity);
         return { ptr, capacity };
@@ -91,6 +98,7 @@ export class WasmHeap {
 
   /** Merge adjacent free blocks; a free run at the top goes back to the bump pointer. */
   private coalesce(): void {
+    this.coalesces++;
     const blocks: [number, number][] = [];
     for (const [size, ptrs] of this.freeLists) for (const p of ptrs) blocks.push([p, size]);
     blocks.sort((a, b) => a[0] - b[0]);
