@@ -296,6 +296,39 @@ describe("wasm kernels match js", { skip: !available && "no WebAssembly SIMD her
     }
   });
 
+  test("comparisons with ties, NaN and float32-inexact scalars (the typed compare loops)", () => {
+    const ties = [0.5, -1, 2, 0.1, Number.NaN, 0.5, Math.fround(0.1), -0, 0, 2];
+    const gen = (values: number[]) => {
+      let i = 0;
+      return () => values[i++ % values.length]!;
+    };
+    const COMPARISONS = BINARY.filter((op) => COMPARE.has(op) && op !== "and" && op !== "or");
+    for (const [dtype, values] of [
+      ["float32", ties],
+      ["int32", [3, -2, 0, 3, 7, -2, 1]],
+    ] as const) {
+      const layouts: Input["layout"][] = ["contiguous", "transposed", { broadcastFrom: [1, 13] }];
+      for (const layout of layouts) {
+        const a = input(r, dtype, [7, 13], layout, gen([...values]));
+        const bIn = input(r, dtype, [7, 13], "contiguous", gen([...values].reverse()));
+        for (const op of COMPARISONS) {
+          check(`${op} ${dtype} ${JSON.stringify(layout)}`, "binary", (b) => {
+            const out = output(b, "bool", [7, 13]);
+            return { args: { op, a: build(b, a), b: build(b, bIn), out }, outputs: [out.storage] };
+          });
+          for (const scalar of [0.5, 0.1, 3, Number.NaN]) {
+            for (const scalarFirst of [false, true]) {
+              check(`${scalar} ${op} ${dtype} first=${scalarFirst}`, "binaryScalar", (b) => {
+                const out = output(b, "bool", [7, 13]);
+                return { args: { op, x: build(b, a), scalar, scalarFirst, out }, outputs: [out.storage] };
+              });
+            }
+          }
+        }
+      }
+    }
+  });
+
   test("copy between dtypes into strided outputs; fill strided views", () => {
     const dtypes: DType[] = ["float32", "float64", "int32", "bool"];
     for (const from of dtypes) {
