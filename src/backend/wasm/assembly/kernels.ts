@@ -817,8 +817,11 @@ function binaryRowF32(op: i32, pa: usize, sa: i32, pb: usize, sb: i32, po: usize
   return true;
 }
 
-/** a OP b for the comparison ops (7 ==, 8 !=, 9 <, 10 <=, 11 >, 12 >=), as JavaScript compares (NaN: only != holds). */
-@inline function cmpOne<T>(op: i32, a: T, b: T): u8 {
+/**
+ * a OP b for the comparison ops (7 ==, 8 !=, 9 <, 10 <=, 11 >, 12 >=) in f64, as JavaScript
+ * compares (float32 and int32 widen exactly; NaN: only != holds).
+ */
+@inline function cmpOne(op: i32, a: f64, b: f64): u8 {
   if (op == 7) return a == b ? 1 : 0;
   if (op == 8) return a != b ? 1 : 0;
   if (op == 9) return a < b ? 1 : 0;
@@ -827,34 +830,36 @@ function binaryRowF32(op: i32, pa: usize, sa: i32, pb: usize, sb: i32, po: usize
   return a >= b ? 1 : 0;
 }
 
-/** One comparison op over a row of T into bool, the op fixed per loop (no per-element switches). */
-@inline function cmpLoop<T>(op: i32, ba: usize, pa: i32, sa: i32, bb: usize, pb: i32, sb: i32, bo: usize, po: i32, so: i32, n: i32): void {
-  for (let j = 0; j < n; j++, pa += sa, pb += sb, po += so)
-    store<u8>(bo + <usize>po, cmpOne<T>(op, load<T>(ba + (<usize>pa << 2)), load<T>(bb + (<usize>pb << 2))));
+/** One comparison op over a row of TA against a row of TB into bool; the op is fixed per loop. */
+@inline function cmpLoop<TA, TB>(op: i32, ba: usize, pa: i32, sa: i32, bb: usize, pb: i32, sb: i32, bo: usize, po: i32, so: i32, n: i32): void {
+  for (let j = 0; j < n; j++, pa += sa, pb += sb, po += so) {
+    const a = <f64>load<TA>(ba + <usize>pa * sizeof<TA>());
+    store<u8>(bo + <usize>po, cmpOne(op, a, <f64>load<TB>(bb + <usize>pb * sizeof<TB>())));
+  }
 }
 
-/** Comparisons of two float32 or two int32 rows into bool (masks, oneHot, ReLU's backward); false: not this case. */
-function compareRow(op: i32, d: i32, ba: usize, pa: i32, sa: i32, bb: usize, pb: i32, sb: i32, bo: usize, po: i32, so: i32, n: i32): bool {
+/** The op as a constant in each loop: no per-element switch. */
+@inline function cmpRow<TA, TB>(op: i32, ba: usize, pa: i32, sa: i32, bb: usize, pb: i32, sb: i32, bo: usize, po: i32, so: i32, n: i32): void {
+  if (op == 7) cmpLoop<TA, TB>(7, ba, pa, sa, bb, pb, sb, bo, po, so, n);
+  else if (op == 8) cmpLoop<TA, TB>(8, ba, pa, sa, bb, pb, sb, bo, po, so, n);
+  else if (op == 9) cmpLoop<TA, TB>(9, ba, pa, sa, bb, pb, sb, bo, po, so, n);
+  else if (op == 10) cmpLoop<TA, TB>(10, ba, pa, sa, bb, pb, sb, bo, po, so, n);
+  else if (op == 11) cmpLoop<TA, TB>(11, ba, pa, sa, bb, pb, sb, bo, po, so, n);
+  else cmpLoop<TA, TB>(12, ba, pa, sa, bb, pb, sb, bo, po, so, n);
+}
+
+/**
+ * A float32 or int32 row compared into bool (masks, oneHot, ReLU's backward) with a row of the
+ * same type, or with a float64 scalar (db = 1, sb = 0); false: not one of these cases.
+ */
+function compareRow(op: i32, da: i32, db: i32, ba: usize, pa: i32, sa: i32, bb: usize, pb: i32, sb: i32, bo: usize, po: i32, so: i32, n: i32): bool {
   if (op < 7 || op > 12) return false;
-  if (d == 0) {
-    if (op == 7) cmpLoop<f32>(7, ba, pa, sa, bb, pb, sb, bo, po, so, n);
-    else if (op == 8) cmpLoop<f32>(8, ba, pa, sa, bb, pb, sb, bo, po, so, n);
-    else if (op == 9) cmpLoop<f32>(9, ba, pa, sa, bb, pb, sb, bo, po, so, n);
-    else if (op == 10) cmpLoop<f32>(10, ba, pa, sa, bb, pb, sb, bo, po, so, n);
-    else if (op == 11) cmpLoop<f32>(11, ba, pa, sa, bb, pb, sb, bo, po, so, n);
-    else cmpLoop<f32>(12, ba, pa, sa, bb, pb, sb, bo, po, so, n);
-    return true;
-  }
-  if (d == 2) {
-    if (op == 7) cmpLoop<i32>(7, ba, pa, sa, bb, pb, sb, bo, po, so, n);
-    else if (op == 8) cmpLoop<i32>(8, ba, pa, sa, bb, pb, sb, bo, po, so, n);
-    else if (op == 9) cmpLoop<i32>(9, ba, pa, sa, bb, pb, sb, bo, po, so, n);
-    else if (op == 10) cmpLoop<i32>(10, ba, pa, sa, bb, pb, sb, bo, po, so, n);
-    else if (op == 11) cmpLoop<i32>(11, ba, pa, sa, bb, pb, sb, bo, po, so, n);
-    else cmpLoop<i32>(12, ba, pa, sa, bb, pb, sb, bo, po, so, n);
-    return true;
-  }
-  return false;
+  if (da == 0 && db == 0) cmpRow<f32, f32>(op, ba, pa, sa, bb, pb, sb, bo, po, so, n);
+  else if (da == 2 && db == 2) cmpRow<i32, i32>(op, ba, pa, sa, bb, pb, sb, bo, po, so, n);
+  else if (da == 0 && db == 1) cmpRow<f32, f64>(op, ba, pa, sa, bb, pb, sb, bo, po, so, n);
+  else if (da == 2 && db == 1) cmpRow<i32, f64>(op, ba, pa, sa, bb, pb, sb, bo, po, so, n);
+  else return false;
+  return true;
 }
 
 export function binary(): void {
@@ -881,7 +886,7 @@ export function binary(): void {
         f32 &&
         binaryRowF32(op, ba + (<usize>pa << 2), sa, bb + (<usize>pb << 2), sb, bo + (<usize>po << 2), so, n)
       ) &&
-      !(da == db && dout == 3 && compareRow(op, da, ba, pa, sa, bb, pb, sb, bo, po, so, n))
+      !(dout == 3 && compareRow(op, da, db, ba, pa, sa, bb, pb, sb, bo, po, so, n))
     ) {
       for (let j = 0; j < n; j++, pa += sa, pb += sb, po += so)
         st(dout, bo, po, binaryF(op, ld(da, ba, pa), ld(db, bb, pb)));
@@ -943,31 +948,6 @@ function scalarRowF32(op: i32, first: bool, s: f64, px: usize, sx: i32, po: usiz
 }
 
 /** x OP scalar (P1 = 0) or scalar OP x (P1 = 1); the scalar is f[0]. */
-/** x OP s over a row of T (float32 or int32) into bool, compared in f64 as JavaScript does. */
-@inline function cmpScalarLoop<T>(op: i32, s: f64, bx: usize, px: i32, sx: i32, bo: usize, po: i32, so: i32, n: i32): void {
-  for (let j = 0; j < n; j++, px += sx, po += so)
-    store<u8>(bo + <usize>po, cmpOne<f64>(op, <f64>load<T>(bx + (<usize>px << 2)), s));
-}
-
-@inline function cmpScalarRowOf<T>(op: i32, s: f64, bx: usize, px: i32, sx: i32, bo: usize, po: i32, so: i32, n: i32): void {
-  if (op == 7) cmpScalarLoop<T>(7, s, bx, px, sx, bo, po, so, n);
-  else if (op == 8) cmpScalarLoop<T>(8, s, bx, px, sx, bo, po, so, n);
-  else if (op == 9) cmpScalarLoop<T>(9, s, bx, px, sx, bo, po, so, n);
-  else if (op == 10) cmpScalarLoop<T>(10, s, bx, px, sx, bo, po, so, n);
-  else if (op == 11) cmpScalarLoop<T>(11, s, bx, px, sx, bo, po, so, n);
-  else cmpScalarLoop<T>(12, s, bx, px, sx, bo, po, so, n);
-}
-
-/** A float32 or int32 row compared with a scalar into bool (dropout masks, x > 0); false: not this case. */
-function compareScalarRow(op: i32, first: bool, s: f64, d: i32, bx: usize, px: i32, sx: i32, bo: usize, po: i32, so: i32, n: i32): bool {
-  if (op < 7 || op > 12 || (d != 0 && d != 2)) return false;
-  // s < x is x > s: swap the order ops so the row is always on the left.
-  if (first) op = op == 9 ? 11 : op == 11 ? 9 : op == 10 ? 12 : op == 12 ? 10 : op;
-  if (d == 0) cmpScalarRowOf<f32>(op, s, bx, px, sx, bo, po, so, n);
-  else cmpScalarRowOf<i32>(op, s, bx, px, sx, bo, po, so, n);
-  return true;
-}
-
 export function binaryScalar(): void {
   const rows = ai(I_ROWS);
   const n = ai(I_LEN);
@@ -985,6 +965,10 @@ export function binaryScalar(): void {
   const f32 = dx == 0 && dout == 0 && <f64>sf == s;
   const sp = scratch + 64;
   store<f32>(sp, sf);
+  // Comparisons read the scalar as a float64 row of stride 0, the row on the left: s < x is x > s.
+  const sp64 = scratch + 72;
+  store<f64>(sp64, s);
+  const cmpOp = first ? (op == 9 ? 11 : op == 11 ? 9 : op == 10 ? 12 : op == 12 ? 10 : op) : op;
   rowsBegin(ai(I_R0));
   for (let r = 0; r < rows; r++) {
     let px = cur(0);
@@ -993,7 +977,7 @@ export function binaryScalar(): void {
     const op_ = bo + (<usize>po << 2);
     let done = f32 && (first ? binaryRowF32(op, sp, 0, xp, sx, op_, so, n) : binaryRowF32(op, xp, sx, sp, 0, op_, so, n));
     if (!done && dx == 0 && dout == 0) done = scalarRowF32(op, first, s, xp, sx, op_, so, n);
-    if (!done && dout == 3) done = compareScalarRow(op, first, s, dx, bx, px, sx, bo, po, so, n);
+    if (!done && dout == 3) done = compareRow(cmpOp, dx, 1, bx, px, sx, sp64, 0, 0, bo, po, so, n);
     if (!done) {
       if (first) for (let j = 0; j < n; j++, px += sx, po += so) st(dout, bo, po, binaryF(op, s, ld(dx, bx, px)));
       else for (let j = 0; j < n; j++, px += sx, po += so) st(dout, bo, po, binaryF(op, ld(dx, bx, px), s));
