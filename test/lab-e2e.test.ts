@@ -5,19 +5,18 @@
  * resumed while its loss curve grows. Screenshots go to out/test/lab/.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { lessons } from "../lessons/index.js";
 import { buildLab, labBuildDir, labDataFiles } from "../src/cli/commands/lab.js";
 import { type LabServer, startLabServer } from "../src/cli/lab-server.js";
+import { launchChromium, noChromium, SWIFTSHADER_WEBGPU } from "./browser.js";
 import { dataDir, fixture, repoRoot } from "./helpers.js";
 
-const CHROMIUM = process.env.HERO_CHROMIUM ?? "/usr/bin/chromium";
 const shots = join(repoRoot, "out", "test", "lab");
-const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (.ci/run installs it)`;
+const skip = noChromium;
 
 /** Console errors and uncaught exceptions of a page, so a test can assert there were none. */
 function watchErrors(page: Page): string[] {
@@ -37,7 +36,7 @@ async function pathPoints(page: Page, selector: string): Promise<number> {
   );
 }
 
-/** The built lab on a local server, and a fresh Chromium profile (`gpuArgs`: how it gets WebGPU, if at all). */
+/** The built lab on a local server, and Chromium (`gpuArgs`: how it gets WebGPU, if at all). */
 async function openLab(gpuArgs: string[]): Promise<{
   server: LabServer;
   context: BrowserContext;
@@ -46,30 +45,17 @@ async function openLab(gpuArgs: string[]): Promise<{
   if (!existsSync(join(labBuildDir, "index.html"))) await buildLab();
   // The data sets a lesson fetches (/data/names.txt, ...), from HERO_DATA_DIR as `hero lab` serves them.
   const server = await startLabServer({ root: labBuildDir, port: 0, data: labDataFiles(dataDir) });
-  const userDataDir = mkdtempSync(join(tmpdir(), "herograd-chromium-"));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      ...gpuArgs,
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    viewport: { width: 1280, height: 900 },
-  });
+  const browser = await launchChromium(gpuArgs);
   // Pages train while they draw, and CI runs another test file beside this one on 2 cores:
   // Playwright's 30 s default wait is too short there.
-  context.setDefaultTimeout(60_000);
+  browser.context.setDefaultTimeout(60_000);
   mkdirSync(shots, { recursive: true });
   return {
     server,
-    context,
+    context: browser.context,
     close: async () => {
-      await context.close();
+      await browser.close();
       await server.close();
-      rmSync(userDataDir, { recursive: true, force: true });
     },
   };
 }
@@ -626,11 +612,7 @@ describe("the lab on WebGPU in Chromium", { skip, timeout: 180_000 }, () => {
   let close: (() => Promise<void>) | undefined;
 
   before(async () => {
-    ({ server, context, close } = await openLab([
-      "--enable-unsafe-webgpu",
-      "--use-webgpu-adapter=swiftshader",
-      "--use-angle=swiftshader",
-    ]));
+    ({ server, context, close } = await openLab(SWIFTSHADER_WEBGPU));
   });
 
   after(async () => {

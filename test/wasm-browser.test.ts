@@ -5,17 +5,15 @@
  * to one thread and still computes the same product.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type BrowserContext, chromium } from "playwright-core";
+import type { BrowserContext } from "playwright-core";
+import { launchChromium, noChromium } from "./browser.js";
 import { repoRoot } from "./helpers.js";
 
-const CHROMIUM = process.env.HERO_CHROMIUM ?? "/usr/bin/chromium";
-const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (.ci/run installs it)`;
 const dist = join(repoRoot, "dist");
 
 /** Runs in the page: a [M, K] @ [K, N] product on the wasm backend, checked against plain JS. */
@@ -101,33 +99,22 @@ interface PageResult {
   workerJobs: number;
 }
 
-describe("the wasm backend in Chromium", { skip, timeout: 120_000 }, () => {
+describe("the wasm backend in Chromium", { skip: noChromium, timeout: 120_000 }, () => {
   let server: Server;
   let origin: string;
   let context: BrowserContext;
-  let userDataDir: string;
+  let close: (() => Promise<void>) | undefined;
 
   before(async () => {
     server = serve();
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    userDataDir = mkdtempSync(join(tmpdir(), "herograd-chromium-"));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-      ],
-    });
+    ({ context, close } = await launchChromium(["--disable-gpu"]));
   });
 
   after(async () => {
-    await context?.close();
+    await close?.();
     await new Promise((resolve) => server?.close(resolve));
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
   async function run(mode: "isolated" | "plain"): Promise<PageResult> {

@@ -9,14 +9,15 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, normalize } from "node:path";
 import { after, before, test } from "node:test";
-import { type Browser, chromium } from "playwright-core";
+import type { BrowserContext } from "playwright-core";
+import { launchChromium, noChromium, SWIFTSHADER_WEBGPU } from "./browser.js";
 import { fixture, repoRoot } from "./helpers.js";
 
-const CHROMIUM = process.env.HERO_CHROMIUM ?? "/usr/bin/chromium";
-const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (.ci/run installs it)`;
+const skip = noChromium;
 
 let server: Server;
-let browser: Browser;
+let browser: BrowserContext;
+let closeBrowser: (() => Promise<void>) | undefined;
 let origin: string;
 
 before(async () => {
@@ -36,20 +37,11 @@ before(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--enable-unsafe-webgpu",
-      "--use-webgpu-adapter=swiftshader",
-      "--use-angle=swiftshader",
-    ],
-  });
+  ({ context: browser, close: closeBrowser } = await launchChromium(SWIFTSHADER_WEBGPU));
 });
 
 after(async () => {
-  await browser?.close();
+  await closeBrowser?.();
   server?.close();
 });
 

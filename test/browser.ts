@@ -1,0 +1,49 @@
+/**
+ * Debian's Chromium for the browser tests (playwright-core downloads no browser; .ci/run installs
+ * it), started headless with a fresh profile and without the background connections this
+ * machine's closed network refuses.
+ */
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BrowserContext, chromium } from "playwright-core";
+
+export const CHROMIUM = process.env.HERO_CHROMIUM ?? "/usr/bin/chromium";
+
+/** A test's `skip` option: false where Chromium is installed. */
+export const noChromium: false | string = existsSync(CHROMIUM)
+  ? false
+  : `no Chromium at ${CHROMIUM} (.ci/run installs it)`;
+
+/** WebGPU on SwiftShader, a CPU adapter: navigator.gpu without a GPU. */
+export const SWIFTSHADER_WEBGPU = [
+  "--enable-unsafe-webgpu",
+  "--use-webgpu-adapter=swiftshader",
+  "--use-angle=swiftshader",
+];
+
+/** Chromium with `gpuArgs` (["--disable-gpu"], or SWIFTSHADER_WEBGPU); close() also removes its profile. */
+export async function launchChromium(
+  gpuArgs: string[],
+): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
+  const userDataDir = mkdtempSync(join(tmpdir(), "herograd-chromium-"));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      ...gpuArgs,
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+    viewport: { width: 1280, height: 900 },
+  });
+  return {
+    context,
+    close: async () => {
+      await context.close();
+      rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
