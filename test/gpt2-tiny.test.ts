@@ -10,30 +10,11 @@ import { GPT } from "../src/models/gpt.js";
 import { AdamW } from "../src/optim/index.js";
 import { Random } from "../src/random/index.js";
 import { currentBackendName, noGrad, setBackend, type Tensor, tensor, tidy } from "../src/tensor/index.js";
-import { runGPT2Selftest } from "../src/train/gpt-selftest.js";
+import { type GPT2Reference, runGPT2Selftest, type Tol } from "../src/train/gpt-selftest.js";
 import { close, fixture } from "./helpers.js";
 import { testBackends } from "./tensor-backends.js";
 
-interface Tol {
-  atol: number;
-  rtol: number;
-}
-const ref = JSON.parse(readFileSync(fixture("gpt2_tiny.ref.json"), "utf8")) as {
-  idx: { shape: number[]; data: number[] };
-  targets: { shape: number[]; data: number[] };
-  logits: { data: number[] };
-  loss: number;
-  train: {
-    lr: number;
-    betas: [number, number];
-    eps: number;
-    weight_decay: number;
-    losses: number[];
-    loss_after_last_step: number;
-  };
-  greedy: { prompt: number[]; tokens: number[]; new_tokens: number[] };
-  tolerance: { logits: Tol; loss: Tol; grads: Tol; train_losses: Tol };
-};
+const ref = JSON.parse(readFileSync(fixture("gpt2_tiny.ref.json"), "utf8")) as GPT2Reference;
 const idx = tensor(ref.idx.data, { dtype: "int32", shape: ref.idx.shape });
 const targets = tensor(ref.targets.data, { dtype: "int32", shape: ref.targets.shape });
 

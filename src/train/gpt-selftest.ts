@@ -15,7 +15,8 @@ interface RefTensor {
   data: number[];
 }
 
-interface Tol {
+/** Absolute and relative tolerance of a comparison. */
+export interface Tol {
   atol: number;
   rtol: number;
 }
