@@ -11,7 +11,7 @@
  */
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
-import { currentBackendName, getBackend, hasBackend, type View } from "../src/backend/index.js";
+import { type Backend, currentBackendName, getBackend, hasBackend, type View } from "../src/backend/index.js";
 import { WasmBackend } from "../src/backend/wasm/index.js";
 import type { WebGpuBackend } from "../src/backend/webgpu/index.js";
 import { registerNodeWebGpuBackend } from "../src/backend/webgpu/node.js";
@@ -76,20 +76,22 @@ if (backendChoice !== "wasm" && backendChoice !== "webgpu") {
   throw new Error(`bench/matmul: --backend ${backendChoice}: wasm or webgpu`);
 }
 
+/** A contiguous float32 [rows, cols] matrix on `backend`, holding `data` when given. */
+function matrix(backend: Backend, rows: number, cols: number, data?: Float32Array): View {
+  const storage = backend.alloc("float32", rows * cols);
+  if (data) backend.write(storage, data);
+  return { storage, shape: [rows, cols], strides: [cols, 1], offset: 0 };
+}
+
 for (const threads of backendChoice === "wasm" ? values.threads!.split(",").map(Number) : []) {
   const backend = new WasmBackend({ threads });
   const running = await backend.startThreads();
   const row: string[] = [`herograd wasm ${backend.variant}, ${running} thread${running === 1 ? "" : "s"}`];
   for (const size of sizes) {
     const [M, K, N] = size;
-    const view = (rowsN: number, cols: number, data?: Float32Array): View => {
-      const storage = backend.alloc("float32", rowsN * cols);
-      if (data) backend.write(storage, data);
-      return { storage, shape: [rowsN, cols], strides: [cols, 1], offset: 0 };
-    };
-    const a = view(M, K, random(M * K));
-    const b = view(K, N, random(K * N));
-    const out = view(M, N);
+    const a = matrix(backend, M, K, random(M * K));
+    const b = matrix(backend, K, N, random(K * N));
+    const out = matrix(backend, M, N);
     row.push(cell(await time(() => backend.run("matmul", { a, b, out })), size));
     for (const v of [a, b, out]) backend.free(v.storage);
   }
@@ -110,14 +112,9 @@ if (backendChoice === "webgpu") {
     const row: string[] = [`herograd webgpu (${software}${backend.description})`];
     for (const size of sizes) {
       const [M, K, N] = size;
-      const view = (rowsN: number, cols: number, data?: Float32Array): View => {
-        const storage = backend.alloc("float32", rowsN * cols);
-        if (data) backend.write(storage, data);
-        return { storage, shape: [rowsN, cols], strides: [cols, 1], offset: 0 };
-      };
-      const a = view(M, K, random(M * K));
-      const b = view(K, N, random(K * N));
-      const out = view(M, N);
+      const a = matrix(backend, M, K, random(M * K));
+      const b = matrix(backend, K, N, random(K * N));
+      const out = matrix(backend, M, N);
       // Calls long enough that submission and readback latency do not dominate.
       const batch = async (n: number) => {
         for (let i = 0; i < n; i++) backend.run("matmul", { a, b, out });
