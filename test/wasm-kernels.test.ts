@@ -189,6 +189,22 @@ const BINARY: BinaryOp[] = [
 const COMPARE = new Set<BinaryOp>(["eq", "ne", "lt", "le", "gt", "ge", "and", "or"]);
 const LAYOUTS: Input["layout"][] = ["contiguous", "transposed", "strided"];
 
+/** softmax and log-softmax, forward and backward, along each of `dims`. */
+function checkSoftmax(x: Input, g: Input, dims: number[]): void {
+  for (const dim of dims) {
+    for (const log of [false, true]) {
+      check(`softmax dim ${dim} log=${log}`, "softmax", (b) => {
+        const out = output(b, "float32", x.shape);
+        return { args: { x: build(b, x), dim, log, out }, outputs: [out.storage] };
+      });
+      check(`softmaxBackward dim ${dim} log=${log}`, "softmaxBackward", (b) => {
+        const out = output(b, "float32", x.shape);
+        return { args: { y: build(b, x), g: build(b, g), dim, log, out }, outputs: [out.storage] };
+      });
+    }
+  }
+}
+
 describe("wasm kernels match js", { skip: !available && "no WebAssembly SIMD here" }, () => {
   const r = rng(7);
 
@@ -464,18 +480,7 @@ describe("wasm kernels match js", { skip: !available && "no WebAssembly SIMD her
     const shape = [3, 6, 5];
     const x = input(r, "float32", shape, "strided");
     const g = input(r, "float32", shape, "transposed");
-    for (let dim = 0; dim < 3; dim++) {
-      for (const log of [false, true]) {
-        check(`softmax dim ${dim} log=${log}`, "softmax", (b) => {
-          const out = output(b, "float32", shape);
-          return { args: { x: build(b, x), dim, log, out }, outputs: [out.storage] };
-        });
-        check(`softmaxBackward dim ${dim} log=${log}`, "softmaxBackward", (b) => {
-          const out = output(b, "float32", shape);
-          return { args: { y: build(b, x), g: build(b, g), dim, log, out }, outputs: [out.storage] };
-        });
-      }
-    }
+    checkSoftmax(x, g, [0, 1, 2]);
   });
 
   test("crossEntropy forward and backward, every reduction, ignoreIndex", () => {
@@ -727,18 +732,7 @@ describe("wasm kernels match js", { skip: !available && "no WebAssembly SIMD her
     const x = input(r, "float32", shape);
     for (let j = 100; j < 251; j++) x.values[251 * 7 + j] = -Infinity;
     const g = input(r, "float32", shape, "transposed");
-    for (const dim of [0, 1]) {
-      for (const log of [false, true]) {
-        check(`softmax dim ${dim} log=${log}`, "softmax", (b) => {
-          const out = output(b, "float32", shape);
-          return { args: { x: build(b, x), dim, log, out }, outputs: [out.storage] };
-        });
-        check(`softmaxBackward dim ${dim} log=${log}`, "softmaxBackward", (b) => {
-          const out = output(b, "float32", shape);
-          return { args: { y: build(b, x), g: build(b, g), dim, log, out }, outputs: [out.storage] };
-        });
-      }
-    }
+    checkSoftmax(x, g, [0, 1]);
   });
 
   test("adamw step, with and without weight decay, strided state", () => {
