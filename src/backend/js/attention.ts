@@ -22,19 +22,23 @@ function lastKey(i: number, T: number, Tk: number, causal: boolean): number {
   return causal ? Math.min(Tk - 1, i + Tk - T) : Tk - 1;
 }
 
+/** Sizes and row/column strides of the last two dims of q [.., T, D], k [.., Tk, D], v [.., Tk, Dv]. */
+function geometry(q: View, k: View, v: View) {
+  const nd = q.shape.length;
+  const [T, D] = q.shape.slice(nd - 2) as [number, number];
+  const [sqi, sqd] = q.strides.slice(nd - 2) as [number, number];
+  const [skj, skd] = k.strides.slice(nd - 2) as [number, number];
+  const [svj, svd] = v.strides.slice(nd - 2) as [number, number];
+  return { nd, T, D, Tk: k.shape[nd - 2]!, Dv: v.shape[nd - 1]!, sqi, sqd, skj, skd, svj, svd };
+}
+
 export function attention({ q, k, v, scale, causal, out, weights }: OptionalKernelArgs["attention"]): void {
   const Q = dataOf(q);
   const K = dataOf(k);
   const V = dataOf(v);
   const O = dataOf(out);
   const P = dataOf(weights);
-  const nd = q.shape.length;
-  const [T, D] = q.shape.slice(nd - 2) as [number, number];
-  const Tk = k.shape[nd - 2]!;
-  const Dv = v.shape[nd - 1]!;
-  const [sqi, sqd] = q.strides.slice(nd - 2) as [number, number];
-  const [skj, skd] = k.strides.slice(nd - 2) as [number, number];
-  const [svj, svd] = v.strides.slice(nd - 2) as [number, number];
+  const { T, D, Tk, Dv, sqi, sqd, skj, skd, svj, svd } = geometry(q, k, v);
   const scores = new Float64Array(Tk);
   const acc = new Float64Array(Dv);
   const it = batches([q, k, v, out, weights]);
@@ -85,13 +89,7 @@ export function attentionBackward({
   const DQ = dataOf(dq);
   const DK = dataOf(dk);
   const DV = dataOf(dv);
-  const nd = q.shape.length;
-  const [T, D] = q.shape.slice(nd - 2) as [number, number];
-  const Tk = k.shape[nd - 2]!;
-  const Dv = v.shape[nd - 1]!;
-  const [sqi, sqd] = q.strides.slice(nd - 2) as [number, number];
-  const [skj, skd] = k.strides.slice(nd - 2) as [number, number];
-  const [svj, svd] = v.strides.slice(nd - 2) as [number, number];
+  const { nd, T, D, Tk, Dv, sqi, sqd, skj, skd, svj, svd } = geometry(q, k, v);
   const [spi, spj] = weights.strides.slice(nd - 2) as [number, number];
   const [sgi, sgd] = g.strides.slice(nd - 2) as [number, number];
   const dS = new Float64Array(Tk);
