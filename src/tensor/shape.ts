@@ -1,25 +1,14 @@
 /** Shape arithmetic and the error messages that name what went wrong. */
 
+import { product as numel } from "../backend/layout.js";
+
+export { contiguousStrides } from "../backend/layout.js";
+export { numel };
+
 export type Shape = readonly number[];
 
 export function shapeString(shape: Shape): string {
   return `[${shape.join(", ")}]`;
-}
-
-export function numel(shape: Shape): number {
-  let n = 1;
-  for (const s of shape) n *= s;
-  return n;
-}
-
-export function contiguousStrides(shape: Shape): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d]!;
-  }
-  return strides;
 }
 
 export function sameShape(a: Shape, b: Shape): boolean {

@@ -6,7 +6,10 @@
  * steps each operand by its own stride: the inner loop is plain `p += step`. A contiguous tensor
  * is a single row however many dims it has.
  */
+import { product } from "../layout.js";
 import type { Storage, TypedArray, View } from "../types.js";
+
+export { contiguousStrides, product } from "../layout.js";
 
 export interface JsStorage extends Storage {
   readonly data: TypedArray;
@@ -16,22 +19,6 @@ export interface JsStorage extends Storage {
 /** The typed array behind a view. */
 export function dataOf(view: View): TypedArray {
   return (view.storage as JsStorage).data;
-}
-
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d]!;
-  }
-  return strides;
-}
-
-export function product(shape: readonly number[]): number {
-  let n = 1;
-  for (const s of shape) n *= s;
-  return n;
 }
 
 export class Rows {

@@ -4,6 +4,8 @@
  * The host walks nothing itself: it merges dims into rows (as the js kernels do), writes the
  * row description into an argument block in wasm memory, and calls the kernel.
  */
+
+import { contiguousStrides } from "../layout.js";
 import {
   type Backend,
   type BinaryOp,
@@ -882,16 +884,6 @@ function foldsIntoRows(v: View): boolean {
     expected *= v.shape[d]!;
   }
   return true;
-}
-
-function contiguousStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d]!;
-  }
-  return strides;
 }
 
 function moveDimLast(values: readonly number[], dim: number): number[] {

@@ -2,6 +2,8 @@
  * Host side of each kernel: merge dims, lay out the meta block, pick (generate) the shader and
  * record the dispatch. The js kernels (../js) are the spec; each function here mirrors one.
  */
+
+import { contiguousStrides, product } from "../layout.js";
 import type {
   BinaryOp,
   DType,
@@ -43,22 +45,6 @@ const MAX_GROUPS = 65535;
 
 function bufferOf(view: View): GPUBuffer {
   return (view.storage as WebGpuStorage).gpu.buffer;
-}
-
-function product(shape: readonly number[]): number {
-  let n = 1;
-  for (const s of shape) n *= s;
-  return n;
-}
-
-function contiguousStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d]!;
-  }
-  return strides;
 }
 
 /** Drop size-1 dims and merge neighbours that are contiguous for every operand. */
