@@ -155,10 +155,8 @@ export function sampleWords(
     maxLength = 50,
   }: { generator?: Random; temperature?: number; maxLength?: number } = {},
 ): string[] {
-  const wasTraining = model.training;
-  model.eval();
-  try {
-    return Array.from({ length: count }, () => {
+  return model.inEvalMode(() =>
+    Array.from({ length: count }, () => {
       const context = new Array<number>(blockSize).fill(0);
       let out = "";
       for (let i = 0; i < maxLength; i++) {
@@ -174,8 +172,6 @@ export function sampleWords(
         context.push(ix);
       }
       return out;
-    });
-  } finally {
-    model.train(wasTraining);
-  }
+    }),
+  );
 }

@@ -228,10 +228,8 @@ export function sampleSequences(
     topK = null,
   }: { generator?: Random; temperature?: number; topK?: number | null } = {},
 ): string[] {
-  const wasTraining = model.training;
-  model.eval();
-  try {
-    return Array.from({ length: count }, () => {
+  return model.inEvalMode(() =>
+    Array.from({ length: count }, () => {
       const ids = [0];
       while (ids.length < model.blockSize) {
         const probs = noGrad(() =>
@@ -252,8 +250,6 @@ export function sampleSequences(
         ids.push(next);
       }
       return vocab.decode(ids.slice(1));
-    });
-  } finally {
-    model.train(wasTraining);
-  }
+    }),
+  );
 }

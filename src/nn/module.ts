@@ -138,6 +138,17 @@ export abstract class Module {
     return this.train(false);
   }
 
+  /** Run fn in eval mode (dropout off, BatchNorm on its running statistics), then restore the mode. */
+  inEvalMode<T>(fn: () => T): T {
+    const wasTraining = this.training;
+    this.eval();
+    try {
+      return fn();
+    } finally {
+      this.train(wasTraining);
+    }
+  }
+
   /** Reset every parameter's gradient; see zeroGrads for why in place is the default. */
   zeroGrad(options: ZeroGradOptions = {}): void {
     zeroGrads(this.parameters(), options);

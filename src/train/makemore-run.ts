@@ -159,10 +159,8 @@ type Batches =
   | { kind: "sequence"; train: SequenceData; val: SequenceData; trainEval: SequenceData };
 
 function sequenceEval(model: SequenceModel, data: SequenceData, chunk = 2048): number {
-  const wasTraining = model.training;
-  model.eval();
-  try {
-    return noGrad(() => {
+  return model.inEvalMode(() =>
+    noGrad(() => {
       const n = data.X.shape[0]!;
       let total = 0;
       let tokens = 0;
@@ -180,10 +178,8 @@ function sequenceEval(model: SequenceModel, data: SequenceData, chunk = 2048): n
         });
       }
       return total / tokens;
-    });
-  } finally {
-    model.train(wasTraining);
-  }
+    }),
+  );
 }
 
 /** Train one makemore model; evaluation on train and val every evalInterval steps and at the end. */

@@ -43,10 +43,8 @@ export function trainStep(
 
 /** Mean cross-entropy over a whole split in eval mode (BatchNorm on its running statistics). */
 export function evaluateLoss(model: Layer, data: WindowTensors, chunk = 8192): number {
-  const wasTraining = model.training;
-  model.eval();
-  try {
-    return noGrad(() => {
+  return model.inEvalMode(() =>
+    noGrad(() => {
       const n = data.X.shape[0]!;
       let total = 0;
       for (let start = 0; start < n; start += chunk) {
@@ -58,8 +56,6 @@ export function evaluateLoss(model: Layer, data: WindowTensors, chunk = 8192): n
         );
       }
       return total / n;
-    });
-  } finally {
-    model.train(wasTraining);
-  }
+    }),
+  );
 }
