@@ -70,6 +70,16 @@ function timed<T>(fn: () => T): [T, number] {
   return [out, (performance.now() - started) / 1000];
 }
 
+/** A progress line at most every 30 s (the message is built only then): full runs take minutes. */
+function everyHalfMinute(): (message: () => string) => void {
+  let last = performance.now();
+  return (message) => {
+    if (performance.now() - last <= 30_000) return;
+    console.error(`  ${message()}`);
+    last = performance.now();
+  };
+}
+
 /** SGD with lr 0.1, then 0.01 after decayAt of the steps; minibatches of 32. */
 function trainSgd(
   model: Layer,
@@ -79,14 +89,11 @@ function trainSgd(
 ): void {
   const optimizer = new SGD(model.parameters(), { lr: 0.1 });
   const g = new Random(2147483647);
-  let last = performance.now();
+  const report = everyHalfMinute();
   for (let step = 0; step < total; step++) {
     optimizer.lr = step < decayAt * total ? 0.1 : 0.01;
     const loss = trainStep(model, optimizer, train, 32, g);
-    if (performance.now() - last > 30_000) {
-      console.error(`  step ${step}/${total}: loss ${loss.toFixed(4)}`);
-      last = performance.now();
-    }
+    report(() => `step ${step}/${total}: loss ${loss.toFixed(4)}`);
   }
 }
 
@@ -167,12 +174,9 @@ if (only.has("5")) {
   const total = steps(200_000);
   const [, t] = timed(() => {
     const g = new Random(2147483647);
-    let last = performance.now();
+    const report = everyHalfMinute();
     for (let step = 0; step < total; step++) {
-      if (performance.now() - last > 30_000) {
-        console.error(`  step ${step}/${total}`);
-        last = performance.now();
-      }
+      report(() => `step ${step}/${total}`);
       const ix = tensor(batchIndices(data.train.X.shape[0]!, 32, g), { dtype: "int32" });
       manualTrainStep(
         p,
