@@ -238,6 +238,44 @@ export interface OptionalKernelArgs {
     dk: View;
     dv: View;
   };
+  /**
+   * x ← x + alpha·y in place (PyTorch's x.add_(y, alpha=alpha)), computed in float64 and rounded
+   * once; x and y have one float dtype and shape (y any strides). Gradient accumulation and SGD.
+   */
+  axpy: { x: View; y: View; alpha: number };
+  /**
+   * Training-mode batch norm of x [R, C] over its R rows (float32 throughout, every view
+   * contiguous; channels last):
+   * per channel mean and biased variance (float64 sums), rstd = 1/√(var + eps),
+   * out = (x − mean)·rstd·weight + bias. Where given, the running statistics [C] are updated in
+   * place: running ← (1 − momentum)·running + momentum·stat, with the unbiased variance.
+   */
+  batchNorm: {
+    x: View;
+    weight: View | null;
+    bias: View | null;
+    eps: number;
+    momentum: number;
+    runningMean: View | null;
+    runningVar: View | null;
+    out: View;
+    mean: View;
+    rstd: View;
+  };
+  /**
+   * Its backward from g [R, C] (contiguous): with x̂ = (x − mean)·rstd, dbias = Σ g,
+   * dweight = Σ g·x̂, dx = weight·rstd/R · (R·g − dbias − x̂·dweight).
+   */
+  batchNormBackward: {
+    x: View;
+    weight: View | null;
+    mean: View;
+    rstd: View;
+    g: View;
+    dx: View;
+    dweight: View | null;
+    dbias: View | null;
+  };
 }
 
 export type OptionalKernelName = keyof OptionalKernelArgs;

@@ -26,4 +26,5 @@ export {
   type LoadStateDictOptions,
   Module,
   parameter,
+  type ZeroGradOptions,
 } from "./module.js";

@@ -1,5 +1,5 @@
 import type { Tensor } from "../tensor/index.js";
-import { assign } from "../tensor/index.js";
+import { addInPlace, assign } from "../tensor/index.js";
 import { Optimizer, type ParamsInput } from "./optimizer.js";
 
 export interface SGDOptions {
@@ -28,6 +28,6 @@ export class SGD extends Optimizer<SGDOptions> {
       else state.momentumBuffer = this.persistent(buf);
       g = h.nesterov ? g.add(buf.mul(h.momentum)) : buf;
     }
-    assign(p, p.sub(g.mul(h.lr)));
+    addInPlace(p, g, -h.lr);
   }
 }

@@ -3,7 +3,7 @@
  * it: the op's name, its inputs, and the backward rule (upstream gradient → one gradient per input,
  * written with other ops). `backward()` walks the nodes in reverse topological order.
  */
-import { add, assign, cast, clone, ones } from "./ops/index.js";
+import { add, addInPlace, cast, clone, ones } from "./ops/index.js";
 import { sameShape, shapeString } from "./shape.js";
 import type { Tensor } from "./tensor.js";
 
@@ -119,7 +119,7 @@ function topologicalOrder(root: Tensor): Tensor[] {
 /** Add g into t.grad (in place when it exists), keeping the grad alive as long as t's storage. */
 function accumulateGrad(t: Tensor, g: Tensor): void {
   if (t.grad) {
-    assign(t.grad, add(t.grad, g));
+    addInPlace(t.grad, g);
     return;
   }
   const grad = clone(g);

@@ -16,6 +16,7 @@ import {
   typedArrayFor,
 } from "../types.js";
 import { attention, attentionBackward } from "./attention.js";
+import { batchNorm, batchNormBackward } from "./batchnorm.js";
 import {
   binary,
   binaryScalar,
@@ -37,7 +38,7 @@ import {
   softmax,
   softmaxBackward,
 } from "./nn.js";
-import { adamw } from "./optim.js";
+import { adamw, axpy } from "./optim.js";
 import { argReduce, reduce, topk } from "./reduce.js";
 import type { JsStorage } from "./strided.js";
 
@@ -47,7 +48,13 @@ export type { JsStorage } from "./strided.js";
 type KernelTable = { [K in KernelName]: (args: KernelArgs[K]) => void };
 type OptionalKernelTable = { [K in OptionalKernelName]: (args: OptionalKernelArgs[K]) => void };
 
-export const jsOptionalKernels: OptionalKernelTable = { attention, attentionBackward };
+export const jsOptionalKernels: OptionalKernelTable = {
+  attention,
+  attentionBackward,
+  axpy,
+  batchNorm,
+  batchNormBackward,
+};
 
 export const jsKernels: KernelTable = {
   fill,

@@ -1,5 +1,5 @@
 /** The fused AdamW step: one pass over (param, grad, m, v), computing in float64. */
-import type { KernelArgs } from "../types.js";
+import type { KernelArgs, OptionalKernelArgs } from "../types.js";
 import { dataOf, Rows } from "./strided.js";
 
 export function adamw({
@@ -37,5 +37,17 @@ export function adamw({
       vs[pv] = beta2 * vs[pv]! + (1 - beta2) * g * g;
       ps[pp] = ps[pp]! - (ms[pm]! / (Math.sqrt(vs[pv]!) / bc2 + eps)) * stepSize;
     }
+  }
+}
+
+/** x ← x + alpha·y in place (float64 arithmetic, one rounding to x's dtype). */
+export function axpy({ x, y, alpha }: OptionalKernelArgs["axpy"]): void {
+  const xs = dataOf(x);
+  const ys = dataOf(y);
+  const it = new Rows(x.shape, [x.strides, y.strides], [x.offset, y.offset]);
+  const [sx, sy] = it.steps as [number, number];
+  for (let r = 0; r < it.rows; r++, it.next()) {
+    let [px, py] = it.offsets as [number, number];
+    for (let j = 0; j < it.length; j++, px += sx, py += sy) xs[px] = xs[px]! + alpha * ys[py]!;
   }
 }

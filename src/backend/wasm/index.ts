@@ -14,6 +14,8 @@ import {
   type KernelArgs,
   type KernelName,
   type MemoryStats,
+  type OptionalKernelArgs,
+  type OptionalKernelName,
   type Storage,
   type TypedArray,
   type UnaryOp,
@@ -318,6 +320,22 @@ export class WasmBackend implements Backend {
     (this[kernel] as (a: KernelArgs[K]) => void)(args);
   }
 
+  private readonly optionalKernels: { [K in OptionalKernelName]?: (args: OptionalKernelArgs[K]) => void } = {
+    axpy: (args) => this.axpy(args),
+    batchNorm: (args) => this.batchNorm(args),
+    batchNormBackward: (args) => this.batchNormBackward(args),
+  };
+
+  supports(kernel: OptionalKernelName): boolean {
+    return this.optionalKernels[kernel] !== undefined;
+  }
+
+  runOptional<K extends OptionalKernelName>(kernel: K, args: OptionalKernelArgs[K]): void {
+    const run = this.optionalKernels[kernel] as ((a: OptionalKernelArgs[K]) => void) | undefined;
+    if (!run) throw new Error(`wasm backend: no fused ${kernel} kernel (check supports() first)`);
+    run(args);
+  }
+
   // ---- argument block ----
 
   private args(): Int32Array {
@@ -553,6 +571,62 @@ export class WasmBackend implements Backend {
     this.setF(5, args.step);
     this.launch("adamw");
   };
+
+  private axpy({ x, y, alpha }: OptionalKernelArgs["axpy"]): void {
+    this.walk(x.shape, [x, y], [x.strides, y.strides]);
+    this.setF(0, alpha);
+    this.launch("axpy");
+  }
+
+  /** Byte address of a view's first element (0 for none). */
+  private address(view: View | null): number {
+    if (!view) return 0;
+    const s = view.storage as WasmStorage;
+    if (s.freed) throw new Error("wasm backend: kernel input was freed");
+    return s.ptr + view.offset * BYTES_PER_ELEMENT[s.dtype];
+  }
+
+  /** The batch-norm kernels' argument block (layout in assembly/kernels.ts); runs `kernel` with 5·C float64 of temp. */
+  private batchNormRun(kernel: "batchNorm" | "batchNormBackward", x: View, views: (View | null)[]): void {
+    const [R, C] = x.shape as [number, number];
+    const tmp = this.temp(5 * 8 * C);
+    try {
+      const a = this.args();
+      a[I_EXTRA] = R;
+      a[I_EXTRA + 1] = C;
+      a[I_EXTRA + 2] = this.address(x);
+      views.forEach((v, i) => {
+        a[I_EXTRA + 3 + i] = this.address(v);
+      });
+      a[I_EXTRA + 13] = tmp.ptr;
+      this.exports[kernel]();
+    } finally {
+      this.heap.free(tmp.ptr, tmp.capacity);
+    }
+  }
+
+  private batchNorm(args: OptionalKernelArgs["batchNorm"]): void {
+    const { x, weight, bias, runningMean, runningVar, out, mean, rstd } = args;
+    this.setF(0, args.eps);
+    this.setF(1, args.momentum);
+    this.batchNormRun("batchNorm", x, [
+      out,
+      mean,
+      rstd,
+      weight,
+      bias,
+      runningMean,
+      runningVar,
+      null,
+      null,
+      null,
+    ]);
+  }
+
+  private batchNormBackward(args: OptionalKernelArgs["batchNormBackward"]): void {
+    const { x, weight, mean, rstd, g, dx, dweight, dbias } = args;
+    this.batchNormRun("batchNormBackward", x, [dx, mean, rstd, weight, null, null, null, g, dweight, dbias]);
+  }
 
   reduce = ({ op, x, axes, out }: KernelArgs["reduce"]): void => {
     let outSize = 1;

@@ -22,6 +22,9 @@ export interface KernelExports {
   geluBackward(): void;
   triangle(): void;
   adamw(): void;
+  axpy(): void;
+  batchNorm(): void;
+  batchNormBackward(): void;
   reduce(): void;
   argReduce(): void;
   topk(): void;
@@ -73,6 +76,7 @@ export const POOL_KERNELS = [
   "maskedFill",
   "geluBackward",
   "adamw",
+  "axpy",
   "softmax",
   "softmaxBackward",
   "layerNorm",

@@ -91,11 +91,13 @@ export class WebGpuBackend implements Backend {
   }
 
   supports(kernel: OptionalKernelName): boolean {
-    return kernel in webgpuOptionalKernels;
+    return webgpuOptionalKernels[kernel] !== undefined;
   }
 
   runOptional<K extends OptionalKernelName>(kernel: K, args: OptionalKernelArgs[K]): void {
-    (webgpuOptionalKernels[kernel] as (ctx: KernelContext, a: OptionalKernelArgs[K]) => void)(this.ctx, args);
+    const run = webgpuOptionalKernels[kernel];
+    if (!run) throw new Error(`webgpu backend: no fused ${kernel} kernel (check supports() first)`);
+    (run as (ctx: KernelContext, a: OptionalKernelArgs[K]) => void)(this.ctx, args);
   }
 
   /** Submit recorded work and wait until the GPU has finished it (benchmarks, tests). */

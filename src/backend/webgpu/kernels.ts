@@ -1080,8 +1080,9 @@ function attentionBackward(ctx: KernelContext, a: OptionalKernelArgs["attentionB
 }
 
 type KernelTable = { [K in KernelName]: (ctx: KernelContext, args: KernelArgs[K]) => void };
+/** The fused kernels this backend has (the front end composes the others from required ones). */
 type OptionalKernelTable = {
-  [K in OptionalKernelName]: (ctx: KernelContext, args: OptionalKernelArgs[K]) => void;
+  [K in OptionalKernelName]?: (ctx: KernelContext, args: OptionalKernelArgs[K]) => void;
 };
 
 export const webgpuKernels: KernelTable = {

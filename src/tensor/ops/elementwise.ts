@@ -171,6 +171,37 @@ export function assign(target: Tensor, value: TensorLike): Tensor {
   return target;
 }
 
+/**
+ * target ← target + alpha·value in place (PyTorch's target.add_(value, alpha=alpha)): gradient
+ * accumulation and optimizer updates. Outside the tape, like assign; one fused kernel where the
+ * backend has `axpy`, else add (and mul) then assign.
+ */
+export function addInPlace(target: Tensor, value: Tensor, alpha = 1): Tensor {
+  if (isGradEnabled() && target.requiresGrad && target.isLeaf) {
+    throw new Error(
+      "addInPlace: a leaf tensor that requires grad cannot be changed in place while recording; wrap the update in noGrad()",
+    );
+  }
+  const shape = broadcastShapes("addInPlace", value.shape, target.shape);
+  if (!sameShape(shape, target.shape)) {
+    throw new RangeError(
+      `addInPlace: value of shape ${shapeString(value.shape)} cannot be broadcast to target shape ${shapeString(target.shape)}`,
+    );
+  }
+  const backend = backendOf("addInPlace", target, value);
+  if (
+    backend.supports?.("axpy") &&
+    isFloatDType(target.dtype) &&
+    value.dtype === target.dtype &&
+    value.storage !== target.storage
+  ) {
+    target.storage.version++;
+    backend.runOptional!("axpy", { x: viewOf(target), y: broadcastView(value, target.shape), alpha });
+    return target;
+  }
+  return assign(target, add(target, alpha === 1 ? value : mul(value, alpha)));
+}
+
 function arithmeticDType(op: BinaryOp, dtype: DType, scalarValue?: number): DType {
   if (dtype === "bool") dtype = "int32";
   if (dtype !== "int32") return dtype;

@@ -44,11 +44,20 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 1) shape = shape.filter((_, i) => i !== shape.length - 2);
   if (b.ndim === 1) shape = shape.slice(0, -1);
   const result = rawView(out, shape);
+  // b is a transposed [N, K] matrix (x @ Wᵀ in linear): its gradient is computed as (gᵀ·a)ᵀ, so
+  // it lands in W's layout and reaches W.grad without a transposing copy.
+  const bTransposed = batch.length === 0 && b2.strides[0] === 1 && b2.strides[1] === K && K > 1;
   return record(result, "matmul", [ac, bc], (g) => {
     const g2 = reshape(g, [...batch, M, N]);
+    let gb: Tensor | null = null;
+    if (bc.requiresGrad) {
+      gb = bTransposed
+        ? transpose(matmul(transpose(g2, -1, -2), a2), -1, -2)
+        : sumTo(matmul(transpose(a2, -1, -2), g2), b2.shape);
+    }
     return [
       ac.requiresGrad ? reshape(sumTo(matmul(g2, transpose(b2, -1, -2)), a2.shape), a.shape) : null,
-      bc.requiresGrad ? reshape(sumTo(matmul(transpose(a2, -1, -2), g2), b2.shape), b.shape) : null,
+      gb ? reshape(gb, b.shape) : null,
     ];
   });
 }

@@ -1,9 +1,9 @@
 /**
  * Neural-network ops. Softmax, log-softmax, cross-entropy, layer norm and (where the backend has
- * it) attention are fused kernels with hand-derived backward (lecture 5); batch norm, embedding
- * and dropout are written with other ops.
+ * it) attention and training-mode batch norm are fused kernels with hand-derived backward
+ * (lecture 5); embedding and dropout are written with other ops.
  */
-import { isFloatDType } from "../../backend/index.js";
+import { isFloatDType, type View } from "../../backend/index.js";
 import { globalRandom, type Random } from "../../random/index.js";
 import { noGrad, record } from "../autograd.js";
 import { normalizeDim, normalizeDims, numel, type Shape, sameShape, shapeString } from "../shape.js";
@@ -14,7 +14,7 @@ import { add, assign, cast, clone, div, eq, ge, maskedFill, mul, sqrt, sub } fro
 import { indexSelect, tril } from "./indexing.js";
 import { matmul } from "./linalg.js";
 import { mean, sum, sumTo, variance } from "./reduce.js";
-import { isContiguous, reshape, transpose, unsqueeze } from "./views.js";
+import { contiguous, isContiguous, reshape, transpose, unsqueeze } from "./views.js";
 
 function softmaxOp(name: string, x: Tensor, dim: number, log: boolean): Tensor {
   requireFloat(name, x);
@@ -173,6 +173,8 @@ export function batchNorm(x: Tensor, options: BatchNormOptions = {}): Tensor {
   const { weight = null, bias = null, training = true } = options;
   requireFloat("batchNorm", x);
   const dims = normalizeDims("batchNorm", options.dims ?? x.shape.slice(0, -1).map((_, i) => i), x.ndim);
+  const fused = fusedBatchNorm(x, dims, options);
+  if (fused) return fused;
   const { y, xhat, std } = noGrad(() => batchNormForward(x, dims, options));
   const count = dims.reduce((p, d) => p * x.shape[d]!, 1);
   return record(
@@ -198,6 +200,86 @@ export function batchNorm(x: Tensor, options: BatchNormOptions = {}): Tensor {
       ];
     },
     [xhat, std],
+  );
+}
+
+/**
+ * Training-mode batch norm over every dim but the last, on the backend's fused kernels (one
+ * kernel forward, running statistics included, and one backward), or null where they do not
+ * apply: other dims, not float32, or a backend without them.
+ */
+function fusedBatchNorm(x: Tensor, dims: readonly number[], options: BatchNormOptions): Tensor | null {
+  const { weight = null, bias = null, runningMean = null, runningVar = null, training = true } = options;
+  const backend = x.backend;
+  const C = x.shape.at(-1) ?? 0;
+  const R = C === 0 ? 0 : x.numel() / C;
+  const perChannel = [weight, bias, runningMean, runningVar];
+  if (
+    !training ||
+    x.dtype !== "float32" ||
+    R === 0 ||
+    dims.length !== x.ndim - 1 ||
+    dims.some((d, i) => d !== i) ||
+    !backend.supports?.("batchNorm") ||
+    !backend.supports("batchNormBackward") ||
+    perChannel.some(
+      (t) =>
+        t &&
+        (t.dtype !== "float32" ||
+          t.ndim !== 1 ||
+          t.shape[0] !== C ||
+          !isContiguous(t) ||
+          t.backend !== backend),
+    )
+  ) {
+    return null;
+  }
+  const rows = (t: Tensor): View => ({
+    storage: t.storage.handle,
+    shape: [R, C],
+    strides: [C, 1],
+    offset: t.offset,
+  });
+  const optional = (t: Tensor | null) => (t ? viewOf(t) : null);
+  const xc = noGrad(() => contiguous(x));
+  const y = empty(x.shape, "float32", backend);
+  const mean = empty([C], "float32", backend);
+  const rstd = empty([C], "float32", backend);
+  for (const t of [runningMean, runningVar]) if (t) t.storage.version++;
+  backend.runOptional!("batchNorm", {
+    x: rows(xc),
+    weight: optional(weight),
+    bias: optional(bias),
+    eps: options.eps ?? 1e-5,
+    momentum: options.momentum ?? 0.1,
+    runningMean: optional(runningMean),
+    runningVar: optional(runningVar),
+    out: rows(y),
+    mean: viewOf(mean),
+    rstd: viewOf(rstd),
+  });
+  return record(
+    y,
+    "batchNorm",
+    [x, weight, bias],
+    (g) => {
+      const gc = contiguous(g);
+      const dx = empty(x.shape, "float32", backend);
+      const dweight = weight?.requiresGrad ? empty([C], "float32", backend) : null;
+      const dbias = bias?.requiresGrad ? empty([C], "float32", backend) : null;
+      backend.runOptional!("batchNormBackward", {
+        x: rows(xc),
+        weight: optional(weight),
+        mean: viewOf(mean),
+        rstd: viewOf(rstd),
+        g: rows(gc),
+        dx: rows(dx),
+        dweight: optional(dweight),
+        dbias: optional(dbias),
+      });
+      return [x.requiresGrad ? dx : null, dweight, dbias];
+    },
+    [xc, mean, rstd],
   );
 }
 

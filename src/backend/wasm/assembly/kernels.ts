@@ -1133,6 +1133,37 @@ export function adamw(): void {
   }
 }
 
+/** x ← x + alpha·y in place (operand 0 x, 1 y; F0 alpha): float64 arithmetic, one rounding. */
+export function axpy(): void {
+  const rows = ai(I_ROWS);
+  const n = ai(I_LEN);
+  const alpha = af(0);
+  const d = dt(0);
+  const sx = step(0);
+  const sy = step(1);
+  const av = f64x2.splat(alpha);
+  rowsBegin(ai(I_R0));
+  for (let r = 0; r < rows; r++) {
+    let px = cur(0);
+    let py = cur(1);
+    let j = 0;
+    if (d == 0 && sx == 1 && sy == 1) {
+      const bx = base(0) + (<usize>px << 2);
+      const by = base(1) + (<usize>py << 2);
+      for (; j + 2 <= n; j += 2) {
+        const o = <usize>j << 2;
+        const x = f64x2.promote_low_f32x4(v128.load64_zero(bx + o));
+        const y = f64x2.promote_low_f32x4(v128.load64_zero(by + o));
+        v128.store64_lane(bx + o, f32x4.demote_f64x2_zero(f64x2.add(x, f64x2.mul(av, y))), 0);
+      }
+      px += j;
+      py += j;
+    }
+    for (; j < n; j++, px += sx, py += sy) st(d, base(0), px, ld(d, base(0), px) + alpha * ld(d, base(1), py));
+    rowsNext();
+  }
+}
+
 // ---- reductions ----
 
 /** Columns 0..n of `rows` float32 rows (row stride sr elements) added into float64 sums. */
@@ -1722,6 +1753,145 @@ export function layerNormBackward(): void {
   const bdb = <usize>ai(I_EXTRA + 14);
   if (bdw) for (let i = 0; i < D; i++) st(d, bdw, ai(I_EXTRA + 13) + i, load<f64>(dw + (<usize>i << 3)));
   if (bdb) for (let i = 0; i < D; i++) st(d, bdb, ai(I_EXTRA + 15) + i, load<f64>(db + (<usize>i << 3)));
+}
+
+// ---- batch norm (training; float32 [R, C], contiguous, channels last) ----
+// EXTRA: 0 R, 1 C, then byte addresses: 2 x, 3 out (dx), 4 mean, 5 rstd, 6 weight, 7 bias,
+// 8 running mean, 9 running var (0 = none), 10 g, 11 dweight, 12 dbias, 13 temp (5·C f64).
+// F0 eps, F1 momentum. The float64 expressions and their order are the js kernels'.
+
+@inline function f64At(p: usize, c: i32): f64 {
+  return load<f64>(p + (<usize>c << 3));
+}
+@inline function f32At(p: usize, c: i32): f64 {
+  return <f64>load<f32>(p + (<usize>c << 2));
+}
+@inline function twoF32(p: usize, c: i32): v128 {
+  return f64x2.promote_low_f32x4(v128.load64_zero(p + (<usize>c << 2)));
+}
+@inline function storeTwoF32(p: usize, c: i32, v: v128): void {
+  v128.store64_lane(p + (<usize>c << 2), f32x4.demote_f64x2_zero(v), 0);
+}
+
+export function batchNorm(): void {
+  const R = ai(I_EXTRA);
+  const C = ai(I_EXTRA + 1);
+  const px = <usize>ai(I_EXTRA + 2);
+  const po = <usize>ai(I_EXTRA + 3);
+  const pw = <usize>ai(I_EXTRA + 6);
+  const pb = <usize>ai(I_EXTRA + 7);
+  const prm = <usize>ai(I_EXTRA + 8);
+  const prv = <usize>ai(I_EXTRA + 9);
+  const eps = af(0);
+  const momentum = af(1);
+  const mean = <usize>ai(I_EXTRA + 13);
+  const sq = mean + (<usize>C << 3);
+  memory.fill(mean, 0, <usize>C << 4);
+  const rowBytes = <usize>C << 2;
+  for (let r = 0, row = px; r < R; r++, row += rowBytes) {
+    let c = 0;
+    for (; c + 2 <= C; c += 2) v128.store(mean + (<usize>c << 3), f64x2.add(v128.load(mean + (<usize>c << 3)), twoF32(row, c)));
+    for (; c < C; c++) store<f64>(mean + (<usize>c << 3), f64At(mean, c) + f32At(row, c));
+  }
+  for (let c = 0; c < C; c++) store<f64>(mean + (<usize>c << 3), f64At(mean, c) / <f64>R);
+  for (let r = 0, row = px; r < R; r++, row += rowBytes) {
+    let c = 0;
+    for (; c + 2 <= C; c += 2) {
+      const o = <usize>c << 3;
+      const d = f64x2.sub(twoF32(row, c), v128.load(mean + o));
+      v128.store(sq + o, f64x2.add(v128.load(sq + o), f64x2.mul(d, d)));
+    }
+    for (; c < C; c++) {
+      const d = f32At(row, c) - f64At(mean, c);
+      store<f64>(sq + (<usize>c << 3), f64At(sq, c) + d * d);
+    }
+  }
+  const unbias = <f64>R / <f64>max(R - 1, 1);
+  for (let c = 0; c < C; c++) {
+    const v = f64At(sq, c) / <f64>R;
+    const rs = 1 / Math.sqrt(v + eps);
+    store<f32>(<usize>ai(I_EXTRA + 4) + (<usize>c << 2), <f32>f64At(mean, c));
+    store<f32>(<usize>ai(I_EXTRA + 5) + (<usize>c << 2), <f32>rs);
+    if (prm) store<f32>(prm + (<usize>c << 2), <f32>((1 - momentum) * f32At(prm, c) + momentum * f64At(mean, c)));
+    if (prv) store<f32>(prv + (<usize>c << 2), <f32>((1 - momentum) * f32At(prv, c) + momentum * (v * unbias)));
+    store<f64>(sq + (<usize>c << 3), rs);
+  }
+  for (let r = 0, row = px, out = po; r < R; r++, row += rowBytes, out += rowBytes) {
+    let c = 0;
+    for (; c + 2 <= C; c += 2) {
+      const o = <usize>c << 3;
+      let y = f64x2.mul(f64x2.sub(twoF32(row, c), v128.load(mean + o)), v128.load(sq + o));
+      if (pw) y = f64x2.mul(y, twoF32(pw, c));
+      if (pb) y = f64x2.add(y, twoF32(pb, c));
+      storeTwoF32(out, c, y);
+    }
+    for (; c < C; c++) {
+      let y = (f32At(row, c) - f64At(mean, c)) * f64At(sq, c);
+      if (pw) y *= f32At(pw, c);
+      if (pb) y += f32At(pb, c);
+      store<f32>(out + (<usize>c << 2), <f32>y);
+    }
+  }
+}
+
+export function batchNormBackward(): void {
+  const R = ai(I_EXTRA);
+  const C = ai(I_EXTRA + 1);
+  const px = <usize>ai(I_EXTRA + 2);
+  const pdx = <usize>ai(I_EXTRA + 3);
+  const pm = <usize>ai(I_EXTRA + 4);
+  const pr = <usize>ai(I_EXTRA + 5);
+  const pw = <usize>ai(I_EXTRA + 6);
+  const pg = <usize>ai(I_EXTRA + 10);
+  const pdw = <usize>ai(I_EXTRA + 11);
+  const pdb = <usize>ai(I_EXTRA + 12);
+  const sumG = <usize>ai(I_EXTRA + 13);
+  const sumGX = sumG + (<usize>C << 3);
+  const mean = sumGX + (<usize>C << 3);
+  const rstd = mean + (<usize>C << 3);
+  const k = rstd + (<usize>C << 3);
+  memory.fill(sumG, 0, <usize>C << 4);
+  for (let c = 0; c < C; c++) {
+    const o = <usize>c << 3;
+    const rs = f32At(pr, c);
+    store<f64>(mean + o, f32At(pm, c));
+    store<f64>(rstd + o, rs);
+    store<f64>(k + o, ((pw ? f32At(pw, c) : 1) * rs) / <f64>R);
+  }
+  const rowBytes = <usize>C << 2;
+  for (let r = 0, row = px, grow = pg; r < R; r++, row += rowBytes, grow += rowBytes) {
+    let c = 0;
+    for (; c + 2 <= C; c += 2) {
+      const o = <usize>c << 3;
+      const g = twoF32(grow, c);
+      const xhat = f64x2.mul(f64x2.sub(twoF32(row, c), v128.load(mean + o)), v128.load(rstd + o));
+      v128.store(sumG + o, f64x2.add(v128.load(sumG + o), g));
+      v128.store(sumGX + o, f64x2.add(v128.load(sumGX + o), f64x2.mul(g, xhat)));
+    }
+    for (; c < C; c++) {
+      const o = <usize>c << 3;
+      const g = f32At(grow, c);
+      store<f64>(sumG + o, load<f64>(sumG + o) + g);
+      store<f64>(sumGX + o, load<f64>(sumGX + o) + g * ((f32At(row, c) - load<f64>(mean + o)) * load<f64>(rstd + o)));
+    }
+  }
+  const rv = f64x2.splat(<f64>R);
+  for (let r = 0, row = px, grow = pg, out = pdx; r < R; r++, row += rowBytes, grow += rowBytes, out += rowBytes) {
+    let c = 0;
+    for (; c + 2 <= C; c += 2) {
+      const o = <usize>c << 3;
+      const xhat = f64x2.mul(f64x2.sub(twoF32(row, c), v128.load(mean + o)), v128.load(rstd + o));
+      const inner = f64x2.sub(f64x2.sub(f64x2.mul(rv, twoF32(grow, c)), v128.load(sumG + o)), f64x2.mul(xhat, v128.load(sumGX + o)));
+      storeTwoF32(out, c, f64x2.mul(v128.load(k + o), inner));
+    }
+    for (; c < C; c++) {
+      const o = <usize>c << 3;
+      const xhat = (f32At(row, c) - load<f64>(mean + o)) * load<f64>(rstd + o);
+      store<f32>(out + (<usize>c << 2), <f32>(load<f64>(k + o) * (<f64>R * f32At(grow, c) - load<f64>(sumG + o) - xhat * load<f64>(sumGX + o))));
+    }
+  }
+  if (pdw) for (let c = 0; c < C; c++) store<f32>(pdw + (<usize>c << 2), <f32>f64At(sumGX, c));
+  if (pdb) for (let c = 0; c < C; c++) store<f32>(pdb + (<usize>c << 2), <f32>f64At(sumG, c));
 }
 
 // ---- gathers and scatters ----
