@@ -1133,6 +1133,11 @@ export function adamw(): void {
   }
 }
 
+/** Lanes 2 and 3 of a float32 vector moved to lanes 0 and 1 (for promote_low). */
+@inline function highHalf(v: v128): v128 {
+  return v128.shuffle<u8>(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+}
+
 /** x ← x + alpha·y in place (operand 0 x, 1 y; F0 alpha): float64 arithmetic, one rounding. */
 export function axpy(): void {
   const rows = ai(I_ROWS);
@@ -1150,11 +1155,13 @@ export function axpy(): void {
     if (d == 0 && sx == 1 && sy == 1) {
       const bx = base(0) + (<usize>px << 2);
       const by = base(1) + (<usize>py << 2);
-      for (; j + 2 <= n; j += 2) {
+      for (; j + 4 <= n; j += 4) {
         const o = <usize>j << 2;
-        const x = f64x2.promote_low_f32x4(v128.load64_zero(bx + o));
-        const y = f64x2.promote_low_f32x4(v128.load64_zero(by + o));
-        v128.store64_lane(bx + o, f32x4.demote_f64x2_zero(f64x2.add(x, f64x2.mul(av, y))), 0);
+        const x = v128.load(bx + o);
+        const y = v128.load(by + o);
+        const lo = f64x2.add(f64x2.promote_low_f32x4(x), f64x2.mul(av, f64x2.promote_low_f32x4(y)));
+        const hi = f64x2.add(f64x2.promote_low_f32x4(highHalf(x)), f64x2.mul(av, f64x2.promote_low_f32x4(highHalf(y))));
+        v128.store(bx + o, v128.shuffle<u8>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23));
       }
       px += j;
       py += j;
