@@ -2,7 +2,7 @@
  * bench/train-step: ms per training step (batch 32, SGD) of lecture 4's MLP with BatchNorm
  * (12,097 parameters) and lecture 6's WaveNet (76,579), on each registered herograd backend and in
  * PyTorch (bench/reference/makemore_train_step.py) from the same command, with the ratio.
- * Usage: hero bench train-step [-- --steps N --models mlp-bn,wavenet]
+ * Usage: hero bench train-step [-- --steps N --blocks B --models mlp-bn,wavenet]
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,7 +16,7 @@ import { SGD } from "../src/optim/index.js";
 import { Random } from "../src/random/index.js";
 import { backendNames, setBackend } from "../src/tensor/index.js";
 import { trainStep, windowTensors } from "../src/train/makemore.js";
-import { findPython, printTable, referencePath, runPython } from "./util.js";
+import { findPython, type PythonServer, printTable, referencePath, servePython } from "./util.js";
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -25,12 +25,18 @@ const { values } = parseArgs({
     // V8 reaches its steady speed only after about a thousand steps of these small models
     // (1.6 ms → 0.4 ms per mlp-bn step): a short warm-up would time the JIT, not the step.
     warmup: { type: "string", default: "1000" },
+    // The cores are shared with other machines' work that comes and goes within seconds: PyTorch
+    // (a process kept running) and herograd take turns, a block of steps each, so both see the
+    // same load.
+    blocks: { type: "string", default: "10" },
     models: { type: "string", default: "mlp-bn,wavenet" },
   },
   allowPositionals: true,
 });
 const steps = Number(values.steps);
 const warmup = Number(values.warmup);
+const blocks = Math.max(1, Math.min(steps, Number(values.blocks)));
+const blockSteps = Math.round(steps / blocks);
 
 const models: Record<string, { block: number; build: (g: Random) => Layer }> = {
   "mlp-bn": {
@@ -51,60 +57,80 @@ const python = findPython(["torch"]);
 const namesFile = join(mkdtempSync(join(tmpdir(), "hero-bench-")), "names.txt");
 writeFileSync(namesFile, names.text);
 
-console.log(`makemore train step, batch 32, SGD; ${steps} timed steps after ${warmup} warm-up steps`);
-const rows: (string | number)[][] = [["model", "params", "implementation", "ms/step", "vs PyTorch"]];
+console.log(
+  `makemore train step, batch 32, SGD; ${blocks} blocks of ${blockSteps} timed steps after ${warmup} warm-up steps, PyTorch and herograd taking turns block by block (the js backend runs alone, after)`,
+);
+const rows: (string | number)[][] = [
+  ["model", "params", "implementation", "ms/step", "vs PyTorch", "blocks faster than PyTorch's"],
+];
 for (const name of values.models!.split(",")) {
   const spec = models[name];
   if (!spec) throw new Error(`unknown model "${name}"; known: ${Object.keys(models).join(", ")}`);
-  let torchMs: number | undefined;
+  // HERO_BACKEND (hero bench --backend) picks one backend; otherwise every registered one runs.
+  const runs = backendNames()
+    .filter((b) => !process.env.HERO_BACKEND || b === process.env.HERO_BACKEND)
+    .map((backend) => {
+      setBackend(backend);
+      const data = windowTensors(buildContextWindows(words, vocab, spec.block));
+      const model = spec.build(new Random(42));
+      const optimizer = new SGD(model.parameters(), { lr: 0.1 });
+      const g = new Random(1);
+      for (let i = 0; i < warmup; i++) trainStep(model, optimizer, data, 32, g);
+      /** Milliseconds for n steps. */
+      const time = (n: number): number => {
+        setBackend(backend);
+        const started = performance.now();
+        for (let i = 0; i < n; i++) trainStep(model, optimizer, data, 32, g);
+        return performance.now() - started;
+      };
+      return { backend, model, time, blockMs: [] as number[] };
+    });
   let torchNote = "PyTorch not installed (apt-get install python3-torch)";
+  const torchBlockMs: number[] = [];
+  let torch: PythonServer | undefined;
   if (python) {
-    const input = JSON.stringify({
-      model: name,
-      names: namesFile,
-      batch: 32,
-      steps,
-      warmup,
-    });
-    // Debian's OpenBLAS does not recognise this CPU and falls back to a slow kernel without this.
-    const ref = runPython(python, referencePath("makemore_train_step.py"), input, {
-      OPENBLAS_CORETYPE: "SkylakeX",
-    });
-    if (ref.ok) {
-      const r = JSON.parse(ref.stdout) as { ms_per_step: number; torch: string; threads: number };
-      torchMs = r.ms_per_step;
+    const input = JSON.stringify({ model: name, names: namesFile, batch: 32, steps: 0, warmup, serve: true });
+    try {
+      // Debian's OpenBLAS does not recognise this CPU and falls back to a slow kernel without this.
+      torch = await servePython(python, referencePath("makemore_train_step.py"), input, {
+        OPENBLAS_CORETYPE: "SkylakeX",
+      });
+      const r = JSON.parse(torch.header) as { torch: string; threads: number };
       torchNote = `PyTorch ${r.torch} (${r.threads} thread${r.threads === 1 ? "" : "s"}, OPENBLAS_CORETYPE=SkylakeX)`;
-    } else {
-      torchNote = `PyTorch failed: ${ref.stderr.trim().split("\n").at(-1)}`;
+    } catch (error) {
+      torchNote = `PyTorch failed: ${(error as Error).message}`;
     }
   }
-  // HERO_BACKEND (hero bench --backend) picks one backend; otherwise every registered one runs.
-  for (const backend of backendNames().filter(
-    (b) => !process.env.HERO_BACKEND || b === process.env.HERO_BACKEND,
-  )) {
-    setBackend(backend);
-    const data = windowTensors(buildContextWindows(words, vocab, spec.block));
-    const model = spec.build(new Random(42));
-    const optimizer = new SGD(model.parameters(), { lr: 0.1 });
-    const g = new Random(1);
-    for (let i = 0; i < warmup; i++) trainStep(model, optimizer, data, 32, g);
-    const started = performance.now();
-    for (let i = 0; i < steps; i++) trainStep(model, optimizer, data, 32, g);
-    const ms = (performance.now() - started) / steps;
+  const paired = runs.filter((r) => r.backend !== "js");
+  for (let b = 0; b < blocks; b++) {
+    if (torch) torchBlockMs.push((JSON.parse(await torch.ask(String(blockSteps))) as { ms: number }).ms);
+    for (const run of paired) run.blockMs.push(run.time(blockSteps));
+  }
+  torch?.close();
+  for (const run of runs) if (run.backend === "js") run.blockMs.push(run.time(blockSteps * blocks));
+  const total = (xs: number[]) => xs.reduce((p, q) => p + q, 0);
+  const torchMs = torchBlockMs.length > 0 ? total(torchBlockMs) / (blockSteps * blocks) : undefined;
+  for (const run of runs) {
+    const ms = total(run.blockMs) / (blockSteps * blocks);
     const ratio =
       torchMs === undefined
         ? ""
         : ms > torchMs
           ? `${(ms / torchMs).toFixed(2)}x slower`
           : `${(torchMs / ms).toFixed(2)}x faster`;
-    rows.push([name, model.numParameters(), `herograd ${backend}`, ms.toFixed(3), ratio]);
+    const wins =
+      torchMs === undefined || run.backend === "js"
+        ? ""
+        : `${run.blockMs.filter((t, i) => t < torchBlockMs[i]!).length} of ${blocks}`;
+    rows.push([name, run.model.numParameters(), `herograd ${run.backend}`, ms.toFixed(3), ratio, wins]);
   }
   rows.push([
     name,
     "",
     torchNote,
     torchMs === undefined ? "-" : torchMs.toFixed(3),
-    torchMs === undefined ? "" : "1.00x",
+    torchMs ? "1.00x" : "",
+    "",
   ]);
 }
 printTable(rows);

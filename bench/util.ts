@@ -1,7 +1,8 @@
 /** Helpers shared by the benchmarks: locating references, running them, printing comparisons. */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
 /** The repository root (bench files run from dist/bench). */
@@ -45,6 +46,47 @@ export function runPython(
     maxBuffer: 64 * 1024 * 1024,
   });
   return { ok: res.status === 0, stdout: res.stdout ?? "", stderr: res.stderr ?? "" };
+}
+
+/**
+ * A reference that stays running and answers one line per request line: the spec goes on the
+ * first line, its first output line is the header. Used to time implementations in turns.
+ */
+export interface PythonServer {
+  header: string;
+  ask(line: string): Promise<string>;
+  close(): void;
+}
+
+export async function servePython(
+  python: string,
+  script: string,
+  spec: string,
+  env: Record<string, string> = {},
+): Promise<PythonServer> {
+  const child = spawn(python, [script], { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<string> => {
+    const r = await lines.next();
+    if (r.done) throw new Error(`${script} exited: ${stderr.trim().split("\n").at(-1) ?? "no output"}`);
+    return r.value;
+  };
+  child.stdin.write(`${spec}\n`);
+  const header = await next();
+  return {
+    header,
+    ask: (line) => {
+      child.stdin.write(`${line}\n`);
+      return next();
+    },
+    close: () => {
+      child.stdin.end();
+    },
+  };
 }
 
 export function printTable(rows: (string | number)[][]): void {

@@ -2,7 +2,8 @@
 
 Reads a JSON spec on stdin: {"model": "mlp-bn" | "wavenet", "names": path to names.txt,
 "batch": 32, "steps": N, "warmup": N, "seed": 42}. Prints one JSON line with ms_per_step,
-the final loss, torch's version and its thread count.
+the final loss, torch's version and its thread count. With "serve": true (spec on the first
+line) it warms up, prints its version line, then times the step count on each further line.
 
 mlp-bn is lecture 4's model (Embedding 27x10, context 3, Linear 30->200 without bias,
 BatchNorm1d, Tanh, Linear 200->27: 12,097 parameters). wavenet is lecture 6's (context 8,
@@ -85,7 +86,7 @@ def windows(words, stoi, block):
 
 
 def main():
-    spec = json.load(sys.stdin)
+    spec = json.loads(sys.stdin.readline())
     torch.manual_seed(spec.get("seed", 42))
     words = open(spec["names"]).read().splitlines()
     chars = sorted(set("".join(words)))
@@ -109,6 +110,17 @@ def main():
 
     for _ in range(spec["warmup"]):
         step()
+    if spec.get("serve"):
+        # Paired timing: the bench sends a step count per line and gets the milliseconds back, so
+        # PyTorch and herograd take turns within the same seconds of this shared machine.
+        print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+        for line in sys.stdin:
+            n = int(line)
+            start = time.perf_counter()
+            for _ in range(n):
+                step()
+            print(json.dumps({"ms": (time.perf_counter() - start) * 1000}), flush=True)
+        return
     start = time.perf_counter()
     for _ in range(spec["steps"]):
         loss = step()
