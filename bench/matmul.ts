@@ -4,8 +4,8 @@
  * @tensorflow/tfjs-backend-wasm (XNNPACK), @jax-js/jax (wasm) and, with the torch peer, PyTorch on
  * --torch-device (cuda on a GPU machine), all from the same command. Each figure is the best of
  * several timed calls after warm-up calls (the best, as other processes share the cores); the
- * median is printed beside it. A webgpu call is a batch of matmuls submitted together and waited
- * for, divided by the batch size.
+ * median is printed beside it. The wasm thread counts take turns in rounds. A webgpu call is a
+ * batch of matmuls submitted together and waited for, divided by the batch size.
  * Usage: hero bench matmul [-- --sizes 256,512,1024 --threads 1,2 --peers numpy,tfjs,jax,torch]
  *        hero bench matmul --backend webgpu -- --sizes 1024,2048 --peers torch --torch-device cuda
  */
@@ -44,6 +44,24 @@ interface Timing {
   median: number;
 }
 
+/** Seconds per call of a synchronous fn: 2 warm-up calls, then calls until `ms` (at least 3). */
+function timesOf(fn: () => unknown, ms: number): number[] {
+  for (let i = 0; i < 2; i++) fn();
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < 3 || (performance.now() - start < ms && times.length < 50)) {
+    const t0 = performance.now();
+    fn();
+    times.push((performance.now() - t0) / 1000);
+  }
+  return times;
+}
+
+function summary(times: number[]): Timing {
+  const sorted = [...times].sort((a, b) => a - b);
+  return { best: sorted[0]!, median: sorted[Math.floor(sorted.length / 2)]! };
+}
+
 /** Seconds per call: 2 warm-up calls, then calls until the budget (at least 3). */
 async function time(fn: () => unknown | Promise<unknown>): Promise<Timing> {
   for (let i = 0; i < 2; i++) await fn();
@@ -54,8 +72,7 @@ async function time(fn: () => unknown | Promise<unknown>): Promise<Timing> {
     await fn();
     times.push((performance.now() - t0) / 1000);
   }
-  times.sort((a, b) => a - b);
-  return { best: times[0]!, median: times[Math.floor(times.length / 2)]! };
+  return summary(times);
 }
 
 const gflops = ([M, K, N]: number[], seconds: number) => (2 * M! * K! * N!) / seconds / 1e9;
@@ -83,19 +100,39 @@ function matrix(backend: Backend, rows: number, cols: number, data?: Float32Arra
   return { storage, shape: [rows, cols], strides: [cols, 1], offset: 0 };
 }
 
-for (const threads of backendChoice === "wasm" ? values.threads!.split(",").map(Number) : []) {
-  const backend = new WasmBackend({ threads });
-  const running = await backend.startThreads();
-  const row: string[] = [`herograd wasm ${backend.variant}, ${running} thread${running === 1 ? "" : "s"}`];
+// The thread counts take turns, a share of the budget each per round, so a slow spell of this
+// shared machine falls on all of them rather than on whichever ran then.
+const ROUNDS = 4;
+if (backendChoice === "wasm") {
+  const backends = values.threads!.split(",").map((t) => new WasmBackend({ threads: Number(t) }));
+  const wasmRows: string[][] = [];
+  for (const backend of backends) {
+    const running = await backend.startThreads();
+    wasmRows.push([`herograd wasm ${backend.variant}, ${running} thread${running === 1 ? "" : "s"}`]);
+  }
   for (const size of sizes) {
     const [M, K, N] = size;
-    const a = matrix(backend, M, K, random(M * K));
-    const b = matrix(backend, K, N, random(K * N));
-    const out = matrix(backend, M, N);
-    row.push(cell(await time(() => backend.run("matmul", { a, b, out })), size));
-    for (const v of [a, b, out]) backend.free(v.storage);
+    const calls = backends.map((backend) => {
+      const a = matrix(backend, M, K, random(M * K));
+      const b = matrix(backend, K, N, random(K * N));
+      const out = matrix(backend, M, N);
+      return {
+        run: () => backend.run("matmul", { a, b, out }),
+        free: () => {
+          for (const v of [a, b, out]) backend.free(v.storage);
+        },
+      };
+    });
+    const times: number[][] = calls.map(() => []);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, c] of calls.entries()) times[i]!.push(...timesOf(c.run, budget / ROUNDS));
+    }
+    calls.forEach((c, i) => {
+      wasmRows[i]!.push(cell(summary(times[i]!), size));
+      c.free();
+    });
   }
-  rows.push(row);
+  rows.push(...wasmRows);
 }
 
 if (backendChoice === "webgpu") {
