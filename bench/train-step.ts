@@ -22,9 +22,10 @@ const { values } = parseArgs({
   args: process.argv.slice(2),
   options: {
     steps: { type: "string", default: "500" },
-    // V8 reaches its steady speed only after about a thousand steps of these small models
-    // (1.6 ms → 0.4 ms per mlp-bn step): a short warm-up would time the JIT, not the step.
-    warmup: { type: "string", default: "1000" },
+    // V8 reaches its steady speed only after one to two thousand steps of these small models
+    // (1.6 ms → 0.22 ms per mlp-bn step; blocks of 50 steps right after 1,000 warm-up steps still
+    // swing between 0.23 and 0.52 ms): a short warm-up would time the JIT, not the step.
+    warmup: { type: "string", default: "3000" },
     // The cores are shared with other machines' work that comes and goes within seconds: PyTorch
     // (a process kept running) and herograd take turns, a block of steps each, so both see the
     // same load.
