@@ -141,27 +141,33 @@ export function clone(x: Tensor): Tensor {
   return record(out, "clone", [x], (g) => [g]);
 }
 
+/** An in-place update may not change a leaf that autograd records, and the value must broadcast to the target. */
+function checkInPlace(op: string, target: Tensor, value: TensorLike): void {
+  if (isGradEnabled() && target.requiresGrad && target.isLeaf) {
+    throw new Error(
+      `${op}: a leaf tensor that requires grad cannot be changed in place while recording; wrap the update in noGrad()`,
+    );
+  }
+  if (typeof value === "number") return;
+  const shape = broadcastShapes(op, value.shape, target.shape);
+  if (!sameShape(shape, target.shape)) {
+    throw new RangeError(
+      `${op}: value of shape ${shapeString(value.shape)} cannot be broadcast to target shape ${shapeString(target.shape)}`,
+    );
+  }
+}
+
 /**
  * Write `value` (broadcast, cast to target's dtype) into target's storage in place, and return
  * target. This is how long-lived tensors (parameters, running statistics) are updated, so a
  * tidy() scope around the update frees only the temporaries.
  */
 export function assign(target: Tensor, value: TensorLike): Tensor {
-  if (isGradEnabled() && target.requiresGrad && target.isLeaf) {
-    throw new Error(
-      "assign: a leaf tensor that requires grad cannot be changed in place while recording; wrap the update in noGrad()",
-    );
-  }
+  checkInPlace("assign", target, value);
   if (typeof value === "number") {
     target.storage.version++;
     target.backend.run("fill", { out: viewOf(target), value });
     return target;
-  }
-  const shape = broadcastShapes("assign", value.shape, target.shape);
-  if (!sameShape(shape, target.shape)) {
-    throw new RangeError(
-      `assign: value of shape ${shapeString(value.shape)} cannot be broadcast to target shape ${shapeString(target.shape)}`,
-    );
   }
   backendOf("assign", target, value);
   target.storage.version++;
@@ -177,17 +183,7 @@ export function assign(target: Tensor, value: TensorLike): Tensor {
  * backend has `axpy`, else add (and mul) then assign.
  */
 export function addInPlace(target: Tensor, value: Tensor, alpha = 1): Tensor {
-  if (isGradEnabled() && target.requiresGrad && target.isLeaf) {
-    throw new Error(
-      "addInPlace: a leaf tensor that requires grad cannot be changed in place while recording; wrap the update in noGrad()",
-    );
-  }
-  const shape = broadcastShapes("addInPlace", value.shape, target.shape);
-  if (!sameShape(shape, target.shape)) {
-    throw new RangeError(
-      `addInPlace: value of shape ${shapeString(value.shape)} cannot be broadcast to target shape ${shapeString(target.shape)}`,
-    );
-  }
+  checkInPlace("addInPlace", target, value);
   const backend = backendOf("addInPlace", target, value);
   if (
     backend.supports?.("axpy") &&
