@@ -44,14 +44,14 @@ interface Timing {
   median: number;
 }
 
-/** Seconds per call of a synchronous fn: 2 warm-up calls, then calls until `ms` (at least 3). */
-function timesOf(fn: () => unknown, ms: number): number[] {
-  for (let i = 0; i < 2; i++) fn();
+/** Seconds per call: 2 warm-up calls, then calls until `ms` have passed (at least 3, at most 50). */
+async function timesOf(fn: () => unknown | Promise<unknown>, ms: number): Promise<number[]> {
+  for (let i = 0; i < 2; i++) await fn();
   const times: number[] = [];
   const start = performance.now();
   while (times.length < 3 || (performance.now() - start < ms && times.length < 50)) {
     const t0 = performance.now();
-    fn();
+    await fn();
     times.push((performance.now() - t0) / 1000);
   }
   return times;
@@ -62,17 +62,9 @@ function summary(times: number[]): Timing {
   return { best: sorted[0]!, median: sorted[Math.floor(sorted.length / 2)]! };
 }
 
-/** Seconds per call: 2 warm-up calls, then calls until the budget (at least 3). */
+/** Best and median seconds per call over the budget. */
 async function time(fn: () => unknown | Promise<unknown>): Promise<Timing> {
-  for (let i = 0; i < 2; i++) await fn();
-  const times: number[] = [];
-  const start = performance.now();
-  while (times.length < 3 || (performance.now() - start < budget && times.length < 50)) {
-    const t0 = performance.now();
-    await fn();
-    times.push((performance.now() - t0) / 1000);
-  }
-  return summary(times);
+  return summary(await timesOf(fn, budget));
 }
 
 const gflops = ([M, K, N]: number[], seconds: number) => (2 * M! * K! * N!) / seconds / 1e9;
@@ -125,7 +117,7 @@ if (backendChoice === "wasm") {
     });
     const times: number[][] = calls.map(() => []);
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [i, c] of calls.entries()) times[i]!.push(...timesOf(c.run, budget / ROUNDS));
+      for (const [i, c] of calls.entries()) times[i]!.push(...(await timesOf(c.run, budget / ROUNDS)));
     }
     calls.forEach((c, i) => {
       wasmRows[i]!.push(cell(summary(times[i]!), size));
