@@ -26,5 +26,4 @@ export {
   type LoadStateDictOptions,
   Module,
   parameter,
-  type ZeroGradOptions,
 } from "./module.js";
