@@ -356,8 +356,7 @@ export class WasmBackend implements Backend {
   /** Operand q's dtype and storage address. */
   private operand(q: number, view: View): void {
     const a = this.args();
-    const s = view.storage as WasmStorage;
-    if (s.freed) throw new Error("wasm backend: kernel input was freed");
+    const s = liveStorage(view);
     a[I_DT + q] = DTYPE_CODE[s.dtype];
     a[I_BASE + q] = s.ptr;
     a[I_OFF + q] = view.offset;
@@ -581,8 +580,7 @@ export class WasmBackend implements Backend {
   /** Byte address of a view's first element (0 for none). */
   private address(view: View | null): number {
     if (!view) return 0;
-    const s = view.storage as WasmStorage;
-    if (s.freed) throw new Error("wasm backend: kernel input was freed");
+    const s = liveStorage(view);
     return s.ptr + view.offset * BYTES_PER_ELEMENT[s.dtype];
   }
 
@@ -947,6 +945,12 @@ export class WasmBackend implements Backend {
       this.argsPtr,
     );
   };
+}
+
+function liveStorage(view: View): WasmStorage {
+  const s = view.storage as WasmStorage;
+  if (s.freed) throw new Error("wasm backend: kernel input was freed");
+  return s;
 }
 
 /** True when the batch dims continue the row dim's stride, so batches of rows are one taller matrix. */
