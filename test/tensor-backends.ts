@@ -7,8 +7,17 @@
  * backend). Where none exists, `webgpuUnavailable` says why and test/webgpu.test.ts fails, unless
  * HERO_TEST_WEBGPU=0 says this machine is not expected to have one.
  */
+import { hasBackend, registerBackend } from "../src/backend/index.js";
+import { WasmBackend, wasmAvailable } from "../src/backend/wasm/index.js";
+import { nativeStatus } from "../src/backend/wasm/native.js";
 import { registerNodeWebGpuBackend } from "../src/backend/webgpu/node.js";
 import { backendNames, getBackend } from "../src/tensor/index.js";
+
+// Where the native addon runs wasm's matmul, attention, AdamW and layer norm backward, "wasm-only"
+// is the wasm backend without it (every kernel in wasm, as browsers run it), so both are tested.
+if (wasmAvailable() && nativeStatus().addon && !hasBackend("wasm-only")) {
+  registerBackend("wasm-only", () => new WasmBackend({ native: false, name: "wasm-only" }));
+}
 
 function wantedBackends(): string[] | undefined {
   return process.env.HERO_TEST_BACKENDS?.split(",").map((s) => s.trim());

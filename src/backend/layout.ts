@@ -17,3 +17,15 @@ export function product(shape: readonly number[]): number {
   for (const s of shape) n *= s;
   return n;
 }
+
+/** True when a view's elements are its storage's in row-major order from its offset (size-1 dims aside). */
+export function isContiguousView(view: { shape: readonly number[]; strides: readonly number[] }): boolean {
+  let expected = 1;
+  for (let d = view.shape.length - 1; d >= 0; d--) {
+    const size = view.shape[d]!;
+    if (size === 1) continue;
+    if (view.strides[d] !== expected) return false;
+    expected *= size;
+  }
+  return true;
+}

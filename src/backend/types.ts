@@ -234,6 +234,8 @@ export interface OptionalKernelArgs {
     weights: View;
     g: View;
     scale: number;
+    /** The forward was causal: the masked keys (weights 0) may be skipped. */
+    causal?: boolean;
     dq: View;
     dk: View;
     dv: View;
@@ -308,8 +310,8 @@ export interface Backend {
   /** Synchronous read; only on synchronous backends. */
   readSync?(storage: Storage): TypedArray;
   run<K extends KernelName>(kernel: K, args: KernelArgs[K]): void;
-  /** Whether runOptional implements this fused kernel. */
-  supports?(kernel: OptionalKernelName): boolean;
+  /** Whether runOptional implements this fused kernel (for inputs of `dtype`, where given). */
+  supports?(kernel: OptionalKernelName, dtype?: DType): boolean;
   runOptional?<K extends OptionalKernelName>(kernel: K, args: OptionalKernelArgs[K]): void;
   /** Live buffers and bytes held for tensors. */
   memoryStats(): MemoryStats;

@@ -1,6 +1,7 @@
 /** The `hero` command: each area registers its subcommands here. */
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
+import { describeCpuKernels } from "../backend/wasm/index.js";
 import { prepareBackend, useBackend } from "./backend-option.js";
 import { registerBench } from "./commands/bench.js";
 import { registerGPT } from "./commands/gpt.js";
@@ -34,7 +35,7 @@ function packageVersion(): string {
 export function createProgram(): Command {
   const program = new Command("hero")
     .description("herograd: Neural Networks: Zero to Hero in TypeScript — train, sample, tokenize, benchmark")
-    .version(packageVersion())
+    .version(`${packageVersion()}\nCPU kernels: ${describeCpuKernels()}`)
     .showHelpAfterError()
     .configureHelp({ showGlobalOptions: true });
 

@@ -23,6 +23,8 @@ import {
 } from "../types.js";
 import { WASM_BINARIES } from "./generated/binaries.js";
 import { WasmHeap } from "./memory.js";
+import { nativeStatus } from "./native.js";
+import { NativeKernels } from "./native-kernels.js";
 import { type Job, type KernelExports, MAX_SHARES_PER_THREAD, type PoolKernel, WorkerPool } from "./pool.js";
 
 export interface WasmStorage extends Storage {
@@ -166,15 +168,33 @@ function defaultThreads(): number {
   return Math.max(1, os?.availableParallelism?.() ?? 1);
 }
 
+function kernelsLine(variant: WasmVariant, threads: number, nativeIsa: string | null): string {
+  const wasm = `wasm ${variant}, ${threads} thread${threads === 1 ? "" : "s"}`;
+  if (!nativeIsa) return `${wasm} (native kernels: ${nativeStatus().reason || "off"})`;
+  return `native ${nativeIsa} matmul and attention; ${wasm}`;
+}
+
+/** Where the default wasm backend's kernels would run here, in one line (`hero --version`, `hero bench`). */
+export function describeCpuKernels(): string {
+  const threads = defaultThreads();
+  const variant = wasmAvailable() ? pickVariant(threads > 1) : null;
+  if (!variant) return "js (this runtime has no WebAssembly SIMD)";
+  return kernelsLine(variant, variant.endsWith("Shared") ? threads : 1, nativeStatus().isa);
+}
+
 export interface WasmBackendOptions {
   /** Threads including the calling one (default: HERO_WASM_THREADS or the number of cores). */
   threads?: number;
   /** Force a variant (tests, benchmarks). */
   variant?: WasmVariant;
+  /** Run matmul and attention in the native addon where it loaded (default true; HERO_NATIVE=0 turns it off). */
+  native?: boolean;
+  /** The name it is registered under (default "wasm"). */
+  name?: string;
 }
 
 export class WasmBackend implements Backend {
-  readonly name = "wasm";
+  readonly name: string;
   readonly synchronous = true;
   readonly variant: WasmVariant;
   readonly threads: number;
@@ -188,8 +208,11 @@ export class WasmBackend implements Backend {
   private readonly startPool: () => WorkerPool | null;
   private buffers = 0;
   private liveBytes = 0;
+  /** The native kernels (Node, addon built, AVX2 or AVX-512), or null: then every kernel is wasm. */
+  readonly native: NativeKernels | null;
 
   constructor(options: WasmBackendOptions = {}) {
+    this.name = options.name ?? "wasm";
     const wantThreads = options.threads ?? defaultThreads();
     const variant = options.variant ?? pickVariant(wantThreads > 1);
     if (!variant) throw new Error("wasm backend: this runtime has no WebAssembly SIMD");
@@ -213,6 +236,16 @@ export class WasmBackend implements Backend {
     this.exports.init(...perThread());
     this.i32 = new Int32Array(this.memory.buffer, this.argsPtr, ARGS_BYTES / 4);
     this.f64 = new Float64Array(this.memory.buffer, this.argsPtr, ARGS_BYTES / 8);
+    const { addon, isa } = nativeStatus();
+    // Native threads need no shared memory: they get the thread count even on a one-thread variant.
+    this.native =
+      addon && isa && options.native !== false
+        ? new NativeKernels(addon, isa, wantThreads, this.heap, (v) => this.address(v))
+        : null;
+    if (this.native) {
+      this.optionalKernels.attention = (args) => this.attention(args);
+      this.optionalKernels.attentionBackward = (args) => this.attentionBackward(args);
+    }
     // Workers start on the first matmul big enough to split.
     this.startPool = () => {
       const inits = Array.from({ length: this.threads - 1 }, perThread);
@@ -250,6 +283,11 @@ export class WasmBackend implements Backend {
     for (let i = 0; i < 3; i++) this.matmul({ a: view(a), b: view(a), out: view(c) });
     this.free(a);
     this.free(c);
+  }
+
+  /** Where this backend's kernels run, in one line. */
+  describeKernels(): string {
+    return kernelsLine(this.variant, this.threads, this.native?.isa ?? null);
   }
 
   private describe(): string {
@@ -326,7 +364,14 @@ export class WasmBackend implements Backend {
     batchNormBackward: (args) => this.batchNormBackward(args),
   };
 
-  supports(kernel: OptionalKernelName): boolean {
+  supports(kernel: OptionalKernelName, dtype?: DType): boolean {
+    // The native attention is float32 only.
+    if (
+      (kernel === "attention" || kernel === "attentionBackward") &&
+      dtype !== undefined &&
+      dtype !== "float32"
+    )
+      return false;
     return this.optionalKernels[kernel] !== undefined;
   }
 
@@ -560,6 +605,7 @@ export class WasmBackend implements Backend {
   };
 
   adamw = (args: KernelArgs["adamw"]): void => {
+    if (this.native?.adamw(args)) return;
     const { param, grad, m, v } = args;
     this.walk(param.shape, [param, grad, m, v], [param.strides, grad.strides, m.strides, v.strides]);
     this.setF(0, args.lr);
@@ -575,6 +621,41 @@ export class WasmBackend implements Backend {
     this.walk(x.shape, [x, y], [x.strides, y.strides]);
     this.setF(0, alpha);
     this.launch("axpy");
+  }
+
+  /** Attention (native only): inputs whose last dim is strided are copied contiguous first. */
+  private attention(args: OptionalKernelArgs["attention"]): void {
+    this.withUnitLastDims([args.q, args.k, args.v], ([q, k, v]) => {
+      if (!this.native!.attention({ ...args, q, k, v }))
+        throw new Error(`wasm backend: attention over more than 8 non-mergeable batch dims`);
+    });
+  }
+
+  private attentionBackward(args: OptionalKernelArgs["attentionBackward"]): void {
+    this.withUnitLastDims([args.q, args.k, args.v, args.weights, args.g], ([q, k, v, weights, g]) => {
+      if (!this.native!.attentionBackward({ ...args, q, k, v, weights, g }))
+        throw new Error(`wasm backend: attention over more than 8 non-mergeable batch dims`);
+    });
+  }
+
+  /** Run `fn` on the views, each with a contiguous last dim (a copy where it was strided). */
+  private withUnitLastDims(views: View[], fn: (views: View[]) => void): void {
+    const temps: WasmStorage[] = [];
+    try {
+      const unit = views.map((v) => {
+        if (v.strides.at(-1) === 1 || (v.shape.at(-1) ?? 1) <= 1) return v;
+        let size = 1;
+        for (const n of v.shape) size *= n;
+        const storage = this.alloc(v.storage.dtype, size);
+        temps.push(storage);
+        const copy: View = { storage, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 };
+        this.copy({ x: v, out: copy });
+        return copy;
+      });
+      fn(unit);
+    } finally {
+      for (const t of temps) this.free(t);
+    }
   }
 
   /** Byte address of a view's first element (0 for none). */
@@ -757,6 +838,7 @@ export class WasmBackend implements Backend {
   };
 
   layerNormBackward = (args: KernelArgs["layerNormBackward"]): void => {
+    if (this.native?.layerNormBackward(args)) return;
     const { x, weight, mean, rstd, g, dx, dweight, dbias } = args;
     const [R, D] = x.shape as [number, number];
     const tmp = this.temp(32 * D);
@@ -911,6 +993,17 @@ export class WasmBackend implements Backend {
     a[I_EXTRA + 7] = out.strides[nd - 2]!;
     a[I_EXTRA + 8] = out.strides[nd - 1]!;
     if (batches === 0 || M === 0 || N === 0) return;
+    if (
+      this.native &&
+      x.storage.dtype === "float32" &&
+      y.storage.dtype === "float32" &&
+      out.storage.dtype === "float32"
+    ) {
+      // The batch dims as walk() merged them (the dummy last dim is not among them).
+      const dims = a[I_ND]!;
+      const sizes = Array.from({ length: dims }, (_, d) => a[I_SHAPE + d]!);
+      if (this.native.matmul(x, y, out, sizes, (q, d) => a[I_STRIDES + d * 4 + q]!)) return;
+    }
     const flops = 2 * batches * M * N * K;
     if (this.threads > 1 && flops >= PARALLEL_FLOPS && this.pool === undefined) this.pool = this.startPool();
     if (!this.pool || flops < PARALLEL_FLOPS) {

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Command } from "commander";
+import { describeCpuKernels } from "../../backend/wasm/index.js";
 import { useBackend } from "../backend-option.js";
 
 /** Compiled benchmarks live in dist/bench, beside dist/src. */
@@ -38,6 +39,7 @@ export function registerBench(program: Command): void {
         );
       }
       const file = join(benchDir, `${name}.js`);
+      console.log(`herograd CPU kernels: ${describeCpuKernels()}`);
       // Benchmarks read their options from process.argv, as when run with node directly.
       process.argv = [process.argv[0]!, file, ...args];
       await import(pathToFileURL(file).href);

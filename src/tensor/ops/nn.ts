@@ -403,7 +403,7 @@ export function scaledDotProductAttention(
   const backend = q.backend;
   const nd = q.ndim;
   const fusable =
-    backend.supports?.("attention") === true &&
+    backend.supports?.("attention", q.dtype) === true &&
     backend.runOptional !== undefined &&
     nd >= 2 &&
     k.ndim === nd &&
@@ -452,6 +452,7 @@ export function scaledDotProductAttention(
         weights: viewOf(weights),
         g: viewOf(g),
         scale,
+        causal: isCausal,
         dq: viewOf(dq),
         dk: viewOf(dk),
         dv: viewOf(dv),

@@ -1,0 +1,400 @@
+// herograd's native kernels for the wasm backend in Node: they work in place on the backend's
+// WebAssembly.Memory (passed as a Uint8Array over it), reading their arguments from a block of
+// int32 slots in that memory, so a call carries no copies and no per-argument conversions.
+//
+//   context(threads, isa)       -> a context (its threads and packing buffers); isa "" = the best
+//   matmul(ctx, memory, args)   -> true, or false when the product is not one it takes (caller falls back)
+//   attention(ctx, memory, args), attentionBackward(ctx, memory, args) -> the same
+//   adamw(ctx, memory, args), layerNormBackward(ctx, memory, args)
+//   info()                      -> { isas: [...], best }
+//   workerRuns(ctx)             -> shares run by the worker threads
+#include <node_api.h>
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "attention.h"
+#include "gemm.h"
+#include "optim_norm.h"
+#include "team.h"
+
+namespace hero {
+namespace {
+
+bool cpu_has_avx512() {
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("fma");
+}
+bool cpu_has_avx2() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+
+struct Context {
+  Context(int threads, const GemmIsa* g, const AttentionIsa* a) : team(threads), ws(threads), gemm(g), attn(a) {}
+  Team team;
+  Workspace ws;
+  const GemmIsa* gemm;
+  const AttentionIsa* attn;
+};
+
+// Below this many flops a product runs on the calling thread: waking a worker costs more.
+constexpr double kParallelFlops = 1 << 19;
+
+#define CHECK(call)                                           \
+  do {                                                        \
+    if ((call) != napi_ok) {                                  \
+      napi_throw_error(env, nullptr, "herograd native: " #call " failed"); \
+      return nullptr;                                         \
+    }                                                         \
+  } while (0)
+
+napi_value throw_error(napi_env env, const std::string& message) {
+  napi_throw_error(env, nullptr, ("herograd native: " + message).c_str());
+  return nullptr;
+}
+
+napi_value boolean(napi_env env, bool value) {
+  napi_value out;
+  napi_get_boolean(env, value, &out);
+  return out;
+}
+
+// The call's context, memory bytes and argument slots.
+struct Call {
+  Context* ctx = nullptr;
+  uint8_t* memory = nullptr;
+  std::size_t bytes = 0;
+  const int32_t* args = nullptr;
+};
+
+bool read_call(napi_env env, napi_callback_info info, Call& call) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 3) {
+    throw_error(env, "expected (context, memory, argsOffset)");
+    return false;
+  }
+  void* ctx = nullptr;
+  if (napi_get_value_external(env, argv[0], &ctx) != napi_ok || !ctx) {
+    throw_error(env, "the first argument is not a native context");
+    return false;
+  }
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_uint8_array) {
+    throw_error(env, "the memory must be a Uint8Array over the wasm memory");
+    return false;
+  }
+  uint32_t offset = 0;
+  if (napi_get_value_uint32(env, argv[2], &offset) != napi_ok || offset % 4 != 0 ||
+      std::size_t(offset) + 256 * 4 > length) {
+    throw_error(env, "the argument block is outside the memory");
+    return false;
+  }
+  call.ctx = static_cast<Context*>(ctx);
+  call.memory = static_cast<uint8_t*>(data);
+  call.bytes = length;
+  call.args = reinterpret_cast<const int32_t*>(call.memory + offset);
+  return true;
+}
+
+// A float32 operand: byte address and the element strides of its dims; null when any element it
+// reaches lies outside the memory (a caller's bug must not become a stray write).
+float* operand(const Call& call, uint32_t address, const int64_t* sizes, const int64_t* strides, int dims) {
+  int64_t lo = 0, hi = 0;
+  for (int d = 0; d < dims; d++) {
+    if (sizes[d] <= 0) return reinterpret_cast<float*>(call.memory + address);
+    int64_t reach = (sizes[d] - 1) * strides[d];
+    (reach < 0 ? lo : hi) += reach;
+  }
+  if (address % 4 != 0) return nullptr;
+  int64_t first = int64_t(address) + 4 * lo, end = int64_t(address) + 4 * (hi + 1);
+  if (first < 0 || end > int64_t(call.bytes)) return nullptr;
+  return reinterpret_cast<float*>(call.memory + address);
+}
+
+constexpr int kMaxBatchDims = 8;
+
+// Argument slots of matmul (int32; addresses are unsigned byte offsets in the memory):
+//   0 M, 1 N, 2 K, 3-4 A's row/column strides, 5-6 B's, 7-8 C's, 9-11 addresses of A, B, C,
+//   12 batch dims nb, then per batch dim: size, A's, B's and C's strides (elements).
+napi_value matmul(napi_env env, napi_callback_info info) {
+  Call call;
+  if (!read_call(env, info, call)) return nullptr;
+  const int32_t* s = call.args;
+  const int M = s[0], N = s[1], K = s[2];
+  if (M < 0 || N < 0 || K < 0) return throw_error(env, "matmul: negative size");
+  if (s[8] != 1 && N > 1) return boolean(env, false);  // C's rows must be contiguous
+  const int nb = s[12];
+  if (nb < 0 || nb > kMaxBatchDims) return throw_error(env, "matmul: too many batch dims");
+  int64_t bsize[kMaxBatchDims], bstride[3][kMaxBatchDims];
+  int64_t batches = 1;
+  for (int d = 0; d < nb; d++) {
+    bsize[d] = s[13 + 4 * d];
+    for (int q = 0; q < 3; q++) bstride[q][d] = s[14 + 4 * d + q];
+    batches *= bsize[d];
+  }
+  if (batches == 0 || M == 0 || N == 0) return boolean(env, true);
+  // Every operand's reach: its two matrix dims and the batch dims.
+  const int64_t mat[3][2][2] = {{{M, s[3]}, {K, s[4]}}, {{K, s[5]}, {N, s[6]}}, {{M, s[7]}, {N, 1}}};
+  float* base[3];
+  for (int q = 0; q < 3; q++) {
+    int64_t sizes[kMaxBatchDims + 2], strides[kMaxBatchDims + 2];
+    for (int d = 0; d < nb; d++) sizes[d] = bsize[d], strides[d] = bstride[q][d];
+    for (int d = 0; d < 2; d++) sizes[nb + d] = mat[q][d][0], strides[nb + d] = mat[q][d][1];
+    base[q] = operand(call, uint32_t(s[9 + q]), sizes, strides, nb + 2);
+    if (!base[q]) return throw_error(env, "matmul: an operand reaches outside the wasm memory");
+  }
+  Context& ctx = *call.ctx;
+  auto product = [&](int64_t batch) {
+    int64_t off[3] = {0, 0, 0};
+    for (int d = nb - 1; d >= 0; d--) {
+      int64_t i = batch % bsize[d];
+      batch /= bsize[d];
+      for (int q = 0; q < 3; q++) off[q] += i * bstride[q][d];
+    }
+    return Matmul{M, N, K, base[0] + off[0], s[3], s[4], base[1] + off[1], s[5], s[6], base[2] + off[2], s[7]};
+  };
+  const double flops = 2.0 * M * N * K;
+  const int threads = ctx.team.size();
+  bool ok = true;
+  if (threads == 1 || flops * double(batches) < kParallelFlops) {
+    for (int64_t b = 0; b < batches && ok; b++) ok = ctx.gemm->gemm_serial(product(b), ctx.ws, 0);
+  } else if (batches >= threads && flops < 64 * kParallelFlops) {
+    // Many small products (attention's per-head matmuls): whole products per thread.
+    std::atomic<int64_t> next{0};
+    std::atomic<bool> all_ok{true};
+    ctx.team.run([&](int thread) {
+      for (int64_t b; (b = next.fetch_add(1)) < batches;)
+        if (!ctx.gemm->gemm_serial(product(b), ctx.ws, thread)) all_ok = false;
+    });
+    ok = all_ok;
+  } else {
+    for (int64_t b = 0; b < batches && ok; b++) ok = ctx.gemm->gemm(product(b), ctx.team, ctx.ws);
+  }
+  if (!ok) return throw_error(env, "matmul: out of memory for packing buffers");
+  return boolean(env, true);
+}
+
+// Argument slots of attention and its backward (int32): 0 batch dims nb, 1 T, 2 Tk, 3 D, 4 Dv,
+// 5 causal, 6 scale (float32 bits), 8.. 8+nb the batch sizes, then from slot 16, ten per operand
+// (q, k, v, out, weights | q, k, v, weights, g, dq, dk, dv): address, row stride, batch strides.
+// Every operand's last dim is contiguous.
+constexpr int kAttentionOperandSlots = 16;
+
+template <bool kBackward>
+napi_value attention_call(napi_env env, napi_callback_info info) {
+  Call call;
+  if (!read_call(env, info, call)) return nullptr;
+  const int32_t* s = call.args;
+  Attention a;
+  a.nb = s[0];
+  a.T = s[1];
+  a.Tk = s[2];
+  a.D = s[3];
+  a.Dv = s[4];
+  a.causal = s[5] != 0;
+  std::memcpy(&a.scale, &s[6], sizeof(float));
+  if (a.nb < 0 || a.nb > kAttentionBatchDims) return throw_error(env, "attention: too many batch dims");
+  if (a.T < 0 || a.Tk < 0 || a.D < 0 || a.Dv < 0) return throw_error(env, "attention: negative size");
+  for (int d = 0; d < a.nb; d++) {
+    a.bsize[d] = s[8 + d];
+    if (a.bsize[d] < 0) return throw_error(env, "attention: negative size");
+    a.batches *= a.bsize[d];
+  }
+  // Each operand's [rows, cols]: q/dq [T, D], k/dk [Tk, D], v/dv [Tk, Dv], out/g [T, Dv], weights [T, Tk].
+  const int shape_fwd[5][2] = {{a.T, a.D}, {a.Tk, a.D}, {a.Tk, a.Dv}, {a.T, a.Dv}, {a.T, a.Tk}};
+  const int shape_bwd[8][2] = {{a.T, a.D},  {a.Tk, a.D}, {a.Tk, a.Dv}, {a.T, a.Tk},
+                               {a.T, a.Dv}, {a.T, a.D},  {a.Tk, a.D},  {a.Tk, a.Dv}};
+  Operand* fwd[5] = {&a.q, &a.k, &a.v, &a.out, &a.weights};
+  Operand* bwd[8] = {&a.q, &a.k, &a.v, &a.weights, &a.g, &a.dq, &a.dk, &a.dv};
+  const int operands = kBackward ? 8 : 5;
+  for (int i = 0; i < operands; i++) {
+    const int32_t* o = s + kAttentionOperandSlots + 10 * i;
+    const int* shape = kBackward ? shape_bwd[i] : shape_fwd[i];
+    int64_t sizes[kAttentionBatchDims + 2], strides[kAttentionBatchDims + 2];
+    Operand& op = *(kBackward ? bwd[i] : fwd[i]);
+    for (int d = 0; d < a.nb; d++) {
+      sizes[d] = a.bsize[d];
+      strides[d] = op.batch[d] = o[2 + d];
+    }
+    sizes[a.nb] = shape[0];
+    strides[a.nb] = op.row = o[1];
+    sizes[a.nb + 1] = shape[1];
+    strides[a.nb + 1] = 1;
+    op.p = operand(call, uint32_t(o[0]), sizes, strides, a.nb + 2);
+    if (!op.p) return throw_error(env, "attention: an operand reaches outside the wasm memory");
+  }
+  Context& ctx = *call.ctx;
+  const bool ok = kBackward ? ctx.attn->backward(a, ctx.team) : ctx.attn->forward(a, ctx.team);
+  if (!ok) return throw_error(env, "attention: out of memory for its buffers");
+  return boolean(env, true);
+}
+
+// Contiguous float32 [n] at a byte address, or null when it reaches outside the memory.
+float* vector_at(const Call& call, uint32_t address, int64_t n) {
+  const int64_t sizes[1] = {n}, strides[1] = {1};
+  return operand(call, address, sizes, strides, 1);
+}
+
+double f64_slot(const int32_t* s, int slot) {
+  double v;
+  std::memcpy(&v, s + slot, sizeof v);
+  return v;
+}
+
+// Argument slots of adamw: 0 n, 1-4 addresses of param, grad, m, v (contiguous float32), then
+// float64 from slot 8: beta1, beta2, eps, decay (1 − lr·wd), step size, √(1 − beta2^t).
+napi_value adamw_call(napi_env env, napi_callback_info info) {
+  Call call;
+  if (!read_call(env, info, call)) return nullptr;
+  const int32_t* s = call.args;
+  AdamW a;
+  a.n = s[0];
+  if (a.n < 0) return throw_error(env, "adamw: negative size");
+  float* ptr[4];
+  for (int q = 0; q < 4; q++) {
+    ptr[q] = vector_at(call, uint32_t(s[1 + q]), a.n);
+    if (!ptr[q]) return throw_error(env, "adamw: an operand reaches outside the wasm memory");
+  }
+  a.param = ptr[0];
+  a.grad = ptr[1];
+  a.m = ptr[2];
+  a.v = ptr[3];
+  a.beta1 = f64_slot(s, 8);
+  a.beta2 = f64_slot(s, 10);
+  a.eps = f64_slot(s, 12);
+  a.decay = f64_slot(s, 14);
+  a.step_size = f64_slot(s, 16);
+  a.bias2 = f64_slot(s, 18);
+  adamw(a, call.ctx->team);
+  return boolean(env, true);
+}
+
+// Argument slots of layerNormBackward: 0 R, 1 D, then addresses and row strides: 2 x, 3 its row
+// stride, 4 g, 5 its row stride, 6 mean [R], 7 rstd [R], 8 weight [D] (0: none), 9 dx, 10 its row
+// stride, 11 dweight [D] (0: none), 12 dbias [D] (0: none). Columns contiguous, float32.
+napi_value layer_norm_backward_call(napi_env env, napi_callback_info info) {
+  Call call;
+  if (!read_call(env, info, call)) return nullptr;
+  const int32_t* s = call.args;
+  LayerNormBackward a;
+  a.R = s[0];
+  a.D = s[1];
+  if (a.R < 0 || a.D < 0) return throw_error(env, "layerNormBackward: negative size");
+  if (a.R == 0 || a.D == 0) return boolean(env, false);
+  auto rows = [&](int slot, int64_t& row) -> float* {
+    row = s[slot + 1];
+    const int64_t sizes[2] = {a.R, a.D}, strides[2] = {row, 1};
+    return operand(call, uint32_t(s[slot]), sizes, strides, 2);
+  };
+  a.x = rows(2, a.x_row);
+  a.g = rows(4, a.g_row);
+  a.dx = rows(9, a.dx_row);
+  a.mean = vector_at(call, uint32_t(s[6]), a.R);
+  a.rstd = vector_at(call, uint32_t(s[7]), a.R);
+  a.weight = s[8] ? vector_at(call, uint32_t(s[8]), a.D) : nullptr;
+  a.dweight = s[11] ? vector_at(call, uint32_t(s[11]), a.D) : nullptr;
+  a.dbias = s[12] ? vector_at(call, uint32_t(s[12]), a.D) : nullptr;
+  if (!a.x || !a.g || !a.dx || !a.mean || !a.rstd || (s[8] && !a.weight) || (s[11] && !a.dweight) ||
+      (s[12] && !a.dbias))
+    return throw_error(env, "layerNormBackward: an operand reaches outside the wasm memory");
+  if (!layer_norm_backward(a, call.ctx->team)) return throw_error(env, "layerNormBackward: out of memory");
+  return boolean(env, true);
+}
+
+void finalize_context(napi_env, void* data, void*) { delete static_cast<Context*>(data); }
+
+napi_value context(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  int32_t threads = 1;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &threads) != napi_ok || threads < 1 || threads > 256)
+    return throw_error(env, "context: threads must be 1..256");
+  char isa[32] = "";
+  size_t len = 0;
+  if (argc >= 2) napi_get_value_string_utf8(env, argv[1], isa, sizeof isa, &len);
+  const std::string want(isa);
+  const GemmIsa* g = nullptr;
+  const AttentionIsa* a = nullptr;
+  if ((want.empty() || want == "avx512") && cpu_has_avx512()) {
+    g = gemm_avx512();
+    a = attention_avx512();
+  } else if ((want.empty() || want == "avx2" || want == "avx512") && cpu_has_avx2()) {
+    if (want == "avx512") return throw_error(env, "context: this CPU has no AVX-512");
+    g = gemm_avx2();
+    a = attention_avx2();
+  } else {
+    return throw_error(env, want.empty() ? "context: this CPU has neither AVX-512 nor AVX2 with FMA"
+                                         : "context: unknown or unsupported instruction set \"" + want + "\"");
+  }
+  auto* ctx = new Context(threads, g, a);
+  napi_value out;
+  if (napi_create_external(env, ctx, finalize_context, nullptr, &out) != napi_ok) {
+    delete ctx;
+    return throw_error(env, "context: could not create it");
+  }
+  napi_value name;
+  CHECK(napi_create_string_utf8(env, g->name, NAPI_AUTO_LENGTH, &name));
+  napi_value result;
+  CHECK(napi_create_object(env, &result));
+  CHECK(napi_set_named_property(env, result, "handle", out));
+  CHECK(napi_set_named_property(env, result, "isa", name));
+  return result;
+}
+
+napi_value info(napi_env env, napi_callback_info) {
+  napi_value out, isas, best;
+  CHECK(napi_create_object(env, &out));
+  CHECK(napi_create_array(env, &isas));
+  uint32_t n = 0;
+  const char* names[2] = {cpu_has_avx512() ? "avx512" : nullptr, cpu_has_avx2() ? "avx2" : nullptr};
+  for (const char* name : names) {
+    if (!name) continue;
+    napi_value v;
+    CHECK(napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &v));
+    CHECK(napi_set_element(env, isas, n++, v));
+  }
+  CHECK(napi_set_named_property(env, out, "isas", isas));
+  if (n > 0) {
+    napi_get_element(env, isas, 0, &best);
+  } else {
+    napi_get_null(env, &best);
+  }
+  CHECK(napi_set_named_property(env, out, "best", best));
+  return out;
+}
+
+napi_value worker_runs(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  void* ctx = nullptr;
+  if (argc < 1 || napi_get_value_external(env, argv[0], &ctx) != napi_ok || !ctx)
+    return throw_error(env, "workerRuns: not a native context");
+  napi_value out;
+  CHECK(napi_create_double(env, double(static_cast<Context*>(ctx)->team.worker_runs()), &out));
+  return out;
+}
+
+}  // namespace
+}  // namespace hero
+
+NAPI_MODULE_INIT() {
+  const napi_property_descriptor props[] = {
+      {"context", nullptr, hero::context, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"matmul", nullptr, hero::matmul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"attention", nullptr, hero::attention_call<false>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"attentionBackward", nullptr, hero::attention_call<true>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adamw", nullptr, hero::adamw_call, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"layerNormBackward", nullptr, hero::layer_norm_backward_call, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, hero::info, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"workerRuns", nullptr, hero::worker_runs, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
