@@ -1,18 +1,22 @@
 /**
- * bench/matmul: float32 matmul GFLOPS of the wasm backend's kernel at 1 and 2 threads (or of the
- * webgpu backend's tiled kernel with --backend webgpu), beside numpy (python3, its BLAS named),
+ * bench/matmul: float32 matmul GFLOPS of the wasm backend at 1 and 2 threads, with its native
+ * kernel (Node, where the addon built) and with its wasm kernel (as in browsers), or of the webgpu
+ * backend's tiled kernel with --backend webgpu, beside numpy (python3, its BLAS named),
  * @tensorflow/tfjs-backend-wasm (XNNPACK), @jax-js/jax (wasm) and, with the torch peer, PyTorch on
  * --torch-device (cuda on a GPU machine), all from the same command. Each figure is the best of
  * several timed calls after warm-up calls (the best, as other processes share the cores); the
- * median is printed beside it. The wasm thread counts take turns in rounds. A webgpu call is a
- * batch of matmuls submitted together and waited for, divided by the batch size.
- * Usage: hero bench matmul [-- --sizes 256,512,1024 --threads 1,2 --peers numpy,tfjs,jax,torch]
+ * median is printed beside it. The herograd rows (kernel × thread count) take turns in rounds.
+ * After the table, the native kernel's best against numpy's at each thread count.
+ * A webgpu call is a batch of matmuls submitted together and waited for, divided by the batch size.
+ * Usage: hero bench matmul [-- --sizes 256,512,1024 --threads 1,2 --kernels native,wasm
+ *                             --peers numpy,tfjs,jax,torch]
  *        hero bench matmul --backend webgpu -- --sizes 1024,2048 --peers torch --torch-device cuda
  */
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { type Backend, currentBackendName, getBackend, hasBackend, type View } from "../src/backend/index.js";
 import { WasmBackend } from "../src/backend/wasm/index.js";
+import { nativeStatus } from "../src/backend/wasm/native.js";
 import type { WebGpuBackend } from "../src/backend/webgpu/index.js";
 import { registerNodeWebGpuBackend } from "../src/backend/webgpu/node.js";
 import { findPython, printTable, referencePath, runPython } from "./util.js";
@@ -22,6 +26,7 @@ const { values } = parseArgs({
   options: {
     sizes: { type: "string", default: "256,512,1024,2048,4096x768x768,4096x768x3072" },
     threads: { type: "string", default: "1,2" },
+    kernels: { type: "string", default: "native,wasm" },
     peers: { type: "string", default: "numpy,tfjs,jax" },
     seconds: { type: "string", default: "1" },
     backend: { type: "string" },
@@ -92,19 +97,38 @@ function matrix(backend: Backend, rows: number, cols: number, data?: Float32Arra
   return { storage, shape: [rows, cols], strides: [cols, 1], offset: 0 };
 }
 
-// The thread counts take turns, a share of the budget each per round, so a slow spell of this
-// shared machine falls on all of them rather than on whichever ran then.
+// The rows take turns, a share of the budget each per round, so a slow spell of this shared
+// machine falls on all of them rather than on whichever ran then.
 const ROUNDS = 4;
+const threadCounts = values.threads!.split(",").map(Number);
+/** Best seconds of the native rows by thread count, per size (for the ratio to numpy). */
+const nativeBest = new Map<number, number[]>();
+const numpyBest = new Map<number, number[]>();
 if (backendChoice === "wasm") {
-  const backends = values.threads!.split(",").map((t) => new WasmBackend({ threads: Number(t) }));
+  const kernels = values.kernels!.split(",");
+  const native = nativeStatus();
+  const backends: { backend: WasmBackend; threads: number; native: boolean }[] = [];
+  for (const kind of kernels) {
+    if (kind === "native" && !native.addon) {
+      rows.push([`herograd native: ${native.reason}`]);
+      continue;
+    }
+    for (const threads of threadCounts)
+      backends.push({
+        backend: new WasmBackend({ threads, native: kind === "native" }),
+        threads,
+        native: kind === "native",
+      });
+  }
   const wasmRows: string[][] = [];
-  for (const backend of backends) {
-    const running = await backend.startThreads();
-    wasmRows.push([`herograd wasm ${backend.variant}, ${running} thread${running === 1 ? "" : "s"}`]);
+  for (const { backend, threads, native: isNative } of backends) {
+    const running = isNative ? threads : await backend.startThreads();
+    const name = isNative ? `native ${backend.native!.isa}` : `wasm ${backend.variant}`;
+    wasmRows.push([`herograd ${name}, ${running} thread${running === 1 ? "" : "s"}`]);
   }
   for (const size of sizes) {
     const [M, K, N] = size;
-    const calls = backends.map((backend) => {
+    const calls = backends.map(({ backend }) => {
       const a = matrix(backend, M, K, random(M * K));
       const b = matrix(backend, K, N, random(K * N));
       const out = matrix(backend, M, N);
@@ -120,7 +144,10 @@ if (backendChoice === "wasm") {
       for (const [i, c] of calls.entries()) times[i]!.push(...(await timesOf(c.run, budget / ROUNDS)));
     }
     calls.forEach((c, i) => {
-      wasmRows[i]!.push(cell(summary(times[i]!), size));
+      const t = summary(times[i]!);
+      wasmRows[i]!.push(cell(t, size));
+      const { threads, native: isNative } = backends[i]!;
+      if (isNative) nativeBest.set(threads, [...(nativeBest.get(threads) ?? []), t.best]);
       c.free();
     });
   }
@@ -208,6 +235,10 @@ if (peers.has("numpy")) {
       continue;
     }
     const r = JSON.parse(ref.stdout) as { blas: string; numpy: string; times: [number, number][] };
+    numpyBest.set(
+      threads,
+      r.times.map(([best]) => best),
+    );
     rows.push([
       `numpy ${r.numpy} (${r.blas}), ${threads} thread${threads === 1 ? "" : "s"}`,
       ...r.times.map(([best, median], i) => cell({ best, median }, sizes[i]!)),
@@ -289,4 +320,12 @@ console.log(
   "float32 matmul GFLOPS, best (median) of timed calls after 2 warm-up calls; M×K×N. Other processes share this machine's cores: figures vary from run to run.",
 );
 printTable(rows.map((r) => [...r, ...new Array(Math.max(0, rows[0]!.length - r.length)).fill("")]));
+for (const [threads, native] of nativeBest) {
+  const numpy = numpyBest.get(threads);
+  if (!numpy) continue;
+  const ratios = sizes.map((size, i) => `${label(size)} ${(numpy[i]! / native[i]!).toFixed(2)}`);
+  console.log(
+    `native / numpy GFLOPS (best), ${threads} thread${threads === 1 ? "" : "s"}: ${ratios.join(", ")}`,
+  );
+}
 process.exit(0);

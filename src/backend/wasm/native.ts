@@ -40,7 +40,8 @@ function load(): NativeStatus {
     | undefined;
   if (!nodeModule) return { addon: null, isa: null, reason: "not in Node" };
   // dist/src/backend/wasm/native.js → the repository root holds native/.
-  const url = new URL("../../../../native/build/Release/herograd.node", import.meta.url);
+  // (Not a browser asset: Vite is told to leave it.)
+  const url = new URL(/* @vite-ignore */ "../../../../native/build/Release/herograd.node", import.meta.url);
   let addon: NativeAddon;
   try {
     addon = nodeModule.createRequire(import.meta.url)(decodeURIComponent(url.pathname)) as NativeAddon;
