@@ -2,6 +2,7 @@
 // Builds native/ (the AVX-512/AVX2 matmul and attention kernels the wasm backend calls in Node) with
 // node-gyp, as `npm install` runs it. A failed build never fails the install: herograd then runs
 // its kernels in wasm, and says so (`hero --version`). HERO_NATIVE=0 skips the build.
+// Usage: node scripts/build-native.mjs [DIR]   (DIR: a copy of native/ to build instead; tests)
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -9,7 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const dir = join(root, "native");
+const dir = process.argv[2] ?? join(root, "native");
 const say = (message) => console.log(`herograd native: ${message}`);
 
 function nodeGyp() {

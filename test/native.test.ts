@@ -7,6 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { WasmBackend } from "../src/backend/wasm/index.js";
@@ -231,6 +234,26 @@ test("HERO_NATIVE=avx2: the AVX2 kernels match js too", { skip: avx2Skip }, () =
   assert.equal(child.status, 0, child.stdout.slice(-3000) + child.stderr);
   assert.match(child.stdout, /# pass [1-9]/);
   assert.match(child.stdout, /# fail 0/);
+});
+
+test("a failed build of the addon does not fail the install: it says the kernels run in wasm", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hero-native-"));
+  try {
+    cpSync(join(repoRoot, "native", "binding.gyp"), join(dir, "binding.gyp"));
+    cpSync(join(repoRoot, "native", "src"), join(dir, "src"), { recursive: true });
+    const child = spawnSync(process.execPath, [join(repoRoot, "scripts", "build-native.mjs"), dir], {
+      encoding: "utf8",
+      // A compiler that always fails.
+      env: { ...process.env, CXX: "false", CC: "false" },
+    });
+    assert.equal(child.status, 0, child.stderr);
+    assert.match(
+      child.stdout,
+      /herograd native: (the build failed .*herograd will run its kernels in wasm|no native kernels)/s,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("HERO_NATIVE=0 turns the native kernels off", () => {
