@@ -459,3 +459,39 @@ test("to() moves tensors between every registered backend; long tensors print su
   const long = String(T.arange(0, 2000, 1));
   assert.match(long, /^tensor\(\[ {3}0, {4}1, {4}2, \.\.\., 1997, 1998, 1999\], dtype=int32\)$/);
 });
+
+test("gradients of slices of one tensor add into one whole gradient (split, overlaps, a leaf with a grad, shared upstream)", () => {
+  const g = new Random(3);
+  const x = T.randn([4, 6], { generator: g, requiresGrad: true });
+  const c = [0, 1, 2].map(() => T.randn([4, 6], { generator: g }));
+  const weights = [c[0]!.slice(1, 0, 2), c[1]!.slice(1, 2, 3), c[2]!.slice(1, 3, 6)];
+  // split (disjoint parts), an overlapping slice, a select and x itself, one upstream shared by two.
+  const [p0, p1, p2] = T.split(x, [2, 1, 3], 1);
+  const shared = T.add(p1!, p1!);
+  let loss = T.sum(T.mul(p0!, weights[0]!));
+  loss = T.add(loss, T.sum(T.mul(shared, weights[1]!)));
+  loss = T.add(loss, T.sum(T.mul(p2!, weights[2]!)));
+  loss = T.add(loss, T.sum(T.mul(x.slice(0, 1, 3), c[0]!.slice(0, 0, 2))));
+  loss = T.add(loss, T.sum(T.mul(T.select(x, 0, 3), 5)));
+  loss = T.add(loss, T.sum(x));
+  loss.backward();
+  const expected = T.ones([4, 6]).tolist() as number[][];
+  const w = weights.map((t) => t.tolist() as number[][]);
+  const c0 = c[0]!.tolist() as number[][];
+  for (let i = 0; i < 4; i++) {
+    for (let j = 0; j < 6; j++) {
+      if (j < 2) expected[i]![j]! += w[0]![i]![j]!;
+      else if (j < 3) expected[i]![j]! += 2 * w[1]![i]![j - 2]!;
+      else expected[i]![j]! += w[2]![i]![j - 3]!;
+      if (i >= 1 && i < 3) expected[i]![j]! += c0[i - 1]![j]!;
+      if (i === 3) expected[i]![j]! += 5;
+    }
+  }
+  assert.ok(x.grad!.allclose(T.tensor(expected), { atol: 1e-6, rtol: 1e-6 }));
+  // A second backward adds the slices' gradients into the existing leaf grad in place.
+  const before = x.grad!.clone();
+  T.sum(T.mul(T.split(x, 3, 1)[1]!, 2)).backward();
+  const added = before.tolist() as number[][];
+  for (const row of added) for (let j = 3; j < 6; j++) row[j]! += 2;
+  assert.ok(x.grad!.allclose(T.tensor(added), { atol: 1e-6, rtol: 1e-6 }));
+});

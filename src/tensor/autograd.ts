@@ -3,11 +3,24 @@
  * it: the op's name, its inputs, and the backward rule (upstream gradient → one gradient per input,
  * written with other ops). `backward()` walks the nodes in reverse topological order.
  */
-import { add, addInPlace, cast, clone, ones } from "./ops/index.js";
+import { add, addInPlace, assign, cast, clone, ones, zeros } from "./ops/index.js";
 import { sameShape, shapeString } from "./shape.js";
 import type { Tensor } from "./tensor.js";
 
-export type BackwardFn = (g: Tensor) => readonly (Tensor | null | undefined)[];
+/**
+ * A gradient that is zero outside one view of its input (the backward of a slice or select): g is
+ * the gradient of `part(input)`. The engine keeps it as that part until the whole is needed, so
+ * the slices of one tensor (q, k and v of GPT's fused projection) add into one zero-filled
+ * gradient instead of each making its own and summing them.
+ */
+export class PartialGrad {
+  constructor(
+    readonly g: Tensor,
+    readonly part: (whole: Tensor) => Tensor,
+  ) {}
+}
+
+export type BackwardFn = (g: Tensor) => readonly (Tensor | PartialGrad | null | undefined)[];
 
 export class Node {
   /** Storage versions of inputs, saved tensors and output when recorded (see checkUnchanged). */
@@ -117,14 +130,67 @@ function topologicalOrder(root: Tensor): Tensor[] {
 }
 
 /** Add g into t.grad (in place when it exists), keeping the grad alive as long as t's storage. */
-function accumulateGrad(t: Tensor, g: Tensor): void {
+function accumulateGrad(t: Tensor, g: Tensor | PartialGrad): void {
   if (t.grad) {
-    addInPlace(t.grad, g);
+    if (g instanceof PartialGrad) addInPlace(g.part(t.grad), g.g);
+    else addInPlace(t.grad, g);
     return;
   }
-  const grad = clone(g);
+  const grad = g instanceof PartialGrad ? whole(t, g) : clone(g);
   grad.storage.moveTo(t.storage.scope);
   t.grad = grad;
+}
+
+/**
+ * Gradients this backward pass allocated itself and has handed to no backward rule: only these
+ * are added into in place (a rule may return its upstream gradient for several inputs).
+ */
+type Owned = WeakSet<Tensor>;
+
+/** The whole gradient of `input` from a partial one: zeros with the part written. */
+function whole(input: Tensor, p: PartialGrad, owned?: Owned): Tensor {
+  const z = zeros(input.shape, { dtype: p.g.dtype, backend: p.g.backend });
+  assign(p.part(z), p.g);
+  owned?.add(z);
+  return z;
+}
+
+/** previous + next, in place into a gradient this pass owns where there is one. */
+function accumulate(
+  input: Tensor,
+  previous: Tensor | PartialGrad | undefined,
+  next: Tensor | PartialGrad,
+  owned: Owned,
+): Tensor | PartialGrad {
+  if (!previous) return next;
+  let sum: Tensor;
+  let other: Tensor | PartialGrad;
+  if (previous instanceof PartialGrad) {
+    if (next instanceof PartialGrad || !owned.has(next)) {
+      sum = whole(input, previous, owned);
+      other = next;
+    } else {
+      sum = next;
+      other = previous;
+    }
+  } else if (owned.has(previous)) {
+    sum = previous;
+    other = next;
+  } else if (!(next instanceof PartialGrad) && owned.has(next)) {
+    sum = next;
+    other = previous;
+  } else if (next instanceof PartialGrad) {
+    sum = clone(previous);
+    owned.add(sum);
+    other = next;
+  } else {
+    const s = add(previous, next);
+    owned.add(s);
+    return s;
+  }
+  if (other instanceof PartialGrad) addInPlace(other.part(sum), other.g);
+  else addInPlace(sum, other);
+  return sum;
 }
 
 export function runBackward(root: Tensor, grad?: Tensor | null, options: BackwardOptions = {}): void {
@@ -144,18 +210,22 @@ export function runBackward(root: Tensor, grad?: Tensor | null, options: Backwar
     );
   }
   const order = topologicalOrder(root);
-  const grads = new Map<Tensor, Tensor>([[root, grad]]);
+  const grads = new Map<Tensor, Tensor | PartialGrad>([[root, grad]]);
+  const owned: Owned = new WeakSet();
   noGrad(() => {
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i]!;
-      const g = grads.get(t);
-      if (!g) continue;
+      const pending = grads.get(t);
+      if (!pending) continue;
       grads.delete(t);
       const node = t.gradFn;
       if (!node) {
-        accumulateGrad(t, g);
+        accumulateGrad(t, pending);
         continue;
       }
+      const g = pending instanceof PartialGrad ? whole(t, pending) : pending;
+      // Handed to a rule, which may return it for several inputs: never added into again.
+      owned.delete(g);
       if (t.retainsGrad) accumulateGrad(t, g);
       if (!node.backwardFn) {
         throw new Error(
@@ -168,14 +238,17 @@ export function runBackward(root: Tensor, grad?: Tensor | null, options: Backwar
         let gx = inputGrads[k];
         if (!input?.requiresGrad || !gx) return;
         // An op that promoted float32 to float64 hands back float64 gradients: match the input.
-        if (gx.dtype !== input.dtype) gx = cast(gx, input.dtype);
-        if (!sameShape(gx.shape, input.shape)) {
-          throw new Error(
-            `backward of ${node.op}: gradient ${shapeString(gx.shape)} for input ${k} of shape ${shapeString(input.shape)} (a bug in the op's backward rule)`,
-          );
+        if (gx instanceof PartialGrad) {
+          if (gx.g.dtype !== input.dtype) gx = new PartialGrad(cast(gx.g, input.dtype), gx.part);
+        } else {
+          if (gx.dtype !== input.dtype) gx = cast(gx, input.dtype);
+          if (!sameShape(gx.shape, input.shape)) {
+            throw new Error(
+              `backward of ${node.op}: gradient ${shapeString(gx.shape)} for input ${k} of shape ${shapeString(input.shape)} (a bug in the op's backward rule)`,
+            );
+          }
         }
-        const previous = grads.get(input);
-        grads.set(input, previous ? add(previous, gx) : gx);
+        grads.set(input, accumulate(input, grads.get(input), gx, owned));
       });
       if (!options.retainGraph) {
         node.backwardFn = null;

@@ -3,7 +3,7 @@
  * squeeze/unsqueeze, indexing. Each backward is another view (or a copy into zeros for slices).
  * cat, stack, split and chunk live here too.
  */
-import { record } from "../autograd.js";
+import { PartialGrad, record } from "../autograd.js";
 import {
   broadcastShapes,
   contiguousStrides,
@@ -16,7 +16,6 @@ import {
 } from "../shape.js";
 import type { Tensor } from "../tensor.js";
 import { backendOf, empty, promote, rawView } from "./core.js";
-import { zeros } from "./creation.js";
 import { assign, cast, clone } from "./elementwise.js";
 import { sumTo } from "./reduce.js";
 
@@ -183,11 +182,6 @@ export function squeeze(x: Tensor, dim?: number | null): Tensor {
 }
 
 /** The gradient of a view that picks part of x: zeros of x's shape with g written into that part. */
-function intoZeros(g: Tensor, x: Tensor, part: (t: Tensor) => Tensor): Tensor {
-  const z = zeros(x.shape, { dtype: g.dtype, backend: g.backend });
-  assign(part(z), g);
-  return z;
-}
 
 /** Python's start:end:step on one dim (negative start/end count from the end; null = open). */
 export function slice(
@@ -210,7 +204,7 @@ export function slice(
   const strides = [...x.strides];
   strides[d] = x.strides[d]! * step;
   const out = rawView(x, shape, strides, x.offset + s * x.strides[d]!);
-  return record(out, "slice", [x], (g) => [intoZeros(g, x, (z) => slice(z, d, s, e, step))]);
+  return record(out, "slice", [x], (g) => [new PartialGrad(g, (z) => slice(z, d, s, e, step))]);
 }
 
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
@@ -239,7 +233,7 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
     x.strides.filter((_, k) => k !== d),
     x.offset + i * x.strides[d]!,
   );
-  return record(out, "select", [x], (g) => [intoZeros(g, x, (z) => select(z, d, i))]);
+  return record(out, "select", [x], (g) => [new PartialGrad(g, (z) => select(z, d, i))]);
 }
 
 /** Concatenate along an existing dim. */
