@@ -33,6 +33,7 @@ import {
   type CheckpointFiles,
   checkCheckpointWeights,
   GPTTrainer,
+  modelConfig,
   type TrainConfig,
   type TrainerState,
   type TrainingData,
@@ -290,13 +291,21 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
   }
   const codec = await codecFor(dataDir);
   const vocabSize = config.vocabSize > 0 ? config.vocabSize : codec.vocabSize;
-  const trainer = new GPTTrainer(config, vocabSize, openTrainingData(dataDir, config, vocabSize));
   if (resumed) {
     if (resumed.state.vocabSize !== vocabSize)
       throw new CheckpointError(
         resumed.files.state,
         `vocabSize ${resumed.state.vocabSize}, but the data in ${dataDir} gives ${vocabSize}`,
       );
+    // Before the model is built: its size comes from state.json, which must agree with the weights.
+    checkCheckpointWeights(
+      modelConfig(config, vocabSize),
+      resumed.ck.weights as never,
+      resumed.files.weights,
+    );
+  }
+  const trainer = new GPTTrainer(config, vocabSize, openTrainingData(dataDir, config, vocabSize));
+  if (resumed) {
     trainer.restore(resumed.ck.weights as never, resumed.ck.optimizer as never, resumed.state, resumed.files);
   }
   const metricsFile = join(outDir, "metrics.jsonl");
