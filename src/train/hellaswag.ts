@@ -43,11 +43,6 @@ export function scoreExample(
 ): HellaSwagScore {
   const { rows, masks, label } = renderExample(example, encode);
   const { vocabSize, blockSize } = model.config;
-  const width = Math.max(...rows.map((r) => r.length));
-  if (width > blockSize)
-    throw new RangeError(
-      `HellaSwag example ${example.ind}: ${width} tokens of context and ending, the model's block size is ${blockSize}`,
-    );
   for (const row of rows) {
     const bad = row.find((id) => id >= vocabSize);
     if (bad !== undefined)
@@ -55,6 +50,11 @@ export function scoreExample(
         `HellaSwag example ${example.ind}: token id ${bad} is outside the model's vocabulary of ${vocabSize}`,
       );
   }
+  const width = Math.max(...rows.map((r) => r.length));
+  if (width > blockSize)
+    throw new RangeError(
+      `HellaSwag example ${example.ind}: ${width} tokens of context and ending, the model's block size is ${blockSize}`,
+    );
   const tokens = new Int32Array(4 * width);
   for (const [i, r] of rows.entries()) tokens.set(r, i * width);
   // Targets are the next tokens; positions outside the ending (context, padding) are ignored.
