@@ -43,6 +43,7 @@ test("prepare shards, train 50 steps with accumulation 2, resume, evaluate, expo
   assert.match(prepared, /7222 documents, \d+ tokens in 4 shards/);
 
   const out = join(dir, "run");
+  const sample = join(repoRoot, "test", "data", "hellaswag-sample.jsonl");
   const sets = [
     "dataset=tinyshakespeare",
     "n_layer=2",
@@ -57,6 +58,7 @@ test("prepare shards, train 50 steps with accumulation 2, resume, evaluate, expo
     "lr_decay_iters=50",
     "learning_rate=0.003",
     "sample_tokens=12",
+    "hellaswag_examples=8",
   ].flatMap((s) => ["--set", s]);
   const train = (maxIters: number, resume: boolean) =>
     hero([
@@ -71,6 +73,8 @@ test("prepare shards, train 50 steps with accumulation 2, resume, evaluate, expo
       out,
       "--data-dir",
       data,
+      "--hellaswag",
+      sample,
       ...(resume ? ["--resume"] : []),
     ]);
   const first = train(25, false);
@@ -102,25 +106,36 @@ test("prepare shards, train 50 steps with accumulation 2, resume, evaluate, expo
   // From ln(50304) ≈ 10.8 at initialisation, the model learns the data's most common tokens.
   assert.ok(evals[0]!.val > 10 && evals[2]!.val < evals[0]!.val - 1, JSON.stringify(evals));
 
-  const sample = join(repoRoot, "test", "data", "hellaswag-sample.jsonl");
+  // HellaSwag at every evaluation, as build-nanogpt; the last one scored the model that `eval` loads.
+  const hellaswag = events.filter((e) => e.type === "hellaswag");
+  assert.deepEqual(
+    hellaswag.map((e) => [e.iter, e.examples]),
+    [
+      [0, 8],
+      [25, 8],
+      [50, 8],
+    ],
+  );
   const fromCheckpoint = hero([
     "gpt",
     "eval",
     "hellaswag",
     "--checkpoint",
     out,
+    "--last",
     "--data",
     sample,
     "--data-dir",
     data,
   ]);
-  const score = /8 examples, acc [\d.]+ \(\d\/8\), acc_norm [\d.]+ \(\d\/8\)/.exec(fromCheckpoint)?.[0];
+  const score = /8 examples, acc [\d.]+ \(\d\/8\), acc_norm ([\d.]+) \(\d\/8\)/.exec(fromCheckpoint);
   assert.ok(score, fromCheckpoint);
+  assert.equal(score[1], hellaswag[2]!.accNorm.toFixed(4));
   const exported = join(dir, "hf");
   assert.match(
-    hero(["gpt", "export", "--checkpoint", out, "--out", exported, "--data-dir", data]),
+    hero(["gpt", "export", "--checkpoint", out, "--last", "--out", exported, "--data-dir", data]),
     /wrote .*config\.json/,
   );
   const fromExport = hero(["gpt", "eval", "hellaswag", "--weights", exported, "--data", sample]);
-  assert.ok(fromExport.includes(score), fromExport);
+  assert.ok(fromExport.includes(score[0]), fromExport);
 });

@@ -90,12 +90,16 @@ test("gpt2_tiny's scores equal hellaswag.py's in PyTorch, for the same token row
   });
   ours.scores.forEach((s, i) => {
     const r = ref.scores[i]!;
-    s.sumLoss.forEach((v, k) =>
-      assert.ok(close(v, r.sum_loss[k]!, 1e-4, 1e-5), `${i}.${k}: ${v} vs ${r.sum_loss[k]}`),
-    );
-    s.avgLoss.forEach((v, k) =>
-      assert.ok(close(v, r.avg_loss[k]!, 1e-5, 1e-5), `${i}.${k}: ${v} vs ${r.avg_loss[k]}`),
-    );
+    for (let k = 0; k < 4; k++) {
+      assert.ok(
+        close(s.sumLoss[k]!, r.sum_loss[k]!, 1e-4, 1e-5),
+        `${i}.${k}: ${s.sumLoss[k]} vs ${r.sum_loss[k]}`,
+      );
+      assert.ok(
+        close(s.avgLoss[k]!, r.avg_loss[k]!, 1e-5, 1e-5),
+        `${i}.${k}: ${s.avgLoss[k]} vs ${r.avg_loss[k]}`,
+      );
+    }
     assert.deepEqual([s.pred, s.predNorm], [r.pred, r.pred_norm], `example ${i}`);
   });
   const correct = ref.scores.filter((r, i) => r.pred === examples[i]!.label).length;

@@ -15,7 +15,8 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
-import { loadText } from "../data/node.js";
+import { type HellaSwagExample, parseHellaSwag } from "../data/hellaswag.js";
+import { hellaswagFile, loadText } from "../data/node.js";
 import { hasShards, openTokenLoader } from "../data/shards-node.js";
 import {
   type CheckpointRole,
@@ -39,6 +40,7 @@ import {
   type TrainingData,
   validateTrainerState,
 } from "./gpt.js";
+import { evaluateHellaSwag, renderForModel } from "./hellaswag.js";
 
 export const DATASET_DIRS: Record<string, string> = {
   "shakespeare-char": "shakespeare_char",
@@ -177,7 +179,8 @@ export type TrainEvent =
     }
   | { type: "eval"; iter: number; train: number; val: number }
   | { type: "checkpoint"; iter: number; path: string; roles: CheckpointRole[] }
-  | { type: "sample"; iter: number; text: string };
+  | { type: "sample"; iter: number; text: string }
+  | { type: "hellaswag"; iter: number; examples: number; acc: number; accNorm: number };
 
 export interface TrainOptions {
   config: TrainConfig;
@@ -187,6 +190,8 @@ export interface TrainOptions {
   dataDir: string;
   resume?: boolean;
   onEvent?: (e: TrainEvent) => void;
+  /** The HellaSwag file for config.hellaswagExamples (default: hellaswag_val.jsonl found as `hero gpt eval` finds it). */
+  hellaswag?: string;
   /** Called between the steps of each checkpoint save (tests stop the process there). */
   onCheckpointStage?: (stage: CheckpointStage, iter: number) => void;
 }
@@ -308,6 +313,13 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
   if (resumed) {
     trainer.restore(resumed.ck.weights as never, resumed.ck.optimizer as never, resumed.state, resumed.files);
   }
+  // HellaSwag examples are read and checked against the model once, before any training.
+  let hellaswag: HellaSwagExample[] = [];
+  if (config.hellaswagExamples > 0) {
+    const file = await hellaswagFile("val", options.hellaswag ? { path: options.hellaswag } : {});
+    hellaswag = parseHellaSwag(readFileSync(file, "utf8"), file).slice(0, config.hellaswagExamples);
+    for (const ex of hellaswag) renderForModel(ex, codec.encode, trainer.model.config);
+  }
   const metricsFile = join(outDir, "metrics.jsonl");
   if (resumed) truncateMetrics(metricsFile, trainer.iter);
   const emit = (e: TrainEvent) => {
@@ -324,6 +336,10 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
     const losses = trainer.estimateLoss();
     last = losses;
     emit({ type: "eval", iter, ...losses });
+    if (hellaswag.length > 0) {
+      const r = evaluateHellaSwag(trainer.model, hellaswag, codec.encode);
+      emit({ type: "hellaswag", iter, examples: r.examples, acc: r.acc, accNorm: r.accNorm });
+    }
     const improved = trainer.bestValLoss === null || losses.val < trainer.bestValLoss;
     if (improved) trainer.bestValLoss = losses.val;
     if (iter > 0) {

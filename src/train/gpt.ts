@@ -50,6 +50,8 @@ export interface TrainConfig {
   seed: number;
   /** Tokens of sample text generated at each evaluation (0: none). */
   sampleTokens: number;
+  /** HellaSwag examples (the first n of val) scored at each evaluation, as build-nanogpt does (0: none). */
+  hellaswagExamples: number;
 }
 
 /** nanoGPT's train.py defaults with the shakespeare_char config (config/train_shakespeare_char.py). */
@@ -82,6 +84,7 @@ const SHAKESPEARE_CHAR: TrainConfig = {
   alwaysSaveCheckpoint: false,
   seed: 1337,
   sampleTokens: 200,
+  hellaswagExamples: 0,
 };
 
 /** Lecture 9's GPT-2 recipe (build-nanogpt), on the data sets available here. */
@@ -168,6 +171,7 @@ const SNAKE_ALIASES: Record<string, keyof TrainConfig> = {
   log_interval: "logInterval",
   always_save_checkpoint: "alwaysSaveCheckpoint",
   sample_tokens: "sampleTokens",
+  hellaswag_examples: "hellaswagExamples",
 };
 
 /** Apply "key=value" overrides (camelCase or nanoGPT's snake_case keys); values typed like the preset's. */

@@ -5,8 +5,8 @@
  * ("acc"), the lowest mean per token is the normalised prediction ("acc_norm", the figure the
  * lecture quotes: GPT-2 124M 0.2955).
  */
-import { type HellaSwagExample, renderExample } from "../data/hellaswag.js";
-import type { GPT } from "../models/gpt.js";
+import { type HellaSwagExample, type RenderedExample, renderExample } from "../data/hellaswag.js";
+import type { GPT, GPTConfig } from "../models/gpt.js";
 import { crossEntropy, noGrad, tensor, tidy } from "../tensor/index.js";
 
 export interface HellaSwagScore {
@@ -35,14 +35,14 @@ function argmin(values: number[]): number {
   return best;
 }
 
-/** Score one example: the summed and mean loss of each ending. */
-export function scoreExample(
-  model: GPT,
+/** An example's rows, checked to fit a model of `config`: ids in its vocabulary, rows within its block size. */
+export function renderForModel(
   example: HellaSwagExample,
   encode: (text: string) => number[],
-): HellaSwagScore {
-  const { rows, masks, label } = renderExample(example, encode);
-  const { vocabSize, blockSize } = model.config;
+  { vocabSize, blockSize }: Pick<GPTConfig, "vocabSize" | "blockSize">,
+): RenderedExample {
+  const rendered = renderExample(example, encode);
+  const { rows } = rendered;
   for (const row of rows) {
     const bad = row.find((id) => id >= vocabSize);
     if (bad !== undefined)
@@ -55,6 +55,18 @@ export function scoreExample(
     throw new RangeError(
       `HellaSwag example ${example.ind}: ${width} tokens of context and ending, the model's block size is ${blockSize}`,
     );
+  return rendered;
+}
+
+/** Score one example: the summed and mean loss of each ending. */
+export function scoreExample(
+  model: GPT,
+  example: HellaSwagExample,
+  encode: (text: string) => number[],
+): HellaSwagScore {
+  const { rows, masks, label } = renderForModel(example, encode, model.config);
+  const { vocabSize } = model.config;
+  const width = Math.max(...rows.map((r) => r.length));
   const tokens = new Int32Array(4 * width);
   for (const [i, r] of rows.entries()) tokens.set(r, i * width);
   // Targets are the next tokens; positions outside the ending (context, padding) are ignored.

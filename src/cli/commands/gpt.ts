@@ -143,11 +143,19 @@ export function registerGPT(program: Command, selftest: Command): void {
 
   gpt
     .command("train")
-    .description("train a GPT from a preset; checkpoints, metrics.jsonl and samples go to --out")
+    .description(
+      "train a GPT from a preset on train.bin/val.bin (random windows, nanoGPT) or on the .npy shards of " +
+        "`hero gpt prepare <corpus>` (read in order, build-nanogpt: --set dataset=<corpus>); checkpoints, " +
+        "metrics.jsonl (loss, lr, grad norm, tok/s) and samples go to --out",
+    )
     .requiredOption("--preset <name>", `one of ${Object.keys(PRESETS).join(", ")}`)
     .option("--set <key=value>", "override a setting (repeatable), e.g. --set max_iters=100", collect, [])
     .option("--out <dir>", "output directory", "out-gpt")
     .option("--resume", "continue from the last checkpoint in --out")
+    .option(
+      "--hellaswag <file>",
+      "HellaSwag JSONL for --set hellaswag_examples=N (default: hellaswag_val.jsonl in HERO_DATA_DIR)",
+    )
     .option("--data-dir <dir>", "where prepared data sets live")
     .option("--backend <name>", "tensor backend")
     .action(
@@ -156,6 +164,7 @@ export function registerGPT(program: Command, selftest: Command): void {
         set: string[];
         out: string;
         resume?: boolean;
+        hellaswag?: string;
         dataDir?: string;
         backend?: string;
       }) => {
@@ -170,6 +179,7 @@ export function registerGPT(program: Command, selftest: Command): void {
           outDir: opts.out,
           dataDir: opts.dataDir ?? defaultDataDir(),
           resume: opts.resume === true,
+          ...(opts.hellaswag ? { hellaswag: opts.hellaswag } : {}),
           onEvent: (e) => {
             if (e.type === "train") {
               lastLoss = e.loss;
@@ -186,6 +196,10 @@ export function registerGPT(program: Command, selftest: Command): void {
               console.log(`step ${e.iter}: train loss ${e.train.toFixed(4)}, val loss ${e.val.toFixed(4)}`);
             } else if (e.type === "checkpoint")
               console.log(`saved checkpoint (${e.roles.join(", ")}) ${e.path}`);
+            else if (e.type === "hellaswag")
+              console.log(
+                `step ${e.iter}: HellaSwag acc_norm ${e.accNorm.toFixed(4)}, acc ${e.acc.toFixed(4)} (${e.examples} examples)`,
+              );
             else if (e.type === "sample") console.log(`--- sample at step ${e.iter} ---\n${e.text}\n---`);
           },
         }).finally(() => progress.stop());
