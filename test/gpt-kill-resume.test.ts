@@ -1,7 +1,8 @@
 /**
  * A training process killed with SIGKILL in the middle of a checkpoint save, at each step of the
  * save in turn, and resumed each time, ends with the same metrics (loss, lr, grad norm, evals,
- * samples: bit for bit) as a run that was never interrupted.
+ * samples: bit for bit) as a run that was never interrupted. The training processes are this file
+ * run again with HERO_KILL_TEST_RUN set.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -9,30 +10,63 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { prepareShards } from "../src/data/shards-node.js";
 import { type CheckpointStage, loadCheckpoint } from "../src/io/checkpoint.js";
-import { dataDir, repoRoot } from "./helpers.js";
-
-const child = join(repoRoot, "dist", "test", "children", "gpt-train-child.js");
-const dir = mkdtempSync(join(tmpdir(), "herograd-kill-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
+import { applyOverrides, presetConfig } from "../src/train/gpt.js";
+import { trainGPT } from "../src/train/gpt-node.js";
+import { dataDir } from "./helpers.js";
 
 interface Run {
   outDir: string;
+  dataDir: string;
   maxIters: number;
   resume: boolean;
   killAt?: { stage: CheckpointStage; iter: number };
 }
 
-/** Run the child; with killAt, SIGKILL it once it says it is inside that save. */
-function runChild(
-  run: Run,
-  data: string,
-): Promise<{ code: number | null; signal: string | null; killed: boolean }> {
+/** The tiny GPT both the interrupted and the uninterrupted runs train (GPT-2 BPE shards, dropout on). */
+const TINY_RUN = [
+  "dataset=shards",
+  "n_layer=1",
+  "n_head=2",
+  "n_embd=8",
+  "block_size=8",
+  "batch_size=2",
+  "total_batch_size=32",
+  "dropout=0.1",
+  "eval_interval=2",
+  "eval_iters=2",
+  "warmup_iters=2",
+  "lr_decay_iters=14",
+  "learning_rate=0.01",
+  "sample_tokens=4",
+];
+
+/** The training process: at killAt it prints "KILLME" and blocks inside the save until it is killed. */
+async function trainingProcess(run: Run): Promise<void> {
+  await trainGPT({
+    config: applyOverrides(presetConfig("gpt2"), [...TINY_RUN, `max_iters=${run.maxIters}`]),
+    outDir: run.outDir,
+    dataDir: run.dataDir,
+    resume: run.resume,
+    onCheckpointStage: (stage, iter) => {
+      if (run.killAt && stage === run.killAt.stage && iter === run.killAt.iter) {
+        process.stdout.write("KILLME\n");
+        // Block here, the save half done, until the test kills the process; give up after a minute.
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);
+        process.exit(3);
+      }
+    },
+  });
+}
+
+/** Run a training process; with killAt, SIGKILL it once it says it is inside that save. */
+function runChild(run: Run): Promise<{ code: number | null; signal: string | null; killed: boolean }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [child, JSON.stringify({ ...run, dataDir: data })], {
+    const p = spawn(process.execPath, [fileURLToPath(import.meta.url)], {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, HERO_OFFLINE: "1" },
+      env: { ...process.env, HERO_OFFLINE: "1", HERO_KILL_TEST_RUN: JSON.stringify(run) },
     });
     let killed = false;
     let stderr = "";
@@ -47,7 +81,8 @@ function runChild(
     });
     p.on("error", reject);
     p.on("exit", (code, signal) => {
-      if (code !== 0 && !killed) reject(new Error(`child exited with ${code ?? signal}: ${stderr}`));
+      if (code !== 0 && !killed)
+        reject(new Error(`training process exited with ${code ?? signal}: ${stderr}`));
       else resolve({ code, signal, killed });
     });
   });
@@ -74,7 +109,9 @@ function metrics(outDir: string): unknown[] {
     });
 }
 
-test("SIGKILL during each step of a checkpoint save, resume, and the same loss curve bit for bit", async () => {
+async function killAndResume(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "herograd-kill-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
   const data = join(dir, "data");
   const corpus = join(dir, "corpus.txt");
   writeFileSync(corpus, readFileSync(join(dataDir, "tinyshakespeare.txt"), "utf8").slice(0, 4000));
@@ -88,7 +125,7 @@ test("SIGKILL during each step of a checkpoint save, resume, and the same loss c
 
   const maxIters = 14;
   const whole = join(dir, "whole");
-  await runChild({ outDir: whole, maxIters, resume: false }, data);
+  await runChild({ outDir: whole, dataDir: data, maxIters, resume: false });
 
   const out = join(dir, "killed");
   // Checkpoints are saved every 2 iterations; each process dies in the save at killAt.iter.
@@ -100,7 +137,7 @@ test("SIGKILL during each step of a checkpoint save, resume, and the same loss c
     { stage: "pointer", iter: 12 },
   ];
   for (const [i, killAt] of kills.entries()) {
-    const r = await runChild({ outDir: out, maxIters, resume: i > 0, killAt }, data);
+    const r = await runChild({ outDir: out, dataDir: data, maxIters, resume: i > 0, killAt });
     assert.ok(
       r.killed && r.signal === "SIGKILL",
       `killed at ${killAt.stage} ${killAt.iter}: ${JSON.stringify(r)}`,
@@ -115,7 +152,7 @@ test("SIGKILL during each step of a checkpoint save, resume, and the same loss c
         : entries.some((e) => e.startsWith(killAt.stage === "pointer" ? ".checkpoint.json." : ".tmp-"));
     assert.ok(leftover, `${killAt.stage}: ${entries.join(", ")}`);
   }
-  await runChild({ outDir: out, maxIters, resume: true }, data);
+  await runChild({ outDir: out, dataDir: data, maxIters, resume: true });
 
   const expected = metrics(whole);
   assert.equal(expected.filter((e) => (e as { type: string }).type === "train").length, maxIters);
@@ -123,4 +160,12 @@ test("SIGKILL during each step of a checkpoint save, resume, and the same loss c
   assert.equal(loadCheckpoint(out).state.iter, maxIters);
   // the interrupted saves left nothing behind
   assert.ok(!readdirSync(out).some((e) => e.startsWith(".tmp-") || e.startsWith(".checkpoint.json.")));
-});
+}
+
+const asProcess = process.env.HERO_KILL_TEST_RUN;
+if (asProcess) await trainingProcess(JSON.parse(asProcess) as Run);
+else
+  test(
+    "SIGKILL during each step of a checkpoint save, resume, and the same loss curve bit for bit",
+    killAndResume,
+  );

@@ -303,16 +303,10 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
         `vocabSize ${resumed.state.vocabSize}, but the data in ${dataDir} gives ${vocabSize}`,
       );
     // Before the model is built: its size comes from state.json, which must agree with the weights.
-    checkCheckpointWeights(
-      modelConfig(config, vocabSize),
-      resumed.ck.weights as never,
-      resumed.files.weights,
-    );
+    checkCheckpointWeights(modelConfig(config, vocabSize), resumed.ck.weights, resumed.files.weights);
   }
   const trainer = new GPTTrainer(config, vocabSize, openTrainingData(dataDir, config, vocabSize));
-  if (resumed) {
-    trainer.restore(resumed.ck.weights as never, resumed.ck.optimizer as never, resumed.state, resumed.files);
-  }
+  if (resumed) trainer.restore(resumed.ck.weights, resumed.ck.optimizer, resumed.state, resumed.files);
   // HellaSwag examples are read and checked against the model once, before any training.
   let hellaswag: HellaSwagExample[] = [];
   if (config.hellaswagExamples > 0) {
