@@ -38,7 +38,7 @@ test("save and load the last and best checkpoints; old ones are removed", () => 
 });
 
 test("a write interrupted at any stage leaves the previous checkpoint loadable", () => {
-  for (const stage of ["weights", "optimizer", "state", "renamed"] as const) {
+  for (const stage of ["weights", "optimizer", "state", "renamed", "pointer"] as const) {
     const root = join(dir, `crash-${stage}`);
     saveCheckpoint(root, contents(5), { roles: ["last", "best"] });
     assert.throws(

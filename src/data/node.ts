@@ -1,7 +1,8 @@
 /**
  * Finding a data set on disk (Node): an explicit path; HERO_DATA_DIR or the cache dir
  * (~/.cache/herograd); a download from the canonical source checked against its sha256; and for
- * names the embedded default, the first-name lists of two stdlib npm packages.
+ * names the embedded default, the first-name lists of two stdlib npm packages. HellaSwag's files
+ * are found the same way.
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
@@ -9,6 +10,7 @@ import { createRequire } from "node:module";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { type DatasetInfo, datasetInfo } from "./catalog.js";
+import { HELLASWAG_SPLITS, type HellaSwagSplit, hellaswagUrl, parseHellaSwag } from "./hellaswag.js";
 
 export interface LoadOptions {
   /** A file to use instead of looking the data set up. */
@@ -106,5 +108,49 @@ export async function loadText(name: string, options: LoadOptions = {}): Promise
   throw new Error(
     `data set "${name}" not found: put ${info.file} (${info.bytes} bytes, sha256 ${info.sha256}) in ${dir}, ` +
       `set HERO_DATA_DIR to a folder holding it, or pass its path${why}`,
+  );
+}
+
+/**
+ * The HellaSwag file of a split: an explicit path, else hellaswag_<split>.jsonl in the data dir,
+ * else a download from the dataset's repository (checked by parsing every record and counting
+ * them: the repository publishes no checksum). Offline, the error names the file and where it goes.
+ */
+export async function hellaswagFile(
+  split: HellaSwagSplit,
+  options: Pick<LoadOptions, "path" | "dataDir" | "download" | "log"> = {},
+): Promise<string> {
+  const log = options.log ?? (() => {});
+  if (options.path) {
+    if (!existsSync(options.path)) throw new Error(`HellaSwag file ${options.path} does not exist`);
+    return resolve(options.path);
+  }
+  const { file, examples } = HELLASWAG_SPLITS[split];
+  const dir = options.dataDir ?? defaultDataDir();
+  const local = join(dir, file);
+  if (existsSync(local)) return local;
+  const url = hellaswagUrl(split);
+  let why = "";
+  if (options.download ?? !process.env.HERO_OFFLINE) {
+    try {
+      log(`downloading ${file} from ${url}`);
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const text = await response.text();
+      const n = parseHellaSwag(text, url).length;
+      if (n !== examples) throw new Error(`${n} records, expected ${examples}`);
+      mkdirSync(dir, { recursive: true });
+      const tmp = `${local}.${process.pid}.tmp`;
+      writeFileSync(tmp, text);
+      renameSync(tmp, local);
+      log(`saved ${local}`);
+      return local;
+    } catch (error) {
+      why = ` (download failed: ${(error as Error).message})`;
+    }
+  }
+  throw new Error(
+    `HellaSwag ${split} not found: put ${file} (${examples} records, from ${url}) in ${dir}, ` +
+      `set HERO_DATA_DIR to a folder holding it, or pass its path with --data${why}`,
   );
 }

@@ -21,6 +21,7 @@ import {
 } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Tensor } from "../tensor/index.js";
+import { CheckpointError } from "./errors.js";
 import { readSafetensors, writeSafetensors } from "./node.js";
 
 export const POINTER_FILE = "checkpoint.json";
@@ -46,11 +47,14 @@ interface Pointer {
   best?: string;
 }
 
+/** The moments between the steps of a save: after each file, the directory rename, the new pointer's write. */
+export type CheckpointStage = "weights" | "optimizer" | "state" | "renamed" | "pointer";
+
 export interface SaveCheckpointOptions {
   /** Which roles the new checkpoint takes (default ["last"]). */
   roles?: CheckpointRole[];
   /** Called between the stages of a write; tests throw from it to simulate a crash. */
-  onStage?: (stage: "weights" | "optimizer" | "state" | "renamed") => void;
+  onStage?: (stage: CheckpointStage) => void;
 }
 
 function writeFileSynced(path: string, data: string | Uint8Array): void {
@@ -83,9 +87,16 @@ function readPointer(dir: string): Pointer | null {
   try {
     p = JSON.parse(readFileSync(file, "utf8")) as Pointer;
   } catch (error) {
-    throw new Error(`${file}: not valid JSON (${(error as Error).message})`);
+    throw new CheckpointError(file, `not valid JSON (${(error as Error).message})`);
   }
-  if (p.format !== "herograd-checkpoint") throw new Error(`${file}: not a herograd checkpoint pointer`);
+  if (typeof p !== "object" || p === null || p.format !== "herograd-checkpoint")
+    throw new CheckpointError(file, "not a herograd checkpoint pointer");
+  for (const role of ["last", "best"] as const) {
+    const name = p[role];
+    // Only a checkpoint directory beside the pointer, never a path elsewhere.
+    if (name !== undefined && (typeof name !== "string" || !/^ckpt-[0-9a-z-]+$/.test(name)))
+      throw new CheckpointError(file, `"${role}" is not a checkpoint name: ${JSON.stringify(name)}`);
+  }
   return p;
 }
 
@@ -119,13 +130,18 @@ export function saveCheckpoint(
   for (const r of roles) pointer[r] = name;
   const pointerTmp = join(root, `.${POINTER_FILE}.${stamp}.tmp`);
   writeFileSynced(pointerTmp, `${JSON.stringify(pointer, null, 1)}\n`);
+  onStage?.("pointer");
   renameSync(pointerTmp, join(root, POINTER_FILE));
   syncDir(root);
 
   // Remove checkpoints no role names any more, and leftovers of interrupted writes.
   const keepNames = new Set([pointer.last, pointer.best]);
   for (const entry of readdirSync(root)) {
-    if ((entry.startsWith("ckpt-") && !keepNames.has(entry)) || entry.startsWith(".tmp-"))
+    if (
+      (entry.startsWith("ckpt-") && !keepNames.has(entry)) ||
+      entry.startsWith(".tmp-") ||
+      entry.startsWith(`.${POINTER_FILE}.`)
+    )
       rmSync(join(root, entry), { recursive: true, force: true });
   }
   return join(root, name);
@@ -146,19 +162,22 @@ export function loadCheckpoint(dir: string, role: CheckpointRole = "last"): Load
   const pointer = readPointer(root);
   if (pointer) {
     const name = pointer[role] ?? pointer.last ?? pointer.best;
-    if (!name) throw new Error(`${join(root, POINTER_FILE)} names no checkpoint`);
+    if (!name) throw new CheckpointError(join(root, POINTER_FILE), "names no checkpoint");
     path = join(root, name);
   } else if (!existsSync(join(root, "state.json"))) {
     throw new Error(`no checkpoint in ${root}: expected ${POINTER_FILE} or state.json`);
   }
   const stateFile = join(path, "state.json");
-  if (!existsSync(stateFile)) throw new Error(`checkpoint ${path} is incomplete: state.json is missing`);
+  if (!existsSync(stateFile))
+    throw new CheckpointError(stateFile, `missing: checkpoint ${path} is incomplete`);
   let state: Record<string, unknown>;
   try {
     state = JSON.parse(readFileSync(stateFile, "utf8")) as Record<string, unknown>;
   } catch (error) {
-    throw new Error(`${stateFile}: not valid JSON (${(error as Error).message})`);
+    throw new CheckpointError(stateFile, `not valid JSON (${(error as Error).message})`);
   }
+  if (typeof state !== "object" || state === null || Array.isArray(state))
+    throw new CheckpointError(stateFile, "not a JSON object");
   const weights = readSafetensors(join(path, "model.safetensors")).tensors;
   const optFile = join(path, "optimizer.safetensors");
   const optimizer = existsSync(optFile) ? readSafetensors(optFile).tensors : undefined;

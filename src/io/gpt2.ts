@@ -69,6 +69,9 @@ export function configToHF(c: GPTConfig): HFGPT2Config {
     attn_pdrop: c.dropout,
     embd_pdrop: c.dropout,
     resid_pdrop: c.dropout,
+    torch_dtype: "float32",
+    // GPT-2's <|endoftext|>, where the vocabulary has it.
+    ...(c.vocabSize > 50256 ? { bos_token_id: 50256, eos_token_id: 50256 } : {}),
   };
 }
 

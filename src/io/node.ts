@@ -15,12 +15,21 @@ import {
   renameSync,
   rmSync,
   statSync,
+  writeFileSync,
   writeSync,
 } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { GPT } from "../models/gpt.js";
-import type { Tensor } from "../tensor/index.js";
-import { configFromHF, type HFGPT2Config, hfKeyToOurs, loadHFStatePartial, ourKeyToHF } from "./gpt2.js";
+import { GPT, gptParameterShapes } from "../models/gpt.js";
+import { type Tensor, zeros } from "../tensor/index.js";
+import {
+  configFromHF,
+  configToHF,
+  type HFGPT2Config,
+  hfKeyToOurs,
+  loadHFStatePartial,
+  ourKeyToHF,
+  toHFState,
+} from "./gpt2.js";
 import {
   buildHeader,
   parseHeader,
@@ -95,7 +104,13 @@ export class SafetensorsFile {
   }
 
   tensor(name: string): Tensor {
-    return rawToTensor(this.raw(name), `${this.path}: "${name}"`);
+    const raw = this.raw(name);
+    try {
+      return rawToTensor(raw, `tensor "${name}"`);
+    } catch (error) {
+      if (error instanceof RangeError) throw new SafetensorsError(this.path, error.message);
+      throw error;
+    }
   }
 
   close(): void {
@@ -195,4 +210,28 @@ export function loadHFGPT2(weightsOrDir: string, configPath?: string): GPT {
     f.close();
   }
   return model;
+}
+
+/**
+ * Write `model` as a Hugging Face GPT-2 model directory: config.json and model.safetensors with
+ * GPT2LMHeadModel's names and layout (Conv1D weights [in, out], no tied lm_head, metadata
+ * format "pt"), which transformers' GPT2LMHeadModel.from_pretrained(dir) loads. A model trained
+ * without biases (nanoGPT's bias=False) gets zero biases, which compute the same function.
+ */
+export function saveHFGPT2(model: GPT, dir: string): { config: string; weights: string } {
+  mkdirSync(dir, { recursive: true });
+  const state = toHFState(model);
+  const full = { ...model.config, bias: true };
+  const tensors = new Map<string, Tensor>();
+  for (const [key, shape] of gptParameterShapes(full)) {
+    const hf = ourKeyToHF(key)!;
+    tensors.set(hf, state.get(hf) ?? zeros(shape));
+  }
+  const weights = join(dir, "model.safetensors");
+  writeSafetensors(weights, tensors, { format: "pt" });
+  const config = join(dir, "config.json");
+  const tmp = `${config}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(configToHF(model.config), null, 2)}\n`);
+  renameSync(tmp, config);
+  return { config, weights };
 }

@@ -365,7 +365,16 @@ export function serializeSafetensors(
 /** Parse to herograd tensors by name. */
 export function loadSafetensorsBytes(bytes: Uint8Array, file = "<bytes>"): Map<string, Tensor> {
   const { tensors } = parseSafetensors(bytes, file);
-  return new Map([...tensors].map(([name, raw]) => [name, rawToTensor(raw, `${file}: "${name}"`)]));
+  return new Map(
+    [...tensors].map(([name, raw]) => {
+      try {
+        return [name, rawToTensor(raw, `tensor "${name}"`)];
+      } catch (error) {
+        if (error instanceof RangeError) throw new SafetensorsError(file, error.message);
+        throw error;
+      }
+    }),
+  );
 }
 
 /** Serialize herograd tensors. */

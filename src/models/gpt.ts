@@ -73,6 +73,35 @@ export function validateGPTConfig(c: GPTConfig): GPTConfig {
   return c;
 }
 
+/**
+ * The name and shape of every parameter of a GPT of this config, in namedParameters() order,
+ * computed without building it: loaders compare a file's tensors against it before allocating.
+ */
+export function gptParameterShapes(config: GPTConfig): [string, number[]][] {
+  const { vocabSize: V, blockSize: T, nEmbd: C, nLayer, bias } = validateGPTConfig({ ...config });
+  const out: [string, number[]][] = [
+    ["transformer.wte.weight", [V, C]],
+    ["transformer.wpe.weight", [T, C]],
+  ];
+  const linear = (name: string, nOut: number, nIn: number) => {
+    out.push([`${name}.weight`, [nOut, nIn]]);
+    if (bias) out.push([`${name}.bias`, [nOut]]);
+  };
+  const norm = (name: string) => linear(name, C, 0);
+  for (let i = 0; i < nLayer; i++) {
+    const h = `transformer.h.${i}`;
+    norm(`${h}.ln_1`);
+    linear(`${h}.attn.c_attn`, 3 * C, C);
+    linear(`${h}.attn.c_proj`, C, C);
+    norm(`${h}.ln_2`);
+    linear(`${h}.mlp.c_fc`, 4 * C, C);
+    linear(`${h}.mlp.c_proj`, C, 4 * C);
+  }
+  norm("transformer.ln_f");
+  // A LayerNorm's weight is [C], not [C, 0].
+  return out.map(([k, s]) => [k, s[1] === 0 ? [s[0]!] : s]);
+}
+
 export interface GPTInitOptions {
   generator?: Random;
   /** Generator for dropout masks (default: the init generator). */

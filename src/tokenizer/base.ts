@@ -152,6 +152,8 @@ export abstract class Tokenizer {
       specials.set(parts[0]!, id);
     }
     const merges: [number, number, number][] = [];
+    // Line of each pair: a pair merged twice would leave the first id without bytes.
+    const pairLine = new Map<number, number>();
     for (; at < lines.length; at++) {
       const line = lines[at]!.trim();
       if (line === "") continue;
@@ -163,6 +165,9 @@ export abstract class Tokenizer {
         fail(at + 1, `expected "<id> <id>", got ${JSON.stringify(lines[at])}`);
       if (a < 0 || b < 0 || a >= id || b >= id)
         fail(at + 1, `merge ${a} ${b} uses a token that does not exist yet (this merge makes ${id})`);
+      const key = pairKey(a, b);
+      if (pairLine.has(key)) fail(at + 1, `merge ${a} ${b} was already given on line ${pairLine.get(key)}`);
+      pairLine.set(key, at + 1);
       merges.push([a, b, id]);
     }
     this.pattern = pattern;

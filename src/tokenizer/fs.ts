@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { type Tokenizer, TokenizerError } from "./base.js";
 import { BasicTokenizer } from "./basic.js";
+import { compileSplitPattern } from "./patterns.js";
 import {
   type EncodingName,
   encodingFromRanks,
@@ -38,8 +39,30 @@ export function loadTokenizer(path: string): BasicTokenizer | RegexTokenizer {
   const lines = text.split("\n", 3);
   const tokenizer =
     lines[1]?.trim() === "" && lines[2]?.trim() === "0" ? new BasicTokenizer() : new RegexTokenizer("");
-  tokenizer.loadModel(text, basename(file));
+  namingFile(file, () => {
+    tokenizer.loadModel(text, basename(file));
+    // Compile the split pattern now, so a bad one is an error about this file, not about a later encode.
+    if (tokenizer.pattern !== "") {
+      try {
+        compileSplitPattern(tokenizer.pattern);
+      } catch (error) {
+        throw new TokenizerError(`${basename(file)}:2: ${(error as Error).message}`);
+      }
+    }
+  });
   return tokenizer;
+}
+
+/** Run `read`; a TokenizerError that does not name the file gets its name in front. */
+function namingFile<T>(file: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof TokenizerError && !error.message.includes(basename(file)))
+      throw new TokenizerError(`${basename(file)}: ${error.message}`);
+    if (error instanceof SyntaxError) throw new TokenizerError(`${basename(file)}: ${error.message}`);
+    throw error;
+  }
 }
 
 /** An encoding from a .tiktoken rank file (e.g. OpenAI's cl100k_base.tiktoken). */
@@ -50,5 +73,5 @@ export function loadTiktokenFile(name: EncodingName, path: string): PretrainedTo
   } catch (error) {
     throw new TokenizerError(`cannot read rank file ${path}: ${(error as Error).message}`);
   }
-  return encodingFromRanks(name, parseTiktokenRanks(text, basename(path)));
+  return namingFile(path, () => encodingFromRanks(name, parseTiktokenRanks(text, basename(path))));
 }

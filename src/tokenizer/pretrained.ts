@@ -10,7 +10,7 @@
  * `byteShuffle[b]` is the id of byte b, the first step of encoding a chunk.
  */
 import { TokenizerError } from "./base.js";
-import { bytePairMerge, NO_MERGE, pairKey } from "./bpe.js";
+import { bytePairMerge, MAX_TOKEN_ID, NO_MERGE, pairKey } from "./bpe.js";
 import { TIKTOKEN_CL100K_PATTERN, TIKTOKEN_GPT2_PATTERN } from "./patterns.js";
 import { RegexTokenizer } from "./regex.js";
 import { bytesKey, keyBytes, utf8Encode } from "./utf8.js";
@@ -192,6 +192,8 @@ export function recoverMerges(
 /** Parses a .tiktoken file: one "base64-bytes rank" per line. `name` is used in error messages. */
 export function parseTiktokenRanks(text: string, name = "ranks"): Ranks {
   const ranks: Ranks = new Map();
+  // Line of each rank, to name both lines of a rank given twice.
+  const lineOf = new Map<number, number>();
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
@@ -208,6 +210,16 @@ export function parseTiktokenRanks(text: string, name = "ranks"): Ranks {
     } catch {
       throw new TokenizerError(`${name}:${i + 1}: ${JSON.stringify(b64)} is not base64`);
     }
+    // Ranks are token ids: below the id limit, each given once, so a file cannot claim a huge table.
+    if (rank >= MAX_TOKEN_ID)
+      throw new TokenizerError(`${name}:${i + 1}: rank ${rank} is over the limit of ${MAX_TOKEN_ID - 1}`);
+    if (lineOf.has(rank))
+      throw new TokenizerError(
+        `${name}:${i + 1}: rank ${rank} was already given on line ${lineOf.get(rank)}`,
+      );
+    if (ranks.has(key))
+      throw new TokenizerError(`${name}:${i + 1}: the token of rank ${rank} is listed twice`);
+    lineOf.set(rank, i + 1);
     ranks.set(key, rank);
   }
   return ranks;

@@ -1,7 +1,8 @@
 /**
  * GPT training in Node: data preparation as nanoGPT's prepare.py scripts (uint16 train.bin /
  * val.bin, meta.json for characters), the training loop with evaluation, checkpoints, resume,
- * JSONL metrics and samples, and sampling from a checkpoint.
+ * JSONL metrics and samples, and sampling from a checkpoint. Token shards (build-nanogpt) are
+ * prepared by ../data/shards-node.js and used here whenever the data set's directory holds them.
  */
 import {
   accessSync,
@@ -10,15 +11,36 @@ import {
   existsSync,
   mkdirSync,
   readFileSync,
+  renameSync,
   writeFileSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
-import { loadText } from "../data/node.js";
-import { type CheckpointRole, hasCheckpoint, loadCheckpoint, saveCheckpoint } from "../io/checkpoint.js";
+import { type HellaSwagExample, parseHellaSwag } from "../data/hellaswag.js";
+import { hellaswagFile, loadText } from "../data/node.js";
+import { hasShards, openTokenLoader } from "../data/shards-node.js";
+import {
+  type CheckpointRole,
+  type CheckpointStage,
+  hasCheckpoint,
+  type LoadedCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "../io/checkpoint.js";
+import { CheckpointError } from "../io/errors.js";
 import { GPT, type GPTConfig } from "../models/gpt.js";
 import { Random } from "../random/index.js";
 import { getEncoding } from "../tokenizer/index.js";
-import { GPTTrainer, type TokenSplits, type TrainConfig, type TrainerState } from "./gpt.js";
+import {
+  type CheckpointFiles,
+  checkCheckpointWeights,
+  GPTTrainer,
+  modelConfig,
+  type TrainConfig,
+  type TrainerState,
+  type TrainingData,
+  validateTrainerState,
+} from "./gpt.js";
+import { evaluateHellaSwag, renderForModel } from "./hellaswag.js";
 
 export const DATASET_DIRS: Record<string, string> = {
   "shakespeare-char": "shakespeare_char",
@@ -98,11 +120,18 @@ export async function prepareDataset(
   return { train: train.length, val: val.length, vocabSize };
 }
 
+/** The directory of a data set: a path, or a name under the data root. */
+export function datasetDir(dataRoot: string, dataset: string): string {
+  return resolve(dataRoot, DATASET_DIRS[dataset] ?? dataset);
+}
+
 /** Encode/decode for a data set directory: characters from meta.json, else GPT-2 BPE. */
 export interface Codec {
   encode: (s: string) => number[];
   decode: (ids: number[]) => string;
   vocabSize: number;
+  /** The token samples start from: "\n" (id 0) for characters as nanoGPT, <|endoftext|> for GPT-2 BPE. */
+  startToken: number;
   /** The character vocabulary, for character-level data. */
   meta?: CharMeta;
 }
@@ -111,6 +140,7 @@ export function charCodec(meta: CharMeta, metaFile = "meta.json"): Codec {
   return {
     meta,
     vocabSize: meta.vocab_size,
+    startToken: 0,
     encode: (s) =>
       [...s].map((c) => {
         const id = meta.stoi[c];
@@ -129,16 +159,28 @@ export async function codecFor(dir: string): Promise<Codec> {
   const enc = await getEncoding("gpt2");
   return {
     vocabSize: 50257,
+    startToken: enc.specialTokens.get("<|endoftext|>")!,
     encode: (s) => enc.encode(s, { allowedSpecial: "all" }),
     decode: (ids) => enc.decode(ids.filter((i) => i < 50257)),
   };
 }
 
 export type TrainEvent =
-  | { type: "train"; iter: number; loss: number; lr: number; ms: number; gradNorm: number | null }
+  | {
+      type: "train";
+      iter: number;
+      loss: number;
+      lr: number;
+      ms: number;
+      gradNorm: number | null;
+      /** Tokens of the step (batch × block × accumulation) and their throughput. */
+      tokens: number;
+      tokPerSec: number;
+    }
   | { type: "eval"; iter: number; train: number; val: number }
   | { type: "checkpoint"; iter: number; path: string; roles: CheckpointRole[] }
-  | { type: "sample"; iter: number; text: string };
+  | { type: "sample"; iter: number; text: string }
+  | { type: "hellaswag"; iter: number; examples: number; acc: number; accNorm: number };
 
 export interface TrainOptions {
   config: TrainConfig;
@@ -148,6 +190,10 @@ export interface TrainOptions {
   dataDir: string;
   resume?: boolean;
   onEvent?: (e: TrainEvent) => void;
+  /** The HellaSwag file for config.hellaswagExamples (default: hellaswag_val.jsonl found as `hero gpt eval` finds it). */
+  hellaswag?: string;
+  /** Called between the steps of each checkpoint save (tests stop the process there). */
+  onCheckpointStage?: (stage: CheckpointStage, iter: number) => void;
 }
 
 export interface TrainResult {
@@ -160,32 +206,116 @@ export interface TrainResult {
   trainer: GPTTrainer;
 }
 
-/** nanoGPT's training loop; on resume the loss curve continues exactly as without interruption. */
+/**
+ * Resume: the checkpoint's parts, validated; `state` says which model to build and where the run stood.
+ */
+function readResumeCheckpoint(outDir: string): {
+  ck: LoadedCheckpoint;
+  state: TrainerState;
+  files: CheckpointFiles;
+} {
+  const ck = loadCheckpoint(outDir, "last");
+  const files = checkpointFiles(ck.path);
+  return { ck, state: validateTrainerState(ck.state, files.state), files };
+}
+
+function checkpointFiles(path: string): CheckpointFiles {
+  return {
+    weights: join(path, "model.safetensors"),
+    optimizer: join(path, "optimizer.safetensors"),
+    state: join(path, "state.json"),
+  };
+}
+
+/** Token ids of a .bin split must index the model's vocabulary. */
+function checkTokens(tokens: Uint16Array, vocabSize: number, file: string): Uint16Array {
+  for (let i = 0; i < tokens.length; i++)
+    if (tokens[i]! >= vocabSize)
+      throw new Error(
+        `${file}: token ${tokens[i]} at position ${i} is outside the vocabulary of ${vocabSize}`,
+      );
+  return tokens;
+}
+
+/** The training data in `dir`: token shards when there are any (build-nanogpt), else train.bin/val.bin. */
+function openTrainingData(dir: string, config: TrainConfig, vocabSize: number): TrainingData {
+  if (hasShards(dir)) {
+    const open = (split: "train" | "val") =>
+      openTokenLoader(dir, split, config.batchSize, config.blockSize, { vocabSize });
+    return { train: open("train"), trainEval: open("train"), val: open("val") };
+  }
+  const split = (name: string) => checkTokens(readBin(join(dir, name)), vocabSize, join(dir, name));
+  return { train: split("train.bin"), val: split("val.bin") };
+}
+
+/**
+ * Before a resumed run appends to metrics.jsonl, drop what the interrupted run logged after the
+ * checkpoint it resumes from (and a last line cut short by a crash): the file then reads as one run.
+ */
+function truncateMetrics(file: string, iter: number): void {
+  if (!existsSync(file)) return;
+  const kept: string[] = [];
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    let e: { type?: unknown; iter?: unknown };
+    try {
+      e = JSON.parse(line) as typeof e;
+    } catch {
+      continue;
+    }
+    if (typeof e?.iter !== "number") continue;
+    if (e.iter < iter || (e.iter === iter && e.type !== "train")) kept.push(line);
+  }
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, kept.map((l) => `${l}\n`).join(""));
+  renameSync(tmp, file);
+}
+
+/**
+ * nanoGPT's training loop (build-nanogpt's on token shards); on resume the loss curve continues
+ * exactly as without interruption, and metrics.jsonl with it.
+ */
 export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
   let config = options.config;
   const outDir = resolve(options.outDir);
   mkdirSync(outDir, { recursive: true });
-  let resumed: { weights: Map<string, never>; optimizer?: Map<string, never>; state: TrainerState } | null =
-    null;
+  let resumed: ReturnType<typeof readResumeCheckpoint> | null = null;
   if (options.resume) {
     if (!hasCheckpoint(outDir)) throw new Error(`--resume: no checkpoint in ${outDir}`);
-    const ck = loadCheckpoint(outDir, "last");
-    const state = ck.state as unknown as TrainerState;
+    resumed = readResumeCheckpoint(outDir);
     // Settings that change the model shape come from the checkpoint; the rest (e.g. maxIters) from options.
-    config = { ...config, ...pickModel(state.config) };
-    resumed = { weights: ck.weights as never, optimizer: ck.optimizer as never, state };
+    config = { ...config, ...pickModel(resumed.state.config) };
   }
-  const dataDir = join(options.dataDir, DATASET_DIRS[config.dataset] ?? config.dataset);
-  if (!existsSync(join(dataDir, "train.bin"))) await prepareDataset(config.dataset, dataDir);
-  const data: TokenSplits = {
-    train: readBin(join(dataDir, "train.bin")),
-    val: readBin(join(dataDir, "val.bin")),
-  };
+  const dataDir = datasetDir(options.dataDir, config.dataset);
+  if (!hasShards(dataDir) && !existsSync(join(dataDir, "train.bin"))) {
+    if (!DATASET_DIRS[config.dataset])
+      throw new Error(
+        `no training data in ${dataDir}: expected *_train_*.npy and *_val_*.npy shards or train.bin and val.bin; ` +
+          `run "hero gpt prepare" first`,
+      );
+    await prepareDataset(config.dataset, dataDir);
+  }
   const codec = await codecFor(dataDir);
   const vocabSize = config.vocabSize > 0 ? config.vocabSize : codec.vocabSize;
-  const trainer = new GPTTrainer(config, vocabSize, data);
-  if (resumed) trainer.restore(resumed.weights, resumed.optimizer, resumed.state);
+  if (resumed) {
+    if (resumed.state.vocabSize !== vocabSize)
+      throw new CheckpointError(
+        resumed.files.state,
+        `vocabSize ${resumed.state.vocabSize}, but the data in ${dataDir} gives ${vocabSize}`,
+      );
+    // Before the model is built: its size comes from state.json, which must agree with the weights.
+    checkCheckpointWeights(modelConfig(config, vocabSize), resumed.ck.weights, resumed.files.weights);
+  }
+  const trainer = new GPTTrainer(config, vocabSize, openTrainingData(dataDir, config, vocabSize));
+  if (resumed) trainer.restore(resumed.ck.weights, resumed.ck.optimizer, resumed.state, resumed.files);
+  // HellaSwag examples are read and checked against the model once, before any training.
+  let hellaswag: HellaSwagExample[] = [];
+  if (config.hellaswagExamples > 0) {
+    const file = await hellaswagFile("val", options.hellaswag ? { path: options.hellaswag } : {});
+    hellaswag = parseHellaSwag(readFileSync(file, "utf8"), file).slice(0, config.hellaswagExamples);
+    for (const ex of hellaswag) renderForModel(ex, codec.encode, trainer.model.config);
+  }
   const metricsFile = join(outDir, "metrics.jsonl");
+  if (resumed) truncateMetrics(metricsFile, trainer.iter);
   const emit = (e: TrainEvent) => {
     appendFileSync(metricsFile, `${JSON.stringify(e)}\n`);
     options.onEvent?.(e);
@@ -200,18 +330,27 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
     const losses = trainer.estimateLoss();
     last = losses;
     emit({ type: "eval", iter, ...losses });
+    if (hellaswag.length > 0) {
+      const r = evaluateHellaSwag(trainer.model, hellaswag, codec.encode);
+      emit({ type: "hellaswag", iter, examples: r.examples, acc: r.acc, accNorm: r.accNorm });
+    }
     const improved = trainer.bestValLoss === null || losses.val < trainer.bestValLoss;
     if (improved) trainer.bestValLoss = losses.val;
     if (iter > 0) {
       const roles: CheckpointRole[] = improved || config.alwaysSaveCheckpoint ? ["last", "best"] : ["last"];
       const contents = trainer.checkpointContents();
       const state = { ...contents.state, ...(codec.meta ? { meta: codec.meta } : {}) };
-      const path = saveCheckpoint(outDir, { ...contents, state: state as never }, { roles });
+      const onStage = options.onCheckpointStage;
+      const path = saveCheckpoint(
+        outDir,
+        { ...contents, state: state as never },
+        { roles, ...(onStage ? { onStage: (stage: CheckpointStage) => onStage(stage, iter) } : {}) },
+      );
       emit({ type: "checkpoint", iter, path, roles });
     }
     if (config.sampleTokens > 0) {
       // Its own generator, so sampling never changes the training stream.
-      const out = trainer.model.generate([0], config.sampleTokens, {
+      const out = trainer.model.generate([codec.startToken], config.sampleTokens, {
         generator: new Random(config.seed + iter),
         topK: 200,
       });
@@ -228,8 +367,11 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
     const ms = performance.now() - t0;
     stepMs += ms;
     steps++;
-    if (iter % config.logInterval === 0)
-      emit({ type: "train", iter, loss: r.loss, lr: r.lr, ms, gradNorm: r.gradNorm });
+    if (iter % config.logInterval === 0) {
+      const tokens = trainer.tokensPerStep;
+      const tokPerSec = ms > 0 ? tokens / (ms / 1000) : 0;
+      emit({ type: "train", iter, loss: r.loss, lr: r.lr, ms, gradNorm: r.gradNorm, tokens, tokPerSec });
+    }
     // Let the event loop breathe (progress output, signals).
     if (steps % 10 === 0) await new Promise((res) => setImmediate(res));
   }
@@ -257,7 +399,8 @@ export async function loadTrainedGPT(
   role: CheckpointRole = "best",
 ): Promise<{ model: GPT; codec: Codec; state: TrainerState }> {
   const ck = loadCheckpoint(dir, role);
-  const state = ck.state as unknown as TrainerState & { meta?: CharMeta };
+  const files = checkpointFiles(ck.path);
+  const state = validateTrainerState(ck.state, files.state) as TrainerState & { meta?: CharMeta };
   const c = state.config;
   const config: GPTConfig = {
     blockSize: c.blockSize,
@@ -269,14 +412,29 @@ export async function loadTrainedGPT(
     bias: c.bias,
     gelu: c.gelu,
   };
+  checkCheckpointWeights(config, ck.weights, files.weights);
   const model = new GPT(config, { skipInit: true });
-  const missing = model.namedParameters().filter(([k]) => !ck.weights.has(k));
-  if (missing.length > 0)
-    throw new Error(`checkpoint ${ck.path} is missing ${missing.map(([k]) => k).join(", ")}`);
   model.loadStateDict(ck.weights, { strict: false });
   model.eval();
   const codec = state.meta
-    ? charCodec(state.meta)
-    : await codecFor(join(dataRoot, DATASET_DIRS[c.dataset] ?? c.dataset));
+    ? charCodec(checkMeta(state.meta, files.state), files.state)
+    : await codecFor(datasetDir(dataRoot, c.dataset));
   return { model, codec, state };
+}
+
+/** The character vocabulary saved in a state.json: ids 0..vocab_size-1, one character each. */
+function checkMeta(meta: unknown, file: string): CharMeta {
+  const m = meta as CharMeta;
+  const ok =
+    typeof m === "object" &&
+    m !== null &&
+    Number.isSafeInteger(m.vocab_size) &&
+    typeof m.itos === "object" &&
+    m.itos !== null &&
+    typeof m.stoi === "object" &&
+    m.stoi !== null &&
+    Object.values(m.itos).every((c) => typeof c === "string") &&
+    Object.values(m.stoi).every((i) => Number.isSafeInteger(i) && i >= 0 && i < m.vocab_size);
+  if (!ok) throw new CheckpointError(file, `"meta" is not a character vocabulary ({vocab_size, itos, stoi})`);
+  return m;
 }

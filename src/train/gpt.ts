@@ -1,10 +1,13 @@
 /**
- * Training GPT as nanoGPT's train.py does (platform-free part): presets, the configuration, random
- * batches from a token array, the learning-rate schedule, and a trainer holding model, optimizer and
- * generator whose whole state can be saved and restored, so a resumed run continues the exact loss
+ * Training GPT as nanoGPT's train.py and build-nanogpt's train_gpt2.py do (platform-free part):
+ * presets, the configuration, batches (random windows of a token array, or token shards read in
+ * order), the learning-rate schedule, and a trainer holding model, optimizer, generator and data
+ * position whose whole state can be saved and restored, so a resumed run continues the exact loss
  * curve. Files, checkpoints and the loop with logging are in ./gpt-node.js.
  */
-import { GPT, type GPTConfig } from "../models/gpt.js";
+import type { LoaderState, TokenLoader } from "../data/shards.js";
+import { CheckpointError } from "../io/errors.js";
+import { GPT, type GPTConfig, gptParameterShapes } from "../models/gpt.js";
 import { AdamW, clipGradNorm, cosineWithWarmup } from "../optim/index.js";
 import { Random, type RandomState } from "../random/index.js";
 import { noGrad, type Tensor, tensor, tidy } from "../tensor/index.js";
@@ -34,6 +37,11 @@ export interface TrainConfig {
   /** Clip the global gradient norm to this (0: no clipping). */
   gradClip: number;
   gradientAccumulationSteps: number;
+  /**
+   * Tokens per optimizer step (build-nanogpt's total_batch_size); when set, the accumulation steps
+   * are total / (batchSize · blockSize), which must divide exactly. 0: gradientAccumulationSteps.
+   */
+  totalBatchSize: number;
   evalInterval: number;
   evalIters: number;
   logInterval: number;
@@ -42,6 +50,8 @@ export interface TrainConfig {
   seed: number;
   /** Tokens of sample text generated at each evaluation (0: none). */
   sampleTokens: number;
+  /** HellaSwag examples (the first n of val) scored at each evaluation, as build-nanogpt does (0: none). */
+  hellaswagExamples: number;
 }
 
 /** nanoGPT's train.py defaults with the shakespeare_char config (config/train_shakespeare_char.py). */
@@ -67,12 +77,14 @@ const SHAKESPEARE_CHAR: TrainConfig = {
   beta2: 0.99,
   gradClip: 1.0,
   gradientAccumulationSteps: 1,
+  totalBatchSize: 0,
   evalInterval: 250,
   evalIters: 200,
   logInterval: 10,
   alwaysSaveCheckpoint: false,
   seed: 1337,
   sampleTokens: 200,
+  hellaswagExamples: 0,
 };
 
 /** Lecture 9's GPT-2 recipe (build-nanogpt), on the data sets available here. */
@@ -98,8 +110,9 @@ function gpt2Preset(nLayer: number, nHead: number, nEmbd: number): TrainConfig {
     beta1: 0.9,
     beta2: 0.95,
     gradClip: 1.0,
-    // 524,288 tokens per step at batch 8 × 1024.
+    // 524,288 tokens per step: 64 micro-batches of 8 × 1024.
     gradientAccumulationSteps: 64,
+    totalBatchSize: 524288,
     evalInterval: 250,
     evalIters: 20,
     logInterval: 1,
@@ -152,22 +165,26 @@ const SNAKE_ALIASES: Record<string, keyof TrainConfig> = {
   weight_decay: "weightDecay",
   grad_clip: "gradClip",
   gradient_accumulation_steps: "gradientAccumulationSteps",
+  total_batch_size: "totalBatchSize",
   eval_interval: "evalInterval",
   eval_iters: "evalIters",
   log_interval: "logInterval",
   always_save_checkpoint: "alwaysSaveCheckpoint",
   sample_tokens: "sampleTokens",
+  hellaswag_examples: "hellaswagExamples",
 };
 
 /** Apply "key=value" overrides (camelCase or nanoGPT's snake_case keys); values typed like the preset's. */
 export function applyOverrides(config: TrainConfig, settings: readonly string[]): TrainConfig {
   const out = { ...config } as unknown as Record<string, unknown>;
+  let accumulationSet = false;
   for (const s of settings) {
     const eq = s.indexOf("=");
     if (eq <= 0) throw new Error(`--set expects key=value, got "${s}"`);
     const rawKey = s.slice(0, eq).trim();
     const value = s.slice(eq + 1).trim();
     const key = SNAKE_ALIASES[rawKey] ?? rawKey;
+    if (key === "gradientAccumulationSteps") accumulationSet = true;
     if (!(key in config))
       throw new Error(`unknown setting "${rawKey}"; known: ${Object.keys(config).join(", ")}`);
     const current = out[key];
@@ -196,6 +213,22 @@ export function applyOverrides(config: TrainConfig, settings: readonly string[])
   }
   if (c.gelu !== "tanh" && c.gelu !== "none")
     throw new Error(`setting gelu must be tanh or none, got "${c.gelu}"`);
+  if (!Number.isInteger(c.totalBatchSize) || c.totalBatchSize < 0)
+    throw new Error(`setting totalBatchSize must be a whole number of tokens, got ${c.totalBatchSize}`);
+  if (c.totalBatchSize > 0) {
+    const micro = c.batchSize * c.blockSize;
+    if (c.totalBatchSize % micro !== 0)
+      throw new Error(
+        `total_batch_size ${c.totalBatchSize} is not a multiple of batch_size × block_size = ${c.batchSize} × ${c.blockSize} = ${micro}`,
+      );
+    const steps = c.totalBatchSize / micro;
+    if (accumulationSet && c.gradientAccumulationSteps !== steps)
+      throw new Error(
+        `gradient_accumulation_steps=${c.gradientAccumulationSteps} contradicts total_batch_size ${c.totalBatchSize} ` +
+          `(${steps} micro-batches of ${micro} tokens); set one of them, or total_batch_size=0`,
+      );
+    c.gradientAccumulationSteps = steps;
+  }
   return c;
 }
 
@@ -223,10 +256,38 @@ export function learningRateAt(c: TrainConfig, iter: number): number {
   });
 }
 
-/** Token ids of one split (uint16 .bin files). */
+/** Token ids of one split (uint16 .bin files): batches are random windows (nanoGPT). */
 export interface TokenSplits {
   train: Uint16Array;
   val: Uint16Array;
+}
+
+/**
+ * Token shards (build-nanogpt): training reads `train` in order; evaluation resets `val` and
+ * `trainEval` (a second loader over the training shards) and reads their first evalIters batches,
+ * the same ones at every evaluation.
+ */
+export interface ShardedSplits {
+  train: TokenLoader;
+  trainEval: TokenLoader;
+  val: TokenLoader;
+}
+
+export type TrainingData = TokenSplits | ShardedSplits;
+
+function isSharded(data: TrainingData): data is ShardedSplits {
+  return !(data.train instanceof Uint16Array);
+}
+
+function batchTensors(
+  { x, y }: { x: Int32Array; y: Int32Array },
+  batchSize: number,
+  blockSize: number,
+): { x: Tensor; y: Tensor } {
+  return {
+    x: tensor(x, { shape: [batchSize, blockSize], dtype: "int32" }),
+    y: tensor(y, { shape: [batchSize, blockSize], dtype: "int32" }),
+  };
 }
 
 /** batchSize random windows: x = data[i : i+T], y = data[i+1 : i+1+T] (nanoGPT's get_batch). */
@@ -261,6 +322,98 @@ export interface TrainerState {
   optimizer: { step: number; groups: unknown[] };
   config: TrainConfig;
   vocabSize: number;
+  /** Position of the training shard loader (sharded data only). */
+  loader?: LoaderState;
+}
+
+/** Where a checkpoint's parts were read from, for error messages. */
+export interface CheckpointFiles {
+  weights: string;
+  optimizer: string;
+  state: string;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/**
+ * A state.json read back, checked field by field before anything trusts it (a model of its
+ * config is allocated, its RNG state restored): every problem is a CheckpointError naming `file`.
+ */
+export function validateTrainerState(raw: unknown, file: string): TrainerState {
+  const fail = (why: string): never => {
+    throw new CheckpointError(file, why);
+  };
+  if (!isObject(raw)) fail("not a JSON object");
+  const s = raw as Record<string, unknown>;
+  if (!isCount(s.iter)) fail(`"iter" must be a whole number, got ${JSON.stringify(s.iter)}`);
+  if (s.bestValLoss !== null && typeof s.bestValLoss !== "number")
+    fail(`"bestValLoss" must be a number or null, got ${JSON.stringify(s.bestValLoss)}`);
+  const rng = s.rng as Record<string, unknown>;
+  if (
+    !isObject(rng) ||
+    !Array.isArray(rng.s) ||
+    rng.s.length !== 4 ||
+    !rng.s.every((w) => Number.isInteger(w) && w >= -0x80000000 && w <= 0xffffffff) ||
+    (rng.spareNormal !== null && typeof rng.spareNormal !== "number")
+  )
+    fail(`"rng" is not a generator state ({s: four 32-bit words, spareNormal})`);
+  const opt = s.optimizer as Record<string, unknown>;
+  if (!isObject(opt) || !isCount(opt.step) || !Array.isArray(opt.groups))
+    fail(`"optimizer" must be {step, groups}`);
+  (opt.groups as unknown[]).forEach((g, i) => {
+    const h = g as Record<string, unknown>;
+    const finite = (k: string) => typeof h[k] === "number" && Number.isFinite(h[k]);
+    if (
+      !isObject(h) ||
+      !finite("lr") ||
+      !finite("eps") ||
+      !finite("weightDecay") ||
+      !Array.isArray(h.betas) ||
+      h.betas.length !== 2 ||
+      !h.betas.every((b) => typeof b === "number" && Number.isFinite(b))
+    )
+      fail(`optimizer group ${i} is not {lr, betas: [b1, b2], eps, weightDecay} of numbers`);
+  });
+  if (!isCount(s.vocabSize) || s.vocabSize === 0)
+    fail(`"vocabSize" must be a positive integer, got ${JSON.stringify(s.vocabSize)}`);
+  const c = s.config as Record<string, unknown>;
+  if (!isObject(c)) fail(`"config" is not an object`);
+  for (const k of ["batchSize", "blockSize", "nLayer", "nHead", "nEmbd", "gradientAccumulationSteps"])
+    if (!isCount(c[k]) || c[k] === 0)
+      fail(`config.${k} must be a positive integer, got ${JSON.stringify(c[k])}`);
+  if (typeof c.dataset !== "string") fail(`config.dataset must be a string`);
+  if (typeof c.bias !== "boolean") fail(`config.bias must be true or false`);
+  if (c.gelu !== "tanh" && c.gelu !== "none") fail(`config.gelu must be "tanh" or "none"`);
+  if (typeof c.dropout !== "number" || !(c.dropout >= 0 && c.dropout < 1))
+    fail(`config.dropout must be in [0, 1), got ${JSON.stringify(c.dropout)}`);
+  if ((c.nEmbd as number) % (c.nHead as number) !== 0)
+    fail(`config.nEmbd ${c.nEmbd} is not divisible by config.nHead ${c.nHead}`);
+  if (
+    s.loader !== undefined &&
+    (!isObject(s.loader) || !isCount(s.loader.shard) || !isCount(s.loader.position))
+  )
+    fail(`"loader" must be {shard, position}`);
+  return s as unknown as TrainerState;
+}
+
+/**
+ * Check a checkpoint's tensors against the model its state describes, before that model is
+ * built: the same names, shapes and float32 dtype (so a corrupt state.json cannot make us allocate
+ * a model far larger than the file).
+ */
+export function checkCheckpointWeights(config: GPTConfig, weights: Map<string, Tensor>, file: string): void {
+  for (const [name, shape] of gptParameterShapes(config)) {
+    const t = weights.get(name);
+    if (!t) throw new CheckpointError(file, `missing tensor "${name}"`);
+    if (t.shape.join(",") !== shape.join(","))
+      throw new CheckpointError(
+        file,
+        `tensor "${name}" has shape [${t.shape.join(", ")}], the config in state.json needs [${shape.join(", ")}]`,
+      );
+    if (t.dtype !== "float32") throw new CheckpointError(file, `tensor "${name}" is ${t.dtype}, not float32`);
+  }
 }
 
 /**
@@ -277,7 +430,7 @@ export class GPTTrainer {
   constructor(
     readonly config: TrainConfig,
     readonly vocabSize: number,
-    readonly data: TokenSplits,
+    readonly data: TrainingData,
   ) {
     this.rng = new Random(config.seed);
     this.model = new GPT(modelConfig(config, vocabSize), { generator: this.rng });
@@ -291,6 +444,19 @@ export class GPTTrainer {
     );
   }
 
+  /** Tokens one optimizer step trains on. */
+  get tokensPerStep(): number {
+    const c = this.config;
+    return c.batchSize * c.blockSize * c.gradientAccumulationSteps;
+  }
+
+  /** The next training micro-batch: a random window (nanoGPT) or the loader's next batch (build-nanogpt). */
+  private trainBatch(): { x: Tensor; y: Tensor } {
+    const c = this.config;
+    if (isSharded(this.data)) return batchTensors(this.data.train.nextBatch(), c.batchSize, c.blockSize);
+    return getBatch(this.data.train, c.batchSize, c.blockSize, this.rng);
+  }
+
   /** One optimizer step at this.iter (gradient accumulation, clipping); returns the mean loss. */
   step(): { loss: number; lr: number; gradNorm: number | null } {
     const c = this.config;
@@ -300,7 +466,7 @@ export class GPTTrainer {
     let total = 0;
     for (let micro = 0; micro < c.gradientAccumulationSteps; micro++) {
       total += tidy(() => {
-        const { x, y } = getBatch(this.data.train, c.batchSize, c.blockSize, this.rng);
+        const { x, y } = this.trainBatch();
         const { loss } = this.model.forward(x, { targets: y });
         const scaled = c.gradientAccumulationSteps === 1 ? loss! : loss!.div(c.gradientAccumulationSteps);
         scaled.backward();
@@ -314,24 +480,36 @@ export class GPTTrainer {
     return { loss: total / c.gradientAccumulationSteps, lr, gradNorm };
   }
 
-  /** Mean loss over evalIters random batches of each split, in eval mode (nanoGPT's estimate_loss). */
+  /**
+   * Mean loss over evalIters batches of each split, in eval mode: random batches (nanoGPT's
+   * estimate_loss), or for shards the first evalIters batches of each split (build-nanogpt's val loss).
+   */
   estimateLoss(): { train: number; val: number } {
     const c = this.config;
+    const data = this.data;
     this.model.eval();
     try {
-      const split = (data: Uint16Array) => {
+      const mean = (next: () => { x: Tensor; y: Tensor }) => {
         let sum = 0;
         for (let k = 0; k < c.evalIters; k++) {
           sum += noGrad(() =>
             tidy(() => {
-              const { x, y } = getBatch(data, c.batchSize, c.blockSize, this.rng);
+              const { x, y } = next();
               return this.model.forward(x, { targets: y }).loss!.item();
             }),
           );
         }
         return sum / c.evalIters;
       };
-      return { train: split(this.data.train), val: split(this.data.val) };
+      if (isSharded(data)) {
+        const fromStart = (loader: TokenLoader) => {
+          loader.reset();
+          return mean(() => batchTensors(loader.nextBatch(), c.batchSize, c.blockSize));
+        };
+        return { train: fromStart(data.trainEval), val: fromStart(data.val) };
+      }
+      const random = (split: Uint16Array) => () => getBatch(split, c.batchSize, c.blockSize, this.rng);
+      return { train: mean(random(data.train)), val: mean(random(data.val)) };
     } finally {
       this.model.train();
     }
@@ -358,32 +536,53 @@ export class GPTTrainer {
         optimizer: { step: sd.step, groups: sd.groups },
         config: this.config,
         vocabSize: this.vocabSize,
+        ...(isSharded(this.data) ? { loader: this.data.train.getState() } : {}),
       },
     };
   }
 
-  /** Restore from checkpointContents() (as read back from disk). */
+  /**
+   * Restore from checkpointContents() as read back from disk (state checked by
+   * validateTrainerState); tensors that do not fit this model are a CheckpointError naming the file.
+   */
   restore(
     weights: Map<string, Tensor>,
     optimizer: Map<string, Tensor> | undefined,
     state: TrainerState,
+    files: CheckpointFiles = { weights: "weights", optimizer: "optimizer state", state: "state" },
   ): void {
-    this.model.loadStateDict(weights, { strict: false });
-    const missing = this.model.namedParameters().filter(([k]) => !weights.has(k));
-    if (missing.length > 0) throw new Error(`checkpoint is missing ${missing.map(([k]) => k).join(", ")}`);
+    checkCheckpointWeights(this.model.config, weights, files.weights);
+    const params = this.optimizer.paramGroups.flatMap((g) => g.params);
+    if (state.optimizer.groups.length !== this.optimizer.paramGroups.length)
+      throw new CheckpointError(
+        files.state,
+        `${state.optimizer.groups.length} optimizer groups, the trainer has ${this.optimizer.paramGroups.length}`,
+      );
     const byIndex: Record<string, Record<string, Tensor>> = {};
     for (const [key, t] of optimizer ?? []) {
-      const dot = key.indexOf(".");
-      const i = key.slice(0, dot);
-      byIndex[i] ??= {};
-      byIndex[i][key.slice(dot + 1)] = t;
+      const m = /^(\d+)\.(m|v)$/.exec(key);
+      const p = m ? params[Number(m[1])] : undefined;
+      if (!m || !p) throw new CheckpointError(files.optimizer, `unexpected tensor "${key}"`);
+      if (t.shape.join(",") !== p.shape.join(",") || t.dtype !== p.dtype)
+        throw new CheckpointError(
+          files.optimizer,
+          `"${key}" is ${t.dtype} [${t.shape.join(", ")}], its parameter is ${p.dtype} [${p.shape.join(", ")}]`,
+        );
+      byIndex[m[1]!] ??= {};
+      byIndex[m[1]!]![m[2]!] = t;
     }
+    this.model.loadStateDict(weights, { strict: false });
     this.optimizer.loadStateDict({
       step: state.optimizer.step,
       groups: state.optimizer.groups as never,
       state: byIndex,
     });
     this.rng.setState(state.rng);
+    if (isSharded(this.data)) {
+      if (!state.loader)
+        throw new Error("the checkpoint has no shard loader position: it was not trained on token shards");
+      this.data.train.setState(state.loader, "checkpoint loader state");
+    }
     this.iter = state.iter;
     this.bestValLoss = state.bestValLoss;
   }

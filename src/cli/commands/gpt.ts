@@ -1,18 +1,24 @@
 /**
- * `hero gpt prepare|train|sample` (nanoGPT), `hero gpt2 generate` (Hugging Face GPT-2 weights) and
- * `hero selftest gpt2` (a model directory against a gpt2_tiny.ref.json-format reference).
+ * `hero gpt prepare|train|sample|eval|export` (nanoGPT, build-nanogpt), `hero gpt2 generate`
+ * (Hugging Face GPT-2 weights) and `hero selftest gpt2` (a model directory against a
+ * gpt2_tiny.ref.json-format reference).
  */
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import type { Command } from "commander";
-import { defaultDataDir } from "../../data/node.js";
-import { loadHFGPT2 } from "../../io/node.js";
+import { DATASETS } from "../../data/catalog.js";
+import { HELLASWAG_SPLITS, type HellaSwagSplit, parseHellaSwag } from "../../data/hellaswag.js";
+import { defaultDataDir, hellaswagFile, loadText } from "../../data/node.js";
+import { prepareShards } from "../../data/shards-node.js";
+import { loadHFGPT2, saveHFGPT2 } from "../../io/node.js";
+import type { GPT } from "../../models/gpt.js";
 import { Random } from "../../random/index.js";
 import { backendNames, setBackend } from "../../tensor/index.js";
 import { getEncoding } from "../../tokenizer/index.js";
 import { applyOverrides, PRESETS, presetConfig } from "../../train/gpt.js";
 import { DATASET_DIRS, loadTrainedGPT, prepareDataset, trainGPT } from "../../train/gpt-node.js";
 import { runGPT2Selftest } from "../../train/gpt-selftest.js";
+import { evaluateHellaSwag } from "../../train/hellaswag.js";
 import { intOption, numberOption, positiveIntOption } from "../options.js";
 import { startProgress } from "../progress.js";
 
@@ -27,28 +33,129 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** "\n", "\t", "\r" and "\\" typed on a command line, as the characters. */
+function unescapeArg(s: string): string {
+  return s.replace(/\\([nrt\\])/g, (_, c: string) => ({ n: "\n", r: "\r", t: "\t", "\\": "\\" })[c]!);
+}
+
+/**
+ * The files of a corpus: a data set of the catalog (found, or downloaded, as `loadText` finds it),
+ * a .txt/.jsonl file, or a directory of them (sorted by name).
+ */
+async function corpusFiles(name: string): Promise<{ files: string[]; label: string }> {
+  if (DATASETS[name]) {
+    const { source } = await loadText(name, { embedded: false, log: (m) => console.log(m) });
+    return { files: [source], label: name };
+  }
+  if (!existsSync(name))
+    throw new Error(
+      `corpus "${name}" is neither a data set (${Object.keys(DATASETS).join(", ")}) nor an existing file or directory`,
+    );
+  const label = basename(resolve(name), extname(name));
+  if (!statSync(name).isDirectory()) return { files: [resolve(name)], label };
+  const files = readdirSync(name)
+    .filter((f) => f.endsWith(".txt") || f.endsWith(".jsonl"))
+    .sort()
+    .map((f) => resolve(name, f));
+  if (files.length === 0) throw new Error(`${name} holds no .txt or .jsonl files`);
+  return { files, label };
+}
+
+/** A model to evaluate: Hugging Face weights (GPT-2 BPE) or a training checkpoint (its data's codec). */
+async function modelFor(opts: {
+  weights?: string;
+  config?: string;
+  checkpoint?: string;
+  last?: boolean;
+  dataDir?: string;
+}): Promise<{ model: GPT; encode: (s: string) => number[] }> {
+  if (opts.weights && opts.checkpoint) throw new Error("pass --weights or --checkpoint, not both");
+  if (opts.checkpoint) {
+    const { model, codec } = await loadTrainedGPT(
+      opts.checkpoint,
+      opts.dataDir ?? defaultDataDir(),
+      opts.last ? "last" : "best",
+    );
+    return { model, encode: codec.encode };
+  }
+  if (!opts.weights) throw new Error("pass --weights (Hugging Face GPT-2 safetensors) or --checkpoint");
+  const model = loadHFGPT2(opts.weights, opts.config);
+  const enc = await getEncoding("gpt2");
+  return { model, encode: (s) => enc.encodeOrdinary(s) };
+}
+
 export function registerGPT(program: Command, selftest: Command): void {
   const gpt = program.command("gpt").description("nanoGPT: prepare data, train, sample (lectures 7 and 9)");
 
   gpt
     .command("prepare")
     .description(
-      "write train.bin/val.bin (uint16) as nanoGPT's prepare.py: shakespeare-char or shakespeare (GPT-2 BPE)",
+      "shakespeare-char or shakespeare: train.bin/val.bin (uint16) as nanoGPT's prepare.py; any other corpus: " +
+        "GPT-2 BPE token shards as build-nanogpt's fineweb.py (uint16 .npy, <|endoftext|> before each document, " +
+        "shard 0 for validation)",
     )
-    .argument("<dataset>", "shakespeare-char | shakespeare")
+    .argument(
+      "<dataset>",
+      "shakespeare-char | shakespeare | a corpus to shard: a data set name (tinyshakespeare, taylorswift), a .txt " +
+        'or .jsonl file (one {"text": ...} per line) or a directory of them',
+    )
     .option("--data-dir <dir>", "where prepared data sets live (default: HERO_DATA_DIR or ~/.cache/herograd)")
-    .action(async (name: string, opts: { dataDir?: string }) => {
-      const dir = join(opts.dataDir ?? defaultDataDir(), DATASET_DIRS[name] ?? name);
-      await prepareDataset(name, dir, (m) => console.log(m));
-    });
+    .option("--shard-size <tokens>", "tokens per shard (corpora)", positiveIntOption, 100_000_000)
+    .option(
+      "--separator <text>",
+      'split .txt files into documents at this text, e.g. "\\n\\n" (default: a file is a document)',
+    )
+    .option("--out <dir>", "where the shards go (default: <data-dir>/<corpus name>)")
+    .action(
+      async (
+        name: string,
+        opts: { dataDir?: string; shardSize: number; separator?: string; out?: string },
+      ) => {
+        const root = opts.dataDir ?? defaultDataDir();
+        if (DATASET_DIRS[name]) {
+          await prepareDataset(name, join(root, DATASET_DIRS[name]), (m) => console.log(m));
+          return;
+        }
+        const { files, label } = await corpusFiles(name);
+        const outDir = resolve(opts.out ?? join(root, label));
+        const totalBytes = files.reduce((a, f) => a + statSync(f).size, 0);
+        const progress = startProgress("tokenize", totalBytes);
+        let result: Awaited<ReturnType<typeof prepareShards>>;
+        try {
+          result = await prepareShards({
+            inputs: files,
+            outDir,
+            prefix: label,
+            shardSize: opts.shardSize,
+            ...(opts.separator !== undefined ? { separator: unescapeArg(opts.separator) } : {}),
+            onProgress: (p) => progress.update(p.bytes, { docs: p.documents, tokens: p.tokens }),
+          });
+        } finally {
+          progress.stop();
+        }
+        for (const s of result.shards) console.log(`${s.path}: ${s.split}, ${s.tokens} tokens`);
+        console.log(
+          `${outDir}: ${result.documents} documents, ${result.tokens} tokens in ${result.shards.length} shards ` +
+            `(GPT-2 BPE, uint16 .npy); train with --set dataset=${outDir === resolve(root, label) ? label : outDir}`,
+        );
+      },
+    );
 
   gpt
     .command("train")
-    .description("train a GPT from a preset; checkpoints, metrics.jsonl and samples go to --out")
+    .description(
+      "train a GPT from a preset on train.bin/val.bin (random windows, nanoGPT) or on the .npy shards of " +
+        "`hero gpt prepare <corpus>` (read in order, build-nanogpt: --set dataset=<corpus>); checkpoints, " +
+        "metrics.jsonl (loss, lr, grad norm, tok/s) and samples go to --out",
+    )
     .requiredOption("--preset <name>", `one of ${Object.keys(PRESETS).join(", ")}`)
     .option("--set <key=value>", "override a setting (repeatable), e.g. --set max_iters=100", collect, [])
     .option("--out <dir>", "output directory", "out-gpt")
     .option("--resume", "continue from the last checkpoint in --out")
+    .option(
+      "--hellaswag <file>",
+      "HellaSwag JSONL for --set hellaswag_examples=N (default: hellaswag_val.jsonl in HERO_DATA_DIR)",
+    )
     .option("--data-dir <dir>", "where prepared data sets live")
     .option("--backend <name>", "tensor backend")
     .action(
@@ -57,6 +164,7 @@ export function registerGPT(program: Command, selftest: Command): void {
         set: string[];
         out: string;
         resume?: boolean;
+        hellaswag?: string;
         dataDir?: string;
         backend?: string;
       }) => {
@@ -65,25 +173,36 @@ export function registerGPT(program: Command, selftest: Command): void {
         console.log(`preset ${opts.preset}: ${JSON.stringify(config)}`);
         const progress = startProgress("train", config.maxIters);
         let lastLoss = Number.NaN;
+        // The bar's timer would keep the process alive after an error.
         const result = await trainGPT({
           config,
           outDir: opts.out,
           dataDir: opts.dataDir ?? defaultDataDir(),
           resume: opts.resume === true,
+          ...(opts.hellaswag ? { hellaswag: opts.hellaswag } : {}),
           onEvent: (e) => {
             if (e.type === "train") {
               lastLoss = e.loss;
-              progress.update(e.iter + 1, { loss: e.loss, lr: e.lr, "ms/it": Math.round(e.ms) });
+              progress.update(e.iter + 1, {
+                loss: e.loss,
+                lr: e.lr,
+                norm: e.gradNorm ?? "-",
+                "ms/it": Math.round(e.ms),
+                "tok/s": Math.round(e.tokPerSec),
+              });
             } else if (e.type === "eval") {
               progress.update(e.iter, { loss: lastLoss });
               process.stderr.write("\n");
               console.log(`step ${e.iter}: train loss ${e.train.toFixed(4)}, val loss ${e.val.toFixed(4)}`);
             } else if (e.type === "checkpoint")
               console.log(`saved checkpoint (${e.roles.join(", ")}) ${e.path}`);
+            else if (e.type === "hellaswag")
+              console.log(
+                `step ${e.iter}: HellaSwag acc_norm ${e.accNorm.toFixed(4)}, acc ${e.acc.toFixed(4)} (${e.examples} examples)`,
+              );
             else if (e.type === "sample") console.log(`--- sample at step ${e.iter} ---\n${e.text}\n---`);
           },
-        });
-        progress.stop();
+        }).finally(() => progress.stop());
         console.log(
           `done: ${result.iter} iterations, ${result.msPerIter.toFixed(1)} ms/iter, ${result.wallSeconds.toFixed(1)} s; ` +
             `train ${result.train?.toFixed(4)}, val ${result.val?.toFixed(4)}, best val ${result.bestValLoss?.toFixed(4)}`,
@@ -139,6 +258,93 @@ export function registerGPT(program: Command, selftest: Command): void {
         }
       },
     );
+
+  const evalCmd = gpt.command("eval").description("evaluate a model (build-nanogpt's HellaSwag)");
+  evalCmd
+    .command("hellaswag")
+    .description(
+      "HellaSwag as build-nanogpt: each ending scored by its tokens' loss after the context; acc (summed loss) " +
+        "and acc_norm (loss per token)",
+    )
+    .option("--weights <file>", "Hugging Face GPT-2 model.safetensors (or its directory, with config.json)")
+    .option("--config <file>", "config.json for --weights (default: beside the weights)")
+    .option("--checkpoint <dir>", "a training run's --out directory (or one checkpoint directory)")
+    .option("--last", "with --checkpoint: the last checkpoint instead of the best")
+    .option("--data <file>", "the HellaSwag JSONL file (default: hellaswag_<split>.jsonl in HERO_DATA_DIR)")
+    .option("--split <name>", "val | train | test", "val")
+    .option("--limit <n>", "evaluate only the first n examples", positiveIntOption)
+    .option("--data-dir <dir>", "where prepared data sets live (a checkpoint's tokenizer)")
+    .option("--verbose", "print each example's losses and predictions")
+    .option("--backend <name>", "tensor backend")
+    .action(
+      async (opts: {
+        weights?: string;
+        config?: string;
+        checkpoint?: string;
+        last?: boolean;
+        data?: string;
+        split: string;
+        limit?: number;
+        dataDir?: string;
+        verbose?: boolean;
+        backend?: string;
+      }) => {
+        useBackend(opts.backend);
+        if (!Object.hasOwn(HELLASWAG_SPLITS, opts.split))
+          throw new Error(
+            `unknown split "${opts.split}"; known: ${Object.keys(HELLASWAG_SPLITS).join(", ")}`,
+          );
+        const split = opts.split as HellaSwagSplit;
+        const file = await hellaswagFile(split, {
+          ...(opts.data ? { path: opts.data } : {}),
+          log: (m) => console.log(m),
+        });
+        let examples = parseHellaSwag(readFileSync(file, "utf8"), file);
+        if (opts.limit) examples = examples.slice(0, opts.limit);
+        const { model, encode } = await modelFor(opts);
+        const progress = startProgress("hellaswag", examples.length);
+        const evaluate = () =>
+          evaluateHellaSwag(model, examples, encode, (done, r) => {
+            progress.update(done, { acc_norm: r.accNorm });
+            if (opts.verbose) {
+              const s = r.scores.at(-1)!;
+              progress.log(
+                `${s.ind}: label ${s.label}, pred ${s.pred}, pred_norm ${s.predNorm}, sum ${s.sumLoss.map((v) => v.toFixed(3)).join(" ")}, avg ${s.avgLoss.map((v) => v.toFixed(3)).join(" ")}`,
+              );
+            }
+          });
+        let result: ReturnType<typeof evaluate>;
+        try {
+          result = evaluate();
+        } finally {
+          progress.stop();
+        }
+        console.log(
+          `HellaSwag ${split} (${file}): ${result.examples} examples, acc ${result.acc.toFixed(4)} (${result.correct}/${result.examples}), ` +
+            `acc_norm ${result.accNorm.toFixed(4)} (${result.correctNorm}/${result.examples})`,
+        );
+      },
+    );
+
+  gpt
+    .command("export")
+    .description(
+      "write a training checkpoint as a Hugging Face GPT-2 model (config.json + model.safetensors) that " +
+        "transformers' GPT2LMHeadModel.from_pretrained loads",
+    )
+    .requiredOption("--checkpoint <dir>", "a training run's --out directory (or one checkpoint directory)")
+    .requiredOption("--out <dir>", "the model directory to write")
+    .option("--last", "the last checkpoint instead of the best")
+    .option("--data-dir <dir>", "where prepared data sets live")
+    .action(async (opts: { checkpoint: string; out: string; last?: boolean; dataDir?: string }) => {
+      const { model } = await loadTrainedGPT(
+        opts.checkpoint,
+        opts.dataDir ?? defaultDataDir(),
+        opts.last ? "last" : "best",
+      );
+      const { config, weights } = saveHFGPT2(model, opts.out);
+      console.log(`wrote ${config} and ${weights} (${model.numParameters()} parameters)`);
+    });
 
   const gpt2 = program.command("gpt2").description("GPT-2 with Hugging Face weights (lecture 9)");
   gpt2
