@@ -26,7 +26,10 @@ registerWasmBackend();
 test("the native addon loaded (npm install built it)", { skip: !expected && "not expected here" }, () => {
   assert.ok(status.addon, `no native addon: ${status.reason}`);
   const wasm = T.getBackend("wasm") as WasmBackend;
-  assert.match(wasm.describeKernels(), /^native (avx512|avx2) matmul and attention; wasm /);
+  assert.match(
+    wasm.describeKernels(),
+    /^native (avx512|avx2) matmul, attention, AdamW and layer norm backward; wasm /,
+  );
 });
 
 interface Grads {

@@ -5,7 +5,7 @@
  * row description into an argument block in wasm memory, and calls the kernel.
  */
 
-import { contiguousStrides } from "../layout.js";
+import { contiguousStrides, product } from "../layout.js";
 import {
   type Backend,
   type BinaryOp,
@@ -171,7 +171,7 @@ function defaultThreads(): number {
 function kernelsLine(variant: WasmVariant, threads: number, nativeIsa: string | null): string {
   const wasm = `wasm ${variant}, ${threads} thread${threads === 1 ? "" : "s"}`;
   if (!nativeIsa) return `${wasm} (native kernels: ${nativeStatus().reason || "off"})`;
-  return `native ${nativeIsa} matmul and attention; ${wasm}`;
+  return `native ${nativeIsa} matmul, attention, AdamW and layer norm backward; ${wasm}`;
 }
 
 /** Where the default wasm backend's kernels would run here, in one line (`hero --version`, `hero bench`). */
@@ -187,7 +187,7 @@ export interface WasmBackendOptions {
   threads?: number;
   /** Force a variant (tests, benchmarks). */
   variant?: WasmVariant;
-  /** Run matmul and attention in the native addon where it loaded (default true; HERO_NATIVE=0 turns it off). */
+  /** Run matmul, attention, AdamW and layer norm backward in the native addon where it loaded (default true; HERO_NATIVE=0 turns it off). */
   native?: boolean;
   /** The name it is registered under (default "wasm"). */
   name?: string;
@@ -627,14 +627,14 @@ export class WasmBackend implements Backend {
   private attention(args: OptionalKernelArgs["attention"]): void {
     this.withUnitLastDims([args.q, args.k, args.v], ([q, k, v]) => {
       if (!this.native!.attention({ ...args, q, k, v }))
-        throw new Error(`wasm backend: attention over more than 8 non-mergeable batch dims`);
+        throw new Error("wasm backend: attention over more than 8 non-mergeable batch dims");
     });
   }
 
   private attentionBackward(args: OptionalKernelArgs["attentionBackward"]): void {
     this.withUnitLastDims([args.q, args.k, args.v, args.weights, args.g], ([q, k, v, weights, g]) => {
       if (!this.native!.attentionBackward({ ...args, q, k, v, weights, g }))
-        throw new Error(`wasm backend: attention over more than 8 non-mergeable batch dims`);
+        throw new Error("wasm backend: attention over more than 8 non-mergeable batch dims");
     });
   }
 
@@ -644,9 +644,7 @@ export class WasmBackend implements Backend {
     try {
       const unit = views.map((v) => {
         if (v.strides.at(-1) === 1 || (v.shape.at(-1) ?? 1) <= 1) return v;
-        let size = 1;
-        for (const n of v.shape) size *= n;
-        const storage = this.alloc(v.storage.dtype, size);
+        const storage = this.alloc(v.storage.dtype, product(v.shape));
         temps.push(storage);
         const copy: View = { storage, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 };
         this.copy({ x: v, out: copy });
