@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { registerBackend } from "../src/backend/index.js";
 import type { WebGpuBackend } from "../src/backend/webgpu/index.js";
+import { matmulPlanOf } from "../src/backend/webgpu/kernels.js";
 import { createNodeWebGpuBackend } from "../src/backend/webgpu/node.js";
 import { GPT } from "../src/models/gpt.js";
 import { AdamW } from "../src/optim/index.js";
@@ -110,26 +111,91 @@ test("hero --backend webgpu: selftest ops passes; a synchronous training loop is
   assert.match(train.stderr, /makemore train reads values synchronously .* use --backend wasm or js/);
 });
 
-test("matmul: both tile sizes match js on ragged, transposed and batched shapes", {
-  skip: !ready,
-}, async () => {
+/** Shapes that reach every matmul kernel variant (tiles of 64 and 128, each way of loading, the matrix-vector kernel). */
+const MATMUL_CASES: { a: number[]; b: number[]; ta?: boolean; tb?: boolean; slice?: boolean }[] = [
+  { a: [70, 36], b: [36, 68] }, // vec4 loads along k (a) and n (b), vec4 stores
+  { a: [70, 33], b: [33, 65] }, // ragged: scalar loads and stores
+  { a: [36, 72], b: [36, 68], ta: true }, // aᵀ: vec4 along m
+  { a: [33, 70], b: [33, 65], ta: true }, // aᵀ ragged: scalar, m fast
+  { a: [70, 36], b: [68, 36], tb: true }, // bᵀ (linear's weight): vec4 along k
+  { a: [70, 33], b: [65, 33], tb: true }, // bᵀ ragged
+  { a: [70, 37], b: [36, 68], slice: true }, // a at an odd offset: scalar
+  { a: [3, 50, 20], b: [20, 40] }, // batched, b broadcast
+  { a: [2, 3, 20, 9], b: [3, 9, 20] }, // two batch dims, one broadcast
+  { a: [16, 260, 12], b: [16, 12, 260] }, // 128×128 tiles
+  { a: [16, 12, 257], b: [16, 12, 259], ta: true }, // 128, aᵀ ragged
+  { a: [16, 257, 13], b: [16, 259, 13], tb: true }, // 128, bᵀ ragged
+  { a: [1, 40], b: [40, 300] }, // one row: matrix-vector, threads along n
+  { a: [3, 40], b: [300, 40], tb: true }, // matrix-vector, threads along k
+  { a: [300, 40], b: [40, 3] }, // three columns: computed transposed
+  { a: [40, 300], b: [40, 3], ta: true }, // the same with aᵀ
+  { a: [2, 700], b: [5, 700], tb: true }, // long k
+  { a: [6, 1, 16], b: [6, 16, 50] }, // batched rows (attention while decoding)
+];
+
+async function checkMatmuls(backend: string): Promise<Set<string>> {
   const g = new Random(7);
-  const cases: [number[], number[], boolean, boolean][] = [
-    [[70, 33], [33, 65], false, false], // 64×64 tiles, ragged edges
-    [[1030, 20], [20, 1050], false, false], // 128×128 tiles (≥ 64 of them), ragged edges
-    [[1030, 20], [1050, 20], false, true], // b transposed (linear's weight)
-    [[20, 1030], [20, 1050], true, false], // a transposed
-    [[3, 50, 17], [3, 17, 40], false, false], // batched
-  ];
-  for (const [as, bs, ta, tb] of cases) {
-    const a = T.randn(as, { generator: g });
-    const b = T.randn(bs, { generator: g });
-    const A = ta ? a.mT : a;
-    const B = tb ? b.mT : b;
-    const expected = T.matmul(A, B).dataSync();
-    const actual = await T.matmul(A.to("webgpu"), B.to("webgpu")).data();
+  const plans = new Set<string>();
+  for (const c of MATMUL_CASES) {
+    const x = T.randn(c.a, { generator: g });
+    const y = T.randn(c.b, { generator: g });
+    const on = (backend: string): [T.Tensor, T.Tensor] => {
+      let A = c.ta ? x.to(backend).mT : x.to(backend);
+      if (c.slice) A = A.slice(1, 1, A.shape[1]!);
+      return [A, c.tb ? y.to(backend).mT : y.to(backend)];
+    };
+    const expected = T.matmul(...on(T.currentBackendName())).dataSync();
+    const [Ag, Bg] = on(backend);
+    const out = T.matmul(Ag, Bg);
+    const view = (t: T.Tensor) => ({
+      storage: t.storage.handle,
+      shape: t.shape,
+      strides: t.strides,
+      offset: t.offset,
+    });
+    const device = (T.getBackend(backend) as WebGpuBackend).device;
+    const { plan, swapped } = matmulPlanOf(
+      view(Ag.expand([...out.shape.slice(0, -2), ...Ag.shape.slice(-2)])),
+      view(Bg.expand([...out.shape.slice(0, -2), ...Bg.shape.slice(-2)])),
+      view(out),
+      device.workgroupBytes,
+    );
+    const key =
+      plan.kind === "gemv"
+        ? `gemv ${plan.kFast ? "k" : "n"}${swapped ? " swapped" : ""}`
+        : `tile ${plan.tile}/${plan.bk} a:${plan.a} b:${plan.b}${plan.outVec ? " vec4-out" : ""}`;
+    plans.add(key.replace(/\/\d+/, ""));
+    const actual = await out.data();
     let worst = 0;
     for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
-    assert.ok(worst < 1e-4, `${as}${ta ? "ᵀ" : ""} @ ${bs}${tb ? "ᵀ" : ""}: max error ${worst}`);
+    assert.ok(worst < 1e-4, `${JSON.stringify(c)} (${key}): max error ${worst}`);
   }
+  return plans;
+}
+
+test("matmul: every kernel variant matches js on ragged, transposed, offset and batched shapes", {
+  skip: !ready,
+}, async () => {
+  const plans = await checkMatmuls("webgpu");
+  for (const p of [
+    "tile 64 a:vk b:vr vec4-out",
+    "tile 64 a:sk b:sr",
+    "tile 64 a:vr b:vr vec4-out",
+    "tile 64 a:sr b:sr",
+    "tile 64 a:vk b:vk vec4-out",
+    "tile 64 a:sk b:sk",
+    "tile 128 a:vk b:vr vec4-out",
+    "tile 128 a:sr b:sr",
+    "tile 128 a:sk b:sk",
+    "gemv n",
+    "gemv k",
+    "gemv k swapped",
+    "gemv n swapped",
+  ])
+    assert.ok(plans.has(p), `${p} is tested (tested: ${[...plans].join(", ")})`);
+  // Compatibility mode's 16 KiB of workgroup memory: half the k per step.
+  const small = await createNodeWebGpuBackend({ workgroupBytes: 16384 });
+  assert.equal(small.device.workgroupBytes, 16384);
+  registerBackend("webgpu-16k", () => small);
+  await checkMatmuls("webgpu-16k");
 });

@@ -82,6 +82,11 @@ export class GpuDevice {
     });
   }
 
+  /** Workgroup memory a kernel may use (16 KiB in compatibility mode; 32 KiB on most GPUs). */
+  get workgroupBytes(): number {
+    return this.device.limits.maxComputeWorkgroupStorageSize;
+  }
+
   /** Throws a clear error once the device is lost or a command failed validation. */
   check(): void {
     if (this.lostMessage !== null) {

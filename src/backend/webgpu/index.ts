@@ -35,6 +35,8 @@ export interface WebGpuOptions {
   /** "core" first, then "compatibility" (OpenGL ES adapters are compatibility-only). */
   featureLevel?: "core" | "compatibility";
   powerPreference?: GPUPowerPreference;
+  /** At most this much workgroup memory per kernel (default: the adapter's largest; tests pin 16 KiB). */
+  workgroupBytes?: number;
 }
 
 export class WebGpuBackend implements Backend {
@@ -157,6 +159,11 @@ export async function createWebGpuBackend(
   // Large tensors (GPT-2's 154 MB embedding) need the adapter's full buffer sizes.
   requiredLimits.maxStorageBufferBindingSize = adapter.limits.maxStorageBufferBindingSize;
   requiredLimits.maxBufferSize = adapter.limits.maxBufferSize;
+  // Larger matmul steps where the adapter allows (16 KiB is the compatibility-mode default).
+  requiredLimits.maxComputeWorkgroupStorageSize = Math.min(
+    adapter.limits.maxComputeWorkgroupStorageSize,
+    options.workgroupBytes ?? Number.POSITIVE_INFINITY,
+  );
   const device = await adapter.requestDevice({ requiredLimits });
   return new WebGpuBackend(new GpuDevice(device, describe(adapter)));
 }

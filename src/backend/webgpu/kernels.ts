@@ -18,13 +18,21 @@ import type {
 import { COMPARISON_OPS } from "../types.js";
 import type { GpuBuffer, GpuDevice, Meta } from "./device.js";
 import {
+  GEMV_ROWS,
+  matmulGroups,
+  matmulMeta,
+  matmulShader,
+  matmulShape,
+  planMatmul,
+  transposedShape,
+} from "./matmul.js";
+import {
   type Binding,
   convert,
   LANE_WORKGROUP,
   laneShader,
   MAP_WORKGROUP,
   mapShader,
-  matmulShader,
   type Scalar,
   wgslType,
 } from "./wgsl.js";
@@ -660,49 +668,37 @@ function topk(ctx: KernelContext, { x, k, dim, largest, values, indices }: Kerne
 
 // ---- matmul ------------------------------------------------------------------------------
 
-function matmul(ctx: KernelContext, { a, b, out }: KernelArgs["matmul"]): void {
-  checkFloat("matmul", a, b, out);
+/**
+ * The product as the kernel sees it: batch dims merged, and transposed (outᵀ = bᵀ·aᵀ, `swapped`)
+ * when out has only a few columns, so the matrix-vector kernel takes it; then the kernel's plan.
+ */
+export function matmulPlanOf(a: View, b: View, out: View, workgroupBytes: number) {
   const nd = out.shape.length;
-  const M = out.shape[nd - 2]!;
-  const N = out.shape[nd - 1]!;
-  const K = a.shape[nd - 1]!;
-  if (M === 0 || N === 0) return;
-  if (K === 0) {
-    fill(ctx, { out, value: 0 });
-    return;
-  }
   const batch = mergeDims(
     out.shape.slice(0, nd - 2),
     [a, b, out].map((v) => v.strides.slice(0, nd - 2)),
   );
-  const meta: Meta = [
-    M,
-    N,
-    K,
-    a.strides[nd - 2]!,
-    a.strides[nd - 1]!,
-    b.strides[nd - 2]!,
-    b.strides[nd - 1]!,
-    out.strides[nd - 2]!,
-    out.strides[nd - 1]!,
-    a.offset,
-    b.offset,
-    out.offset,
-  ];
-  batch.shape.forEach((s, d) => {
-    meta.push(s, batch.strides[0]![d]!, batch.strides[1]![d]!, batch.strides[2]![d]!);
-  });
-  const aKFast = a.strides[nd - 1] === 1 || a.strides[nd - 2] !== 1;
-  const bNFast = b.strides[nd - 1] === 1 || b.strides[nd - 2] !== 1;
-  // 128×128 tiles where the product fills them (and the GPU: the big GEMMs of a transformer),
-  // else 64×64.
-  const batches = product(batch.shape);
-  const tile = M >= 128 && N >= 128 && Math.ceil(M / 128) * Math.ceil(N / 128) * batches >= 64 ? 128 : 64;
-  const source = matmulShader(batch.shape.length, aKFast, bNFast, tile);
-  const { buffers, done } = bindBuffers(ctx, [{ view: a }, { view: b }, { view: out, write: true }]);
-  if (batches > MAX_GROUPS)
-    throw new Error(`webgpu matmul: ${batches} batch matrices (at most ${MAX_GROUPS})`);
-  ctx.device.dispatch(source, buffers, meta, [Math.ceil(N / tile), Math.ceil(M / tile), batches]);
+  let shape = matmulShape(a, b, out, batch);
+  const swapped = shape.N <= GEMV_ROWS && shape.M > GEMV_ROWS;
+  if (swapped) shape = transposedShape(shape);
+  return { shape, swapped, batchDims: batch.shape.length, plan: planMatmul(shape, workgroupBytes) };
+}
+
+function matmul(ctx: KernelContext, { a, b, out }: KernelArgs["matmul"]): void {
+  checkFloat("matmul", a, b, out);
+  const nd = out.shape.length;
+  if (out.shape[nd - 2] === 0 || out.shape[nd - 1] === 0) return;
+  if (a.shape[nd - 1] === 0) {
+    fill(ctx, { out, value: 0 });
+    return;
+  }
+  const { shape, swapped, batchDims, plan } = matmulPlanOf(a, b, out, ctx.device.workgroupBytes);
+  const groups = matmulGroups(shape, plan);
+  if (groups[2] > MAX_GROUPS)
+    throw new Error(`webgpu matmul: ${groups[2]} batch matrices (at most ${MAX_GROUPS})`);
+  const operands = swapped ? [{ view: b }, { view: a }] : [{ view: a }, { view: b }];
+  const { buffers, done } = bindBuffers(ctx, [...operands, { view: out, write: true }]);
+  ctx.device.dispatch(matmulShader(batchDims, plan), buffers, matmulMeta(shape), groups);
   done();
 }
 

@@ -55,7 +55,8 @@ fn pos_inf() -> f32 { return bits_(0x7f800000u); }
 `;
 
 export interface Binding {
-  type: Scalar;
+  /** vec4<f32>: float32 storage read four at a time (aligned matmul tiles). */
+  type: Scalar | "vec4<f32>";
   write: boolean;
 }
 
@@ -196,90 +197,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let lid = lid3.x;
   let n = args[1];
 ${body}
-}
-`;
-}
-
-const TILE_K = 16;
-
-/**
- * Tiled matmul: a workgroup of 16×16 threads computes a `tile`×`tile` block of out (64 or 128),
- * each thread (tile/16)² values spaced 16 apart, stepping k by 16 through tiles of a and b in
- * workgroup memory (128: 16 KiB, the compatibility-mode limit). `aKFast`/`bNFast` pick which
- * index consecutive threads load, so reads stay coalesced for both a layout and its transpose.
- */
-export function matmulShader(nb: number, aKFast: boolean, bNFast: boolean, tile: 64 | 128): string {
-  const list: Binding[] = [
-    { type: "f32", write: false },
-    { type: "f32", write: false },
-    { type: "f32", write: true },
-  ];
-  const r = tile / 16;
-  const loads = (tile * TILE_K) / 256;
-  const aLoad = aKFast
-    ? "let mm = e / 16u; let kk = e % 16u;"
-    : `let mm = e % ${tile}u; let kk = e / ${tile}u;`;
-  const bLoad = bNFast
-    ? `let kk = e / ${tile}u; let nn = e % ${tile}u;`
-    : "let kk = e % 16u; let nn = e / 16u;";
-  return `${bindings(list)}
-const NB = ${nb}u;
-const T = ${tile}u;
-const R = ${r}u;
-var<workgroup> As: array<f32, ${tile * TILE_K}>;
-var<workgroup> Bs: array<f32, ${tile * TILE_K}>;
-fn m_(i: u32) -> i32 { return bitcast<i32>(args[i]); }
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let M = args[0]; let N = args[1]; let K = args[2];
-  let sam = m_(3u); let sak = m_(4u); let sbk = m_(5u); let sbn = m_(6u); let som = m_(7u); let son = m_(8u);
-  var pa = m_(9u); var pb = m_(10u); var po = m_(11u);
-  var rem = wid.z;
-  for (var d = i32(NB) - 1; d >= 0; d--) {
-    let base = 12u + u32(d) * 4u;
-    let c = i32(rem % args[base]);
-    rem = rem / args[base];
-    pa += c * m_(base + 1u); pb += c * m_(base + 2u); po += c * m_(base + 3u);
-  }
-  let m0 = wid.y * T;
-  let n0 = wid.x * T;
-  let t = lid.y * 16u + lid.x;
-  var acc: array<f32, ${r * r}>;
-  for (var i = 0u; i < R * R; i++) { acc[i] = 0.0; }
-  for (var k0 = 0u; k0 < K; k0 += 16u) {
-    for (var l = 0u; l < ${loads}u; l++) {
-      let e = t + l * 256u;
-      {
-        ${aLoad}
-        var v = 0.0;
-        if (m0 + mm < M && k0 + kk < K) { v = b0[pa + i32(m0 + mm) * sam + i32(k0 + kk) * sak]; }
-        As[kk * T + mm] = v;
-      }
-      {
-        ${bLoad}
-        var v = 0.0;
-        if (k0 + kk < K && n0 + nn < N) { v = b1[pb + i32(k0 + kk) * sbk + i32(n0 + nn) * sbn]; }
-        Bs[kk * T + nn] = v;
-      }
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < 16u; kk++) {
-      var a: array<f32, ${r}>;
-      var b: array<f32, ${r}>;
-      for (var i = 0u; i < R; i++) { a[i] = As[kk * T + lid.y + 16u * i]; b[i] = Bs[kk * T + lid.x + 16u * i]; }
-      for (var i = 0u; i < R; i++) {
-        for (var j = 0u; j < R; j++) { acc[i * R + j] = fma(a[i], b[j], acc[i * R + j]); }
-      }
-    }
-    workgroupBarrier();
-  }
-  for (var i = 0u; i < R; i++) {
-    let m = m0 + lid.y + 16u * i;
-    for (var j = 0u; j < R; j++) {
-      let n = n0 + lid.x + 16u * j;
-      if (m < M && n < N) { b2[po + i32(m) * som + i32(n) * son] = acc[i * R + j]; }
-    }
-  }
 }
 `;
 }

@@ -1,0 +1,405 @@
+/**
+ * Matmul on the GPU: out[m, n] = Σ_k a[m, k]·b[k, n] over strided (and batched) views.
+ *
+ * Tiled: a workgroup of 16×16 threads computes a T×T block of out (T = 128: 8×8 values per
+ * thread; T = 64: 4×4), stepping k by BK through two workgroup-memory buffers: while the
+ * threads multiply out of one, the next slices of a and b are already in registers and go to the
+ * other, so one barrier per step. Tiles are stored k-major as vec4s, so a thread reads its 4 or 8
+ * values of a and of b per k as one or two vec4 loads, and neighbouring threads read neighbouring
+ * vec4s (no bank conflicts). From global memory each operand is read as vec4s along whichever
+ * of its dims is contiguous when sizes and offsets allow (`vk`, `vr`), else as scalars in the
+ * order that keeps neighbouring threads on neighbouring addresses (`sk`, `sr`). So a, aᵀ, b and
+ * bᵀ (linear's weight) all load coalesced, and no layout is copied first.
+ *
+ * Thin products (decode: one row against a weight matrix) are a matrix-vector kernel instead:
+ * a workgroup takes a few columns, its threads split k and sum in workgroup memory; a product
+ * with few columns is computed transposed the same way (outᵀ = bᵀ·aᵀ, a view, no copy).
+ */
+import type { View } from "../types.js";
+import type { Meta } from "./device.js";
+import { type Binding, bindings } from "./wgsl.js";
+
+/** How one operand's tile is read: vec4 along k, vec4 along its row dim, or scalars k- or row-fast. */
+export type TileLoad = "vk" | "vr" | "sk" | "sr";
+
+export interface TiledMatmul {
+  kind: "tiled";
+  tile: 64 | 128;
+  /** k per step: workgroup memory holds 2 buffers × (a and b) × T × BK floats. */
+  bk: number;
+  a: TileLoad;
+  b: TileLoad;
+  /** out written as vec4 rows (contiguous, aligned). */
+  outVec: boolean;
+}
+
+/** Rows at most GEMV_ROWS: each thread keeps one sum per row. */
+export const GEMV_ROWS = 4;
+
+export interface GemvMatmul {
+  kind: "gemv";
+  /** Columns of out per workgroup; 256 / cols threads split k for each. */
+  cols: number;
+  /** Consecutive threads take consecutive k (b contiguous along k) rather than columns. */
+  kFast: boolean;
+}
+
+export type MatmulPlan = TiledMatmul | GemvMatmul;
+
+/** Strides and offsets of one product, batch dims already merged (see kernels.ts). */
+export interface MatmulShape {
+  M: number;
+  N: number;
+  K: number;
+  /** a[m, k] at pa + m·sam + k·sak; b[k, n] at pb + k·sbk + n·sbn; out[m, n] at po + m·som + n·son. */
+  sam: number;
+  sak: number;
+  sbk: number;
+  sbn: number;
+  som: number;
+  son: number;
+  pa: number;
+  pb: number;
+  po: number;
+  /** Merged batch dims: size and the a, b, out strides of each. */
+  batch: { size: number; a: number; b: number; out: number }[];
+}
+
+const aligned = (...values: number[]) => values.every((v) => v % 4 === 0);
+
+/** How an operand with element (r, k) at p + r·sr + k·sk (r < R, k < K) loads its tiles. */
+function tileLoad(R: number, K: number, sr: number, sk: number, p: number, batchStrides: number[]): TileLoad {
+  if (sk === 1 && aligned(K, sr, p, ...batchStrides)) return "vk";
+  if (sr === 1 && sk !== 1 && aligned(R, sk, p, ...batchStrides)) return "vr";
+  return sr === 1 && sk !== 1 ? "sr" : "sk";
+}
+
+/**
+ * The kernel for a product: tiles of 128 where there are enough of them to fill a large GPU
+ * (at least 128 workgroups), else 64; the matrix-vector kernel for M ≤ 4 (the caller transposes
+ * a product with N ≤ 4 first). `workgroupBytes` is the device's limit (16 KiB in compatibility mode).
+ */
+export function planMatmul(s: MatmulShape, workgroupBytes: number): MatmulPlan {
+  if (s.M <= GEMV_ROWS) {
+    const kFast = s.sbk === 1 && s.sbn !== 1;
+    return { kind: "gemv", cols: kFast ? 8 : 64, kFast };
+  }
+  const batches = s.batch.reduce((n, d) => n * d.size, 1);
+  const tiles128 = Math.ceil(s.M / 128) * Math.ceil(s.N / 128) * batches;
+  const tile = s.M >= 128 && s.N >= 128 && tiles128 >= 128 ? 128 : 64;
+  // Two buffers of a and b tiles: 16·T·BK bytes; BK ≥ 8 fits 16 KiB at T = 128.
+  const bk = Math.min(tile === 128 ? 16 : 32, 2 ** Math.floor(Math.log2(workgroupBytes / (16 * tile))));
+  return {
+    kind: "tiled",
+    tile,
+    bk,
+    a: tileLoad(
+      s.M,
+      s.K,
+      s.sam,
+      s.sak,
+      s.pa,
+      s.batch.map((d) => d.a),
+    ),
+    b: tileLoad(
+      s.N,
+      s.K,
+      s.sbn,
+      s.sbk,
+      s.pb,
+      s.batch.map((d) => d.b),
+    ),
+    outVec: s.son === 1 && aligned(s.N, s.som, s.po, ...s.batch.map((d) => d.out)),
+  };
+}
+
+/** The meta block: sizes, strides, offsets, then (size, a, b, out strides) per batch dim. */
+export function matmulMeta(s: MatmulShape): Meta {
+  const meta: Meta = [s.M, s.N, s.K, s.sam, s.sak, s.sbk, s.sbn, s.som, s.son, s.pa, s.pb, s.po];
+  for (const d of s.batch) meta.push(d.size, d.a, d.b, d.out);
+  return meta;
+}
+
+export function matmulGroups(s: MatmulShape, plan: MatmulPlan): [number, number, number] {
+  const batches = s.batch.reduce((n, d) => n * d.size, 1);
+  if (plan.kind === "gemv") return [Math.ceil(s.N / plan.cols), Math.ceil(s.M / GEMV_ROWS), batches];
+  return [Math.ceil(s.N / plan.tile), Math.ceil(s.M / plan.tile), batches];
+}
+
+/** WGSL that reads the meta block and moves pa, pb, po to this workgroup's batch matrix. */
+function prologue(nb: number): string {
+  return `  let M = args[0]; let N = args[1]; let K = args[2];
+  let sam = m_(3u); let sak = m_(4u); let sbk = m_(5u); let sbn = m_(6u); let som = m_(7u); let son = m_(8u);
+  var pa = m_(9u); var pb = m_(10u); var po = m_(11u);
+  var rem = wid.z;
+  for (var d = ${nb - 1}; d >= 0; d--) {
+    let base = 12u + u32(d) * 4u;
+    let c = i32(rem % args[base]);
+    rem = rem / args[base];
+    pa += c * m_(base + 1u); pb += c * m_(base + 2u); po += c * m_(base + 3u);
+  }`;
+}
+
+/**
+ * Loading one operand's T×BK tile (rows r from r0, k from k0) into registers (`load`) and from
+ * there into workgroup memory `tile` at buffer `buf` (`store`). Element (r, k) of the operand is
+ * at p + r·sr + k·sk of binding `b`; rows at or past `rows`, and k at or past K, read 0.
+ */
+function tileLoader(
+  x: string,
+  b: string,
+  mode: TileLoad,
+  T: number,
+  BK: number,
+  names: { p: string; sr: string; sk: string; rows: string },
+) {
+  const T4 = T / 4;
+  const perThread = (T * BK) / 256;
+  const { p, sr, sk, rows } = names;
+  if (mode === "vk" || mode === "vr") {
+    const n = perThread / 4;
+    const index =
+      mode === "vk"
+        ? `let r = e / ${BK / 4}u; let kq = (e % ${BK / 4}u) * 4u;`
+        : `let kq = e / ${T4}u; let r = (e % ${T4}u) * 4u;`;
+    const where =
+      mode === "vk"
+        ? `(${p} + i32(r0 + r) * ${sr} + i32(k0 + kq)) / 4`
+        : `(${p} + i32(k0 + kq) * ${sk} + i32(r0 + r)) / 4`;
+    const store =
+      mode === "vk"
+        ? `for (var i = 0u; i < 4u; i++) { ${x}s[buf + (kq + i) * ${T4}u + r / 4u][r % 4u] = ${x}r[l][i]; }`
+        : `${x}s[buf + kq * ${T4}u + r / 4u] = ${x}r[l];`;
+    return {
+      regs: `var ${x}r: array<vec4<f32>, ${n}>;`,
+      load: `for (var l = 0u; l < ${n}u; l++) {
+      let e = t + l * 256u;
+      ${index}
+      ${x}r[l] = vec4<f32>(0.0);
+      if (r0 + r < ${rows} && k0 + kq < K) { ${x}r[l] = ${b}[${where}]; }
+    }`,
+      store: `for (var l = 0u; l < ${n}u; l++) {
+      let e = t + l * 256u;
+      ${index}
+      ${store}
+    }`,
+    };
+  }
+  const index =
+    mode === "sk" ? `let r = e / ${BK}u; let kk = e % ${BK}u;` : `let r = e % ${T}u; let kk = e / ${T}u;`;
+  return {
+    regs: `var ${x}r: array<f32, ${perThread}>;`,
+    load: `for (var l = 0u; l < ${perThread}u; l++) {
+      let e = t + l * 256u;
+      ${index}
+      ${x}r[l] = 0.0;
+      if (r0 + r < ${rows} && k0 + kk < K) { ${x}r[l] = ${b}[${p} + i32(r0 + r) * ${sr} + i32(k0 + kk) * ${sk}]; }
+    }`,
+    store: `for (var l = 0u; l < ${perThread}u; l++) {
+      let e = t + l * 256u;
+      ${index}
+      ${x}s[buf + kk * ${T4}u + r / 4u][r % 4u] = ${x}r[l];
+    }`,
+  };
+}
+
+function tiledShader(nb: number, plan: TiledMatmul): string {
+  const { tile: T, bk: BK } = plan;
+  const T4 = T / 4;
+  const RV = T / 64; // vec4s of a (and of b) per thread per k
+  const vecBinding = (mode: TileLoad): Binding => ({
+    type: mode[0] === "v" ? "vec4<f32>" : "f32",
+    write: false,
+  });
+  const list: Binding[] = [
+    vecBinding(plan.a),
+    vecBinding(plan.b),
+    { type: plan.outVec ? "vec4<f32>" : "f32", write: true },
+  ];
+  const A = tileLoader("A", "b0", plan.a, T, BK, { p: "pa", sr: "sam", sk: "sak", rows: "M" });
+  const B = tileLoader("B", "b1", plan.b, T, BK, { p: "pb", sr: "sbn", sk: "sbk", rows: "N" });
+  const store = plan.outVec
+    ? `if (n < N) { b2[(po + i32(m) * som + i32(n)) / 4] = acc[i * ${RV}u + w]; }`
+    : `for (var j = 0u; j < 4u; j++) {
+          if (n + j < N) { b2[po + i32(m) * som + i32(n + j) * son] = acc[i * ${RV}u + w][j]; }
+        }`;
+  return `${bindings(list)}
+const BUF = ${BK * T4}u;
+var<workgroup> As: array<vec4<f32>, ${2 * BK * T4}>;
+var<workgroup> Bs: array<vec4<f32>, ${2 * BK * T4}>;
+fn m_(i: u32) -> i32 { return bitcast<i32>(args[i]); }
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+${prologue(nb)}
+  let m0 = wid.y * ${T}u;
+  let n0 = wid.x * ${T}u;
+  let tx = lid.x;
+  let ty = lid.y;
+  let t = ty * 16u + tx;
+  var acc: array<vec4<f32>, ${4 * RV * RV}>;
+  for (var i = 0u; i < ${4 * RV * RV}u; i++) { acc[i] = vec4<f32>(0.0); }
+  ${A.regs}
+  ${B.regs}
+  var k0 = 0u;
+  var buf = 0u;
+  {
+    let r0 = m0;
+    ${A.load}
+    ${A.store}
+  }
+  {
+    let r0 = n0;
+    ${B.load}
+    ${B.store}
+  }
+  workgroupBarrier();
+  loop {
+    if (k0 >= K) { break; }
+    let cur = buf;
+    let more = k0 + ${BK}u < K;
+    k0 += ${BK}u;
+    buf = BUF - buf;
+    // The next slices go to registers before this one is multiplied.
+    if (more) {
+      { let r0 = m0; ${A.load} }
+      { let r0 = n0; ${B.load} }
+    }
+    for (var kk = 0u; kk < ${BK}u; kk++) {
+      let row = cur + kk * ${T4}u;
+      var a: array<vec4<f32>, ${RV}>;
+      var b: array<vec4<f32>, ${RV}>;
+      for (var v = 0u; v < ${RV}u; v++) { a[v] = As[row + ty + 16u * v]; b[v] = Bs[row + tx + 16u * v]; }
+      for (var v = 0u; v < ${RV}u; v++) {
+        for (var c = 0u; c < 4u; c++) {
+          let av = vec4<f32>(a[v][c]);
+          for (var w = 0u; w < ${RV}u; w++) {
+            let i = (v * 4u + c) * ${RV}u + w;
+            acc[i] = fma(av, b[w], acc[i]);
+          }
+        }
+      }
+    }
+    if (more) {
+      { ${A.store} }
+      { ${B.store} }
+    }
+    workgroupBarrier();
+  }
+  for (var v = 0u; v < ${RV}u; v++) {
+    for (var c = 0u; c < 4u; c++) {
+      let i = v * 4u + c;
+      let m = m0 + (ty + 16u * v) * 4u + c;
+      if (m >= M) { continue; }
+      for (var w = 0u; w < ${RV}u; w++) {
+        let n = n0 + (tx + 16u * w) * 4u;
+        ${store}
+      }
+    }
+  }
+}
+`;
+}
+
+function gemvShader(nb: number, plan: GemvMatmul): string {
+  const list: Binding[] = [
+    { type: "f32", write: false },
+    { type: "f32", write: false },
+    { type: "f32", write: true },
+  ];
+  const C = plan.cols;
+  const L = 256 / C; // threads along k per column
+  const slot = (c: string, l: string) => (plan.kFast ? `${c} * ${L}u + (${l})` : `(${l}) * ${C}u + ${c}`);
+  return `${bindings(list)}
+const R = ${GEMV_ROWS}u;
+var<workgroup> red: array<f32, ${256 * GEMV_ROWS}>;
+fn m_(i: u32) -> i32 { return bitcast<i32>(args[i]); }
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+${prologue(nb)}
+  let t = lid.x;
+  let c = ${plan.kFast ? `t / ${L}u` : `t % ${C}u`};
+  let l = ${plan.kFast ? `t % ${L}u` : `t / ${C}u`};
+  let n = wid.x * ${C}u + c;
+  let m0 = wid.y * R;
+  var acc: array<f32, ${GEMV_ROWS}>;
+  for (var i = 0u; i < R; i++) { acc[i] = 0.0; }
+  if (n < N) {
+    for (var k = l; k < K; k += ${L}u) {
+      let bv = b1[pb + i32(k) * sbk + i32(n) * sbn];
+      for (var i = 0u; i < R; i++) {
+        if (m0 + i < M) { acc[i] = fma(b0[pa + i32(m0 + i) * sam + i32(k) * sak], bv, acc[i]); }
+      }
+    }
+  }
+  for (var i = 0u; i < R; i++) { red[i * 256u + ${slot("c", "l")}] = acc[i]; }
+  workgroupBarrier();
+  for (var s = ${L / 2}u; s > 0u; s = s / 2u) {
+    if (l < s) {
+      for (var i = 0u; i < R; i++) {
+        red[i * 256u + ${slot("c", "l")}] += red[i * 256u + ${slot("c", "l + s")}];
+      }
+    }
+    workgroupBarrier();
+  }
+  if (l == 0u && n < N) {
+    for (var i = 0u; i < R; i++) {
+      let m = m0 + i;
+      if (m < M) { b2[po + i32(m) * som + i32(n) * son] = red[i * 256u + ${slot("c", "0u")}]; }
+    }
+  }
+}
+`;
+}
+
+export function matmulShader(nb: number, plan: MatmulPlan): string {
+  return plan.kind === "gemv" ? gemvShader(nb, plan) : tiledShader(nb, plan);
+}
+
+/** The product as MatmulShape from views whose batch dims are merged by the caller. */
+export function matmulShape(
+  a: View,
+  b: View,
+  out: View,
+  batch: { shape: number[]; strides: number[][] },
+): MatmulShape {
+  const nd = out.shape.length;
+  return {
+    M: out.shape[nd - 2]!,
+    N: out.shape[nd - 1]!,
+    K: a.shape[nd - 1]!,
+    sam: a.strides[nd - 2]!,
+    sak: a.strides[nd - 1]!,
+    sbk: b.strides[nd - 2]!,
+    sbn: b.strides[nd - 1]!,
+    som: out.strides[nd - 2]!,
+    son: out.strides[nd - 1]!,
+    pa: a.offset,
+    pb: b.offset,
+    po: out.offset,
+    batch: batch.shape.map((size, d) => ({
+      size,
+      a: batch.strides[0]![d]!,
+      b: batch.strides[1]![d]!,
+      out: batch.strides[2]![d]!,
+    })),
+  };
+}
+
+/** outᵀ = bᵀ·aᵀ: the same product with the roles of a and b (and of M and N) swapped. */
+export function transposedShape(s: MatmulShape): MatmulShape {
+  return {
+    M: s.N,
+    N: s.M,
+    K: s.K,
+    sam: s.sbn,
+    sak: s.sbk,
+    sbk: s.sak,
+    sbn: s.sam,
+    som: s.son,
+    son: s.som,
+    pa: s.pb,
+    pb: s.pa,
+    po: s.po,
+    batch: s.batch.map((d) => ({ size: d.size, a: d.b, b: d.a, out: d.out })),
+  };
+}
