@@ -17,6 +17,7 @@ import * as T from "../src/tensor/index.js";
 import { Random } from "../src/tensor/index.js";
 import { fixture, repoRoot } from "./helpers.js";
 import { webgpuUnavailable } from "./tensor-backends.js";
+import { checkLaneKernels } from "./webgpu-lane-cases.js";
 
 const optedOut = process.env.HERO_TEST_WEBGPU === "0";
 const skip = optedOut ? "HERO_TEST_WEBGPU=0" : false;
@@ -198,4 +199,8 @@ test("matmul: every kernel variant matches js on ragged, transposed, offset and 
   assert.equal(small.device.workgroupBytes, 16384);
   registerBackend("webgpu-16k", () => small);
   await checkMatmuls("webgpu-16k");
+});
+
+test("lane kernels (64 and 256 threads) match js forward and backward", { skip: !ready }, async () => {
+  assert.deepEqual(await checkLaneKernels(T, "webgpu"), []);
 });

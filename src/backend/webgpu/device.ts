@@ -67,6 +67,8 @@ export class GpuDevice {
   submissions = 0;
   /** GPU buffers created for tensors (a pool that works stops this growing). */
   buffersCreated = 0;
+  /** The largest subgroup size where lane reductions use subgroup operations (the feature exists and its layout was checked), else 0. */
+  subgroups = 0;
 
   constructor(
     readonly device: GPUDevice,

@@ -29,12 +29,14 @@ import {
 import {
   type Binding,
   convert,
-  LANE_WORKGROUP,
+  type LaneOptions,
   laneShader,
   MAP_WORKGROUP,
   mapShader,
   type Scalar,
   wgslType,
+  workgroupBest,
+  workgroupReduce,
 } from "./wgsl.js";
 
 export interface WebGpuStorage extends Storage {
@@ -146,6 +148,9 @@ interface LaneOperand {
   inner: readonly number[];
 }
 
+/** Lanes at least this long get 256 threads (cross-entropy over a vocabulary), shorter ones 64. */
+const LONG_LANE = 2048;
+
 /** One workgroup per lane over `outerShape`; inner positions over `innerShape` (see laneShader). */
 function runLanes(
   ctx: KernelContext,
@@ -154,7 +159,7 @@ function runLanes(
   operands: LaneOperand[],
   body: string,
   scalars: Meta = [],
-  extra = "",
+  extra: (o: LaneOptions) => string = () => "",
 ): void {
   const lanes = product(outerShape);
   if (lanes === 0) return;
@@ -166,12 +171,21 @@ function runLanes(
     innerShape,
     operands.map((op) => op.inner),
   );
-  const meta: Meta = [lanes, product(innerShape), ...o.shape, ...i.shape];
+  const n = product(innerShape);
+  const meta: Meta = [lanes, n, ...o.shape, ...i.shape];
   operands.forEach((op, k) => {
     meta.push(op.view.offset, ...o.strides[k]!, ...i.strides[k]!);
   });
   meta.push(...scalars);
-  const source = laneShader(bindingsOf(operands), o.shape.length, i.shape.length, body, extra);
+  const options: LaneOptions = { wg: n >= LONG_LANE ? 256 : 64, subgroups: ctx.device.subgroups };
+  const source = laneShader(
+    bindingsOf(operands),
+    o.shape.length,
+    i.shape.length,
+    body,
+    extra(options),
+    options,
+  );
   const { buffers, done } = bindBuffers(ctx, operands);
   ctx.device.dispatch(source, buffers, meta, groupsFor(lanes));
   done();
@@ -538,19 +552,8 @@ function reduce(ctx: KernelContext, { op, x, axes, out }: KernelArgs["reduce"]):
   const to = wgslType(out.storage.dtype);
   const xs = splitAxes(x.shape, x.strides, axes);
   const os = splitAxes(out.shape, out.strides, axes);
-  const extra = `fn comb(a: f32, b: f32) -> f32 { return ${REDUCE_COMBINE[op]}; }
-fn wcomb(v: f32, lid: u32) -> f32 {
-  workgroupBarrier();
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { red[lid] = comb(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}`;
+  const extra = (o: LaneOptions) =>
+    `fn comb(a: f32, b: f32) -> f32 { return ${REDUCE_COMBINE[op]}; }\n${workgroupReduce("wcomb", "comb(a, b)", o)}`;
   const body = `  let px = outer(0u, lane);
   var acc = ${REDUCE_INIT[op]};
   for (var j = lid; j < n; j += WG) { acc = comb(acc, ${convert("b0[px + inner(0u, j)]", tx, "f32")}); }
@@ -572,8 +575,8 @@ fn wcomb(v: f32, lid: u32) -> f32 {
 }
 
 /** Pair reduction: (value, index), `better` decides; ties and NaNs as the js kernels. */
-function pairReduceFns(largest: boolean): string {
-  return `fn better(v1: f32, i1: u32, v2: f32, i2: u32) -> bool {
+function pairReduceFns(largest: boolean): (o: LaneOptions) => string {
+  return (o) => `fn better(v1: f32, i1: u32, v2: f32, i2: u32) -> bool {
   let n1 = isnan_(v1); let n2 = isnan_(v2);
   if (n1 && n2) { return i1 < i2; }
   if (n1) { return true; }
@@ -581,20 +584,7 @@ function pairReduceFns(largest: boolean): string {
   if (v1 == v2) { return i1 < i2; }
   return v1 ${largest ? ">" : "<"} v2;
 }
-fn wbest(v: f32, i: u32, lid: u32) -> u32 {
-  workgroupBarrier();
-  red[lid] = v; redi[lid] = i;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s && better(red[lid + s], redi[lid + s], red[lid], redi[lid])) {
-      red[lid] = red[lid + s]; redi[lid] = redi[lid + s];
-    }
-    workgroupBarrier();
-  }
-  let r = redi[0];
-  workgroupBarrier();
-  return r;
-}`;
+${workgroupBest(o)}`;
 }
 
 function laneSplit(view: View, dim: number) {
@@ -1109,5 +1099,3 @@ export const webgpuKernels: KernelTable = {
 };
 
 export const webgpuOptionalKernels: OptionalKernelTable = { attention, attentionBackward };
-
-export { LANE_WORKGROUP };

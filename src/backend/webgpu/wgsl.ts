@@ -25,7 +25,6 @@ export function wgslType(dtype: DType): Scalar {
 }
 
 export const MAP_WORKGROUP = 256;
-export const LANE_WORKGROUP = 64;
 
 export const HELPERS = /* wgsl */ `
 fn isnan_(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
@@ -116,27 +115,119 @@ ${body}
 `;
 }
 
+/** How lane kernels reduce: threads per lane, and whether subgroup operations are used. */
+export interface LaneOptions {
+  wg: 64 | 256;
+  /**
+   * The largest subgroup size where lane reductions use subgroup operations (the device has the
+   * `subgroups` feature, laid out contiguously: see index.ts), else 0.
+   */
+  subgroups: number;
+}
+
+/**
+ * WGSL `fn name(v: f32, lid: u32) -> f32`: v combined over the workgroup by `combine` (an
+ * expression of `a` and `b`), the same result in every thread. With subgroups: a butterfly of
+ * shuffles inside each subgroup, then one value per subgroup through workgroup memory (two
+ * barriers instead of one per halving). Every call begins with a barrier (see README: llvmpipe).
+ */
+export function workgroupReduce(name: string, combine: string, o: LaneOptions): string {
+  if (!o.subgroups) {
+    return `fn ${name}(v: f32, lid: u32) -> f32 {
+  workgroupBarrier();
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) { let a = red[lid]; let b = red[lid + s]; red[lid] = ${combine}; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}`;
+  }
+  // Shuffles stay in uniform control flow (WGSL requires it): a constant number of steps, each
+  // past the subgroup's size discarded by select.
+  return `fn ${name}(v: f32, lid: u32) -> f32 {
+  var r = v;
+  for (var o = 1u; o < ${o.subgroups}u; o = o * 2u) {
+    let a = r;
+    let b = subgroupShuffleXor(r, o);
+    r = select(a, ${combine}, o < sg_size);
+  }
+  workgroupBarrier();
+  if (sg_id == 0u) { red[lid / sg_size] = r; }
+  workgroupBarrier();
+  var acc = red[0];
+  for (var i = 1u; i < WG / sg_size; i++) { let a = acc; let b = red[i]; acc = ${combine}; }
+  return acc;
+}`;
+}
+
+/**
+ * WGSL `fn wbest(v: f32, i: u32, lid: u32) -> u32`: the index of the best (value, index) pair
+ * of the workgroup by a `better(v1, i1, v2, i2)` the caller defines.
+ */
+export function workgroupBest(o: LaneOptions): string {
+  if (!o.subgroups) {
+    return `fn wbest(v: f32, i: u32, lid: u32) -> u32 {
+  workgroupBarrier();
+  red[lid] = v; redi[lid] = i;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid < s && better(red[lid + s], redi[lid + s], red[lid], redi[lid])) {
+      red[lid] = red[lid + s]; redi[lid] = redi[lid + s];
+    }
+    workgroupBarrier();
+  }
+  let r = redi[0];
+  workgroupBarrier();
+  return r;
+}`;
+  }
+  return `fn wbest(v: f32, i: u32, lid: u32) -> u32 {
+  var bv = v; var bi = i;
+  for (var o = 1u; o < ${o.subgroups}u; o = o * 2u) {
+    let ov = subgroupShuffleXor(bv, o);
+    let oi = subgroupShuffleXor(bi, o);
+    let take = o < sg_size && better(ov, oi, bv, bi);
+    bv = select(bv, ov, take);
+    bi = select(bi, oi, take);
+  }
+  workgroupBarrier();
+  if (sg_id == 0u) { red[lid / sg_size] = bv; redi[lid / sg_size] = bi; }
+  workgroupBarrier();
+  var rv = red[0]; var ri = redi[0];
+  for (var k = 1u; k < WG / sg_size; k++) {
+    if (better(red[k], redi[k], rv, ri)) { rv = red[k]; ri = redi[k]; }
+  }
+  return ri;
+}`;
+}
+
 /**
  * One workgroup per lane (a row of a reduction, softmax, layer norm...). Lanes are decoded over
  * `no` outer dims, positions within a lane over `ni` inner dims: `outer(k, lane)` and `inner(k, j)`
- * give operand k's element offsets. `wsum`/`wmax`/`wcomb` reduce across the workgroup.
+ * give operand k's element offsets. `wsum`/`wmax` reduce across the workgroup; `extra` may add
+ * more (workgroupReduce, workgroupBest).
  */
 export function laneShader(
   list: readonly Binding[],
   no: number,
   ni: number,
   body: string,
-  extra = "",
+  extra: string,
+  o: LaneOptions,
 ): string {
   const k = list.length;
-  return `${bindings(list)}
+  return `${o.subgroups ? "enable subgroups;\n" : ""}${bindings(list)}
 ${HELPERS}
 const NO = ${no}u;
 const NI = ${ni}u;
 const K = ${k}u;
 const OPS = 2u + NO + NI;
 const SC = OPS + K * (1u + NO + NI);
-const WG = ${LANE_WORKGROUP}u;
+const WG = ${o.wg}u;
 fn sc(i: u32) -> u32 { return args[SC + i]; }
 fn scf(i: u32) -> f32 { return bitcast<f32>(args[SC + i]); }
 fn sci(i: u32) -> i32 { return bitcast<i32>(args[SC + i]); }
@@ -162,36 +253,21 @@ fn inner(k: u32, j: u32) -> i32 {
   }
   return p;
 }
-var<workgroup> red: array<f32, ${LANE_WORKGROUP}>;
-var<workgroup> redi: array<u32, ${LANE_WORKGROUP}>;
-fn wsum(v: f32, lid: u32) -> f32 {
-  workgroupBarrier();
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-fn wmax(v: f32, lid: u32) -> f32 {
-  workgroupBarrier();
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { red[lid] = max_(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+var<workgroup> red: array<f32, ${o.wg}>;
+var<workgroup> redi: array<u32, ${o.wg}>;
+var<private> sg_id: u32;
+var<private> sg_size: u32;
+${workgroupReduce("wsum", "a + b", o)}
+${workgroupReduce("wmax", "max_(a, b)", o)}
 ${extra}
-@compute @workgroup_size(${LANE_WORKGROUP})
+@compute @workgroup_size(${o.wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid3: vec3<u32>) {
+        @builtin(local_invocation_id) lid3: vec3<u32>${
+          o.subgroups
+            ? ",\n        @builtin(subgroup_invocation_id) sgi: u32, @builtin(subgroup_size) sgs: u32"
+            : ""
+        }) {
+  ${o.subgroups ? "sg_id = sgi; sg_size = sgs;" : ""}
   let lane = wid.x + wid.y * nwg.x;
   if (lane >= args[0]) { return; }
   let lid = lid3.x;
