@@ -37,7 +37,7 @@ function tinyGPT(): GPT {
   );
 }
 
-test("training steps: a few submissions each, live buffers flat, GPU buffers reused", {
+test("training steps: a few submissions each, live buffers flat, GPU buffers and bind groups reused", {
   skip: !ready,
 }, async () => {
   const previous = T.currentBackendName();
@@ -66,6 +66,7 @@ test("training steps: a few submissions each, live buffers flat, GPU buffers reu
     const live = webgpu().memoryStats();
     const submissions = device.submissions;
     const created = device.buffersCreated;
+    const bindGroups = device.bindGroupsCreated;
     let last = first;
     for (let i = 0; i < 10; i++) last = await step();
     assert.ok(last < first, `the loss falls (${first} → ${last})`);
@@ -75,6 +76,7 @@ test("training steps: a few submissions each, live buffers flat, GPU buffers reu
     );
     assert.deepEqual(webgpu().memoryStats(), live);
     assert.equal(device.buffersCreated, created, "steps after the first ones reuse pooled buffers");
+    assert.equal(device.bindGroupsCreated, bindGroups, "and the same buffers, so their cached bind groups");
   } finally {
     T.setBackend(previous);
   }

@@ -4,11 +4,15 @@
  * (navigator.gpu, or the Node `webgpu` package's).
  *
  * Kernels are recorded, not encoded: each `dispatch` appends {pipeline, buffers, meta} to the
- * batch and each `write` appends a copy from an upload arena. A flush builds one upload buffer
- * (every kernel's argument block and every written value of the batch), encodes the whole batch
- * into one command encoder and submits it. A flush happens on a read, or when the batch is long.
- * Buffers freed by the front end go back to the pool only after the submission that last could
- * use them has completed, so recorded work never sees a buffer reused under it.
+ * batch and each `write` appends a copy from an upload arena. A flush writes every kernel's
+ * argument block into one persistent buffer (queue.writeBuffer: ordered after the work already
+ * submitted, so rewriting it is safe), puts the batch's written values in one upload buffer,
+ * encodes the whole batch into one command encoder and submits it. Argument blocks are bound at
+ * a dynamic offset, so a kernel's bind group depends only on its pipeline and tensor buffers and
+ * is cached: a training step, which reuses the same pooled buffers, creates none after the first.
+ * A flush happens on a read, or when the batch is long. Buffers freed by the front end go back to
+ * the pool only after the submission that last could use them has completed, so recorded work
+ * never sees a buffer reused under it.
  */
 
 /** Arguments to a kernel: an int32/uint32/float32 block, bound as storage at binding 0. */
@@ -20,10 +24,16 @@ export interface GpuBuffer {
   readonly capacity: number;
 }
 
+interface Pipeline {
+  readonly id: number;
+  readonly pipeline: GPUComputePipeline;
+  readonly layout: GPUBindGroupLayout;
+}
+
 type Command =
   | {
       kind: "dispatch";
-      pipeline: GPUComputePipeline;
+      pipeline: Pipeline;
       buffers: GPUBuffer[];
       metaOffset: number;
       metaBytes: number;
@@ -33,13 +43,16 @@ type Command =
   | { kind: "copy"; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; bytes: number };
 
 const STORAGE_USAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST
-const UPLOAD_USAGE = 0x80 | 0x4; // STORAGE | COPY_SRC
+const UPLOAD_USAGE = 0x4; // COPY_SRC
+const ARGS_USAGE = 0x80 | 0x8; // STORAGE | COPY_DST
 const READBACK_USAGE = 0x1 | 0x8; // MAP_READ | COPY_DST
 const MAP_READ = 0x1;
 /** Commands per submission before a flush without a read (bounds memory held by freed buffers). */
 const MAX_BATCH = 400;
-/** Bytes of uploads and argument blocks per submission before a flush. */
+/** Bytes of uploads per submission before a flush. */
 const MAX_ARENA = 64 << 20;
+/** Cached bind groups before the cache starts over (buffers come and go as models change). */
+const MAX_BIND_GROUPS = 8192;
 
 /** The smallest size class holding `bytes`: 256 B, then four classes per power of two. */
 export function sizeClass(bytes: number): number {
@@ -50,21 +63,39 @@ export function sizeClass(bytes: number): number {
 }
 
 export class GpuDevice {
+  /**
+   * Free buffers per size class, highest id first: alloc takes the lowest id, so a step that
+   * repeats (the same sizes in the same order, from the same free set) gets the same buffers
+   * each time and finds its bind groups cached.
+   */
   private readonly pool = new Map<number, GPUBuffer[]>();
   /** Buffers freed while batch `id` was being recorded: reusable once that batch has run. */
   private readonly pendingFree: { batch: number; buffers: GpuBuffer[] }[] = [];
   private commands: Command[] = [];
+  /** Values written by the batch (copied to their tensors in order with the kernels). */
   private arena = new Uint8Array(1 << 16);
   private arenaUsed = 0;
+  /** Argument blocks of the batch, and the persistent buffer they go to at a flush. */
+  private args = new Uint8Array(1 << 16);
+  private argsUsed = 0;
+  private argsBuffer: GPUBuffer | null = null;
+  private readonly argsAlign: number;
   private batch = 0;
   private completed = -1;
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly pipelines = new Map<string, Pipeline>();
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 0;
   private lostMessage: string | null = null;
   private firstError: string | null = null;
   liveBuffers = 0;
   liveBytes = 0;
   pooledBytes = 0;
   submissions = 0;
+  /** Kernels recorded (dispatches), for counting a step's work. */
+  dispatches = 0;
+  /** Bind groups created (the cache makes a repeated step create none). */
+  bindGroupsCreated = 0;
   /** GPU buffers created for tensors (a pool that works stops this growing). */
   buffersCreated = 0;
   /** The largest subgroup size where lane reductions use subgroup operations (the feature exists and its layout was checked), else 0. */
@@ -74,6 +105,7 @@ export class GpuDevice {
     readonly device: GPUDevice,
     readonly description: string,
   ) {
+    this.argsAlign = Math.max(256, device.limits.minStorageBufferOffsetAlignment);
     device.lost.then((info) => {
       if (info.reason === "destroyed" && this.lostMessage === null) this.lostMessage = "device destroyed";
       else this.lostMessage = `${info.reason}: ${info.message}`;
@@ -144,27 +176,90 @@ export class GpuDevice {
     for (const list of this.pool.values()) for (const b of list) b.destroy();
     this.pool.clear();
     this.pooledBytes = 0;
+    this.bindGroups.clear();
   }
 
   private release(upTo: number): void {
     while (this.pendingFree.length > 0 && this.pendingFree[0]!.batch <= upTo) {
       for (const b of this.pendingFree.shift()!.buffers) {
         const list = this.pool.get(b.capacity);
-        if (list) list.push(b.buffer);
-        else this.pool.set(b.capacity, [b.buffer]);
+        if (list) {
+          const id = this.bufferId(b.buffer);
+          let lo = 0;
+          let hi = list.length;
+          while (lo < hi) {
+            const mid = (lo + hi) >> 1;
+            if (this.bufferId(list[mid]!) > id) lo = mid + 1;
+            else hi = mid;
+          }
+          list.splice(lo, 0, b.buffer);
+        } else this.pool.set(b.capacity, [b.buffer]);
         this.pooledBytes += b.capacity;
       }
     }
   }
 
-  pipeline(source: string): GPUComputePipeline {
+  /**
+   * The pipeline of a shader, with its layout: binding 0 (the argument block) at a dynamic offset,
+   * then each binding read-only or read-write as the source declares it.
+   */
+  pipeline(source: string): Pipeline {
     let p = this.pipelines.get(source);
     if (!p) {
-      const module = this.device.createShaderModule({ code: source });
-      p = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
+      const { device } = this;
+      const entries: GPUBindGroupLayoutEntry[] = [];
+      for (const [, binding, access] of source.matchAll(
+        /@binding\((\d+)\) var<storage, (read_write|read)>/g,
+      )) {
+        const index = Number(binding);
+        entries.push({
+          binding: index,
+          visibility: 0x4, // COMPUTE
+          buffer: {
+            type: access === "read_write" ? "storage" : "read-only-storage",
+            hasDynamicOffset: index === 0,
+          },
+        });
+      }
+      const layout = device.createBindGroupLayout({ entries });
+      const module = device.createShaderModule({ code: source });
+      const pipeline = device.createComputePipeline({
+        layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+        compute: { module, entryPoint: "main" },
+      });
+      p = { id: this.pipelines.size, pipeline, layout };
       this.pipelines.set(source, p);
     }
     return p;
+  }
+
+  private bufferId(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) {
+      id = this.nextBufferId++;
+      this.bufferIds.set(b, id);
+    }
+    return id;
+  }
+
+  /** The bind group of a dispatch (cached by pipeline, argument size and buffers). */
+  private bindGroup(c: Extract<Command, { kind: "dispatch" }>, args: GPUBuffer): GPUBindGroup {
+    let key = `${c.pipeline.id}:${c.metaBytes}`;
+    for (const b of c.buffers) key += `:${this.bufferId(b)}`;
+    let group = this.bindGroups.get(key);
+    if (!group) {
+      if (this.bindGroups.size >= MAX_BIND_GROUPS) this.bindGroups.clear();
+      group = this.device.createBindGroup({
+        layout: c.pipeline.layout,
+        entries: [
+          { binding: 0, resource: { buffer: args, offset: 0, size: c.metaBytes } },
+          ...c.buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
+        ],
+      });
+      this.bindGroups.set(key, group);
+      this.bindGroupsCreated++;
+    }
+    return group;
   }
 
   private reserve(bytes: number, align: number): number {
@@ -184,13 +279,20 @@ export class GpuDevice {
     if (groups[0] === 0 || groups[1] === 0 || groups[2] === 0) return;
     const pipeline = this.pipeline(source);
     const bytes = Math.max(meta.length, 1) * 4;
-    const metaOffset = this.reserve(bytes, 256);
-    const view = new DataView(this.arena.buffer, metaOffset, bytes);
+    const metaOffset = Math.ceil(this.argsUsed / this.argsAlign) * this.argsAlign;
+    if (metaOffset + bytes > this.args.length) {
+      const grown = new Uint8Array(Math.max(this.args.length * 2, metaOffset + bytes));
+      grown.set(this.args.subarray(0, this.argsUsed));
+      this.args = grown;
+    }
+    this.argsUsed = metaOffset + bytes;
+    const view = new DataView(this.args.buffer, metaOffset, bytes);
     meta.forEach((v, i) => {
       if (typeof v === "number") view.setInt32(i * 4, v, true);
       else view.setFloat32(i * 4, v.f32, true);
     });
     this.commands.push({ kind: "dispatch", pipeline, buffers, metaOffset, metaBytes: bytes, groups });
+    this.dispatches++;
     if (this.commands.length >= MAX_BATCH) this.flush();
   }
 
@@ -207,6 +309,18 @@ export class GpuDevice {
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     if (bytes > 0) this.commands.push({ kind: "copy", src, srcOffset, dst, dstOffset, bytes });
+  }
+
+  /** The persistent argument buffer, large enough for this batch (a new one drops the cached bind groups). */
+  private argsBufferFor(bytes: number): GPUBuffer {
+    if (!this.argsBuffer || this.argsBuffer.size < bytes) {
+      // Destroyed once the work already submitted with it has run.
+      this.argsBuffer?.destroy();
+      this.bindGroups.clear();
+      const size = 2 ** Math.ceil(Math.log2(Math.max(bytes, 1 << 16)));
+      this.argsBuffer = this.device.createBuffer({ size, usage: ARGS_USAGE });
+    }
+    return this.argsBuffer;
   }
 
   /** Encode and submit the recorded batch. */
@@ -227,18 +341,26 @@ export class GpuDevice {
       upload.unmap();
     }
     this.arenaUsed = 0;
+    let args: GPUBuffer | null = null;
+    if (this.argsUsed > 0) {
+      args = this.argsBufferFor(this.argsUsed);
+      device.queue.writeBuffer(args, 0, this.args, 0, Math.ceil(this.argsUsed / 4) * 4);
+    }
+    this.argsUsed = 0;
     const encoder = device.createCommandEncoder();
     let pass: GPUComputePassEncoder | null = null;
+    let current: Pipeline | null = null;
     for (const c of commands) {
       if (c.kind === "dispatch") {
-        pass ??= encoder.beginComputePass();
-        const entries: GPUBindGroupEntry[] = [
-          { binding: 0, resource: { buffer: upload!, offset: c.metaOffset, size: c.metaBytes } },
-          ...c.buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
-        ];
-        const bindGroup = device.createBindGroup({ layout: c.pipeline.getBindGroupLayout(0), entries });
-        pass.setPipeline(c.pipeline);
-        pass.setBindGroup(0, bindGroup);
+        if (!pass) {
+          pass = encoder.beginComputePass();
+          current = null;
+        }
+        if (c.pipeline !== current) {
+          pass.setPipeline(c.pipeline.pipeline);
+          current = c.pipeline;
+        }
+        pass.setBindGroup(0, this.bindGroup(c, args!), [c.metaOffset]);
         pass.dispatchWorkgroups(c.groups[0], c.groups[1], c.groups[2]);
       } else {
         if (pass) {
