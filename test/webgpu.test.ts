@@ -206,3 +206,56 @@ test("matmul: every kernel variant matches js on ragged, transposed, offset and 
 test("lane kernels (64 and 256 threads) match js forward and backward", { skip: !ready }, async () => {
   assert.deepEqual(await checkLaneKernels(T, "webgpu"), []);
 });
+
+test("fused linear (bias, GELU, the kept sum for backward) matches js forward and backward", {
+  skip: !ready,
+}, async () => {
+  const g = new Random(11);
+  // [rows, in, out]: tiles of 64, vec4 and ragged; one row (matrix-vector); three outputs (transposed).
+  const shapes: [number, number, number][] = [
+    [70, 36, 68],
+    [33, 17, 65],
+    [1, 40, 300],
+    [300, 40, 3],
+    [2, 5, 7],
+  ];
+  for (const [R, K, N] of shapes) {
+    for (const bias of [true, false]) {
+      for (const act of [null, "none", "tanh"] as const) {
+        const x = T.randn([R, K], { generator: g });
+        const w = T.randn([N, K], { generator: g });
+        const b = T.randn([N], { generator: g });
+        const upstream = T.randn([R, N], { generator: g });
+        const run = (backend: string) => {
+          const leaves = [x, w, b].map((t) => {
+            const leaf = t.to(backend).detach();
+            leaf.requiresGrad = true;
+            return leaf;
+          }) as [T.Tensor, T.Tensor, T.Tensor];
+          const [lx, lw, lb] = leaves;
+          const y =
+            act === null ? T.linear(lx, lw, bias ? lb : null) : T.linearGelu(lx, lw, bias ? lb : null, act);
+          y.mul(upstream.to(backend)).sum().backward();
+          return [y, lx.grad!, lw.grad!, ...(bias ? [lb.grad!] : [])];
+        };
+        const expected = run("js");
+        const actual = run("webgpu");
+        for (const [i, e] of expected.entries()) {
+          const want = e.dataSync();
+          const got = await actual[i]!.data();
+          let worst = 0;
+          for (let j = 0; j < want.length; j++) worst = Math.max(worst, Math.abs(got[j]! - want[j]!));
+          assert.ok(
+            worst < 1e-4,
+            `[${R}, ${K}] → ${N}, bias ${bias}, gelu ${act}: output ${i} off by ${worst}`,
+          );
+        }
+        // Inference: no kept sum, the same values.
+        const inferred = T.noGrad(() => T.linearGelu(x.to("webgpu"), w.to("webgpu"), b.to("webgpu"), "tanh"));
+        const reference = T.linearGelu(x, w, b, "tanh").dataSync();
+        const values = await inferred.data();
+        for (let j = 0; j < values.length; j++) assert.ok(Math.abs(values[j]! - reference[j]!) < 1e-4);
+      }
+    }
+  }
+});

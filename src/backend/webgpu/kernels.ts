@@ -18,6 +18,7 @@ import type {
 import { COMPARISON_OPS } from "../types.js";
 import type { GpuBuffer, GpuDevice, Meta } from "./device.js";
 import {
+  type Epilogue,
   GEMV_ROWS,
   matmulGroups,
   matmulMeta,
@@ -692,6 +693,26 @@ function matmul(ctx: KernelContext, { a, b, out }: KernelArgs["matmul"]): void {
   done();
 }
 
+/** nn.Linear in one dispatch: x·weightᵀ with the bias, the kept sum and GELU applied as it is written. */
+function linear(ctx: KernelContext, a: OptionalKernelArgs["linear"]): void {
+  const { x, weight, bias, gelu, out, preActivation: pre } = a;
+  checkFloat("linear", x, weight, out, ...(bias ? [bias] : []), ...(pre ? [pre] : []));
+  const wT: View = { ...weight, shape: swapLast(weight.shape), strides: swapLast(weight.strides) };
+  if (pre && (pre.offset !== out.offset || pre.strides.some((s, i) => s !== out.strides[i])))
+    throw new Error("webgpu linear: preActivation must have out's layout");
+  const { shape, swapped, batchDims, plan } = matmulPlanOf(x, wT, out, ctx.device.workgroupBytes);
+  const epilogue: Epilogue = { bias: bias ? (swapped ? "m" : "n") : null, pre: pre !== null, gelu };
+  const operands = swapped ? [{ view: wT }, { view: x }] : [{ view: x }, { view: wT }];
+  const views = [...operands, { view: out, write: true }];
+  if (bias) views.push({ view: bias });
+  if (pre) views.push({ view: pre, write: true });
+  const { buffers, done } = bindBuffers(ctx, views);
+  const meta = matmulMeta(shape);
+  if (bias) meta.push(bias.offset, bias.strides[0]!);
+  ctx.device.dispatch(matmulShader(batchDims, plan, epilogue), buffers, meta, matmulGroups(shape, plan));
+  done();
+}
+
 // ---- softmax, cross-entropy, layer norm --------------------------------------------------
 
 function softmax(ctx: KernelContext, { x, dim, log, out }: KernelArgs["softmax"]): void {
@@ -1098,4 +1119,4 @@ export const webgpuKernels: KernelTable = {
   adamw,
 };
 
-export const webgpuOptionalKernels: OptionalKernelTable = { attention, attentionBackward };
+export const webgpuOptionalKernels: OptionalKernelTable = { attention, attentionBackward, linear };

@@ -17,7 +17,7 @@
  */
 import type { View } from "../types.js";
 import type { Meta } from "./device.js";
-import { type Binding, bindings } from "./wgsl.js";
+import { type Binding, bindings, HELPERS } from "./wgsl.js";
 
 /** How one operand's tile is read: vec4 along k, vec4 along its row dim, or scalars k- or row-fast. */
 export type TileLoad = "vk" | "vr" | "sk" | "sr";
@@ -45,6 +45,17 @@ export interface GemvMatmul {
 }
 
 export type MatmulPlan = TiledMatmul | GemvMatmul;
+
+/**
+ * What happens to each sum as it is written (nn.Linear fused): + bias (indexed by the column n,
+ * or by the row m when the product was transposed), the sum kept in `pre` (same layout as out),
+ * then GELU. Its arguments follow the batch dims in the meta block: bias offset, bias stride.
+ */
+export interface Epilogue {
+  bias: "n" | "m" | null;
+  pre: boolean;
+  gelu: "none" | "tanh" | null;
+}
 
 /** Strides and offsets of one product, batch dims already merged (see kernels.ts). */
 export interface MatmulShape {
@@ -203,7 +214,7 @@ function tileLoader(
   };
 }
 
-function tiledShader(nb: number, plan: TiledMatmul): string {
+function tiledShader(nb: number, plan: TiledMatmul, epilogue: Epilogue | null): string {
   const { tile: T, bk: BK } = plan;
   const T4 = T / 4;
   const RV = T / 64; // vec4s of a (and of b) per thread per k
@@ -216,14 +227,23 @@ function tiledShader(nb: number, plan: TiledMatmul): string {
     vecBinding(plan.b),
     { type: plan.outVec ? "vec4<f32>" : "f32", write: true },
   ];
+  const ep = epilogueCode(nb, epilogue);
+  list.push(...ep.list);
+  const fin = (v: string, n: string) => (ep.used ? `fin(${v}, m, ${n}, po, som, son)` : v);
   const A = tileLoader("A", "b0", plan.a, T, BK, { p: "pa", sr: "sam", sk: "sak", rows: "M" });
   const B = tileLoader("B", "b1", plan.b, T, BK, { p: "pb", sr: "sbn", sk: "sbk", rows: "N" });
   const store = plan.outVec
-    ? `if (n < N) { b2[(po + i32(m) * som + i32(n)) / 4] = acc[i * ${RV}u + w]; }`
+    ? `if (n < N) {
+          let v = acc[i * ${RV}u + w];
+          b2[(po + i32(m) * som + i32(n)) / 4] = ${
+            ep.used ? `vec4<f32>(${[0, 1, 2, 3].map((j) => fin(`v[${j}]`, `n + ${j}u`)).join(", ")})` : "v"
+          };
+        }`
     : `for (var j = 0u; j < 4u; j++) {
-          if (n + j < N) { b2[po + i32(m) * som + i32(n + j) * son] = acc[i * ${RV}u + w][j]; }
+          if (n + j < N) { b2[po + i32(m) * som + i32(n + j) * son] = ${fin(`acc[i * ${RV}u + w][j]`, "n + j")}; }
         }`;
   return `${bindings(list)}
+${ep.code}
 const BUF = ${BK * T4}u;
 var<workgroup> As: array<vec4<f32>, ${2 * BK * T4}>;
 var<workgroup> Bs: array<vec4<f32>, ${2 * BK * T4}>;
@@ -300,16 +320,20 @@ ${prologue(nb)}
 `;
 }
 
-function gemvShader(nb: number, plan: GemvMatmul): string {
+function gemvShader(nb: number, plan: GemvMatmul, epilogue: Epilogue | null): string {
   const list: Binding[] = [
     { type: "f32", write: false },
     { type: "f32", write: false },
     { type: "f32", write: true },
   ];
+  const ep = epilogueCode(nb, epilogue);
+  list.push(...ep.list);
   const C = plan.cols;
   const L = 256 / C; // threads along k per column
   const slot = (c: string, l: string) => (plan.kFast ? `${c} * ${L}u + (${l})` : `(${l}) * ${C}u + ${c}`);
+  const sum = `red[i * 256u + ${slot("c", "0u")}]`;
   return `${bindings(list)}
+${ep.code}
 const R = ${GEMV_ROWS}u;
 var<workgroup> red: array<f32, ${256 * GEMV_ROWS}>;
 fn m_(i: u32) -> i32 { return bitcast<i32>(args[i]); }
@@ -344,15 +368,42 @@ ${prologue(nb)}
   if (l == 0u && n < N) {
     for (var i = 0u; i < R; i++) {
       let m = m0 + i;
-      if (m < M) { b2[po + i32(m) * som + i32(n) * son] = red[i * 256u + ${slot("c", "0u")}]; }
+      if (m < M) { b2[po + i32(m) * som + i32(n) * son] = ${ep.used ? `fin(${sum}, m, n, po, som, son)` : sum}; }
     }
   }
 }
 `;
 }
 
-export function matmulShader(nb: number, plan: MatmulPlan): string {
-  return plan.kind === "gemv" ? gemvShader(nb, plan) : tiledShader(nb, plan);
+export function matmulShader(nb: number, plan: MatmulPlan, epilogue: Epilogue | null = null): string {
+  return plan.kind === "gemv" ? gemvShader(nb, plan, epilogue) : tiledShader(nb, plan, epilogue);
+}
+
+/** The epilogue's bindings (after a, b, out) and `fn fin(v, m, n, po, som, son) -> f32`. */
+function epilogueCode(nb: number, e: Epilogue | null): { list: Binding[]; code: string; used: boolean } {
+  if (!e || (!e.bias && !e.pre && e.gelu === null)) return { list: [], code: "", used: false };
+  const list: Binding[] = [];
+  const lines: string[] = ["  var v = v0;"];
+  if (e.bias) {
+    const at = 3 + list.length;
+    list.push({ type: "f32", write: false });
+    const base = 12 + 4 * nb;
+    lines.push(`  v = v + b${at}[m_(${base}u) + i32(${e.bias}) * m_(${base + 1}u)];`);
+  }
+  if (e.pre) {
+    const at = 3 + list.length;
+    list.push({ type: "f32", write: true });
+    lines.push(`  b${at}[po + i32(m) * som + i32(n) * son] = v;`);
+  }
+  if (e.gelu === "none") lines.push("  v = 0.5 * v * (1.0 + erf_(v * 0.7071067811865476));");
+  if (e.gelu === "tanh")
+    lines.push("  v = 0.5 * v * (1.0 + tanh_(0.7978845608028654 * (v + 0.044715 * v * v * v)));");
+  const code = `${HELPERS}
+fn fin(v0: f32, m: u32, n: u32, po: i32, som: i32, son: i32) -> f32 {
+${lines.join("\n")}
+  return v;
+}`;
+  return { list, code, used: true };
 }
 
 /** The product as MatmulShape from views whose batch dims are merged by the caller. */
