@@ -154,7 +154,8 @@ function prologue(nb: number): string {
 /**
  * Loading one operand's T×BK tile (rows r from r0, k from k0) into registers (`load`) and from
  * there into workgroup memory `tile` at buffer `buf` (`store`). Element (r, k) of the operand is
- * at p + r·sr + k·sk of binding `b`; rows at or past `rows`, and k at or past K, read 0.
+ * at p + r·sr + k·sk of binding `b`; rows at or past `rows`, and k at or past K, read 0. Each
+ * thread's share (4 or 8 values) is unrolled into registers xr0, xr1, ...
  */
 function tileLoader(
   x: string,
@@ -167,50 +168,46 @@ function tileLoader(
   const T4 = T / 4;
   const perThread = (T * BK) / 256;
   const { p, sr, sk, rows } = names;
-  if (mode === "vk" || mode === "vr") {
-    const n = perThread / 4;
-    const index =
-      mode === "vk"
-        ? `let r = e / ${BK / 4}u; let kq = (e % ${BK / 4}u) * 4u;`
-        : `let kq = e / ${T4}u; let r = (e % ${T4}u) * 4u;`;
-    const where =
-      mode === "vk"
-        ? `(${p} + i32(r0 + r) * ${sr} + i32(k0 + kq)) / 4`
-        : `(${p} + i32(k0 + kq) * ${sk} + i32(r0 + r)) / 4`;
-    const store =
-      mode === "vk"
-        ? `for (var i = 0u; i < 4u; i++) { ${x}s[buf + (kq + i) * ${T4}u + r / 4u][r % 4u] = ${x}r[l][i]; }`
-        : `${x}s[buf + kq * ${T4}u + r / 4u] = ${x}r[l];`;
-    return {
-      regs: `var ${x}r: array<vec4<f32>, ${n}>;`,
-      load: `for (var l = 0u; l < ${n}u; l++) {
-      let e = t + l * 256u;
-      ${index}
-      ${x}r[l] = vec4<f32>(0.0);
-      if (r0 + r < ${rows} && k0 + kq < K) { ${x}r[l] = ${b}[${where}]; }
-    }`,
-      store: `for (var l = 0u; l < ${n}u; l++) {
-      let e = t + l * 256u;
-      ${index}
-      ${store}
-    }`,
-    };
-  }
+  const vector = mode === "vk" || mode === "vr";
+  const count = vector ? perThread / 4 : perThread;
   const index =
-    mode === "sk" ? `let r = e / ${BK}u; let kk = e % ${BK}u;` : `let r = e % ${T}u; let kk = e / ${T}u;`;
+    mode === "vk"
+      ? `let r = e / ${BK / 4}u; let kk = (e % ${BK / 4}u) * 4u;`
+      : mode === "vr"
+        ? `let kk = e / ${T4}u; let r = (e % ${T4}u) * 4u;`
+        : mode === "sk"
+          ? `let r = e / ${BK}u; let kk = e % ${BK}u;`
+          : `let r = e % ${T}u; let kk = e / ${T}u;`;
+  const where =
+    mode === "vk"
+      ? `(${p} + i32(r0 + r) * ${sr} + i32(k0 + kk)) / 4`
+      : mode === "vr"
+        ? `(${p} + i32(k0 + kk) * ${sk} + i32(r0 + r)) / 4`
+        : `${p} + i32(r0 + r) * ${sr} + i32(k0 + kk) * ${sk}`;
+  const zero = vector ? "vec4<f32>(0.0)" : "0.0";
+  const each = (body: (reg: string) => string) =>
+    Array.from(
+      { length: count },
+      (_, l) => `{
+      let e = t + ${l * 256}u;
+      ${index}
+      ${body(`${x}r${l}`)}
+    }`,
+    ).join("\n    ");
+  const store = (reg: string) =>
+    mode === "vk"
+      ? [0, 1, 2, 3]
+          .map((i) => `${x}s[buf + (kk + ${i}u) * ${T4}u + r / 4u][r % 4u] = ${reg}[${i}];`)
+          .join(" ")
+      : mode === "vr"
+        ? `${x}s[buf + kk * ${T4}u + r / 4u] = ${reg};`
+        : `${x}s[buf + kk * ${T4}u + r / 4u][r % 4u] = ${reg};`;
   return {
-    regs: `var ${x}r: array<f32, ${perThread}>;`,
-    load: `for (var l = 0u; l < ${perThread}u; l++) {
-      let e = t + l * 256u;
-      ${index}
-      ${x}r[l] = 0.0;
-      if (r0 + r < ${rows} && k0 + kk < K) { ${x}r[l] = ${b}[${p} + i32(r0 + r) * ${sr} + i32(k0 + kk) * ${sk}]; }
-    }`,
-    store: `for (var l = 0u; l < ${perThread}u; l++) {
-      let e = t + l * 256u;
-      ${index}
-      ${x}s[buf + kk * ${T4}u + r / 4u][r % 4u] = ${x}r[l];
-    }`,
+    regs: Array.from({ length: count }, (_, l) => `var ${x}r${l} = ${zero};`).join(" "),
+    load: each(
+      (reg) => `${reg} = ${zero};\n      if (r0 + r < ${rows} && k0 + kk < K) { ${reg} = ${b}[${where}]; }`,
+    ),
+    store: each(store),
   };
 }
 
@@ -232,16 +229,56 @@ function tiledShader(nb: number, plan: TiledMatmul, epilogue: Epilogue | null): 
   const fin = (v: string, n: string) => (ep.used ? `fin(${v}, m, ${n}, po, som, son)` : v);
   const A = tileLoader("A", "b0", plan.a, T, BK, { p: "pa", sr: "sam", sk: "sak", rows: "M" });
   const B = tileLoader("B", "b1", plan.b, T, BK, { p: "pb", sr: "sbn", sk: "sbk", rows: "N" });
-  const store = plan.outVec
-    ? `if (n < N) {
-          let v = acc[i * ${RV}u + w];
-          b2[(po + i32(m) * som + i32(n)) / 4] = ${
-            ep.used ? `vec4<f32>(${[0, 1, 2, 3].map((j) => fin(`v[${j}]`, `n + ${j}u`)).join(", ")})` : "v"
-          };
-        }`
-    : `for (var j = 0u; j < 4u; j++) {
-          if (n + j < N) { b2[po + i32(m) * som + i32(n + j) * son] = ${fin(`acc[i * ${RV}u + w][j]`, "n + j")}; }
-        }`;
+  // Fully unrolled (accumulators c0.., operands ra0.., rb0..: constant names, so they stay in
+  // registers whatever the shader compiler unrolls).
+  const acc = (v: number, c: number, w: number) => `c${(v * 4 + c) * RV + w}`;
+  const lanes = ["x", "y", "z", "w"];
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  const multiply = range(RV)
+    .flatMap((v) =>
+      range(4).flatMap((c) =>
+        range(RV).map(
+          (w) => `      ${acc(v, c, w)} = fma(vec4<f32>(ra${v}.${lanes[c]}), rb${w}, ${acc(v, c, w)});`,
+        ),
+      ),
+    )
+    .join("\n");
+  const operands = range(RV)
+    .map(
+      (v) => `      let ra${v} = As[row + ty + ${16 * v}u];\n      let rb${v} = Bs[row + tx + ${16 * v}u];`,
+    )
+    .join("\n");
+  const storeOne = (name: string) =>
+    plan.outVec
+      ? `if (n < N) { b2[(po + i32(m) * som + i32(n)) / 4] = ${
+          ep.used
+            ? `vec4<f32>(${range(4)
+                .map((j) => fin(`${name}.${lanes[j]}`, `n + ${j}u`))
+                .join(", ")})`
+            : name
+        }; }`
+      : range(4)
+          .map(
+            (j) =>
+              `if (n + ${j}u < N) { b2[po + i32(m) * som + i32(n + ${j}u) * son] = ${fin(`${name}.${lanes[j]}`, `n + ${j}u`)}; }`,
+          )
+          .join("\n        ");
+  const stores = range(RV)
+    .flatMap((v) =>
+      range(4).map((c) => {
+        const cols = range(RV)
+          .map(
+            (w) =>
+              `{\n        let n = n0 + (tx + ${16 * w}u) * 4u;\n        ${storeOne(acc(v, c, w))}\n      }`,
+          )
+          .join("\n      ");
+        return `  {\n    let m = m0 + (ty + ${16 * v}u) * 4u + ${c}u;\n    if (m < M) {\n      ${cols}\n    }\n  }`;
+      }),
+    )
+    .join("\n");
+  const declare = range(4 * RV * RV)
+    .map((i) => `  var c${i} = vec4<f32>(0.0);`)
+    .join("\n");
   return `${bindings(list)}
 ${ep.code}
 const BUF = ${BK * T4}u;
@@ -256,8 +293,7 @@ ${prologue(nb)}
   let tx = lid.x;
   let ty = lid.y;
   let t = ty * 16u + tx;
-  var acc: array<vec4<f32>, ${4 * RV * RV}>;
-  for (var i = 0u; i < ${4 * RV * RV}u; i++) { acc[i] = vec4<f32>(0.0); }
+${declare}
   ${A.regs}
   ${B.regs}
   var k0 = 0u;
@@ -286,18 +322,8 @@ ${prologue(nb)}
     }
     for (var kk = 0u; kk < ${BK}u; kk++) {
       let row = cur + kk * ${T4}u;
-      var a: array<vec4<f32>, ${RV}>;
-      var b: array<vec4<f32>, ${RV}>;
-      for (var v = 0u; v < ${RV}u; v++) { a[v] = As[row + ty + 16u * v]; b[v] = Bs[row + tx + 16u * v]; }
-      for (var v = 0u; v < ${RV}u; v++) {
-        for (var c = 0u; c < 4u; c++) {
-          let av = vec4<f32>(a[v][c]);
-          for (var w = 0u; w < ${RV}u; w++) {
-            let i = (v * 4u + c) * ${RV}u + w;
-            acc[i] = fma(av, b[w], acc[i]);
-          }
-        }
-      }
+${operands}
+${multiply}
     }
     if (more) {
       { ${A.store} }
@@ -305,17 +331,7 @@ ${prologue(nb)}
     }
     workgroupBarrier();
   }
-  for (var v = 0u; v < ${RV}u; v++) {
-    for (var c = 0u; c < 4u; c++) {
-      let i = v * 4u + c;
-      let m = m0 + (ty + 16u * v) * 4u + c;
-      if (m >= M) { continue; }
-      for (var w = 0u; w < ${RV}u; w++) {
-        let n = n0 + (tx + 16u * w) * 4u;
-        ${store}
-      }
-    }
-  }
+${stores}
 }
 `;
 }
