@@ -15,7 +15,7 @@ import { GPT } from "../src/models/gpt.js";
 import { AdamW } from "../src/optim/index.js";
 import * as T from "../src/tensor/index.js";
 import { Random } from "../src/tensor/index.js";
-import { fixture, repoRoot } from "./helpers.js";
+import { close, fixture, repoRoot } from "./helpers.js";
 import { webgpuUnavailable } from "./tensor-backends.js";
 import { checkLaneKernels } from "./webgpu-lane-cases.js";
 
@@ -128,6 +128,8 @@ const MATMUL_CASES: { a: number[]; b: number[]; ta?: boolean; tb?: boolean; slic
   { a: [16, 260, 12], b: [16, 12, 260] }, // 128×128 tiles
   { a: [16, 12, 257], b: [16, 12, 259], ta: true }, // 128, aᵀ ragged
   { a: [16, 257, 13], b: [16, 259, 13], tb: true }, // 128, bᵀ ragged
+  { a: [70, 1100], b: [1100, 68] }, // few tiles, long k: split-K
+  { a: [33, 1030], b: [65, 1030], tb: true }, // split-K, ragged, bᵀ
   { a: [1, 40], b: [40, 300] }, // one row: matrix-vector, threads along n
   { a: [3, 40], b: [300, 40], tb: true }, // matrix-vector, threads along k
   { a: [300, 40], b: [40, 3] }, // three columns: computed transposed
@@ -166,12 +168,15 @@ async function checkMatmuls(backend: string): Promise<Set<string>> {
     const key =
       plan.kind === "gemv"
         ? `gemv ${plan.kFast ? "k" : "n"}${swapped ? " swapped" : ""}`
-        : `tile ${plan.tile}/${plan.bk} a:${plan.a} b:${plan.b}${plan.outVec ? " vec4-out" : ""}`;
+        : `tile ${plan.tile}/${plan.bk} a:${plan.a} b:${plan.b}${plan.outVec ? " vec4-out" : ""}${plan.splitK > 1 ? " split" : ""}`;
     plans.add(key.replace(/\/\d+/, ""));
     const actual = await out.data();
-    let worst = 0;
-    for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
-    assert.ok(worst < 1e-4, `${JSON.stringify(c)} (${key}): max error ${worst}`);
+    const bad = [...expected.keys()].find((i) => !close(actual[i]!, expected[i]!, 1e-4, 1e-4));
+    assert.equal(
+      bad,
+      undefined,
+      `${JSON.stringify(c)} (${key}): element ${bad} is ${actual[bad!]}, expected ${expected[bad!]}`,
+    );
   }
   return plans;
 }
@@ -190,6 +195,8 @@ test("matmul: every kernel variant matches js on ragged, transposed, offset and 
     "tile 128 a:vk b:vr vec4-out",
     "tile 128 a:sr b:sr",
     "tile 128 a:sk b:sk",
+    "tile 64 a:vk b:vr vec4-out split",
+    "tile 64 a:sk b:sk split",
     "gemv n",
     "gemv k",
     "gemv k swapped",
@@ -218,6 +225,7 @@ test("fused linear (bias, GELU, the kept sum for backward) matches js forward an
     [1, 40, 300],
     [300, 40, 3],
     [2, 5, 7],
+    [70, 1100, 68], // split-K: the epilogue in the second pass
   ];
   for (const [R, K, N] of shapes) {
     for (const bias of [true, false]) {
@@ -243,11 +251,11 @@ test("fused linear (bias, GELU, the kept sum for backward) matches js forward an
         for (const [i, e] of expected.entries()) {
           const want = e.dataSync();
           const got = await actual[i]!.data();
-          let worst = 0;
-          for (let j = 0; j < want.length; j++) worst = Math.max(worst, Math.abs(got[j]! - want[j]!));
-          assert.ok(
-            worst < 1e-4,
-            `[${R}, ${K}] → ${N}, bias ${bias}, gelu ${act}: output ${i} off by ${worst}`,
+          const bad = [...want.keys()].find((j) => !close(got[j]!, want[j]!, 1e-4, 1e-4));
+          assert.equal(
+            bad,
+            undefined,
+            `[${R}, ${K}] → ${N}, bias ${bias}, gelu ${act}: output ${i} element ${bad} is ${got[bad!]}, expected ${want[bad!]}`,
           );
         }
         // Inference: no kept sum, the same values.

@@ -25,6 +25,8 @@ import {
   matmulShader,
   matmulShape,
   planMatmul,
+  splitSumMeta,
+  splitSumShader,
   transposedShape,
 } from "./matmul.js";
 import {
@@ -675,6 +677,57 @@ export function matmulPlanOf(a: View, b: View, out: View, workgroupBytes: number
   return { shape, swapped, batchDims: batch.shape.length, plan: planMatmul(shape, workgroupBytes) };
 }
 
+/**
+ * Record a planned product: x, y as the kernel's a and b (already swapped when transposed), the
+ * epilogue's views (bias, kept sum) and meta words after. A split product is two dispatches:
+ * partial sums into a temporary, then their sum (with the epilogue) into out.
+ */
+function dispatchMatmul(
+  ctx: KernelContext,
+  planned: ReturnType<typeof matmulPlanOf>,
+  x: View,
+  y: View,
+  out: View,
+  epilogue: Epilogue | null = null,
+  extra: { view: View; write?: boolean }[] = [],
+  extraMeta: number[] = [],
+): void {
+  const { shape, batchDims, plan } = planned;
+  const groups = matmulGroups(shape, plan);
+  if (groups[2] > MAX_GROUPS)
+    throw new Error(`webgpu matmul: ${groups[2]} batch matrices (at most ${MAX_GROUPS})`);
+  if (plan.kind === "tiled" && plan.splitK > 1) {
+    const partial = ctx.alloc("float32", plan.splitK * shape.M * shape.N);
+    const partialView: View = { storage: partial, shape: [partial.size], strides: [1], offset: 0 };
+    const first = bindBuffers(ctx, [{ view: x }, { view: y }, { view: partialView, write: true }]);
+    ctx.device.dispatch(matmulShader(batchDims, plan), first.buffers, matmulMeta(shape), groups);
+    first.done();
+    const second = bindBuffers(ctx, [{ view: partialView }, { view: out, write: true }, ...extra]);
+    ctx.device.dispatch(
+      splitSumShader(epilogue),
+      second.buffers,
+      [...splitSumMeta(shape, plan), ...extraMeta],
+      groupsFor(Math.ceil((shape.M * shape.N) / 256)),
+    );
+    second.done();
+    ctx.free(partial);
+    return;
+  }
+  const { buffers, done } = bindBuffers(ctx, [
+    { view: x },
+    { view: y },
+    { view: out, write: true },
+    ...extra,
+  ]);
+  ctx.device.dispatch(
+    matmulShader(batchDims, plan, epilogue),
+    buffers,
+    [...matmulMeta(shape), ...extraMeta],
+    groups,
+  );
+  done();
+}
+
 function matmul(ctx: KernelContext, { a, b, out }: KernelArgs["matmul"]): void {
   checkFloat("matmul", a, b, out);
   const nd = out.shape.length;
@@ -683,14 +736,9 @@ function matmul(ctx: KernelContext, { a, b, out }: KernelArgs["matmul"]): void {
     fill(ctx, { out, value: 0 });
     return;
   }
-  const { shape, swapped, batchDims, plan } = matmulPlanOf(a, b, out, ctx.device.workgroupBytes);
-  const groups = matmulGroups(shape, plan);
-  if (groups[2] > MAX_GROUPS)
-    throw new Error(`webgpu matmul: ${groups[2]} batch matrices (at most ${MAX_GROUPS})`);
-  const operands = swapped ? [{ view: b }, { view: a }] : [{ view: a }, { view: b }];
-  const { buffers, done } = bindBuffers(ctx, [...operands, { view: out, write: true }]);
-  ctx.device.dispatch(matmulShader(batchDims, plan), buffers, matmulMeta(shape), groups);
-  done();
+  const planned = matmulPlanOf(a, b, out, ctx.device.workgroupBytes);
+  if (planned.swapped) dispatchMatmul(ctx, planned, b, a, out);
+  else dispatchMatmul(ctx, planned, a, b, out);
 }
 
 /** nn.Linear in one dispatch: x·weightᵀ with the bias, the kept sum and GELU applied as it is written. */
@@ -700,17 +748,14 @@ function linear(ctx: KernelContext, a: OptionalKernelArgs["linear"]): void {
   const wT: View = { ...weight, shape: swapLast(weight.shape), strides: swapLast(weight.strides) };
   if (pre && (pre.offset !== out.offset || pre.strides.some((s, i) => s !== out.strides[i])))
     throw new Error("webgpu linear: preActivation must have out's layout");
-  const { shape, swapped, batchDims, plan } = matmulPlanOf(x, wT, out, ctx.device.workgroupBytes);
-  const epilogue: Epilogue = { bias: bias ? (swapped ? "m" : "n") : null, pre: pre !== null, gelu };
-  const operands = swapped ? [{ view: wT }, { view: x }] : [{ view: x }, { view: wT }];
-  const views = [...operands, { view: out, write: true }];
-  if (bias) views.push({ view: bias });
-  if (pre) views.push({ view: pre, write: true });
-  const { buffers, done } = bindBuffers(ctx, views);
-  const meta = matmulMeta(shape);
-  if (bias) meta.push(bias.offset, bias.strides[0]!);
-  ctx.device.dispatch(matmulShader(batchDims, plan, epilogue), buffers, meta, matmulGroups(shape, plan));
-  done();
+  const planned = matmulPlanOf(x, wT, out, ctx.device.workgroupBytes);
+  const epilogue: Epilogue = { bias: bias ? (planned.swapped ? "m" : "n") : null, pre: pre !== null, gelu };
+  const extra: { view: View; write?: boolean }[] = [];
+  if (bias) extra.push({ view: bias });
+  if (pre) extra.push({ view: pre, write: true });
+  const meta = bias ? [bias.offset, bias.strides[0]!] : [];
+  const [first, second] = planned.swapped ? [wT, x] : [x, wT];
+  dispatchMatmul(ctx, planned, first, second, out, epilogue, extra, meta);
 }
 
 // ---- softmax, cross-entropy, layer norm --------------------------------------------------

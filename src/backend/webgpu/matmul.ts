@@ -31,6 +31,15 @@ export interface TiledMatmul {
   b: TileLoad;
   /** out written as vec4 rows (contiguous, aligned). */
   outVec: boolean;
+  /**
+   * Split-K: k is cut into this many chunks, one workgroup each (z), writing partial sums to a
+   * temporary [splitK, M, N] that a second pass adds up (and applies the epilogue). For products
+   * with few tiles and a long k (the output layer's backward: [1024, 50304]·[50304, 768]), which
+   * would leave most of a large GPU idle. 1: no split.
+   */
+  splitK: number;
+  /** k per chunk (a multiple of bk) when split. */
+  chunk: number;
 }
 
 /** Rows at most GEMV_ROWS: each thread keeps one sum per row. */
@@ -100,7 +109,16 @@ export function planMatmul(s: MatmulShape, workgroupBytes: number): MatmulPlan {
   const tile = s.M >= 128 && s.N >= 128 && tiles128 >= 128 ? 128 : 64;
   // Two buffers of a and b tiles: 16·T·BK bytes; BK ≥ 8 fits 16 KiB at T = 128.
   const bk = Math.min(tile === 128 ? 16 : 32, 2 ** Math.floor(Math.log2(workgroupBytes / (16 * tile))));
+  // Up to SPLIT_TARGET workgroups from chunks of at least SPLIT_MIN_K (2-D products only).
+  const tiles = Math.ceil(s.M / tile) * Math.ceil(s.N / tile) * batches;
+  let splitK = 1;
+  if (batches === 1 && tiles < SPLIT_TARGET)
+    splitK = Math.max(1, Math.min(16, Math.ceil(SPLIT_TARGET / tiles), Math.floor(s.K / SPLIT_MIN_K)));
+  const chunk = Math.ceil(s.K / splitK / bk) * bk;
+  splitK = Math.ceil(s.K / chunk);
   return {
+    splitK,
+    chunk,
     kind: "tiled",
     tile,
     bk,
@@ -120,9 +138,16 @@ export function planMatmul(s: MatmulShape, workgroupBytes: number): MatmulPlan {
       s.pb,
       s.batch.map((d) => d.b),
     ),
-    outVec: s.son === 1 && aligned(s.N, s.som, s.po, ...s.batch.map((d) => d.out)),
+    // Split: partial sums go to a contiguous temporary.
+    outVec:
+      splitK > 1 ? aligned(s.N) : s.son === 1 && aligned(s.N, s.som, s.po, ...s.batch.map((d) => d.out)),
   };
 }
+
+/** Split-K aims at this many workgroups (a large GPU holds a few hundred at once). */
+const SPLIT_TARGET = 512;
+/** ...with chunks of k at least this long. */
+const SPLIT_MIN_K = 256;
 
 /** The meta block: sizes, strides, offsets, then (size, a, b, out strides) per batch dim. */
 export function matmulMeta(s: MatmulShape): Meta {
@@ -134,13 +159,42 @@ export function matmulMeta(s: MatmulShape): Meta {
 export function matmulGroups(s: MatmulShape, plan: MatmulPlan): [number, number, number] {
   const batches = s.batch.reduce((n, d) => n * d.size, 1);
   if (plan.kind === "gemv") return [Math.ceil(s.N / plan.cols), Math.ceil(s.M / GEMV_ROWS), batches];
-  return [Math.ceil(s.N / plan.tile), Math.ceil(s.M / plan.tile), batches];
+  return [Math.ceil(s.N / plan.tile), Math.ceil(s.M / plan.tile), plan.splitK > 1 ? plan.splitK : batches];
+}
+
+/**
+ * The second pass of a split product: out[m, n] = fin(Σ_s partial[s, m, n]), one thread per
+ * element. Meta: M, N, splits, som, son, po, then the epilogue's bias offset and stride.
+ */
+export function splitSumShader(epilogue: Epilogue | null): string {
+  const ep = epilogueCode(6, epilogue, 2);
+  const list: Binding[] = [{ type: "f32", write: false }, { type: "f32", write: true }, ...ep.list];
+  return `${bindings(list)}
+${ep.code}
+fn m_(i: u32) -> i32 { return bitcast<i32>(args[i]); }
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let M = args[0]; let N = args[1]; let S = args[2];
+  let som = m_(3u); let son = m_(4u); let po = m_(5u);
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= M * N) { return; }
+  let m = i / N;
+  let n = i % N;
+  var v = 0.0;
+  for (var s = 0u; s < S; s++) { v += b0[s * M * N + i]; }
+  b1[po + i32(m) * som + i32(n) * son] = ${ep.used ? "fin(v, m, n, po, som, son)" : "v"};
+}
+`;
+}
+
+export function splitSumMeta(s: MatmulShape, plan: TiledMatmul): Meta {
+  return [s.M, s.N, plan.splitK, s.som, s.son, s.po];
 }
 
 /** WGSL that reads the meta block and moves pa, pb, po to this workgroup's batch matrix. */
 function prologue(nb: number): string {
   return `  let M = args[0]; let N = args[1]; let K = args[2];
-  let sam = m_(3u); let sak = m_(4u); let sbk = m_(5u); let sbn = m_(6u); let som = m_(7u); let son = m_(8u);
+  let sam = m_(3u); let sak = m_(4u); let sbk = m_(5u); let sbn = m_(6u); var som = m_(7u); var son = m_(8u);
   var pa = m_(9u); var pb = m_(10u); var po = m_(11u);
   var rem = wid.z;
   for (var d = ${nb - 1}; d >= 0; d--) {
@@ -205,7 +259,7 @@ function tileLoader(
   return {
     regs: Array.from({ length: count }, (_, l) => `var ${x}r${l} = ${zero};`).join(" "),
     load: each(
-      (reg) => `${reg} = ${zero};\n      if (r0 + r < ${rows} && k0 + kk < K) { ${reg} = ${b}[${where}]; }`,
+      (reg) => `${reg} = ${zero};\n      if (r0 + r < ${rows} && k0 + kk < KE) { ${reg} = ${b}[${where}]; }`,
     ),
     store: each(store),
   };
@@ -224,7 +278,8 @@ function tiledShader(nb: number, plan: TiledMatmul, epilogue: Epilogue | null): 
     vecBinding(plan.b),
     { type: plan.outVec ? "vec4<f32>" : "f32", write: true },
   ];
-  const ep = epilogueCode(nb, epilogue);
+  // A split product's first pass writes plain partial sums; the second applies the epilogue.
+  const ep = epilogueCode(12 + 4 * nb, plan.splitK > 1 ? null : epilogue);
   list.push(...ep.list);
   const fin = (v: string, n: string) => (ep.used ? `fin(${v}, m, ${n}, po, som, son)` : v);
   const A = tileLoader("A", "b0", plan.a, T, BK, { p: "pa", sr: "sam", sk: "sak", rows: "M" });
@@ -290,13 +345,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 ${prologue(nb)}
   let m0 = wid.y * ${T}u;
   let n0 = wid.x * ${T}u;
+${
+  plan.splitK > 1
+    ? `  // Chunk wid.z of k; its partial sums go to a contiguous [splits, M, N] temporary.
+  let kBegin = wid.z * ${plan.chunk}u;
+  let KE = min(K, kBegin + ${plan.chunk}u);
+  po = i32(wid.z * M * N); som = i32(N); son = 1;`
+    : "  let kBegin = 0u;\n  let KE = K;"
+}
   let tx = lid.x;
   let ty = lid.y;
   let t = ty * 16u + tx;
 ${declare}
   ${A.regs}
   ${B.regs}
-  var k0 = 0u;
+  var k0 = kBegin;
   var buf = 0u;
   {
     let r0 = m0;
@@ -310,9 +373,9 @@ ${declare}
   }
   workgroupBarrier();
   loop {
-    if (k0 >= K) { break; }
+    if (k0 >= KE) { break; }
     let cur = buf;
-    let more = k0 + ${BK}u < K;
+    let more = k0 + ${BK}u < KE;
     k0 += ${BK}u;
     buf = BUF - buf;
     // The next slices go to registers before this one is multiplied.
@@ -342,7 +405,7 @@ function gemvShader(nb: number, plan: GemvMatmul, epilogue: Epilogue | null): st
     { type: "f32", write: false },
     { type: "f32", write: true },
   ];
-  const ep = epilogueCode(nb, epilogue);
+  const ep = epilogueCode(12 + 4 * nb, epilogue);
   list.push(...ep.list);
   const C = plan.cols;
   const L = 256 / C; // threads along k per column
@@ -396,18 +459,22 @@ export function matmulShader(nb: number, plan: MatmulPlan, epilogue: Epilogue | 
 }
 
 /** The epilogue's bindings (after a, b, out) and `fn fin(v, m, n, po, som, son) -> f32`. */
-function epilogueCode(nb: number, e: Epilogue | null): { list: Binding[]; code: string; used: boolean } {
+function epilogueCode(
+  metaBase: number,
+  e: Epilogue | null,
+  firstBinding = 3,
+): { list: Binding[]; code: string; used: boolean } {
   if (!e || (!e.bias && !e.pre && e.gelu === null)) return { list: [], code: "", used: false };
   const list: Binding[] = [];
   const lines: string[] = ["  var v = v0;"];
   if (e.bias) {
-    const at = 3 + list.length;
+    const at = firstBinding + list.length;
     list.push({ type: "f32", write: false });
-    const base = 12 + 4 * nb;
+    const base = metaBase;
     lines.push(`  v = v + b${at}[m_(${base}u) + i32(${e.bias}) * m_(${base + 1}u)];`);
   }
   if (e.pre) {
-    const at = 3 + list.length;
+    const at = firstBinding + list.length;
     list.push({ type: "f32", write: true });
     lines.push(`  b${at}[po + i32(m) * som + i32(n) * son] = v;`);
   }
