@@ -26,7 +26,7 @@ function cases(): LaneCase[] {
       {
         name: `sum, mean, max, min over ${n} (and a column sum)`,
         inputs: (T, on) => [randn(T, [5, n], 1, on)],
-        run: (T, [x]) => [x!.sum(1), x!.mean(1), x!.amax(1), x!.amin(1), x!.sum(0)],
+        run: (_T, [x]) => [x!.sum(1), x!.mean(1), x!.amax(1), x!.amin(1), x!.sum(0)],
       },
       {
         name: `argmax, argmin and top 3 over ${n}`,

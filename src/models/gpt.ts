@@ -17,7 +17,6 @@ import {
   causalAttentionWeights,
   crossEntropy,
   embedding,
-  gelu,
   isGradEnabled,
   keep,
   linear,
