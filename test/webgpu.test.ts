@@ -48,14 +48,16 @@ test("training steps: a few submissions each, live buffers flat, GPU buffers and
     const g = new Random(1);
     const x = T.randint(0, 16, [2, 8], { generator: g });
     const y = T.randint(0, 16, [2, 8], { generator: g });
-    const step = async () => {
-      const loss = T.tidy(() => {
+    const record = () =>
+      T.tidy(() => {
         const l = model.forward(x, { targets: y }).loss!;
         opt.zeroGrad();
         l.backward();
         opt.step();
         return l.detach();
       });
+    const step = async () => {
+      const loss = record();
       const value = (await loss.data())[0]!;
       loss.dispose();
       return value;
@@ -77,6 +79,14 @@ test("training steps: a few submissions each, live buffers flat, GPU buffers and
     assert.deepEqual(webgpu().memoryStats(), live);
     assert.equal(device.buffersCreated, created, "steps after the first ones reuse pooled buffers");
     assert.equal(device.bindGroupsCreated, bindGroups, "and the same buffers, so their cached bind groups");
+    // Five steps recorded back to back, read once: freed buffers are reused at once, so no more memory.
+    const losses = Array.from({ length: 5 }, record);
+    const values = await Promise.all(losses.map(async (l) => (await l.data())[0]!));
+    for (const l of losses) l.dispose();
+    assert.ok(values[4]! < first);
+    // Only the four losses kept beyond the one a step keeps.
+    assert.equal(device.buffersCreated, created + 4, "recording ahead needs no more buffers");
+    assert.deepEqual(webgpu().memoryStats(), live);
   } finally {
     T.setBackend(previous);
   }

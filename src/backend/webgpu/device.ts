@@ -10,9 +10,13 @@
  * encodes the whole batch into one command encoder and submits it. Argument blocks are bound at
  * a dynamic offset, so a kernel's bind group depends only on its pipeline and tensor buffers and
  * is cached: a training step, which reuses the same pooled buffers, creates none after the first.
- * A flush happens on a read, or when the batch is long. Buffers freed by the front end go back to
- * the pool only after the submission that last could use them has completed, so recorded work
- * never sees a buffer reused under it.
+ * A flush happens on a read, or when the batch is long.
+ *
+ * A buffer freed by the front end goes back to the pool at once: WebGPU runs a queue's commands
+ * in order, with the barriers between them its implementation inserts, so whatever a later
+ * command writes into a reused buffer lands after every earlier command has read it. Nothing
+ * waits for the GPU to hand a buffer out again, and recording several steps ahead needs no more
+ * memory than one.
  */
 
 /** Arguments to a kernel: an int32/uint32/float32 block, bound as storage at binding 0. */
@@ -69,8 +73,6 @@ export class GpuDevice {
    * each time and finds its bind groups cached.
    */
   private readonly pool = new Map<number, GPUBuffer[]>();
-  /** Buffers freed while batch `id` was being recorded: reusable once that batch has run. */
-  private readonly pendingFree: { batch: number; buffers: GpuBuffer[] }[] = [];
   private commands: Command[] = [];
   /** Values written by the batch (copied to their tensors in order with the kernels). */
   private arena = new Uint8Array(1 << 16);
@@ -80,8 +82,6 @@ export class GpuDevice {
   private argsUsed = 0;
   private argsBuffer: GPUBuffer | null = null;
   private readonly argsAlign: number;
-  private batch = 0;
-  private completed = -1;
   private readonly pipelines = new Map<string, Pipeline>();
   private readonly bindGroups = new Map<string, GPUBindGroup>();
   private readonly bufferIds = new WeakMap<GPUBuffer, number>();
@@ -159,44 +159,37 @@ export class GpuDevice {
     return { buffer, capacity };
   }
 
-  /** Back to the pool once the work recorded so far has run. */
+  /** Back to the pool (see the module comment for why at once). */
   free(b: GpuBuffer): void {
     this.liveBuffers--;
     this.liveBytes -= b.capacity;
-    // With nothing recorded yet, the last submitted batch is the last that could use it.
-    const batch = this.commands.length === 0 ? this.batch - 1 : this.batch;
-    const last = this.pendingFree.at(-1);
-    if (last && last.batch === batch) last.buffers.push(b);
-    else this.pendingFree.push({ batch, buffers: [b] });
-    this.release(this.completed);
+    this.pooledBytes += b.capacity;
+    const list = this.pool.get(b.capacity);
+    if (!list) {
+      this.pool.set(b.capacity, [b.buffer]);
+      return;
+    }
+    // Highest id first.
+    const id = this.bufferId(b.buffer);
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.bufferId(list[mid]!) > id) lo = mid + 1;
+      else hi = mid;
+    }
+    list.splice(lo, 0, b.buffer);
   }
 
   /** Pooled buffers destroyed (memory back to the driver). */
   trim(): void {
+    // Recorded commands may still name a pooled buffer: submit them first (destroy waits for
+    // submitted work).
+    this.flush();
     for (const list of this.pool.values()) for (const b of list) b.destroy();
     this.pool.clear();
     this.pooledBytes = 0;
     this.bindGroups.clear();
-  }
-
-  private release(upTo: number): void {
-    while (this.pendingFree.length > 0 && this.pendingFree[0]!.batch <= upTo) {
-      for (const b of this.pendingFree.shift()!.buffers) {
-        const list = this.pool.get(b.capacity);
-        if (list) {
-          const id = this.bufferId(b.buffer);
-          let lo = 0;
-          let hi = list.length;
-          while (lo < hi) {
-            const mid = (lo + hi) >> 1;
-            if (this.bufferId(list[mid]!) > id) lo = mid + 1;
-            else hi = mid;
-          }
-          list.splice(lo, 0, b.buffer);
-        } else this.pool.set(b.capacity, [b.buffer]);
-        this.pooledBytes += b.capacity;
-      }
-    }
   }
 
   /**
@@ -375,15 +368,8 @@ export class GpuDevice {
     pass?.end();
     device.queue.submit([encoder.finish()]);
     this.submissions++;
-    const id = this.batch++;
-    device.queue.onSubmittedWorkDone().then(
-      () => {
-        upload?.destroy();
-        this.completed = Math.max(this.completed, id);
-        this.release(this.completed);
-      },
-      () => {},
-    );
+    // Freed once the work just submitted has used it.
+    upload?.destroy();
   }
 
   /** Flush, then copy `bytes` of `src` back to the host. */
@@ -393,16 +379,12 @@ export class GpuDevice {
     const staging = this.device.createBuffer({ size, usage: READBACK_USAGE });
     this.copy(src, 0, staging, 0, size);
     this.flush();
-    const batch = this.batch - 1;
     try {
       await staging.mapAsync(MAP_READ);
     } catch (e) {
       this.check();
       throw e;
     }
-    // The copy ran last in its batch, so everything submitted up to it has run.
-    this.completed = Math.max(this.completed, batch);
-    this.release(this.completed);
     const out = staging.getMappedRange().slice(0, bytes);
     staging.unmap();
     staging.destroy();
