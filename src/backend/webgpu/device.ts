@@ -51,8 +51,10 @@ const UPLOAD_USAGE = 0x4; // COPY_SRC
 const ARGS_USAGE = 0x80 | 0x8; // STORAGE | COPY_DST
 const READBACK_USAGE = 0x1 | 0x8; // MAP_READ | COPY_DST
 const MAP_READ = 0x1;
-/** Commands per submission before a flush without a read (bounds memory held by freed buffers). */
+/** Commands per submission before a flush without a read. */
 const MAX_BATCH = 400;
+/** With the GPU idle (after a read), the first commands go at once, not after MAX_BATCH. */
+const KICK_BATCH = 32;
 /** Bytes of uploads per submission before a flush. */
 const MAX_ARENA = 64 << 20;
 /** Cached bind groups before the cache starts over (buffers come and go as models change). */
@@ -82,6 +84,8 @@ export class GpuDevice {
   private argsUsed = 0;
   private argsBuffer: GPUBuffer | null = null;
   private readonly argsAlign: number;
+  /** Nothing submitted is still running (a read or sync saw everything done since). */
+  private idle = true;
   private readonly pipelines = new Map<string, Pipeline>();
   private readonly bindGroups = new Map<string, GPUBindGroup>();
   private readonly bufferIds = new WeakMap<GPUBuffer, number>();
@@ -286,7 +290,7 @@ export class GpuDevice {
     });
     this.commands.push({ kind: "dispatch", pipeline, buffers, metaOffset, metaBytes: bytes, groups });
     this.dispatches++;
-    if (this.commands.length >= MAX_BATCH) this.flush();
+    if (this.commands.length >= (this.idle ? KICK_BATCH : MAX_BATCH)) this.flush();
   }
 
   /** Record a write of 4-byte words into `dst` at byte `dstOffset`. */
@@ -368,6 +372,7 @@ export class GpuDevice {
     pass?.end();
     device.queue.submit([encoder.finish()]);
     this.submissions++;
+    this.idle = false;
     // Freed once the work just submitted has used it.
     upload?.destroy();
   }
@@ -379,12 +384,15 @@ export class GpuDevice {
     const staging = this.device.createBuffer({ size, usage: READBACK_USAGE });
     this.copy(src, 0, staging, 0, size);
     this.flush();
+    const submitted = this.submissions;
     try {
       await staging.mapAsync(MAP_READ);
     } catch (e) {
       this.check();
       throw e;
     }
+    // The copy was the last command submitted: unless more went since, the GPU is idle.
+    if (this.submissions === submitted) this.idle = true;
     const out = staging.getMappedRange().slice(0, bytes);
     staging.unmap();
     staging.destroy();
@@ -395,7 +403,9 @@ export class GpuDevice {
   /** Wait until everything submitted so far has run. */
   async sync(): Promise<void> {
     this.flush();
+    const submitted = this.submissions;
     await this.device.queue.onSubmittedWorkDone();
+    if (this.submissions === submitted) this.idle = true;
     this.check();
   }
 }
