@@ -4,7 +4,8 @@
  * over (merged) dims, so one shader serves every layout of the same rank. Sizes the compiler
  * should see (dim counts, tile shapes) are baked in as constants; a pipeline is cached per source.
  * Everything stays within WebGPU compatibility mode: ≤ 256 invocations per workgroup, ≤ 8 storage
- * buffers per stage, 16 KiB of workgroup memory.
+ * buffers per stage, 16 KiB of workgroup memory (matmul.ts takes more where the device has it).
+ * Subgroup operations only where the device has them (LaneOptions).
  */
 import type { DType } from "../types.js";
 
