@@ -19,6 +19,15 @@
  * memory than one.
  */
 
+/**
+ * A shader named by a short key of what generates it, its source made only the first time (a
+ * dispatch then neither builds nor hashes a few KB of WGSL).
+ */
+export interface Shader {
+  key: string;
+  source: () => string;
+}
+
 /** Arguments to a kernel: an int32/uint32/float32 block, bound as storage at binding 0. */
 export type Meta = (number | { f32: number })[];
 
@@ -200,9 +209,11 @@ export class GpuDevice {
    * The pipeline of a shader, with its layout: binding 0 (the argument block) at a dynamic offset,
    * then each binding read-only or read-write as the source declares it.
    */
-  pipeline(source: string): Pipeline {
-    let p = this.pipelines.get(source);
+  pipeline(source: string | Shader): Pipeline {
+    const key = typeof source === "string" ? source : source.key;
+    let p = this.pipelines.get(key);
     if (!p) {
+      if (typeof source !== "string") source = source.source();
       const { device } = this;
       const entries: GPUBindGroupLayoutEntry[] = [];
       for (const [, binding, access] of source.matchAll(
@@ -225,7 +236,7 @@ export class GpuDevice {
         compute: { module, entryPoint: "main" },
       });
       p = { id: this.pipelines.size, pipeline, layout };
-      this.pipelines.set(source, p);
+      this.pipelines.set(key, p);
     }
     return p;
   }
@@ -271,7 +282,12 @@ export class GpuDevice {
   }
 
   /** Record a kernel: buffers bind at 1.. in order, the meta block at 0. */
-  dispatch(source: string, buffers: GPUBuffer[], meta: Meta, groups: [number, number, number]): void {
+  dispatch(
+    source: string | Shader,
+    buffers: GPUBuffer[],
+    meta: Meta,
+    groups: [number, number, number],
+  ): void {
     this.check();
     if (groups[0] === 0 || groups[1] === 0 || groups[2] === 0) return;
     const pipeline = this.pipeline(source);

@@ -16,10 +16,11 @@ import type {
   View,
 } from "../types.js";
 import { COMPARISON_OPS } from "../types.js";
-import type { GpuBuffer, GpuDevice, Meta } from "./device.js";
+import type { GpuBuffer, GpuDevice, Meta, Shader } from "./device.js";
 import {
   type Epilogue,
   GEMV_ROWS,
+  type MatmulPlan,
   matmulGroups,
   matmulMeta,
   matmulShader,
@@ -114,6 +115,11 @@ function bindBuffers(ctx: KernelContext, operands: readonly { view: View; write?
   };
 }
 
+/** The bindings in a few characters, for a shader's key. */
+function bindingsKey(list: readonly Binding[]): string {
+  return list.map((b) => `${b.type}${b.write ? "w" : "r"}`).join(",");
+}
+
 function bindingsOf(operands: readonly Operand[]): Binding[] {
   return operands.map((o) => ({ type: wgslType(o.view.storage.dtype), write: !!o.write }));
 }
@@ -138,7 +144,8 @@ function runMap(
     meta.push(o.view.offset, ...merged.strides[k]!);
   });
   meta.push(...scalars);
-  const source = mapShader(bindingsOf(operands), nd, body);
+  const list = bindingsOf(operands);
+  const source = { key: `map ${nd} ${bindingsKey(list)} ${body}`, source: () => mapShader(list, nd, body) };
   const { buffers, done } = bindBuffers(ctx, operands);
   ctx.device.dispatch(source, buffers, meta, groupsFor(Math.ceil(total / MAP_WORKGROUP)));
   done();
@@ -181,14 +188,12 @@ function runLanes(
   });
   meta.push(...scalars);
   const options: LaneOptions = { wg: n >= LONG_LANE ? 256 : 64, subgroups: ctx.device.subgroups };
-  const source = laneShader(
-    bindingsOf(operands),
-    o.shape.length,
-    i.shape.length,
-    body,
-    extra(options),
-    options,
-  );
+  const list = bindingsOf(operands);
+  const more = extra(options);
+  const source = {
+    key: `lane ${o.shape.length} ${i.shape.length} ${options.wg} ${options.subgroups} ${bindingsKey(list)} ${body} ${more}`,
+    source: () => laneShader(list, o.shape.length, i.shape.length, body, more, options),
+  };
   const { buffers, done } = bindBuffers(ctx, operands);
   ctx.device.dispatch(source, buffers, meta, groupsFor(lanes));
   done();
@@ -677,6 +682,13 @@ export function matmulPlanOf(a: View, b: View, out: View, workgroupBytes: number
   return { shape, swapped, batchDims: batch.shape.length, plan: planMatmul(shape, workgroupBytes) };
 }
 
+function matmulKernel(batchDims: number, plan: MatmulPlan, epilogue: Epilogue | null): Shader {
+  return {
+    key: `matmul ${batchDims} ${JSON.stringify(plan)} ${JSON.stringify(epilogue)}`,
+    source: () => matmulShader(batchDims, plan, epilogue),
+  };
+}
+
 /**
  * Record a planned product: x, y as the kernel's a and b (already swapped when transposed), the
  * epilogue's views (bias, kept sum) and meta words after. A split product is two dispatches:
@@ -700,11 +712,11 @@ function dispatchMatmul(
     const partial = ctx.alloc("float32", plan.splitK * shape.M * shape.N);
     const partialView: View = { storage: partial, shape: [partial.size], strides: [1], offset: 0 };
     const first = bindBuffers(ctx, [{ view: x }, { view: y }, { view: partialView, write: true }]);
-    ctx.device.dispatch(matmulShader(batchDims, plan), first.buffers, matmulMeta(shape), groups);
+    ctx.device.dispatch(matmulKernel(batchDims, plan, null), first.buffers, matmulMeta(shape), groups);
     first.done();
     const second = bindBuffers(ctx, [{ view: partialView }, { view: out, write: true }, ...extra]);
     ctx.device.dispatch(
-      splitSumShader(epilogue),
+      { key: `split-sum ${JSON.stringify(epilogue)}`, source: () => splitSumShader(epilogue) },
       second.buffers,
       [...splitSumMeta(shape, plan), ...extraMeta],
       groupsFor(Math.ceil((shape.M * shape.N) / 256)),
@@ -720,7 +732,7 @@ function dispatchMatmul(
     ...extra,
   ]);
   ctx.device.dispatch(
-    matmulShader(batchDims, plan, epilogue),
+    matmulKernel(batchDims, plan, epilogue),
     buffers,
     [...matmulMeta(shape), ...extraMeta],
     groups,
