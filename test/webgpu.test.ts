@@ -261,7 +261,9 @@ test("fused linear (bias, GELU, the kept sum for backward) matches js forward an
         for (const [i, e] of expected.entries()) {
           const want = e.dataSync();
           const got = await actual[i]!.data();
-          const bad = [...want.keys()].find((j) => !close(got[j]!, want[j]!, 1e-4, 1e-4));
+          // Gradients are sums over rows of values that are float32 sums themselves: looser.
+          const tol = i === 0 ? 1e-4 : 1e-3;
+          const bad = [...want.keys()].find((j) => !close(got[j]!, want[j]!, tol, tol));
           assert.equal(
             bad,
             undefined,

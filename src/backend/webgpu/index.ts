@@ -169,12 +169,16 @@ export async function createWebGpuBackend(
   // Subgroups of at most 64 invocations (one lane workgroup holds whole subgroups).
   const maxSubgroup = (adapter.info as { subgroupMaxSize?: number }).subgroupMaxSize || 64;
   const wantSubgroups = options.subgroups !== false && adapter.features.has("subgroups") && maxSubgroup <= 64;
-  const device = await adapter.requestDevice({
-    requiredLimits,
-    requiredFeatures: wantSubgroups ? ["subgroups" as GPUFeatureName] : [],
-  });
+  let device: GPUDevice | null = null;
+  if (wantSubgroups) {
+    device = await adapter
+      .requestDevice({ requiredLimits, requiredFeatures: ["subgroups" as GPUFeatureName] })
+      .catch(() => null);
+  }
+  const subgroups = device !== null;
+  device ??= await adapter.requestDevice({ requiredLimits });
   const gpuDevice = new GpuDevice(device, describe(adapter));
-  gpuDevice.subgroups = wantSubgroups && (await contiguousSubgroups(gpuDevice)) ? maxSubgroup : 0;
+  gpuDevice.subgroups = subgroups && (await contiguousSubgroups(gpuDevice)) ? maxSubgroup : 0;
   return new WebGpuBackend(gpuDevice);
 }
 
@@ -184,6 +188,8 @@ export async function createWebGpuBackend(
  * 64 and one of 256 invocations check it.
  */
 async function contiguousSubgroups(gpu: GpuDevice): Promise<boolean> {
+  // A compiler that refuses the probe says no here, not as an error at the first real kernel.
+  gpu.device.pushErrorScope("validation");
   const out = gpu.device.createBuffer({ size: 4 * 320, usage: 0x80 | 0x4 }); // STORAGE | COPY_SRC
   for (const [wg, at] of [
     [64, 0],
@@ -199,6 +205,11 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_
   ok[${at}u + args[0] + lid] = select(0u, 1u, first == lid - sid && first % size == 0u && ${wg}u % size == 0u);
 }`;
     gpu.dispatch(source, [out], [0], [1, 1, 1]);
+  }
+  gpu.flush();
+  if (await gpu.device.popErrorScope()) {
+    out.destroy();
+    return false;
   }
   try {
     const flags = new Uint32Array(await gpu.read(out, 4 * 320));

@@ -147,7 +147,7 @@ export function planMatmul(s: MatmulShape, workgroupBytes: number): MatmulPlan {
 /** Split-K aims at this many workgroups (a large GPU holds a few hundred at once). */
 const SPLIT_TARGET = 512;
 /** ...with chunks of k at least this long. */
-const SPLIT_MIN_K = 256;
+const SPLIT_MIN_K = 512;
 
 /** The meta block: sizes, strides, offsets, then (size, a, b, out strides) per batch dim. */
 export function matmulMeta(s: MatmulShape): Meta {
