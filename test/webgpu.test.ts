@@ -279,3 +279,56 @@ test("fused linear (bias, GELU, the kept sum for backward) matches js forward an
     }
   }
 });
+
+test("indexAdd, scatterAdd and an embedding's backward match js with one or many row ranges per thread", {
+  skip: !ready,
+}, async () => {
+  const g = new Random(13);
+  const ids = (n: number, rows: number) =>
+    T.tensor(
+      Array.from({ length: n }, (_, i) => (i * 7919 + (i % 3)) % rows),
+      { dtype: "int32" },
+    );
+  const cases: { name: string; run: (on: string) => T.Tensor }[] = [];
+  // [positions off the dim, rows of out]: 5 positions → a thread per row; 70,000 → one range.
+  for (const [width, n, rows] of [
+    [5, 300, 1000],
+    [2000, 40, 97],
+    [70000, 8, 10],
+  ] as const) {
+    const src = T.randn([n, width], { generator: g });
+    const index = ids(n, rows);
+    cases.push({
+      name: `indexAdd of ${n} rows of ${width} into ${rows}`,
+      run: (on) => T.indexAdd(T.zeros([rows, width], { backend: on }), 0, index.to(on), src.to(on)),
+    });
+  }
+  const counts = T.randint(-5, 5, [6, 50], { generator: g, dtype: "int32" });
+  const where = T.tensor(
+    Array.from({ length: 300 }, (_, i) => (i * 13) % 9),
+    { dtype: "int32" },
+  ).reshape([6, 50]);
+  cases.push({
+    name: "scatterAdd of int32 along dim 1",
+    run: (on) =>
+      T.scatterAdd(T.zeros([6, 9], { dtype: "int32", backend: on }), 1, where.to(on), counts.to(on)),
+  });
+  const weight = T.randn([500, 24], { generator: g });
+  const tokens = ids(64, 500).reshape([4, 16]);
+  const upstream = T.randn([4, 16, 24], { generator: g });
+  cases.push({
+    name: "embedding backward",
+    run: (on) => {
+      const w = weight.to(on).detach();
+      w.requiresGrad = true;
+      T.embedding(w, tokens.to(on)).mul(upstream.to(on)).sum().backward();
+      return w.grad!;
+    },
+  });
+  for (const c of cases) {
+    const want = c.run("js").dataSync();
+    const got = await c.run("webgpu").data();
+    const bad = [...want.keys()].find((j) => !close(got[j]!, want[j]!, 1e-5, 1e-5));
+    assert.equal(bad, undefined, `${c.name}: element ${bad} is ${got[bad!]}, expected ${want[bad!]}`);
+  }
+});

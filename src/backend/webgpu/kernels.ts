@@ -462,9 +462,14 @@ function gather(ctx: KernelContext, { x, dim, index, out }: KernelArgs["gather"]
   );
 }
 
+/** Threads a scatter aims at: an embedding's gradient has few positions off the scatter dim. */
+const SCATTER_THREADS = 65536;
+
 /**
- * out = 0, then out[.., index[j], ..] += src[.., j, ..]: one thread per position off `dim`, looping
- * over `dim` in order, so sums are deterministic (the same order as the js kernel) and need no atomics.
+ * out = 0, then out[.., index[j], ..] += src[.., j, ..]: one thread per position off `dim` and
+ * range of out's rows along it, looping over `dim` in order and taking the indices in its range,
+ * so sums are deterministic (the same order as the js kernel) and need no atomics. The ranges
+ * give an embedding's backward (768 positions, 50,304 rows) tens of thousands of threads, not 768.
  */
 function scatterAlong(
   ctx: KernelContext,
@@ -480,22 +485,29 @@ function scatterAlong(
   const shape = walk.slice();
   const n = shape[dim]!;
   shape[dim] = 1;
-  const body = `  for (var j = 0u; j < sc(0u); j++) {
+  const positions = product(shape);
+  const rows = out.shape[dim]!;
+  const range = Math.ceil(rows / Math.min(rows, Math.max(1, Math.ceil(SCATTER_THREADS / positions))));
+  const chunks = Math.ceil(rows / range);
+  // Chunk c (the outermost map dim) takes out rows [c·range, (c + 1)·range).
+  const body = `  let lo = i32(idx / sc(5u)) * sci(6u);
+  let hi = min(lo + sci(6u), sci(4u));
+  for (var j = 0u; j < sc(0u); j++) {
     let i = b1[p1 + i32(j) * sci(2u)];
-    if (i < 0 || i >= sci(4u)) { continue; }
+    if (i < lo || i >= hi) { continue; }
     let o = p2 + i * sci(3u);
     b2[o] = b2[o] + b0[p0 + i32(j) * sci(1u)];
   }`;
   runMap(
     ctx,
-    shape,
+    [chunks, ...shape],
     [
-      { view: src, strides: withoutDim(srcStrides, dim) },
-      { view: index, strides: withoutDim(indexStrides, dim) },
-      { view: out, write: true, strides: withoutDim(out.strides, dim) },
+      { view: src, strides: [0, ...withoutDim(srcStrides, dim)] },
+      { view: index, strides: [0, ...withoutDim(indexStrides, dim)] },
+      { view: out, write: true, strides: [0, ...withoutDim(out.strides, dim)] },
     ],
     body,
-    [n, srcStrides[dim]!, indexStrides[dim]!, out.strides[dim]!, out.shape[dim]!],
+    [n, srcStrides[dim]!, indexStrides[dim]!, out.strides[dim]!, rows, positions, range],
   );
 }
 
