@@ -101,17 +101,26 @@ test("20 GPT training steps on webgpu match wasm (losses, evaluations, gradient 
   );
 });
 
-test("hero gpt train --backend webgpu trains, evaluates and saves a checkpoint", {
-  skip,
-  timeout: 60_000,
-}, () => {
+test("hero gpt train --backend webgpu trains, resumes and samples", { skip, timeout: 60_000 }, () => {
   const hero = join(repoRoot, "dist", "src", "cli", "main.js");
   const out = join(dir, "cli");
-  const settings = ["max_iters=2", "eval_interval=2", "eval_iters=1", "batch_size=2", "block_size=8"];
-  const run = spawnSync(
-    process.execPath,
-    [
-      hero,
+  const settings = [
+    "eval_interval=2",
+    "eval_iters=1",
+    "batch_size=2",
+    "block_size=8",
+    "n_layer=1",
+    "n_embd=16",
+    "n_head=2",
+    "sample_tokens=4",
+  ].flatMap((s) => ["--set", s]);
+  const runHero = (...args: string[]) =>
+    spawnSync(process.execPath, [hero, ...args], {
+      encoding: "utf8",
+      env: { ...process.env, HERO_VERBOSE_BACKEND: "1" },
+    });
+  const train = (...more: string[]) =>
+    runHero(
       "gpt",
       "train",
       "--preset",
@@ -122,21 +131,30 @@ test("hero gpt train --backend webgpu trains, evaluates and saves a checkpoint",
       out,
       "--data-dir",
       join(dir, "data"),
-      ...settings.flatMap((s) => ["--set", s]),
-      "--set",
-      "n_layer=1",
-      "--set",
-      "n_embd=16",
-      "--set",
-      "n_head=2",
-      "--set",
-      "sample_tokens=4",
-    ],
-    { encoding: "utf8", env: { ...process.env, HERO_VERBOSE_BACKEND: "1" } },
+      ...settings,
+      ...more,
+    );
+  const first = train("--set", "max_iters=2");
+  assert.equal(first.status, 0, first.stdout + first.stderr);
+  assert.match(first.stderr, /webgpu: /);
+  assert.doesNotMatch(first.stderr, /using wasm/);
+  assert.match(first.stdout, /step 2: train loss \d\.\d{4}, val loss \d\.\d{4}/);
+  assert.match(first.stdout, /saved checkpoint/);
+  const resumed = train("--set", "max_iters=4", "--resume");
+  assert.equal(resumed.status, 0, resumed.stdout + resumed.stderr);
+  assert.match(resumed.stdout, /done: 4 iterations/);
+  const sample = runHero(
+    "gpt",
+    "sample",
+    "--checkpoint",
+    out,
+    "--backend",
+    "webgpu",
+    "--tokens",
+    "12",
+    "--data-dir",
+    join(dir, "data"),
   );
-  assert.equal(run.status, 0, run.stdout + run.stderr);
-  assert.match(run.stderr, /webgpu: /);
-  assert.doesNotMatch(run.stderr, /using wasm/);
-  assert.match(run.stdout, /step 2: train loss \d\.\d{4}, val loss \d\.\d{4}/);
-  assert.match(run.stdout, /done: 2 iterations/);
+  assert.equal(sample.status, 0, sample.stdout + sample.stderr);
+  assert.ok(sample.stdout.trim().length >= 12, sample.stdout);
 });
