@@ -332,3 +332,17 @@ test("indexAdd, scatterAdd and an embedding's backward match js with one or many
     assert.equal(bad, undefined, `${c.name}: element ${bad} is ${got[bad!]}, expected ${want[bad!]}`);
   }
 });
+
+test("addInPlace (the fused axpy: gradient accumulation) matches js, broadcast and scaled", {
+  skip: !ready,
+}, async () => {
+  const g = new Random(17);
+  const base = T.randn([33, 70], { generator: g });
+  const row = T.randn([70], { generator: g });
+  for (const alpha of [1, -0.37]) {
+    const want = T.addInPlace(base.to("js").clone(), row.to("js"), alpha).dataSync();
+    const got = await T.addInPlace(base.to("webgpu").clone(), row.to("webgpu"), alpha).data();
+    const bad = [...want.keys()].find((j) => !close(got[j]!, want[j]!, 1e-6, 1e-6));
+    assert.equal(bad, undefined, `alpha ${alpha}: element ${bad} is ${got[bad!]}, expected ${want[bad!]}`);
+  }
+});

@@ -412,6 +412,15 @@ function adamw(ctx: KernelContext, a: KernelArgs["adamw"]): void {
   );
 }
 
+/** x ← x + alpha·y in place (gradient accumulation): one pass, where add then copy was two. */
+function axpy(ctx: KernelContext, { x, y, alpha }: OptionalKernelArgs["axpy"]): void {
+  checkFloat("axpy", x, y);
+  // fma rounds once, as the js kernel's float64 sum rounded to float32 does.
+  runMap(ctx, x.shape, [{ view: x, write: true }, { view: y }], "  b0[p0] = fma(scf(0u), b1[p1], b0[p0]);", [
+    { f32: alpha },
+  ]);
+}
+
 // ---- indexing ----------------------------------------------------------------------------
 
 function withoutDim(strides: readonly number[], dim: number): number[] {
@@ -1188,4 +1197,4 @@ export const webgpuKernels: KernelTable = {
   adamw,
 };
 
-export const webgpuOptionalKernels: OptionalKernelTable = { attention, attentionBackward, linear };
+export const webgpuOptionalKernels: OptionalKernelTable = { attention, attentionBackward, axpy, linear };
