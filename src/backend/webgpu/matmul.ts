@@ -108,7 +108,8 @@ export function planMatmul(s: MatmulShape, workgroupBytes: number): MatmulPlan {
   const tiles128 = Math.ceil(s.M / 128) * Math.ceil(s.N / 128) * batches;
   const tile = s.M >= 128 && s.N >= 128 && tiles128 >= 128 ? 128 : 64;
   // Two buffers of a and b tiles: 16·T·BK bytes; BK ≥ 8 fits 16 KiB at T = 128.
-  const bk = Math.min(tile === 128 ? 16 : 32, 2 ** Math.floor(Math.log2(workgroupBytes / (16 * tile))));
+  // k steps of 16: longer ones do not pay for their compile time (SwiftShader unrolls them).
+  const bk = Math.min(16, 2 ** Math.floor(Math.log2(workgroupBytes / (16 * tile))));
   // Up to SPLIT_TARGET workgroups from chunks of at least SPLIT_MIN_K (2-D products only).
   const tiles = Math.ceil(s.M / tile) * Math.ceil(s.N / tile) * batches;
   let splitK = 1;
