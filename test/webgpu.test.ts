@@ -274,7 +274,12 @@ test("fused linear (bias, GELU, the kept sum for backward) matches js forward an
         const inferred = T.noGrad(() => T.linearGelu(x.to("webgpu"), w.to("webgpu"), b.to("webgpu"), "tanh"));
         const reference = T.linearGelu(x, w, b, "tanh").dataSync();
         const values = await inferred.data();
-        for (let j = 0; j < values.length; j++) assert.ok(Math.abs(values[j]! - reference[j]!) < 1e-4);
+        const off = [...reference.keys()].find((j) => !close(values[j]!, reference[j]!, 1e-4, 1e-4));
+        assert.equal(
+          off,
+          undefined,
+          `inference: element ${off} is ${values[off!]}, expected ${reference[off!]}`,
+        );
       }
     }
   }
