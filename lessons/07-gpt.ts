@@ -169,9 +169,12 @@ async function trainCharGPT(
       optimizer.zeroGrad();
       loss!.backward();
       optimizer.step();
-      return loss!.item();
+      return loss!.detach();
     });
-    onStep?.(step, loss, chars.length);
+    // Read with await, so the loop also runs on WebGPU (which cannot read synchronously).
+    const value = (await loss.data())[0]!;
+    loss.dispose();
+    onStep?.(step, value, chars.length);
     await lab.tick();
   }
   return { model, chars, val };
@@ -179,16 +182,16 @@ async function trainCharGPT(
 // #endregion
 
 /** The mean loss on a few random windows of a split (no gradients). */
-function estimateLoss(model: GPT, data: Uint16Array, blockSize: number, batches = 4): number {
+async function estimateLoss(model: GPT, data: Uint16Array, blockSize: number, batches = 4): Promise<number> {
   const generator = new Random(7);
-  return noGrad(() => {
-    let total = 0;
-    for (let i = 0; i < batches; i++) {
-      const { x, y } = getBatch(data, 16, blockSize, generator);
-      total += tidy(() => model.forward(x, { targets: y }).loss!.item());
-    }
-    return total / batches;
-  });
+  let total = 0;
+  for (let i = 0; i < batches; i++) {
+    const { x, y } = getBatch(data, 16, blockSize, generator);
+    const loss = noGrad(() => tidy(() => model.forward(x, { targets: y }).loss!.detach()));
+    total += (await loss.data())[0]!;
+    loss.dispose();
+  }
+  return total / batches;
 }
 
 async function trainGPTExperiment(params: Params, lab: LabContext): Promise<void> {
@@ -226,7 +229,7 @@ async function trainGPTExperiment(params: Params, lab: LabContext): Promise<void
     }
   });
   const blockSize = param.number(params, "blockSize");
-  const valLoss = estimateLoss(model, val, blockSize);
+  const valLoss = await estimateLoss(model, val, blockSize);
   lab.emit({
     type: "figure",
     figure: {
@@ -241,8 +244,8 @@ async function trainGPTExperiment(params: Params, lab: LabContext): Promise<void
       ],
     },
   });
-  const sample = model.generate([0], 200, { generator: new Random(1), topK: null });
-  const text = [...sample.dataSync()].map((i) => chars[i]!).join("");
+  const sample = await model.generateAsync([0], 200, { generator: new Random(1), topK: null });
+  const text = [...(await sample.data())].map((i) => chars[i]!).join("");
   lab.emit({ type: "log", text: `sample: ${text.slice(1)}` });
 }
 
@@ -365,6 +368,7 @@ export const lesson: Lesson = {
         id: "gpt",
         title: "Train a character GPT",
         streaming: true,
+        webgpu: true,
         params: { steps: { kind: "int", label: "steps", default: 500, min: 1, max: 20_000 }, ...modelParams },
         run: trainGPTExperiment,
       },

@@ -606,7 +606,7 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
 
 // Chromium's WebGPU on SwiftShader (a CPU adapter, no GPU needed): an experiment that reads only
 // with await runs there, the others stay on wasm.
-describe("the lab on WebGPU in Chromium", { skip, timeout: 180_000 }, () => {
+describe("the lab on WebGPU in Chromium", { skip, timeout: 420_000 }, () => {
   let server: LabServer;
   let context: BrowserContext;
   let close: (() => Promise<void>) | undefined;
@@ -621,5 +621,29 @@ describe("the lab on WebGPU in Chromium", { skip, timeout: 180_000 }, () => {
 
   test("lesson 9 loads GPT-2, generates and draws wpe on webgpu", async () => {
     await runLesson9(context, server.url, "webgpu");
+  });
+
+  test("lesson 7 trains its character GPT on webgpu", async () => {
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}#/07-gpt`);
+    const gpt = '.experiment[data-experiment="gpt"]';
+    // SwiftShader compiles each new pipeline on the CPU while the page's wasm experiments run
+    // beside it: the first five steps can take a while on 2 busy cores.
+    await page.waitForFunction(
+      (sel) =>
+        Number(document.querySelector<HTMLElement>(`${sel} .figure[data-figure="loss"]`)?.dataset.points) >=
+        2,
+      gpt,
+      { timeout: 240_000 },
+    );
+    const engine = (await page.locator(`${gpt} .backend`).textContent()) ?? "";
+    assert.equal(await page.locator(gpt).getAttribute("data-backend"), "webgpu", engine);
+    const loss = await page.locator(`${gpt} .figure[data-figure="stats"] dd`).nth(1).textContent();
+    assert.ok(Number(loss) > 0 && Number(loss) < 10, `a finite loss (${loss})`);
+    await page.locator(`${gpt} button[data-action="stop"]`).click();
+    await page.screenshot({ path: join(shots, "07-gpt-webgpu.png"), fullPage: true });
+    assert.deepEqual(errors, []);
+    await page.close();
   });
 });

@@ -73,3 +73,36 @@ test("navigator.gpu: createWebGpuBackend runs ops.json in Chromium", { skip, tim
   assert.deepEqual(result.failures, []);
   assert.equal(result.passed, 121, `on ${result.adapter}`);
 });
+
+test("navigator.gpu: lane kernels with subgroup reductions (where the adapter has them) match js", {
+  skip,
+  timeout: 120_000,
+}, async () => {
+  const page = await browser.newPage();
+  await page.goto(`${origin}/src/tensor/index.js`);
+  const result = await page.evaluate(async () => {
+    const webgpu = "/src/backend/webgpu/index.js";
+    const tensor = "/src/tensor/index.js";
+    const lanes = "/test/webgpu-lane-cases.js";
+    const { createWebGpuBackend } = await import(webgpu);
+    const T = await import(tensor);
+    const { checkLaneKernels } = await import(lanes);
+    const adapter = await navigator.gpu?.requestAdapter();
+    const backend = await createWebGpuBackend(navigator.gpu);
+    if (!adapter || !backend) return { error: "no adapter" };
+    T.registerBackend("webgpu", () => backend);
+    return {
+      adapterHasSubgroups: adapter.features.has("subgroups"),
+      subgroups: backend.device.subgroups as number,
+      failures: (await checkLaneKernels(T, "webgpu")) as string[],
+    };
+  });
+  await page.close();
+  assert.equal(result.error, undefined, result.error);
+  assert.equal(
+    result.subgroups! > 0,
+    result.adapterHasSubgroups,
+    "subgroups are used where the adapter has them",
+  );
+  assert.deepEqual(result.failures, []);
+});

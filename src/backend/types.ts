@@ -241,6 +241,21 @@ export interface OptionalKernelArgs {
     dv: View;
   };
   /**
+   * out = act(x·weightᵀ + bias) for x [R, K], weight [N, K] (nn.Linear's layout), bias [N] or
+   * none, one float dtype; act is GELU (`gelu`: its erf form "none" or its "tanh" form) or, when
+   * `gelu` is null, nothing. With `preActivation` (training with GELU, same shape and strides as
+   * out) x·weightᵀ + bias is written there too, for the backward. The sum, then the bias, then the
+   * GELU, as the separate matmul, add and gelu kernels compute them.
+   */
+  linear: {
+    x: View;
+    weight: View;
+    bias: View | null;
+    gelu: "none" | "tanh" | null;
+    out: View;
+    preActivation: View | null;
+  };
+  /**
    * x ← x + alpha·y in place (PyTorch's x.add_(y, alpha=alpha)), computed in float64 and rounded
    * once; x and y have one float dtype and shape (y any strides). Gradient accumulation and SGD.
    */

@@ -17,10 +17,10 @@ import {
   causalAttentionWeights,
   crossEntropy,
   embedding,
-  gelu,
   isGradEnabled,
   keep,
   linear,
+  linearGelu,
   lt,
   maskedFill,
   matmul,
@@ -183,7 +183,9 @@ export class MLP extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.dropout.forward(this.c_proj.forward(gelu(this.c_fc.forward(x), this.approximate)));
+    // gelu(c_fc(x)), one fused kernel where the backend has it (webgpu).
+    const h = linearGelu(x, this.c_fc.weight, this.c_fc.bias, this.approximate);
+    return this.dropout.forward(this.c_proj.forward(h));
   }
 }
 

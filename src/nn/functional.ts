@@ -9,6 +9,7 @@ export {
   gelu,
   layerNorm,
   linear,
+  linearGelu,
   logSoftmax,
   oneHot,
   relu,

@@ -1,5 +1,5 @@
 import type { Tensor } from "../tensor/index.js";
-import { assign, noGrad } from "../tensor/index.js";
+import { assign, clamp, noGrad, stack, tidy } from "../tensor/index.js";
 
 /**
  * Scale all gradients together so their global L2 norm is at most maxNorm (torch's
@@ -15,4 +15,26 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): number 
     if (coef < 1) for (const g of grads) assign(g, g.mul(coef));
     return norm;
   });
+}
+
+/**
+ * clipGradNorm without reading back: the norm and the coefficient stay on the device, so an
+ * asynchronous backend (webgpu) records the whole step without waiting. Returns the norm before
+ * clipping as a 0-d tensor (read it with await, together with the loss).
+ */
+export function clipGradNormTensor(params: Iterable<Tensor>, maxNorm: number): Tensor | null {
+  const grads = [...params].map((p) => p.grad).filter((g): g is Tensor => g !== null);
+  if (grads.length === 0) return null;
+  // tidy: the temporaries go back to the pool now, not whenever the garbage collector runs.
+  return tidy(() =>
+    noGrad(() => {
+      const norm = stack(grads.map((g) => g.square().sum()))
+        .sum()
+        .sqrt();
+      // min(1, maxNorm / (norm + 1e-6)): multiplying by exactly 1 leaves a gradient unchanged.
+      const coef = clamp(norm.add(1e-6).rdiv(maxNorm), null, 1);
+      for (const g of grads) assign(g, g.mul(coef));
+      return norm;
+    }),
+  );
 }

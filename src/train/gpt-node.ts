@@ -35,6 +35,7 @@ import {
   checkCheckpointWeights,
   GPTTrainer,
   modelConfig,
+  onHost,
   type TrainConfig,
   type TrainerState,
   type TrainingData,
@@ -327,7 +328,7 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
   let stepMs = 0;
   let steps = 0;
   const evaluate = async (iter: number) => {
-    const losses = trainer.estimateLoss();
+    const losses = trainer.synchronous ? trainer.estimateLoss() : await trainer.estimateLossAsync();
     last = losses;
     emit({ type: "eval", iter, ...losses });
     if (hellaswag.length > 0) {
@@ -339,6 +340,10 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
     if (iter > 0) {
       const roles: CheckpointRole[] = improved || config.alwaysSaveCheckpoint ? ["last", "best"] : ["last"];
       const contents = trainer.checkpointContents();
+      if (!trainer.synchronous) {
+        contents.weights = await onHost(contents.weights);
+        contents.optimizer = await onHost(contents.optimizer);
+      }
       const state = { ...contents.state, ...(codec.meta ? { meta: codec.meta } : {}) };
       const onStage = options.onCheckpointStage;
       const path = saveCheckpoint(
@@ -350,11 +355,11 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
     }
     if (config.sampleTokens > 0) {
       // Its own generator, so sampling never changes the training stream.
-      const out = trainer.model.generate([codec.startToken], config.sampleTokens, {
+      const out = await trainer.model.generateAsync([codec.startToken], config.sampleTokens, {
         generator: new Random(config.seed + iter),
         topK: 200,
       });
-      emit({ type: "sample", iter, text: codec.decode([...out.dataSync()].slice(1)) });
+      emit({ type: "sample", iter, text: codec.decode([...(await out.data())].slice(1)) });
     }
   };
   for (;;) {
@@ -363,7 +368,7 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
     if (atEval && !(resumed && iter === startIter)) await evaluate(iter);
     if (iter >= config.maxIters) break;
     const t0 = performance.now();
-    const r = trainer.step();
+    const r = trainer.synchronous ? trainer.step() : await trainer.stepAsync();
     const ms = performance.now() - t0;
     stepMs += ms;
     steps++;

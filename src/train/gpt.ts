@@ -8,9 +8,9 @@
 import type { LoaderState, TokenLoader } from "../data/shards.js";
 import { CheckpointError } from "../io/errors.js";
 import { GPT, type GPTConfig, gptParameterShapes } from "../models/gpt.js";
-import { AdamW, clipGradNorm, cosineWithWarmup } from "../optim/index.js";
+import { AdamW, clipGradNorm, clipGradNormTensor, cosineWithWarmup } from "../optim/index.js";
 import { Random, type RandomState } from "../random/index.js";
-import { noGrad, type Tensor, tensor, tidy } from "../tensor/index.js";
+import { cat, fromValues, noGrad, type Tensor, tensor, tidy } from "../tensor/index.js";
 
 export interface TrainConfig {
   /** "shakespeare_char" (65 characters) or "shakespeare" (GPT-2 BPE tokens). */
@@ -450,6 +450,11 @@ export class GPTTrainer {
     return c.batchSize * c.blockSize * c.gradientAccumulationSteps;
   }
 
+  /** False when the model lives on an asynchronous backend (webgpu): use stepAsync and estimateLossAsync. */
+  get synchronous(): boolean {
+    return this.model.parameters()[0]!.backend.synchronous;
+  }
+
   /** The next training micro-batch: a random window (nanoGPT) or the loader's next batch (build-nanogpt). */
   private trainBatch(): { x: Tensor; y: Tensor } {
     const c = this.config;
@@ -478,6 +483,38 @@ export class GPTTrainer {
     this.optimizer.zeroGrad();
     this.iter++;
     return { loss: total / c.gradientAccumulationSteps, lr, gradNorm };
+  }
+
+  /**
+   * step() for every backend, webgpu included: nothing is read until the step is recorded (the
+   * gradient norm and clipping stay on the device), then the losses and the norm come back in one
+   * read. Same batches, dropout masks and updates as step(), so the same losses within float32
+   * rounding (the norm is summed in float32 on the device, in float64 by step()).
+   */
+  async stepAsync(): Promise<{ loss: number; lr: number; gradNorm: number | null }> {
+    const c = this.config;
+    const lr = learningRateAt(c, this.iter);
+    this.optimizer.lr = lr;
+    this.model.train();
+    const losses: Tensor[] = [];
+    for (let micro = 0; micro < c.gradientAccumulationSteps; micro++) {
+      losses.push(
+        tidy(() => {
+          const { x, y } = this.trainBatch();
+          const { loss } = this.model.forward(x, { targets: y });
+          const scaled = c.gradientAccumulationSteps === 1 ? loss! : loss!.div(c.gradientAccumulationSteps);
+          scaled.backward();
+          return loss!.detach();
+        }),
+      );
+    }
+    const gradNorm = c.gradClip > 0 ? clipGradNormTensor(this.model.parameters(), c.gradClip) : null;
+    tidy(() => this.optimizer.step());
+    this.optimizer.zeroGrad();
+    this.iter++;
+    const values = await readScalars([...losses, ...(gradNorm ? [gradNorm] : [])]);
+    const total = values.slice(0, losses.length).reduce((a, b) => a + b, 0);
+    return { loss: total / c.gradientAccumulationSteps, lr, gradNorm: gradNorm ? values.at(-1)! : null };
   }
 
   /**
@@ -510,6 +547,42 @@ export class GPTTrainer {
       }
       const random = (split: Uint16Array) => () => getBatch(split, c.batchSize, c.blockSize, this.rng);
       return { train: mean(random(data.train)), val: mean(random(data.val)) };
+    } finally {
+      this.model.train();
+    }
+  }
+
+  /** estimateLoss() for every backend: the same batches, each split's losses read back at once. */
+  async estimateLossAsync(): Promise<{ train: number; val: number }> {
+    const c = this.config;
+    const data = this.data;
+    this.model.eval();
+    try {
+      const mean = async (next: () => { x: Tensor; y: Tensor }) => {
+        const losses: Tensor[] = [];
+        for (let k = 0; k < c.evalIters; k++) {
+          losses.push(
+            noGrad(() =>
+              tidy(() => {
+                const { x, y } = next();
+                return this.model.forward(x, { targets: y }).loss!.detach();
+              }),
+            ),
+          );
+        }
+        return (await readScalars(losses)).reduce((a, b) => a + b, 0) / c.evalIters;
+      };
+      if (isSharded(data)) {
+        const fromStart = (loader: TokenLoader) => {
+          loader.reset();
+          return mean(() => batchTensors(loader.nextBatch(), c.batchSize, c.blockSize));
+        };
+        const train = await fromStart(data.trainEval);
+        return { train, val: await fromStart(data.val) };
+      }
+      const random = (split: Uint16Array) => () => getBatch(split, c.batchSize, c.blockSize, this.rng);
+      const train = await mean(random(data.train));
+      return { train, val: await mean(random(data.val)) };
     } finally {
       this.model.train();
     }
@@ -586,4 +659,29 @@ export class GPTTrainer {
     this.iter = state.iter;
     this.bestValLoss = state.bestValLoss;
   }
+}
+
+/** One-element tensors read back in one transfer (each freed), as numbers. */
+async function readScalars(scalars: Tensor[]): Promise<number[]> {
+  if (scalars.length === 0) return [];
+  const joined = noGrad(() => cat(scalars.map((t) => t.reshape([1]))));
+  for (const t of scalars) t.dispose();
+  const values = await joined.data();
+  joined.dispose();
+  return [...values];
+}
+
+/**
+ * Host (js backend) copies of tensors, read with await: checkpoints are written from these, since
+ * writing reads values synchronously and an asynchronous backend cannot.
+ */
+export async function onHost(tensors: Map<string, Tensor>): Promise<Map<string, Tensor>> {
+  const out = new Map<string, Tensor>();
+  for (const [name, t] of tensors) {
+    out.set(
+      name,
+      t.backend.readSync ? t : fromValues(await t.data(), t.shape, { dtype: t.dtype, backend: "js" }),
+    );
+  }
+  return out;
 }

@@ -29,7 +29,7 @@ import {
   where,
 } from "./elementwise.js";
 import { gather, indexAdd, indexSelect, scatterAdd } from "./indexing.js";
-import { matmul } from "./matmul.js";
+import { linear, matmul } from "./matmul.js";
 import {
   crossEntropy,
   crossEntropyBackward,
@@ -54,6 +54,7 @@ export const jsOptionalKernels: OptionalKernelTable = {
   axpy,
   batchNorm,
   batchNormBackward,
+  linear,
 };
 
 export const jsKernels: KernelTable = {

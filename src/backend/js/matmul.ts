@@ -3,7 +3,8 @@
  * follows the strides: i-k-j when b's rows are contiguous (the inner loop streams b and out),
  * i-j-k dot products when both a's and b's k-axes are contiguous (b = wᵀ in `linear`).
  */
-import type { KernelArgs } from "../types.js";
+import type { KernelArgs, OptionalKernelArgs, View } from "../types.js";
+import { binary, unary } from "./elementwise.js";
 import { dataOf, Rows } from "./strided.js";
 
 export function matmul({ a, b, out }: KernelArgs["matmul"]): void {
@@ -50,4 +51,20 @@ export function matmul({ a, b, out }: KernelArgs["matmul"]): void {
       for (let j = 0; j < N; j++) O[po + j * son] = acc[j]!;
     }
   }
+}
+
+/** nn.Linear's forward as the separate kernels compute it: matmul, then the bias, then GELU. */
+export function linear({ x, weight, bias, gelu, out, preActivation }: OptionalKernelArgs["linear"]): void {
+  const sum = preActivation ?? out;
+  const [N, K] = weight.shape as [number, number];
+  matmul({
+    a: x,
+    b: { ...weight, shape: [K, N], strides: [weight.strides[1]!, weight.strides[0]!] },
+    out: sum,
+  });
+  if (bias) {
+    const row: View = { ...bias, shape: sum.shape, strides: [0, bias.strides[0]!] };
+    binary({ op: "add", a: sum, b: row, out: sum });
+  }
+  if (gelu !== null) unary({ op: gelu === "tanh" ? "geluTanh" : "gelu", x: sum, out });
 }

@@ -35,6 +35,10 @@ export interface WebGpuOptions {
   /** "core" first, then "compatibility" (OpenGL ES adapters are compatibility-only). */
   featureLevel?: "core" | "compatibility";
   powerPreference?: GPUPowerPreference;
+  /** false: never use subgroup operations, even where the adapter has them. */
+  subgroups?: boolean;
+  /** At most this much workgroup memory per kernel (default: the adapter's largest; tests pin 16 KiB). */
+  workgroupBytes?: number;
 }
 
 export class WebGpuBackend implements Backend {
@@ -157,6 +161,62 @@ export async function createWebGpuBackend(
   // Large tensors (GPT-2's 154 MB embedding) need the adapter's full buffer sizes.
   requiredLimits.maxStorageBufferBindingSize = adapter.limits.maxStorageBufferBindingSize;
   requiredLimits.maxBufferSize = adapter.limits.maxBufferSize;
-  const device = await adapter.requestDevice({ requiredLimits });
-  return new WebGpuBackend(new GpuDevice(device, describe(adapter)));
+  // Larger matmul steps where the adapter allows (16 KiB is the compatibility-mode default).
+  requiredLimits.maxComputeWorkgroupStorageSize = Math.min(
+    adapter.limits.maxComputeWorkgroupStorageSize,
+    options.workgroupBytes ?? Number.POSITIVE_INFINITY,
+  );
+  // Subgroups of at most 64 invocations (one lane workgroup holds whole subgroups).
+  const maxSubgroup = (adapter.info as { subgroupMaxSize?: number }).subgroupMaxSize || 64;
+  const wantSubgroups = options.subgroups !== false && adapter.features.has("subgroups") && maxSubgroup <= 64;
+  let device: GPUDevice | null = null;
+  if (wantSubgroups) {
+    device = await adapter
+      .requestDevice({ requiredLimits, requiredFeatures: ["subgroups" as GPUFeatureName] })
+      .catch(() => null);
+  }
+  const subgroups = device !== null;
+  device ??= await adapter.requestDevice({ requiredLimits });
+  const gpuDevice = new GpuDevice(device, describe(adapter));
+  gpuDevice.subgroups = subgroups && (await contiguousSubgroups(gpuDevice)) ? maxSubgroup : 0;
+  return new WebGpuBackend(gpuDevice);
+}
+
+/**
+ * Whether subgroup i of a workgroup is invocations [i·size, (i + 1)·size), which the lane
+ * reductions assume (every GPU lays them out so, but WGSL does not promise it): one dispatch of
+ * 64 and one of 256 invocations check it.
+ */
+async function contiguousSubgroups(gpu: GpuDevice): Promise<boolean> {
+  // A compiler that refuses the probe says no here, not as an error at the first real kernel.
+  gpu.device.pushErrorScope("validation");
+  const out = gpu.device.createBuffer({ size: 4 * 320, usage: 0x80 | 0x4 }); // STORAGE | COPY_SRC
+  for (const [wg, at] of [
+    [64, 0],
+    [256, 64],
+  ] as const) {
+    const source = `enable subgroups;
+@group(0) @binding(0) var<storage, read> args: array<u32>;
+@group(0) @binding(1) var<storage, read_write> ok: array<u32>;
+@compute @workgroup_size(${wg})
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32,
+        @builtin(subgroup_size) size: u32) {
+  let first = subgroupBroadcastFirst(lid);
+  ok[${at}u + args[0] + lid] = select(0u, 1u, first == lid - sid && first % size == 0u && ${wg}u % size == 0u);
+}`;
+    gpu.dispatch(source, [out], [0], [1, 1, 1]);
+  }
+  gpu.flush();
+  if (await gpu.device.popErrorScope()) {
+    out.destroy();
+    return false;
+  }
+  try {
+    const flags = new Uint32Array(await gpu.read(out, 4 * 320));
+    return flags.every((f) => f === 1);
+  } catch {
+    return false;
+  } finally {
+    out.destroy();
+  }
 }

@@ -16,17 +16,31 @@ import type {
   View,
 } from "../types.js";
 import { COMPARISON_OPS } from "../types.js";
-import type { GpuBuffer, GpuDevice, Meta } from "./device.js";
+import type { GpuBuffer, GpuDevice, Meta, Shader } from "./device.js";
+import {
+  type Epilogue,
+  GEMV_ROWS,
+  type MatmulPlan,
+  matmulGroups,
+  matmulMeta,
+  matmulShader,
+  matmulShape,
+  planMatmul,
+  splitSumMeta,
+  splitSumShader,
+  transposedShape,
+} from "./matmul.js";
 import {
   type Binding,
   convert,
-  LANE_WORKGROUP,
+  type LaneOptions,
   laneShader,
   MAP_WORKGROUP,
   mapShader,
-  matmulShader,
   type Scalar,
   wgslType,
+  workgroupBest,
+  workgroupReduce,
 } from "./wgsl.js";
 
 export interface WebGpuStorage extends Storage {
@@ -101,6 +115,11 @@ function bindBuffers(ctx: KernelContext, operands: readonly { view: View; write?
   };
 }
 
+/** The bindings in a few characters, for a shader's key. */
+function bindingsKey(list: readonly Binding[]): string {
+  return list.map((b) => `${b.type}${b.write ? "w" : "r"}`).join(",");
+}
+
 function bindingsOf(operands: readonly Operand[]): Binding[] {
   return operands.map((o) => ({ type: wgslType(o.view.storage.dtype), write: !!o.write }));
 }
@@ -125,7 +144,8 @@ function runMap(
     meta.push(o.view.offset, ...merged.strides[k]!);
   });
   meta.push(...scalars);
-  const source = mapShader(bindingsOf(operands), nd, body);
+  const list = bindingsOf(operands);
+  const source = { key: `map ${nd} ${bindingsKey(list)} ${body}`, source: () => mapShader(list, nd, body) };
   const { buffers, done } = bindBuffers(ctx, operands);
   ctx.device.dispatch(source, buffers, meta, groupsFor(Math.ceil(total / MAP_WORKGROUP)));
   done();
@@ -138,6 +158,9 @@ interface LaneOperand {
   inner: readonly number[];
 }
 
+/** Lanes at least this long get 256 threads (cross-entropy over a vocabulary), shorter ones 64. */
+const LONG_LANE = 2048;
+
 /** One workgroup per lane over `outerShape`; inner positions over `innerShape` (see laneShader). */
 function runLanes(
   ctx: KernelContext,
@@ -146,7 +169,7 @@ function runLanes(
   operands: LaneOperand[],
   body: string,
   scalars: Meta = [],
-  extra = "",
+  extra: (o: LaneOptions) => string = () => "",
 ): void {
   const lanes = product(outerShape);
   if (lanes === 0) return;
@@ -158,12 +181,19 @@ function runLanes(
     innerShape,
     operands.map((op) => op.inner),
   );
-  const meta: Meta = [lanes, product(innerShape), ...o.shape, ...i.shape];
+  const n = product(innerShape);
+  const meta: Meta = [lanes, n, ...o.shape, ...i.shape];
   operands.forEach((op, k) => {
     meta.push(op.view.offset, ...o.strides[k]!, ...i.strides[k]!);
   });
   meta.push(...scalars);
-  const source = laneShader(bindingsOf(operands), o.shape.length, i.shape.length, body, extra);
+  const options: LaneOptions = { wg: n >= LONG_LANE ? 256 : 64, subgroups: ctx.device.subgroups };
+  const list = bindingsOf(operands);
+  const more = extra(options);
+  const source = {
+    key: `lane ${o.shape.length} ${i.shape.length} ${options.wg} ${options.subgroups} ${bindingsKey(list)} ${body} ${more}`,
+    source: () => laneShader(list, o.shape.length, i.shape.length, body, more, options),
+  };
   const { buffers, done } = bindBuffers(ctx, operands);
   ctx.device.dispatch(source, buffers, meta, groupsFor(lanes));
   done();
@@ -382,6 +412,15 @@ function adamw(ctx: KernelContext, a: KernelArgs["adamw"]): void {
   );
 }
 
+/** x ← x + alpha·y in place (gradient accumulation): one pass, where add then copy was two. */
+function axpy(ctx: KernelContext, { x, y, alpha }: OptionalKernelArgs["axpy"]): void {
+  checkFloat("axpy", x, y);
+  // fma rounds once, as the js kernel's float64 sum rounded to float32 does.
+  runMap(ctx, x.shape, [{ view: x, write: true }, { view: y }], "  b0[p0] = fma(scf(0u), b1[p1], b0[p0]);", [
+    { f32: alpha },
+  ]);
+}
+
 // ---- indexing ----------------------------------------------------------------------------
 
 function withoutDim(strides: readonly number[], dim: number): number[] {
@@ -432,9 +471,14 @@ function gather(ctx: KernelContext, { x, dim, index, out }: KernelArgs["gather"]
   );
 }
 
+/** Threads a scatter aims at: an embedding's gradient has few positions off the scatter dim. */
+const SCATTER_THREADS = 65536;
+
 /**
- * out = 0, then out[.., index[j], ..] += src[.., j, ..]: one thread per position off `dim`, looping
- * over `dim` in order, so sums are deterministic (the same order as the js kernel) and need no atomics.
+ * out = 0, then out[.., index[j], ..] += src[.., j, ..]: one thread per position off `dim` and
+ * range of out's rows along it, looping over `dim` in order and taking the indices in its range,
+ * so sums are deterministic (the same order as the js kernel) and need no atomics. The ranges
+ * give an embedding's backward (768 positions, 50,304 rows) tens of thousands of threads, not 768.
  */
 function scatterAlong(
   ctx: KernelContext,
@@ -450,22 +494,29 @@ function scatterAlong(
   const shape = walk.slice();
   const n = shape[dim]!;
   shape[dim] = 1;
-  const body = `  for (var j = 0u; j < sc(0u); j++) {
+  const positions = product(shape);
+  const rows = out.shape[dim]!;
+  const range = Math.ceil(rows / Math.min(rows, Math.max(1, Math.ceil(SCATTER_THREADS / positions))));
+  const chunks = Math.ceil(rows / range);
+  // Chunk c (the outermost map dim) takes out rows [c·range, (c + 1)·range).
+  const body = `  let lo = i32(idx / sc(5u)) * sci(6u);
+  let hi = min(lo + sci(6u), sci(4u));
+  for (var j = 0u; j < sc(0u); j++) {
     let i = b1[p1 + i32(j) * sci(2u)];
-    if (i < 0 || i >= sci(4u)) { continue; }
+    if (i < lo || i >= hi) { continue; }
     let o = p2 + i * sci(3u);
     b2[o] = b2[o] + b0[p0 + i32(j) * sci(1u)];
   }`;
   runMap(
     ctx,
-    shape,
+    [chunks, ...shape],
     [
-      { view: src, strides: withoutDim(srcStrides, dim) },
-      { view: index, strides: withoutDim(indexStrides, dim) },
-      { view: out, write: true, strides: withoutDim(out.strides, dim) },
+      { view: src, strides: [0, ...withoutDim(srcStrides, dim)] },
+      { view: index, strides: [0, ...withoutDim(indexStrides, dim)] },
+      { view: out, write: true, strides: [0, ...withoutDim(out.strides, dim)] },
     ],
     body,
-    [n, srcStrides[dim]!, indexStrides[dim]!, out.strides[dim]!, out.shape[dim]!],
+    [n, srcStrides[dim]!, indexStrides[dim]!, out.strides[dim]!, rows, positions, range],
   );
 }
 
@@ -530,19 +581,8 @@ function reduce(ctx: KernelContext, { op, x, axes, out }: KernelArgs["reduce"]):
   const to = wgslType(out.storage.dtype);
   const xs = splitAxes(x.shape, x.strides, axes);
   const os = splitAxes(out.shape, out.strides, axes);
-  const extra = `fn comb(a: f32, b: f32) -> f32 { return ${REDUCE_COMBINE[op]}; }
-fn wcomb(v: f32, lid: u32) -> f32 {
-  workgroupBarrier();
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { red[lid] = comb(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}`;
+  const extra = (o: LaneOptions) =>
+    `fn comb(a: f32, b: f32) -> f32 { return ${REDUCE_COMBINE[op]}; }\n${workgroupReduce("wcomb", "comb(a, b)", o)}`;
   const body = `  let px = outer(0u, lane);
   var acc = ${REDUCE_INIT[op]};
   for (var j = lid; j < n; j += WG) { acc = comb(acc, ${convert("b0[px + inner(0u, j)]", tx, "f32")}); }
@@ -564,8 +604,8 @@ fn wcomb(v: f32, lid: u32) -> f32 {
 }
 
 /** Pair reduction: (value, index), `better` decides; ties and NaNs as the js kernels. */
-function pairReduceFns(largest: boolean): string {
-  return `fn better(v1: f32, i1: u32, v2: f32, i2: u32) -> bool {
+function pairReduceFns(largest: boolean): (o: LaneOptions) => string {
+  return (o) => `fn better(v1: f32, i1: u32, v2: f32, i2: u32) -> bool {
   let n1 = isnan_(v1); let n2 = isnan_(v2);
   if (n1 && n2) { return i1 < i2; }
   if (n1) { return true; }
@@ -573,20 +613,7 @@ function pairReduceFns(largest: boolean): string {
   if (v1 == v2) { return i1 < i2; }
   return v1 ${largest ? ">" : "<"} v2;
 }
-fn wbest(v: f32, i: u32, lid: u32) -> u32 {
-  workgroupBarrier();
-  red[lid] = v; redi[lid] = i;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s && better(red[lid + s], redi[lid + s], red[lid], redi[lid])) {
-      red[lid] = red[lid + s]; redi[lid] = redi[lid + s];
-    }
-    workgroupBarrier();
-  }
-  let r = redi[0];
-  workgroupBarrier();
-  return r;
-}`;
+${workgroupBest(o)}`;
 }
 
 function laneSplit(view: View, dim: number) {
@@ -660,50 +687,108 @@ function topk(ctx: KernelContext, { x, k, dim, largest, values, indices }: Kerne
 
 // ---- matmul ------------------------------------------------------------------------------
 
-function matmul(ctx: KernelContext, { a, b, out }: KernelArgs["matmul"]): void {
-  checkFloat("matmul", a, b, out);
+/**
+ * The product as the kernel sees it: batch dims merged, and transposed (outᵀ = bᵀ·aᵀ, `swapped`)
+ * when out has only a few columns, so the matrix-vector kernel takes it; then the kernel's plan.
+ */
+export function matmulPlanOf(a: View, b: View, out: View, workgroupBytes: number) {
   const nd = out.shape.length;
-  const M = out.shape[nd - 2]!;
-  const N = out.shape[nd - 1]!;
-  const K = a.shape[nd - 1]!;
-  if (M === 0 || N === 0) return;
-  if (K === 0) {
-    fill(ctx, { out, value: 0 });
-    return;
-  }
   const batch = mergeDims(
     out.shape.slice(0, nd - 2),
     [a, b, out].map((v) => v.strides.slice(0, nd - 2)),
   );
-  const meta: Meta = [
-    M,
-    N,
-    K,
-    a.strides[nd - 2]!,
-    a.strides[nd - 1]!,
-    b.strides[nd - 2]!,
-    b.strides[nd - 1]!,
-    out.strides[nd - 2]!,
-    out.strides[nd - 1]!,
-    a.offset,
-    b.offset,
-    out.offset,
-  ];
-  batch.shape.forEach((s, d) => {
-    meta.push(s, batch.strides[0]![d]!, batch.strides[1]![d]!, batch.strides[2]![d]!);
-  });
-  const aKFast = a.strides[nd - 1] === 1 || a.strides[nd - 2] !== 1;
-  const bNFast = b.strides[nd - 1] === 1 || b.strides[nd - 2] !== 1;
-  // 128×128 tiles where the product fills them (and the GPU: the big GEMMs of a transformer),
-  // else 64×64.
-  const batches = product(batch.shape);
-  const tile = M >= 128 && N >= 128 && Math.ceil(M / 128) * Math.ceil(N / 128) * batches >= 64 ? 128 : 64;
-  const source = matmulShader(batch.shape.length, aKFast, bNFast, tile);
-  const { buffers, done } = bindBuffers(ctx, [{ view: a }, { view: b }, { view: out, write: true }]);
-  if (batches > MAX_GROUPS)
-    throw new Error(`webgpu matmul: ${batches} batch matrices (at most ${MAX_GROUPS})`);
-  ctx.device.dispatch(source, buffers, meta, [Math.ceil(N / tile), Math.ceil(M / tile), batches]);
+  let shape = matmulShape(a, b, out, batch);
+  const swapped = shape.N <= GEMV_ROWS && shape.M > GEMV_ROWS;
+  if (swapped) shape = transposedShape(shape);
+  return { shape, swapped, batchDims: batch.shape.length, plan: planMatmul(shape, workgroupBytes) };
+}
+
+function matmulKernel(batchDims: number, plan: MatmulPlan, epilogue: Epilogue | null): Shader {
+  return {
+    key: `matmul ${batchDims} ${JSON.stringify(plan)} ${JSON.stringify(epilogue)}`,
+    source: () => matmulShader(batchDims, plan, epilogue),
+  };
+}
+
+/**
+ * Record a planned product: x, y as the kernel's a and b (already swapped when transposed), the
+ * epilogue's views (bias, kept sum) and meta words after. A split product is two dispatches:
+ * partial sums into a temporary, then their sum (with the epilogue) into out.
+ */
+function dispatchMatmul(
+  ctx: KernelContext,
+  planned: ReturnType<typeof matmulPlanOf>,
+  x: View,
+  y: View,
+  out: View,
+  epilogue: Epilogue | null = null,
+  extra: { view: View; write?: boolean }[] = [],
+  extraMeta: number[] = [],
+): void {
+  const { shape, batchDims, plan } = planned;
+  const groups = matmulGroups(shape, plan);
+  if (groups[2] > MAX_GROUPS)
+    throw new Error(`webgpu matmul: ${groups[2]} batch matrices (at most ${MAX_GROUPS})`);
+  if (plan.kind === "tiled" && plan.splitK > 1) {
+    const partial = ctx.alloc("float32", plan.splitK * shape.M * shape.N);
+    const partialView: View = { storage: partial, shape: [partial.size], strides: [1], offset: 0 };
+    const first = bindBuffers(ctx, [{ view: x }, { view: y }, { view: partialView, write: true }]);
+    ctx.device.dispatch(matmulKernel(batchDims, plan, null), first.buffers, matmulMeta(shape), groups);
+    first.done();
+    const second = bindBuffers(ctx, [{ view: partialView }, { view: out, write: true }, ...extra]);
+    ctx.device.dispatch(
+      { key: `split-sum ${JSON.stringify(epilogue)}`, source: () => splitSumShader(epilogue) },
+      second.buffers,
+      [...splitSumMeta(shape, plan), ...extraMeta],
+      groupsFor(Math.ceil((shape.M * shape.N) / 256)),
+    );
+    second.done();
+    ctx.free(partial);
+    return;
+  }
+  const { buffers, done } = bindBuffers(ctx, [
+    { view: x },
+    { view: y },
+    { view: out, write: true },
+    ...extra,
+  ]);
+  ctx.device.dispatch(
+    matmulKernel(batchDims, plan, epilogue),
+    buffers,
+    [...matmulMeta(shape), ...extraMeta],
+    groups,
+  );
   done();
+}
+
+function matmul(ctx: KernelContext, { a, b, out }: KernelArgs["matmul"]): void {
+  checkFloat("matmul", a, b, out);
+  const nd = out.shape.length;
+  if (out.shape[nd - 2] === 0 || out.shape[nd - 1] === 0) return;
+  if (a.shape[nd - 1] === 0) {
+    fill(ctx, { out, value: 0 });
+    return;
+  }
+  const planned = matmulPlanOf(a, b, out, ctx.device.workgroupBytes);
+  if (planned.swapped) dispatchMatmul(ctx, planned, b, a, out);
+  else dispatchMatmul(ctx, planned, a, b, out);
+}
+
+/** nn.Linear in one dispatch: x·weightᵀ with the bias, the kept sum and GELU applied as it is written. */
+function linear(ctx: KernelContext, a: OptionalKernelArgs["linear"]): void {
+  const { x, weight, bias, gelu, out, preActivation: pre } = a;
+  checkFloat("linear", x, weight, out, ...(bias ? [bias] : []), ...(pre ? [pre] : []));
+  const wT: View = { ...weight, shape: swapLast(weight.shape), strides: swapLast(weight.strides) };
+  if (pre && (pre.offset !== out.offset || pre.strides.some((s, i) => s !== out.strides[i])))
+    throw new Error("webgpu linear: preActivation must have out's layout");
+  const planned = matmulPlanOf(x, wT, out, ctx.device.workgroupBytes);
+  const epilogue: Epilogue = { bias: bias ? (planned.swapped ? "m" : "n") : null, pre: pre !== null, gelu };
+  const extra: { view: View; write?: boolean }[] = [];
+  if (bias) extra.push({ view: bias });
+  if (pre) extra.push({ view: pre, write: true });
+  const meta = bias ? [bias.offset, bias.strides[0]!] : [];
+  const [first, second] = planned.swapped ? [wT, x] : [x, wT];
+  dispatchMatmul(ctx, planned, first, second, out, epilogue, extra, meta);
 }
 
 // ---- softmax, cross-entropy, layer norm --------------------------------------------------
@@ -1112,6 +1197,4 @@ export const webgpuKernels: KernelTable = {
   adamw,
 };
 
-export const webgpuOptionalKernels: OptionalKernelTable = { attention, attentionBackward };
-
-export { LANE_WORKGROUP };
+export const webgpuOptionalKernels: OptionalKernelTable = { attention, attentionBackward, axpy, linear };

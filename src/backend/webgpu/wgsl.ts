@@ -4,7 +4,8 @@
  * over (merged) dims, so one shader serves every layout of the same rank. Sizes the compiler
  * should see (dim counts, tile shapes) are baked in as constants; a pipeline is cached per source.
  * Everything stays within WebGPU compatibility mode: ≤ 256 invocations per workgroup, ≤ 8 storage
- * buffers per stage, 16 KiB of workgroup memory.
+ * buffers per stage, 16 KiB of workgroup memory (matmul.ts takes more where the device has it).
+ * Subgroup operations only where the device has them (LaneOptions).
  */
 import type { DType } from "../types.js";
 
@@ -25,7 +26,6 @@ export function wgslType(dtype: DType): Scalar {
 }
 
 export const MAP_WORKGROUP = 256;
-export const LANE_WORKGROUP = 64;
 
 export const HELPERS = /* wgsl */ `
 fn isnan_(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
@@ -55,7 +55,8 @@ fn pos_inf() -> f32 { return bits_(0x7f800000u); }
 `;
 
 export interface Binding {
-  type: Scalar;
+  /** vec4<f32>: float32 storage read four at a time (aligned matmul tiles). */
+  type: Scalar | "vec4<f32>";
   write: boolean;
 }
 
@@ -115,27 +116,119 @@ ${body}
 `;
 }
 
+/** How lane kernels reduce: threads per lane, and whether subgroup operations are used. */
+export interface LaneOptions {
+  wg: 64 | 256;
+  /**
+   * The largest subgroup size where lane reductions use subgroup operations (the device has the
+   * `subgroups` feature, laid out contiguously: see index.ts), else 0.
+   */
+  subgroups: number;
+}
+
+/**
+ * WGSL `fn name(v: f32, lid: u32) -> f32`: v combined over the workgroup by `combine` (an
+ * expression of `a` and `b`), the same result in every thread. With subgroups: a butterfly of
+ * shuffles inside each subgroup, then one value per subgroup through workgroup memory (two
+ * barriers instead of one per halving). Every call begins with a barrier (see README: llvmpipe).
+ */
+export function workgroupReduce(name: string, combine: string, o: LaneOptions): string {
+  if (!o.subgroups) {
+    return `fn ${name}(v: f32, lid: u32) -> f32 {
+  workgroupBarrier();
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) { let a = red[lid]; let b = red[lid + s]; red[lid] = ${combine}; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}`;
+  }
+  // Shuffles stay in uniform control flow (WGSL requires it): a constant number of steps, each
+  // past the subgroup's size discarded by select.
+  return `fn ${name}(v: f32, lid: u32) -> f32 {
+  var r = v;
+  for (var o = 1u; o < ${o.subgroups}u; o = o * 2u) {
+    let a = r;
+    let b = subgroupShuffleXor(r, o);
+    r = select(a, ${combine}, o < sg_size);
+  }
+  workgroupBarrier();
+  if (sg_id == 0u) { red[lid / sg_size] = r; }
+  workgroupBarrier();
+  var acc = red[0];
+  for (var i = 1u; i < WG / sg_size; i++) { let a = acc; let b = red[i]; acc = ${combine}; }
+  return acc;
+}`;
+}
+
+/**
+ * WGSL `fn wbest(v: f32, i: u32, lid: u32) -> u32`: the index of the best (value, index) pair
+ * of the workgroup by a `better(v1, i1, v2, i2)` the caller defines.
+ */
+export function workgroupBest(o: LaneOptions): string {
+  if (!o.subgroups) {
+    return `fn wbest(v: f32, i: u32, lid: u32) -> u32 {
+  workgroupBarrier();
+  red[lid] = v; redi[lid] = i;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid < s && better(red[lid + s], redi[lid + s], red[lid], redi[lid])) {
+      red[lid] = red[lid + s]; redi[lid] = redi[lid + s];
+    }
+    workgroupBarrier();
+  }
+  let r = redi[0];
+  workgroupBarrier();
+  return r;
+}`;
+  }
+  return `fn wbest(v: f32, i: u32, lid: u32) -> u32 {
+  var bv = v; var bi = i;
+  for (var o = 1u; o < ${o.subgroups}u; o = o * 2u) {
+    let ov = subgroupShuffleXor(bv, o);
+    let oi = subgroupShuffleXor(bi, o);
+    let take = o < sg_size && better(ov, oi, bv, bi);
+    bv = select(bv, ov, take);
+    bi = select(bi, oi, take);
+  }
+  workgroupBarrier();
+  if (sg_id == 0u) { red[lid / sg_size] = bv; redi[lid / sg_size] = bi; }
+  workgroupBarrier();
+  var rv = red[0]; var ri = redi[0];
+  for (var k = 1u; k < WG / sg_size; k++) {
+    if (better(red[k], redi[k], rv, ri)) { rv = red[k]; ri = redi[k]; }
+  }
+  return ri;
+}`;
+}
+
 /**
  * One workgroup per lane (a row of a reduction, softmax, layer norm...). Lanes are decoded over
  * `no` outer dims, positions within a lane over `ni` inner dims: `outer(k, lane)` and `inner(k, j)`
- * give operand k's element offsets. `wsum`/`wmax`/`wcomb` reduce across the workgroup.
+ * give operand k's element offsets. `wsum`/`wmax` reduce across the workgroup; `extra` may add
+ * more (workgroupReduce, workgroupBest).
  */
 export function laneShader(
   list: readonly Binding[],
   no: number,
   ni: number,
   body: string,
-  extra = "",
+  extra: string,
+  o: LaneOptions,
 ): string {
   const k = list.length;
-  return `${bindings(list)}
+  return `${o.subgroups ? "enable subgroups;\n" : ""}${bindings(list)}
 ${HELPERS}
 const NO = ${no}u;
 const NI = ${ni}u;
 const K = ${k}u;
 const OPS = 2u + NO + NI;
 const SC = OPS + K * (1u + NO + NI);
-const WG = ${LANE_WORKGROUP}u;
+const WG = ${o.wg}u;
 fn sc(i: u32) -> u32 { return args[SC + i]; }
 fn scf(i: u32) -> f32 { return bitcast<f32>(args[SC + i]); }
 fn sci(i: u32) -> i32 { return bitcast<i32>(args[SC + i]); }
@@ -161,125 +254,26 @@ fn inner(k: u32, j: u32) -> i32 {
   }
   return p;
 }
-var<workgroup> red: array<f32, ${LANE_WORKGROUP}>;
-var<workgroup> redi: array<u32, ${LANE_WORKGROUP}>;
-fn wsum(v: f32, lid: u32) -> f32 {
-  workgroupBarrier();
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-fn wmax(v: f32, lid: u32) -> f32 {
-  workgroupBarrier();
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { red[lid] = max_(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+var<workgroup> red: array<f32, ${o.wg}>;
+var<workgroup> redi: array<u32, ${o.wg}>;
+var<private> sg_id: u32;
+var<private> sg_size: u32;
+${workgroupReduce("wsum", "a + b", o)}
+${workgroupReduce("wmax", "max_(a, b)", o)}
 ${extra}
-@compute @workgroup_size(${LANE_WORKGROUP})
+@compute @workgroup_size(${o.wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid3: vec3<u32>) {
+        @builtin(local_invocation_id) lid3: vec3<u32>${
+          o.subgroups
+            ? ",\n        @builtin(subgroup_invocation_id) sgi: u32, @builtin(subgroup_size) sgs: u32"
+            : ""
+        }) {
+  ${o.subgroups ? "sg_id = sgi; sg_size = sgs;" : ""}
   let lane = wid.x + wid.y * nwg.x;
   if (lane >= args[0]) { return; }
   let lid = lid3.x;
   let n = args[1];
 ${body}
-}
-`;
-}
-
-const TILE_K = 16;
-
-/**
- * Tiled matmul: a workgroup of 16×16 threads computes a `tile`×`tile` block of out (64 or 128),
- * each thread (tile/16)² values spaced 16 apart, stepping k by 16 through tiles of a and b in
- * workgroup memory (128: 16 KiB, the compatibility-mode limit). `aKFast`/`bNFast` pick which
- * index consecutive threads load, so reads stay coalesced for both a layout and its transpose.
- */
-export function matmulShader(nb: number, aKFast: boolean, bNFast: boolean, tile: 64 | 128): string {
-  const list: Binding[] = [
-    { type: "f32", write: false },
-    { type: "f32", write: false },
-    { type: "f32", write: true },
-  ];
-  const r = tile / 16;
-  const loads = (tile * TILE_K) / 256;
-  const aLoad = aKFast
-    ? "let mm = e / 16u; let kk = e % 16u;"
-    : `let mm = e % ${tile}u; let kk = e / ${tile}u;`;
-  const bLoad = bNFast
-    ? `let kk = e / ${tile}u; let nn = e % ${tile}u;`
-    : "let kk = e % 16u; let nn = e / 16u;";
-  return `${bindings(list)}
-const NB = ${nb}u;
-const T = ${tile}u;
-const R = ${r}u;
-var<workgroup> As: array<f32, ${tile * TILE_K}>;
-var<workgroup> Bs: array<f32, ${tile * TILE_K}>;
-fn m_(i: u32) -> i32 { return bitcast<i32>(args[i]); }
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let M = args[0]; let N = args[1]; let K = args[2];
-  let sam = m_(3u); let sak = m_(4u); let sbk = m_(5u); let sbn = m_(6u); let som = m_(7u); let son = m_(8u);
-  var pa = m_(9u); var pb = m_(10u); var po = m_(11u);
-  var rem = wid.z;
-  for (var d = i32(NB) - 1; d >= 0; d--) {
-    let base = 12u + u32(d) * 4u;
-    let c = i32(rem % args[base]);
-    rem = rem / args[base];
-    pa += c * m_(base + 1u); pb += c * m_(base + 2u); po += c * m_(base + 3u);
-  }
-  let m0 = wid.y * T;
-  let n0 = wid.x * T;
-  let t = lid.y * 16u + lid.x;
-  var acc: array<f32, ${r * r}>;
-  for (var i = 0u; i < R * R; i++) { acc[i] = 0.0; }
-  for (var k0 = 0u; k0 < K; k0 += 16u) {
-    for (var l = 0u; l < ${loads}u; l++) {
-      let e = t + l * 256u;
-      {
-        ${aLoad}
-        var v = 0.0;
-        if (m0 + mm < M && k0 + kk < K) { v = b0[pa + i32(m0 + mm) * sam + i32(k0 + kk) * sak]; }
-        As[kk * T + mm] = v;
-      }
-      {
-        ${bLoad}
-        var v = 0.0;
-        if (k0 + kk < K && n0 + nn < N) { v = b1[pb + i32(k0 + kk) * sbk + i32(n0 + nn) * sbn]; }
-        Bs[kk * T + nn] = v;
-      }
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < 16u; kk++) {
-      var a: array<f32, ${r}>;
-      var b: array<f32, ${r}>;
-      for (var i = 0u; i < R; i++) { a[i] = As[kk * T + lid.y + 16u * i]; b[i] = Bs[kk * T + lid.x + 16u * i]; }
-      for (var i = 0u; i < R; i++) {
-        for (var j = 0u; j < R; j++) { acc[i * R + j] = fma(a[i], b[j], acc[i * R + j]); }
-      }
-    }
-    workgroupBarrier();
-  }
-  for (var i = 0u; i < R; i++) {
-    let m = m0 + lid.y + 16u * i;
-    for (var j = 0u; j < R; j++) {
-      let n = n0 + lid.x + 16u * j;
-      if (m < M && n < N) { b2[po + i32(m) * som + i32(n) * son] = acc[i * R + j]; }
-    }
-  }
 }
 `;
 }

@@ -248,12 +248,12 @@ export function registerGPT(program: Command, selftest: Command): void {
         const generator = new Random(opts.seed);
         const prompt = codec.encode(opts.prompt);
         for (let s = 0; s < opts.numSamples; s++) {
-          const out = model.generate(prompt, opts.tokens, {
+          const out = await model.generateAsync(prompt, opts.tokens, {
             temperature: opts.temperature,
             topK: opts.topK > 0 ? opts.topK : null,
             generator,
           });
-          console.log(codec.decode([...out.dataSync()]));
+          console.log(codec.decode([...(await out.data())]));
           if (opts.numSamples > 1) console.log("---------------");
         }
       },

@@ -1,9 +1,10 @@
 /** matmul (batched, broadcast, 1-D operands) and linear. */
-import { record } from "../autograd.js";
+import { isFloatDType } from "../../backend/index.js";
+import { isGradEnabled, record } from "../autograd.js";
 import { broadcastShapes, shapeString } from "../shape.js";
 import type { Tensor } from "../tensor.js";
 import { backendOf, broadcastView, empty, promote, rawView, requireFloat, viewOf } from "./core.js";
-import { add, cast } from "./elementwise.js";
+import { add, cast, gelu as geluOp } from "./elementwise.js";
 import { sumTo } from "./reduce.js";
 import { reshape, transpose } from "./views.js";
 
@@ -64,6 +65,24 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 
 /** x @ weightᵀ + bias, with weight [out, in] as nn.Linear stores it. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  return linearAct(x, weight, bias ?? null, null);
+}
+
+/**
+ * gelu(x @ weightᵀ + bias): the first half of a transformer's MLP. One kernel where the backend
+ * has a fused `linear` (the bias and the GELU applied as the product is written), else linear
+ * then gelu; the same values either way.
+ */
+export function linearGelu(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null = null,
+  approximate: "none" | "tanh" = "none",
+): Tensor {
+  return linearAct(x, weight, bias, approximate);
+}
+
+function linearAct(x: Tensor, weight: Tensor, bias: Tensor | null, gelu: "none" | "tanh" | null): Tensor {
   if (weight.ndim !== 2)
     throw new RangeError(`linear: weight must be [out, in], got ${shapeString(weight.shape)}`);
   if (x.shape.at(-1) !== weight.shape[1]) {
@@ -74,9 +93,63 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   if (x.ndim > 2) {
     // Rows of any batch shape are one [rows, in] matrix: a single 2-D product forward, and in
     // backward the weight's gradient is one matmul instead of a batch of them summed afterwards.
-    const rows = linear(reshape(x, [-1, x.shape.at(-1)!]), weight, bias);
+    const rows = linearAct(reshape(x, [-1, x.shape.at(-1)!]), weight, bias, gelu);
     return reshape(rows, [...x.shape.slice(0, -1), weight.shape[0]!]);
   }
-  const y = matmul(x, transpose(weight, 0, 1));
-  return bias ? add(y, bias) : y;
+  const backend = x.backend;
+  const fusable =
+    x.ndim === 2 &&
+    x.numel() > 0 &&
+    weight.numel() > 0 &&
+    backend.supports?.("linear") === true &&
+    weight.backend === backend &&
+    (bias === null || (bias.backend === backend && bias.ndim === 1 && bias.dtype === x.dtype)) &&
+    isFloatDType(x.dtype) &&
+    weight.dtype === x.dtype;
+  if (!fusable) {
+    const y = matmul(x, transpose(weight, 0, 1));
+    const biased = bias ? add(y, bias) : y;
+    return gelu === null ? biased : geluOp(biased, gelu);
+  }
+  const [R] = x.shape as [number];
+  const N = weight.shape[0]!;
+  const out = empty([R, N], x.dtype, backend);
+  const needsGrad =
+    gelu !== null &&
+    isGradEnabled() &&
+    (x.requiresGrad || weight.requiresGrad || bias?.requiresGrad === true);
+  const pre = needsGrad ? empty([R, N], x.dtype, backend) : null;
+  backend.runOptional!("linear", {
+    x: viewOf(x),
+    weight: viewOf(weight),
+    bias: bias ? viewOf(bias) : null,
+    gelu,
+    out: viewOf(out),
+    preActivation: pre ? viewOf(pre) : null,
+  });
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return record(
+    out,
+    gelu === null ? "linear" : "linearGelu",
+    inputs,
+    (g) => {
+      let gh = g;
+      if (pre) {
+        gh = empty(pre.shape, pre.dtype, backend);
+        backend.run("geluBackward", {
+          approximate: gelu === "tanh",
+          x: viewOf(pre),
+          g: viewOf(g),
+          out: viewOf(gh),
+        });
+      }
+      return [
+        x.requiresGrad ? matmul(gh, weight) : null,
+        // (ghᵀ·x) lands in the weight's [out, in] layout.
+        weight.requiresGrad ? matmul(transpose(gh, 0, 1), x) : null,
+        ...(bias ? [bias.requiresGrad ? sumTo(gh, bias.shape) : null] : []),
+      ];
+    },
+    pre ? [pre] : [],
+  );
 }
