@@ -195,6 +195,34 @@ describe("native kernels match js", { skip: !status.addon && `no native addon: $
     if (wasm.threads > 1) assert.ok(wasm.native!.workerRuns() > before, "a native worker thread ran a share");
   });
 
+  test("the fused linear (bias, GELU in both forms, the pre-activation kept) and GELU's backward", () => {
+    const cases: [string, (inputs: Tensor[]) => Tensor, number[][]][] = [
+      ["linear with bias", ([x, w, b]) => T.linear(x!, w!, b!), [[70, 33], [45, 33], [45]]],
+      [
+        "linear without bias, 3-D input",
+        ([x, w]) => T.linear(x!, w!),
+        [
+          [2, 9, 40],
+          [21, 40],
+        ],
+      ],
+      ["linearGelu (erf)", ([x, w, b]) => T.linearGelu(x!, w!, b!, "none"), [[50, 64], [130, 64], [130]]],
+      [
+        "linearGelu (tanh), strided input",
+        ([x, w, b]) => T.linearGelu(T.transpose(x!, 0, 1), w!, b!, "tanh"),
+        [[24, 37], [19, 24], [19]],
+      ],
+      [
+        "gelu and gelu tanh over -6..6",
+        ([x]) => T.add(T.gelu(T.mul(x!, 3)), T.gelu(T.mul(x!, 3), "tanh")),
+        [[7, 301]],
+      ],
+    ];
+    cases.forEach(([label, fn, shapes], i) => {
+      assertSame(label, run("wasm", fn, shapes, 40 + i), run("js", fn, shapes, 40 + i), 1e-4);
+    });
+  });
+
   test("layer norm backward and AdamW (bit for bit with js)", () => {
     const norm = ([x, w, b]: Tensor[]) => T.layerNorm(x!, [x!.shape.at(-1)!], w!, b!);
     assertSame(

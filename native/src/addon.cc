@@ -5,7 +5,7 @@
 //   context(threads, isa)       -> a context (its threads and packing buffers); isa "" = the best
 //   matmul(ctx, memory, args)   -> true, or false when the product is not one it takes (caller falls back)
 //   attention(ctx, memory, args), attentionBackward(ctx, memory, args) -> the same
-//   adamw(ctx, memory, args), layerNormBackward(ctx, memory, args)
+//   adamw, layerNormBackward, linear, geluBackward (ctx, memory, args)
 //   info()                      -> { isas: [...], best }
 //   workerRuns(ctx)             -> shares run by the worker threads
 #include <node_api.h>
@@ -31,11 +31,11 @@ bool cpu_has_avx512() {
 bool cpu_has_avx2() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 
 struct Context {
-  Context(int threads, const GemmIsa* g, const AttentionIsa* a) : team(threads), ws(threads), gemm(g), attn(a) {}
+  Context(int threads, const GemmIsa* g, const VectorKernels* v) : team(threads), ws(threads), gemm(g), vec(v) {}
   Team team;
   Workspace ws;
   const GemmIsa* gemm;
-  const AttentionIsa* attn;
+  const VectorKernels* vec;
 };
 
 // Below this many flops a product runs on the calling thread: waking a worker costs more.
@@ -229,8 +229,88 @@ napi_value attention_call(napi_env env, napi_callback_info info) {
     if (!op.p) return throw_error(env, "attention: an operand reaches outside the wasm memory");
   }
   Context& ctx = *call.ctx;
-  const bool ok = kBackward ? ctx.attn->backward(a, ctx.team) : ctx.attn->forward(a, ctx.team);
+  const bool ok = kBackward ? ctx.vec->attention_backward(a, ctx.team) : ctx.vec->attention_forward(a, ctx.team);
   if (!ok) return throw_error(env, "attention: out of memory for its buffers");
+  return boolean(env, true);
+}
+
+float* vector_at(const Call& call, uint32_t address, int64_t n);
+
+// Elementwise work is split into tasks of about this many elements (below it, the caller alone).
+constexpr int64_t kElementwiseTask = 1 << 15;
+
+// Argument slots of linear (out = act(x·Wᵀ + bias), nn.Linear's layout): 0 R, 1 N, 2 K, 3 x, 4-5
+// its row/column strides, 6 weight [N, K], 7-8 its strides, 9 bias [N] contiguous (0: none),
+// 10 out (contiguous columns), 11 its row stride, 12 the activation (0 none, 1 GELU, 2 GELU-tanh),
+// 13 the pre-activation copy (0: none), 14 its row stride. False when it does not take the call.
+napi_value linear_call(napi_env env, napi_callback_info info) {
+  Call call;
+  if (!read_call(env, info, call)) return nullptr;
+  const int32_t* s = call.args;
+  const int R = s[0], N = s[1], K = s[2], kind = s[12];
+  if (R < 0 || N < 0 || K < 0) return throw_error(env, "linear: negative size");
+  if (kind < 0 || kind > 2) return throw_error(env, "linear: unknown activation");
+  if (R == 0 || N == 0) return boolean(env, true);
+  const int64_t xs[2] = {R, K}, xst[2] = {s[4], s[5]};
+  const int64_t ws[2] = {N, K}, wst[2] = {s[7], s[8]};
+  const int64_t os[2] = {R, N}, ost[2] = {s[11], 1}, pst[2] = {s[14], 1};
+  const float* x = operand(call, uint32_t(s[3]), xs, xst, 2);
+  const float* w = operand(call, uint32_t(s[6]), ws, wst, 2);
+  float* out = operand(call, uint32_t(s[10]), os, ost, 2);
+  const float* bias = s[9] ? vector_at(call, uint32_t(s[9]), N) : nullptr;
+  float* pre = s[13] ? operand(call, uint32_t(s[13]), os, pst, 2) : nullptr;
+  if (!x || !w || !out || (s[9] && !bias) || (s[13] && !pre))
+    return throw_error(env, "linear: an operand reaches outside the wasm memory");
+  Context& ctx = *call.ctx;
+  const Matmul g{R, N, K, x, s[4], s[5], w, s[8], s[7], out, s[11]};
+  const bool ok = 2.0 * R * N * K < kParallelFlops || ctx.team.size() == 1 ? ctx.gemm->gemm_serial(g, ctx.ws, 0)
+                                                                             : ctx.gemm->gemm(g, ctx.team, ctx.ws);
+  if (!ok) return throw_error(env, "linear: out of memory for packing buffers");
+  if (!bias && kind == 0) return boolean(env, true);
+  const int rows_per_task = int(std::max<int64_t>(1, kElementwiseTask / N));
+  Tasks tasks;
+  tasks.reset((R + rows_per_task - 1) / rows_per_task);
+  auto job = [&](int) {
+    for (int t; (t = tasks.claim()) < tasks.count;) {
+      ctx.vec->linear_epilogue(t * rows_per_task, std::min(R, (t + 1) * rows_per_task), N, out, s[11], bias, kind,
+                               pre, s[14]);
+      tasks.finish();
+    }
+  };
+  if (tasks.count == 1 || ctx.team.size() == 1)
+    job(0);
+  else
+    ctx.team.run(job);
+  return boolean(env, true);
+}
+
+// Argument slots of geluBackward: 0 n, 1 x, 2 g, 3 out (contiguous float32 [n] each), 4 the form
+// (1 GELU, 2 GELU-tanh).
+napi_value gelu_backward_call(napi_env env, napi_callback_info info) {
+  Call call;
+  if (!read_call(env, info, call)) return nullptr;
+  const int32_t* s = call.args;
+  const int64_t n = s[0];
+  const int kind = s[4];
+  if (n < 0) return throw_error(env, "geluBackward: negative size");
+  if (kind != 1 && kind != 2) return throw_error(env, "geluBackward: unknown form");
+  const float* x = vector_at(call, uint32_t(s[1]), n);
+  const float* g = vector_at(call, uint32_t(s[2]), n);
+  float* out = vector_at(call, uint32_t(s[3]), n);
+  if (!x || !g || !out) return throw_error(env, "geluBackward: an operand reaches outside the wasm memory");
+  Context& ctx = *call.ctx;
+  Tasks tasks;
+  tasks.reset(int((n + kElementwiseTask - 1) / kElementwiseTask));
+  auto job = [&](int) {
+    for (int t; (t = tasks.claim()) < tasks.count;) {
+      ctx.vec->gelu_backward(t * kElementwiseTask, std::min(n, (t + 1) * kElementwiseTask), x, g, out, kind);
+      tasks.finish();
+    }
+  };
+  if (tasks.count <= 1 || ctx.team.size() == 1)
+    job(0);
+  else
+    ctx.team.run(job);
   return boolean(env, true);
 }
 
@@ -320,19 +400,19 @@ napi_value context(napi_env env, napi_callback_info info) {
   if (argc >= 2) napi_get_value_string_utf8(env, argv[1], isa, sizeof isa, &len);
   const std::string want(isa);
   const GemmIsa* g = nullptr;
-  const AttentionIsa* a = nullptr;
+  const VectorKernels* v = nullptr;
   if ((want.empty() || want == "avx512") && cpu_has_avx512()) {
     g = gemm_avx512();
-    a = attention_avx512();
+    v = vector_kernels_avx512();
   } else if ((want.empty() || want == "avx2" || want == "avx512") && cpu_has_avx2()) {
     if (want == "avx512") return throw_error(env, "context: this CPU has no AVX-512");
     g = gemm_avx2();
-    a = attention_avx2();
+    v = vector_kernels_avx2();
   } else {
     return throw_error(env, want.empty() ? "context: this CPU has neither AVX-512 nor AVX2 with FMA"
                                          : "context: unknown or unsupported instruction set \"" + want + "\"");
   }
-  auto* ctx = new Context(threads, g, a);
+  auto* ctx = new Context(threads, g, v);
   napi_value out;
   if (napi_create_external(env, ctx, finalize_context, nullptr, &out) != napi_ok) {
     delete ctx;
@@ -392,6 +472,8 @@ NAPI_MODULE_INIT() {
       {"attentionBackward", nullptr, hero::attention_call<true>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamw", nullptr, hero::adamw_call, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"layerNormBackward", nullptr, hero::layer_norm_backward_call, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"linear", nullptr, hero::linear_call, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"geluBackward", nullptr, hero::gelu_backward_call, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, hero::info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"workerRuns", nullptr, hero::worker_runs, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

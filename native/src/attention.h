@@ -29,12 +29,18 @@ struct Attention {
   Operand g, dq, dk, dv;          // backward (with q, k, v, weights)
 };
 
-struct AttentionIsa {
-  bool (*forward)(const Attention&, Team&);
-  bool (*backward)(const Attention&, Team&);
+// The kernels written once in vector extensions (vec.h) and compiled for each instruction set.
+struct VectorKernels {
+  bool (*attention_forward)(const Attention&, Team&);
+  bool (*attention_backward)(const Attention&, Team&);
+  // c[r0..r1) += bias, kept in pre when given, then GELU (activations_impl.h's kinds).
+  void (*linear_epilogue)(int r0, int r1, int N, float* c, int64_t c_row, const float* bias, int kind, float* pre,
+                          int64_t pre_row);
+  // out[i] = g[i]·GELU'(x[i]) for i in [i0, i1).
+  void (*gelu_backward)(int64_t i0, int64_t i1, const float* x, const float* g, float* out, int kind);
 };
 
-const AttentionIsa* attention_avx512();
-const AttentionIsa* attention_avx2();
+const VectorKernels* vector_kernels_avx512();
+const VectorKernels* vector_kernels_avx2();
 
 }  // namespace hero

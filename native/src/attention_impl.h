@@ -1,51 +1,5 @@
 // The attention kernels' body, included by gemm_<isa>.cc inside its target region (and inside an
-// anonymous namespace) after it defines VEC_WIDTH, the floats of one vector: GCC's vector
-// extensions then compile the same loops to zmm or ymm registers. Needs attention.h and gemm.h.
-
-constexpr int W = VEC_WIDTH;
-typedef float vf __attribute__((vector_size(W * 4)));
-typedef int32_t vi __attribute__((vector_size(W * 4)));
-
-inline vf load(const float* p) {
-  vf v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void store(float* p, vf v) { __builtin_memcpy(p, &v, sizeof v); }
-inline vf splat(float x) { return vf{} + x; }
-inline float hsum(vf v) {
-  float s = 0;
-  for (int i = 0; i < W; i++) s += v[i];
-  return s;
-}
-inline float hmax(vf v) {
-  float m = v[0];
-  for (int i = 1; i < W; i++) m = v[i] > m ? v[i] : m;
-  return m;
-}
-
-// exp for float32 vectors (Cephes' expf: range reduction by ln 2 in two parts, degree-5
-// polynomial); below −87.3 it gives 0, as softmax's masked and far-below-max entries need.
-inline vf exp_approx(vf x) {
-  const vf hi = splat(88.3762626647949f), lo = splat(-87.3365447505531f);
-  const vi tiny = x < lo;
-  x = x < hi ? x : hi;
-  x = x > lo ? x : lo;
-  // n = round(x / ln 2) by the 1.5·2²³ trick: n lands in the low mantissa bits of `shifted`.
-  const vf shifted = x * 1.44269504088896341f + 12582912.0f;
-  const vf n = shifted - 12582912.0f;
-  vf r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  vf p = splat(1.9875691500e-4f);
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const vf y = p * r * r + r + 1.0f;
-  const vi e = ((vi)shifted - 0x4B400000 + 127) << 23;
-  return tiny ? vf{} : y * (vf)e;
-}
+// anonymous namespace) after vec.h. Needs attention.h and gemm.h.
 
 inline int last_key(int i, const Attention& a) { return a.causal ? std::min(a.Tk - 1, i + a.Tk - a.T) : a.Tk - 1; }
 

@@ -158,7 +158,9 @@ struct Micro {
 };
 
 #define VEC_WIDTH 8
+#include "vec.h"
 #include "attention_impl.h"
+#include "activations_impl.h"
 
 }  // namespace
 }  // namespace hero
@@ -170,8 +172,8 @@ const GemmIsa* gemm_avx2() {
   static const GemmIsa isa = {"avx2", Driver<Micro>::gemm, Driver<Micro>::gemm_serial};
   return &isa;
 }
-const AttentionIsa* attention_avx2() {
-  static const AttentionIsa isa = {attention_forward, attention_backward};
-  return &isa;
+const VectorKernels* vector_kernels_avx2() {
+  static const VectorKernels kernels = {attention_forward, attention_backward, linear_epilogue, gelu_backward_range};
+  return &kernels;
 }
 }  // namespace hero

@@ -217,7 +217,9 @@ struct Micro {
 };
 
 #define VEC_WIDTH 16
+#include "vec.h"
 #include "attention_impl.h"
+#include "activations_impl.h"
 
 }  // namespace
 }  // namespace hero
@@ -229,8 +231,8 @@ const GemmIsa* gemm_avx512() {
   static const GemmIsa isa = {"avx512", Driver<Micro>::gemm, Driver<Micro>::gemm_serial};
   return &isa;
 }
-const AttentionIsa* attention_avx512() {
-  static const AttentionIsa isa = {attention_forward, attention_backward};
-  return &isa;
+const VectorKernels* vector_kernels_avx512() {
+  static const VectorKernels kernels = {attention_forward, attention_backward, linear_epilogue, gelu_backward_range};
+  return &kernels;
 }
 }  // namespace hero

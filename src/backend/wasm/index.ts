@@ -245,6 +245,7 @@ export class WasmBackend implements Backend {
     if (this.native) {
       this.optionalKernels.attention = (args) => this.attention(args);
       this.optionalKernels.attentionBackward = (args) => this.attentionBackward(args);
+      this.optionalKernels.linear = (args) => this.linear(args);
     }
     // Workers start on the first matmul big enough to split.
     this.startPool = () => {
@@ -589,6 +590,7 @@ export class WasmBackend implements Backend {
   };
 
   geluBackward = ({ approximate, x, g, out }: KernelArgs["geluBackward"]): void => {
+    if (this.native?.geluBackward({ approximate, x, g, out })) return;
     const a = this.args();
     this.walk(out.shape, [x, g, out], [x.strides, g.strides, out.strides]);
     a[I_P1] = approximate ? 1 : 0;
@@ -621,6 +623,27 @@ export class WasmBackend implements Backend {
     this.walk(x.shape, [x, y], [x.strides, y.strides]);
     this.setF(0, alpha);
     this.launch("axpy");
+  }
+
+  /** The fused linear (native only): float64 or odd strides compose it from the wasm kernels, as js does. */
+  private linear(args: OptionalKernelArgs["linear"]): void {
+    if (this.native!.linear(args)) return;
+    const { x, weight, bias, gelu, out, preActivation } = args;
+    const sum = preActivation ?? out;
+    const [N, K] = weight.shape as [number, number];
+    this.matmul({
+      a: x,
+      b: { ...weight, shape: [K, N], strides: [weight.strides[1]!, weight.strides[0]!] },
+      out: sum,
+    });
+    if (bias)
+      this.binary({
+        op: "add",
+        a: sum,
+        b: { ...bias, shape: sum.shape, strides: [0, bias.strides[0]!] },
+        out: sum,
+      });
+    if (gelu !== null) this.unary({ op: gelu === "tanh" ? "geluTanh" : "gelu", x: sum, out });
   }
 
   /** Attention (native only): inputs whose last dim is strided are copied contiguous first. */

@@ -171,6 +171,45 @@ export class NativeKernels {
     return this.addon.layerNormBackward(this.handle, this.heap.bytes(), this.argsPtr);
   }
 
+  /** out = act(x·Wᵀ + bias) with the bias and GELU applied as the product is written (float32; else false). */
+  linear(args: OptionalKernelArgs["linear"]): boolean {
+    const { x, weight, bias, gelu, out, preActivation: pre } = args;
+    const views = [x, weight, out, bias, pre].filter((view): view is View => view !== null);
+    if (!views.every((view) => view.storage.dtype === "float32")) return false;
+    if (out.strides[1] !== 1 || (pre && pre.strides[1] !== 1) || (bias && bias.strides[0] !== 1))
+      return false;
+    const s = this.args();
+    s[0] = x.shape[0]!;
+    s[1] = weight.shape[0]!;
+    s[2] = x.shape[1]!;
+    s[3] = this.address(x);
+    s[4] = x.strides[0]!;
+    s[5] = x.strides[1]!;
+    s[6] = this.address(weight);
+    s[7] = weight.strides[0]!;
+    s[8] = weight.strides[1]!;
+    s[9] = bias ? this.address(bias) : 0;
+    s[10] = this.address(out);
+    s[11] = out.strides[0]!;
+    s[12] = gelu === null ? 0 : gelu === "tanh" ? 2 : 1;
+    s[13] = pre ? this.address(pre) : 0;
+    s[14] = pre ? pre.strides[0]! : 0;
+    return this.addon.linear(this.handle, this.heap.bytes(), this.argsPtr);
+  }
+
+  /** GELU's backward over contiguous float32 x, g and out of one shape (else false). */
+  geluBackward({ approximate, x, g, out }: KernelArgs["geluBackward"]): boolean {
+    const views = [x, g, out];
+    if (!views.every((view) => view.storage.dtype === "float32" && isContiguousView(view))) return false;
+    const s = this.args();
+    s[0] = product(out.shape);
+    s[1] = this.address(x);
+    s[2] = this.address(g);
+    s[3] = this.address(out);
+    s[4] = approximate ? 2 : 1;
+    return this.addon.geluBackward(this.handle, this.heap.bytes(), this.argsPtr);
+  }
+
   private attentionCall(
     backward: boolean,
     views: readonly View[],

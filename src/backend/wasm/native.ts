@@ -12,6 +12,8 @@ export interface NativeAddon {
   attentionBackward(handle: unknown, memory: Uint8Array, args: number): boolean;
   adamw(handle: unknown, memory: Uint8Array, args: number): boolean;
   layerNormBackward(handle: unknown, memory: Uint8Array, args: number): boolean;
+  linear(handle: unknown, memory: Uint8Array, args: number): boolean;
+  geluBackward(handle: unknown, memory: Uint8Array, args: number): boolean;
   info(): { isas: string[]; best: string | null };
   workerRuns(handle: unknown): number;
 }
