@@ -13,106 +13,147 @@ inline int64_t batch_offset(const Attention& a, const Operand& o, int64_t b) {
   return off;
 }
 
-// s[j] = scale · x · key_j for j < n (s holds n rounded up to W). With keys transposed (kt[d][ld],
-// ld a multiple of W, zero-padded: worth it when many rows share them) four vectors of keys at a
-// time; else one dot product per key.
-inline void scores(const float* __restrict x, const float* __restrict kt, int64_t ld, const float* keys,
-                   int64_t key_row, int D, int n, float scale, float* __restrict s) {
-  if (kt) {
-    int j = 0;
-    for (; j + 4 * W <= n; j += 4 * W) {
-      vf a0 = {}, a1 = {}, a2 = {}, a3 = {};
-      const float* col = kt + j;
-      for (int d = 0; d < D; d++, col += ld) {
-        const vf xd = splat(x[d]);
-        a0 += xd * load(col);
-        a1 += xd * load(col + W);
-        a2 += xd * load(col + 2 * W);
-        a3 += xd * load(col + 3 * W);
-      }
-      store(s + j, a0 * scale);
-      store(s + j + W, a1 * scale);
-      store(s + j + 2 * W, a2 * scale);
-      store(s + j + 3 * W, a3 * scale);
-    }
-    for (; j < n; j += W) {
-      vf a = {};
-      for (int d = 0; d < D; d++) a += splat(x[d]) * load(kt + int64_t(d) * ld + j);
-      store(s + j, a * scale);
-    }
-    return;
-  }
-  for (int j = 0; j < n; j++) {
-    const float* __restrict kj = keys + j * key_row;
-    vf a = {};
-    int d = 0;
-    for (; d + W <= D; d += W) a += load(x + d) * load(kj + d);
-    float dot = hsum(a);
-    for (; d < D; d++) dot += x[d] * kj[d];
-    s[j] = dot * scale;
-  }
+// Query rows go in groups of G: each key (or value) vector loaded feeds G rows' accumulators.
+constexpr int G = 4;
+
+// Per-row scratch: G rows of scores (ls floats each, ls ≥ Tk rounded up to 2W) and a zero row
+// that stands in for the missing rows of a last, short group.
+struct Scratch {
+  float* s;
+  int64_t ls;
+  const float* zeros;
+};
+
+inline bool scratch(Buffer& buf, int Tk, int width, Scratch& out) {
+  const int64_t ls = (std::max(Tk, width) + 2 * W - 1) / (2 * W) * (2 * W);
+  if (!buf.ensure(std::size_t(G + 1) * ls)) return false;
+  float* p = buf.data();
+  for (int64_t j = 0; j < ls; j++) p[G * ls + j] = 0;
+  out = {p, ls, p + G * ls};
+  return true;
 }
 
-// Rows [rows, cols] transposed into out[cols][ld], zero past the rows (ld: rows rounded up to W).
+// Rows [rows, cols] transposed into out[cols][ld], zero past the rows (ld: rows rounded up to 2W).
 inline bool transposed(const float* src, int64_t row, int rows, int cols, Buffer& buf, int64_t& ld) {
-  ld = (rows + W - 1) / W * W;
+  ld = (rows + 2 * W - 1) / (2 * W) * (2 * W);
   if (!buf.ensure(std::size_t(cols) * ld)) return false;
   float* __restrict out = buf.data();
   for (int d = 0; d < cols; d++)
     for (int64_t j = rows; j < ld; j++) out[d * ld + j] = 0;
-  for (int j = 0; j < rows; j++)
-    for (int d = 0; d < cols; d++) out[d * ld + j] = src[j * row + d];
+  // 16 columns at a time: each row's 16 reads share a cache line, and the 16 output rows being
+  // written stay in L1 while j walks along them.
+  for (int d0 = 0; d0 < cols; d0 += 16) {
+    const int d1 = std::min(cols, d0 + 16);
+    for (int j = 0; j < rows; j++)
+      for (int d = d0; d < d1; d++) out[d * ld + j] = src[j * row + d];
+  }
   return true;
 }
 
-// out[0..cols) = Σ_{j<n} c[j] · rows[j], each accumulator in a register across the keys.
-inline void weighted_rows(const float* __restrict c, const float* rows, int64_t row, int n, int cols,
-                          float* __restrict out) {
-  int d = 0;
-  for (; d + 4 * W <= cols; d += 4 * W) {
-    vf a0 = {}, a1 = {}, a2 = {}, a3 = {};
-    const float* r = rows + d;
-    for (int j = 0; j < n; j++, r += row) {
-      const vf cj = splat(c[j]);
-      a0 += cj * load(r);
-      a1 += cj * load(r + W);
-      a2 += cj * load(r + 2 * W);
-      a3 += cj * load(r + 3 * W);
+// s[r][j] = scale · x_r · key_j for the G rows x[r] and j < n (rounded up to 2W with kt). With
+// keys transposed (kt[d][ld]): G rows × two key vectors in registers. Without (a few queries, as
+// in decoding): one dot product per row and key.
+inline void scores(const float* const x[G], const float* __restrict kt, int64_t ld, const float* keys,
+                   int64_t key_row, int D, int n, float scale, float* __restrict s, int64_t ls) {
+  if (kt) {
+    for (int j = 0; j < n; j += 2 * W) {
+      vf a[G][2] = {};
+      const float* col = kt + j;
+      for (int d = 0; d < D; d++, col += ld) {
+        const vf k0 = load(col), k1 = load(col + W);
+        for (int r = 0; r < G; r++) {
+          const vf xr = splat(x[r][d]);
+          a[r][0] += xr * k0;
+          a[r][1] += xr * k1;
+        }
+      }
+      for (int r = 0; r < G; r++) {
+        store(s + r * ls + j, a[r][0] * scale);
+        store(s + r * ls + j + W, a[r][1] * scale);
+      }
     }
-    store(out + d, a0);
-    store(out + d + W, a1);
-    store(out + d + 2 * W, a2);
-    store(out + d + 3 * W, a3);
+    return;
   }
-  for (; d + 2 * W <= cols; d += 2 * W) {
-    vf a0 = {}, a1 = {};
-    const float* r = rows + d;
-    for (int j = 0; j < n; j++, r += row) {
-      const vf cj = splat(c[j]);
-      a0 += cj * load(r);
-      a1 += cj * load(r + W);
+  for (int r = 0; r < G; r++) {
+    for (int j = 0; j < n; j++) {
+      const float* __restrict kj = keys + j * key_row;
+      vf a = {};
+      int d = 0;
+      for (; d + W <= D; d += W) a += load(x[r] + d) * load(kj + d);
+      float dot = hsum(a);
+      for (; d < D; d++) dot += x[r][d] * kj[d];
+      s[r * ls + j] = dot * scale;
     }
-    store(out + d, a0);
-    store(out + d + W, a1);
-  }
-  for (; d + W <= cols; d += W) {
-    vf a = {};
-    for (int j = 0; j < n; j++) a += splat(c[j]) * load(rows + j * row + d);
-    store(out + d, a);
-  }
-  for (; d < cols; d++) {
-    float a = 0;
-    for (int j = 0; j < n; j++) a += c[j] * rows[j * row + d];
-    out[d] = a;
   }
 }
 
-// y[0..cols) += alpha · x
-inline void add_scaled(float* __restrict y, float alpha, const float* __restrict x, int cols) {
+// out[r][0..cols) = Σ_{j<n} c[r][j] · rows[j] for the G rows, accumulators in registers across j.
+inline void weighted_rows(const float* const c[G], const float* rows, int64_t row, int n, int cols,
+                          float* const out[G]) {
   int d = 0;
-  const vf av = splat(alpha);
-  for (; d + W <= cols; d += W) store(y + d, load(y + d) + av * load(x + d));
-  for (; d < cols; d++) y[d] += alpha * x[d];
+  for (; d + 2 * W <= cols; d += 2 * W) {
+    vf a[G][2] = {};
+    const float* r = rows + d;
+    for (int j = 0; j < n; j++, r += row) {
+      const vf v0 = load(r), v1 = load(r + W);
+      for (int g = 0; g < G; g++) {
+        const vf cj = splat(c[g][j]);
+        a[g][0] += cj * v0;
+        a[g][1] += cj * v1;
+      }
+    }
+    for (int g = 0; g < G; g++) {
+      store(out[g] + d, a[g][0]);
+      store(out[g] + d + W, a[g][1]);
+    }
+  }
+  for (; d + W <= cols; d += W) {
+    vf a[G] = {};
+    for (int j = 0; j < n; j++) {
+      const vf v = load(rows + j * row + d);
+      for (int g = 0; g < G; g++) a[g] += splat(c[g][j]) * v;
+    }
+    for (int g = 0; g < G; g++) store(out[g] + d, a[g]);
+  }
+  for (; d < cols; d++) {
+    float a[G] = {};
+    for (int j = 0; j < n; j++)
+      for (int g = 0; g < G; g++) a[g] += c[g][j] * rows[j * row + d];
+    for (int g = 0; g < G; g++) out[g][d] = a[g];
+  }
+}
+
+// y_j[0..cols) += Σ_r c[r][j] · x[r] for j < n (dv from weights and g, dk from dS and q): the G
+// rows' vectors stay in registers while the n rows of y are read and written once.
+inline void add_outer(float* y, int64_t y_row, int n, const float* const c[G], const float* const x[G], int cols) {
+  int d = 0;
+  for (; d + 2 * W <= cols; d += 2 * W) {
+    vf xr[G][2];
+    for (int r = 0; r < G; r++) xr[r][0] = load(x[r] + d), xr[r][1] = load(x[r] + d + W);
+    float* yj = y + d;
+    for (int j = 0; j < n; j++, yj += y_row) {
+      vf y0 = load(yj), y1 = load(yj + W);
+      for (int r = 0; r < G; r++) {
+        const vf cr = splat(c[r][j]);
+        y0 += cr * xr[r][0];
+        y1 += cr * xr[r][1];
+      }
+      store(yj, y0);
+      store(yj + W, y1);
+    }
+  }
+  for (; d + W <= cols; d += W) {
+    vf xr[G];
+    for (int r = 0; r < G; r++) xr[r] = load(x[r] + d);
+    for (int j = 0; j < n; j++) {
+      vf yv = load(y + j * y_row + d);
+      for (int r = 0; r < G; r++) yv += splat(c[r][j]) * xr[r];
+      store(y + j * y_row + d, yv);
+    }
+  }
+  for (; d < cols; d++)
+    for (int j = 0; j < n; j++)
+      for (int r = 0; r < G; r++) y[j * y_row + d] += c[r][j] * x[r][d];
 }
 
 // Σ_{j<n} a[j]·b[j]
@@ -125,37 +166,33 @@ inline float dot(const float* __restrict a, const float* __restrict b, int n) {
   return s;
 }
 
-// The weights row from the scores: p = exp(s − max) / Σ, zero past the n visible keys.
+// The weights row from the scores: p = exp(s − max) / Σ, zero past the n visible keys. s has room
+// for n rounded up to W: the lanes past n are set to −∞ (exp gives 0), so every step is whole
+// vectors.
 inline void softmax_row(float* __restrict s, int n, int Tk, float* __restrict w) {
-  vf mv = splat(s[0]);
-  int j = 0;
-  for (; j + W <= n; j += W) {
+  const int nv = (n + W - 1) / W * W;
+  for (int j = n; j < nv; j++) s[j] = -__builtin_inff();
+  vf mv = load(s);
+  for (int j = W; j < nv; j += W) {
     const vf v = load(s + j);
     mv = v > mv ? v : mv;
   }
-  float max = hmax(mv);
-  for (; j < n; j++) max = s[j] > max ? s[j] : max;
+  const float max = hmax(mv);
   vf sv = {};
-  j = 0;
-  for (; j + W <= n; j += W) {
+  for (int j = 0; j < nv; j += W) {
     const vf e = exp_approx(load(s + j) - max);
     store(s + j, e);
     sv += e;
   }
-  float sum = hsum(sv);
-  for (; j < n; j++) {
-    vf e = exp_approx(splat(s[j] - max));
-    s[j] = e[0];
-    sum += e[0];
-  }
-  const float inv = 1.0f / sum;
-  j = 0;
-  for (; j + W <= n; j += W) store(w + j, load(s + j) * inv);
-  for (; j < n; j++) w[j] = s[j] * inv;
+  const float inv = 1.0f / hsum(sv);
+  int j = 0;
+  for (; j + W <= Tk && j < nv; j += W) store(w + j, load(s + j) * inv);
+  for (; j < nv && j < Tk; j++) w[j] = s[j] * inv;
+  for (; j + W <= Tk; j += W) store(w + j, vf{});
   for (; j < Tk; j++) w[j] = 0;
 }
 
-// Query rows i0.. i1 of batch b.
+// Query rows i0.. i1 of batch b, G at a time.
 inline bool attention_rows(const Attention& a, int64_t b, int i0, int i1, Buffer& kt_buf, Buffer& s_buf) {
   const float* q = a.q.p + batch_offset(a, a.q, b);
   const float* k = a.k.p + batch_offset(a, a.k, b);
@@ -170,25 +207,44 @@ inline bool attention_rows(const Attention& a, int64_t b, int i0, int i1, Buffer
     if (!transposed(k, a.k.row, keys, D, kt_buf, ld)) return false;
     kt = kt_buf.data();
   }
-  if (!s_buf.ensure(std::size_t(Tk) + W)) return false;
-  float* __restrict s = s_buf.data();
-  for (int i = i0; i < i1; i++) {
-    const int n = last_key(i, a) + 1;
-    float* __restrict wi = w + i * a.weights.row;
-    float* __restrict oi = out + i * a.out.row;
-    if (n <= 0) {
+  Scratch sc;
+  if (!scratch(s_buf, Tk, Dv, sc)) return false;
+  for (int i = i0; i < i1; i += G) {
+    const int rows = std::min(G, i1 - i);
+    const float* x[G];
+    const float* c[G];
+    float* o[G];
+    int n[G];
+    int n_max = 0;
+    for (int r = 0; r < G; r++) {
+      const bool real = r < rows;
+      n[r] = real ? last_key(i + r, a) + 1 : 0;
+      n_max = std::max(n_max, n[r]);
+      x[r] = real ? q + (i + r) * a.q.row : sc.zeros;
+      // A missing row's output lands in its score row, which it no longer needs.
+      o[r] = real ? out + (i + r) * a.out.row : sc.s + r * sc.ls;
+      c[r] = real ? w + (i + r) * a.weights.row : sc.zeros;
+    }
+    if (n_max > 0) {
+      scores(x, kt, ld, k, a.k.row, D, n_max, a.scale, sc.s, sc.ls);
+      for (int r = 0; r < rows; r++)
+        if (n[r] > 0) softmax_row(sc.s + r * sc.ls, n[r], Tk, w + (i + r) * a.weights.row);
+      weighted_rows(c, v, a.v.row, n_max, Dv, o);
+    }
+    for (int r = 0; r < rows; r++) {
+      if (n[r] > 0) continue;
+      float* wi = w + (i + r) * a.weights.row;
+      float* oi = out + (i + r) * a.out.row;
       for (int j = 0; j < Tk; j++) wi[j] = 0;
       for (int d = 0; d < Dv; d++) oi[d] = __builtin_nanf("");
-      continue;
     }
-    scores(q + i * a.q.row, kt, ld, k, a.k.row, D, n, a.scale, s);
-    softmax_row(s, n, Tk, wi);
-    weighted_rows(wi, v, a.v.row, n, Dv, oi);
   }
   return true;
 }
 
-// Whole batch b backward: dk and dv gather from every query row, so a batch is one task.
+// Whole batch b backward (dk and dv gather from every query row, so a batch is one task), query
+// rows G at a time: dP = g·vᵀ as the forward's scores, dS = P ⊙ (dP − rowsum(P ⊙ dP))·scale,
+// dv += Pᵀg, dk += dSᵀq, dq = dS·k.
 inline bool attention_backward_batch(const Attention& a, int64_t b, Buffer& vt_buf, Buffer& ds_buf) {
   const float* q = a.q.p + batch_offset(a, a.q, b);
   const float* k = a.k.p + batch_offset(a, a.k, b);
@@ -209,29 +265,44 @@ inline bool attention_backward_batch(const Attention& a, int64_t b, Buffer& vt_b
     if (!transposed(v, a.v.row, Tk, Dv, vt_buf, ld)) return false;
     vt = vt_buf.data();
   }
-  if (!ds_buf.ensure(std::size_t(Tk) + W)) return false;
-  float* __restrict ds = ds_buf.data();
-  for (int i = 0; i < T; i++) {
-    const int n = last_key(i, a) + 1;
-    const float* __restrict wi = w + i * a.weights.row;
-    const float* __restrict gi = g + i * a.g.row;
-    const float* __restrict qi = q + i * a.q.row;
-    float* __restrict dqi = dq + i * a.dq.row;
-    if (n <= 0) {
-      for (int d = 0; d < D; d++) dqi[d] = 0;
-      continue;
+  Scratch sc;
+  if (!scratch(ds_buf, Tk, D, sc)) return false;
+  for (int i = 0; i < T; i += G) {
+    const int rows = std::min(G, T - i);
+    const float* gr[G];
+    const float* qr[G];
+    const float* wr[G];
+    const float* dsr[G];
+    float* dqr[G];
+    int n[G];
+    int n_max = 0;
+    for (int r = 0; r < G; r++) {
+      const bool real = r < rows;
+      n[r] = real ? last_key(i + r, a) + 1 : 0;
+      n_max = std::max(n_max, n[r]);
+      gr[r] = real ? g + (i + r) * a.g.row : sc.zeros;
+      qr[r] = real ? q + (i + r) * a.q.row : sc.zeros;
+      wr[r] = real ? w + (i + r) * a.weights.row : sc.zeros;
+      dsr[r] = sc.s + r * sc.ls;
+      dqr[r] = real ? dq + (i + r) * a.dq.row : sc.s + r * sc.ls;
     }
-    // dP_ij = g_i · v_j (the forward's scores with v for k); dS_ij = P_ij (dP_ij − Σ_j' P_ij' dP_ij').
-    scores(gi, vt, ld, v, a.v.row, Dv, n, 1.0f, ds);
-    const float row_dot = dot(wi, ds, n);
-    for (int j = 0; j < n; j++) {
-      const float p = wi[j];
-      ds[j] = p * (ds[j] - row_dot) * a.scale;
-      if (p == 0) continue;
-      add_scaled(dv + j * a.dv.row, p, gi, Dv);
-      add_scaled(dk + j * a.dk.row, ds[j], qi, D);
+    for (int r = 0; r < rows; r++)
+      if (n[r] <= 0)
+        for (int d = 0; d < D; d++) dqr[r][d] = 0;
+    if (n_max <= 0) continue;
+    scores(gr, vt, ld, v, a.v.row, Dv, n_max, 1.0f, sc.s, sc.ls);
+    for (int r = 0; r < G; r++) {
+      float* ds = sc.s + r * sc.ls;
+      const float* wi = wr[r];
+      const float row_dot = n[r] > 0 ? dot(wi, ds, n[r]) : 0.0f;
+      int j = 0;
+      for (; j < n[r]; j++) ds[j] = wi[j] * (ds[j] - row_dot) * a.scale;
+      for (; j < n_max; j++) ds[j] = 0;
     }
-    weighted_rows(ds, k, a.k.row, n, D, dqi);
+    add_outer(dv, a.dv.row, n_max, wr, gr, Dv);
+    add_outer(dk, a.dk.row, n_max, dsr, qr, D);
+    // dq last: a missing row's dq lands in its dS row, which is no longer needed.
+    weighted_rows(dsr, k, a.k.row, n_max, D, dqr);
   }
   return true;
 }

@@ -13,16 +13,22 @@ inline vf load(const float* p) {
 }
 inline void store(float* p, vf v) { __builtin_memcpy(p, &v, sizeof v); }
 inline vf splat(float x) { return vf{} + x; }
+// Horizontal sum and max by halving shuffles (a scalar loop over the lanes is a 16-deep chain).
+#if VEC_WIDTH == 16
+inline float hsum(vf v) { return _mm512_reduce_add_ps((__m512)v); }
+inline float hmax(vf v) { return _mm512_reduce_max_ps((__m512)v); }
+#else
 inline float hsum(vf v) {
-  float s = 0;
-  for (int i = 0; i < W; i++) s += v[i];
-  return s;
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128((__m256)v), _mm256_extractf128_ps((__m256)v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
 inline float hmax(vf v) {
-  float m = v[0];
-  for (int i = 1; i < W; i++) m = v[i] > m ? v[i] : m;
-  return m;
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128((__m256)v), _mm256_extractf128_ps((__m256)v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
 }
+#endif
 
 // exp for float32 vectors (Cephes' expf: range reduction by ln 2 in two parts, degree-5
 // polynomial); below −87.3 it gives 0, as softmax's masked and far-below-max entries need.
