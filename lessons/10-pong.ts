@@ -144,6 +144,8 @@ class Figures {
 
   start(): void {
     const { lab, baseline, episodes } = this;
+    this.game(this.trainer.frame, new Float32Array(INPUT_SIZE)); // the game, how it goes, the network
+    this.stats();
     lab.emit({
       type: "figure",
       figure: {
@@ -168,30 +170,33 @@ class Figures {
     const hint = "Click a neuron to see its weights as an image, its value for this frame and its gradient.";
     lab.onSelect("policy", (target) => this.select("policy", target), hint);
     lab.onSelect("weights", ([j]) => this.select("weights", [0, j!]), hint);
-    this.weights();
-    this.stats();
+    this.network();
     this.select("policy", [1, 0]);
+    this.weights();
   }
 
   step(step: ReturnType<PongTrainer["step"]>): void {
-    const { lab } = this;
-    lab.emit({
+    this.game(step.frame, step.x);
+    if (this.trainer.totalSteps % 5 === 0) this.network();
+  }
+
+  private game(frame: Uint8Array, x: Float32Array): void {
+    this.lab.emit({
       type: "figure",
       figure: {
-        ...gameFigure(step.frame, `Episode ${this.trainer.episode + (step.episode ? 0 : 1)}`),
+        ...gameFigure(frame, `Episode ${this.trainer.episode + 1}`),
         images: [
-          { label: "the game", width: 160, height: 210, pixels: step.frame },
+          { label: "the game", width: 160, height: 210, pixels: frame },
           {
             label: "x, the network's input",
             width: INPUT_SIDE,
             height: INPUT_SIDE,
-            pixels: step.x,
+            pixels: x,
             scheme: "diverging",
           },
         ],
       },
     });
-    if (this.trainer.totalSteps % 5 === 0) this.network();
   }
 
   episode(e: NonNullable<ReturnType<PongTrainer["step"]>["episode"]>): void {
@@ -283,6 +288,7 @@ class Figures {
         title: `W1: what each of the ${this.hidden} hidden units looks for (after ${this.trainer.optimizer.stepCount} updates)`,
         wide: true,
         scheme: "diverging",
+        scale: 0.5,
         images: Array.from({ length: this.hidden }, (_, j) => ({
           label: String(j),
           width: INPUT_SIDE,

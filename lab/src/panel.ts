@@ -391,9 +391,12 @@ export class ExperimentPanel {
       this.makeSelectable(figure.id);
     }
     view.update(figure);
-    // A detail marks the element it describes in its figure.
-    if (figure.kind === "detail" && figure.of)
-      this.views.get(figure.of.figure)?.setSelected?.(figure.of.target);
+    // A detail sits right after the figure it describes, and marks the element there.
+    const source = figure.kind === "detail" && figure.of ? this.views.get(figure.of.figure) : undefined;
+    if (source && figure.kind === "detail" && figure.of) {
+      if (source.element.nextElementSibling !== view.element) source.element.after(view.element);
+      source.setSelected?.(figure.of.target);
+    }
     this.markDirty(figure.id);
   }
 

@@ -87,6 +87,7 @@ export class PongTrainer {
   last: PongStepInfo | null = null;
   /** The gradient of the last update (the batch's sum), for the lab to show. */
   lastGradient: { W1: Float32Array; W2: Float32Array } | null = null;
+  /** The frame the next step looks at. */
   private observation: Uint8Array;
   private previous: Float32Array | null = null;
   private xs: Float32Array[] = [];
@@ -108,6 +109,11 @@ export class PongTrainer {
   /** Each episode's serves come from its own seed, so a resumed run plays the same games. */
   private newEnv(): Pong {
     return new Pong({ ...this.config.env, seed: (this.config.env.seed ?? this.config.seed) + this.episode });
+  }
+
+  /** The frame the next step will look at. */
+  get frame(): Uint8Array {
+    return this.observation;
   }
 
   // #region step

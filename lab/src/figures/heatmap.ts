@@ -66,7 +66,9 @@ export class HeatmapView extends CardView<HeatmapFigure> {
     }
     const cells = values.flatMap((row, i) => row.map((v, j) => ({ i, j, v })));
     const max = Math.max(1e-12, ...cells.map((c) => Math.abs(c.v)));
-    const margin = { top: 30, left: 40, right: 10, bottom: 10 };
+    // Room on the left for the longest row label.
+    const longest = Math.max(0, ...(rowLabels ?? []).map((l) => l.length));
+    const margin = { top: 30, left: Math.max(40, Math.min(160, 8 + 6.5 * longest)), right: 10, bottom: 10 };
     const cell = Math.max(4, (width - margin.left - margin.right) / Math.max(1, nCols));
     const text = this.figure.text === "auto" ? nCols <= 32 && cell >= 18 : (this.figure.text ?? false);
     const label = (labels: string[] | undefined) => (i: number) => labels?.[i] ?? String(i);

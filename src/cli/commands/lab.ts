@@ -234,7 +234,8 @@ export function registerLab(program: Command): void {
               height: image.height,
               rgba: imageRGBA(image, image.scheme ?? figure.scheme ?? "gray"),
             }));
-            const png = imagesPng(images, { scale: figure.scale ?? 1, columns: images.length > 4 ? 20 : 4 });
+            const scale = Math.max(1, Math.round(figure.scale ?? 1));
+            const png = imagesPng(images, { scale, columns: images.length > 4 ? 20 : 4 });
             console.log(`wrote ${writeFileAtomic(path.replace(/\.svg$/, ".png"), png)}`);
           }
           // Tokens have no picture in the terminal: the last frame's tokens, separated by "|".
