@@ -116,7 +116,7 @@ async function trainExperiment(params: Params, lab: LabContext): Promise<void> {
     env,
   });
   const episodes = param.number(params, "episodes");
-  const baseline = randomPolicyReward(env, 100, seed); // the same games, played by coin flips
+  const baseline = randomPolicyReward(env, 200, seed); // the same games, played by coin flips
   const show = new Figures(trainer, lab, episodes, baseline);
   show.start();
   while (trainer.episode < episodes) {
@@ -296,7 +296,7 @@ class Figures {
           pixels: W1.subarray(j * INPUT_SIZE, (j + 1) * INPUT_SIZE),
         })),
         caption:
-          "Blue: a pixel that excites the unit when it lights up in x; red: one that inhibits it. Trained units trace the ball's paths and the paddle's places.",
+          "Blue: a pixel that excites the unit when it lights up in x; red: one that inhibits it. Training draws strokes where the ball and the paddles pass.",
       },
     });
   }
@@ -466,7 +466,7 @@ export const lesson: Lesson = {
         },
         {
           kind: "text",
-          text: "Watch the game, the reward climb above the random policy's, and the first layer's weights — each hidden unit's 6,400 weights drawn as an 80 × 80 image — turn from noise into traces of the ball's paths. Click a hidden unit to see its weights, its value on the current frame and its gradient. The game here is made quick to learn (first to 3 points, paddles and ball twice the Atari's size, every serve to the agent, a slower opponent) and the learning rate is 10× pg-pong's; the real thing takes pg-pong.py days of CPU.",
+          text: "Watch the game, the reward climb above the random policy's, and the first layer's weights — each hidden unit's 6,400 weights drawn as an 80 × 80 image — gather, on the noise they start from, short strokes where the ball and the paddles pass. Click a hidden unit to see its weights, its value on the current frame and its gradient. The game here is made quick to learn (first to 3 points, paddles and ball twice the Atari's size, every serve to the agent, a slower opponent) and the learning rate is 10× pg-pong's; the real thing takes pg-pong.py days of CPU.",
         },
         { kind: "code", file: THIS, region: "train", caption: "The experiment", collapsed: true },
         {

@@ -233,6 +233,7 @@ export class ExperimentPanel {
     const state = this.element.dataset.state;
     if (state === "running" || state === "paused") this.terminate();
     this.worker ??= this.spawn();
+    this.element.dataset.run = String(Number(this.element.dataset.run ?? 0) + 1); // runs so far
     this.setState("running", "running…");
     this.post({
       type: "run",
@@ -391,13 +392,28 @@ export class ExperimentPanel {
       this.makeSelectable(figure.id);
     }
     view.update(figure);
-    // A detail sits right after the figure it describes, and marks the element there.
+    // A detail sits below the row of the figure it describes, and marks the element there.
     const source = figure.kind === "detail" && figure.of ? this.views.get(figure.of.figure) : undefined;
     if (source && figure.kind === "detail" && figure.of) {
-      if (source.element.nextElementSibling !== view.element) source.element.after(view.element);
+      this.placeBelow(view.element, source.element);
       source.setSelected?.(figure.of.target);
     }
     this.markDirty(figure.id);
+  }
+
+  /**
+   * Put `detail` after `source`, or after the figure sharing its row (two columns: a narrow figure
+   * followed by another narrow one), so a pair drawn side by side stays side by side.
+   */
+  private placeBelow(detail: HTMLElement, source: HTMLElement): void {
+    const next = (e: Element) => {
+      const n = e.nextElementSibling;
+      return n === detail ? n.nextElementSibling : n;
+    };
+    const wide = (e: Element) => e.classList.contains("wide") || getComputedStyle(e).gridColumnStart === "1";
+    const partner = next(source);
+    const anchor = !wide(source) && partner && !wide(partner) ? partner : source;
+    if (anchor.nextElementSibling !== detail) anchor.after(detail);
   }
 
   private makeSelectable(id: string): void {
