@@ -90,7 +90,7 @@ async function checkClick(
     if (typeof want === "string") assert.equal(text, want, label);
     else
       assert.ok(
-        close(Number(text), want, 1e-6, rtol),
+        close(Number(text), want, atol, rtol),
         `${c.lesson} ${label}: the page shows ${text}, the engine ${want}`,
       );
   }
