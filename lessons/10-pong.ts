@@ -132,6 +132,8 @@ async function trainExperiment(params: Params, lab: LabContext): Promise<void> {
 /** What the training experiment draws, and what a click on a neuron shows. */
 class Figures {
   private readonly hidden: number;
+  /** The rewards of the batch being played (a point per batch: one per episode is noise). */
+  private batchRewards: number[] = [];
 
   constructor(
     private readonly trainer: PongTrainer,
@@ -144,17 +146,19 @@ class Figures {
 
   start(): void {
     const { lab, baseline, episodes } = this;
-    this.game(this.trainer.frame, new Float32Array(INPUT_SIZE)); // the game, how it goes, the network
+    // The game beside the network, how it goes, then the first layer.
+    this.game(this.trainer.frame, new Float32Array(INPUT_SIZE));
+    this.network();
     this.stats();
     lab.emit({
       type: "figure",
       figure: {
         kind: "line",
         id: "reward",
-        title: "Reward per episode (points won − points lost)",
+        title: "Reward per episode (points won − points lost), and its running mean",
         xLabel: "episode",
         yLabel: "reward",
-        series: ["episode", "running reward", "random policy"],
+        series: ["batch mean", "running reward", "random policy"],
         wide: true,
       },
     });
@@ -170,7 +174,6 @@ class Figures {
     const hint = "Click a neuron to see its weights as an image, its value for this frame and its gradient.";
     lab.onSelect("policy", (target) => this.select("policy", target), hint);
     lab.onSelect("weights", ([j]) => this.select("weights", [0, j!]), hint);
-    this.network();
     this.select("policy", [1, 0]);
     this.weights();
   }
@@ -201,21 +204,26 @@ class Figures {
 
   episode(e: NonNullable<ReturnType<PongTrainer["step"]>["episode"]>): void {
     const { lab } = this;
-    lab.emit({
-      type: "points",
-      figure: "reward",
-      series: "episode",
-      points: [{ x: e.episode, y: e.reward }],
-    });
+    this.batchRewards.push(e.reward);
     lab.emit({
       type: "points",
       figure: "reward",
       series: "running reward",
       points: [{ x: e.episode, y: e.runningReward }],
     });
+    if (e.updated) {
+      const mean = this.batchRewards.reduce((a, b) => a + b, 0) / this.batchRewards.length;
+      lab.emit({
+        type: "points",
+        figure: "reward",
+        series: "batch mean",
+        points: [{ x: e.episode, y: mean }],
+      });
+      this.batchRewards = [];
+    }
     if (e.updated) this.weights();
     this.stats();
-    if (e.episode % 100 === 0)
+    if (e.episode % 500 === 0)
       lab.emit({
         type: "log",
         text: `episode ${e.episode}: running reward ${e.runningReward.toFixed(3)} (random policy ${this.baseline.toFixed(3)})`,

@@ -29,17 +29,25 @@ function post(message: FromWorker): void {
 }
 
 /**
- * Post the batch. A figure replaced within one batch is sent once, as its last version (a game
- * drawn at every step of a fast run need not cross to the page at every step).
+ * Post the batch. A figure replaced within one batch is sent once, its last version in the place
+ * of its first (a game drawn at every step of a fast run need not cross to the page at every
+ * step, and a new figure keeps its place among the others).
  */
 function flush(): void {
   if (batch.length === 0) return;
-  const last = new Map<string, number>();
-  batch.forEach((e, i) => {
-    if (e.type === "figure") last.set(e.figure.id, i);
-  });
-  const events = batch.filter((e, i) => e.type !== "figure" || last.get(e.figure.id) === i);
-  post({ type: "events", events });
+  const first = new Map<string, number>();
+  const events: (LabEvent | null)[] = [];
+  for (const e of batch) {
+    const at = e.type === "figure" ? first.get(e.figure.id) : undefined;
+    if (at !== undefined) {
+      events[at] = e;
+      events.push(null);
+    } else {
+      if (e.type === "figure") first.set(e.figure.id, events.length);
+      events.push(e);
+    }
+  }
+  post({ type: "events", events: events.filter((e) => e !== null) });
   batch = [];
 }
 

@@ -58,7 +58,7 @@ export class DetailView extends CardView<DetailFigure> {
         ),
       ),
     );
-    for (const vector of f.vectors ?? []) parts.push(vectorView(vector));
+    if (f.vectors?.length) parts.push(el("div", { class: "detail-vectors" }, ...f.vectors.map(vectorView)));
     if (f.tokens) parts.push(tokensView(f.tokens));
     const code = el("div", { class: "detail-code" });
     parts.push(code);
