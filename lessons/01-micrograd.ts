@@ -13,7 +13,15 @@ import {
   toDot,
   Value,
 } from "../src/micrograd/index.js";
-import { type GraphFrame, type LabContext, type Lesson, type NetworkFigure, param } from "./lesson.js";
+import {
+  type DetailFigure,
+  type GraphFrame,
+  type LabContext,
+  type Lesson,
+  type NetworkFigure,
+  param,
+  type Target,
+} from "./lesson.js";
 
 const ENGINE = "src/micrograd/engine.ts";
 const NN = "src/micrograd/nn.ts";
@@ -225,6 +233,50 @@ async function runNeuron(p: Record<string, number>, lab: LabContext): Promise<vo
       caption: `n = ${fmt(n.data)}, o = tanh(n) = ${fmt(o.data)}; grads: x1 ${fmt(x1.grad)}, w1 ${fmt(w1.grad)}, x2 ${fmt(x2.grad)}, w2 ${fmt(w2.grad)}`,
     },
   });
+  lab.onSelect(
+    "neuron",
+    ([layer, i]) => {
+      const inputs = [
+        { x: x1, w: w1 },
+        { x: x2, w: w2 },
+      ];
+      const input = layer === 0 ? inputs[i!] : undefined;
+      const detail: DetailFigure = input
+        ? {
+            kind: "detail",
+            id: "detail",
+            title: `The input ${input.x.label}`,
+            of: { figure: "neuron", target: [0, i!] },
+            values: [
+              { label: input.x.label, value: input.x.data },
+              { label: `its weight ${input.w.label}`, value: input.w.data },
+              { label: `${input.x.label}·${input.w.label}`, value: input.x.data * input.w.data },
+              { label: `do/d${input.x.label} = ${input.w.label}·(1 − o²)`, value: input.x.grad },
+              { label: `do/d${input.w.label} = ${input.x.label}·(1 − o²)`, value: input.w.grad },
+            ],
+            tex: `\\frac{\\partial o}{\\partial ${input.w.label}} = ${input.x.label} \\cdot (1 - o^2) = ${fmt(input.x.data)} \\cdot ${fmt(1 - o.data ** 2)} = ${fmt(input.w.grad)}`,
+            code: { file: THIS, region: "neuron", line: `const ${input.x.label}${input.w.label} = ` },
+          }
+        : {
+            kind: "detail",
+            id: "detail",
+            title: "The neuron o = tanh(n)",
+            of: { figure: "neuron", target: [1, 0] },
+            values: [
+              { label: "n = x1·w1 + x2·w2 + b", value: n.data },
+              { label: "o = tanh(n)", value: o.data },
+              { label: "bias b", value: b.data },
+              { label: "do/dn = 1 − o²", value: n.grad },
+              { label: "do/db", value: b.grad },
+            ],
+            vectors: [{ label: "weights w1, w2", values: [w1.data, w2.data], labels: ["w1", "w2"] }],
+            tex: `o = \\tanh(${fmt(x1.data)} \\cdot ${paren(w1.data)} + ${fmt(x2.data)} \\cdot ${paren(w2.data)} + ${paren(b.data)}) = \\tanh(${fmt(n.data)}) = ${fmt(o.data)}`,
+            code: { file: THIS, region: "neuron", line: "const o = n.tanh()" },
+          };
+      lab.emit({ type: "figure", figure: detail });
+    },
+    "Click the neuron or an input to see its numbers, its gradient and the line that computes it.",
+  );
   // tanh, and the tangent at n: its slope is the local derivative backprop used, 1 − o².
   const slope = n.grad / o.grad;
   const title = `tanh at n = ${fmt(n.data)}: slope 1 − o² = ${fmt(slope)}`;
@@ -243,6 +295,73 @@ async function runNeuron(p: Record<string, number>, lab: LabContext): Promise<vo
   const tangent = [-1, 1].map((d) => ({ x: n.data + d, y: o.data + slope * d }));
   lab.emit({ type: "points", figure: "tanh", series: "slope at n", points: tangent });
 }
+
+// #region mlp-neuron
+/**
+ * One neuron of the MLP for one input: its weighted sum and activation, and its gradients:
+ * backward() from the score tells how the output moves with the neuron; the input's own loss
+ * term, max(0, 1 − y·score), passes that on times −y while the margin is short of 1, else 0.
+ */
+function mlpNeuronDetail(model: MLP, x: number[], y: number, [layer, j]: Target): DetailFigure {
+  if (layer === undefined || j === undefined || layer < 0 || layer > model.layers.length)
+    throw new RangeError(`the MLP has no layer ${layer}`);
+  const inputs = x.map((xi, i) => new Value(xi).named(`x${i}`));
+  const outputs: Value[][] = [inputs];
+  for (const l of model.layers) outputs.push(l.call(outputs.at(-1)!));
+  const score = outputs.at(-1)![0]!;
+  model.zeroGrad();
+  score.backward();
+  const lossPerScore = 1 - y * score.data > 0 ? -y : 0; // d max(0, 1 − y·score) / d score
+  const v = outputs[layer]![j];
+  if (!v) throw new RangeError(`layer ${layer} has no neuron ${j}`);
+  const where = `For the input (${x.map((xi) => xi.toFixed(2)).join(", ")}), label ${y}, score ${fmt(score.data)}`;
+  let detail: DetailFigure;
+  if (layer === 0) {
+    detail = {
+      kind: "detail",
+      id: "detail",
+      title: `Input ${j}`,
+      of: { figure: "mlp", target: [0, j] },
+      values: [
+        { label: `x${j}`, value: v.data },
+        { label: `dscore/dx${j}`, value: v.grad },
+        { label: `dloss/dx${j} (this input's hinge)`, value: lossPerScore * v.grad },
+      ],
+      tex: `x_{${j}} = ${fmt(v.data)}`,
+      code: { file: NN, symbol: "export class MLP", line: "let out: Value[] = x.map" },
+      caption: `${where}.`,
+    };
+  } else {
+    const neuron = model.layers[layer - 1]!.neurons[j]!;
+    const pre = neuron.activation === "linear" ? v : v.prev[0]!; // relu(act): its input is act
+    const f =
+      neuron.activation === "relu" ? "\\operatorname{ReLU}" : neuron.activation === "tanh" ? "\\tanh" : "";
+    detail = {
+      kind: "detail",
+      id: "detail",
+      title: `Layer ${layer}, neuron ${j} (${neuron})`,
+      of: { figure: "mlp", target: [layer, j] },
+      values: [
+        { label: "pre-activation b + Σ w·x", value: pre.data },
+        { label: `activation (${neuron.activation})`, value: v.data },
+        { label: "bias b", value: neuron.b.data },
+        { label: "dscore/d activation", value: v.grad },
+        { label: "dscore/d pre-activation", value: pre.grad },
+        { label: "dloss/d activation (this input's hinge)", value: lossPerScore * v.grad },
+      ],
+      vectors: [
+        { label: "its weights w (one per input)", values: neuron.w.map((w) => w.data) },
+        { label: "dscore/dw", values: neuron.w.map((w) => w.grad) },
+      ],
+      tex: `a = ${f}\\Big(b + \\sum_i w_i x_i\\Big) = ${f}(${fmt(pre.data)}) = ${fmt(v.data)}`,
+      code: { file: NN, symbol: "call(x: readonly Scalar[]): Value {", line: "const act = sum(" },
+      caption: `${where}: a margin of 1 or more leaves its hinge, and so its loss gradient, at 0.`,
+    };
+  }
+  model.zeroGrad(); // the next training step starts from zero, as moonsLoss's caller does
+  return detail;
+}
+// #endregion
 
 // ---------------------------------------------------------------------------------------------
 // The moons
@@ -272,12 +391,24 @@ async function trainMoons(p: MoonsParams, lab: LabContext): Promise<void> {
   };
   const points = data.X.map(([x, y], i) => ({ x, y, label: data.y[i]! }));
   const probe = data.X[0]!; // the network figure shows the activations for this input
+  let selected: Target = [1, 0];
+  const detail = () =>
+    lab.emit({ type: "figure", figure: mlpNeuronDetail(model, probe, data.y[0]!, selected) });
+  lab.onSelect(
+    "mlp",
+    (target) => {
+      selected = target;
+      detail();
+    },
+    "Click a neuron to see its weights, its activation for this input, its gradient and its code.",
+  );
   const draw = (step: number) => {
     const caption = `neurons filled by their activation for the input (${probe.map((v) => v.toFixed(2)).join(", ")})`;
     lab.emit({
       type: "figure",
       figure: networkFigure(model, probe, { id: "mlp", title: `MLP(2, [${hidden.join(", ")}, 1])`, caption }),
     });
+    detail(); // the chosen neuron, as it is now
     const grid = decisionGrid(model, data, 0.08);
     const title = `Decision boundary after ${step} steps`;
     lab.emit({ type: "figure", figure: { kind: "field", id: "boundary", title, step: 0.08, grid, points } });
@@ -446,6 +577,11 @@ export const lesson: Lesson = {
           tex: "L = \\frac{1}{N}\\sum_{i=1}^{N} \\max(0,\\ 1 - y_i\\, s_i) + \\alpha \\sum_p p^2, \\qquad p \\leftarrow p - \\eta_k \\frac{\\partial L}{\\partial p}, \\qquad \\eta_k = \\eta_0\\Big(1 - 0.9\\,\\frac{k}{K}\\Big)",
         },
         { kind: "code", file: THIS, region: "moons", caption: "the experiment below, as it runs" },
+        {
+          kind: "text",
+          text: "Click a neuron of the network to see inside it: its weights, its weighted sum and activation for the input drawn, and its gradient — how the loss of that input would change if the neuron's value moved — with the line of `Neuron.call` that computes it.",
+        },
+        { kind: "code", file: THIS, region: "mlp-neuron", caption: "what a click shows", collapsed: true },
       ],
       experiment: {
         id: "moons",

@@ -5,10 +5,18 @@
  * linear layer. Follows "The spelled-out intro to language modeling: building makemore".
  */
 import { CharVocabulary } from "../src/data/index.js";
-import { CountBigram, NeuralBigram } from "../src/models/bigram.js";
+import { bigramPairs, CountBigram, NeuralBigram } from "../src/models/bigram.js";
 import { Random } from "../src/random/index.js";
+import { softmax, tensor, tidy } from "../src/tensor/index.js";
 import { loadNames } from "./data.js";
-import { type LabContext, type Lesson, type Params, param } from "./lesson.js";
+import {
+  type DetailFigure,
+  type LabContext,
+  type Lesson,
+  type Params,
+  param,
+  type Target,
+} from "./lesson.js";
 
 const THIS = "lessons/02-bigram.ts";
 const MODEL = "src/models/bigram.ts";
@@ -121,6 +129,85 @@ async function neural(params: Params, lab: LabContext): Promise<void> {
     type: "log",
     text: `samples: ${Array.from({ length: 5 }, () => model.sample({ generator })).join(", ")}`,
   });
+  const a = vocab.stoi.get(param.string(params, "letter"))!;
+  const neurons = bigramNeurons(model, words, counts, a);
+  lab.emit({ type: "figure", figure: neurons.figure });
+  lab.onSelect(
+    "neurons",
+    (target) => lab.emit({ type: "figure", figure: neurons.detail(target) }),
+    "Click an output neuron to see its weights, its logit, its probability and its gradient.",
+  );
+  lab.emit({ type: "figure", figure: neurons.detail([1, neurons.likeliest]) });
+}
+// #endregion
+
+// #region neurons
+/**
+ * W as a layer of 27 neurons, one per next character: the one-hot input of `a` lights one input,
+ * so each neuron's logit is its weight from `a`, and softmax turns the 27 logits into P(b | a).
+ * A neuron's gradient is d loss / d W[a, b] over all the bigrams of the names (autograd).
+ */
+function bigramNeurons(model: NeuralBigram, words: string[], counts: CountBigram, a: number) {
+  const { itos } = model.vocab;
+  const W = model.W.tolist() as number[][];
+  const P = tidy(() => softmax(model.logits(tensor([a], { dtype: "int32" })), -1).tolist() as number[][])[0]!;
+  const countP = (counts.probs.tolist() as number[][])[a]!;
+  const grad = tidy(() => {
+    const { xs, ys } = bigramPairs(words, model.vocab);
+    model.W.grad = null;
+    model.loss(tensor(xs, { dtype: "int32" }), tensor(ys, { dtype: "int32" })).backward();
+    const g = model.W.grad!.tolist() as number[][];
+    model.W.grad = null;
+    return g;
+  });
+  const figure = {
+    kind: "network" as const,
+    id: "neurons",
+    title: `W as 27 neurons, for the input "${itos[a]}"`,
+    wide: true,
+    sizes: [27, 27],
+    weights: [itos.map((_, b) => W.map((row) => row[b]!))],
+    biases: [itos.map(() => 0)],
+    activations: [itos.map((_, i) => (i === a ? 1 : 0)), P],
+    inputLabels: itos,
+    outputLabels: itos,
+    layerLabels: ["one-hot input", "P(next | input)"],
+    caption: `Outputs filled by P(b | "${itos[a]}") = softmax(one_hot("${itos[a]}") · W).`,
+  };
+  const detail = ([layer, j]: Target): DetailFigure => {
+    const b = j ?? -1;
+    if (b < 0 || b >= itos.length || (layer !== 0 && layer !== 1))
+      throw new RangeError(`no neuron ${layer}, ${j}`);
+    if (layer === 0)
+      return {
+        kind: "detail",
+        id: "detail",
+        title: `Input "${itos[b]}"`,
+        of: { figure: "neurons", target: [0, b] },
+        values: [{ label: `one_hot("${itos[a]}")[${b}]`, value: b === a ? 1 : 0 }],
+        vectors: [{ label: `W[${b}]: its weights to each next character`, values: W[b]!, labels: itos }],
+        tex: `x_{${b}} = [\\text{${itos[b] === "." ? "dot" : itos[b]}} = \\text{${itos[a] === "." ? "dot" : itos[a]}}]`,
+        code: { file: MODEL, symbol: "logits(xs: Tensor", line: "oneHot(xs, this.vocab.size)" },
+      };
+    return {
+      kind: "detail",
+      id: "detail",
+      title: `Output neuron "${itos[b]}": how likely "${itos[b]}" follows "${itos[a]}"`,
+      of: { figure: "neurons", target: [1, b] },
+      values: [
+        { label: `logit W[${a}, ${b}]`, value: W[a]![b]! },
+        { label: `P("${itos[b]}" | "${itos[a]}")`, value: P[b]! },
+        { label: "the counting model's P", value: countP[b]! },
+        { label: `d loss / d W[${a}, ${b}]`, value: grad[a]![b]! },
+      ],
+      vectors: [
+        { label: `W[:, ${b}]: its weight from each input`, values: W.map((row) => row[b]!), labels: itos },
+      ],
+      tex: `P(b \\mid a) = \\frac{e^{W_{ab}}}{\\sum_{b'} e^{W_{ab'}}} = \\frac{e^{${W[a]![b]!.toFixed(3)}}}{${P.reduce((s, _, k) => s + Math.exp(W[a]![k]!), 0).toFixed(3)}} = ${P[b]!.toFixed(4)}`,
+      code: { file: MODEL, symbol: "logits(xs: Tensor", line: "return this.W.indexSelect(0, xs);" },
+    };
+  };
+  return { figure, detail, likeliest: P.indexOf(Math.max(...P)) };
 }
 // #endregion
 
@@ -175,6 +262,11 @@ export const lesson: Lesson = {
         },
         { kind: "code", file: MODEL, symbol: "export class NeuralBigram" },
         { kind: "code", file: THIS, region: "neural", caption: "The experiment", collapsed: true },
+        {
+          kind: "text",
+          text: "Drawn as neurons, $W$ is one layer: 27 inputs (the one-hot previous character), 27 output neurons (one per next character), no bias, no nonlinearity but the softmax across them. Click an output neuron to see its weights, its logit and probability for the chosen input, and its gradient.",
+        },
+        { kind: "code", file: THIS, region: "neurons", caption: "W as neurons", collapsed: true },
       ],
       experiment: {
         id: "neural",
@@ -192,6 +284,12 @@ export const lesson: Lesson = {
             step: 0.01,
           },
           seed: { kind: "int", label: "seed", default: 2147483647 },
+          letter: {
+            kind: "select",
+            label: "input character",
+            default: "e",
+            options: [".", ..."abcdefghijklmnopqrstuvwxyz"].map((c) => ({ value: c, label: c })),
+          },
         },
         run: neural,
       },

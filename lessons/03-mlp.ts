@@ -8,8 +8,18 @@ import type { CharVocabulary } from "../src/data/index.js";
 import { Mlp, sampleWords } from "../src/models/makemore.js";
 import { SGD } from "../src/optim/index.js";
 import { Random } from "../src/random/index.js";
-import { trainStep } from "../src/train/makemore.js";
-import { type LabContext, type LabEvent, type Lesson, type Params, param } from "./lesson.js";
+import { crossEntropy, softmax, tidy } from "../src/tensor/index.js";
+import { trainStep, type WindowTensors } from "../src/train/makemore.js";
+import {
+  type DetailFigure,
+  type LabContext,
+  type LabEvent,
+  type Lesson,
+  type NetworkFigure,
+  type Params,
+  param,
+  type Target,
+} from "./lesson.js";
 import { trainWindows, windowSplits } from "./makemore-common.js";
 
 const THIS = "lessons/03-mlp.ts";
@@ -27,6 +37,22 @@ async function trainMlp(params: Params, lab: LabContext): Promise<void> {
   });
   const steps = param.number(params, "steps");
   for (const event of embeddingFigures(model, data.vocab, "at initialisation")) lab.emit(event);
+  lab.emit({
+    type: "figure",
+    figure: mlpNeurons(model, data.vocab, data.train, EXAMPLE, "at initialisation").figure,
+  });
+  let selected: Target = [1, 0];
+  lab.onSelect(
+    "neurons",
+    (target) => {
+      selected = target;
+      lab.emit({
+        type: "figure",
+        figure: mlpNeurons(model, data.vocab, data.train, EXAMPLE, "now").detail(target),
+      });
+    },
+    "Click a neuron to see its weights, its pre-activation and activation for this context, and its gradient.",
+  );
   const { train, dev } = await trainWindows(
     model,
     data,
@@ -54,6 +80,9 @@ async function trainMlp(params: Params, lab: LabContext): Promise<void> {
     },
   });
   for (const event of embeddingFigures(model, data.vocab, `after ${steps} steps`)) lab.emit(event);
+  const neurons = mlpNeurons(model, data.vocab, data.train, EXAMPLE, `after ${steps} steps`);
+  lab.emit({ type: "figure", figure: neurons.figure });
+  lab.emit({ type: "figure", figure: neurons.detail(selected) });
   const names = sampleWords(model, data.vocab, blockSize, 10, { generator: new Random(1) });
   lab.emit({ type: "log", text: `samples: ${names.join(", ")}` });
 }
@@ -102,6 +131,148 @@ function embeddingFigures(model: Mlp, vocab: CharVocabulary, when: string): LabE
       },
     },
   ];
+}
+// #endregion
+
+/** The training window the neuron figure shows (the fourth context of the shuffled names). */
+const EXAMPLE = 3;
+
+// #region mlp-neurons
+/**
+ * The whole MLP as neurons for one context: its 3 × nEmbd embedding numbers, the tanh hidden
+ * layer, the 27 outputs (filled by their probability). A neuron's detail is Mlp.hidden spelled
+ * out for that context, with the gradients of its loss (autograd, retained on each intermediate).
+ */
+function mlpNeurons(model: Mlp, vocab: CharVocabulary, data: WindowTensors, k: number, when: string) {
+  const x = data.X.slice(0, k, k + 1); // [1, blockSize]
+  const y = data.Y.slice(0, k, k + 1);
+  const context = (x.tolist() as number[][])[0]!.map((i) => vocab.itos[i]!);
+  const target = (y.tolist() as number[])[0]!;
+  const read = tidy(() => {
+    const emb = model.C.indexSelect(0, x.reshape([-1])).reshape([1, -1]); // [1, 3·nEmbd]
+    const pre = emb.matmul(model.W1).add(model.b1); // each hidden neuron's weighted sum
+    const h = pre.tanh();
+    const logits = h.matmul(model.W2).add(model.b2);
+    for (const t of [emb, pre, h, logits]) t.retainGrad();
+    model.zeroGrad();
+    crossEntropy(logits, y).backward();
+    const row = (t: { tolist(): unknown }) => (t.tolist() as number[][])[0]!;
+    const out = {
+      emb: row(emb),
+      pre: row(pre),
+      h: row(h),
+      logits: row(logits),
+      probs: row(softmax(logits, -1)),
+      dEmb: row(emb.grad!),
+      dPre: row(pre.grad!),
+      dH: row(h.grad!),
+      dLogits: row(logits.grad!),
+      W1: model.W1.tolist() as number[][],
+      b1: model.b1.tolist() as number[],
+      W2: model.W2.tolist() as number[][],
+      b2: model.b2.tolist() as number[],
+    };
+    model.zeroGrad(); // the next training step starts from zero
+    return out;
+  });
+  const nEmbd = model.config.nEmbd;
+  const inputLabels = read.emb.map((_, i) => `${context[Math.floor(i / nEmbd)]}·${i % nEmbd}`);
+  const shown = context.join("").replace(/\./g, "·");
+  const figure: NetworkFigure = {
+    kind: "network",
+    id: "neurons",
+    title: `The MLP as neurons for "${shown}" → "${vocab.itos[target]}" (${when})`,
+    wide: true,
+    sizes: [read.emb.length, read.h.length, read.logits.length],
+    weights: [
+      read.h.map((_, j) => read.W1.map((row) => row[j]!)),
+      read.logits.map((_, b) => read.W2.map((row) => row[b]!)),
+    ],
+    biases: [read.b1, read.b2],
+    activations: [read.emb, read.h, read.probs],
+    inputLabels,
+    outputLabels: vocab.itos,
+    layerLabels: ["embeddings C[x]", `${read.h.length} tanh neurons`, "P(next)"],
+    caption: "Hidden neurons filled by their tanh output, outputs by their probability.",
+  };
+  const MODEL = "src/models/makemore.ts";
+  const detail = ([layer, j]: Target): DetailFigure => {
+    const of = { figure: "neurons", target: [layer!, j!] };
+    const where = `For the context "${shown}", whose next character is "${vocab.itos[target]}".`;
+    if (layer === 0 && j !== undefined && j < read.emb.length)
+      return {
+        kind: "detail",
+        id: "detail",
+        title: `Input ${inputLabels[j]}: number ${j % nEmbd} of "${context[Math.floor(j / nEmbd)]}"'s embedding`,
+        of,
+        values: [
+          { label: "value C[x]", value: read.emb[j]! },
+          { label: "d loss / d value", value: read.dEmb[j]! },
+        ],
+        vectors: [{ label: "its weights to the hidden neurons", values: read.W1[j]! }],
+        tex: `\\text{emb}_{${j}} = C[\\text{${context[Math.floor(j / nEmbd)] === "." ? "dot" : context[Math.floor(j / nEmbd)]}}, ${j % nEmbd}] = ${read.emb[j]!.toFixed(4)}`,
+        code: {
+          file: MODEL,
+          symbol: "export class Mlp",
+          line: "const emb = this.C.indexSelect(0, X.reshape([-1]))",
+        },
+        caption: where,
+      };
+    if (layer === 1 && j !== undefined && j < read.h.length)
+      return {
+        kind: "detail",
+        id: "detail",
+        title: `Hidden neuron ${j}`,
+        of,
+        values: [
+          { label: "pre-activation emb·W1[:, j] + b1[j]", value: read.pre[j]! },
+          { label: "activation tanh", value: read.h[j]! },
+          { label: "bias b1[j]", value: read.b1[j]! },
+          { label: "saturated (|tanh| > 0.97)", value: Math.abs(read.h[j]!) > 0.97 ? "yes" : "no" },
+          { label: "d loss / d activation", value: read.dH[j]! },
+          { label: "d loss / d pre-activation = (1 − h²)·d loss/dh", value: read.dPre[j]! },
+        ],
+        vectors: [
+          {
+            label: "its weights W1[:, j], one per input",
+            values: read.W1.map((row) => row[j]!),
+            labels: inputLabels,
+          },
+        ],
+        tex: `h_{${j}} = \\tanh\\Big(\\sum_i \\text{emb}_i W_{1,i${j}} + b_{1,${j}}\\Big) = \\tanh(${read.pre[j]!.toFixed(4)}) = ${read.h[j]!.toFixed(4)}`,
+        code: {
+          file: MODEL,
+          symbol: "export class Mlp",
+          line: "return emb.matmul(this.W1).add(this.b1).tanh();",
+        },
+        caption: where,
+      };
+    if (layer === 2 && j !== undefined && j < read.logits.length)
+      return {
+        kind: "detail",
+        id: "detail",
+        title: `Output neuron "${vocab.itos[j]}"`,
+        of,
+        values: [
+          { label: "logit h·W2[:, b] + b2[b]", value: read.logits[j]! },
+          { label: `P("${vocab.itos[j]}" next)`, value: read.probs[j]! },
+          { label: "the right answer?", value: j === target ? "yes" : "no" },
+          { label: "d loss / d logit = p − [b = y]", value: read.dLogits[j]! },
+        ],
+        vectors: [
+          { label: "its weights W2[:, b], one per hidden neuron", values: read.W2.map((row) => row[j]!) },
+        ],
+        tex: `\\frac{\\partial L}{\\partial \\text{logit}_b} = p_b - [b = y] = ${read.probs[j]!.toFixed(4)} - ${j === target ? 1 : 0} = ${read.dLogits[j]!.toFixed(4)}`,
+        code: {
+          file: MODEL,
+          symbol: "export class Mlp",
+          line: "return this.hidden(X).matmul(this.W2).add(this.b2);",
+        },
+        caption: where,
+      };
+    throw new RangeError(`the MLP has no neuron ${j} in layer ${layer}`);
+  };
+  return { figure, detail };
 }
 // #endregion
 
@@ -238,6 +409,11 @@ export const lesson: Lesson = {
           tex: "C_{ix} = operatorname{onehot}(ix)^{\top} C, qquad operatorname{onehot}(ix) in {0,1}^{27}",
         },
         { kind: "code", file: THIS, region: "embedding-neurons", collapsed: true },
+        {
+          kind: "text",
+          text: "And the whole network as neurons, for one context: the 30 numbers of its three embeddings, the 200 tanh neurons, the 27 outputs. Click a hidden neuron to see its 30 weights, its pre-activation and activation for that context, whether it is saturated, and its gradient.",
+        },
+        { kind: "code", file: THIS, region: "mlp-neurons", caption: "the MLP as neurons", collapsed: true },
       ],
       experiment: {
         id: "mlp",

@@ -7,7 +7,7 @@
 
 import { batchIndices } from "../src/data/index.js";
 import { Random } from "../src/random/index.js";
-import { tensor } from "../src/tensor/index.js";
+import { type Tensor, tensor } from "../src/tensor/index.js";
 import {
   batchNormBackward,
   cmp,
@@ -19,7 +19,14 @@ import {
   ninjaEvaluate,
   ninjaForward,
 } from "../src/train/ninja.js";
-import { type LabContext, type Lesson, type Params, param } from "./lesson.js";
+import {
+  type DetailFigure,
+  type LabContext,
+  type Lesson,
+  type Params,
+  param,
+  type Target,
+} from "./lesson.js";
 import { windowSplits } from "./makemore-common.js";
 
 const THIS = "lessons/05-backprop-ninja.ts";
@@ -42,7 +49,8 @@ async function compare(params: Params, lab: LabContext): Promise<void> {
   const Yb = data.train.Y.indexSelect(0, ix);
   const f = ninjaForward(p, Xb, Yb); // every intermediate keeps its grad
   f.loss.backward();
-  const results = compareAll(p, f, manualBackward(p, f, Xb, Yb));
+  const grads = manualBackward(p, f, Xb, Yb);
+  const results = compareAll(p, f, grads);
   results.push(cmp("logits (fused)", crossEntropyBackward(f.logits, Yb), f.logits));
   results.push(
     cmp("hprebn (fused)", batchNormBackward(f.hpreact.grad!, p.bngain, f.bnvarInv, f.bnraw), f.hprebn),
@@ -59,6 +67,83 @@ async function compare(params: Params, lab: LabContext): Promise<void> {
     },
   });
   for (const r of results) lab.emit({ type: "log", text: `${r.name.padEnd(16)} | ${verdict(r)}` });
+  const neurons = ninjaNeurons(f, grads, p.W1.tolist() as number[][], p.W2.tolist() as number[][]);
+  lab.emit({ type: "figure", figure: neurons.figure });
+  lab.onSelect(
+    "neurons",
+    (target) => lab.emit({ type: "figure", figure: neurons.detail(target) }),
+    "Click a hidden neuron to see its gradients by hand next to autograd's.",
+  );
+  lab.emit({ type: "figure", figure: neurons.detail([1, 0]) });
+}
+// #endregion
+
+// #region neurons
+/**
+ * The batch's first example as neurons: its 30 embedding numbers, the hidden layer (Linear →
+ * BatchNorm → tanh), the 27 probabilities. A hidden neuron's detail shows each intermediate of
+ * the forward pass, and each gradient as manualBackward wrote it next to autograd's.
+ */
+function ninjaNeurons(
+  f: ReturnType<typeof ninjaForward>,
+  grads: Record<string, Tensor>,
+  W1: number[][],
+  W2: number[][],
+) {
+  const first = (t: Tensor) => (t.tolist() as number[][])[0]!;
+  const [embcat, hprebn, bnraw, hpreact, h, probs] = [
+    f.embcat,
+    f.hprebn,
+    f.bnraw,
+    f.hpreact,
+    f.h,
+    f.probs,
+  ].map(first);
+  const manual = { dh: first(grads.dh!), dhpreact: first(grads.dhpreact!), dhprebn: first(grads.dhprebn!) };
+  const auto = { dh: first(f.h.grad!), dhpreact: first(f.hpreact.grad!), dhprebn: first(f.hprebn.grad!) };
+  const nHidden = h!.length;
+  const figure = {
+    kind: "network" as const,
+    id: "neurons",
+    title: "The batch's first example as neurons",
+    wide: true,
+    sizes: [embcat!.length, nHidden, probs!.length],
+    weights: [h!.map((_, j) => W1.map((row) => row[j]!)), probs!.map((_, b) => W2.map((row) => row[b]!))],
+    biases: [h!.map(() => 0), probs!.map(() => 0)],
+    activations: [embcat!, h!, probs!],
+    layerLabels: ["embcat", `${nHidden} neurons: Linear → BatchNorm → tanh`, "probs"],
+    caption: "Hidden neurons filled by h, outputs by their probability.",
+  };
+  const detail = ([layer, j]: Target): DetailFigure => {
+    if (layer !== 1 || j === undefined || j < 0 || j >= nHidden)
+      throw new RangeError(`click one of the ${nHidden} hidden neurons (layer 1), not ${layer}, ${j}`);
+    return {
+      kind: "detail",
+      id: "detail",
+      title: `Hidden neuron ${j}, example 0 of the batch`,
+      of: { figure: "neurons", target: [1, j] },
+      values: [
+        { label: "hprebn = embcat·W1 + b1", value: hprebn![j]! },
+        { label: "bnraw = (hprebn − mean)·bnvar_inv", value: bnraw![j]! },
+        { label: "hpreact = bngain·bnraw + bnbias", value: hpreact![j]! },
+        { label: "h = tanh(hpreact)", value: h![j]! },
+        { label: "dh by hand", value: manual.dh[j]! },
+        { label: "dh by autograd", value: auto.dh[j]! },
+        { label: "dhpreact by hand", value: manual.dhpreact[j]! },
+        { label: "dhpreact by autograd", value: auto.dhpreact[j]! },
+        { label: "dhprebn by hand", value: manual.dhprebn[j]! },
+        { label: "dhprebn by autograd", value: auto.dhprebn[j]! },
+      ],
+      vectors: [{ label: "its weights W1[:, j]", values: W1.map((row) => row[j]!) }],
+      tex: `\\frac{\\partial L}{\\partial \\text{hpreact}} = (1 - h^2)\\, \\frac{\\partial L}{\\partial h} = (1 - (${h![j]!.toFixed(4)})^2) \\cdot (${manual.dh[j]!.toExponential(3)}) = ${manual.dhpreact[j]!.toExponential(3)}`,
+      code: {
+        file: NINJA,
+        symbol: "export function manualBackward",
+        line: "const dhpreact = f.h.square().rsub(1).mul(dh);",
+      },
+    };
+  };
+  return { figure, detail };
 }
 // #endregion
 
@@ -159,6 +244,11 @@ export const lesson: Lesson = {
         },
         { kind: "code", file: NINJA, symbol: "export function batchNormBackward", collapsed: true },
         { kind: "code", file: THIS, region: "cmp", caption: "The experiment", collapsed: true },
+        {
+          kind: "text",
+          text: "Click a hidden neuron to follow one example through it — each intermediate of the forward pass, and each gradient as the manual backward computes it beside autograd's.",
+        },
+        { kind: "code", file: THIS, region: "neurons", caption: "the neurons", collapsed: true },
       ],
       experiment: {
         id: "cmp",

@@ -3,10 +3,20 @@
  * level, instead of squashed into one layer at once. Follows "Building makemore Part 5: Building a WaveNet".
  */
 import { sampleWords, wavenet } from "../src/models/makemore.js";
-import type { Sequential } from "../src/nn/index.js";
+import type { Linear, Sequential } from "../src/nn/index.js";
 import { Random } from "../src/random/index.js";
-import { noGrad, type Tensor } from "../src/tensor/index.js";
-import { type GraphFigure, type LabContext, type Lesson, type Params, param } from "./lesson.js";
+import { crossEntropy, noGrad, type Tensor, tidy } from "../src/tensor/index.js";
+import { tracedForward } from "../src/train/diagnostics.js";
+import {
+  type DetailFigure,
+  type GraphFigure,
+  type HeatmapFigure,
+  type LabContext,
+  type Lesson,
+  type Params,
+  param,
+  type Target,
+} from "./lesson.js";
 import { trainWindows, type WindowSplits, windowSplits } from "./makemore-common.js";
 
 const THIS = "lessons/06-wavenet.ts";
@@ -26,12 +36,26 @@ async function trainWavenet(params: Params, lab: LabContext): Promise<void> {
   lab.emit({ type: "figure", figure: layerTree(model, data.train.X.slice(0, 0, 4)) });
   lab.emit({ type: "figure", figure: fusionTree(data, blockSize) });
   const steps = param.number(params, "steps");
+  const example = { X: data.train.X.slice(0, 7, 8), Y: data.train.Y.slice(0, 7, 8) };
+  lab.emit({ type: "figure", figure: waveUnits(model, data, example, "at initialisation").figure });
+  let selected: Target = [6, 0];
+  lab.onSelect(
+    "units",
+    (target) => {
+      selected = target;
+      lab.emit({ type: "figure", figure: waveUnits(model, data, example, "now").detail(target) });
+    },
+    "Click a unit to see the pair it fuses, its weights, its pre-activation, activation and gradient.",
+  );
   const { train, dev } = await trainWindows(
     model,
     data,
     { steps, lr: 0.1, decayAt: 0.75, batchSize: 32, seed: 1 },
     lab,
   );
+  const units = waveUnits(model, data, example, `after ${steps} steps`);
+  lab.emit({ type: "figure", figure: units.figure });
+  lab.emit({ type: "figure", figure: units.detail(selected) });
   lab.emit({
     type: "figure",
     figure: {
@@ -137,6 +161,95 @@ function fusionTree(data: WindowSplits, blockSize: number): GraphFigure {
 }
 // #endregion
 
+// #region units
+/**
+ * Every unit of the hierarchy for one context, in eval mode (BatchNorm on its running statistics):
+ * level 1 has 4 positions, level 2 has 2, level 3 one, each of nHidden channels. A unit is one
+ * Linear → BatchNorm → tanh applied to the concatenation of the two positions below it.
+ */
+function waveUnits(model: Sequential, data: WindowSplits, example: { X: Tensor; Y: Tensor }, when: string) {
+  const levels = (model.layers.length - 2) / 4;
+  const read = model.inEvalMode(() =>
+    tidy(() => {
+      const { out, traces } = tracedForward(model, example.X); // each layer's output keeps its grad
+      model.zeroGrad();
+      crossEntropy(out, example.Y).backward();
+      const rows = (t: Tensor) => {
+        const v = t.tolist() as number[][][] | number[][];
+        return (Array.isArray(v[0]![0]) ? (v as number[][][])[0]! : [(v as number[][])[0]!]) as number[][];
+      };
+      const result = Array.from({ length: levels }, (_, k) => {
+        const [fused, linear, bn, act] = [1, 2, 3, 4].map((o) => traces[4 * k + o]!.out);
+        return {
+          input: rows(fused!),
+          pre: rows(linear!),
+          normalised: rows(bn!),
+          act: rows(act!),
+          dAct: rows(act!.grad!),
+          dPre: rows(linear!.grad!),
+          W: (model.layers[2 + 4 * k] as Linear).weight.tolist() as number[][],
+        };
+      });
+      model.zeroGrad(); // the next training step starts from zero
+      return result;
+    }),
+  );
+  const context = (example.X.tolist() as number[][])[0]!.map((i) => data.vocab.itos[i]!);
+  const next = data.vocab.itos[(example.Y.tolist() as number[])[0]!]!;
+  const rowsOf = read.flatMap((level, k) => level.act.map((_, p) => ({ k, p })));
+  const span = (k: number, p: number) => context.slice(p * 2 ** (k + 1), (p + 1) * 2 ** (k + 1)).join("");
+  const figure: HeatmapFigure = {
+    kind: "heatmap",
+    id: "units",
+    title: `Every unit's tanh output for "${context.join("")}" → "${next}" (${when})`,
+    wide: true,
+    values: rowsOf.map(({ k, p }) => read[k]!.act[p]!),
+    rowLabels: rowsOf.map(({ k, p }) => `L${k + 1} "${span(k, p)}"`),
+    xLabel: "channel →",
+    scheme: "diverging",
+    text: false,
+    caption:
+      'Rows: a level and the characters its position has fused (L1 "ab": one pair); columns: the channels.',
+  };
+  const detail = ([row, c]: Target): DetailFigure => {
+    const at = rowsOf[row ?? -1];
+    const level = at ? read[at.k] : undefined;
+    if (!at || !level || c === undefined || c < 0 || c >= level.act[0]!.length)
+      throw new RangeError(`no unit at row ${row}, channel ${c}`);
+    const { k, p } = at;
+    return {
+      kind: "detail",
+      id: "detail",
+      title: `Level ${k + 1}, position ${p} ("${span(k, p)}"), channel ${c}`,
+      wide: true,
+      of: { figure: "units", target: [row!, c] },
+      values: [
+        { label: "pre-activation w·[left; right]", value: level.pre[p]![c]! },
+        { label: "after BatchNorm (running statistics)", value: level.normalised[p]![c]! },
+        { label: "activation tanh", value: level.act[p]![c]! },
+        { label: "d loss / d activation", value: level.dAct[p]![c]! },
+        { label: "d loss / d pre-activation", value: level.dPre[p]![c]! },
+      ],
+      vectors: [
+        {
+          label: `its input: the two positions below, concatenated (${level.input[p]!.length})`,
+          values: level.input[p]!,
+        },
+        { label: "its weights", values: level.W[c]! },
+      ],
+      tex: `h = \\tanh\\big(\\operatorname{BN}(w \\cdot [x_{${2 * p}}; x_{${2 * p + 1}}])\\big) = \\tanh(${level.normalised[p]![c]!.toFixed(4)}) = ${level.act[p]![c]!.toFixed(4)}`,
+      code: {
+        file: "src/models/makemore.ts",
+        symbol: "export function wavenet",
+        line: "new Linear(inputWidth, nHidden, { bias: false, generator }),",
+      },
+      caption: `For the context "${context.join("")}", whose next character is "${next}".`,
+    };
+  };
+  return { figure, detail };
+}
+// #endregion
+
 export const lesson: Lesson = {
   id: "06-wavenet",
   number: 6,
@@ -170,6 +283,11 @@ export const lesson: Lesson = {
           collapsed: true,
         },
         { kind: "code", file: THIS, region: "wavenet", caption: "The experiment", collapsed: true },
+        {
+          kind: "text",
+          text: "Every unit of the tree for one context is a cell below: a level, a position, a channel. Click one to see the pair of positions it fuses, its weights, its value before and after BatchNorm and tanh, and its gradient.",
+        },
+        { kind: "code", file: THIS, region: "units", caption: "the units", collapsed: true },
       ],
       experiment: {
         id: "wavenet",

@@ -24,6 +24,7 @@ import {
 } from "../src/tensor/index.js";
 import { getBatch } from "../src/train/gpt.js";
 import { loadDatasetText } from "./data.js";
+import { lookInside } from "./gpt-inside.js";
 import type { HeatmapFigure, LabContext, Lesson, Params } from "./lesson.js";
 import { param } from "./lesson.js";
 
@@ -280,6 +281,7 @@ async function attentionExperiment(params: Params, lab: LabContext): Promise<voi
     shown.map((c) => stoi.get(c)!),
   );
   const labels = shown.map((c) => (c === " " ? "␣" : c === "\n" ? "↵" : c));
+  const hint = "Click a cell to see how much that character takes from the earlier one, and why.";
   for (const [layer, heads] of maps.entries()) {
     for (const [head, values] of heads.entries()) {
       lab.emit({
@@ -295,6 +297,11 @@ async function attentionExperiment(params: Params, lab: LabContext): Promise<voi
           caption: "Row: the query character; column: the earlier character it attends to.",
         },
       });
+      lab.onSelect(
+        `attn-${layer}-${head}`,
+        ([i, j]) => headDetail(lab, { layer, head, values, labels, i: i!, j: j! }),
+        hint,
+      );
     }
   }
   lab.emit({
@@ -302,6 +309,63 @@ async function attentionExperiment(params: Params, lab: LabContext): Promise<voi
     text: `${maps.length} layers × ${maps[0]!.length} heads on "${shown.join("")}" (${shown.length} characters); each row sums to 1.`,
   });
 }
+
+/** One cell of a head's attention map: what query i takes from key j, and the rest of its row. */
+function headDetail(
+  lab: LabContext,
+  {
+    layer,
+    head,
+    values,
+    labels,
+    i,
+    j,
+  }: { layer: number; head: number; values: number[][]; labels: string[]; i: number; j: number },
+): void {
+  const row = values[i];
+  if (!row || j < 0 || j >= row.length) throw new RangeError(`the map has no cell ${i}, ${j}`);
+  const top = row.indexOf(Math.max(...row));
+  const entropy = -row.reduce((h, p) => (p > 0 ? h + p * Math.log(p) : h), 0);
+  lab.emit({
+    type: "figure",
+    figure: {
+      kind: "detail",
+      id: "detail",
+      title: `Layer ${layer}, head ${head}: "${labels[i]}" (position ${i}) looking at "${labels[j]}" (position ${j})`,
+      wide: true,
+      of: { figure: `attn-${layer}-${head}`, target: [i, j] },
+      values: [
+        { label: "weight att[i, j]", value: row[j]! },
+        { label: "its row sums to", value: row.reduce((a, b) => a + b, 0) },
+        { label: `strongest key for "${labels[i]}"`, value: `"${labels[top]}" (position ${top})` },
+        { label: "entropy of the row (nats)", value: entropy },
+        { label: "a future key's weight", value: j > i ? "0 (masked)" : "–" },
+      ],
+      tokens: {
+        label: `what "${labels[i]}" takes from each earlier character`,
+        tokens: row.slice(0, i + 1).map((value, k) => ({ text: labels[k]!, value })),
+      },
+      tex: `\\text{att}[${i}, ${j}] = \\frac{\\exp(q_{${i}} \\cdot k_{${j}} / \\sqrt{d_k})}{\\sum_{j' \\le ${i}} \\exp(q_{${i}} \\cdot k_{j'} / \\sqrt{d_k})} = ${row[j]!.toFixed(4)}`,
+      code: {
+        file: "src/models/gpt.ts",
+        symbol: "export class CausalSelfAttention",
+        line: "let att = causalAttentionWeights(q, k, scale);",
+      },
+    },
+  });
+}
+
+// #region inside
+/** Train briefly, then look inside: the block, the residual stream, the logit lens, the neurons. */
+async function insideExperiment(params: Params, lab: LabContext): Promise<void> {
+  const { model, chars } = await trainCharGPT(params, lab);
+  const stoi = new Map(chars.map((c, i) => [c, i]));
+  const prompt = [...param.string(params, "prompt")].filter((c) => stoi.has(c));
+  if (prompt.length === 0) throw new RangeError("prompt: type a few characters of English text");
+  const ids = prompt.slice(-param.number(params, "blockSize")).map((c) => stoi.get(c)!);
+  await lookInside(lab, { model, ids, decode: (id) => chars[id]!, gradients: true });
+}
+// #endregion
 
 const modelParams = {
   nLayer: { kind: "int", label: "layers", default: 2, min: 1, max: 8 },
@@ -392,6 +456,37 @@ export const lesson: Lesson = {
           ...modelParams,
         },
         run: attentionExperiment,
+      },
+    },
+    {
+      id: "inside",
+      title: "Inside the model: neurons, the residual stream, the logit lens",
+      cells: [
+        {
+          kind: "text",
+          text: "A block reads the **residual stream** $x$ — one vector of $C$ numbers per token — and adds to it twice: what attention gathers from earlier tokens, and what the MLP's $4C$ neurons compute from each token on its own. Forward your prompt once with every block recording (`GPT.trace`) and look: the block drawn as tensors with this model's real shapes (click a box for its code), the size of the stream after each layer, and the **logit lens** — read each layer's stream through the final LayerNorm and the output layer, as if the model stopped there, and see its guess of the next character sharpen layer by layer.",
+        },
+        {
+          kind: "math",
+          tex: "a = \\operatorname{GELU}\\big(\\operatorname{LN}_2(x)\\, W_{fc} + b_{fc}\\big) \\in \\mathbb{R}^{4C}, \\qquad \\text{lens}_\\ell(x) = \\operatorname{softmax}\\big(\\operatorname{LN}_f(x_\\ell)\\, W_{te}^\\top\\big)",
+        },
+        {
+          kind: "text",
+          text: "Click one of the most active MLP neurons to see which characters of the prompt excite it most, its weights in and out, its pre-activation, activation and gradient (the prompt's next-character loss, backpropagated once), and the line of `MLP.forward` that computes it; click a head for its attention pattern.",
+        },
+        { kind: "code", file: "src/models/gpt.ts", symbol: "trace(idx: Tensor", collapsed: true },
+        { kind: "code", file: "lessons/gpt-inside.ts", region: "logit-lens", caption: "The logit lens" },
+        { kind: "code", file: THIS, region: "inside", caption: "The experiment", collapsed: true },
+      ],
+      experiment: {
+        id: "inside",
+        title: "Look inside a block for a typed prompt",
+        params: {
+          prompt: { kind: "text", label: "prompt", default: "ROMEO: But soft, what light", rows: 2 },
+          steps: { kind: "int", label: "training steps first", default: 150, min: 0, max: 5000 },
+          ...modelParams,
+        },
+        run: insideExperiment,
       },
     },
   ],

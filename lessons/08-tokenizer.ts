@@ -15,7 +15,7 @@ import {
   utf8Encode,
 } from "../src/tokenizer/index.js";
 import { loadDatasetText } from "./data.js";
-import type { LabContext, Lesson, Params, TokenSpan, TokensFrame } from "./lesson.js";
+import type { DetailFigure, LabContext, Lesson, Params, Target, TokenSpan, TokensFrame } from "./lesson.js";
 import { param } from "./lesson.js";
 
 const THIS = "lessons/08-tokenizer.ts";
@@ -83,6 +83,11 @@ async function mergesExperiment(params: Params, lab: LabContext): Promise<void> 
     type: "figure",
     figure: { kind: "tokens", id: "merges", title: "The sample, merge after merge", frames, start: 0 },
   });
+  lab.onSelect(
+    "merges",
+    (target) => lab.emit({ type: "figure", figure: tokenDetail(tokenizer, frames, target) }),
+    "Click a token to see its bytes and the merges that built it.",
+  );
   const corpusBytes = utf8Encode(corpus).length;
   const corpusTokens = tokenizer.encode(corpus).length;
   const sampleTokens = frames.at(-1)!.sequences[0]!.tokens.length;
@@ -106,6 +111,51 @@ async function mergesExperiment(params: Params, lab: LabContext): Promise<void> 
     .join(" ");
   lab.emit({ type: "log", text: `the first merges: ${first}` });
 }
+
+// #region token
+/** A token of the replay: its id, its bytes, and the tree of merges that built it from bytes. */
+function tokenDetail(tokenizer: Tokenizer, frames: TokensFrame[], [f, seq, k]: Target): DetailFigure {
+  const token = frames[f ?? -1]?.sequences[seq ?? -1]?.tokens[k ?? -1];
+  if (!token) throw new RangeError(`no token ${k} in frame ${f}`);
+  const parts = new Map(tokenizer.merges.map(([a, b, id]) => [id, [a, b] as const]));
+  const text = (id: number) => JSON.stringify(utf8Decode(tokenizer.tokenBytes(id)));
+  // "Swift" = ("Sw" = "S" + "w") + ("ift" = …): the merges down to the bytes.
+  const tree = (id: number): string => {
+    const pair = parts.get(id);
+    return pair ? `(${tree(pair[0])} + ${tree(pair[1])})` : text(id);
+  };
+  const pair = parts.get(token.id);
+  const bytes = [...tokenizer.tokenBytes(token.id)];
+  return {
+    kind: "detail",
+    id: "detail",
+    title: `Token ${text(token.id)}, id ${token.id}`,
+    wide: true,
+    of: { figure: "merges", target: [f!, seq!, k!] },
+    values: [
+      { label: "id", value: token.id },
+      { label: "bytes", value: bytes.map((b) => b.toString(16).padStart(2, "0")).join(" ") },
+      {
+        label: "made by",
+        value: pair ? `merge ${token.id - 255}: ${text(pair[0])} + ${text(pair[1])}` : "a byte (no merge)",
+      },
+      { label: "built from the bytes", value: tree(token.id) },
+      {
+        label: "in this frame",
+        value: `${frames[f!]!.sequences[seq!]!.tokens.filter((t) => t.id === token.id).length} times`,
+      },
+    ],
+    tex: pair
+      ? `(${pair[0]}, ${pair[1]}) \\to 256 + ${token.id - 256} = ${token.id}`
+      : `\\text{byte } ${token.id}`,
+    code: {
+      file: "src/tokenizer/bpe.ts",
+      symbol: "export function merge(",
+      line: "ids[i] === pair[0] && ids[i + 1] === pair[1]",
+    },
+  };
+}
+// #endregion
 
 // #region compare
 /** The same text through GPT-2's and GPT-4's tokenizers (tiktoken's gpt2 and cl100k_base ranks). */
@@ -162,6 +212,11 @@ export const lesson: Lesson = {
         { kind: "code", file: "src/tokenizer/basic.ts", symbol: "export class BasicTokenizer" },
         { kind: "code", file: "src/tokenizer/bpe.ts", symbol: "export function merge(", collapsed: true },
         { kind: "code", file: THIS, region: "merges", caption: "The replay", collapsed: true },
+        {
+          kind: "text",
+          text: "A tokenizer has no neurons, but its tokens are what a model's first layer sees: each id picks one row of the embedding table. Click a token to see its bytes and the merges that built it, down to the bytes.",
+        },
+        { kind: "code", file: THIS, region: "token", caption: "what a click shows", collapsed: true },
       ],
       experiment: {
         id: "merges",

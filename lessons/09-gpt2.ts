@@ -9,6 +9,7 @@ import type { GPT } from "../src/models/gpt.js";
 import { Random } from "../src/random/index.js";
 import type { Tensor } from "../src/tensor/index.js";
 import { getEncoding } from "../src/tokenizer/index.js";
+import { lookInside } from "./gpt-inside.js";
 import type { LabContext, Lesson, LessonFile, Params } from "./lesson.js";
 import { param } from "./lesson.js";
 
@@ -215,6 +216,15 @@ async function gpt2Experiment(params: Params, lab: LabContext): Promise<void> {
     },
   });
   lab.emit({ type: "log", text: `> ${generated.text}` });
+  await lab.tick();
+
+  // #region inside
+  // Inside the model for the prompt: one forward with every block recording. The gradients need
+  // a backward pass through all the weights: done for small models only (not GPT-2's 124M).
+  const promptIds = generated.ids.slice(0, Math.min(generated.prompt, c.blockSize));
+  const decode = (id: number) => (encoding ? new TextDecoder().decode(encoding.tokenBytes(id)) : String(id));
+  await lookInside(lab, { model, ids: promptIds, decode, gradients: model.numParameters() < 20_000_000 });
+  // #endregion
 }
 
 export const lesson: Lesson = {
@@ -249,6 +259,11 @@ export const lesson: Lesson = {
           kind: "text",
           text: "The position embeddings $W_{pe}$ ($1024 \\times 768$) are learned, not fixed sinusoids — yet each channel, plotted along the positions, comes out wavy and smooth, as the lecture shows: the model found that nearby positions should look alike.",
         },
+        {
+          kind: "text",
+          text: "Then the prompt goes through the model once more with every block recording, as in lesson 7: a block drawn with GPT-2's real shapes ($C = 768$, 12 heads of 64, an MLP of 3,072 neurons), the residual stream's norm layer by layer, the logit lens — GPT-2's guess of the next token after each of its 12 layers — and its most active MLP neurons and heads, each a click away from its numbers and its code.",
+        },
+        { kind: "code", file: THIS, region: "inside", collapsed: true },
       ],
       experiment: {
         id: "gpt2",

@@ -67,6 +67,12 @@ export const lessons: LessonEntry[] = [
     title: "GPT-2",
     load: async () => (await import("./09-gpt2.js")).lesson,
   },
+  {
+    id: "10-pong",
+    number: 10,
+    title: "Pong from pixels",
+    load: async () => (await import("./10-pong.js")).lesson,
+  },
 ];
 
 /** Lessons still to come, shown greyed in the lab: each moves into `lessons` when its engine part lands. */

@@ -153,7 +153,18 @@ export interface GraphFigure {
   frames: GraphFrame[];
   /** The frame shown first (default: the last one). */
   start?: number;
+  /** Span the whole width of the experiment (by default it shares a row). */
+  wide?: boolean;
+  /** Names of the DOT nodes that can be clicked (a selection's target is [index in this list]). */
+  nodes?: string[];
 }
+
+/**
+ * An element of a figure the learner clicked, by its coordinates in the figure: network [layer,
+ * neuron] (layer 0 is the input), heatmap [row, column], images [image], graph [index in the
+ * figure's `nodes`], tokens [frame, sequence, token].
+ */
+export type Target = number[];
 
 /** A layered network drawn as neurons and weighted edges: colour = weight, fill = activation. */
 export interface NetworkFigure {
@@ -178,6 +189,8 @@ export interface NetworkFigure {
   /** Names of the input neurons and the output neurons. */
   inputLabels?: string[];
   outputLabels?: string[];
+  /** Names of the layers, input first (default: input, hidden 1, …, output). */
+  layerLabels?: string[];
   caption?: string;
 }
 
@@ -224,6 +237,8 @@ export interface HeatmapFigure {
   scheme?: "sequential" | "diverging";
   /** Rows to outline (e.g. the probability row being sampled from). */
   highlightRows?: number[];
+  /** Text to print in each cell instead of its value (a logit lens's guessed tokens). */
+  cellText?: string[][];
   caption?: string;
 }
 
@@ -278,7 +293,67 @@ export interface TokensFigure {
   start?: number;
 }
 
+/**
+ * Images side by side, each a grid of pixels row by row (a game's frames, a layer's weights seen
+ * as pictures). Each image can be clicked when the experiment answers selections (target [image]).
+ */
+export interface ImagesFigure {
+  kind: "images";
+  id: string;
+  title: string;
+  wide?: boolean;
+  images: {
+    label?: string;
+    width: number;
+    height: number;
+    /** One value per pixel ("gray", "diverging"), or three bytes per pixel ("rgb"). */
+    pixels: ArrayLike<number>;
+    /** This image's scheme, when it differs from the figure's. */
+    scheme?: "gray" | "diverging" | "rgb";
+  }[];
+  /** "gray": 0 black to the largest white; "diverging": red < 0 < blue (weights); "rgb": bytes. */
+  scheme?: "gray" | "diverging" | "rgb";
+  /** Screen pixels per image pixel (default 1). */
+  scale?: number;
+  caption?: string;
+}
+
+/**
+ * What one element of another figure is, shown when the learner clicks it: a neuron, a BatchNorm
+ * channel, an attention head, a box of a diagram, a token. Its numbers for the current input,
+ * its weights, the formula and the line of code that compute it.
+ */
+export interface DetailFigure {
+  kind: "detail";
+  id: string;
+  title: string;
+  wide?: boolean;
+  /** The figure and the element of it this describes: the lab marks that element. */
+  of?: { figure: string; target: Target };
+  /** Named numbers: pre-activation, activation, gradient, shapes… (numbers keep full precision). */
+  values: { label: string; value: number | string }[];
+  /** Vectors: a bar per value (weights into a neuron), or an image of width × height values. */
+  vectors?: {
+    label: string;
+    values: number[];
+    labels?: string[];
+    image?: { width: number; height: number };
+  }[];
+  /** Tokens with a value each, e.g. a GPT neuron's activation on each token of the prompt. */
+  tokens?: { label: string; tokens: { text: string; value: number }[] };
+  /** The formula, usually with the element's numbers in it (TeX). */
+  tex?: string;
+  /**
+   * The code that computes it: a code cell (file and region or symbol, as in Cell) and the line
+   * of it that does (any unique part of that line's text).
+   */
+  code?: { file: string; region?: string; symbol?: string; line: string };
+  caption?: string;
+}
+
 export type Figure =
+  | ImagesFigure
+  | DetailFigure
   | TokensFigure
   | LineFigure
   | GraphFigure
@@ -298,7 +373,12 @@ export type LabEvent =
   /** Append points to a line figure's series. */
   | { type: "points"; figure: string; series: string; points: { x: number; y: number }[] }
   /** A line of text for the run's log. */
-  | { type: "log"; text: string };
+  | { type: "log"; text: string }
+  /** The elements of this figure can be clicked: the experiment answers (see LabContext.onSelect). */
+  | { type: "selectable"; figure: string; hint?: string };
+
+/** Answers a click on an element of a figure, usually by emitting a "detail" figure. */
+export type SelectHandler = (target: Target) => void | Promise<void>;
 
 /** What an experiment gets from its host (the lab's worker, or the CLI). */
 export interface LabContext {
@@ -308,6 +388,13 @@ export interface LabContext {
    * the run down so it can be watched, or stop it (then tick throws a StopRun).
    */
   tick(): Promise<void>;
+  /**
+   * Let the learner click the elements of a figure (its neurons, cells, images, nodes): `handler`
+   * answers a click with events, usually a "detail" figure, while the run goes on, while it is
+   * paused and after it ends (it holds the run's model in its closure). Registering again for the
+   * same figure replaces the handler; `hint` tells the learner what a click shows.
+   */
+  onSelect(figure: string, handler: SelectHandler, hint?: string): void;
 }
 
 /** Thrown by tick() when the host stops a run. */
@@ -374,15 +461,37 @@ export const param = {
   },
 };
 
-/** A context that collects events and never pauses: for tests and the CLI. */
-export function collectingContext(onEvent?: (event: LabEvent) => void): LabContext & { events: LabEvent[] } {
+/**
+ * A context that collects events and never pauses: for tests and the CLI. `select` clicks an
+ * element of a figure as the lab does and returns the events the experiment answered with.
+ */
+export function collectingContext(onEvent?: (event: LabEvent) => void): LabContext & {
+  events: LabEvent[];
+  select(figure: string, target: Target): Promise<LabEvent[]>;
+} {
   const events: LabEvent[] = [];
+  const handlers = new Map<string, SelectHandler>();
+  const emit = (event: LabEvent) => {
+    events.push(event);
+    onEvent?.(event);
+  };
   return {
     events,
-    emit(event) {
-      events.push(event);
-      onEvent?.(event);
-    },
+    emit,
     async tick() {},
+    onSelect(figure, handler, hint) {
+      handlers.set(figure, handler);
+      emit(hint === undefined ? { type: "selectable", figure } : { type: "selectable", figure, hint });
+    },
+    async select(figure, target) {
+      const handler = handlers.get(figure);
+      if (!handler)
+        throw new RangeError(
+          `figure "${figure}" answers no selections (selectable: ${[...handlers.keys()].join(", ") || "none"})`,
+        );
+      const from = events.length;
+      await handler(target);
+      return events.slice(from);
+    },
   };
 }

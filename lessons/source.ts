@@ -86,3 +86,13 @@ export function cellSource(source: string, cell: { region?: string; symbol?: str
   if (cell.symbol) return extractSymbol(source, cell.symbol);
   return source.trimEnd();
 }
+
+/**
+ * The index of the line of `text` that contains `part`: where a detail figure's code points. The
+ * first such line; a RangeError names the part when no line has it.
+ */
+export function findLine(text: string, part: string): number {
+  const index = text.split("\n").findIndex((l) => l.includes(part));
+  if (index < 0) throw new RangeError(`no line with "${part}"`);
+  return index;
+}

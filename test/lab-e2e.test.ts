@@ -5,15 +5,16 @@
  * resumed while its loss curve grows. Screenshots go to out/test/lab/.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
-import { lessons } from "../lessons/index.js";
+import { findLesson, lessons } from "../lessons/index.js";
+import { collectingContext, type DetailFigure, parseParams } from "../lessons/lesson.js";
 import { buildLab, labBuildDir, labDataFiles } from "../src/cli/commands/lab.js";
 import { type LabServer, startLabServer } from "../src/cli/lab-server.js";
 import { launchChromium, noChromium, SWIFTSHADER_WEBGPU } from "./browser.js";
-import { dataDir, fixture, repoRoot } from "./helpers.js";
+import { close, dataDir, fixture, repoRoot } from "./helpers.js";
 
 const shots = join(repoRoot, "out", "test", "lab");
 const skip = noChromium;
@@ -33,6 +34,104 @@ function watchErrors(page: Page): string[] {
 async function pathPoints(page: Page, selector: string): Promise<number> {
   return page.$$eval(`${selector} svg path[stroke]`, (paths) =>
     Math.max(0, ...paths.map((p) => (p.getAttribute("d") ?? "").split(/[ML]/).length - 1)),
+  );
+}
+
+/** One click into a lesson: the experiment, its parameters, the figure and the element clicked. */
+interface NeuronCase {
+  lesson: string;
+  section: string;
+  experiment: string;
+  /** Parameters typed into the panel before the run. */
+  set: Record<string, string>;
+  figure: string;
+  target: number[];
+  /** The element to click, inside the figure. */
+  click: string;
+}
+
+/** The same run in Node and its detail for the same click: the engine's own numbers. */
+async function engineDetail(c: NeuronCase, extra: Record<string, unknown> = {}): Promise<DetailFigure> {
+  const experiment = (await findLesson(c.lesson)!.load()).sections.find((s) => s.id === c.section)!
+    .experiment!;
+  const context = collectingContext();
+  await experiment.run(parseParams(experiment.params, { ...c.set, ...extra }), context);
+  const events = await context.select(c.figure, c.target);
+  const detail = events.find((e) => e.type === "figure" && e.figure.kind === "detail");
+  assert.ok(detail?.type === "figure" && detail.figure.kind === "detail");
+  return detail.figure;
+}
+
+/**
+ * Click the element, wait for the detail of it, and check what the panel shows: every number
+ * against the engine's (Node, same seed), the formula typeset, the line of code marked.
+ */
+async function checkClick(
+  page: Page,
+  c: NeuronCase,
+  expected: DetailFigure,
+  rtol: number,
+  atol = 1e-6,
+): Promise<void> {
+  const panel = `.experiment[data-experiment="${c.experiment}"]`;
+  await page.locator(`${panel} .figure[data-figure="${c.figure}"] ${c.click}`).first().click();
+  const detail = `${panel} .figure[data-kind="detail"][data-of="${c.figure}:${c.target.join(",")}"]`;
+  await page.waitForSelector(`${detail} .detail-code .code-line.current`);
+  const shown = await page.$$eval(`${detail} dd[data-label]`, (dds) =>
+    dds.map((d) => [(d as HTMLElement).dataset.label!, (d as HTMLElement).dataset.value!]),
+  );
+  assert.equal(await page.locator(`${detail} h4`).textContent(), expected.title);
+  assert.deepEqual(
+    shown.map(([label]) => label),
+    expected.values.map((v) => v.label),
+  );
+  for (const [i, [label, text]] of shown.entries()) {
+    const want = expected.values[i]!.value;
+    if (typeof want === "string") assert.equal(text, want, label);
+    else
+      assert.ok(
+        close(Number(text), want, atol, rtol),
+        `${c.lesson} ${label}: the page shows ${text}, the engine ${want}`,
+      );
+  }
+  assert.ok((await page.locator(`${detail} .detail-math .katex`).count()) >= 1, "the formula is typeset");
+  const line = (await page.locator(`${detail} .code-line.current`).textContent()) ?? "";
+  assert.ok(line.includes(expected.code!.line), `the marked line "${line}" computes it`);
+  // The element clicked is marked in its figure.
+  assert.ok((await page.locator(`${panel} .figure[data-figure="${c.figure}"] .selected`).count()) >= 1);
+}
+
+/** Stop every running experiment of the page but `keep`, so the one under test has the cores. */
+async function stopOthers(page: Page, keep: string): Promise<void> {
+  await page.evaluate((id) => {
+    for (const e of document.querySelectorAll<HTMLElement>(".experiment")) {
+      if (e.dataset.experiment === id) continue;
+      e.querySelector<HTMLButtonElement>('button[data-action="stop"]:enabled')?.click();
+    }
+  }, keep);
+}
+
+/** Type the parameters into the panel and wait until that run is done. */
+async function runWith(page: Page, experiment: string, set: Record<string, string>): Promise<void> {
+  const panel = `.experiment[data-experiment="${experiment}"]`;
+  await page.waitForSelector(`${panel}[data-run]`);
+  const before = Number(await page.locator(panel).getAttribute("data-run"));
+  for (const [name, value] of Object.entries(set)) {
+    const input = page.locator(`${panel} [name="${name}"]`);
+    if ((await input.evaluate((e) => e.tagName)) === "SELECT") await input.selectOption(value);
+    else {
+      await input.fill(value);
+      await input.dispatchEvent("change");
+    }
+  }
+  if (Object.keys(set).length === 0) await page.locator(`${panel} button[data-action="run"]`).click();
+  await page.waitForFunction(
+    ([sel, n]) => {
+      const e = document.querySelector<HTMLElement>(sel as string);
+      return Number(e?.dataset.run) > (n as number) && e?.dataset.state === "done";
+    },
+    [panel, before],
+    { timeout: 120_000 },
   );
 }
 
@@ -100,6 +199,21 @@ async function runLesson9(context: BrowserContext, url: string, expectBackend: s
   assert.equal(await page.locator(`${gpt2} .figure[data-figure="generated"] .token`).count(), 28 + 24);
   const engine = (await page.locator(`${gpt2} .backend`).textContent()) ?? "";
   assert.equal(await page.locator(gpt2).getAttribute("data-backend"), expectBackend, engine);
+  // A neuron of the tiny GPT-2: the panel shows what the engine computes in Node for the same click.
+  const click: NeuronCase = {
+    lesson: "09-gpt2",
+    section: "gpt2",
+    experiment: "gpt2",
+    set: { heads: "4" },
+    figure: "mlp-neurons",
+    target: [1, 2],
+    click: '[aria-label="cell"] >> nth=0 >> rect >> nth=18',
+  };
+  const bytes = new Uint8Array(readFileSync(fixture("gpt2_tiny/model.safetensors")));
+  const expected = await engineDetail(click, { weights: { name: "model.safetensors", bytes } });
+  // WebGPU computes in float32 on its own kernels: a looser tolerance there.
+  if (expectBackend === "webgpu") await checkClick(page, click, expected, 1e-2, 1e-4);
+  else await checkClick(page, click, expected, 1e-3);
   await page.screenshot({ path: join(shots, `09-gpt2-loaded-${expectBackend}.png`), fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();
@@ -175,7 +289,8 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
           id: (f as HTMLElement).dataset.figure,
           graphNodes: f.querySelectorAll("svg g.node").length,
           circles: f.querySelectorAll("svg circle").length,
-          lines: f.querySelectorAll("svg line").length,
+          lines: f.querySelectorAll("svg line, svg path.edge-bundle").length,
+          canvases: f.querySelectorAll("canvas").length,
           rects: f.querySelectorAll("svg rect").length,
           points: Number((f as HTMLElement).dataset.points ?? 0),
           values: f.querySelectorAll("dd").length,
@@ -196,6 +311,8 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
           assert.ok(f.rects >= 1 || f.images >= 1, `${f.id}: a heatmap with ${f.rects} cells`);
         if (f.kind === "scatter") assert.ok(f.circles >= 2, `${f.id}: ${f.circles} dots`);
         if (f.kind === "tokens") assert.ok(f.tokens >= 1, `${f.id}: ${f.tokens} tokens`);
+        if (f.kind === "images") assert.ok(f.canvases >= 1, `${f.id}: ${f.canvases} images`);
+        if (f.kind === "detail") assert.ok(f.values >= 1, `${f.id}: ${f.values} numbers`);
       }
       // The engine ran on wasm, with a thread per core: the page is cross-origin isolated.
       const engines = await page.$$eval(".experiment[data-backend]", (list) =>
@@ -559,6 +676,135 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
     await runLesson9(context, server.url, "wasm");
   });
 
+  // A click into every lesson (lesson 9's is in runLesson9): the detail shows the engine's numbers.
+  const neuronCases: NeuronCase[] = [
+    {
+      lesson: "01-micrograd",
+      section: "moons",
+      experiment: "moons",
+      set: { steps: "5", hidden: "4" },
+      figure: "mlp",
+      target: [2, 1],
+      click: 'circle[data-layer="2"][data-neuron="1"]',
+    },
+    {
+      lesson: "02-bigram",
+      section: "neural",
+      experiment: "neural",
+      set: { steps: "2" },
+      figure: "neurons",
+      target: [1, 1],
+      click: 'circle[data-layer="1"][data-neuron="1"]',
+    },
+    {
+      lesson: "03-mlp",
+      section: "mlp",
+      experiment: "mlp",
+      set: { steps: "10", nHidden: "8" },
+      figure: "neurons",
+      target: [1, 5],
+      click: 'circle[data-layer="1"][data-neuron="5"]',
+    },
+    {
+      lesson: "04-activations",
+      section: "batchnorm",
+      experiment: "batchnorm",
+      set: { steps: "10" },
+      figure: "neurons",
+      target: [1, 7],
+      click: 'circle[data-layer="1"][data-neuron="7"]',
+    },
+    {
+      lesson: "05-backprop-ninja",
+      section: "cmp",
+      experiment: "cmp",
+      set: { nHidden: "16" },
+      figure: "neurons",
+      target: [1, 3],
+      click: 'circle[data-layer="1"][data-neuron="3"]',
+    },
+    // Row 6 (the top level), channel 3 of 16: rect 6·16 + 3 of the cell mark.
+    {
+      lesson: "06-wavenet",
+      section: "wavenet",
+      experiment: "wavenet",
+      set: { steps: "10", nHidden: "16" },
+      figure: "units",
+      target: [6, 3],
+      click: '[aria-label="cell"] >> nth=0 >> rect >> nth=99',
+    },
+    {
+      lesson: "07-gpt",
+      section: "inside",
+      experiment: "inside",
+      set: { steps: "2" },
+      figure: "mlp-neurons",
+      target: [1, 0],
+      click: '[aria-label="cell"] >> nth=0 >> rect >> nth=16',
+    },
+    {
+      lesson: "08-tokenizer",
+      section: "bpe",
+      experiment: "merges",
+      set: { corpusChars: "5000", vocabSize: "300" },
+      figure: "merges",
+      target: [0, 0, 3],
+      click: '.token[data-token="3"]',
+    },
+    {
+      lesson: "10-pong",
+      section: "train",
+      experiment: "train",
+      set: { episodes: "2", hidden: "8", batchSize: "1" },
+      figure: "weights",
+      target: [3],
+      click: 'canvas[data-image="3"]',
+    },
+  ];
+  test("every lesson: click a neuron, the panel shows the engine's numbers, formula and code", {
+    timeout: 120_000 * neuronCases.length,
+  }, async () => {
+    for (const c of neuronCases) {
+      const expected = engineDetail(c); // the same run in Node, meanwhile
+      const page = await context.newPage();
+      const errors = watchErrors(page);
+      await page.goto(`${server.url}#/${c.lesson}`);
+      await page.waitForSelector(`.experiment[data-experiment="${c.experiment}"][data-run]`);
+      await stopOthers(page, c.experiment);
+      const panel = page.locator(`.experiment[data-experiment="${c.experiment}"]`);
+      if ((await panel.getAttribute("data-streaming")) === "true")
+        await panel.locator('select[aria-label="speed"]').selectOption({ label: "fast" });
+      await runWith(page, c.experiment, c.set);
+      await checkClick(page, c, await expected, 1e-3);
+      if (c.lesson === "10-pong")
+        await page.screenshot({ path: join(shots, "10-pong-neuron.png"), fullPage: true });
+      assert.deepEqual(errors, []);
+      await page.close();
+    }
+  });
+
+  test("lesson 10: a stopped run still answers clicks on its neurons", async () => {
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}#/10-pong`);
+    const train = '.experiment[data-experiment="train"]';
+    await page.waitForSelector(`${train} .figure[data-figure="weights"] canvas[data-image="199"]`);
+    await page.waitForSelector(`${train} .figure[data-figure="game"] canvas`);
+    await page.locator(`${train} button[data-action="stop"]`).click();
+    await page.waitForSelector(`${train}[data-state="done"]`);
+    assert.equal(await page.locator(`${train} .status`).textContent(), "stopped");
+    await page.locator(`${train} .figure[data-figure="weights"] canvas[data-image="42"]`).click();
+    await page.waitForSelector(
+      `${train} .figure[data-kind="detail"][data-of="weights:42"] .code-line.current`,
+    );
+    assert.equal(
+      await page.locator(`${train} .figure[data-kind="detail"] h4`).textContent(),
+      "Hidden unit 42",
+    );
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test("the figure gallery draws one figure of every kind", async () => {
     const page = await context.newPage();
     const errors = watchErrors(page);
@@ -568,17 +814,21 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
     const count = (selector: string) => page.locator(selector).count();
     const kinds = await page.$$eval(".figure", (fs) => fs.map((f) => (f as HTMLElement).dataset.kind).sort());
     assert.deepEqual(kinds, [
+      "detail",
       "field",
       "graph",
       "heatmap",
       "heatmap",
       "histogram",
+      "images",
       "line",
       "network",
       "scatter",
       "stats",
       "tokens",
     ]);
+    assert.equal(await count(".figure-images canvas"), 3);
+    await page.waitForSelector(".figure-detail .code-line.current");
     // The big matrix is one image; the tokens are chips, two tokenizations side by side.
     assert.equal(await count('.figure-heatmap[data-figure="heatmap-image"] svg image'), 1);
     assert.equal(await count(".figure-tokens .token-sequence"), 2);

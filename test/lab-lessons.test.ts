@@ -162,7 +162,7 @@ test("lesson 1 experiments run in Node and emit their figures", { timeout: 60_00
   const points = moons.filter((e) => e.type === "points" && e.series === "loss");
   assert.equal(points.length, 12);
   const moonsFigures = figures(moons);
-  assert.deepEqual([...moonsFigures.keys()].sort(), ["boundary", "loss", "mlp", "stats"]);
+  assert.deepEqual([...moonsFigures.keys()].sort(), ["boundary", "detail", "loss", "mlp", "stats"]);
   const mlp = moonsFigures.get("mlp");
   assert.ok(mlp?.kind === "network");
   assert.deepEqual(mlp.sizes, [2, 8, 8, 1]);

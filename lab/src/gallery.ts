@@ -135,6 +135,66 @@ async function figures(lab: LabContext): Promise<void> {
       })),
     },
   });
+  const side = 24;
+  lab.emit({
+    type: "figure",
+    figure: {
+      kind: "images",
+      id: "images",
+      title: "images",
+      scale: 4,
+      images: [
+        {
+          label: "gray",
+          width: side,
+          height: side,
+          pixels: Array.from({ length: side * side }, (_, p) => (p % side) / side),
+          scheme: "gray",
+        },
+        {
+          label: "diverging",
+          width: side,
+          height: side,
+          pixels: Array.from({ length: side * side }, (_, p) => Math.sin(p / 9) * Math.cos(p / 97)),
+          scheme: "diverging",
+        },
+        {
+          label: "rgb",
+          width: side,
+          height: side,
+          pixels: Array.from({ length: 3 * side * side }, (_, k) =>
+            k % 3 === 0 ? 144 : k % 3 === 1 ? 72 : 17,
+          ),
+          scheme: "rgb",
+        },
+      ],
+    },
+  });
+  const neuron = model.layers[0]!.neurons[0]!;
+  lab.emit({
+    type: "figure",
+    figure: {
+      kind: "detail",
+      id: "detail",
+      title: "detail: layer 1, neuron 0",
+      values: [
+        { label: "pre-activation", value: 0.4321 },
+        { label: "activation", value: 0.4321 },
+        { label: "gradient", value: -0.0123 },
+      ],
+      vectors: [{ label: "weights", values: neuron.w.map((w) => w.data) }],
+      tokens: {
+        label: "tokens with a value",
+        tokens: words.slice(0, 4).map((text, i) => ({ text, value: 1 - i / 4 })),
+      },
+      tex: "a = \\operatorname{ReLU}\\Big(b + \\sum_i w_i x_i\\Big)",
+      code: {
+        file: "src/micrograd/nn.ts",
+        symbol: "call(x: readonly Scalar[]): Value {",
+        line: "const act = sum(",
+      },
+    },
+  });
   lab.emit({
     type: "figure",
     figure: {

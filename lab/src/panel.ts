@@ -8,6 +8,7 @@ import {
   type LabEvent,
   type ParamSpec,
   type Params,
+  type Target,
 } from "../../lessons/lesson.js";
 import { FieldView } from "./figures/field.js";
 import { createView, type FigureView } from "./figures/index.js";
@@ -46,6 +47,10 @@ export class ExperimentPanel {
   private pace: number = PACES[0]!.ms;
   private started = 0;
   private rerun: ReturnType<typeof setTimeout> | undefined;
+  /** Figures of this run whose elements answer clicks, with the hint to show. */
+  private selectable = new Map<string, string | undefined>();
+  /** Set between a Stop and the worker's answer: the run's last events are not drawn. */
+  private stopping: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly lessonId: string,
@@ -215,14 +220,20 @@ export class ExperimentPanel {
   run(): void {
     clearTimeout(this.rerun);
     // The figures of the last run stay until this run draws its own, so a re-run does not flicker.
-    for (const [id, view] of this.views) this.stale.set(id, view);
+    for (const [id, view] of this.views) {
+      view.setSelectable?.(undefined);
+      this.stale.set(id, view);
+    }
     this.views = new Map();
+    this.selectable = new Map();
+    this.clearStopping();
     this.log.textContent = "";
     this.started = performance.now();
     // An idle worker takes the next run; a busy one is stopped (a loop need not cooperate).
     const state = this.element.dataset.state;
     if (state === "running" || state === "paused") this.terminate();
     this.worker ??= this.spawn();
+    this.element.dataset.run = String(Number(this.element.dataset.run ?? 0) + 1); // runs so far
     this.setState("running", "running…");
     this.post({
       type: "run",
@@ -260,14 +271,45 @@ export class ExperimentPanel {
     else if (this.element.dataset.state === "paused") this.post({ type: "resume" });
   }
 
+  /**
+   * Stop the run at its next tick. The worker stays, with what the run built, so its figures
+   * still answer clicks; a run that does not reach a tick soon is ended by force.
+   */
   stop(): void {
     if (!this.worker) return;
-    this.terminate();
+    const state = this.element.dataset.state;
+    if (state !== "running" && state !== "paused") return;
+    this.post({ type: "stop" });
+    this.setState(state, "stopping…");
+    this.stopping = setTimeout(() => {
+      this.terminate();
+      this.stopped();
+    }, 2000);
+  }
+
+  private stopped(): void {
+    this.clearStopping();
     this.finish("done", "stopped");
+  }
+
+  private clearStopping(): void {
+    clearTimeout(this.stopping);
+    this.stopping = undefined;
+  }
+
+  /** The learner clicked an element of a figure: ask the worker what it is. */
+  private select(figure: string, target: Target): void {
+    if (!this.worker) {
+      this.log.append(el("div", { class: "select-note" }, "Run the experiment again to look inside it."));
+      return;
+    }
+    this.views.get(figure)?.setSelected?.(target);
+    this.post({ type: "select", figure, target });
   }
 
   dispose(): void {
     clearTimeout(this.rerun);
+    this.clearStopping();
     this.terminate();
     cancelAnimationFrame(this.frame);
   }
@@ -275,7 +317,14 @@ export class ExperimentPanel {
   private receive(message: FromWorker): void {
     switch (message.type) {
       case "events":
+        if (this.stopping) break; // the run's last steps after Stop: the figures stay as they were
         for (const event of message.events) this.apply(event);
+        break;
+      case "stopped":
+        this.stopped();
+        break;
+      case "select-error":
+        this.log.append(el("div", { class: "select-error" }, message.message));
         break;
       case "backend":
         this.backend.textContent = message.text;
@@ -298,6 +347,7 @@ export class ExperimentPanel {
   }
 
   private finish(state: State, text: string): void {
+    this.clearStopping();
     // After an error the last good figures stay: the message says what to fix.
     if (state !== "error") for (const view of this.stale.values()) view.element.remove();
     this.stale.clear();
@@ -308,6 +358,11 @@ export class ExperimentPanel {
   private apply(event: LabEvent): void {
     if (event.type === "log") {
       this.log.append(el("div", {}, event.text));
+      return;
+    }
+    if (event.type === "selectable") {
+      this.selectable.set(event.figure, event.hint);
+      this.makeSelectable(event.figure);
       return;
     }
     if (event.type === "points") {
@@ -334,9 +389,38 @@ export class ExperimentPanel {
         };
       }
       this.views.set(figure.id, view);
+      this.makeSelectable(figure.id);
     }
     view.update(figure);
+    // A detail sits below the row of the figure it describes, and marks the element there.
+    const source = figure.kind === "detail" && figure.of ? this.views.get(figure.of.figure) : undefined;
+    if (source && figure.kind === "detail" && figure.of) {
+      this.placeBelow(view.element, source.element);
+      source.setSelected?.(figure.of.target);
+    }
     this.markDirty(figure.id);
+  }
+
+  /**
+   * Put `detail` after `source`, or after the figure sharing its row (two columns: a narrow figure
+   * followed by another narrow one), so a pair drawn side by side stays side by side.
+   */
+  private placeBelow(detail: HTMLElement, source: HTMLElement): void {
+    const next = (e: Element) => {
+      const n = e.nextElementSibling;
+      return n === detail ? n.nextElementSibling : n;
+    };
+    const wide = (e: Element) => e.classList.contains("wide") || getComputedStyle(e).gridColumnStart === "1";
+    const partner = next(source);
+    const anchor = !wide(source) && partner && !wide(partner) ? partner : source;
+    if (anchor.nextElementSibling !== detail) anchor.after(detail);
+  }
+
+  private makeSelectable(id: string): void {
+    const view = this.views.get(id);
+    if (!view || !this.selectable.has(id)) return;
+    view.setSelectable?.((target) => this.select(id, target), this.selectable.get(id));
+    view.element.dataset.selectable = "true";
   }
 
   private markDirty(id: string): void {

@@ -1,12 +1,16 @@
 /** Messages between a lesson page and the worker that runs its experiment. */
-import type { LabEvent, Params } from "../../lessons/lesson.js";
+import type { LabEvent, Params, Target } from "../../lessons/lesson.js";
 
 export type ToWorker =
   | { type: "run"; lesson: string; section: string; params: Params; pace: number }
   | { type: "pause" }
   | { type: "resume" }
   /** Minimum milliseconds per tick, so a fast run can be watched (0: as fast as it goes). */
-  | { type: "pace"; ms: number };
+  | { type: "pace"; ms: number }
+  /** End the run at its next tick, keeping the worker (and what the run built) for selections. */
+  | { type: "stop" }
+  /** The learner clicked an element of a selectable figure. */
+  | { type: "select"; figure: string; target: Target };
 
 export type FromWorker =
   | { type: "events"; events: LabEvent[] }
@@ -15,4 +19,8 @@ export type FromWorker =
   | { type: "paused" }
   | { type: "resumed" }
   | { type: "done"; ms: number }
-  | { type: "error"; message: string };
+  /** The run ended at a tick after a "stop". */
+  | { type: "stopped" }
+  | { type: "error"; message: string }
+  /** A selection could not be answered (the run goes on). */
+  | { type: "select-error"; message: string };

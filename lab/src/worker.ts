@@ -4,7 +4,13 @@
  * run is paced to be watched, about once a frame when it runs at full speed.
  */
 import { findLesson } from "../../lessons/index.js";
-import { type LabContext, type LabEvent, type Lesson, StopRun } from "../../lessons/lesson.js";
+import {
+  type LabContext,
+  type LabEvent,
+  type Lesson,
+  type SelectHandler,
+  StopRun,
+} from "../../lessons/lesson.js";
 import { WasmBackend, wasmAvailable } from "../../src/backend/wasm/index.js";
 import { createWebGpuBackend } from "../../src/backend/webgpu/index.js";
 import { registerBackend, setBackend } from "../../src/tensor/index.js";
@@ -12,16 +18,36 @@ import type { FromWorker, ToWorker } from "./protocol.js";
 
 let pace = 0;
 let paused = false;
+let stopping = false;
 let wake: (() => void) | undefined;
 let batch: LabEvent[] = [];
+/** The current run's answers to clicks on its figures, by figure id. */
+let handlers = new Map<string, SelectHandler>();
 
 function post(message: FromWorker): void {
   self.postMessage(message);
 }
 
+/**
+ * Post the batch. A figure replaced within one batch is sent once, its last version in the place
+ * of its first (a game drawn at every step of a fast run need not cross to the page at every
+ * step, and a new figure keeps its place among the others).
+ */
 function flush(): void {
   if (batch.length === 0) return;
-  post({ type: "events", events: batch });
+  const first = new Map<string, number>();
+  const events: (LabEvent | null)[] = [];
+  for (const e of batch) {
+    const at = e.type === "figure" ? first.get(e.figure.id) : undefined;
+    if (at !== undefined) {
+      events[at] = e;
+      events.push(null);
+    } else {
+      if (e.type === "figure") first.set(e.figure.id, events.length);
+      events.push(e);
+    }
+  }
+  post({ type: "events", events: events.filter((e) => e !== null) });
   batch = [];
 }
 
@@ -58,13 +84,31 @@ const context: LabContext = {
       await yieldNow();
       lastYield = performance.now();
     }
-    while (paused) {
+    while (paused && !stopping) {
       flush();
       await new Promise<void>((resolve) => (wake = resolve));
     }
+    if (stopping) throw new StopRun();
     lastTick = performance.now();
   },
+  onSelect(figure, handler, hint) {
+    handlers.set(figure, handler);
+    batch.push(hint === undefined ? { type: "selectable", figure } : { type: "selectable", figure, hint });
+  },
 };
+
+/** Answer a click with the handler the run registered; the run itself goes on. */
+async function select(message: Extract<ToWorker, { type: "select" }>): Promise<void> {
+  const handler = handlers.get(message.figure);
+  try {
+    if (!handler) throw new Error(`figure "${message.figure}" answers no clicks`);
+    await handler(message.target);
+  } catch (error) {
+    post({ type: "select-error", message: error instanceof Error ? error.message : String(error) });
+  } finally {
+    flush();
+  }
+}
 
 /**
  * The fastest backend this page can run: WebGPU for an experiment that reads only with await
@@ -123,14 +167,16 @@ async function run(message: Extract<ToWorker, { type: "run" }>): Promise<void> {
     post(await backendChoice);
     pace = message.pace;
     paused = false;
+    stopping = false;
+    handlers = new Map();
     lastTick = performance.now();
     await experiment.run(message.params, context);
     flush();
     post({ type: "done", ms: performance.now() - started });
   } catch (error) {
     flush();
-    if (error instanceof StopRun) return;
-    post({ type: "error", message: error instanceof Error ? error.message : String(error) });
+    if (error instanceof StopRun) post({ type: "stopped" });
+    else post({ type: "error", message: error instanceof Error ? error.message : String(error) });
   }
 }
 
@@ -151,6 +197,13 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
       break;
     case "pace":
       pace = message.ms;
+      break;
+    case "stop":
+      stopping = true;
+      wake?.();
+      break;
+    case "select":
+      void select(message);
       break;
   }
 };

@@ -8,6 +8,7 @@ import { registerGPT } from "./commands/gpt.js";
 import { registerLab } from "./commands/lab.js";
 import { registerMakemore } from "./commands/makemore.js";
 import { registerMicrograd } from "./commands/micrograd.js";
+import { registerPong } from "./commands/pong.js";
 import { registerSelftestOps } from "./commands/selftest-ops.js";
 import { registerTokenizer } from "./commands/tokenizer.js";
 
@@ -49,6 +50,7 @@ export function createProgram(): Command {
   registerSelftestOps(selftest);
   registerGPT(program, selftest);
   registerMakemore(program);
+  registerPong(program);
   // --backend webgpu (or HERO_BACKEND=webgpu) sets up the GPU before the command runs.
   program.hook("preAction", async (_program, command) => {
     // Only commands that compute with tensors take --backend; HERO_BACKEND means nothing to others.

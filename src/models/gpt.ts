@@ -17,6 +17,8 @@ import {
   causalAttentionWeights,
   crossEntropy,
   embedding,
+  enableGrad,
+  gelu,
   isGradEnabled,
   keep,
   linear,
@@ -182,10 +184,25 @@ export class MLP extends Module {
     this.dropout = new Dropout(dropout, dropoutGenerator);
   }
 
+  /** When true, forward() keeps its hidden layer before and after GELU ([B, T, 4C]) for the lab. */
+  recordActivations = false;
+  lastPreActivation: Tensor | null = null;
+  lastActivation: Tensor | null = null;
+
   forward(x: Tensor): Tensor {
-    // gelu(c_fc(x)), one fused kernel where the backend has it (webgpu).
-    const h = linearGelu(x, this.c_fc.weight, this.c_fc.bias, this.approximate);
-    return this.dropout.forward(this.c_proj.forward(h));
+    if (!this.recordActivations) {
+      // gelu(c_fc(x)), one fused kernel where the backend has it (webgpu).
+      const h = linearGelu(x, this.c_fc.weight, this.c_fc.bias, this.approximate);
+      return this.dropout.forward(this.c_proj.forward(h));
+    }
+    // Recording: the same two steps apart, so the lab sees each neuron before and after GELU.
+    const pre = this.c_fc.forward(x); // each of the 4C neurons: w·x + b
+    const act = gelu(pre, this.approximate);
+    // Kept in the graph: after a backward, lastActivation.grad is d loss / d activation.
+    if (act.requiresGrad) act.retainGrad();
+    this.lastPreActivation = keep(pre);
+    this.lastActivation = keep(act);
+    return this.dropout.forward(this.c_proj.forward(act));
   }
 }
 
@@ -204,10 +221,17 @@ export class Block extends Module {
     this.mlp = new MLP(c.nEmbd, c.bias, c.dropout, c.gelu ?? "tanh", dropoutGenerator);
   }
 
+  /** When true, forward() keeps the residual stream after the attention and after the MLP. */
+  recordResidual = false;
+  lastAfterAttention: Tensor | null = null;
+  lastOutput: Tensor | null = null;
+
   forward(x: Tensor, cache?: { k: Tensor; v: Tensor } | null): { x: Tensor; k: Tensor; v: Tensor } {
     const a = this.attn.forward(this.ln_1.forward(x), cache);
     x = x.add(a.y);
+    if (this.recordResidual) this.lastAfterAttention = keep(x);
     x = x.add(this.mlp.forward(this.ln_2.forward(x)));
+    if (this.recordResidual) this.lastOutput = keep(x);
     return { x, k: a.k, v: a.v };
   }
 }
@@ -234,6 +258,22 @@ class TiedHead extends Module {
   constructor(readonly weight: Tensor) {
     super();
   }
+}
+
+/** What GPT.trace() recorded of one forward pass (tensors of batch row 0's shape [1, T, ...]). */
+export interface GPTTrace {
+  /** The residual stream: after the embeddings, then after each block (nLayer + 1 of [B, T, C]). */
+  residuals: Tensor[];
+  /** Each block's residual stream after its attention, before its MLP ([B, T, C]). */
+  afterAttention: Tensor[];
+  /** Each block's MLP hidden layer, before and after GELU ([B, T, 4C]). */
+  mlpPre: Tensor[];
+  mlpAct: Tensor[];
+  /** Each block's attention weights ([B, nh, T, T]). */
+  attention: Tensor[];
+  logits: Tensor;
+  /** With targets: the mean cross-entropy, already backpropagated (mlpAct[l].grad is set). */
+  loss: Tensor | null;
 }
 
 export interface GPTForwardOptions {
@@ -319,6 +359,64 @@ export class GPT extends Module {
     }
   }
 
+  /**
+   * Forward idx once with every block recording its internals: the residual stream after each
+   * layer, the MLPs' hidden units, the attention weights (the lab's neuron views and logit lens).
+   * With targets it also backpropagates the loss, so each mlpAct[l].grad is d loss / d activation;
+   * the parameters' gradients this leaves are zeroed again. Runs in eval mode (no dropout).
+   */
+  trace(idx: Tensor, { targets = null }: { targets?: Tensor | null } = {}): GPTTrace {
+    const wasTraining = this.training;
+    const blocks = [...this.transformer.h];
+    const setRecording = (on: boolean) => {
+      this.recordEmbedding = on;
+      for (const b of blocks) {
+        b.recordResidual = on;
+        b.mlp.recordActivations = on;
+        b.attn.recordWeights = on;
+      }
+    };
+    this.eval();
+    setRecording(true);
+    try {
+      const run = () => this.forward(idx, { targets });
+      const { logits, loss } = targets ? enableGrad(run) : noGrad(run);
+      if (loss) {
+        loss.backward();
+        this.zeroGrad({ setToNone: true });
+      }
+      return {
+        residuals: [this.lastEmbedding!, ...blocks.map((b) => b.lastOutput!)],
+        afterAttention: blocks.map((b) => b.lastAfterAttention!),
+        mlpPre: blocks.map((b) => b.mlp.lastPreActivation!),
+        mlpAct: blocks.map((b) => b.mlp.lastActivation!),
+        attention: blocks.map((b) => b.attn.lastWeights!),
+        logits,
+        loss,
+      };
+    } finally {
+      setRecording(false);
+      this.lastEmbedding = null;
+      for (const b of blocks) {
+        b.lastOutput = b.lastAfterAttention = b.mlp.lastPreActivation = b.mlp.lastActivation = null;
+        b.attn.lastWeights = null;
+      }
+      this.train(wasTraining);
+    }
+  }
+
+  /**
+   * The logit lens: read a residual stream [B, T, C] as if it were the last layer's, through the
+   * final LayerNorm and the output projection: logits [B, T, V], each layer's guess of the next token.
+   */
+  logitLens(residual: Tensor): Tensor {
+    return linear(this.transformer.ln_f.forward(residual), this.lm_head.weight);
+  }
+
+  /** When true, forward() keeps the token + position embeddings, the residual stream's start. */
+  private recordEmbedding = false;
+  private lastEmbedding: Tensor | null = null;
+
   /** idx int32 [B, T] → logits [B, T, V] (and loss with targets). */
   forward(idx: Tensor, options: GPTForwardOptions = {}): { logits: Tensor; loss: Tensor | null } {
     const { targets = null, cache = null, lastOnly = false } = options;
@@ -336,6 +434,7 @@ export class GPT extends Module {
     const tr = this.transformer;
     const pos = arange(past, past + T);
     let x = tr.drop.forward(tr.wte.forward(idx).add(embedding(tr.wpe.weight, pos)));
+    if (this.recordEmbedding) this.lastEmbedding = keep(x);
     const blocks = [...tr.h];
     const inference = !isGradEnabled();
     blocks.forEach((block, i) => {

@@ -2,7 +2,7 @@
 
 import { type ZeroGradOptions, zeroGrads } from "../nn/module.js";
 import type { Tensor } from "../tensor/index.js";
-import { keep, noGrad } from "../tensor/index.js";
+import { keep, noGrad, tidy } from "../tensor/index.js";
 
 export interface ParamGroupOptions {
   lr?: number;
@@ -69,7 +69,8 @@ export abstract class Optimizer<H extends { lr: number }> {
     noGrad(() => {
       for (const group of this.paramGroups) {
         for (const p of group.params) {
-          if (p.grad) this.update(p, p.grad, group.hyper, this.stateOf(p));
+          // tidy frees the update's temporaries at once (state tensors are kept, see persistent()).
+          if (p.grad) tidy(() => this.update(p, p.grad!, group.hyper, this.stateOf(p)));
         }
       }
     });

@@ -143,3 +143,5 @@ export function decisionBoundary(
     ],
   }) as unknown as Element;
 }
+
+export { imageRGBA, type PixelImage, type PixelScheme } from "./pixels.js";

@@ -4,8 +4,8 @@
  */
 import type { Viz } from "@viz-js/viz";
 import katex from "katex";
-import type { Figure, GraphFigure } from "../../../lessons/lesson.js";
-import { el, type FigureView, figureCard } from "./view.js";
+import type { Figure, GraphFigure, Target } from "../../../lessons/lesson.js";
+import { el, type FigureView, figureCard, selectHint } from "./view.js";
 
 let vizPromise: Promise<Viz> | undefined;
 
@@ -38,6 +38,8 @@ export class GraphView implements FigureView {
   private playing: ReturnType<typeof setInterval> | undefined;
   /** The learner chose fit or full size: keep it. */
   private userSized = false;
+  private onSelect: ((target: Target) => void) | undefined;
+  private selected: number | undefined;
 
   constructor(figure: GraphFigure) {
     const card = figureCard("graph", figure.title);
@@ -74,6 +76,30 @@ export class GraphView implements FigureView {
       e.preventDefault();
       this.act(action);
     });
+  }
+
+  setSelectable(onSelect: ((target: Target) => void) | undefined, hint?: string): void {
+    this.onSelect = onSelect;
+    selectHint(this.element, onSelect ? hint : undefined, onSelect ? "Click a box to see its code." : "");
+    this.wireNodes();
+  }
+
+  setSelected(target: Target | undefined): void {
+    this.selected = target?.[0];
+    this.wireNodes();
+  }
+
+  /** The figure's clickable nodes (by DOT name) answer clicks; the chosen one is marked. */
+  private wireNodes(): void {
+    const names = this.figure.nodes ?? [];
+    for (const node of this.body.querySelectorAll<SVGGElement>("g.node")) {
+      const index = names.indexOf(node.querySelector("title")?.textContent ?? "");
+      if (index < 0) continue;
+      node.classList.toggle("selectable", this.onSelect !== undefined);
+      node.classList.toggle("selected", index === this.selected);
+      node.dataset.node = String(index);
+      node.onclick = this.onSelect ? () => this.onSelect?.([index]) : null;
+    }
   }
 
   update(figure: Figure): void {
@@ -133,6 +159,7 @@ export class GraphView implements FigureView {
     this.shown = this.index;
     this.shownFigure = this.figure;
     this.body.replaceChildren(svg);
+    this.wireNodes();
     // A graph too wide to read when fitted is shown at full size, scrolled to where backprop is.
     if (!this.userSized) {
       const wide = svg.width.baseVal.value * 0.3 > (this.body.clientWidth || Number.POSITIVE_INFINITY);

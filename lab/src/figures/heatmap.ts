@@ -1,7 +1,7 @@
 /** A matrix as coloured cells, drawn with Observable Plot (bigram counts, attention weights). */
 import * as Plot from "@observablehq/plot";
-import type { HeatmapFigure } from "../../../lessons/lesson.js";
-import { CardView } from "./view.js";
+import type { HeatmapFigure, Target } from "../../../lessons/lesson.js";
+import { CardView, selectHint } from "./view.js";
 
 const fmt = (v: number) =>
   Number.isInteger(v)
@@ -17,6 +17,33 @@ const RASTER_CELLS = 16_384;
 
 export class HeatmapView extends CardView<HeatmapFigure> {
   readonly minInterval = 100;
+  private onSelect: ((target: Target) => void) | undefined;
+  private selected: Target | undefined;
+
+  setSelectable(onSelect: ((target: Target) => void) | undefined, hint?: string): void {
+    this.onSelect = onSelect;
+    selectHint(this.element, onSelect ? hint : undefined, onSelect ? "Click a cell to look inside it." : "");
+    this.element.classList.toggle("selectable", onSelect !== undefined);
+  }
+
+  setSelected(target: Target | undefined): void {
+    this.selected = target;
+    this.markSelected();
+  }
+
+  /** The cells' rects, in the order of the cells (the first cell mark; later ones outline). */
+  private cellRects(): SVGRectElement[] {
+    return [...(this.body.querySelector('[aria-label="cell"]')?.querySelectorAll("rect") ?? [])];
+  }
+
+  private markSelected(): void {
+    const nCols = Math.max(0, ...this.figure.values.map((r) => r.length));
+    const [row, col] = this.selected ?? [-1, -1];
+    this.cellRects().forEach((rect, k) => {
+      const on = Math.floor(k / nCols) === row && k % nCols === col;
+      rect.classList.toggle("selected", on);
+    });
+  }
 
   draw(): void {
     const {
@@ -39,7 +66,9 @@ export class HeatmapView extends CardView<HeatmapFigure> {
     }
     const cells = values.flatMap((row, i) => row.map((v, j) => ({ i, j, v })));
     const max = Math.max(1e-12, ...cells.map((c) => Math.abs(c.v)));
-    const margin = { top: 30, left: 40, right: 10, bottom: 10 };
+    // Room on the left for the longest row label.
+    const longest = Math.max(0, ...(rowLabels ?? []).map((l) => l.length));
+    const margin = { top: 30, left: Math.max(40, Math.min(160, 8 + 6.5 * longest)), right: 10, bottom: 10 };
     const cell = Math.max(4, (width - margin.left - margin.right) / Math.max(1, nCols));
     const text = this.figure.text === "auto" ? nCols <= 32 && cell >= 18 : (this.figure.text ?? false);
     const label = (labels: string[] | undefined) => (i: number) => labels?.[i] ?? String(i);
@@ -76,11 +105,12 @@ export class HeatmapView extends CardView<HeatmapFigure> {
           title: (d: { i: number; j: number; v: number }) =>
             `${label(rowLabels)(d.i)} → ${label(colLabels)(d.j)}: ${d.v}`,
         }),
-        text
+        text || this.figure.cellText
           ? Plot.text(cells, {
               x: "j",
               y: "i",
-              text: (d: { v: number }) => fmt(d.v),
+              text: (d: { i: number; j: number; v: number }) =>
+                this.figure.cellText?.[d.i]?.[d.j] ?? fmt(d.v),
               fill: (d: { v: number }) => (Math.abs(d.v) / max > 0.55 ? "white" : "#30343a"),
               fontSize: Math.min(11, cell / 3),
             })
@@ -93,6 +123,13 @@ export class HeatmapView extends CardView<HeatmapFigure> {
     }) as unknown as Element;
     this.element.dataset.cells = String(cells.length);
     this.body.replaceChildren(plot);
+    if (this.onSelect) {
+      this.cellRects().forEach((rect, k) => {
+        const { i, j } = cells[k]!;
+        rect.addEventListener("click", () => this.onSelect?.([i, j]));
+      });
+    }
+    this.markSelected();
   }
 
   /** A big matrix as one image, a pixel per value, as matplotlib's imshow. */

@@ -1,9 +1,11 @@
 /** The figure kinds the lab can draw: one view per kind of lessons/lesson.ts's Figure. */
 import type { Figure } from "../../../lessons/lesson.js";
+import { DetailView } from "./detail.js";
 import { FieldView } from "./field.js";
 import { GraphView } from "./graph.js";
 import { HeatmapView } from "./heatmap.js";
 import { HistogramView } from "./histogram.js";
+import { ImagesView } from "./images.js";
 import { LineView } from "./line.js";
 import { NetworkView } from "./network.js";
 import { ScatterView } from "./scatter.js";
@@ -33,5 +35,9 @@ export function createView(figure: Figure): FigureView {
       return new HistogramView(figure);
     case "tokens":
       return new TokensView(figure);
+    case "images":
+      return new ImagesView(figure);
+    case "detail":
+      return new DetailView(figure);
   }
 }

@@ -1,10 +1,13 @@
 /**
  * A network drawn as neurons and weighted edges: edge colour = weight (blue positive, red
- * negative; width and strength grow with |w|), neuron fill = activation for one input.
+ * negative; width and strength grow with |w|), neuron fill = activation for one input. A wide
+ * layer (an MLP's 200 hidden units) is folded into several columns; with thousands of edges they
+ * are drawn as a few paths, one per colour step. Neurons can be clicked when the experiment
+ * answers (a detail of the neuron appears), and the chosen one is ringed with its edges on top.
  */
-import type { Figure, NetworkFigure } from "../../../lessons/lesson.js";
+import type { Figure, NetworkFigure, Target } from "../../../lessons/lesson.js";
 import { activationColor, weightColor } from "./color.js";
-import { el, type FigureView, figureCard } from "./view.js";
+import { el, type FigureView, figureCard, selectHint } from "./view.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -26,6 +29,13 @@ function titled<T extends SVGElement>(node: T, text: string): T {
 
 const fmt = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(Math.abs(x) >= 10 ? 1 : 2));
 
+/** A layer taller than this is folded into columns of FOLD neurons. */
+const TALL = 64;
+const FOLD = 48;
+/** Above this many edges they are drawn as one path per colour step, not a line each. */
+const MANY_EDGES = 2500;
+const STEPS = 6;
+
 export class NetworkView implements FigureView {
   readonly element: HTMLElement;
   readonly minInterval = 80;
@@ -33,6 +43,9 @@ export class NetworkView implements FigureView {
   private readonly heading: HTMLElement;
   private readonly caption = el("figcaption");
   private figure: NetworkFigure;
+  private probe: number[] | undefined;
+  private onSelect: ((target: Target) => void) | undefined;
+  private selected: Target | undefined;
 
   constructor(figure: NetworkFigure) {
     const card = figureCard("network", figure.title);
@@ -43,10 +56,23 @@ export class NetworkView implements FigureView {
     this.figure = figure;
   }
 
-  private probe: number[] | undefined;
-
   update(figure: Figure): void {
     if (figure.kind === "network") this.figure = figure;
+  }
+
+  setSelectable(onSelect: ((target: Target) => void) | undefined, hint?: string): void {
+    this.onSelect = onSelect;
+    selectHint(
+      this.element,
+      onSelect ? hint : undefined,
+      onSelect ? "Click a neuron to look inside it." : "",
+    );
+    this.draw();
+  }
+
+  setSelected(target: Target | undefined): void {
+    this.selected = target;
+    this.draw();
   }
 
   /** Show the activations for another input (the point under the pointer), or the lesson's again. */
@@ -84,34 +110,79 @@ export class NetworkView implements FigureView {
     this.element.classList.toggle("probing", this.probe !== undefined);
     const small = sizes.reduce((a, b) => a + b, 0) <= 6; // small enough to print every number
     const tallest = Math.max(...sizes);
+    // Each layer as columns × rows of neurons: one column unless it is very tall.
+    const grid = sizes.map((n) => {
+      const columns = tallest > TALL ? Math.ceil(n / FOLD) : 1;
+      return { columns, rows: Math.ceil(n / columns) };
+    });
+    const maxRows = Math.max(...grid.map((g) => g.rows));
     const width = Math.max(300, this.body.clientWidth || 480);
-    const height = small ? 220 : Math.max(240, Math.min(360, tallest * 22 + 40));
+    const height = small
+      ? 220
+      : maxRows > 30
+        ? Math.min(560, maxRows * 8 + 40)
+        : Math.max(240, Math.min(360, tallest * 22 + 40));
     const pad = small ? 70 : 30;
-    const r = small ? 22 : Math.max(4, Math.min(10, (height - 40) / tallest / 2.6));
-    const x = (l: number) => pad + ((width - 2 * pad) * l) / Math.max(1, sizes.length - 1);
-    const y = (l: number, j: number) =>
-      height / 2 + (j - (sizes[l]! - 1) / 2) * ((height - 40) / Math.max(1, tallest));
+    const pitch = (height - 40) / Math.max(1, maxRows);
+    const r = small ? 22 : Math.max(2.5, Math.min(10, pitch / 2.6));
+    const columnGap = Math.max(2 * r + 3, 9);
+    const layerX = (l: number) => pad + ((width - 2 * pad) * l) / Math.max(1, sizes.length - 1);
+    const x = (l: number, j: number) => {
+      const { columns, rows } = grid[l]!;
+      return layerX(l) + (Math.floor(j / rows) - (columns - 1) / 2) * columnGap;
+    };
+    const y = (l: number, j: number) => {
+      const { rows } = grid[l]!;
+      return height / 2 + ((j % rows) - (rows - 1) / 2) * pitch;
+    };
+    const [selLayer, selNeuron] = this.selected ?? [-1, -1];
+    const touchesSelected = (l: number, j: number, i: number) =>
+      (l + 1 === selLayer && j === selNeuron) || (l === selLayer && i === selNeuron);
 
     const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, class: "network" });
     const edges = svg("g", { class: "edges" });
+    const chosen = svg("g", { class: "edges selected-edges" });
     const maxW = Math.max(1e-9, ...weights.flat(2).map(Math.abs));
+    const count = weights.reduce((n, layer) => n + layer.reduce((m, row) => m + row.length, 0), 0);
+    const line = (l: number, j: number, i: number) =>
+      `M${x(l, i).toFixed(1)} ${y(l, i).toFixed(1)}L${x(l + 1, j).toFixed(1)} ${y(l + 1, j).toFixed(1)}`;
+    const paths = new Map<number, string[]>(); // colour step → segments, when there are many edges
     weights.forEach((layer, l) => {
       layer.forEach((row, j) => {
         row.forEach((w, i) => {
           const t = w / maxW;
-          const line = svg("line", {
-            x1: x(l),
+          if (touchesSelected(l, j, i)) {
+            const edge = svg("line", {
+              x1: x(l, i),
+              y1: y(l, i),
+              x2: x(l + 1, j),
+              y2: y(l + 1, j),
+              stroke: weightColor(t),
+              "stroke-width": 0.8 + 2.4 * Math.abs(t),
+            });
+            chosen.append(titled(edge, `w = ${w.toFixed(4)}`));
+            return;
+          }
+          if (count > MANY_EDGES) {
+            const step = Math.sign(t) * Math.ceil(Math.abs(t) * STEPS);
+            const list = paths.get(step) ?? [];
+            list.push(line(l, j, i));
+            paths.set(step, list);
+            return;
+          }
+          const edge = svg("line", {
+            x1: x(l, i),
             y1: y(l, i),
-            x2: x(l + 1),
+            x2: x(l + 1, j),
             y2: y(l + 1, j),
             stroke: weightColor(t),
             "stroke-width": (small ? 1.5 : 0.4) + (small ? 4 : 2.2) * Math.abs(t),
             "stroke-opacity": small ? 1 : 0.25 + 0.75 * Math.abs(t),
           });
-          edges.append(titled(line, `w = ${w.toFixed(4)}`));
+          edges.append(titled(edge, `w = ${w.toFixed(4)}`));
           if (small) {
             const label = svg("text", {
-              x: (x(l) * 0.6 + x(l + 1) * 0.4).toFixed(1),
+              x: (x(l, i) * 0.6 + x(l + 1, j) * 0.4).toFixed(1),
               y: (y(l, i) * 0.6 + y(l + 1, j) * 0.4 - 6).toFixed(1),
               class: "edge-label",
               "text-anchor": "middle",
@@ -122,22 +193,43 @@ export class NetworkView implements FigureView {
         });
       });
     });
-    root.append(edges);
+    // Many edges: the faint ones first, so the strong ones are drawn on top.
+    for (const step of [...paths.keys()].sort((a, b) => Math.abs(a) - Math.abs(b))) {
+      const t = step / STEPS;
+      edges.append(
+        svg("path", {
+          d: paths.get(step)!.join(""),
+          stroke: weightColor(t),
+          "stroke-width": 0.3 + 1.2 * Math.abs(t),
+          "stroke-opacity": 0.08 + 0.5 * Math.abs(t) ** 2,
+          fill: "none",
+          class: "edge-bundle",
+        }),
+      );
+    }
+    root.append(edges, chosen);
 
     const neurons = svg("g", { class: "neurons" });
     activations.forEach((layer, l) => {
       const maxA = Math.max(1e-9, ...layer.map(Math.abs));
       layer.forEach((a, j) => {
-        const cx = x(l);
+        const cx = x(l, j);
         const cy = y(l, j);
         const bias = l > 0 ? biases[l - 1]?.[j] : undefined;
+        const isSelected = l === selLayer && j === selNeuron;
         const circle = svg("circle", {
           cx,
           cy,
           r,
           fill: activationColor(small ? Math.tanh(a) : a / maxA),
-          class: l === 0 ? "neuron input" : "neuron",
+          class: `${l === 0 ? "neuron input" : "neuron"}${this.onSelect ? " selectable" : ""}${isSelected ? " selected" : ""}`,
+          "data-layer": l,
+          "data-neuron": j,
         });
+        if (this.onSelect) {
+          const onSelect = this.onSelect;
+          circle.addEventListener("click", () => onSelect([l, j]));
+        }
         const name = l === 0 ? inputLabels?.[j] : l === sizes.length - 1 ? outputLabels?.[j] : undefined;
         const about = `${name ?? (l === 0 ? `input ${j}` : `layer ${l}, neuron ${j}`)}: ${a.toFixed(4)}${bias === undefined ? "" : `, bias ${bias.toFixed(4)}`}`;
         neurons.append(titled(circle, about));
@@ -155,13 +247,20 @@ export class NetworkView implements FigureView {
         }
       });
       if (!small) {
-        const label = svg("text", { x: x(l), y: height - 4, class: "layer-label", "text-anchor": "middle" });
-        label.textContent = l === 0 ? "input" : l === sizes.length - 1 ? "output" : `hidden ${l}`;
+        const label = svg("text", {
+          x: layerX(l),
+          y: height - 4,
+          class: "layer-label",
+          "text-anchor": "middle",
+        });
+        label.textContent =
+          this.figure.layerLabels?.[l] ??
+          (l === 0 ? "input" : l === sizes.length - 1 ? "output" : `hidden ${l}`);
         neurons.append(label);
       }
     });
     root.append(neurons);
-    this.element.dataset.edges = String(weights.flat(2).length);
+    this.element.dataset.edges = String(count);
     this.body.replaceChildren(root);
   }
 }

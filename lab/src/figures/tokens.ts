@@ -3,8 +3,8 @@
  * wherever it appears). Several tokenizations sit side by side with their counts; with several
  * frames (a tokenizer's merges, one after another) there are step / play controls and a slider.
  */
-import type { Figure, TokenSpan, TokensFigure } from "../../../lessons/lesson.js";
-import { el, type FigureView, figureCard } from "./view.js";
+import type { Figure, Target, TokenSpan, TokensFigure } from "../../../lessons/lesson.js";
+import { el, type FigureView, figureCard, selectHint } from "./view.js";
 
 /** A light colour per id: hues spread by the golden angle, so neighbouring ids differ. */
 export function tokenColor(id: number): string {
@@ -29,6 +29,8 @@ export class TokensView implements FigureView {
   private figure: TokensFigure;
   private index: number;
   private playing: ReturnType<typeof setInterval> | undefined;
+  private onSelect: ((target: Target) => void) | undefined;
+  private selected: Target | undefined;
 
   constructor(figure: TokensFigure) {
     const card = figureCard("tokens", figure.title);
@@ -65,6 +67,17 @@ export class TokensView implements FigureView {
     this.element.append(this.caption);
   }
 
+  setSelectable(onSelect: ((target: Target) => void) | undefined, hint?: string): void {
+    this.onSelect = onSelect;
+    selectHint(this.element, onSelect ? hint : undefined, onSelect ? "Click a token to look inside it." : "");
+    this.draw();
+  }
+
+  setSelected(target: Target | undefined): void {
+    this.selected = target;
+    this.draw();
+  }
+
   update(figure: Figure): void {
     if (figure.kind !== "tokens") return;
     this.stop();
@@ -93,14 +106,23 @@ export class TokensView implements FigureView {
     this.play.textContent = "play";
   }
 
-  private sequence(name: string, tokens: TokenSpan[], multiple: boolean): HTMLElement {
-    const chips = tokens.map((t) =>
-      el(
+  private sequence(name: string, tokens: TokenSpan[], multiple: boolean, s: number): HTMLElement {
+    const [frame, sequence, token] = this.selected ?? [-1, -1, -1];
+    const chips = tokens.map((t, k) => {
+      const chosen = frame === this.index && sequence === s && token === k;
+      const chip = el(
         "span",
-        { class: "token", style: `background:${tokenColor(t.id)}`, title: `id ${t.id}` },
+        {
+          class: `token${this.onSelect ? " selectable" : ""}${chosen ? " selected" : ""}`,
+          style: `background:${tokenColor(t.id)}`,
+          title: `id ${t.id}`,
+          "data-token": String(k),
+        },
         shown(t.text),
-      ),
-    );
+      );
+      if (this.onSelect) chip.addEventListener("click", () => this.onSelect?.([this.index, s, k]));
+      return chip;
+    });
     return el(
       "div",
       { class: "token-sequence", "data-name": name, "data-tokens": String(tokens.length) },
@@ -125,7 +147,7 @@ export class TokensView implements FigureView {
       el(
         "div",
         { class: multiple ? "token-columns" : "" },
-        ...frame.sequences.map((s) => this.sequence(s.name, s.tokens, multiple)),
+        ...frame.sequences.map((s, k) => this.sequence(s.name, s.tokens, multiple, k)),
       ),
     );
     this.caption.textContent = frame.caption;

@@ -1,5 +1,5 @@
 /** A figure on a page: built from the figures an experiment emits, drawn on animation frames. */
-import type { Figure } from "../../../lessons/lesson.js";
+import type { Figure, Target } from "../../../lessons/lesson.js";
 
 export interface FigureView {
   readonly element: HTMLElement;
@@ -11,6 +11,13 @@ export interface FigureView {
   draw(): void | Promise<void>;
   /** Milliseconds to wait at least between two draws (heavy figures). */
   readonly minInterval?: number;
+  /**
+   * Clicking an element (a neuron, a cell, an image, a node) calls `onSelect` with its target;
+   * undefined turns clicking off. `hint` says what a click shows.
+   */
+  setSelectable?(onSelect: ((target: Target) => void) | undefined, hint?: string): void;
+  /** Mark the element whose detail is shown. */
+  setSelected?(target: Target | undefined): void;
 }
 
 export function el<K extends keyof HTMLElementTagNameMap>(
@@ -63,4 +70,18 @@ export abstract class CardView<F extends Figure> implements FigureView {
   }
 
   abstract draw(): void | Promise<void>;
+}
+
+/** The line under a figure that says what clicking its elements shows. */
+export function selectHint(element: HTMLElement, hint: string | undefined, fallback: string): void {
+  let note = element.querySelector<HTMLElement>(":scope > .select-hint");
+  if (hint === undefined && fallback === "") {
+    note?.remove();
+    return;
+  }
+  if (!note) {
+    note = el("p", { class: "select-hint" });
+    element.append(note);
+  }
+  note.textContent = hint ?? fallback;
 }

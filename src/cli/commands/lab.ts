@@ -9,18 +9,21 @@ import type { Command } from "commander";
 import { findLesson, lessons } from "../../../lessons/index.js";
 import {
   collectingContext,
+  type DetailFigure,
   type Figure,
   type LabEvent,
   type LessonFile,
   parseParams,
 } from "../../../lessons/lesson.js";
+import { cellSource, findLine } from "../../../lessons/source.js";
 import { DATASETS } from "../../data/index.js";
 import { defaultDataDir } from "../../data/node.js";
 import { dotToSvg } from "../../micrograd/index.js";
-import { decisionBoundary, headlessDocument, lineChart, svgText } from "../../plot/index.js";
+import { decisionBoundary, headlessDocument, imageRGBA, lineChart, svgText } from "../../plot/index.js";
 import { writeFileAtomic } from "../files.js";
 import { startLabServer } from "../lab-server.js";
 import { intOption } from "../options.js";
+import { imagesPng } from "../png.js";
 import { startProgress } from "../progress.js";
 
 /** The repository root (this file runs from dist/src/cli/commands). */
@@ -130,9 +133,17 @@ export function registerLab(program: Command): void {
     .argument("<lesson>", "lesson id, number or title (e.g. 1 or 01-micrograd)")
     .argument("[section]", "the section whose experiment to run (default: the first with one)")
     .option("--set <key=value...>", "set a parameter (repeatable)")
+    .option(
+      "--select <figure:i,j...>",
+      "after the run, click an element of a figure as in the lab (e.g. mlp:1,3 for neuron 3 of layer 1) and print what it shows",
+    )
     .option("--out <dir>", "where to write the figures", "out/lesson")
     .action(
-      async (lessonId: string, sectionId: string | undefined, opts: { set?: string[]; out: string }) => {
+      async (
+        lessonId: string,
+        sectionId: string | undefined,
+        opts: { set?: string[]; select?: string[]; out: string },
+      ) => {
         const entry = findLesson(lessonId);
         if (!entry)
           throw new Error(`no lesson "${lessonId}" (known: ${lessons.map((l) => l.id).join(", ")})`);
@@ -167,7 +178,7 @@ export function registerLab(program: Command): void {
         const onEvent = (event: LabEvent) => {
           if (event.type === "log") console.log(event.text);
           else if (event.type === "figure") figures.set(event.figure.id, event.figure);
-          else {
+          else if (event.type === "points") {
             const byName = series.get(event.figure) ?? new Map<string, { x: number; y: number }[]>();
             byName.set(event.series, [...(byName.get(event.series) ?? []), ...event.points]);
             series.set(event.figure, byName);
@@ -185,6 +196,18 @@ export function registerLab(program: Command): void {
         progress?.stop();
         const stats = [...figures.values()].find((f) => f.kind === "stats");
         if (stats?.kind === "stats") console.log(stats.items.map((i) => `${i.label} ${i.value}`).join(", "));
+        for (const selection of opts.select ?? []) {
+          const colon = selection.lastIndexOf(":");
+          const target = selection
+            .slice(colon + 1)
+            .split(",")
+            .map((v) => Number(v.trim()));
+          if (colon <= 0 || target.some((v) => !Number.isInteger(v)))
+            throw new Error(`--select expects figure:i,j (whole numbers), got "${selection}"`);
+          for (const event of await context.select(selection.slice(0, colon), target))
+            if (event.type === "figure" && event.figure.kind === "detail")
+              console.log(describeDetail(event.figure));
+        }
         const document = await headlessDocument();
         for (const figure of figures.values()) {
           const path = join(opts.out, l.id, `${section.id}-${figure.id}.svg`);
@@ -205,6 +228,16 @@ export function registerLab(program: Command): void {
             );
           }
           if (svg) console.log(`wrote ${writeFileAtomic(path, svg)}`);
+          if (figure.kind === "images") {
+            const images = figure.images.map((image) => ({
+              width: image.width,
+              height: image.height,
+              rgba: imageRGBA(image, image.scheme ?? figure.scheme ?? "gray"),
+            }));
+            const scale = Math.max(1, Math.round(figure.scale ?? 1));
+            const png = imagesPng(images, { scale, columns: images.length > 4 ? 20 : 4 });
+            console.log(`wrote ${writeFileAtomic(path.replace(/\.svg$/, ".png"), png)}`);
+          }
           // Tokens have no picture in the terminal: the last frame's tokens, separated by "|".
           if (figure.kind === "tokens") {
             for (const { name, tokens } of figure.frames.at(-1)?.sequences ?? []) {
@@ -215,4 +248,32 @@ export function registerLab(program: Command): void {
         }
       },
     );
+}
+
+/** A detail figure as text: its numbers, its formula and the line of code that computes it. */
+export function describeDetail(figure: DetailFigure): string {
+  const width = Math.max(0, ...figure.values.map((v) => v.label.length));
+  const lines = [
+    figure.title,
+    ...figure.values.map(
+      (v) =>
+        `  ${v.label.padEnd(width)}  ${typeof v.value === "number" && !Number.isInteger(v.value) ? v.value.toPrecision(6) : v.value}`,
+    ),
+  ];
+  for (const vector of figure.vectors ?? []) {
+    const shown = vector.values.slice(0, 8).map((v) => v.toFixed(4));
+    lines.push(`  ${vector.label}: [${shown.join(", ")}${vector.values.length > 8 ? ", …" : ""}]`);
+  }
+  if (figure.tokens)
+    lines.push(
+      `  ${figure.tokens.label}: ${figure.tokens.tokens.map((t) => `${JSON.stringify(t.text)} ${t.value.toFixed(3)}`).join(", ")}`,
+    );
+  if (figure.tex) lines.push(`  ${figure.tex}`);
+  if (figure.code) {
+    const text = cellSource(readFileSync(join(repoRoot, figure.code.file), "utf8"), figure.code);
+    const at = findLine(text, figure.code.line);
+    const where = figure.code.region ? `#region ${figure.code.region}` : figure.code.symbol;
+    lines.push(`  ${figure.code.file} (${where}), line ${at + 1}: ${text.split("\n")[at]!.trim()}`);
+  }
+  return lines.join("\n");
 }

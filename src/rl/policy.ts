@@ -1,0 +1,154 @@
+/**
+ * The policy network of Karpathy's pg-pong.py and what feeds it: a Pong frame preprocessed into
+ * 80 × 80 = 6,400 pixels, the difference of two consecutive ones as the input, 200 ReLU units,
+ * and one sigmoid output, the probability of moving UP.
+ */
+import { Module, parameter } from "../nn/index.js";
+import { globalRandom, type Random } from "../random/index.js";
+import {
+  cat,
+  crossEntropy,
+  noGrad,
+  randn,
+  relu,
+  sigmoid,
+  type Tensor,
+  tensor,
+  tidy,
+  zerosLike,
+} from "../tensor/index.js";
+import { FRAME_HEIGHT, FRAME_WIDTH } from "./pong.js";
+
+/** The input: 80 × 80 pixels. */
+export const INPUT_SIDE = 80;
+export const INPUT_SIZE = INPUT_SIDE * INPUT_SIDE;
+
+// #region prepro
+/**
+ * pg-pong.py's prepro: "210x160x3 uint8 frame into 6400 (80x80) 1D float vector". Crop the score
+ * and the walls away (rows 35 to 194), keep every second row and column of the red channel, erase
+ * the two background colours and set everything else (paddles, ball) to 1.
+ */
+export function prepro(frame: Uint8Array): Float32Array {
+  if (frame.length !== FRAME_HEIGHT * FRAME_WIDTH * 3)
+    throw new RangeError(
+      `prepro: expected a ${FRAME_HEIGHT} × ${FRAME_WIDTH} × 3 frame (${FRAME_HEIGHT * FRAME_WIDTH * 3} bytes), got ${frame.length}`,
+    );
+  const x = new Float32Array(INPUT_SIZE);
+  for (let row = 0; row < INPUT_SIDE; row++) {
+    for (let col = 0; col < INPUT_SIDE; col++) {
+      const red = frame[((35 + 2 * row) * FRAME_WIDTH + 2 * col) * 3]!; // I = I[35:195]; I = I[::2, ::2, 0]
+      x[row * INPUT_SIDE + col] = red === 144 || red === 109 ? 0 : 1; // erase background, the rest is 1
+    }
+  }
+  return x;
+}
+// #endregion
+
+// #region discount
+/**
+ * pg-pong.py's discount_rewards: each step's return r_t + γ r_{t+1} + γ² r_{t+2} + …, started
+ * afresh at every point scored (a reward ≠ 0 is "a game boundary", Pong-specific).
+ */
+export function discountRewards(rewards: readonly number[], gamma: number): Float32Array {
+  const discounted = new Float32Array(rewards.length);
+  let runningAdd = 0;
+  for (let t = rewards.length - 1; t >= 0; t--) {
+    if (rewards[t] !== 0) runningAdd = 0; // reset the sum, since this was a game boundary
+    runningAdd = runningAdd * gamma + rewards[t]!;
+    discounted[t] = runningAdd;
+  }
+  return discounted;
+}
+// #endregion
+
+/** Returns standardised to mean 0 and standard deviation 1, as pg-pong.py's advantages. */
+export function standardize(values: Float32Array): Float32Array {
+  const n = values.length;
+  let mean = 0;
+  for (const v of values) mean += v / n;
+  let variance = 0;
+  for (const v of values) variance += (v - mean) ** 2 / n;
+  const std = Math.sqrt(variance);
+  return values.map((v) => (std > 0 ? (v - mean) / std : 0));
+}
+
+export interface PolicyOutput {
+  /** The hidden layer's pre-activations W1·x, [N, H]. */
+  pre: Tensor;
+  /** The hidden units relu(W1·x), [N, H]. */
+  h: Tensor;
+  /** The output's log-odds W2·h, [N]. */
+  logit: Tensor;
+  /** P(UP) = sigmoid(logit), [N]. */
+  p: Tensor;
+}
+
+// #region policy
+/**
+ * pg-pong.py's model: W1 [H, 6400] and W2 [H], no biases, "Xavier" initialised (randn / √fan_in).
+ * h = relu(W1·x), p = sigmoid(W2·h) = P(UP | x).
+ */
+export class PolicyNetwork extends Module {
+  readonly W1: Tensor;
+  readonly W2: Tensor;
+
+  constructor(
+    readonly hidden = 200,
+    { generator = globalRandom }: { generator?: Random } = {},
+  ) {
+    super();
+    this.W1 = parameter(randn([hidden, INPUT_SIZE], { generator }).div(Math.sqrt(INPUT_SIZE)));
+    this.W2 = parameter(randn([hidden], { generator }).div(Math.sqrt(hidden)));
+  }
+
+  /** Frame differences x [N, 6400] → the hidden units and P(UP) of each. */
+  forward(x: Tensor): PolicyOutput {
+    if (x.ndim !== 2 || x.shape[1] !== INPUT_SIZE)
+      throw new RangeError(`PolicyNetwork: expected inputs [N, ${INPUT_SIZE}], got [${x.shape.join(", ")}]`);
+    const pre = x.matmul(this.W1.T); // [N, H]
+    const h = relu(pre); // ReLU nonlinearity
+    const logit = h.matmul(this.W2); // [N]: the log probability of going up
+    return { pre, h, logit, p: sigmoid(logit) };
+  }
+
+  /**
+   * forward() for one frame difference, read back as numbers. A difference frame is almost all
+   * zeros (the pixels the ball and paddles left and reached), so W1·x only needs W1's columns at
+   * the pixels that changed: the same numbers, without reading all 1.28M weights at every step.
+   */
+  act(x: Float32Array): { pre: Float32Array; h: Float32Array; logit: number; up: number } {
+    const changed: number[] = [];
+    for (let i = 0; i < x.length; i++) if (x[i] !== 0) changed.push(i);
+    if (changed.length === 0) {
+      const zeros = new Float32Array(this.hidden);
+      return { pre: zeros, h: zeros.slice(), logit: 0, up: 0.5 };
+    }
+    return noGrad(() =>
+      tidy(() => {
+        const columns = this.W1.indexSelect(1, tensor(changed, { dtype: "int32" })); // [H, k]
+        const pre = columns.matmul(tensor(changed.map((i) => x[i]!))); // W1·x, [H]
+        const h = relu(pre);
+        const logit = h.mul(this.W2).sum();
+        return {
+          pre: pre.dataSync() as Float32Array,
+          h: h.dataSync() as Float32Array,
+          logit: logit.item(),
+          up: sigmoid(logit).item(),
+        };
+      }),
+    );
+  }
+}
+
+/**
+ * The policy-gradient loss of an episode: −Σ_t A_t · log π(a_t | x_t). Its gradient is pg-pong's
+ * policy_backward: d loss / d logit_t = −A_t (y_t − p_t), with y_t = 1 for UP (the "fake label").
+ * log π is a cross-entropy over the two actions' logits [0, logit], stable for any logit.
+ */
+export function policyLoss(logit: Tensor, up: Tensor, advantages: Tensor): Tensor {
+  const logits = cat([zerosLike(logit).unsqueeze(1), logit.unsqueeze(1)], 1); // [N, 2]: DOWN, UP
+  const nll = crossEntropy(logits, up, { reduction: "none" }); // −log π(a_t | x_t)
+  return nll.mul(advantages).sum();
+}
+// #endregion
