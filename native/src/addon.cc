@@ -5,7 +5,7 @@
 //   context(threads, isa)       -> a context (its threads and packing buffers); isa "" = the best
 //   matmul(ctx, memory, args)   -> true, or false when the product is not one it takes (caller falls back)
 //   attention(ctx, memory, args), attentionBackward(ctx, memory, args) -> the same
-//   adamw, layerNormBackward, linear, geluBackward (ctx, memory, args)
+//   adamw, axpy, layerNormBackward, linear, geluBackward (ctx, memory, args)
 //   info()                      -> { isas: [...], best }
 //   workerRuns(ctx)             -> shares run by the worker threads
 #include <node_api.h>
@@ -354,6 +354,28 @@ napi_value adamw_call(napi_env env, napi_callback_info info) {
   return boolean(env, true);
 }
 
+// Argument slots of axpy (x ← x + alpha·y): 0 rows, 1 their length, 2 x, 3 its row stride, 4 y,
+// 5 its row stride (float32 rows, contiguous within), alpha as float64 at slot 8.
+napi_value axpy_call(napi_env env, napi_callback_info info) {
+  Call call;
+  if (!read_call(env, info, call)) return nullptr;
+  const int32_t* s = call.args;
+  Axpy a;
+  a.rows = s[0];
+  a.len = s[1];
+  if (a.rows < 0 || a.len < 0) return throw_error(env, "axpy: negative size");
+  if (a.rows == 0 || a.len == 0) return boolean(env, true);
+  const int64_t sizes[2] = {a.rows, a.len}, xs[2] = {s[3], 1}, ys[2] = {s[5], 1};
+  a.x = operand(call, uint32_t(s[2]), sizes, xs, 2);
+  a.y = operand(call, uint32_t(s[4]), sizes, ys, 2);
+  if (!a.x || !a.y) return throw_error(env, "axpy: an operand reaches outside the wasm memory");
+  a.x_row = s[3];
+  a.y_row = s[5];
+  a.alpha = f64_slot(s, 8);
+  axpy(a, call.ctx->team);
+  return boolean(env, true);
+}
+
 // Argument slots of layerNormBackward: 0 R, 1 D, then addresses and row strides: 2 x, 3 its row
 // stride, 4 g, 5 its row stride, 6 mean [R], 7 rstd [R], 8 weight [D] (0: none), 9 dx, 10 its row
 // stride, 11 dweight [D] (0: none), 12 dbias [D] (0: none). Columns contiguous, float32.
@@ -472,6 +494,7 @@ NAPI_MODULE_INIT() {
       {"attentionBackward", nullptr, hero::attention_call<true>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamw", nullptr, hero::adamw_call, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"layerNormBackward", nullptr, hero::layer_norm_backward_call, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"axpy", nullptr, hero::axpy_call, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"linear", nullptr, hero::linear_call, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"geluBackward", nullptr, hero::gelu_backward_call, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, hero::info, nullptr, nullptr, nullptr, napi_default, nullptr},

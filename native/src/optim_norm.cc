@@ -35,6 +35,14 @@ CLONES void adamw_range(const AdamW& a, int64_t i0, int64_t i1) {
   }
 }
 
+CLONES void axpy_rows(const Axpy& a, int64_t r0, int64_t r1, int64_t j0, int64_t j1) {
+  for (int64_t r = r0; r < r1; r++) {
+    float* __restrict x = a.x + r * a.x_row;
+    const float* __restrict y = a.y + r * a.y_row;
+    for (int64_t j = j0; j < j1; j++) x[j] = float(double(x[j]) + a.alpha * double(y[j]));
+  }
+}
+
 inline double lanes_sum(v8d v) {
   double s = 0;
   for (int i = 0; i < 8; i++) s += v[i];
@@ -104,6 +112,30 @@ void adamw(const AdamW& a, Team& team) {
   team.run([&](int) {
     for (int t; (t = tasks.claim()) < tasks.count;) {
       adamw_range(a, t * kChunk, std::min(a.n, (t + 1) * kChunk));
+      tasks.finish();
+    }
+  });
+}
+
+void axpy(const Axpy& a, Team& team) {
+  // Memory-bound: both threads only for long rows of work, by rows or by slices of one row.
+  constexpr int64_t kChunk = 1 << 15;
+  const int64_t n = a.rows * a.len;
+  if (n < 2 * kChunk || team.size() == 1) {
+    axpy_rows(a, 0, a.rows, 0, a.len);
+    return;
+  }
+  const int64_t rows_per = std::max<int64_t>(1, kChunk / std::max<int64_t>(1, a.len));
+  const bool by_rows = a.rows >= 2 * team.size();
+  const int64_t tasks_n = by_rows ? (a.rows + rows_per - 1) / rows_per : (a.len + kChunk - 1) / kChunk;
+  Tasks tasks;
+  tasks.reset(int(tasks_n));
+  team.run([&](int) {
+    for (int t; (t = tasks.claim()) < tasks.count;) {
+      if (by_rows)
+        axpy_rows(a, t * rows_per, std::min(a.rows, (t + 1) * rows_per), 0, a.len);
+      else
+        axpy_rows(a, 0, a.rows, t * kChunk, std::min(a.len, (t + 1) * kChunk));
       tasks.finish();
     }
   });

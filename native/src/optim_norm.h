@@ -21,6 +21,19 @@ struct AdamW {
 
 void adamw(const AdamW& a, Team& team);
 
+// x ← x + alpha·y over rows of contiguous floats (rows, len, row strides), computed in float64 and
+// rounded once, as the js kernel does.
+struct Axpy {
+  int64_t rows, len;
+  float* x;
+  int64_t x_row;
+  const float* y;
+  int64_t y_row;
+  double alpha;
+};
+
+void axpy(const Axpy& a, Team& team);
+
 struct LayerNormBackward {
   int R, D;
   const float* x;

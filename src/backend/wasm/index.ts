@@ -620,7 +620,19 @@ export class WasmBackend implements Backend {
   };
 
   private axpy({ x, y, alpha }: OptionalKernelArgs["axpy"]): void {
-    this.walk(x.shape, [x, y], [x.strides, y.strides]);
+    const a = this.args();
+    const rows = this.walk(x.shape, [x, y], [x.strides, y.strides]);
+    // Native: float32 rows contiguous within, at most one merged outer dim.
+    if (
+      this.native &&
+      x.storage.dtype === "float32" &&
+      a[I_STEP] === 1 &&
+      a[I_STEP + 1] === 1 &&
+      a[I_ND]! <= 1
+    ) {
+      const [xRow, yRow] = a[I_ND] === 1 ? [a[I_STRIDES]!, a[I_STRIDES + 1]!] : [0, 0];
+      if (this.native.axpy(x, y, rows, a[I_LEN]!, xRow, yRow, alpha)) return;
+    }
     this.setF(0, alpha);
     this.launch("axpy");
   }

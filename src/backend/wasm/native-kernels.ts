@@ -144,6 +144,19 @@ export class NativeKernels {
     return this.addon.adamw(this.handle, this.heap.bytes(), this.argsPtr);
   }
 
+  /** x ← x + alpha·y over float32 rows contiguous within (rows, len and row strides as walk() merged them). */
+  axpy(x: View, y: View, rows: number, len: number, xRow: number, yRow: number, alpha: number): boolean {
+    const s = this.args();
+    s[0] = rows;
+    s[1] = len;
+    s[2] = this.address(x);
+    s[3] = xRow;
+    s[4] = this.address(y);
+    s[5] = yRow;
+    this.doubles[4] = alpha;
+    return this.addon.axpy(this.handle, this.heap.bytes(), this.argsPtr);
+  }
+
   /** Layer norm's backward for float32 rows with contiguous columns (else false). */
   layerNormBackward(args: KernelArgs["layerNormBackward"]): boolean {
     const { x, weight, mean, rstd, g, dx, dweight, dbias } = args;

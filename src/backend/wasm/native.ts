@@ -11,6 +11,7 @@ export interface NativeAddon {
   attention(handle: unknown, memory: Uint8Array, args: number): boolean;
   attentionBackward(handle: unknown, memory: Uint8Array, args: number): boolean;
   adamw(handle: unknown, memory: Uint8Array, args: number): boolean;
+  axpy(handle: unknown, memory: Uint8Array, args: number): boolean;
   layerNormBackward(handle: unknown, memory: Uint8Array, args: number): boolean;
   linear(handle: unknown, memory: Uint8Array, args: number): boolean;
   geluBackward(handle: unknown, memory: Uint8Array, args: number): boolean;
