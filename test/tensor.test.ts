@@ -495,3 +495,21 @@ test("gradients of slices of one tensor add into one whole gradient (split, over
   for (const row of added) for (let j = 3; j < 6; j++) row[j]! += 2;
   assert.ok(x.grad!.allclose(T.tensor(added), { atol: 1e-6, rtol: 1e-6 }));
 });
+
+test("mulInPlace scales in place on every backend (strided targets too) and is refused on recorded leaves", async () => {
+  for (const backend of testBackends("all")) {
+    const base = T.arange(0, 12, 1, { backend, dtype: "float32" }).reshape([3, 4]);
+    const target = base.transpose(0, 1).slice(0, 1, 3);
+    T.mulInPlace(target, 0.1);
+    const actual = Array.from(await base.data());
+    actual.forEach((v, i) => {
+      const expected = i % 4 >= 1 && i % 4 < 3 ? i * 0.1 : i;
+      assert.ok(Math.abs(v - expected) < 1e-6, `${backend}[${i}]: ${v}, expected ${expected}`);
+    });
+  }
+  const leaf = T.ones([2], { requiresGrad: true });
+  assert.throws(
+    () => T.mulInPlace(leaf, 2),
+    /mulInPlace: a leaf tensor that requires grad cannot be changed in place while recording/,
+  );
+});

@@ -1,5 +1,5 @@
 import type { Tensor } from "../tensor/index.js";
-import { assign, clamp, noGrad, stack, tidy } from "../tensor/index.js";
+import { assign, clamp, mulInPlace, noGrad, stack, tidy } from "../tensor/index.js";
 
 /**
  * Scale all gradients together so their global L2 norm is at most maxNorm (torch's
@@ -12,7 +12,7 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): number 
     for (const g of grads) sumSquares += g.square().sum().item();
     const norm = Math.sqrt(sumSquares);
     const coef = maxNorm / (norm + 1e-6);
-    if (coef < 1) for (const g of grads) assign(g, g.mul(coef));
+    if (coef < 1) for (const g of grads) mulInPlace(g, coef);
     return norm;
   });
 }

@@ -178,6 +178,20 @@ export function assign(target: Tensor, value: TensorLike): Tensor {
 }
 
 /**
+ * target ← target·s in place (PyTorch's target.mul_(s)), outside the tape like assign: gradient
+ * clipping's rescale, one pass with no temporary. Each element is read and written at its own
+ * place, which synchronous backends allow in one kernel; on the others, mul then assign.
+ */
+export function mulInPlace(target: Tensor, s: number): Tensor {
+  checkInPlace("mulInPlace", target, s);
+  if (!target.backend.synchronous || !isFloatDType(target.dtype)) return assign(target, mul(target, s));
+  target.storage.version++;
+  const view = viewOf(target);
+  target.backend.run("binaryScalar", { op: "mul", x: view, scalar: s, scalarFirst: false, out: view });
+  return target;
+}
+
+/**
  * target ← target + alpha·value in place (PyTorch's target.add_(value, alpha=alpha)): gradient
  * accumulation and optimizer updates. Outside the tape, like assign; one fused kernel where the
  * backend has `axpy`, else add (and mul) then assign.
