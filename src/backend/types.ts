@@ -220,7 +220,8 @@ export interface OptionalKernelArgs {
   /**
    * out = softmax(q·kᵀ·scale, masked when causal)·v for q [..., T, D], k [..., Tk, D],
    * v [..., Tk, Dv] with equal batch dims; also writes the weights [..., T, Tk] for the backward.
-   * Causal: query i sees keys j <= i + Tk − T (the queries are the last T positions).
+   * Causal: query i sees keys j <= i + Tk − T (the queries are the last T positions). The outputs
+   * (out, and dq, dk, dv of the backward) may have any strides with a contiguous last dim.
    */
   attention: { q: View; k: View; v: View; scale: number; causal: boolean; out: View; weights: View };
   /**

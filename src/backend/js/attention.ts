@@ -38,7 +38,8 @@ export function attention({ q, k, v, scale, causal, out, weights }: OptionalKern
   const V = dataOf(v);
   const O = dataOf(out);
   const P = dataOf(weights);
-  const { T, D, Tk, Dv, sqi, sqd, skj, skd, svj, svd } = geometry(q, k, v);
+  const { nd, T, D, Tk, Dv, sqi, sqd, skj, skd, svj, svd } = geometry(q, k, v);
+  const [soi, sod] = out.strides.slice(nd - 2) as [number, number];
   const scores = new Float64Array(Tk);
   const acc = new Float64Array(Dv);
   const it = batches([q, k, v, out, weights]);
@@ -65,7 +66,7 @@ export function attention({ q, k, v, scale, causal, out, weights }: OptionalKern
         if (p === 0) continue;
         for (let d = 0; d < Dv; d++) acc[d]! += p * V[pv + j * svj + d * svd]!;
       }
-      for (let d = 0; d < Dv; d++) O[po + i * Dv + d] = last < 0 ? Number.NaN : acc[d]!;
+      for (let d = 0; d < Dv; d++) O[po + i * soi + d * sod] = last < 0 ? Number.NaN : acc[d]!;
     }
   }
 }
@@ -92,6 +93,9 @@ export function attentionBackward({
   const { nd, T, D, Tk, Dv, sqi, sqd, skj, skd, svj, svd } = geometry(q, k, v);
   const [spi, spj] = weights.strides.slice(nd - 2) as [number, number];
   const [sgi, sgd] = g.strides.slice(nd - 2) as [number, number];
+  const [sqoi, sqod] = dq.strides.slice(nd - 2) as [number, number];
+  const [skoj, skod] = dk.strides.slice(nd - 2) as [number, number];
+  const [svoj, svod] = dv.strides.slice(nd - 2) as [number, number];
   const dS = new Float64Array(Tk);
   const dqRow = new Float64Array(D);
   const dkAcc = new Float64Array(Tk * D);
@@ -133,9 +137,11 @@ export function attentionBackward({
           dkAcc[j * D + d]! += ds * Q[pq + i * sqi + d * sqd]!;
         }
       }
-      for (let d = 0; d < D; d++) DQ[pdq + i * D + d] = dqRow[d]!;
+      for (let d = 0; d < D; d++) DQ[pdq + i * sqoi + d * sqod] = dqRow[d]!;
     }
-    for (let j = 0; j < Tk * D; j++) DK[pdk + j] = dkAcc[j]!;
-    for (let j = 0; j < Tk * Dv; j++) DV[pdv + j] = dvAcc[j]!;
+    for (let j = 0; j < Tk; j++) {
+      for (let d = 0; d < D; d++) DK[pdk + j * skoj + d * skod] = dkAcc[j * D + d]!;
+      for (let d = 0; d < Dv; d++) DV[pdv + j * svoj + d * svod] = dvAcc[j * Dv + d]!;
+    }
   }
 }

@@ -20,6 +20,28 @@ export function empty(shape: Shape, dtype: DType, backend: Backend): Tensor {
   return new Tensor(storage, [...shape], contiguousStrides(shape), 0);
 }
 
+/**
+ * empty(shape), laid out in memory in the dim order of `like`'s strides (PyTorch's
+ * preserve_format): an attention output for q [B, H, T, D] sliced from a [B, T, 3C] projection is
+ * stored [B, T, H, D], so merging its heads back is a view, not a copy. The last dim stays
+ * innermost (kernels write whole rows); otherwise, and for ties, the layout is contiguous.
+ */
+export function emptyInLayoutOf(like: Tensor, shape: Shape, dtype: DType, backend: Backend): Tensor {
+  const nd = shape.length;
+  const dims = Array.from({ length: nd }, (_, d) => d);
+  const order = dims.sort((a, b) => like.strides[b]! - like.strides[a]! || a - b);
+  if (like.ndim !== nd || order[nd - 1] !== nd - 1 || order.every((d, i) => d === i))
+    return empty(shape, dtype, backend);
+  const stored = order.map((d) => shape[d]!);
+  const storedStrides = contiguousStrides(stored);
+  const strides = new Array<number>(nd);
+  order.forEach((d, i) => {
+    strides[d] = storedStrides[i]!;
+  });
+  const storage = TensorStorage.alloc(backend, dtype, numel(shape));
+  return new Tensor(storage, [...shape], strides, 0);
+}
+
 export function resolveBackend(backend: Backend | string | undefined): Backend {
   if (backend === undefined || typeof backend === "string") return getBackend(backend);
   return backend;

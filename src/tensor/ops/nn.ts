@@ -8,7 +8,7 @@ import { globalRandom, type Random } from "../../random/index.js";
 import { noGrad, record } from "../autograd.js";
 import { normalizeDim, normalizeDims, numel, type Shape, sameShape, shapeString } from "../shape.js";
 import type { Tensor } from "../tensor.js";
-import { empty, rawView, requireDType, requireFloat, viewOf } from "./core.js";
+import { empty, emptyInLayoutOf, rawView, requireDType, requireFloat, viewOf } from "./core.js";
 import { arange, ones, rand } from "./creation.js";
 import { add, assign, cast, clone, div, eq, ge, maskedFill, mul, sqrt, sub } from "./elementwise.js";
 import { indexSelect, tril } from "./indexing.js";
@@ -426,7 +426,8 @@ export function scaledDotProductAttention(
   const batch = q.shape.slice(0, -2);
   const T = q.shape[nd - 2]!;
   const Tk = k.shape[nd - 2]!;
-  const out = empty([...batch, T, v.shape[nd - 1]!], q.dtype, backend);
+  // Outputs keep their inputs' memory order (heads split from one projection stay interleaved).
+  const out = emptyInLayoutOf(q, [...batch, T, v.shape[nd - 1]!], q.dtype, backend);
   const weights = empty([...batch, T, Tk], q.dtype, backend);
   backend.runOptional!("attention", {
     q: viewOf(q),
@@ -442,9 +443,9 @@ export function scaledDotProductAttention(
     "attention",
     [q, k, v],
     (g) => {
-      const dq = empty(q.shape, q.dtype, backend);
-      const dk = empty(k.shape, k.dtype, backend);
-      const dv = empty(v.shape, v.dtype, backend);
+      const dq = emptyInLayoutOf(q, q.shape, q.dtype, backend);
+      const dk = emptyInLayoutOf(k, k.shape, k.dtype, backend);
+      const dv = emptyInLayoutOf(v, v.shape, v.dtype, backend);
       backend.runOptional!("attentionBackward", {
         q: viewOf(q),
         k: viewOf(k),
