@@ -28,7 +28,7 @@ test("the native addon loaded (npm install built it)", { skip: !expected && "not
   const wasm = T.getBackend("wasm") as WasmBackend;
   assert.match(
     wasm.describeKernels(),
-    /^native (avx512|avx2) matmul, attention, AdamW and layer norm backward; wasm /,
+    /^native (avx512|avx2) for matmul, linear, attention, AdamW, axpy, layer norm and GELU backward; wasm /,
   );
 });
 

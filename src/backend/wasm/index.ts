@@ -171,7 +171,7 @@ function defaultThreads(): number {
 function kernelsLine(variant: WasmVariant, threads: number, nativeIsa: string | null): string {
   const wasm = `wasm ${variant}, ${threads} thread${threads === 1 ? "" : "s"}`;
   if (!nativeIsa) return `${wasm} (native kernels: ${nativeStatus().reason || "off"})`;
-  return `native ${nativeIsa} matmul, attention, AdamW and layer norm backward; ${wasm}`;
+  return `native ${nativeIsa} for matmul, linear, attention, AdamW, axpy, layer norm and GELU backward; ${wasm}`;
 }
 
 /** Where the default wasm backend's kernels would run here, in one line (`hero --version`, `hero bench`). */
@@ -187,7 +187,7 @@ export interface WasmBackendOptions {
   threads?: number;
   /** Force a variant (tests, benchmarks). */
   variant?: WasmVariant;
-  /** Run matmul, attention, AdamW and layer norm backward in the native addon where it loaded (default true; HERO_NATIVE=0 turns it off). */
+  /** Run the hot kernels (matmul, linear, attention, AdamW, axpy, layer norm and GELU backward) in the native addon where it loaded (default true; HERO_NATIVE=0 turns it off). */
   native?: boolean;
   /** The name it is registered under (default "wasm"). */
   name?: string;
