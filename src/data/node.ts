@@ -5,12 +5,32 @@
  * are found the same way.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { type DatasetInfo, datasetInfo } from "./catalog.js";
 import { HELLASWAG_SPLITS, type HellaSwagSplit, hellaswagUrl, parseHellaSwag } from "./hellaswag.js";
+
+/**
+ * `length` bytes of an open file from `position`; a file that ends first is the error `truncated`
+ * makes of the message (each loader's own typed error, naming the file).
+ */
+export function readExactly(
+  fd: number,
+  length: number,
+  position: number,
+  truncated: (message: string) => Error,
+): Uint8Array {
+  const buf = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buf, done, length - done, position + done);
+    if (n === 0) throw truncated(`truncated: expected ${length} bytes at offset ${position}`);
+    done += n;
+  }
+  return buf;
+}
 
 export interface LoadOptions {
   /** A file to use instead of looking the data set up. */

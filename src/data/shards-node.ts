@@ -12,7 +12,6 @@ import {
   openSync,
   readdirSync,
   readFileSync,
-  readSync,
   renameSync,
   rmSync,
   statSync,
@@ -20,18 +19,12 @@ import {
 } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { getEncoding } from "../tokenizer/index.js";
+import { readExactly } from "./node.js";
 import { NPY_PREFIX_BYTES, NpyError, npyDataStart, npyHeader, parseNpyHeader } from "./npy.js";
 import { type ShardSet, TokenLoader, type TokenLoaderOptions } from "./shards.js";
 
 function readAt(fd: number, length: number, position: number, file: string): Uint8Array {
-  const buf = new Uint8Array(length);
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, buf, done, length - done, position + done);
-    if (n === 0) throw new NpyError(file, `truncated: expected ${length} bytes at offset ${position}`);
-    done += n;
-  }
-  return buf;
+  return readExactly(fd, length, position, (message) => new NpyError(file, message));
 }
 
 /** The tokens of a uint16 .npy file; the header is validated against the file size before any data is read. */
@@ -46,15 +39,8 @@ export function readNpyTokens(path: string): Uint16Array {
     const size = fstatSync(fd).size;
     const start = npyDataStart(readAt(fd, Math.min(size, NPY_PREFIX_BYTES), 0, path), size, path);
     const { dataStart, length } = parseNpyHeader(readAt(fd, start, 0, path), size, path);
-    const out = new Uint16Array(length);
-    const bytes = new Uint8Array(out.buffer);
-    let done = 0;
-    while (done < bytes.length) {
-      const n = readSync(fd, bytes, done, bytes.length - done, dataStart + done);
-      if (n === 0) throw new NpyError(path, "truncated while reading the tokens");
-      done += n;
-    }
-    return out;
+    const bytes = readAt(fd, 2 * length, dataStart, path);
+    return new Uint16Array(bytes.buffer, 0, length);
   } finally {
     closeSync(fd);
   }

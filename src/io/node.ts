@@ -11,7 +11,6 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
-  readSync,
   renameSync,
   rmSync,
   statSync,
@@ -19,6 +18,7 @@ import {
   writeSync,
 } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+import { readExactly as readBytes } from "../data/node.js";
 import { GPT, gptParameterShapes } from "../models/gpt.js";
 import { type Tensor, zeros } from "../tensor/index.js";
 import {
@@ -42,15 +42,7 @@ import {
 } from "./safetensors.js";
 
 function readExactly(fd: number, length: number, position: number, file: string): Uint8Array {
-  const buf = new Uint8Array(length);
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, buf, done, length - done, position + done);
-    if (n === 0)
-      throw new SafetensorsError(file, `truncated: expected ${length} bytes at offset ${position}`);
-    done += n;
-  }
-  return buf;
+  return readBytes(fd, length, position, (message) => new SafetensorsError(file, message));
 }
 
 /** An open safetensors file: validated header, tensors read on demand. Close when done. */
