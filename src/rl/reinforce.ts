@@ -106,6 +106,17 @@ export class PongTrainer {
     this.observation = this.env.reset();
   }
 
+  /** A fresh game for the next episode, with nothing recorded yet. */
+  private startEpisode(): void {
+    this.xs = [];
+    this.ups = [];
+    this.rewards = [];
+    this.rewardSum = 0;
+    this.previous = null;
+    this.env = this.newEnv();
+    this.observation = this.env.reset();
+  }
+
   /** Each episode's serves come from its own seed, so a resumed run plays the same games. */
   private newEnv(): Pong {
     return new Pong({ ...this.config.env, seed: (this.config.env.seed ?? this.config.seed) + this.episode });
@@ -163,13 +174,7 @@ export class PongTrainer {
     }
     const reward = this.rewardSum;
     this.runningReward = this.runningReward === null ? reward : this.runningReward * 0.99 + reward * 0.01;
-    this.xs = [];
-    this.ups = [];
-    this.rewards = [];
-    this.rewardSum = 0;
-    this.previous = null;
-    this.env = this.newEnv();
-    this.observation = this.env.reset();
+    this.startEpisode();
     return { episode: this.episode, reward, runningReward: this.runningReward, steps, updated };
   }
   // #endregion
@@ -223,13 +228,7 @@ export class PongTrainer {
     this.episode = state.episode;
     this.totalSteps = state.totalSteps;
     this.runningReward = state.runningReward;
-    this.xs = [];
-    this.ups = [];
-    this.rewards = [];
-    this.rewardSum = 0;
-    this.previous = null;
-    this.env = this.newEnv();
-    this.observation = this.env.reset();
+    this.startEpisode();
   }
 }
 
