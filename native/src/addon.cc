@@ -165,11 +165,9 @@ napi_value matmul(napi_env env, napi_callback_info info) {
     for (int64_t b = 0; b < batches && ok; b++) ok = ctx.gemm->gemm_serial(product(b), ctx.ws, 0);
   } else if (batches >= threads && flops < 64 * kParallelFlops) {
     // Many small products (attention's per-head matmuls): whole products per thread.
-    std::atomic<int64_t> next{0};
     std::atomic<bool> all_ok{true};
-    ctx.team.run([&](int thread) {
-      for (int64_t b; (b = next.fetch_add(1)) < batches;)
-        if (!ctx.gemm->gemm_serial(product(b), ctx.ws, thread)) all_ok = false;
+    run_tasks(ctx.team, batches, false, [&](int64_t b, int thread) {
+      if (!ctx.gemm->gemm_serial(product(b), ctx.ws, thread)) all_ok = false;
     });
     ok = all_ok;
   } else {
@@ -268,19 +266,10 @@ napi_value linear_call(napi_env env, napi_callback_info info) {
   if (!ok) return throw_error(env, "linear: out of memory for packing buffers");
   if (!bias && kind == 0) return boolean(env, true);
   const int rows_per_task = int(std::max<int64_t>(1, kElementwiseTask / N));
-  Tasks tasks;
-  tasks.reset((R + rows_per_task - 1) / rows_per_task);
-  auto job = [&](int) {
-    for (int t; (t = tasks.claim()) < tasks.count;) {
-      ctx.vec->linear_epilogue(t * rows_per_task, std::min(R, (t + 1) * rows_per_task), N, out, s[11], bias, kind,
-                               pre, s[14]);
-      tasks.finish();
-    }
-  };
-  if (tasks.count == 1 || ctx.team.size() == 1)
-    job(0);
-  else
-    ctx.team.run(job);
+  run_tasks(ctx.team, (R + rows_per_task - 1) / rows_per_task, false, [&](int64_t t, int) {
+    const int r0 = int(t) * rows_per_task;
+    ctx.vec->linear_epilogue(r0, std::min(R, r0 + rows_per_task), N, out, s[11], bias, kind, pre, s[14]);
+  });
   return boolean(env, true);
 }
 
@@ -299,18 +288,9 @@ napi_value gelu_backward_call(napi_env env, napi_callback_info info) {
   float* out = vector_at(call, uint32_t(s[3]), n);
   if (!x || !g || !out) return throw_error(env, "geluBackward: an operand reaches outside the wasm memory");
   Context& ctx = *call.ctx;
-  Tasks tasks;
-  tasks.reset(int((n + kElementwiseTask - 1) / kElementwiseTask));
-  auto job = [&](int) {
-    for (int t; (t = tasks.claim()) < tasks.count;) {
-      ctx.vec->gelu_backward(t * kElementwiseTask, std::min(n, (t + 1) * kElementwiseTask), x, g, out, kind);
-      tasks.finish();
-    }
-  };
-  if (tasks.count <= 1 || ctx.team.size() == 1)
-    job(0);
-  else
-    ctx.team.run(job);
+  run_tasks(ctx.team, (n + kElementwiseTask - 1) / kElementwiseTask, false, [&](int64_t t, int) {
+    ctx.vec->gelu_backward(t * kElementwiseTask, std::min(n, (t + 1) * kElementwiseTask), x, g, out, kind);
+  });
   return boolean(env, true);
 }
 

@@ -316,41 +316,22 @@ bool attention_forward(const Attention& a, Team& team) {
   const int block = a.batches >= 2 * team.size() ? a.T : std::max(16, a.T / (2 * team.size()));
   const int blocks = (a.T + block - 1) / block;
   const double work = double(a.batches) * a.T * a.Tk * (a.D + a.Dv);
-  Tasks tasks;
-  tasks.reset(int(std::min<int64_t>(a.batches * blocks, 1 << 30)));
   std::atomic<bool> ok{true};
-  auto job = [&](int) {
+  run_tasks(team, a.batches * blocks, work < kAttentionParallelWork, [&](int64_t t, int) {
     static thread_local Buffer kt, s;
-    for (int t; (t = tasks.claim()) < tasks.count;) {
-      const int64_t b = t / blocks;
-      const int i0 = (t % blocks) * block;
-      if (!attention_rows(a, b, i0, std::min(a.T, i0 + block), kt, s)) ok = false;
-      tasks.finish();
-    }
-  };
-  if (team.size() == 1 || work < kAttentionParallelWork)
-    job(0);
-  else
-    team.run(job);
+    const int i0 = int(t % blocks) * block;
+    if (!attention_rows(a, t / blocks, i0, std::min(a.T, i0 + block), kt, s)) ok = false;
+  });
   return ok;
 }
 
 bool attention_backward(const Attention& a, Team& team) {
   if (a.batches == 0) return true;
   const double work = double(a.batches) * a.T * a.Tk * (a.D + a.Dv);
-  Tasks tasks;
-  tasks.reset(int(std::min<int64_t>(a.batches, 1 << 30)));
   std::atomic<bool> ok{true};
-  auto job = [&](int) {
+  run_tasks(team, a.batches, work < kAttentionParallelWork, [&](int64_t b, int) {
     static thread_local Buffer vt, ds;
-    for (int t; (t = tasks.claim()) < tasks.count;) {
-      if (!attention_backward_batch(a, t, vt, ds)) ok = false;
-      tasks.finish();
-    }
-  };
-  if (team.size() == 1 || work < kAttentionParallelWork)
-    job(0);
-  else
-    team.run(job);
+    if (!attention_backward_batch(a, b, vt, ds)) ok = false;
+  });
   return ok;
 }

@@ -102,42 +102,21 @@ CLONES void layer_norm_backward_rows(const LayerNormBackward& a, int r0, int r1,
 void adamw(const AdamW& a, Team& team) {
   // Fixed chunks (whatever thread runs one), so every run rounds the same way.
   constexpr int64_t kChunk = 1 << 15;
-  const int64_t chunks = (a.n + kChunk - 1) / kChunk;
-  if (chunks <= 1 || team.size() == 1) {
-    adamw_range(a, 0, a.n);
-    return;
-  }
-  Tasks tasks;
-  tasks.reset(int(chunks));
-  team.run([&](int) {
-    for (int t; (t = tasks.claim()) < tasks.count;) {
-      adamw_range(a, t * kChunk, std::min(a.n, (t + 1) * kChunk));
-      tasks.finish();
-    }
-  });
+  run_tasks(team, (a.n + kChunk - 1) / kChunk, false,
+            [&](int64_t t, int) { adamw_range(a, t * kChunk, std::min(a.n, (t + 1) * kChunk)); });
 }
 
 void axpy(const Axpy& a, Team& team) {
   // Memory-bound: both threads only for long rows of work, by rows or by slices of one row.
   constexpr int64_t kChunk = 1 << 15;
-  const int64_t n = a.rows * a.len;
-  if (n < 2 * kChunk || team.size() == 1) {
-    axpy_rows(a, 0, a.rows, 0, a.len);
-    return;
-  }
   const int64_t rows_per = std::max<int64_t>(1, kChunk / std::max<int64_t>(1, a.len));
   const bool by_rows = a.rows >= 2 * team.size();
-  const int64_t tasks_n = by_rows ? (a.rows + rows_per - 1) / rows_per : (a.len + kChunk - 1) / kChunk;
-  Tasks tasks;
-  tasks.reset(int(tasks_n));
-  team.run([&](int) {
-    for (int t; (t = tasks.claim()) < tasks.count;) {
-      if (by_rows)
-        axpy_rows(a, t * rows_per, std::min(a.rows, (t + 1) * rows_per), 0, a.len);
-      else
-        axpy_rows(a, 0, a.rows, t * kChunk, std::min(a.len, (t + 1) * kChunk));
-      tasks.finish();
-    }
+  const int64_t tasks = by_rows ? (a.rows + rows_per - 1) / rows_per : (a.len + kChunk - 1) / kChunk;
+  run_tasks(team, tasks, a.rows * a.len < 2 * kChunk, [&](int64_t t, int) {
+    if (by_rows)
+      axpy_rows(a, t * rows_per, std::min(a.rows, (t + 1) * rows_per), 0, a.len);
+    else
+      axpy_rows(a, 0, a.rows, t * kChunk, std::min(a.len, (t + 1) * kChunk));
   });
 }
 
@@ -158,20 +137,9 @@ bool layer_norm_backward(const LayerNormBackward& a, Team& team) {
     layer_norm_backward_rows(a, c * rows_per_chunk, std::min(a.R, (c + 1) * rows_per_chunk), dw, dw + D,
                              scratch.data(), scratch.data() + D);
   };
-  if (chunks == 1 || team.size() == 1) {
-    std::vector<double> scratch(2 * std::size_t(D));
-    for (int c = 0; c < chunks; c++) run_chunk(c, scratch);
-  } else {
-    Tasks tasks;
-    tasks.reset(chunks);
-    team.run([&](int) {
-      std::vector<double> scratch(2 * std::size_t(D));
-      for (int t; (t = tasks.claim()) < tasks.count;) {
-        run_chunk(t, scratch);
-        tasks.finish();
-      }
-    });
-  }
+  // One scratch (x̂ and ĝ of a row) per thread.
+  std::vector<std::vector<double>> scratch(team.size(), std::vector<double>(2 * std::size_t(D)));
+  run_tasks(team, chunks, false, [&](int64_t c, int thread) { run_chunk(int(c), scratch[thread]); });
   for (int d = 0; d < D; d++) {
     double w = 0, b = 0;
     for (int c = 0; c < chunks; c++) {

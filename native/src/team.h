@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <thread>
 #include <vector>
@@ -57,5 +58,19 @@ struct Tasks {
   // tasks other threads are running right now).
   void wait_all() const;
 };
+
+// Runs fn(task, thread) for every task in [0, count), the tasks claimed by the team's threads in
+// turn; on the caller alone when `alone` (too little work to wake a thread), one task, or one thread.
+template <class F>
+void run_tasks(Team& team, int64_t count, bool alone, F&& fn) {
+  if (alone || count <= 1 || team.size() == 1) {
+    for (int64_t t = 0; t < count; t++) fn(t, 0);
+    return;
+  }
+  std::atomic<int64_t> next{0};
+  team.run([&](int thread) {
+    for (int64_t t; (t = next.fetch_add(1, std::memory_order_relaxed)) < count;) fn(t, thread);
+  });
+}
 
 }  // namespace hero
