@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import type { TrainEvent } from "../src/train/gpt-node.js";
-import { dataDir, repoRoot } from "./helpers.js";
+import { close, dataDir, repoRoot } from "./helpers.js";
+import { webgpuUnavailable } from "./tensor-backends.js";
 
 const main = join(repoRoot, "dist", "src", "cli", "main.js");
 const dir = mkdtempSync(join(tmpdir(), "herograd-e2e-"));
@@ -25,9 +26,11 @@ function hero(args: string[]) {
   return r.stdout;
 }
 
-test("prepare shards, train 50 steps with accumulation 2, resume, evaluate, export", () => {
-  const data = join(dir, "data");
-  const prepared = hero([
+const data = join(dir, "data");
+let preparedOutput: string | null = null;
+/** tinyshakespeare as GPT-2 BPE shards in `data`, prepared once for the tests of this file. */
+function prepareShards(): string {
+  preparedOutput ??= hero([
     "gpt",
     "prepare",
     "tinyshakespeare",
@@ -38,6 +41,11 @@ test("prepare shards, train 50 steps with accumulation 2, resume, evaluate, expo
     "--data-dir",
     data,
   ]);
+  return preparedOutput;
+}
+
+test("prepare shards, train 50 steps with accumulation 2, resume, evaluate, export", () => {
+  const prepared = prepareShards();
   assert.match(prepared, /tinyshakespeare_val_000000\.npy: val, 100000 tokens/);
   assert.match(prepared, /tinyshakespeare_train_000003\.npy: train, \d+ tokens/);
   assert.match(prepared, /7222 documents, \d+ tokens in 4 shards/);
@@ -138,4 +146,62 @@ test("prepare shards, train 50 steps with accumulation 2, resume, evaluate, expo
   );
   const fromExport = hero(["gpt", "eval", "hellaswag", "--weights", exported, "--data", sample]);
   assert.ok(fromExport.includes(score[0]), fromExport);
+});
+
+test("on webgpu the sharded run with HellaSwag evaluations gives wasm's numbers", {
+  skip: process.env.HERO_TEST_WEBGPU === "0" || webgpuUnavailable !== null,
+  timeout: 300_000,
+}, () => {
+  prepareShards();
+  const sample = join(repoRoot, "test", "data", "hellaswag-sample.jsonl");
+  const run = (backend: string) => {
+    const out = join(dir, `run-${backend}`);
+    hero([
+      "gpt",
+      "train",
+      "--preset",
+      "gpt2",
+      ...[
+        "dataset=tinyshakespeare",
+        "n_layer=1",
+        "n_head=2",
+        "n_embd=16",
+        "block_size=64",
+        "batch_size=2",
+        "total_batch_size=256",
+        "eval_interval=2",
+        "eval_iters=1",
+        "warmup_iters=1",
+        "max_iters=2",
+        "lr_decay_iters=2",
+        "sample_tokens=0",
+        "hellaswag_examples=4",
+      ].flatMap((s) => ["--set", s]),
+      "--out",
+      out,
+      "--data-dir",
+      data,
+      "--hellaswag",
+      sample,
+      "--backend",
+      backend,
+    ]);
+    return readFileSync(join(out, "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as TrainEvent);
+  };
+  const wasm = run("wasm");
+  const webgpu = run("webgpu");
+  const of = <T extends TrainEvent["type"]>(events: TrainEvent[], type: T) =>
+    events.filter((e): e is Extract<TrainEvent, { type: T }> => e.type === type);
+  assert.deepEqual(
+    of(webgpu, "hellaswag").map((e) => [e.iter, e.examples, e.acc, e.accNorm]),
+    of(wasm, "hellaswag").map((e) => [e.iter, e.examples, e.acc, e.accNorm]),
+  );
+  assert.equal(of(webgpu, "hellaswag").length, 2);
+  of(webgpu, "train").forEach((e, i) => {
+    const w = of(wasm, "train")[i]!;
+    assert.ok(close(e.loss, w.loss, 1e-4, 1e-4), `step ${e.iter}: ${e.loss} on webgpu, ${w.loss} on wasm`);
+  });
 });

@@ -16,15 +16,24 @@ import { hellaswagFile } from "../src/data/node.js";
 import { loadHFGPT2, saveHFGPT2 } from "../src/io/node.js";
 import { GPT } from "../src/models/gpt.js";
 import { Random } from "../src/random/index.js";
+import { currentBackendName, setBackend } from "../src/tensor/index.js";
 import { getEncoding } from "../src/tokenizer/index.js";
 import { utf8Encode } from "../src/tokenizer/utf8.js";
 import { evaluateHellaSwag } from "../src/train/hellaswag.js";
 import { close, fixture, repoRoot, runTorchReference } from "./helpers.js";
+import { webgpuUnavailable } from "./tensor-backends.js";
 
 const sample = join(repoRoot, "test", "data", "hellaswag-sample.jsonl");
 const main = join(repoRoot, "dist", "src", "cli", "main.js");
 const dir = mkdtempSync(join(tmpdir(), "herograd-hellaswag-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
+
+// The gpt2_tiny fixture knows 64 tokens and 32 positions: a word-level code of its own fits the text into them.
+const tinyEncode = (s: string) =>
+  s
+    .split(" ")
+    .filter((w) => w !== "")
+    .map((w) => [...utf8Encode(w)].reduce((h, b) => (h * 31 + b) % 64, 7));
 
 function hero(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [main, ...args], {
@@ -72,16 +81,11 @@ test("an example renders as build-nanogpt's render_example: context tokens, then
   });
 });
 
-test("gpt2_tiny's scores equal hellaswag.py's in PyTorch, for the same token rows", () => {
+test("gpt2_tiny's scores equal hellaswag.py's in PyTorch, for the same token rows", async () => {
   const model = loadHFGPT2(fixture("gpt2_tiny"));
-  // The fixture knows 64 tokens and 32 positions: a word-level code of its own fits the text into them.
-  const encode = (s: string) =>
-    s
-      .split(" ")
-      .filter((w) => w !== "")
-      .map((w) => [...utf8Encode(w)].reduce((h, b) => (h * 31 + b) % 64, 7));
+  const encode = tinyEncode;
   const examples = parseHellaSwag(readFileSync(sample, "utf8"));
-  const ours = evaluateHellaSwag(model, examples, encode);
+  const ours = await evaluateHellaSwag(model, examples, encode);
   const ref = runTorchReference<{
     scores: { sum_loss: number[]; avg_loss: number[]; pred: number; pred_norm: number }[];
   }>("gpt2_torch.py", {
@@ -118,7 +122,7 @@ test("hero gpt eval hellaswag on Hugging Face weights; errors name the missing f
   saveHFGPT2(model, weights);
   const enc = await getEncoding("gpt2");
   const examples = parseHellaSwag(readFileSync(sample, "utf8"));
-  const want = evaluateHellaSwag(model, examples, (s) => enc.encodeOrdinary(s));
+  const want = await evaluateHellaSwag(model, examples, (s) => enc.encodeOrdinary(s));
   const r = hero(["gpt", "eval", "hellaswag", "--weights", weights, "--data", sample]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(
@@ -142,4 +146,45 @@ test("hero gpt eval hellaswag on Hugging Face weights; errors name the missing f
   const tiny = hero(["gpt", "eval", "hellaswag", "--weights", fixture("gpt2_tiny"), "--data", sample]);
   assert.equal(tiny.status, 1);
   assert.match(tiny.stderr, /HellaSwag example 100: token id \d+ is outside the model's vocabulary of 64/);
+});
+
+test("on webgpu the scores are wasm's, and hero gpt eval hellaswag --backend webgpu runs", {
+  skip: process.env.HERO_TEST_WEBGPU === "0" || webgpuUnavailable !== null,
+  timeout: 120_000,
+}, async () => {
+  const examples = parseHellaSwag(readFileSync(sample, "utf8"));
+  const previous = currentBackendName();
+  const scoreOn = async (backend: string) => {
+    setBackend(backend);
+    try {
+      return await evaluateHellaSwag(loadHFGPT2(fixture("gpt2_tiny")), examples, tinyEncode);
+    } finally {
+      setBackend(previous);
+    }
+  };
+  const wasm = await scoreOn("wasm");
+  const webgpu = await scoreOn("webgpu");
+  webgpu.scores.forEach((s, i) => {
+    const w = wasm.scores[i]!;
+    for (let k = 0; k < 4; k++)
+      assert.ok(
+        close(s.sumLoss[k]!, w.sumLoss[k]!, 1e-4, 1e-5),
+        `${i}.${k}: ${s.sumLoss[k]} vs ${w.sumLoss[k]}`,
+      );
+    assert.deepEqual([s.pred, s.predNorm], [w.pred, w.predNorm], `example ${i}`);
+  });
+  const model = new GPT(
+    { blockSize: 64, vocabSize: 50257, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0, bias: true },
+    { generator: new Random(6) },
+  );
+  const weights = join(dir, "model-webgpu");
+  saveHFGPT2(model, weights);
+  const enc = await getEncoding("gpt2");
+  const want = await evaluateHellaSwag(model, examples, (s) => enc.encodeOrdinary(s));
+  const r = hero(["gpt", "eval", "hellaswag", "--weights", weights, "--data", sample, "--backend", "webgpu"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    new RegExp(`8 examples, acc ${want.acc.toFixed(4)} .*acc_norm ${want.accNorm.toFixed(4)}`),
+  );
 });

@@ -13,7 +13,14 @@ import { registerSelftestOps } from "./commands/selftest-ops.js";
 import { registerTokenizer } from "./commands/tokenizer.js";
 
 /** Commands whose loops read values with `await`, so they run on webgpu (which cannot read synchronously). */
-const ASYNC_CAPABLE = new Set(["selftest ops", "selftest gpt2", "bench", "gpt train", "gpt sample"]);
+const ASYNC_CAPABLE = new Set([
+  "selftest ops",
+  "selftest gpt2",
+  "bench",
+  "gpt train",
+  "gpt sample",
+  "gpt eval hellaswag",
+]);
 
 function checkAsyncCapable(command: Command): void {
   const names: string[] = [];

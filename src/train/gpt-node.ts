@@ -332,7 +332,7 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
     last = losses;
     emit({ type: "eval", iter, ...losses });
     if (hellaswag.length > 0) {
-      const r = evaluateHellaSwag(trainer.model, hellaswag, codec.encode);
+      const r = await evaluateHellaSwag(trainer.model, hellaswag, codec.encode);
       emit({ type: "hellaswag", iter, examples: r.examples, acc: r.acc, accNorm: r.accNorm });
     }
     const improved = trainer.bestValLoss === null || losses.val < trainer.bestValLoss;

@@ -58,12 +58,12 @@ export function renderForModel(
   return rendered;
 }
 
-/** Score one example: the summed and mean loss of each ending. */
-export function scoreExample(
+/** Score one example: the summed and mean loss of each ending. Reads back asynchronously, so it runs on every backend. */
+export async function scoreExample(
   model: GPT,
   example: HellaSwagExample,
   encode: (text: string) => number[],
-): HellaSwagScore {
+): Promise<HellaSwagScore> {
   const { rows, masks, label } = renderForModel(example, encode, model.config);
   const { vocabSize } = model.config;
   const width = Math.max(...rows.map((r) => r.length));
@@ -74,16 +74,22 @@ export function scoreExample(
   rows.forEach((r, i) => {
     for (let t = 0; t + 1 < r.length; t++) if (masks[i]![t + 1]) targets[i * (width - 1) + t] = r[t + 1]!;
   });
-  const losses = noGrad(() =>
+  const lossTensor = noGrad(() =>
     tidy(() => {
       const { logits } = model.forward(tensor(tokens, { shape: [4, width], dtype: "int32" }));
       const shifted = logits.slice(1, 0, width - 1).reshape([-1, vocabSize]);
       return crossEntropy(shifted, tensor(targets, { dtype: "int32" }), {
         reduction: "none",
         ignoreIndex: -1,
-      }).dataSync();
+      });
     }),
   );
+  let losses: ArrayLike<number>;
+  try {
+    losses = await lossTensor.data();
+  } finally {
+    lossTensor.dispose();
+  }
   const sumLoss = [0, 0, 0, 0];
   const count = [0, 0, 0, 0];
   for (let i = 0; i < 4; i++)
@@ -97,18 +103,18 @@ export function scoreExample(
 }
 
 /** Evaluate `examples` (in eval mode), calling onExample after each for progress. */
-export function evaluateHellaSwag(
+export async function evaluateHellaSwag(
   model: GPT,
   examples: readonly HellaSwagExample[],
   encode: (text: string) => number[],
   onExample?: (done: number, result: HellaSwagResult) => void,
-): HellaSwagResult {
+): Promise<HellaSwagResult> {
   const wasTraining = model.training;
   model.eval();
   const result: HellaSwagResult = { examples: 0, correct: 0, correctNorm: 0, acc: 0, accNorm: 0, scores: [] };
   try {
     for (const ex of examples) {
-      const s = scoreExample(model, ex, encode);
+      const s = await scoreExample(model, ex, encode);
       result.scores.push(s);
       result.examples++;
       if (s.pred === s.label) result.correct++;

@@ -313,9 +313,9 @@ export function registerGPT(program: Command, selftest: Command): void {
               );
             }
           });
-        let result: ReturnType<typeof evaluate>;
+        let result: Awaited<ReturnType<typeof evaluate>>;
         try {
-          result = evaluate();
+          result = await evaluate();
         } finally {
           progress.stop();
         }
