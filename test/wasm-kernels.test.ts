@@ -699,6 +699,63 @@ function kernelsMatchJs(title: string, skip: string | false, makeWasm: () => Was
       );
     });
 
+    test("matmul with a few rows (unpacked): odd sizes, every transpose, batched, split over threads", async () => {
+      assert.equal(await wasm!.startThreads(), 2);
+      // K past one SIMD width with a tail, N past the 512-column chunk with a tail; the larger
+      // products are over the threshold that splits their columns over the threads.
+      const sizes: [number, number, number][] = [
+        [1, 13, 7],
+        [2, 1030, 9],
+        [3, 6, 1027],
+        [4, 1030, 1027],
+        [1, 1030, 1027],
+        [8, 1030, 1027],
+        [5, 33, 20],
+      ];
+      for (const [M, N, K] of sizes) {
+        for (const ta of ["contiguous", "transposed"] as const) {
+          for (const tb of ["contiguous", "transposed", "strided"] as const) {
+            const a = input(r, "float32", [M, K], ta);
+            const bb = input(r, "float32", [K, N], tb);
+            check(
+              `matmul ${M}x${N}x${K} ${ta} ${tb}`,
+              "matmul",
+              (b) => {
+                const out = output(b, "float32", [M, N]);
+                return { args: { a: build(b, a), b: build(b, bb), out }, outputs: [out.storage] };
+              },
+              1e-4,
+            );
+          }
+        }
+      }
+      // One token of a batch of 3 against per-batch keys (q @ kᵀ) and values (att @ v) of a KV cache.
+      const q = input(r, "float32", [3, 1, 64]);
+      const keys = input(r, "float32", [3, 37, 64]);
+      const v = input(r, "float32", [3, 37, 64], { broadcastFrom: [37, 64] });
+      check(
+        "matmul batched rows against transposed keys",
+        "matmul",
+        (b) => {
+          const out = output(b, "float32", [3, 1, 37]);
+          const k = build(b, keys);
+          const kT = { ...k, shape: [3, 64, 37], strides: [k.strides[0]!, k.strides[2]!, k.strides[1]!] };
+          return { args: { a: build(b, q), b: kT, out }, outputs: [out.storage] };
+        },
+        1e-4,
+      );
+      const att = input(r, "float32", [3, 1, 37]);
+      check(
+        "matmul batched rows against broadcast values",
+        "matmul",
+        (b) => {
+          const out = output(b, "float32", [3, 1, 64]);
+          return { args: { a: build(b, att), b: build(b, v), out }, outputs: [out.storage] };
+        },
+        1e-4,
+      );
+    });
+
     test("matmul split over threads (large enough to parallelize)", async () => {
       assert.equal(await wasm!.startThreads(), 2, "both threads serve");
       const a = input(r, "float32", [257, 130]);

@@ -103,6 +103,12 @@ const MAX_DIMS = 8;
 const SCRATCH_BYTES = 4096;
 /** Matmuls below this many flops run on the calling thread alone. */
 const PARALLEL_FLOPS = 1 << 20;
+/**
+ * Products of a few rows run unpacked (gemv), where packing B costs more than the product: up to 8
+ * rows as dot products (x @ Wᵀ), up to 4 streaming B's rows (x @ W; each row streams B again).
+ */
+const GEMV_MAX_ROWS_DOT = 8;
+const GEMV_MAX_ROWS = 4;
 /** Elementwise ops below this many elements run on the calling thread alone (about 1 MFLOP). */
 const PARALLEL_ELEMENTS = 1 << 18;
 /** Softmax (an exp per element) and layer norm (three passes) split from a quarter of that. */
@@ -494,7 +500,7 @@ export class WasmBackend implements Backend {
   private pendingError: (code: number, value: number) => string = () => "wasm backend: kernel error";
 
   /** Run an elementwise kernel, split over the threads when it is big enough. */
-  private launch(kernel: Exclude<PoolKernel, "matmul">, minElements = PARALLEL_ELEMENTS): void {
+  private launch(kernel: Exclude<PoolKernel, "matmul" | "gemv">, minElements = PARALLEL_ELEMENTS): void {
     const a = this.args();
     const rows = a[I_ROWS]!;
     const len = a[I_LEN]!;
@@ -1039,6 +1045,18 @@ export class WasmBackend implements Backend {
     }
     const flops = 2 * batches * M * N * K;
     if (this.threads > 1 && flops >= PARALLEL_FLOPS && this.pool === undefined) this.pool = this.startPool();
+    const sak = x.strides[nd - 1]!;
+    const [sbk, sbn] = [y.strides[nd - 2]!, y.strides[nd - 1]!];
+    if (
+      x.storage.dtype === "float32" &&
+      y.storage.dtype === "float32" &&
+      out.storage.dtype === "float32" &&
+      out.strides[nd - 1] === 1 &&
+      ((sak === 1 && sbk === 1 && M <= GEMV_MAX_ROWS_DOT) || (sbn === 1 && M <= GEMV_MAX_ROWS))
+    ) {
+      this.gemv(batches, N, flops);
+      return;
+    }
     if (!this.pool || flops < PARALLEL_FLOPS) {
       this.exports.matmul(0, batches, 0, M);
       return;
@@ -1071,6 +1089,23 @@ export class WasmBackend implements Backend {
       this.argsPtr,
     );
   };
+
+  /** A product of few rows (the arguments are written): unpacked, threads split the columns in fours. */
+  private gemv(batches: number, N: number, flops: number): void {
+    if (!this.pool || flops < PARALLEL_FLOPS) {
+      this.exports.gemv(0, batches, 0, N);
+      return;
+    }
+    const quads = Math.ceil(N / 4);
+    const n = Math.min(quads, this.threads * MAX_SHARES_PER_THREAD);
+    const jobs: Job[] = [];
+    for (let w = 0; w < n; w++) {
+      const n0 = Math.floor((quads * w) / n) * 4;
+      const n1 = Math.min(N, Math.floor((quads * (w + 1)) / n) * 4);
+      jobs.push({ args: this.argsPtr, params: [0, batches, n0, n1] });
+    }
+    this.pool.run("gemv", jobs, this.exports, this.argsPtr);
+  }
 }
 
 function liveStorage(view: View): WasmStorage {

@@ -36,6 +36,7 @@ export interface KernelExports {
   layerNormBackward(): void;
   gatherScatter(): void;
   matmul(b0: number, b1: number, m0: number, m1: number): void;
+  gemv(b0: number, b1: number, n0: number, n1: number): void;
 }
 
 /**
@@ -64,9 +65,10 @@ export function controlInts(workers: number, maxShares: number): number {
   return workers * SLOT + JOB_SHARES + maxShares * SHARE_INTS;
 }
 
-/** Kernels a worker runs: matmul takes its 4 parameters, the others read only their argument block. */
+/** Kernels a worker runs: matmul and gemv take their 4 parameters, the others read only their argument block. */
 export const POOL_KERNELS = [
   "matmul",
+  "gemv",
   "fill",
   "copy",
   "unary",
@@ -83,7 +85,7 @@ export const POOL_KERNELS = [
 ] as const;
 export type PoolKernel = (typeof POOL_KERNELS)[number];
 
-/** One share of a job: its argument block and, for matmul, batches and rows. */
+/** One share of a job: its argument block and, for matmul, batches and rows (gemv: batches and columns). */
 export interface Job {
   args: number;
   params: [number, number, number, number];
@@ -92,6 +94,7 @@ export interface Job {
 export function runJob(exports: KernelExports, kernel: PoolKernel, job: Job): void {
   exports.useArgs(job.args);
   if (kernel === "matmul") exports.matmul(...job.params);
+  else if (kernel === "gemv") exports.gemv(...job.params);
   else exports[kernel]();
 }
 

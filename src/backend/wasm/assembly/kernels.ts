@@ -1956,6 +1956,18 @@ const MC = 128;
 export const PACK_A_BYTES: i32 = MC * KC * 4;
 export const PACK_B_BYTES: i32 = KC * NC * 4;
 
+/** Columns c0..c3 (four k each) stored as four rows of four at dst, dst + 32, dst + 64, dst + 96 (a panel's rows). */
+@inline function transpose4(dst: usize, c0: v128, c1: v128, c2: v128, c3: v128): void {
+  const t0 = v128.shuffle<i32>(c0, c1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<i32>(c2, c3, 0, 4, 1, 5);
+  const t2 = v128.shuffle<i32>(c0, c1, 2, 6, 3, 7);
+  const t3 = v128.shuffle<i32>(c2, c3, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<i32>(t0, t1, 0, 1, 4, 5));
+  v128.store(dst + 32, v128.shuffle<i32>(t0, t1, 2, 3, 6, 7));
+  v128.store(dst + 64, v128.shuffle<i32>(t2, t3, 0, 1, 4, 5));
+  v128.store(dst + 96, v128.shuffle<i32>(t2, t3, 2, 3, 6, 7));
+}
+
 /** Pack b[k0:k0+kc, j0:j0+nc] into 8-wide column panels, each [kc][8], zero-padded. */
 function packPanelsB(pb: usize, sbk: i32, sbn: i32, kc: i32, nc: i32): void {
   let dst = packB;
@@ -1968,6 +1980,21 @@ function packPanelsB(pb: usize, sbk: i32, sbn: i32, kc: i32, nc: i32): void {
         v128.store(dst + 16, v128.load(src + 16));
         dst += 32;
       }
+    } else if (w == 8 && sbk == 1) {
+      // A transposed operand (x @ Wᵀ): each column runs along k, so four k of eight columns are
+      // eight vector loads and two 4×4 transposes (element by element this was ~5 GB/s).
+      const step = <usize>sbn << 2;
+      const p0 = pb + (<usize>(j * sbn) << 2);
+      const k4 = kc & ~3;
+      let k = 0;
+      for (; k < k4; k += 4) {
+        const o = p0 + (<usize>k << 2);
+        transpose4(dst, v128.load(o), v128.load(o + step), v128.load(o + 2 * step), v128.load(o + 3 * step));
+        transpose4(dst + 16, v128.load(o + 4 * step), v128.load(o + 5 * step), v128.load(o + 6 * step), v128.load(o + 7 * step));
+        dst += 128;
+      }
+      for (; k < kc; k++, dst += 32)
+        for (let c = 0; c < 8; c++) store<f32>(dst + (<usize>c << 2), load<f32>(p0 + <usize>c * step + (<usize>k << 2)));
     } else {
       // Zero the panel, then copy its w columns one by one: b's rows of a transposed operand
       // (sbk = 1) read in order, and no test per element.
@@ -2154,6 +2181,161 @@ export function matmul(b0: i32, b1: i32, m0: i32, m1: i32): void {
         }
       }
     }
+    rowsNext();
+  }
+}
+
+// ---- matrix-vector products: a few rows of A, no packing ----
+// Decoding one token multiplies a row by every weight matrix; packing B would read and write
+// each weight once more than the product reads it. Columns n0..n1 (threads split N).
+
+/** Σ of a vector's four lanes. */
+@inline function lanesSum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/** out[i, j] = a[i, :] · b[:, j] where b's columns run along k (x @ Wᵀ, W row-major) and a's rows too. */
+function gemvDotF32(pa: usize, sam: i32, pb: usize, sbn: i32, pc: usize, som: i32, M: i32, n0: i32, n1: i32, K: i32): void {
+  const K4 = K & ~3;
+  let j = n0;
+  // Four columns at a time: each row of a is loaded once per four weight rows.
+  for (; j + 4 <= n1; j += 4) {
+    const w0 = pb + (<usize>(j * sbn) << 2);
+    const w1 = w0 + (<usize>sbn << 2);
+    const w2 = w1 + (<usize>sbn << 2);
+    const w3 = w2 + (<usize>sbn << 2);
+    for (let i = 0; i < M; i++) {
+      const x = pa + (<usize>(i * sam) << 2);
+      let s0 = f32x4.splat(0);
+      let s1 = s0;
+      let s2 = s0;
+      let s3 = s0;
+      for (let k = 0; k < K4; k += 4) {
+        const o = <usize>k << 2;
+        const xv = v128.load(x + o);
+        s0 = fma(xv, v128.load(w0 + o), s0);
+        s1 = fma(xv, v128.load(w1 + o), s1);
+        s2 = fma(xv, v128.load(w2 + o), s2);
+        s3 = fma(xv, v128.load(w3 + o), s3);
+      }
+      let d0 = lanesSum(s0);
+      let d1 = lanesSum(s1);
+      let d2 = lanesSum(s2);
+      let d3 = lanesSum(s3);
+      for (let k = K4; k < K; k++) {
+        const o = <usize>k << 2;
+        const xk = load<f32>(x + o);
+        d0 += xk * load<f32>(w0 + o);
+        d1 += xk * load<f32>(w1 + o);
+        d2 += xk * load<f32>(w2 + o);
+        d3 += xk * load<f32>(w3 + o);
+      }
+      const c = pc + (<usize>(i * som + j) << 2);
+      store<f32>(c, d0);
+      store<f32>(c + 4, d1);
+      store<f32>(c + 8, d2);
+      store<f32>(c + 12, d3);
+    }
+  }
+  for (; j < n1; j++) {
+    const w = pb + (<usize>(j * sbn) << 2);
+    for (let i = 0; i < M; i++) {
+      const x = pa + (<usize>(i * sam) << 2);
+      let s = f32x4.splat(0);
+      for (let k = 0; k < K4; k += 4) s = fma(v128.load(x + (<usize>k << 2)), v128.load(w + (<usize>k << 2)), s);
+      let d = lanesSum(s);
+      for (let k = K4; k < K; k++) d += load<f32>(x + (<usize>k << 2)) * load<f32>(w + (<usize>k << 2));
+      store<f32>(pc + (<usize>(i * som + j) << 2), d);
+    }
+  }
+}
+
+const GEMV_CHUNK = 512; // columns of C kept in L1 while b's rows stream past
+
+/** out[i, j] = Σₖ a[i, k]·b[k, j] where b's rows are contiguous (x @ W): four rows of b per pass over a chunk of C. */
+function gemvRowsF32(pa: usize, sam: i32, sak: i32, pb: usize, sbk: i32, pc: usize, som: i32, M: i32, n0: i32, n1: i32, K: i32): void {
+  const bk = <usize>sbk << 2;
+  for (let i = 0; i < M; i++) {
+    const x = pa + (<usize>(i * sam) << 2);
+    const xs = <usize>sak << 2;
+    for (let j0 = n0; j0 < n1; j0 += GEMV_CHUNK) {
+      const j1 = min(n1, j0 + GEMV_CHUNK);
+      const j4 = j0 + ((j1 - j0) & ~3);
+      const c = pc + (<usize>(i * som) << 2);
+      memory.fill(c + (<usize>j0 << 2), 0, <usize>(j1 - j0) << 2);
+      let k = 0;
+      for (; k + 4 <= K; k += 4) {
+        const a0 = load<f32>(x + <usize>k * xs);
+        const a1 = load<f32>(x + <usize>(k + 1) * xs);
+        const a2 = load<f32>(x + <usize>(k + 2) * xs);
+        const a3 = load<f32>(x + <usize>(k + 3) * xs);
+        const v0 = f32x4.splat(a0);
+        const v1 = f32x4.splat(a1);
+        const v2 = f32x4.splat(a2);
+        const v3 = f32x4.splat(a3);
+        const r0 = pb + <usize>k * bk;
+        const r1 = r0 + bk;
+        const r2 = r1 + bk;
+        const r3 = r2 + bk;
+        for (let j = j0; j < j4; j += 4) {
+          const o = <usize>j << 2;
+          let acc = v128.load(c + o);
+          acc = fma(v0, v128.load(r0 + o), acc);
+          acc = fma(v1, v128.load(r1 + o), acc);
+          acc = fma(v2, v128.load(r2 + o), acc);
+          acc = fma(v3, v128.load(r3 + o), acc);
+          v128.store(c + o, acc);
+        }
+        for (let j = j4; j < j1; j++) {
+          const o = <usize>j << 2;
+          let acc = load<f32>(c + o);
+          acc += a0 * load<f32>(r0 + o);
+          acc += a1 * load<f32>(r1 + o);
+          acc += a2 * load<f32>(r2 + o);
+          acc += a3 * load<f32>(r3 + o);
+          store<f32>(c + o, acc);
+        }
+      }
+      for (; k < K; k++) {
+        const ak = load<f32>(x + <usize>k * xs);
+        const v = f32x4.splat(ak);
+        const r = pb + <usize>k * bk;
+        for (let j = j0; j < j4; j += 4) {
+          const o = <usize>j << 2;
+          v128.store(c + o, fma(v, v128.load(r + o), v128.load(c + o)));
+        }
+        for (let j = j4; j < j1; j++) {
+          const o = <usize>j << 2;
+          store<f32>(c + o, load<f32>(c + o) + ak * load<f32>(r + o));
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Float32 batches b0..b1, columns n0..n1 of every row, for products with few rows (the host
+ * checks: float32, C's columns contiguous, and either a's and b's k contiguous or b's rows).
+ */
+export function gemv(b0: i32, b1: i32, n0: i32, n1: i32): void {
+  const M = ai(I_EXTRA);
+  const N = ai(I_EXTRA + 1);
+  const K = ai(I_EXTRA + 2);
+  const sam = ai(I_EXTRA + 3);
+  const sak = ai(I_EXTRA + 4);
+  const sbk = ai(I_EXTRA + 5);
+  const sbn = ai(I_EXTRA + 6);
+  const som = ai(I_EXTRA + 7);
+  if (n1 > N) n1 = N;
+  rowsBegin(b0);
+  for (let r = b0; r < b1; r++) {
+    const pa = base(0) + (<usize>cur(0) << 2);
+    const pb = base(1) + (<usize>cur(1) << 2);
+    const pc = base(2) + (<usize>cur(2) << 2);
+    if (K == 0) {
+      for (let i = 0; i < M; i++) memory.fill(pc + (<usize>(i * som + n0) << 2), 0, <usize>(n1 - n0) << 2);
+    } else if (sbk == 1 && sak == 1) gemvDotF32(pa, sam, pb, sbn, pc, som, M, n0, n1, K);
+    else gemvRowsF32(pa, sam, sak, pb, sbk, pc, som, M, n0, n1, K);
     rowsNext();
   }
 }
