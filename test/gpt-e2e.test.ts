@@ -26,6 +26,14 @@ function hero(args: string[]) {
   return r.stdout;
 }
 
+/** A run's metrics.jsonl, an event a line. */
+function readMetrics(out: string): TrainEvent[] {
+  return readFileSync(join(out, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as TrainEvent);
+}
+
 const data = join(dir, "data");
 let preparedOutput: string | null = null;
 /** tinyshakespeare as GPT-2 BPE shards in `data`, prepared once for the tests of this file. */
@@ -93,10 +101,7 @@ test("prepare shards, train 50 steps with accumulation 2, resume, evaluate, expo
   assert.match(second, /step 50: train loss [\d.]+, val loss [\d.]+/);
   assert.match(second, /--- sample at step 50 ---/);
 
-  const events = readFileSync(join(out, "metrics.jsonl"), "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as TrainEvent);
+  const events = readMetrics(out);
   const steps = events.filter((e) => e.type === "train");
   assert.deepEqual(
     steps.map((e) => e.iter),
@@ -186,10 +191,7 @@ test("on webgpu the sharded run with HellaSwag evaluations gives wasm's numbers"
       "--backend",
       backend,
     ]);
-    return readFileSync(join(out, "metrics.jsonl"), "utf8")
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l) as TrainEvent);
+    return readMetrics(out);
   };
   const wasm = run("wasm");
   const webgpu = run("webgpu");

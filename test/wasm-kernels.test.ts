@@ -637,15 +637,8 @@ function kernelsMatchJs(title: string, skip: string | false, makeWasm: () => Was
       }
     });
 
-    test("matmul: odd sizes, every transpose, batched with broadcast, float64", () => {
-      const sizes: [number, number, number][] = [
-        [1, 1, 1],
-        [3, 5, 2],
-        [7, 9, 13],
-        [33, 17, 65],
-        [129, 70, 300],
-        [64, 520, 40],
-      ];
+    /** Float32 products of each [M, N, K] with a and b contiguous, transposed or strided. */
+    const checkMatmulSizes = (sizes: [number, number, number][]) => {
       for (const [M, N, K] of sizes) {
         for (const ta of ["contiguous", "transposed"] as const) {
           for (const tb of ["contiguous", "transposed", "strided"] as const) {
@@ -663,6 +656,18 @@ function kernelsMatchJs(title: string, skip: string | false, makeWasm: () => Was
           }
         }
       }
+    };
+
+    test("matmul: odd sizes, every transpose, batched with broadcast, float64", () => {
+      const sizes: [number, number, number][] = [
+        [1, 1, 1],
+        [3, 5, 2],
+        [7, 9, 13],
+        [33, 17, 65],
+        [129, 70, 300],
+        [64, 520, 40],
+      ];
+      checkMatmulSizes(sizes);
       const a = input(r, "float32", [2, 3, 11, 21], { broadcastFrom: [2, 1, 11, 21] });
       const bb = input(r, "float32", [2, 3, 21, 10], { broadcastFrom: [3, 21, 10] });
       check(
@@ -712,23 +717,7 @@ function kernelsMatchJs(title: string, skip: string | false, makeWasm: () => Was
         [8, 1030, 1027],
         [5, 33, 20],
       ];
-      for (const [M, N, K] of sizes) {
-        for (const ta of ["contiguous", "transposed"] as const) {
-          for (const tb of ["contiguous", "transposed", "strided"] as const) {
-            const a = input(r, "float32", [M, K], ta);
-            const bb = input(r, "float32", [K, N], tb);
-            check(
-              `matmul ${M}x${N}x${K} ${ta} ${tb}`,
-              "matmul",
-              (b) => {
-                const out = output(b, "float32", [M, N]);
-                return { args: { a: build(b, a), b: build(b, bb), out }, outputs: [out.storage] };
-              },
-              1e-4,
-            );
-          }
-        }
-      }
+      checkMatmulSizes(sizes);
       // One token of a batch of 3 against per-batch keys (q @ kᵀ) and values (att @ v) of a KV cache.
       const q = input(r, "float32", [3, 1, 64]);
       const keys = input(r, "float32", [3, 37, 64]);
