@@ -26,6 +26,27 @@ function hero(args: string[]) {
   return r.stdout;
 }
 
+const data = join(dir, "data");
+const sample = join(repoRoot, "test", "data", "hellaswag-sample.jsonl");
+
+/** `hero gpt train --preset gpt2` on the shards in `data`, with HellaSwag from the sample. */
+function trainGpt2(settings: string[], out: string, more: string[] = []): string {
+  return hero([
+    "gpt",
+    "train",
+    "--preset",
+    "gpt2",
+    ...settings,
+    "--out",
+    out,
+    "--data-dir",
+    data,
+    "--hellaswag",
+    sample,
+    ...more,
+  ]);
+}
+
 /** A run's metrics.jsonl, an event a line. */
 function readMetrics(out: string): TrainEvent[] {
   return readFileSync(join(out, "metrics.jsonl"), "utf8")
@@ -34,7 +55,6 @@ function readMetrics(out: string): TrainEvent[] {
     .map((l) => JSON.parse(l) as TrainEvent);
 }
 
-const data = join(dir, "data");
 let preparedOutput: string | null = null;
 /** tinyshakespeare as GPT-2 BPE shards in `data`, prepared once for the tests of this file. */
 function prepareShards(): string {
@@ -59,7 +79,6 @@ test("prepare shards, train 50 steps with accumulation 2, resume, evaluate, expo
   assert.match(prepared, /7222 documents, \d+ tokens in 4 shards/);
 
   const out = join(dir, "run");
-  const sample = join(repoRoot, "test", "data", "hellaswag-sample.jsonl");
   const sets = [
     "dataset=tinyshakespeare",
     "n_layer=2",
@@ -77,22 +96,7 @@ test("prepare shards, train 50 steps with accumulation 2, resume, evaluate, expo
     "hellaswag_examples=8",
   ].flatMap((s) => ["--set", s]);
   const train = (maxIters: number, resume: boolean) =>
-    hero([
-      "gpt",
-      "train",
-      "--preset",
-      "gpt2",
-      ...sets,
-      "--set",
-      `max_iters=${maxIters}`,
-      "--out",
-      out,
-      "--data-dir",
-      data,
-      "--hellaswag",
-      sample,
-      ...(resume ? ["--resume"] : []),
-    ]);
+    trainGpt2([...sets, "--set", `max_iters=${maxIters}`], out, resume ? ["--resume"] : []);
   const first = train(25, false);
   assert.match(first, /"gradientAccumulationSteps":2/);
   assert.match(first, /step 25: train loss [\d.]+, val loss [\d.]+/);
@@ -158,15 +162,10 @@ test("on webgpu the sharded run with HellaSwag evaluations gives wasm's numbers"
   timeout: 300_000,
 }, () => {
   prepareShards();
-  const sample = join(repoRoot, "test", "data", "hellaswag-sample.jsonl");
   const run = (backend: string) => {
     const out = join(dir, `run-${backend}`);
-    hero([
-      "gpt",
-      "train",
-      "--preset",
-      "gpt2",
-      ...[
+    trainGpt2(
+      [
         "dataset=tinyshakespeare",
         "n_layer=1",
         "n_head=2",
@@ -182,15 +181,9 @@ test("on webgpu the sharded run with HellaSwag evaluations gives wasm's numbers"
         "sample_tokens=0",
         "hellaswag_examples=4",
       ].flatMap((s) => ["--set", s]),
-      "--out",
       out,
-      "--data-dir",
-      data,
-      "--hellaswag",
-      sample,
-      "--backend",
-      backend,
-    ]);
+      ["--backend", backend],
+    );
     return readMetrics(out);
   };
   const wasm = run("wasm");

@@ -1022,13 +1022,16 @@ export class WasmBackend implements Backend {
       [x, y, out].map((v) => [...v.strides.slice(0, nd - 2), 0]),
       true,
     );
+    const sak = x.strides[nd - 1]!;
+    const sbk = y.strides[nd - 2]!;
+    const sbn = y.strides[nd - 1]!;
     a[I_EXTRA] = M;
     a[I_EXTRA + 1] = N;
     a[I_EXTRA + 2] = K;
     a[I_EXTRA + 3] = x.strides[nd - 2]!;
-    a[I_EXTRA + 4] = x.strides[nd - 1]!;
-    a[I_EXTRA + 5] = y.strides[nd - 2]!;
-    a[I_EXTRA + 6] = y.strides[nd - 1]!;
+    a[I_EXTRA + 4] = sak;
+    a[I_EXTRA + 5] = sbk;
+    a[I_EXTRA + 6] = sbn;
     a[I_EXTRA + 7] = out.strides[nd - 2]!;
     a[I_EXTRA + 8] = out.strides[nd - 1]!;
     if (batches === 0 || M === 0 || N === 0) return;
@@ -1045,8 +1048,6 @@ export class WasmBackend implements Backend {
     }
     const flops = 2 * batches * M * N * K;
     if (this.threads > 1 && flops >= PARALLEL_FLOPS && this.pool === undefined) this.pool = this.startPool();
-    const sak = x.strides[nd - 1]!;
-    const [sbk, sbn] = [y.strides[nd - 2]!, y.strides[nd - 1]!];
     if (
       x.storage.dtype === "float32" &&
       y.storage.dtype === "float32" &&
@@ -1076,11 +1077,7 @@ export class WasmBackend implements Backend {
     } else {
       const tiles = Math.ceil(M / 4);
       const n = Math.max(t, Math.min(t * MAX_SHARES_PER_THREAD, Math.floor(tiles / 64)));
-      for (let w = 0; w < n; w++) {
-        const m0 = Math.floor((tiles * w) / n) * 4;
-        const m1 = Math.min(M, Math.floor((tiles * (w + 1)) / n) * 4);
-        jobs.push([0, batches, m0, m1]);
-      }
+      for (const [m0, m1] of sharesOfFours(M, n)) jobs.push([0, batches, m0, m1]);
     }
     this.pool.run(
       "matmul",
@@ -1096,16 +1093,22 @@ export class WasmBackend implements Backend {
       this.exports.gemv(0, batches, 0, N);
       return;
     }
-    const quads = Math.ceil(N / 4);
-    const n = Math.min(quads, this.threads * MAX_SHARES_PER_THREAD);
-    const jobs: Job[] = [];
-    for (let w = 0; w < n; w++) {
-      const n0 = Math.floor((quads * w) / n) * 4;
-      const n1 = Math.min(N, Math.floor((quads * (w + 1)) / n) * 4);
-      jobs.push({ args: this.argsPtr, params: [0, batches, n0, n1] });
-    }
+    const n = Math.min(Math.ceil(N / 4), this.threads * MAX_SHARES_PER_THREAD);
+    const jobs: Job[] = sharesOfFours(N, n).map(([n0, n1]) => ({
+      args: this.argsPtr,
+      params: [0, batches, n0, n1],
+    }));
     this.pool.run("gemv", jobs, this.exports, this.argsPtr);
   }
+}
+
+/** 0..size cut into n ranges whose bounds are multiples of 4 (the matmul tile; the last ends at size). */
+function sharesOfFours(size: number, n: number): [number, number][] {
+  const fours = Math.ceil(size / 4);
+  return Array.from({ length: n }, (_, w) => [
+    Math.floor((fours * w) / n) * 4,
+    Math.min(size, Math.floor((fours * (w + 1)) / n) * 4),
+  ]);
 }
 
 function liveStorage(view: View): WasmStorage {
