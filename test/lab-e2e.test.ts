@@ -116,14 +116,20 @@ async function runWith(page: Page, experiment: string, set: Record<string, strin
   const panel = `.experiment[data-experiment="${experiment}"]`;
   await page.waitForSelector(`${panel}[data-run]`);
   const before = Number(await page.locator(panel).getAttribute("data-run"));
-  for (const [name, value] of Object.entries(set)) {
-    const input = page.locator(`${panel} [name="${name}"]`);
-    if ((await input.evaluate((e) => e.tagName)) === "SELECT") await input.selectOption(value);
-    else {
-      await input.fill(value);
-      await input.dispatchEvent("change");
-    }
-  }
+  // Every parameter changes in one task, so the panel re-runs once. Set one at a time, a loaded
+  // machine can let the first change's run start, and end, before the next change re-runs it:
+  // the wait below would then pass on the first run and the second would redraw under the test.
+  await page.evaluate(
+    ([sel, values]) => {
+      for (const [name, value] of Object.entries(values)) {
+        const input = document.querySelector<HTMLInputElement | HTMLSelectElement>(`${sel} [name="${name}"]`);
+        if (!input) throw new Error(`no parameter "${name}" in ${sel}`);
+        input.value = value;
+        input.dispatchEvent(new Event("change"));
+      }
+    },
+    [panel, set] as const,
+  );
   if (Object.keys(set).length === 0) await page.locator(`${panel} button[data-action="run"]`).click();
   await page.waitForFunction(
     ([sel, n]) => {
