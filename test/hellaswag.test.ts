@@ -35,6 +35,22 @@ const tinyEncode = (s: string) =>
     .filter((w) => w !== "")
     .map((w) => [...utf8Encode(w)].reduce((h, b) => (h * 31 + b) % 64, 7));
 
+/**
+ * A GPT-2-vocabulary model small enough to run in a moment (random weights, `seed`), saved as
+ * Hugging Face weights in `name`, and its HellaSwag result on the sample computed in process.
+ */
+async function smallGPT2(seed: number, name: string) {
+  const model = new GPT(
+    { blockSize: 64, vocabSize: 50257, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0, bias: true },
+    { generator: new Random(seed) },
+  );
+  const weights = join(dir, name);
+  saveHFGPT2(model, weights);
+  const enc = await getEncoding("gpt2");
+  const examples = parseHellaSwag(readFileSync(sample, "utf8"));
+  return { weights, want: await evaluateHellaSwag(model, examples, (s) => enc.encodeOrdinary(s)) };
+}
+
 function hero(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [main, ...args], {
     encoding: "utf8",
@@ -113,16 +129,7 @@ test("gpt2_tiny's scores equal hellaswag.py's in PyTorch, for the same token row
 });
 
 test("hero gpt eval hellaswag on Hugging Face weights; errors name the missing file and the bad token", async () => {
-  // A GPT-2-vocabulary model small enough to run in a moment (random weights).
-  const model = new GPT(
-    { blockSize: 64, vocabSize: 50257, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0, bias: true },
-    { generator: new Random(5) },
-  );
-  const weights = join(dir, "model");
-  saveHFGPT2(model, weights);
-  const enc = await getEncoding("gpt2");
-  const examples = parseHellaSwag(readFileSync(sample, "utf8"));
-  const want = await evaluateHellaSwag(model, examples, (s) => enc.encodeOrdinary(s));
+  const { weights, want } = await smallGPT2(5, "model");
   const r = hero(["gpt", "eval", "hellaswag", "--weights", weights, "--data", sample]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(
@@ -173,14 +180,7 @@ test("on webgpu the scores are wasm's, and hero gpt eval hellaswag --backend web
       );
     assert.deepEqual([s.pred, s.predNorm], [w.pred, w.predNorm], `example ${i}`);
   });
-  const model = new GPT(
-    { blockSize: 64, vocabSize: 50257, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0, bias: true },
-    { generator: new Random(6) },
-  );
-  const weights = join(dir, "model-webgpu");
-  saveHFGPT2(model, weights);
-  const enc = await getEncoding("gpt2");
-  const want = await evaluateHellaSwag(model, examples, (s) => enc.encodeOrdinary(s));
+  const { weights, want } = await smallGPT2(6, "model-webgpu");
   const r = hero(["gpt", "eval", "hellaswag", "--weights", weights, "--data", sample, "--backend", "webgpu"]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(
