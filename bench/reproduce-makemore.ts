@@ -36,7 +36,8 @@ if (!(scale > 0)) throw new Error(`--scale must be > 0, got ${values.scale}`);
 if (values.backend) setBackend(values.backend);
 const only = new Set(values.only!.split(",").map((s) => s.trim()));
 
-const words = parseWords((await loadText("names")).text);
+const names = await loadText("names");
+const words = parseWords(names.text);
 const vocab = CharVocabulary.fromWords(words);
 const split = splitWords(words, new Random(42));
 const windows = (block: number) => ({
@@ -97,7 +98,9 @@ function trainSgd(
   }
 }
 
-console.log(`makemore reproduction on names.txt, backend ${currentBackendName()}, steps × ${scale}`);
+console.log(
+  `makemore reproduction on ${names.source} (${words.length} names), backend ${currentBackendName()}, steps × ${scale}`,
+);
 
 if (only.has("2")) {
   const [count, t1] = timed(() => new CountBigram(vocab, words, 1).nll(words));

@@ -6,16 +6,14 @@
  * (3) one long piece (random letters, no split point), where merging is quadratic in tiktoken.
  * HERO_BENCH_NO_PYTHON=1 skips the Python training (about 40 s).
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { getEncoding as jsTiktokenEncoding } from "js-tiktoken";
 import { get_encoding } from "tiktoken";
+import { loadText } from "../src/data/node.js";
 import { BasicTokenizer, GPT4_SPLIT_PATTERN, getEncoding, RegexTokenizer } from "../src/tokenizer/index.js";
-import { findPython, printTable, referencePath, repoRoot, runPython } from "./util.js";
+import { findPython, printTable, referencePath, runPython } from "./util.js";
 
-const dataDir = process.env.HERO_DATA_DIR ?? join(repoRoot, "..", "shared", "data");
-const taylorswift = readFileSync(join(dataDir, "taylorswift.txt"), "utf8");
-const shakespeare = readFileSync(join(dataDir, "tinyshakespeare.txt"), "utf8");
+const taylorswift = (await loadText("taylorswift")).text;
+const shakespeare = (await loadText("tinyshakespeare")).text;
 
 function seconds(work: () => void): number {
   const started = performance.now();

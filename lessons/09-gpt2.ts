@@ -56,7 +56,7 @@ export function gpt2FromSafetensors(file: LessonFile, heads = 0): GPT {
 }
 // #endregion
 
-/** The learner's file; in Node without one, the tiny GPT-2 of ../shared/fixtures when it is there. */
+/** The learner's file; in Node without one, the tiny GPT-2 of the repository's test/fixtures when it is there. */
 async function chosenWeights(params: Params): Promise<{ file: LessonFile; heads: number } | null> {
   const file = param.file(params, "weights");
   const heads = param.number(params, "heads");
@@ -65,10 +65,8 @@ async function chosenWeights(params: Params): Promise<{ file: LessonFile; heads:
   // A path in a variable: the browser bundle must not pull in Node's modules.
   const fsName = "node:fs";
   const { existsSync, readFileSync } = (await import(/* @vite-ignore */ fsName)) as typeof import("node:fs");
-  // ../shared beside the repository (this file runs from dist/lessons), or HERO_SHARED_DIR.
-  const beside = "../../../shared";
-  const shared = process.env.HERO_SHARED_DIR ?? new URL(beside, import.meta.url).pathname;
-  const dir = `${shared}/fixtures/gpt2_tiny`;
+  // This file runs from dist/lessons; an installed package has no test/ and so no fallback.
+  const dir = new URL("../../test/fixtures/gpt2_tiny", import.meta.url).pathname;
   if (!existsSync(`${dir}/model.safetensors`)) return null;
   const config = JSON.parse(readFileSync(`${dir}/config.json`, "utf8")) as { n_head: number };
   return {

@@ -1,6 +1,6 @@
 /**
- * The data sets for lessons, wherever they run: in Node through src/data (HERO_DATA_DIR, the cache,
- * a download, the embedded names), in the lab's worker from the lab server's /data/ folder.
+ * The data sets for lessons, wherever they run: in Node through src/data (HERO_DATA_DIR, else the
+ * copy herograd ships), in the lab's worker from the lab server's /data/ folder (the same files).
  */
 import { parseWords } from "../src/data/index.js";
 
@@ -25,7 +25,7 @@ export function loadDatasetText(name: "names" | "tinyshakespeare" | "taylorswift
       const response = await fetch(`/data/${name}.txt`);
       if (!response.ok)
         throw new Error(
-          `could not load /data/${name}.txt (HTTP ${response.status}): is HERO_DATA_DIR set for the lab server?`,
+          `could not load /data/${name}.txt (HTTP ${response.status}) from the lab server (hero lab serves herograd's data/)`,
         );
       return response.text();
     })();

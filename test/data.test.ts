@@ -10,14 +10,14 @@ import {
   parseWords,
   splitWords,
 } from "../src/data/index.js";
-import { embeddedNames, loadText, sha256 } from "../src/data/node.js";
+import { loadText, localDatasetPath, sha256, shippedDataDir } from "../src/data/node.js";
 import { Random } from "../src/random/index.js";
 import { dataDir } from "./helpers.js";
 
 const empty = mkdtempSync(join(tmpdir(), "hero-data-"));
 after(() => rmSync(empty, { recursive: true, force: true }));
 
-test("names.txt from HERO_DATA_DIR: 32,033 words, 27-token vocabulary, the checksum of SOURCES.md", async () => {
+test("the shipped names.txt: 32,033 words, 27-token vocabulary, the checksum of SOURCES.md", async () => {
   const { text, source } = await loadText("names", { dataDir, download: false });
   assert.equal(source, join(dataDir, "names.txt"));
   assert.equal(sha256(text), "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d");
@@ -72,26 +72,37 @@ test("minibatch indices are seeded and in range", () => {
   assert.ok(a.every((i) => i >= 0 && i < 100));
 });
 
-test("with no copy and no network, names falls back to the embedded stdlib lists", async () => {
-  const logs: string[] = [];
-  const { text, source } = await loadText("names", {
-    dataDir: empty,
-    download: false,
-    log: (m) => logs.push(m),
-  });
-  assert.equal(source, "embedded:names");
-  assert.match(logs[0]!, /embedded default/);
-  const words = parseWords(text);
-  assert.ok(words.length > 7000, `${words.length} names`);
-  assert.ok(words.every((w) => /^[a-z]+$/.test(w)));
-  assert.equal(new Set(words).size, words.length);
-  assert.equal(CharVocabulary.fromWords(words).size, 27);
-  assert.equal(embeddedNames(), text);
+test("with HERO_DATA_DIR unset and no cache, every data set is the copy herograd ships, checksum and all", async () => {
+  const saved = { data: process.env.HERO_DATA_DIR, home: process.env.HOME };
+  delete process.env.HERO_DATA_DIR;
+  process.env.HOME = empty;
+  try {
+    assert.equal(shippedDataDir(), dataDir);
+    for (const [name, sum] of [
+      ["names", "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d"],
+      ["tinyshakespeare", "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"],
+      ["taylorswift", "c2e39cb822d4ae0caac22152cefc306d466e31217a9c5524e493ad2b76792f57"],
+    ] as const) {
+      const { text, source } = await loadText(name, { download: false });
+      assert.equal(source, join(dataDir, `${name}.txt`));
+      assert.equal(sha256(text), sum, name);
+    }
+    // A copy in HERO_DATA_DIR wins over the shipped one.
+    writeFileSync(join(empty, "names.txt"), "ann\nbob\n");
+    process.env.HERO_DATA_DIR = empty;
+    assert.equal(localDatasetPath("names"), join(empty, "names.txt"));
+    assert.equal(localDatasetPath("taylorswift"), join(dataDir, "taylorswift.txt"));
+  } finally {
+    rmSync(join(empty, "names.txt"), { force: true });
+    if (saved.data === undefined) delete process.env.HERO_DATA_DIR;
+    else process.env.HERO_DATA_DIR = saved.data;
+    process.env.HOME = saved.home;
+  }
 });
 
-test("a data set with no copy and no embedded default names the file and where to put it", async () => {
+test("a data set with no copy (the shipped one turned off) names the file and where to put it", async () => {
   await assert.rejects(
-    loadText("tinyshakespeare", { dataDir: empty, download: false }),
+    loadText("tinyshakespeare", { dataDir: empty, shipped: false, download: false }),
     (e: Error) =>
       e.message.includes("tinyshakespeare.txt") &&
       e.message.includes(empty) &&

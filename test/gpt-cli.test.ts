@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { readSafetensors, writeSafetensors } from "../src/io/node.js";
-import { dataDir, fixture, repoRoot } from "./helpers.js";
+import { fixture, repoRoot, withoutDataDir } from "./helpers.js";
 
 const main = join(repoRoot, "dist", "src", "cli", "main.js");
 const dir = mkdtempSync(join(tmpdir(), "herograd-gpt-cli-"));
@@ -15,7 +15,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 function hero(args: string[], env: Record<string, string> = {}) {
   const res = spawnSync(process.execPath, [main, ...args], {
     encoding: "utf8",
-    env: { ...process.env, HERO_NO_RESPAWN: "1", HERO_OFFLINE: "1", ...env },
+    env: withoutDataDir({ HERO_NO_RESPAWN: "1", HERO_OFFLINE: "1", ...env }),
   });
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
 }
@@ -73,11 +73,11 @@ test("gpt2 generate samples from safetensors weights; errors name the file", () 
 
 test("gpt prepare, a few training steps with --set, resume, and sample from the checkpoint", () => {
   const data = join(dir, "data");
-  const prep = hero(["gpt", "prepare", "shakespeare-char", "--data-dir", data], { HERO_DATA_DIR: dataDir });
+  const prep = hero(["gpt", "prepare", "shakespeare-char", "--data-dir", data]);
   assert.equal(prep.status, 0, prep.stderr);
   assert.match(prep.stdout, /train 1003854 tokens, val 111540 tokens, vocabulary 65/);
   // nanoGPT's data/shakespeare/readme: train.bin has 301,966 tokens, val.bin has 36,059 tokens
-  const bpe = hero(["gpt", "prepare", "shakespeare", "--data-dir", data], { HERO_DATA_DIR: dataDir });
+  const bpe = hero(["gpt", "prepare", "shakespeare", "--data-dir", data]);
   assert.equal(bpe.status, 0, bpe.stderr);
   assert.match(bpe.stdout, /train 301966 tokens, val 36059 tokens, vocabulary 50257/);
   const out = join(dir, "run");
@@ -92,23 +92,20 @@ test("gpt prepare, a few training steps with --set, resume, and sample from the 
     "sample_tokens=10",
   ];
   const train = (maxIters: number, extra: string[] = []) =>
-    hero(
-      [
-        "gpt",
-        "train",
-        "--preset",
-        "shakespeare-char-cpu",
-        ...sets.flatMap((s) => ["--set", s]),
-        "--set",
-        `max_iters=${maxIters}`,
-        "--out",
-        out,
-        "--data-dir",
-        data,
-        ...extra,
-      ],
-      { HERO_DATA_DIR: dataDir },
-    );
+    hero([
+      "gpt",
+      "train",
+      "--preset",
+      "shakespeare-char-cpu",
+      ...sets.flatMap((s) => ["--set", s]),
+      "--set",
+      `max_iters=${maxIters}`,
+      "--out",
+      out,
+      "--data-dir",
+      data,
+      ...extra,
+    ]);
   const first = train(2);
   assert.equal(first.status, 0, first.stderr);
   assert.match(first.stdout, /step 2: train loss [\d.]+, val loss [\d.]+/);

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import type { TrainEvent } from "../src/train/gpt-node.js";
-import { close, dataDir, repoRoot } from "./helpers.js";
+import { close, repoRoot, withoutDataDir } from "./helpers.js";
 import { webgpuUnavailable } from "./tensor-backends.js";
 
 const main = join(repoRoot, "dist", "src", "cli", "main.js");
@@ -20,7 +20,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 function hero(args: string[]) {
   const r = spawnSync(process.execPath, [main, ...args], {
     encoding: "utf8",
-    env: { ...process.env, HERO_NO_RESPAWN: "1", HERO_OFFLINE: "1", HERO_DATA_DIR: dataDir },
+    env: withoutDataDir({ HERO_NO_RESPAWN: "1", HERO_OFFLINE: "1" }),
   });
   assert.equal(r.status, 0, `hero ${args.join(" ")}\n${r.stdout}\n${r.stderr}`);
   return r.stdout;

@@ -20,7 +20,7 @@ import { currentBackendName, setBackend } from "../src/tensor/index.js";
 import { getEncoding } from "../src/tokenizer/index.js";
 import { utf8Encode } from "../src/tokenizer/utf8.js";
 import { evaluateHellaSwag } from "../src/train/hellaswag.js";
-import { close, fixture, repoRoot, runTorchReference } from "./helpers.js";
+import { close, fixture, noTorch, repoRoot, runTorchReference } from "./helpers.js";
 import { webgpuUnavailable } from "./tensor-backends.js";
 
 const sample = join(repoRoot, "test", "data", "hellaswag-sample.jsonl");
@@ -97,7 +97,9 @@ test("an example renders as build-nanogpt's render_example: context tokens, then
   });
 });
 
-test("gpt2_tiny's scores equal hellaswag.py's in PyTorch, for the same token rows", async () => {
+test("gpt2_tiny's scores equal hellaswag.py's in PyTorch, for the same token rows", {
+  skip: noTorch(),
+}, async () => {
   const model = loadHFGPT2(fixture("gpt2_tiny"));
   const encode = tinyEncode;
   const examples = parseHellaSwag(readFileSync(sample, "utf8"));

@@ -7,21 +7,51 @@ import { fileURLToPath } from "node:url";
 /** The repository root (tests run compiled, from dist/test). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-/** ../shared beside the repository, or HERO_SHARED_DIR. */
-export const sharedDir = process.env.HERO_SHARED_DIR ?? resolve(repoRoot, "..", "shared");
+/** The PyTorch reference fixtures, written by test/reference/make_fixtures.py. */
+export const fixturesDir = join(repoRoot, "test", "fixtures");
 
-export const fixturesDir = join(sharedDir, "fixtures");
+/** The data sets the repository ships (data/): the tests read these, never a download or cache. */
+export const dataDir = join(repoRoot, "data");
 
-/** The real data sets: HERO_DATA_DIR (CI sets ../shared/data), else ../shared/data. */
-export const dataDir = process.env.HERO_DATA_DIR
-  ? resolve(process.env.HERO_DATA_DIR)
-  : join(sharedDir, "data");
+/** The environment for a child `hero` without HERO_DATA_DIR: it finds the data herograd ships. */
+export function withoutDataDir(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
+  delete env.HERO_DATA_DIR;
+  return env;
+}
 
 export function fixture(name: string): string {
   const path = join(fixturesDir, name);
   if (!existsSync(path))
-    throw new Error(`fixture ${path} not found: ../shared must sit beside the repository`);
+    throw new Error(
+      `fixture ${path} not found: regenerate test/fixtures with test/reference/make_fixtures.py`,
+    );
   return path;
+}
+
+/**
+ * A test's `skip` option for a program from outside npm: false where it is installed, else one line
+ * saying what to install. With CI set it is always false: there the tests run, and fail if it is missing.
+ */
+function missingProgram(installed: () => boolean, what: string): false | string {
+  if (process.env.CI || installed()) return false;
+  return what;
+}
+
+/** Python with PyTorch for the reference comparisons: HERO_PYTHON, else Debian's /usr/bin/python3. */
+export const PYTHON = process.env.HERO_PYTHON ?? "/usr/bin/python3";
+
+let torchSkip: false | string | undefined;
+/** The `skip` option of tests that compare with PyTorch (checked once, on first use). */
+export function noTorch(): false | string {
+  torchSkip ??= missingProgram(
+    () =>
+      existsSync(PYTHON) &&
+      spawnSync(PYTHON, ["-c", "import torch"], { env: { ...process.env, OPENBLAS_CORETYPE: "SkylakeX" } })
+        .status === 0,
+    `no PyTorch at ${PYTHON}: apt-get install python3-torch (or set HERO_PYTHON to a Python with torch)`,
+  );
+  return torchSkip;
 }
 
 /** numpy-style allclose for one number: |actual - expected| <= atol + rtol·|expected|. */
@@ -36,7 +66,7 @@ export function close(actual: number, expected: number, atol: number, rtol: numb
  * request as JSON on stdin; returns its JSON answer.
  */
 export function runTorchReference<T>(script: string, request: unknown): T {
-  const python = process.env.HERO_PYTHON ?? "/usr/bin/python3";
+  const python = PYTHON;
   const res = spawnSync(python, [join(repoRoot, "test", "reference", script)], {
     input: JSON.stringify(request),
     encoding: "utf8",

@@ -5,7 +5,8 @@
  * resumed while its loss curve grows. Screenshots go to out/test/lab/.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
@@ -148,8 +149,16 @@ async function openLab(gpuArgs: string[]): Promise<{
   close: () => Promise<void>;
 }> {
   if (!existsSync(join(labBuildDir, "index.html"))) await buildLab();
-  // The data sets a lesson fetches (/data/names.txt, ...), from HERO_DATA_DIR as `hero lab` serves them.
-  const server = await startLabServer({ root: labBuildDir, port: 0, data: labDataFiles(dataDir) });
+  // The data sets a lesson fetches (/data/names.txt, ...), as `hero lab` serves them with
+  // HERO_DATA_DIR unset and no cache: the copies herograd ships.
+  delete process.env.HERO_DATA_DIR;
+  process.env.HOME = mkdtempSync(join(tmpdir(), "hero-home-"));
+  const data = labDataFiles();
+  assert.deepEqual(
+    Object.values(data),
+    ["names.txt", "tinyshakespeare.txt", "taylorswift.txt"].map((f) => join(dataDir, f)),
+  );
+  const server = await startLabServer({ root: labBuildDir, port: 0, data });
   const browser = await launchChromium(gpuArgs);
   // Pages train while they draw, and CI runs another test file beside this one on 2 cores:
   // Playwright's 30 s default wait is too short there.

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { resolveRequestPath, startLabServer } from "../src/cli/lab-server.js";
-import { dataDir, repoRoot } from "./helpers.js";
+import { dataDir, repoRoot, withoutDataDir } from "./helpers.js";
 
 const SECRET = "top secret: must never be served";
 
@@ -168,7 +168,7 @@ test("`hero lab --no-build` serves dist/lab on 127.0.0.1 and prints the URL", {
     {
       cwd: repoRoot,
       // One process (no re-run with V8 flags), so that killing it stops the server.
-      env: { ...process.env, HERO_NO_RESPAWN: "1", HERO_DATA_DIR: dataDir },
+      env: { ...withoutDataDir(), HERO_NO_RESPAWN: "1", HOME: mkdtempSync(join(tmpdir(), "hero-home-")) },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
@@ -188,12 +188,11 @@ test("`hero lab --no-build` serves dist/lab on 127.0.0.1 and prints the URL", {
     assert.match(index.body, /herograd lab/);
     assert.equal(index.headers["cross-origin-embedder-policy"], "require-corp");
     assert.equal((await get(port, "/../package.json")).status, 404);
-    // The series' data sets present in HERO_DATA_DIR are served by name, the folder never.
-    const names = join(dataDir, "names.txt");
-    if (existsSync(names)) {
-      const served = await get(port, "/data/names.txt");
-      assert.equal(served.status, 200);
-      assert.equal(served.body, readFileSync(names, "utf8"));
+    // With HERO_DATA_DIR unset and no cache, the data sets herograd ships are served by name, the folder never.
+    for (const file of ["names.txt", "tinyshakespeare.txt", "taylorswift.txt"]) {
+      const served = await get(port, `/data/${file}`);
+      assert.equal(served.status, 200, file);
+      assert.equal(served.body, readFileSync(join(dataDir, file), "utf8"), file);
     }
     assert.equal((await get(port, "/data/")).status, 404);
     assert.equal((await get(port, "/data")).status, 404);

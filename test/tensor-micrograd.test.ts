@@ -1,6 +1,6 @@
 /**
  * The same MLP as scalar Values (micrograd) and as float64 tensors gives the same gradients, and
- * both match the PyTorch reference in ../shared/fixtures/micrograd.json, through 20 SGD steps.
+ * both match the PyTorch reference in test/fixtures/micrograd.json, through 20 SGD steps.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";

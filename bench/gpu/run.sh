@@ -59,8 +59,8 @@ fi
 
 echo "== the kernels on this adapter (bench/gpu/check)"
 node dist/bench/gpu/check.js "${check[@]}" 2>&1 | tee "$work/check.log" | grep -v '^Warning\|XDG_RUNTIME_DIR\|^ - While\|^    at \|^$' || echo "(the check failed: figures below may be wrong)"
-if [ -f "$bundle/ops.json" ] || [ -f ../shared/fixtures/ops.json ]; then
-  ops=$([ -f "$bundle/ops.json" ] && echo "$bundle/ops.json" || echo ../shared/fixtures/ops.json)
+if [ -f "$bundle/ops.json" ] || [ -f test/fixtures/ops.json ]; then
+  ops=$([ -f "$bundle/ops.json" ] && echo "$bundle/ops.json" || echo test/fixtures/ops.json)
   node dist/src/cli/main.js selftest ops "$ops" --backend webgpu 2>&1 | grep -E 'cases on|passed|FAIL' | head -20
 fi
 echo "== bench/matmul (webgpu vs PyTorch $torch_device)"

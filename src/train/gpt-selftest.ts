@@ -1,5 +1,5 @@
 /**
- * Check a GPT-2 model against a PyTorch reference in the format of ../shared/fixtures/gpt2_tiny.ref.json
+ * Check a GPT-2 model against a PyTorch reference in the format of test/fixtures/gpt2_tiny.ref.json
  * (llm.c's test_gpt2): logits, loss, every parameter gradient, the AdamW step losses and the greedy
  * decode. Node only (reads files). Values are read with `await data()`, so it runs on every
  * backend, webgpu included.

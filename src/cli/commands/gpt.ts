@@ -44,7 +44,7 @@ function unescapeArg(s: string): string {
  */
 async function corpusFiles(name: string): Promise<{ files: string[]; label: string }> {
   if (DATASETS[name]) {
-    const { source } = await loadText(name, { embedded: false, log: (m) => console.log(m) });
+    const { source } = await loadText(name, { log: (m) => console.log(m) });
     return { files: [source], label: name };
   }
   if (!existsSync(name))
@@ -399,7 +399,7 @@ export function registerGPT(program: Command, selftest: Command): void {
   selftest
     .command("gpt2")
     .description(
-      "a GPT-2 model directory against a PyTorch reference (../shared/fixtures/gpt2_tiny.ref.json format)",
+      "a GPT-2 model directory against a PyTorch reference (test/fixtures/gpt2_tiny.ref.json format)",
     )
     .requiredOption("--ref <file>", "reference JSON (gpt2_tiny.ref.json format)")
     .option(

@@ -17,7 +17,7 @@ import {
 } from "../../../lessons/lesson.js";
 import { cellSource, findLine } from "../../../lessons/source.js";
 import { DATASETS } from "../../data/index.js";
-import { defaultDataDir } from "../../data/node.js";
+import { localDatasetPath } from "../../data/node.js";
 import { dotToSvg } from "../../micrograd/index.js";
 import { decisionBoundary, headlessDocument, imageRGBA, lineChart, svgText } from "../../plot/index.js";
 import { writeFileAtomic } from "../files.js";
@@ -40,13 +40,14 @@ export async function buildLab(): Promise<string> {
 }
 
 /**
- * The data files the lab may fetch, at /data/FILE: the series' data sets that are present in
- * HERO_DATA_DIR (or the cache dir). Named one by one; the folder itself is never served.
+ * The data files the lab may fetch, at /data/FILE: the series' data sets, each from `dir` (default
+ * HERO_DATA_DIR) when it holds one, else the copy herograd ships. Named one by one; no folder is served.
  */
-export function labDataFiles(dir = defaultDataDir()): Record<string, string> {
+export function labDataFiles(dir?: string): Record<string, string> {
   const files: Record<string, string> = {};
-  for (const { file } of Object.values(DATASETS)) {
-    if (existsSync(join(dir, file))) files[file] = join(dir, file);
+  for (const { name, file } of Object.values(DATASETS)) {
+    const path = localDatasetPath(name, dir ? { dataDir: dir } : {});
+    if (path) files[file] = path;
   }
   return files;
 }
@@ -77,7 +78,8 @@ export function registerLab(program: Command): void {
     .option("--port <n>", `port (default ${DEFAULT_PORT}, or the next free one)`, intOption)
     .option("--no-build", "serve the lab as last built (dist/lab) without building it again")
     .action(async (opts: { host: string; port?: number; build: boolean }) => {
-      if (opts.build) {
+      // An installed package carries the built lab but not its sources (nor Vite): it serves that.
+      if (opts.build && existsSync(join(labDir, "vite.config.ts"))) {
         const started = performance.now();
         try {
           await buildLab();

@@ -30,6 +30,8 @@ async function loadWords(file: string | undefined): Promise<string[]> {
   const words = parseWords(text);
   if (words.length < 10)
     throw new Error(`${source}: only ${words.length} words; makemore needs a list of names, one per line`);
+  // Say which list: results compare with the lecture's only on its names.txt.
+  console.log(`${words.length} names from ${source}`);
   return words;
 }
 
@@ -77,7 +79,7 @@ export function registerMakemore(program: Command): void {
     .requiredOption("--type <type>", `model: ${MAKEMORE_TYPES.join(" | ")}`)
     .option(
       "--data <file>",
-      "names, one per line (default: names.txt from HERO_DATA_DIR, the cache, a download, or the embedded list)",
+      "names, one per line (default: names.txt from HERO_DATA_DIR, else the copy herograd ships)",
     )
     .option("--steps <n>", "training steps (default depends on the type)", positiveIntOption)
     .option("--batch-size <n>", "minibatch size", positiveIntOption)

@@ -22,7 +22,7 @@ export function registerSelftestOps(selftest: Command): void {
   selftest
     .command("ops")
     .description(
-      "tensor ops, outputs and gradients, against a PyTorch reference file (../shared/fixtures/ops.json)",
+      "tensor ops, outputs and gradients, against a PyTorch reference file (test/fixtures/ops.json)",
     )
     .argument("<file>", "JSON file in the ops.json format")
     .option("--backend <name>", "backend to run on (default: the current backend)")
