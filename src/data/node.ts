@@ -1,7 +1,7 @@
 /**
- * Finding a data set on disk (Node): an explicit path; a copy in HERO_DATA_DIR; the copy herograd
- * ships (data/ at the package root: names, tinyshakespeare, taylorswift); the cache dir
- * (~/.cache/herograd); a download from the canonical source checked against its sha256.
+ * Finding a data set on disk (Node): an explicit path; a copy in the data dir (HERO_DATA_DIR, else
+ * the cache dir ~/.cache/herograd); the copy herograd ships (data/ at the package root: names,
+ * tinyshakespeare, taylorswift); a download from the canonical source checked against its sha256.
  * HellaSwag's files are found the same way, without a shipped copy.
  */
 import { createHash } from "node:crypto";
@@ -95,18 +95,16 @@ export function shippedDataDir(): string | null {
 }
 
 /**
- * A local copy of a data set: in `dataDir` (default HERO_DATA_DIR), else the shipped one, else in
- * the cache dir; null when there is none.
+ * A local copy of a data set: in `dataDir` (default HERO_DATA_DIR, else the cache dir), else the
+ * one herograd ships; null when there is none.
  */
 export function localDatasetPath(
   name: string,
   options: Pick<LoadOptions, "dataDir" | "shipped"> = {},
 ): string | null {
   const { file } = datasetInfo(name);
-  const userDir = options.dataDir ?? (process.env.HERO_DATA_DIR ? resolve(process.env.HERO_DATA_DIR) : null);
   const shipped = options.shipped === false ? null : shippedDataDir();
-  const cache = options.dataDir ? null : join(homedir(), ".cache", "herograd");
-  for (const dir of [userDir, shipped, cache]) {
+  for (const dir of [options.dataDir ?? defaultDataDir(), shipped]) {
     if (dir && existsSync(join(dir, file))) return join(dir, file);
   }
   return null;

@@ -41,7 +41,8 @@ export async function buildLab(): Promise<string> {
 
 /**
  * The data files the lab may fetch, at /data/FILE: the series' data sets, each from `dir` (default
- * HERO_DATA_DIR) when it holds one, else the copy herograd ships. Named one by one; no folder is served.
+ * HERO_DATA_DIR, else the cache dir) when it holds one, else the copy herograd ships. Named one by
+ * one; no folder is served.
  */
 export function labDataFiles(dir?: string): Record<string, string> {
   const files: Record<string, string> = {};
