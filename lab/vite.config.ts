@@ -2,6 +2,7 @@
  * The lab's build: a static site in dist/lab that `hero lab` (and `npm start`) serves. Everything
  * it needs is bundled (KaTeX and its fonts, Graphviz as WebAssembly, Observable Plot): no CDN.
  */
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { defineConfig, type Plugin } from "vite";
 
@@ -50,6 +51,22 @@ function wasmThreadsWorker(): Plugin {
   };
 }
 
+/** `npm run lab:dev` serves the data sets herograd ships at /data/FILE, as `hero lab` does. */
+function shippedData(): Plugin {
+  const files = new Set(["names.txt", "tinyshakespeare.txt", "taylorswift.txt"]);
+  return {
+    name: "herograd-shipped-data",
+    configureServer(server) {
+      server.middlewares.use("/data/", (req, res, next) => {
+        const file = (req.url ?? "").replace(/^\//, "").split("?")[0]!;
+        if (!files.has(file)) return next();
+        res.setHeader("Content-Type", "text/plain; charset=utf-8");
+        res.end(readFileSync(`${repoRoot}data/${file}`));
+      });
+    },
+  };
+}
+
 export default defineConfig({
   root: fileURLToPath(new URL(".", import.meta.url)),
   base: "./",
@@ -72,7 +89,7 @@ export default defineConfig({
     // A loaded CI machine makes plugins look slow; the timing report is noise in the build log.
     rolldownOptions: { checks: { bundlerTimings: false }, output: keepNames },
   },
-  plugins: [wasmThreadsWorker()],
+  plugins: [wasmThreadsWorker(), shippedData()],
   worker: { format: "es", plugins: () => [wasmThreadsWorker()], rolldownOptions: { output: keepNames } },
   server: { headers: isolationHeaders, fs: { allow: [repoRoot] } },
   preview: { headers: isolationHeaders },
