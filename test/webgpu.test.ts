@@ -20,7 +20,12 @@ import { webgpuUnavailable } from "./tensor-backends.js";
 import { checkLaneKernels } from "./webgpu-lane-cases.js";
 
 const optedOut = process.env.HERO_TEST_WEBGPU === "0";
-const skip = optedOut ? "HERO_TEST_WEBGPU=0" : false;
+// No adapter where Mesa's drivers are missing: with CI unset that is a skip saying what to install.
+const noAdapter =
+  webgpuUnavailable !== null && !process.env.CI
+    ? `no WebGPU adapter (${webgpuUnavailable}): apt-get install mesa-vulkan-drivers libegl-mesa0 libegl1 libgl1-mesa-dri`
+    : false;
+const skip = optedOut ? "HERO_TEST_WEBGPU=0" : noAdapter;
 
 test("a WebGPU adapter exists (without a GPU: Mesa's llvmpipe through Dawn's OpenGL ES)", { skip }, () => {
   assert.equal(webgpuUnavailable, null, `webgpu did not register: ${webgpuUnavailable}`);
