@@ -54,7 +54,7 @@ const names = await loadText("names");
 const words = parseWords(names.text);
 const vocab = CharVocabulary.fromWords(words);
 const python = findPython(["torch"]);
-// PyTorch trains on the very text herograd loaded (a file, a download or the embedded default).
+// PyTorch trains on the very text herograd loaded (a file, the shipped copy or a download).
 const namesFile = join(mkdtempSync(join(tmpdir(), "hero-bench-")), "names.txt");
 writeFileSync(namesFile, names.text);
 

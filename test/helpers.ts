@@ -29,36 +29,31 @@ export function fixture(name: string): string {
   return path;
 }
 
-/**
- * A test's `skip` option for a program from outside npm: false where it is installed, else one line
- * saying what to install. With CI set it is always false: there the tests run, and fail if it is missing.
- */
-function missingProgram(installed: () => boolean, what: string): false | string {
-  if (process.env.CI || installed()) return false;
-  return what;
+/** numpy-style allclose for one number: |actual - expected| <= atol + rtol·|expected|. */
+export function close(actual: number, expected: number, atol: number, rtol: number): boolean {
+  if (!Number.isFinite(expected))
+    return Object.is(actual, expected) || (Number.isNaN(expected) && Number.isNaN(actual));
+  return Math.abs(actual - expected) <= atol + rtol * Math.abs(expected);
 }
 
 /** Python with PyTorch for the reference comparisons: HERO_PYTHON, else Debian's /usr/bin/python3. */
 export const PYTHON = process.env.HERO_PYTHON ?? "/usr/bin/python3";
 
 let torchSkip: false | string | undefined;
-/** The `skip` option of tests that compare with PyTorch (checked once, on first use). */
+/**
+ * The `skip` option of tests that compare with PyTorch (checked once): false where it is installed,
+ * else one line saying what to install. With CI set always false: there the tests run, and fail
+ * if it is missing.
+ */
 export function noTorch(): false | string {
-  torchSkip ??= missingProgram(
-    () =>
-      existsSync(PYTHON) &&
+  torchSkip ??=
+    process.env.CI ||
+    (existsSync(PYTHON) &&
       spawnSync(PYTHON, ["-c", "import torch"], { env: { ...process.env, OPENBLAS_CORETYPE: "SkylakeX" } })
-        .status === 0,
-    `no PyTorch at ${PYTHON}: apt-get install python3-torch (or set HERO_PYTHON to a Python with torch)`,
-  );
+        .status === 0)
+      ? false
+      : `no PyTorch at ${PYTHON}: apt-get install python3-torch (or set HERO_PYTHON to a Python with torch)`;
   return torchSkip;
-}
-
-/** numpy-style allclose for one number: |actual - expected| <= atol + rtol·|expected|. */
-export function close(actual: number, expected: number, atol: number, rtol: number): boolean {
-  if (!Number.isFinite(expected))
-    return Object.is(actual, expected) || (Number.isNaN(expected) && Number.isNaN(actual));
-  return Math.abs(actual - expected) <= atol + rtol * Math.abs(expected);
 }
 
 /**
