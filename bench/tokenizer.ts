@@ -11,7 +11,9 @@ import { join } from "node:path";
 import { getEncoding as jsTiktokenEncoding } from "js-tiktoken";
 import { get_encoding } from "tiktoken";
 import { BasicTokenizer, GPT4_SPLIT_PATTERN, getEncoding, RegexTokenizer } from "../src/tokenizer/index.js";
-import { findPython, printTable, referencePath, repoRoot, runPython } from "./util.js";
+import { benchArgs, findPython, printTable, referencePath, repoRoot, runPython } from "./util.js";
+
+benchArgs({});
 
 const dataDir = process.env.HERO_DATA_DIR ?? join(repoRoot, "..", "shared", "data");
 const taylorswift = readFileSync(join(dataDir, "taylorswift.txt"), "utf8");
