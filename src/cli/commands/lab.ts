@@ -22,6 +22,7 @@ import { dotToSvg } from "../../micrograd/index.js";
 import { decisionBoundary, headlessDocument, imageRGBA, lineChart, svgText } from "../../plot/index.js";
 import { writeFileAtomic } from "../files.js";
 import { startLabServer } from "../lab-server.js";
+import { signalExitCode } from "../lifecycle.js";
 import { intOption } from "../options.js";
 import { imagesPng } from "../png.js";
 import { startProgress } from "../progress.js";
@@ -100,8 +101,8 @@ export function registerLab(program: Command): void {
       }
       console.log(`herograd lab: ${server.url}`);
       console.log("press Ctrl-C to stop");
-      const stop = () => {
-        void server.close().then(() => process.exit(0));
+      const stop = (signal: NodeJS.Signals) => {
+        void server.close().then(() => process.exit(signalExitCode(signal)));
       };
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
