@@ -23,7 +23,7 @@ import { decisionBoundary, headlessDocument, imageRGBA, lineChart, svgText } fro
 import { writeFileAtomic } from "../files.js";
 import { startLabServer } from "../lab-server.js";
 import { signalExitCode } from "../lifecycle.js";
-import { intOption } from "../options.js";
+import { rangeOption } from "../options.js";
 import { imagesPng } from "../png.js";
 import { startProgress } from "../progress.js";
 
@@ -75,7 +75,11 @@ export function registerLab(program: Command): void {
       "interface to listen on (another than 127.0.0.1 only when you mean it)",
       "127.0.0.1",
     )
-    .option("--port <n>", `port (default ${DEFAULT_PORT}, or the next free one)`, intOption)
+    .option(
+      "--port <n>",
+      `port (default ${DEFAULT_PORT}, or the next free one)`,
+      rangeOption({ integer: true, min: 1, max: 65535 }),
+    )
     .option("--no-build", "serve the lab as last built (dist/lab) without building it again")
     .action(async (opts: { host: string; port?: number; build: boolean }) => {
       if (opts.build) {

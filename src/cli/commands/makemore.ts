@@ -21,7 +21,6 @@ import { useBackend } from "../backend-option.js";
 import { writeFileAtomic } from "../files.js";
 import { checkFiniteWeights } from "../finite.js";
 import {
-  intOption,
   nonNegativeIntOption,
   numberOption,
   positiveIntOption,
@@ -91,7 +90,7 @@ export function registerMakemore(program: Command): void {
     )
     .option("--steps <n>", "training steps (default depends on the type)", positiveIntOption)
     .option("--batch-size <n>", "minibatch size", positiveIntOption)
-    .option("--lr <x>", "learning rate (SGD for mlp, mlp-bn, wavenet; AdamW otherwise)", numberOption)
+    .option("--lr <x>", "learning rate (SGD for mlp, mlp-bn, wavenet; AdamW otherwise)", positiveNumberOption)
     .option("--seed <n>", "seed for the split, the weights and the batches", seedOption)
     .option("--block-size <n>", "context length of mlp, mlp-bn, wavenet", positiveIntOption)
     .option("--n-embd <n>", "embedding size", positiveIntOption)
@@ -223,8 +222,8 @@ export function registerMakemore(program: Command): void {
     )
     .option("--depth <n>", "hidden layers", positiveIntOption, 5)
     .option("--steps <n>", "training steps for the update:data plot", positiveIntOption, 1000)
-    .option("--lr <x>", "SGD learning rate", numberOption, 0.1)
-    .option("--seed <n>", "seed", intOption, 2147483647)
+    .option("--lr <x>", "SGD learning rate", positiveNumberOption, 0.1)
+    .option("--seed <n>", "seed", seedOption, 2147483647)
     .option("--out <dir>", "where to write the SVGs", "out/makemore/diagnose")
     .option("--backend <name>", "tensor backend: js or wasm (default: HERO_BACKEND, else wasm)")
     .action(async (opts: DiagnoseOptions) => {

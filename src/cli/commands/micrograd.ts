@@ -11,7 +11,7 @@ import {
 } from "../../micrograd/index.js";
 import { decisionBoundary, headlessDocument, lineChart, svgText } from "../../plot/index.js";
 import { writeFileAtomic } from "../files.js";
-import { intOption, nonNegativeNumberOption, positiveIntOption, rangeOption } from "../options.js";
+import { nonNegativeNumberOption, positiveIntOption, rangeOption, seedOption } from "../options.js";
 import { startProgress } from "../progress.js";
 
 export function registerMicrograd(program: Command): void {
@@ -24,7 +24,7 @@ export function registerMicrograd(program: Command): void {
     .description(
       "train MLP(2, [16, 16, 1]) on two moons with SGD; write the decision boundary and loss curve",
     )
-    .option("--seed <n>", "random seed for data and weights", intOption, moonsDefaults.seed)
+    .option("--seed <n>", "random seed for data and weights", seedOption, moonsDefaults.seed)
     .option("--steps <n>", "full-batch SGD steps", positiveIntOption, moonsDefaults.steps)
     .option(
       "--samples <n>",

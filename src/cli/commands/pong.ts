@@ -22,7 +22,7 @@ import {
 } from "../../rl/index.js";
 import { useBackend } from "../backend-option.js";
 import { Interrupted, stoppable } from "../lifecycle.js";
-import { numberOption, positiveIntOption, positiveNumberOption, rangeOption } from "../options.js";
+import { nonNegativeNumberOption, positiveIntOption, positiveNumberOption, rangeOption } from "../options.js";
 import { startProgress } from "../progress.js";
 import { claimOutputFolder } from "../run-folder.js";
 
@@ -179,7 +179,7 @@ export function registerPong(program: Command): void {
     .option("--hidden <n>", "hidden units", positiveIntOption, 200)
     .option("--seed <n>", "seed of the weights, the actions and the games", positiveIntOption, 1)
     .option("--points <n>", "points that end an episode (default 3; with --atari 21)", positiveIntOption)
-    .option("--opponent-speed <x>", "the opponent's top speed in pixels per frame", numberOption)
+    .option("--opponent-speed <x>", "the opponent's top speed in pixels per frame", nonNegativeNumberOption)
     .option("--paddle-height <n>", "the paddles' height in pixels", positiveIntOption)
     .option(
       "--atari",

@@ -16,7 +16,7 @@ import {
   toWellFormed,
   utf8Decode,
 } from "../../tokenizer/index.js";
-import { positiveIntOption } from "../options.js";
+import { rangeOption } from "../options.js";
 import { startProgress } from "../progress.js";
 
 interface SourceOptions {
@@ -145,7 +145,11 @@ export function registerTokenizer(program: Command, selftest: Command): void {
   tokenizer
     .command("train")
     .description("train a BPE tokenizer (minbpe) and write PREFIX.model and PREFIX.vocab")
-    .requiredOption("--vocab <n>", "vocabulary size (256 bytes + merges)", positiveIntOption)
+    .requiredOption(
+      "--vocab <n>",
+      "vocabulary size (256 bytes + merges)",
+      rangeOption({ integer: true, min: 256, max: 1_000_000 }),
+    )
     .requiredOption("--data <file>", "text file to train on")
     .requiredOption("--out <prefix>", "output prefix (writes PREFIX.model, PREFIX.vocab)")
     .option("--pattern <name>", "split pattern: gpt4, gpt2, or none (BasicTokenizer)", patternOption, "gpt4")
