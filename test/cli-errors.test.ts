@@ -140,7 +140,7 @@ test("every option refuses values outside its range, naming the range", () => {
     ["makemore sample", "--temperature", "0", /a number > 0/],
     ["micrograd demo", "--samples", "1", /an integer in \[2, 100000\]/],
     ["micrograd demo", "--noise", "-1", /a number >= 0/],
-    ["lab", "--port", "70000", /an integer in \[1, 65535\]/],
+    ["lab", "--port", "70000", /an integer in \[0, 65535\]/],
     ["tokenizer train", "--vocab", "100", /an integer in \[256, 1000000\]/],
   ];
   for (const [path, flag, value, range] of cases) {

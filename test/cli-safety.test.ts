@@ -131,7 +131,7 @@ test("a truncated val.bin is an error naming it; a half-prepared folder is prepa
   const out = join(h.work, "cut-run");
   const r = h.hero(["gpt", "train", ...h.tinyGpt.slice(0, -1), data, "--out", out]);
   oneLineError(r, /val\.bin: 131072 bytes, but .*prepared\.json says 111540 tokens \(223080 bytes\)/);
-  // A prepare killed before its record was written: the next train prepares again.
+  // A prepare killed before val.bin was renamed into place: the next train prepares again.
   rmSync(join(dir, "prepared.json"));
   rmSync(join(dir, "val.bin"));
   const again = h.hero(["gpt", "train", ...h.tinyGpt.slice(0, -1), data, "--out", out]);

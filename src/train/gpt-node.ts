@@ -352,9 +352,9 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
     config = { ...config, ...pickModel(resumed.state.config) };
   }
   const dataDir = datasetDir(options.dataDir, config.dataset);
-  // A data set of the catalog is prepared (again) until its record says the preparation finished.
+  // A data set of the catalog is prepared (again) while a split is missing (a preparation cut short).
   const unprepared = DATASET_DIRS[config.dataset]
-    ? !existsSync(join(dataDir, PREPARED_FILE))
+    ? !existsSync(join(dataDir, "train.bin")) || !existsSync(join(dataDir, "val.bin"))
     : !existsSync(join(dataDir, "train.bin"));
   if (!hasShards(dataDir) && unprepared) {
     if (!DATASET_DIRS[config.dataset])

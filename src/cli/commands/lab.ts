@@ -77,8 +77,8 @@ export function registerLab(program: Command): void {
     )
     .option(
       "--port <n>",
-      `port (default ${DEFAULT_PORT}, or the next free one)`,
-      rangeOption({ integer: true, min: 1, max: 65535 }),
+      `port (default ${DEFAULT_PORT}, or the next free one; 0: any free port)`,
+      rangeOption({ integer: true, min: 0, max: 65535 }),
     )
     .option("--no-build", "serve the lab as last built (dist/lab) without building it again")
     .action(async (opts: { host: string; port?: number; build: boolean }) => {
