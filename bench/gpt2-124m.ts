@@ -9,7 +9,6 @@
  * Usage: hero bench gpt2-124m [-- --seq 128 --decode-tokens 8 --prompt 8 --layers 12 --no-torch]
  *        hero bench gpt2-124m --backend webgpu -- --train-steps 5 --train-batch 4 --train-seq 256 --torch-device cuda
  */
-import { parseArgs } from "node:util";
 import { getBackend, hasBackend } from "../src/backend/index.js";
 import { registerNodeWebGpuBackend } from "../src/backend/webgpu/node.js";
 import { GPT } from "../src/models/gpt.js";
@@ -25,7 +24,7 @@ import {
   type Tensor,
   tidy,
 } from "../src/tensor/index.js";
-import { findPython, printTable, referencePath, runPython } from "./util.js";
+import { benchArgs, findPython, printTable, referencePath, runPython } from "./util.js";
 
 /** Ours against the reference's tokens/s, as "1.87x faster" or "1.25x slower". */
 function rateVs(ours: number, reference: number): string {
@@ -34,23 +33,19 @@ function rateVs(ours: number, reference: number): string {
     : `${(reference / ours).toFixed(2)}x slower`;
 }
 
-const { values } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
-    seq: { type: "string", default: "1024" },
-    prompt: { type: "string", default: "8" },
-    "decode-tokens": { type: "string", default: "32" },
-    layers: { type: "string", default: "12" },
-    // A smaller vocabulary fits adapters whose storage bindings stop at 128 MiB (llvmpipe).
-    vocab: { type: "string", default: "50257" },
-    "no-torch": { type: "boolean", default: false },
-    backend: { type: "string" },
-    "train-steps": { type: "string", default: "0" },
-    "train-batch": { type: "string", default: "1" },
-    "train-seq": { type: "string", default: "64" },
-    "torch-device": { type: "string", default: "cpu" },
-  },
-  allowPositionals: true,
+const { values } = benchArgs({
+  seq: { type: "string", default: "1024" },
+  prompt: { type: "string", default: "8" },
+  "decode-tokens": { type: "string", default: "32" },
+  layers: { type: "string", default: "12" },
+  // A smaller vocabulary fits adapters whose storage bindings stop at 128 MiB (llvmpipe).
+  vocab: { type: "string", default: "50257" },
+  "no-torch": { type: "boolean", default: false },
+  backend: { type: "string" },
+  "train-steps": { type: "string", default: "0" },
+  "train-batch": { type: "string", default: "1" },
+  "train-seq": { type: "string", default: "64" },
+  "torch-device": { type: "string", default: "cpu" },
 });
 if (values.backend === "webgpu" && !hasBackend("webgpu")) await registerNodeWebGpuBackend();
 if (values.backend) setBackend(values.backend);

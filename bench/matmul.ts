@@ -13,26 +13,21 @@
  *        hero bench matmul --backend webgpu -- --sizes 1024,2048 --peers torch --torch-device cuda
  */
 import { availableParallelism } from "node:os";
-import { parseArgs } from "node:util";
 import { type Backend, currentBackendName, getBackend, hasBackend, type View } from "../src/backend/index.js";
 import { WasmBackend } from "../src/backend/wasm/index.js";
 import { nativeStatus } from "../src/backend/wasm/native.js";
 import type { WebGpuBackend } from "../src/backend/webgpu/index.js";
 import { registerNodeWebGpuBackend } from "../src/backend/webgpu/node.js";
-import { findPython, printTable, referencePath, runPython } from "./util.js";
+import { benchArgs, findPython, printTable, referencePath, runPython } from "./util.js";
 
-const { values } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
-    sizes: { type: "string", default: "256,512,1024,2048,4096x768x768,4096x768x3072" },
-    threads: { type: "string", default: "1,2" },
-    kernels: { type: "string", default: "native,wasm" },
-    peers: { type: "string", default: "numpy,tfjs,jax" },
-    seconds: { type: "string", default: "1" },
-    backend: { type: "string" },
-    "torch-device": { type: "string", default: "cuda" },
-  },
-  allowPositionals: true,
+const { values } = benchArgs({
+  sizes: { type: "string", default: "256,512,1024,2048,4096x768x768,4096x768x3072" },
+  threads: { type: "string", default: "1,2" },
+  kernels: { type: "string", default: "native,wasm" },
+  peers: { type: "string", default: "numpy,tfjs,jax" },
+  seconds: { type: "string", default: "1" },
+  backend: { type: "string" },
+  "torch-device": { type: "string", default: "cuda" },
 });
 
 /** [M, K, N]: "1024" is 1024³, "4096x768x3072" is M×K×N. */

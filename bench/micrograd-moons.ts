@@ -4,7 +4,9 @@
  * trained on the same points from the same initial weights.
  */
 import { setupMoons, trainMoons } from "../src/micrograd/index.js";
-import { findPython, printTable, referencePath, runPython } from "./util.js";
+import { benchArgs, findPython, printTable, referencePath, runPython } from "./util.js";
+
+benchArgs({});
 
 const config = { seed: 1337 };
 

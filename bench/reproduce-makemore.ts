@@ -4,7 +4,6 @@
  * Usage: hero bench reproduce-makemore [-- --scale 0.1 --only 3,4 --backend wasm]
  *   --scale shortens every run (0.1 = a tenth of the steps) for a quick look; the goals hold at 1.
  */
-import { parseArgs } from "node:util";
 import {
   batchIndices,
   buildContextWindows,
@@ -21,15 +20,12 @@ import { Random } from "../src/random/index.js";
 import { currentBackendName, setBackend, tensor } from "../src/tensor/index.js";
 import { evaluateLoss, trainStep, windowTensors } from "../src/train/makemore.js";
 import { initNinja, manualTrainStep, ninjaEvaluate } from "../src/train/ninja.js";
-import { printTable } from "./util.js";
+import { benchArgs, printTable } from "./util.js";
 
-const { values } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
-    scale: { type: "string", default: "1" },
-    only: { type: "string", default: "2,3,4,5,6" },
-    backend: { type: "string" },
-  },
+const { values } = benchArgs({
+  scale: { type: "string", default: "1" },
+  only: { type: "string", default: "2,3,4,5,6" },
+  backend: { type: "string" },
 });
 const scale = Number(values.scale);
 if (!(scale > 0)) throw new Error(`--scale must be > 0, got ${values.scale}`);

@@ -9,23 +9,18 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { currentBackendName, setBackend } from "../src/tensor/index.js";
 import { applyOverrides, presetConfig } from "../src/train/gpt.js";
 import { prepareDataset, trainGPT } from "../src/train/gpt-node.js";
-import { findPython, printTable, referencePath, runPython } from "./util.js";
+import { benchArgs, findPython, printTable, referencePath, runPython } from "./util.js";
 
-const { values } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
-    iters: { type: "string" },
-    "decay-iters": { type: "string" },
-    "eval-iters": { type: "string" },
-    "eval-interval": { type: "string" },
-    "no-torch": { type: "boolean", default: false },
-    backend: { type: "string" },
-  },
-  allowPositionals: true,
+const { values } = benchArgs({
+  iters: { type: "string" },
+  "decay-iters": { type: "string" },
+  "eval-iters": { type: "string" },
+  "eval-interval": { type: "string" },
+  "no-torch": { type: "boolean", default: false },
+  backend: { type: "string" },
 });
 if (values.backend) setBackend(values.backend);
 

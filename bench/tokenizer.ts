@@ -10,7 +10,9 @@ import { getEncoding as jsTiktokenEncoding } from "js-tiktoken";
 import { get_encoding } from "tiktoken";
 import { loadText } from "../src/data/node.js";
 import { BasicTokenizer, GPT4_SPLIT_PATTERN, getEncoding, RegexTokenizer } from "../src/tokenizer/index.js";
-import { findPython, printTable, referencePath, runPython } from "./util.js";
+import { benchArgs, findPython, printTable, referencePath, runPython } from "./util.js";
+
+benchArgs({});
 
 const taylorswift = (await loadText("taylorswift")).text;
 const shakespeare = (await loadText("tinyshakespeare")).text;

@@ -7,7 +7,6 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { buildContextWindows, CharVocabulary, parseWords } from "../src/data/index.js";
 import { loadText } from "../src/data/node.js";
 import { mlpBatchNorm, wavenet } from "../src/models/makemore.js";
@@ -16,23 +15,19 @@ import { SGD } from "../src/optim/index.js";
 import { Random } from "../src/random/index.js";
 import { backendNames, setBackend } from "../src/tensor/index.js";
 import { trainStep, windowTensors } from "../src/train/makemore.js";
-import { findPython, type PythonServer, printTable, referencePath, servePython } from "./util.js";
+import { benchArgs, findPython, type PythonServer, printTable, referencePath, servePython } from "./util.js";
 
-const { values } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
-    steps: { type: "string", default: "500" },
-    // V8 reaches its steady speed only after one to two thousand steps of these small models
-    // (1.6 ms → 0.22 ms per mlp-bn step; blocks of 50 steps right after 1,000 warm-up steps still
-    // swing between 0.23 and 0.52 ms): a short warm-up would time the JIT, not the step.
-    warmup: { type: "string", default: "3000" },
-    // The cores are shared with other machines' work that comes and goes within seconds: PyTorch
-    // (a process kept running) and herograd take turns, a block of steps each, so both see the
-    // same load.
-    blocks: { type: "string", default: "10" },
-    models: { type: "string", default: "mlp-bn,wavenet" },
-  },
-  allowPositionals: true,
+const { values } = benchArgs({
+  steps: { type: "string", default: "500" },
+  // V8 reaches its steady speed only after one to two thousand steps of these small models
+  // (1.6 ms → 0.22 ms per mlp-bn step; blocks of 50 steps right after 1,000 warm-up steps still
+  // swing between 0.23 and 0.52 ms): a short warm-up would time the JIT, not the step.
+  warmup: { type: "string", default: "3000" },
+  // The cores are shared with other machines' work that comes and goes within seconds: PyTorch
+  // (a process kept running) and herograd take turns, a block of steps each, so both see the
+  // same load.
+  blocks: { type: "string", default: "10" },
+  models: { type: "string", default: "mlp-bn,wavenet" },
 });
 const steps = Number(values.steps);
 const warmup = Number(values.warmup);

@@ -1,12 +1,51 @@
 /** Helpers shared by the benchmarks: locating references, running them, printing comparisons. */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 
 /** The repository root (bench files run from dist/bench). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+type BenchOptions = NonNullable<ParseArgsConfig["options"]>;
+
+/**
+ * The benchmark's options from process.argv (also after `hero bench NAME --`): --help prints them
+ * and exits; an unknown one is an error listing them.
+ */
+export function benchArgs<const T extends BenchOptions>(
+  options: T,
+): ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true }>> {
+  const args = process.argv.slice(2);
+  const name = basename(process.argv[1] ?? "bench", ".js");
+  const known = Object.entries(options).map(
+    ([key, o]) =>
+      `--${key}${o.type === "string" ? " <value>" : ""}${o.default !== undefined ? ` (default ${o.default})` : ""}`,
+  );
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(
+      known.length > 0
+        ? `usage: hero bench ${name} -- [options]\n${known.map((k) => `  ${k}`).join("\n")}`
+        : `${name} takes no options`,
+    );
+    process.exit(0);
+  }
+  const { tokens } = parseArgs({ args, options, allowPositionals: true, strict: false, tokens: true });
+  for (const token of tokens ?? [])
+    if (token.kind === "option" && !Object.hasOwn(options, token.name))
+      throw new Error(
+        `unknown option ${token.rawName}; ${name} takes ${
+          known.length > 0
+            ? Object.keys(options)
+                .map((k) => `--${k}`)
+                .join(", ")
+            : "no options"
+        }`,
+      );
+  return parseArgs({ args, options, allowPositionals: true });
+}
 
 export function referencePath(name: string): string {
   return join(repoRoot, "bench", "reference", name);

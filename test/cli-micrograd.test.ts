@@ -63,7 +63,7 @@ test("hero micrograd graph prints g, a.grad, b.grad and writes the graph", () =>
 test("bad options give a clear error and a non-zero exit", () => {
   const res = run("micrograd", "demo", "--steps", "many");
   assert.notEqual(res.status, 0);
-  assert.match(res.stderr, /expected an integer, got "many"/);
+  assert.match(res.stderr, /--steps.*expected an integer >= 1, got "many"/);
   const graph = run("micrograd", "graph", "--rankdir", "XY");
   assert.notEqual(graph.status, 0);
   assert.match(graph.stderr, /--rankdir must be LR, TB, RL or BT/);

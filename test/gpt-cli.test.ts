@@ -68,7 +68,7 @@ test("gpt2 generate samples from safetensors weights; errors name the file", () 
     "--config",
     fixture("gpt2_tiny/config.json"),
   ]);
-  assert.match(missing.stderr, /nope\.safetensors: cannot open/);
+  assert.match(missing.stderr, /nope\.safetensors does not exist: download GPT-2.s weights/);
 });
 
 test("gpt prepare, a few training steps with --set, resume, and sample from the checkpoint", () => {

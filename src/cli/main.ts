@@ -6,6 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { endQuietlyOnEpipe, Interrupted, signalExitCode, watchLauncher } from "./lifecycle.js";
 
 // Relaxed SIMD (fused multiply-add in the wasm matmul) is behind a flag in Node 20.
 const V8_FLAGS = ["--max-semi-space-size=64", "--experimental-wasm-relaxed-simd"];
@@ -15,7 +16,8 @@ if (missing.length > 0 && !process.env.HERO_NO_RESPAWN) {
   const child = spawn(
     process.execPath,
     [...process.execArgv, ...missing, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
-    { stdio: "inherit", env: { ...process.env, HERO_NO_RESPAWN: "1" } },
+    // The IPC channel tells the worker when this process is gone, even killed with SIGKILL.
+    { stdio: ["inherit", "inherit", "inherit", "ipc"], env: { ...process.env, HERO_NO_RESPAWN: "1" } },
   );
   // Pass stop signals on, so that stopping `hero` stops the real work (a lab server, a training run).
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => child.kill(signal));
@@ -23,16 +25,22 @@ if (missing.length > 0 && !process.env.HERO_NO_RESPAWN) {
     child.once("error", reject);
     child.once("exit", (c, s) => resolve([c, s]));
   })) as [number | null, NodeJS.Signals | null];
-  process.exit(code ?? (signal ? 128 : 1));
+  process.exit(code ?? (signal ? signalExitCode(signal) : 1));
 }
 
+watchLauncher();
+endQuietlyOnEpipe();
 const { createProgram } = await import("./program.js");
+const { stopAllProgress } = await import("./progress.js");
 try {
   await createProgram().parseAsync(process.argv);
 } catch (error) {
+  // Progress bars (and their timers) stop, so that the process ends with its error.
+  stopAllProgress();
+  if (error instanceof Interrupted) process.exit(signalExitCode(error.signal));
   // A clear one-line message for mistakes a user can fix; the stack only when asked for.
   const message = error instanceof Error ? error.message : String(error);
   console.error(`hero: ${message}`);
   if (process.env.HERO_DEBUG && error instanceof Error) console.error(error.stack);
-  process.exitCode = 1;
+  process.exit(1);
 }

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { describeCpuKernels } from "../backend/wasm/index.js";
-import { prepareBackend, useBackend } from "./backend-option.js";
+import { checkBackendName, prepareBackend, useBackend } from "./backend-option.js";
 import { registerBench } from "./commands/bench.js";
 import { registerGPT } from "./commands/gpt.js";
 import { registerLab } from "./commands/lab.js";
@@ -63,7 +63,8 @@ export function createProgram(): Command {
     // Only commands that compute with tensors take --backend; HERO_BACKEND means nothing to others.
     if (!command.options.some((o) => o.long === "--backend")) return;
     const asked = command.opts().backend as string | undefined;
-    const name = asked ?? process.env.HERO_BACKEND;
+    const name = asked ?? (process.env.HERO_BACKEND || undefined);
+    checkBackendName(name, asked ? "--backend" : "HERO_BACKEND");
     if (name === "webgpu") checkAsyncCapable(command);
     const ready = await prepareBackend(name);
     if (ready === name) {

@@ -1,5 +1,6 @@
 /** Progress display for long work: a bar on a terminal, a line every few seconds in a log. */
 import cliProgress from "cli-progress";
+import { exitIfOrphaned } from "./lifecycle.js";
 
 export interface Progress {
   /** Advance to `value` (absolute) and show the named figures next to the bar. */
@@ -7,6 +8,13 @@ export interface Progress {
   /** Print a line (an evaluation, a sample) above the bar without garbling it. */
   log(line: string): void;
   stop(): void;
+}
+
+/** The bars running now: an error anywhere stops them all (their timers would keep Node alive). */
+const running = new Set<Progress>();
+
+export function stopAllProgress(): void {
+  for (const progress of [...running]) progress.stop();
 }
 
 export function startProgress(
@@ -31,8 +39,9 @@ export function startProgress(
     Object.entries(figures)
       .map(([k, v]) => `${k} ${typeof v === "number" ? formatNumber(v) : v}`)
       .join("  ");
-  return {
+  const progress: Progress = {
     update(value, figures) {
+      exitIfOrphaned();
       bar.update(value, figures ? { figures: format(figures) } : undefined);
     },
     log(line) {
@@ -42,9 +51,12 @@ export function startProgress(
       if (stream.isTTY) bar.render();
     },
     stop() {
+      running.delete(progress);
       bar.stop();
     },
   };
+  running.add(progress);
+  return progress;
 }
 
 function formatNumber(v: number): string {

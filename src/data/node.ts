@@ -145,7 +145,10 @@ export async function loadText(name: string, options: LoadOptions = {}): Promise
  */
 export async function hellaswagFile(
   split: HellaSwagSplit,
-  options: Pick<LoadOptions, "path" | "dataDir" | "download" | "log"> = {},
+  options: Pick<LoadOptions, "path" | "dataDir" | "download" | "log"> & {
+    /** The command's option that takes the file's path, for the message when it is missing. */
+    flag?: string;
+  } = {},
 ): Promise<string> {
   const log = options.log ?? (() => {});
   if (options.path) {
@@ -178,6 +181,6 @@ export async function hellaswagFile(
   }
   throw new Error(
     `HellaSwag ${split} not found: put ${file} (${examples} records, from ${url}) in ${dir}, ` +
-      `set HERO_DATA_DIR to a folder holding it, or pass its path with --data${why}`,
+      `set HERO_DATA_DIR to a folder holding it, or pass its path with ${options.flag ?? "--data"}${why}`,
   );
 }

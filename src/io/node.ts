@@ -169,6 +169,16 @@ export function loadHFGPT2(weightsOrDir: string, configPath?: string): GPT {
   let weights = weightsOrDir;
   if (existsSync(weightsOrDir) && statSync(weightsOrDir).isDirectory())
     weights = join(weightsOrDir, "model.safetensors");
+  // The weights first: without them a config is no help (and GPT-2's come from the Hub).
+  if (!existsSync(weights))
+    throw new Error(
+      `${weights} does not exist: download GPT-2's weights (model.safetensors, with its config) from ` +
+        "https://huggingface.co/openai-community/gpt2 and pass the file or its folder with --weights",
+    );
+  if (statSync(weights).isDirectory())
+    throw new Error(
+      `${weights} is a folder; --weights takes a model.safetensors file or the folder holding it`,
+    );
   const config = configPath ?? join(dirname(weights), "config.json");
   if (!existsSync(config))
     throw new Error(`no config for ${weights}: ${config} does not exist (pass --config config.json)`);

@@ -2,11 +2,11 @@
  * Files for Node: save/load minbpe .model/.vocab and read .tiktoken rank files. The rest of
  * src/tokenizer works on strings and bytes only, so it runs in a browser as well.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { type Tokenizer, TokenizerError } from "./base.js";
 import { BasicTokenizer } from "./basic.js";
-import { compileSplitPattern } from "./patterns.js";
+import { compileSplitPattern, isKnownPattern } from "./patterns.js";
 import {
   type EncodingName,
   encodingFromRanks,
@@ -19,16 +19,27 @@ import { RegexTokenizer } from "./regex.js";
 export function saveTokenizer(tokenizer: Tokenizer, prefix: string): [string, string] {
   const modelPath = `${prefix}.model`;
   const vocabPath = `${prefix}.vocab`;
-  writeFileSync(modelPath, tokenizer.modelFile());
-  writeFileSync(vocabPath, tokenizer.vocabFile());
+  writeAtomic(modelPath, tokenizer.modelFile());
+  writeAtomic(vocabPath, tokenizer.vocabFile());
   return [modelPath, vocabPath];
+}
+
+/** Through a temporary file and a rename: an interrupted save never leaves half a model. */
+function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
 }
 
 /**
  * Reads a .model file (give the path, or the prefix without ".model"). An empty pattern and no
- * special tokens make a BasicTokenizer, anything else a RegexTokenizer.
+ * special tokens make a BasicTokenizer, anything else a RegexTokenizer. The split pattern must be
+ * GPT-2's or GPT-4's unless `trustPattern`: a regular expression from a file can take exponential time.
  */
-export function loadTokenizer(path: string): BasicTokenizer | RegexTokenizer {
+export function loadTokenizer(
+  path: string,
+  options: { trustPattern?: boolean } = {},
+): BasicTokenizer | RegexTokenizer {
   const file = path.endsWith(".model") ? path : `${path}.model`;
   let text: string;
   try {
@@ -43,6 +54,11 @@ export function loadTokenizer(path: string): BasicTokenizer | RegexTokenizer {
     tokenizer.loadModel(text, basename(file));
     // Compile the split pattern now, so a bad one is an error about this file, not about a later encode.
     if (tokenizer.pattern !== "") {
+      if (!options.trustPattern && !isKnownPattern(tokenizer.pattern))
+        throw new TokenizerError(
+          `${basename(file)}:2: the split pattern is not one of the known ones (GPT-2, GPT-4/cl100k); ` +
+            "a pattern from a file can take exponential time: pass --trust-pattern if you trust this file",
+        );
       try {
         compileSplitPattern(tokenizer.pattern);
       } catch (error) {

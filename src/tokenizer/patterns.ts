@@ -63,6 +63,11 @@ const javascriptTwins = new Map<string, string>([
   [TIKTOKEN_CL100K_PATTERN, GPT4_SPLIT_PATTERN_JS],
 ]);
 
+/** GPT-2's or GPT-4's (cl100k) pattern in any of its spellings: the patterns known to run in linear time. */
+export function isKnownPattern(pattern: string): boolean {
+  return javascriptTwins.has(pattern) || [...javascriptTwins.values()].includes(pattern);
+}
+
 /**
  * A split pattern compiled for JavaScript: a known Python/Rust pattern becomes its twin; any other
  * must already be a JavaScript regex (it is compiled with the "u" flag).

@@ -56,14 +56,57 @@ export interface CharMeta {
   stoi: Record<string, number>;
 }
 
-function writeBin(path: string, ids: ArrayLike<number>): void {
-  const arr = Uint16Array.from(ids);
-  writeFileSync(path, new Uint8Array(arr.buffer));
+/**
+ * The record `prepareDataset` writes last: its presence says the preparation finished, and the token
+ * counts let a reader find a cut file.
+ */
+export const PREPARED_FILE = "prepared.json";
+
+interface PreparedRecord {
+  dataset: string;
+  vocab_size: number;
+  train_tokens: number;
+  val_tokens: number;
 }
 
-export function readBin(path: string): Uint16Array {
+/** Write through a temporary file and a rename: a killed preparation never leaves half a file. */
+function writeAtomic(path: string, data: string | Uint8Array): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
+
+function writeBin(path: string, ids: ArrayLike<number>): void {
+  const arr = Uint16Array.from(ids);
+  writeAtomic(path, new Uint8Array(arr.buffer));
+}
+
+/** The token counts of a prepared data set's splits, if it has a record. */
+function readPrepared(dir: string): PreparedRecord | null {
+  const file = join(dir, PREPARED_FILE);
+  if (!existsSync(file)) return null;
+  let record: PreparedRecord;
+  try {
+    record = JSON.parse(readFileSync(file, "utf8")) as PreparedRecord;
+  } catch (error) {
+    throw new Error(`${file}: not JSON (${(error as Error).message}); run "hero gpt prepare" again`);
+  }
+  for (const key of ["train_tokens", "val_tokens"] as const)
+    if (!Number.isSafeInteger(record?.[key]) || record[key] < 0)
+      throw new Error(
+        `${file}: "${key}" must be a whole number of tokens, got ${JSON.stringify(record?.[key])}`,
+      );
+  return record;
+}
+
+export function readBin(path: string, expectedTokens?: number, record = PREPARED_FILE): Uint16Array {
   if (!existsSync(path)) throw new Error(`${path} does not exist: run "hero gpt prepare" first`);
   const buf = readFileSync(path);
+  if (expectedTokens !== undefined && buf.length !== expectedTokens * 2)
+    throw new Error(
+      `${path}: ${buf.length} bytes, but ${record} says ${expectedTokens} tokens (${expectedTokens * 2} bytes): ` +
+        `the file is cut or changed; run "hero gpt prepare" again`,
+    );
   if (buf.length % 2 !== 0) throw new Error(`${path}: odd byte count ${buf.length}, not a uint16 token file`);
   const out = new Uint16Array(buf.length / 2);
   new Uint8Array(out.buffer).set(buf);
@@ -108,7 +151,7 @@ export async function prepareDataset(
     val = [...valText].map((c) => stoi[c]!);
     vocabSize = chars.length;
     const meta: CharMeta = { vocab_size: vocabSize, itos, stoi };
-    writeFileSync(join(dir, "meta.json"), `${JSON.stringify(meta)}\n`);
+    writeAtomic(join(dir, "meta.json"), `${JSON.stringify(meta)}\n`);
   } else {
     const enc = await getEncoding("gpt2");
     train = enc.encodeOrdinary(trainText);
@@ -117,6 +160,13 @@ export async function prepareDataset(
   }
   writeBin(join(dir, "train.bin"), train);
   writeBin(join(dir, "val.bin"), val);
+  const record: PreparedRecord = {
+    dataset: name,
+    vocab_size: vocabSize,
+    train_tokens: train.length,
+    val_tokens: val.length,
+  };
+  writeAtomic(join(dir, PREPARED_FILE), `${JSON.stringify(record)}\n`);
   log(`${dir}: train ${train.length} tokens, val ${val.length} tokens, vocabulary ${vocabSize}`);
   return { train: train.length, val: val.length, vocabSize };
 }
@@ -155,8 +205,15 @@ export function charCodec(meta: CharMeta, metaFile = "meta.json"): Codec {
 
 export async function codecFor(dir: string): Promise<Codec> {
   const metaFile = join(dir, "meta.json");
-  if (existsSync(metaFile))
-    return charCodec(JSON.parse(readFileSync(metaFile, "utf8")) as CharMeta, metaFile);
+  if (existsSync(metaFile)) {
+    let meta: unknown;
+    try {
+      meta = JSON.parse(readFileSync(metaFile, "utf8"));
+    } catch (error) {
+      throw new Error(`${metaFile}: not JSON (${(error as Error).message}); run "hero gpt prepare" again`);
+    }
+    return charCodec(checkMeta(meta, metaFile), metaFile);
+  }
   const enc = await getEncoding("gpt2");
   return {
     vocabSize: 50257,
@@ -195,6 +252,8 @@ export interface TrainOptions {
   hellaswag?: string;
   /** Called between the steps of each checkpoint save (tests stop the process there). */
   onCheckpointStage?: (stage: CheckpointStage, iter: number) => void;
+  /** Set (e.g. by Ctrl-C) to end the run after the current step, saving it as the last checkpoint. */
+  stop?: { requested: unknown };
 }
 
 export interface TrainResult {
@@ -205,6 +264,8 @@ export interface TrainResult {
   msPerIter: number;
   wallSeconds: number;
   trainer: GPTTrainer;
+  /** The run ended early on `stop`. */
+  stopped: boolean;
 }
 
 /**
@@ -245,8 +306,12 @@ function openTrainingData(dir: string, config: TrainConfig, vocabSize: number): 
       openTokenLoader(dir, split, config.batchSize, config.blockSize, { vocabSize });
     return { train: open("train"), trainEval: open("train"), val: open("val") };
   }
-  const split = (name: string) => checkTokens(readBin(join(dir, name)), vocabSize, join(dir, name));
-  return { train: split("train.bin"), val: split("val.bin") };
+  const record = readPrepared(dir);
+  const split = (name: "train" | "val") => {
+    const file = join(dir, `${name}.bin`);
+    return checkTokens(readBin(file, record?.[`${name}_tokens`], join(dir, PREPARED_FILE)), vocabSize, file);
+  };
+  return { train: split("train"), val: split("val") };
 }
 
 /**
@@ -287,7 +352,11 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
     config = { ...config, ...pickModel(resumed.state.config) };
   }
   const dataDir = datasetDir(options.dataDir, config.dataset);
-  if (!hasShards(dataDir) && !existsSync(join(dataDir, "train.bin"))) {
+  // A data set of the catalog is prepared (again) while a split is missing (a preparation cut short).
+  const unprepared = DATASET_DIRS[config.dataset]
+    ? !existsSync(join(dataDir, "train.bin")) || !existsSync(join(dataDir, "val.bin"))
+    : !existsSync(join(dataDir, "train.bin"));
+  if (!hasShards(dataDir) && unprepared) {
     if (!DATASET_DIRS[config.dataset])
       throw new Error(
         `no training data in ${dataDir}: expected *_train_*.npy and *_val_*.npy shards or train.bin and val.bin; ` +
@@ -311,7 +380,10 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
   // HellaSwag examples are read and checked against the model once, before any training.
   let hellaswag: HellaSwagExample[] = [];
   if (config.hellaswagExamples > 0) {
-    const file = await hellaswagFile("val", options.hellaswag ? { path: options.hellaswag } : {});
+    const file = await hellaswagFile("val", {
+      flag: "--hellaswag",
+      ...(options.hellaswag ? { path: options.hellaswag } : {}),
+    });
     hellaswag = parseHellaSwag(readFileSync(file, "utf8"), file).slice(0, config.hellaswagExamples);
     for (const ex of hellaswag) renderForModel(ex, codec.encode, trainer.model.config);
   }
@@ -327,6 +399,21 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
   const started = performance.now();
   let stepMs = 0;
   let steps = 0;
+  const save = async (iter: number, roles: CheckpointRole[]) => {
+    const contents = trainer.checkpointContents();
+    if (!trainer.synchronous) {
+      contents.weights = await onHost(contents.weights);
+      contents.optimizer = await onHost(contents.optimizer);
+    }
+    const state = { ...contents.state, ...(codec.meta ? { meta: codec.meta } : {}) };
+    const onStage = options.onCheckpointStage;
+    const path = saveCheckpoint(
+      outDir,
+      { ...contents, state: state as never },
+      { roles, ...(onStage ? { onStage: (stage: CheckpointStage) => onStage(stage, iter) } : {}) },
+    );
+    emit({ type: "checkpoint", iter, path, roles });
+  };
   const evaluate = async (iter: number) => {
     const losses = trainer.synchronous ? trainer.estimateLoss() : await trainer.estimateLossAsync();
     last = losses;
@@ -337,22 +424,7 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
     }
     const improved = trainer.bestValLoss === null || losses.val < trainer.bestValLoss;
     if (improved) trainer.bestValLoss = losses.val;
-    if (iter > 0) {
-      const roles: CheckpointRole[] = improved || config.alwaysSaveCheckpoint ? ["last", "best"] : ["last"];
-      const contents = trainer.checkpointContents();
-      if (!trainer.synchronous) {
-        contents.weights = await onHost(contents.weights);
-        contents.optimizer = await onHost(contents.optimizer);
-      }
-      const state = { ...contents.state, ...(codec.meta ? { meta: codec.meta } : {}) };
-      const onStage = options.onCheckpointStage;
-      const path = saveCheckpoint(
-        outDir,
-        { ...contents, state: state as never },
-        { roles, ...(onStage ? { onStage: (stage: CheckpointStage) => onStage(stage, iter) } : {}) },
-      );
-      emit({ type: "checkpoint", iter, path, roles });
-    }
+    if (iter > 0) await save(iter, improved || config.alwaysSaveCheckpoint ? ["last", "best"] : ["last"]);
     if (config.sampleTokens > 0) {
       // Its own generator, so sampling never changes the training stream.
       const out = await trainer.model.generateAsync([codec.startToken], config.sampleTokens, {
@@ -362,8 +434,15 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
       emit({ type: "sample", iter, text: codec.decode([...(await out.data())].slice(1)) });
     }
   };
+  let stopped = false;
   for (;;) {
     const iter = trainer.iter;
+    if (options.stop?.requested) {
+      // Between steps the trainer's state is whole: save it unless nothing was trained since the last save.
+      if (iter > startIter) await save(iter, ["last"]);
+      stopped = true;
+      break;
+    }
     const atEval = iter % config.evalInterval === 0 || iter >= config.maxIters;
     if (atEval && !(resumed && iter === startIter)) await evaluate(iter);
     if (iter >= config.maxIters) break;
@@ -389,6 +468,7 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
     msPerIter: steps > 0 ? stepMs / steps : 0,
     wallSeconds: (performance.now() - started) / 1000,
     trainer,
+    stopped,
   };
 }
 
@@ -402,7 +482,7 @@ export async function loadTrainedGPT(
   dir: string,
   dataRoot: string,
   role: CheckpointRole = "best",
-): Promise<{ model: GPT; codec: Codec; state: TrainerState }> {
+): Promise<{ model: GPT; codec: Codec; state: TrainerState; weightsFile: string }> {
   const ck = loadCheckpoint(dir, role);
   const files = checkpointFiles(ck.path);
   const state = validateTrainerState(ck.state, files.state) as TrainerState & { meta?: CharMeta };
@@ -424,7 +504,7 @@ export async function loadTrainedGPT(
   const codec = state.meta
     ? charCodec(checkMeta(state.meta, files.state), files.state)
     : await codecFor(datasetDir(dataRoot, c.dataset));
-  return { model, codec, state };
+  return { model, codec, state, weightsFile: files.weights };
 }
 
 /** The character vocabulary saved in a state.json: ids 0..vocab_size-1, one character each. */

@@ -10,23 +10,65 @@ import { DATASETS } from "../../data/catalog.js";
 import { HELLASWAG_SPLITS, type HellaSwagSplit, parseHellaSwag } from "../../data/hellaswag.js";
 import { defaultDataDir, hellaswagFile, loadText } from "../../data/node.js";
 import { prepareShards } from "../../data/shards-node.js";
+import { ourKeyToHF } from "../../io/gpt2.js";
 import { loadHFGPT2, saveHFGPT2 } from "../../io/node.js";
 import type { GPT } from "../../models/gpt.js";
 import { Random } from "../../random/index.js";
 import { backendNames, setBackend } from "../../tensor/index.js";
 import { getEncoding } from "../../tokenizer/index.js";
-import { applyOverrides, PRESETS, presetConfig } from "../../train/gpt.js";
+import { applyOverrides, PRESETS, presetConfig, type TrainConfig } from "../../train/gpt.js";
 import { DATASET_DIRS, loadTrainedGPT, prepareDataset, trainGPT } from "../../train/gpt-node.js";
 import { runGPT2Selftest } from "../../train/gpt-selftest.js";
 import { evaluateHellaSwag } from "../../train/hellaswag.js";
-import { intOption, numberOption, positiveIntOption } from "../options.js";
+import { checkFiniteWeights } from "../finite.js";
+import { Interrupted, stoppable } from "../lifecycle.js";
+import {
+  checkRange,
+  nonNegativeIntOption,
+  nonNegativeNumberOption,
+  positiveIntOption,
+  type Range,
+  seedOption,
+} from "../options.js";
 import { startProgress } from "../progress.js";
+import { claimOutputFolder } from "../run-folder.js";
 
 function useBackend(name: string | undefined): void {
   if (!name) return;
   if (!backendNames().includes(name))
     throw new Error(`unknown backend "${name}"; available: ${backendNames().join(", ")}`);
   setBackend(name);
+}
+
+/** The allowed values of the numeric training settings a user may --set (camelCase keys). */
+const SETTING_RANGES: Partial<Record<keyof TrainConfig, Range>> = {
+  nLayer: { integer: true, min: 1 },
+  nHead: { integer: true, min: 1 },
+  nEmbd: { integer: true, min: 1 },
+  dropout: { min: 0, max: 1 },
+  vocabSize: { integer: true, min: 0 },
+  learningRate: { min: 0 },
+  minLr: { min: 0 },
+  warmupIters: { integer: true, min: 0 },
+  lrDecayIters: { integer: true, min: 1 },
+  weightDecay: { min: 0 },
+  beta1: { min: 0, max: 1 },
+  beta2: { min: 0, max: 1 },
+  gradClip: { min: 0 },
+  logInterval: { integer: true, min: 1 },
+  seed: { integer: true, min: 0 },
+  sampleTokens: { integer: true, min: 0 },
+  hellaswagExamples: { integer: true, min: 0 },
+};
+
+/** Each --set key=value the user gave, checked against its range, the error naming the key as typed. */
+function checkSettings(config: TrainConfig, settings: readonly string[]): void {
+  for (const s of settings) {
+    const key = s.slice(0, s.indexOf("=")).trim();
+    const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof TrainConfig;
+    const range = SETTING_RANGES[camel];
+    if (range) checkRange(`setting ${key}`, config[camel] as number, range);
+  }
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -152,6 +194,7 @@ export function registerGPT(program: Command, selftest: Command): void {
     .option("--set <key=value>", "override a setting (repeatable), e.g. --set max_iters=100", collect, [])
     .option("--out <dir>", "output directory", "out-gpt")
     .option("--resume", "continue from the last checkpoint in --out")
+    .option("--overwrite", "start afresh in --out, moving the run it holds aside to <out>.old-<time>")
     .option(
       "--hellaswag <file>",
       "HellaSwag JSONL for --set hellaswag_examples=N (default: hellaswag_val.jsonl in HERO_DATA_DIR)",
@@ -164,45 +207,60 @@ export function registerGPT(program: Command, selftest: Command): void {
         set: string[];
         out: string;
         resume?: boolean;
+        overwrite?: boolean;
         hellaswag?: string;
         dataDir?: string;
         backend?: string;
       }) => {
         useBackend(opts.backend);
         const config = applyOverrides(presetConfig(opts.preset), opts.set);
+        checkSettings(config, opts.set);
+        const outDir = claimOutputFolder(opts.out, {
+          resume: opts.resume === true,
+          overwrite: opts.overwrite === true,
+          resumable: true,
+          log: (line) => console.log(line),
+        });
         console.log(`preset ${opts.preset}: ${JSON.stringify(config)}`);
         const progress = startProgress("train", config.maxIters);
         let lastLoss = Number.NaN;
-        // The bar's timer would keep the process alive after an error.
-        const result = await trainGPT({
-          config,
-          outDir: opts.out,
-          dataDir: opts.dataDir ?? defaultDataDir(),
-          resume: opts.resume === true,
-          ...(opts.hellaswag ? { hellaswag: opts.hellaswag } : {}),
-          onEvent: (e) => {
-            if (e.type === "train") {
-              lastLoss = e.loss;
-              progress.update(e.iter + 1, {
-                loss: e.loss,
-                lr: e.lr,
-                norm: e.gradNorm ?? "-",
-                "ms/it": Math.round(e.ms),
-                "tok/s": Math.round(e.tokPerSec),
-              });
-            } else if (e.type === "eval") {
-              progress.update(e.iter, { loss: lastLoss });
-              process.stderr.write("\n");
-              console.log(`step ${e.iter}: train loss ${e.train.toFixed(4)}, val loss ${e.val.toFixed(4)}`);
-            } else if (e.type === "checkpoint")
-              console.log(`saved checkpoint (${e.roles.join(", ")}) ${e.path}`);
-            else if (e.type === "hellaswag")
-              console.log(
-                `step ${e.iter}: HellaSwag acc_norm ${e.accNorm.toFixed(4)}, acc ${e.acc.toFixed(4)} (${e.examples} examples)`,
-              );
-            else if (e.type === "sample") console.log(`--- sample at step ${e.iter} ---\n${e.text}\n---`);
-          },
-        }).finally(() => progress.stop());
+        // Ctrl-C ends the run after the current step, saved as the last checkpoint.
+        const result = await stoppable((stop) =>
+          trainGPT({
+            config,
+            stop,
+            outDir,
+            dataDir: opts.dataDir ?? defaultDataDir(),
+            resume: opts.resume === true,
+            ...(opts.hellaswag ? { hellaswag: opts.hellaswag } : {}),
+            onEvent: (e) => {
+              if (e.type === "train") {
+                lastLoss = e.loss;
+                progress.update(e.iter + 1, {
+                  loss: e.loss,
+                  lr: e.lr,
+                  norm: e.gradNorm ?? "-",
+                  "ms/it": Math.round(e.ms),
+                  "tok/s": Math.round(e.tokPerSec),
+                });
+              } else if (e.type === "eval") {
+                progress.update(e.iter, { loss: lastLoss });
+                process.stderr.write("\n");
+                console.log(`step ${e.iter}: train loss ${e.train.toFixed(4)}, val loss ${e.val.toFixed(4)}`);
+              } else if (e.type === "checkpoint")
+                console.log(`saved checkpoint (${e.roles.join(", ")}) ${e.path}`);
+              else if (e.type === "hellaswag")
+                console.log(
+                  `step ${e.iter}: HellaSwag acc_norm ${e.accNorm.toFixed(4)}, acc ${e.acc.toFixed(4)} (${e.examples} examples)`,
+                );
+              else if (e.type === "sample") console.log(`--- sample at step ${e.iter} ---\n${e.text}\n---`);
+            },
+          }),
+        ).finally(() => progress.stop());
+        if (result.stopped) {
+          console.log(`stopped at iteration ${result.iter}; continue with --resume`);
+          throw new Interrupted();
+        }
         console.log(
           `done: ${result.iter} iterations, ${result.msPerIter.toFixed(1)} ms/iter, ${result.wallSeconds.toFixed(1)} s; ` +
             `train ${result.train?.toFixed(4)}, val ${result.val?.toFixed(4)}, best val ${result.bestValLoss?.toFixed(4)}`,
@@ -219,10 +277,10 @@ export function registerGPT(program: Command, selftest: Command): void {
     )
     .option("--prompt <text>", "start of the text", "\n")
     .option("--tokens <n>", "tokens to generate", positiveIntOption, 500)
-    .option("--temperature <t>", "sampling temperature (0: greedy)", numberOption, 0.8)
-    .option("--top-k <k>", "sample among the k most likely tokens (0: all)", intOption, 200)
+    .option("--temperature <t>", "sampling temperature (0: greedy)", nonNegativeNumberOption, 0.8)
+    .option("--top-k <k>", "sample among the k most likely tokens (0: all)", nonNegativeIntOption, 200)
     .option("--num-samples <n>", "number of samples", positiveIntOption, 1)
-    .option("--seed <n>", "random seed", intOption, 1337)
+    .option("--seed <n>", "random seed", seedOption, 1337)
     .option("--last", "use the last checkpoint instead of the best")
     .option("--data-dir <dir>", "where prepared data sets live")
     .option("--backend <name>", "tensor backend")
@@ -240,11 +298,12 @@ export function registerGPT(program: Command, selftest: Command): void {
         backend?: string;
       }) => {
         useBackend(opts.backend);
-        const { model, codec } = await loadTrainedGPT(
+        const { model, codec, weightsFile } = await loadTrainedGPT(
           opts.checkpoint,
           opts.dataDir ?? defaultDataDir(),
           opts.last ? "last" : "best",
         );
+        await checkFiniteWeights(model.namedParameters(), weightsFile);
         const generator = new Random(opts.seed);
         const prompt = codec.encode(opts.prompt);
         for (let s = 0; s < opts.numSamples; s++) {
@@ -334,17 +393,30 @@ export function registerGPT(program: Command, selftest: Command): void {
     )
     .requiredOption("--checkpoint <dir>", "a training run's --out directory (or one checkpoint directory)")
     .requiredOption("--out <dir>", "the model directory to write")
+    .option("--overwrite", "move a model already in --out aside to <out>.old-<time>")
     .option("--last", "the last checkpoint instead of the best")
     .option("--data-dir <dir>", "where prepared data sets live")
-    .action(async (opts: { checkpoint: string; out: string; last?: boolean; dataDir?: string }) => {
-      const { model } = await loadTrainedGPT(
-        opts.checkpoint,
-        opts.dataDir ?? defaultDataDir(),
-        opts.last ? "last" : "best",
-      );
-      const { config, weights } = saveHFGPT2(model, opts.out);
-      console.log(`wrote ${config} and ${weights} (${model.numParameters()} parameters)`);
-    });
+    .action(
+      async (opts: {
+        checkpoint: string;
+        out: string;
+        overwrite?: boolean;
+        last?: boolean;
+        dataDir?: string;
+      }) => {
+        const { model } = await loadTrainedGPT(
+          opts.checkpoint,
+          opts.dataDir ?? defaultDataDir(),
+          opts.last ? "last" : "best",
+        );
+        const out = claimOutputFolder(opts.out, {
+          overwrite: opts.overwrite === true,
+          log: (line) => console.log(line),
+        });
+        const { config, weights } = saveHFGPT2(model, out);
+        console.log(`wrote ${config} and ${weights} (${model.numParameters()} parameters)`);
+      },
+    );
 
   const gpt2 = program.command("gpt2").description("GPT-2 with Hugging Face weights (lecture 9)");
   gpt2
@@ -357,10 +429,10 @@ export function registerGPT(program: Command, selftest: Command): void {
     .option("--config <file>", "config.json (default: beside the weights)")
     .option("--prompt <text>", "prompt", "Hello, I'm a language model,")
     .option("--tokens <n>", "tokens to generate", positiveIntOption, 30)
-    .option("--top-k <k>", "sample among the k most likely tokens (0: all)", intOption, 50)
-    .option("--temperature <t>", "sampling temperature (0: greedy)", numberOption, 1)
+    .option("--top-k <k>", "sample among the k most likely tokens (0: all)", nonNegativeIntOption, 50)
+    .option("--temperature <t>", "sampling temperature (0: greedy)", nonNegativeNumberOption, 1)
     .option("--num-samples <n>", "number of samples", positiveIntOption, 1)
-    .option("--seed <n>", "random seed", intOption, 42)
+    .option("--seed <n>", "random seed", seedOption, 42)
     .option("--backend <name>", "tensor backend")
     .action(
       async (opts: {
@@ -377,6 +449,10 @@ export function registerGPT(program: Command, selftest: Command): void {
         useBackend(opts.backend);
         const model = loadHFGPT2(opts.weights, opts.config);
         model.eval();
+        await checkFiniteWeights(
+          model.namedParameters().map(([key, p]) => [ourKeyToHF(key) ?? key, p]),
+          opts.weights,
+        );
         const enc = await getEncoding("gpt2");
         const prompt = enc.encode(opts.prompt);
         const vocab = model.config.vocabSize;

@@ -22,7 +22,8 @@ import { dotToSvg } from "../../micrograd/index.js";
 import { decisionBoundary, headlessDocument, imageRGBA, lineChart, svgText } from "../../plot/index.js";
 import { writeFileAtomic } from "../files.js";
 import { startLabServer } from "../lab-server.js";
-import { intOption } from "../options.js";
+import { signalExitCode } from "../lifecycle.js";
+import { rangeOption } from "../options.js";
 import { imagesPng } from "../png.js";
 import { startProgress } from "../progress.js";
 
@@ -76,7 +77,11 @@ export function registerLab(program: Command): void {
       "interface to listen on (another than 127.0.0.1 only when you mean it)",
       "127.0.0.1",
     )
-    .option("--port <n>", `port (default ${DEFAULT_PORT}, or the next free one)`, intOption)
+    .option(
+      "--port <n>",
+      `port (default ${DEFAULT_PORT}, or the next free one; 0: any free port)`,
+      rangeOption({ integer: true, min: 0, max: 65535 }),
+    )
     .option("--no-build", "serve the lab as last built (dist/lab) without building it again")
     .action(async (opts: { host: string; port?: number; build: boolean }) => {
       // An installed package carries the built lab but not its sources (nor Vite): it serves that.
@@ -103,8 +108,8 @@ export function registerLab(program: Command): void {
       }
       console.log(`herograd lab: ${server.url}`);
       console.log("press Ctrl-C to stop");
-      const stop = () => {
-        void server.close().then(() => process.exit(0));
+      const stop = (signal: NodeJS.Signals) => {
+        void server.close().then(() => process.exit(signalExitCode(signal)));
       };
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);

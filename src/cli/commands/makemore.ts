@@ -1,5 +1,5 @@
-import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { appendFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Command } from "commander";
 import { buildContextWindows, CharVocabulary, parseWords, splitWords } from "../../data/index.js";
 import { loadText } from "../../data/node.js";
@@ -19,8 +19,16 @@ import {
 } from "../../train/makemore-run.js";
 import { useBackend } from "../backend-option.js";
 import { writeFileAtomic } from "../files.js";
-import { intOption, numberOption, positiveIntOption } from "../options.js";
+import { checkFiniteWeights } from "../finite.js";
+import {
+  nonNegativeIntOption,
+  numberOption,
+  positiveIntOption,
+  positiveNumberOption,
+  seedOption,
+} from "../options.js";
 import { startProgress } from "../progress.js";
+import { claimOutputFolder } from "../run-folder.js";
 
 async function loadWords(file: string | undefined): Promise<string[]> {
   const { text, source } = await loadText("names", {
@@ -61,6 +69,7 @@ interface TrainOptions {
   evalInterval?: number;
   evalWords?: number;
   out: string;
+  overwrite?: boolean;
   samples: number;
 }
 
@@ -83,8 +92,8 @@ export function registerMakemore(program: Command): void {
     )
     .option("--steps <n>", "training steps (default depends on the type)", positiveIntOption)
     .option("--batch-size <n>", "minibatch size", positiveIntOption)
-    .option("--lr <x>", "learning rate (SGD for mlp, mlp-bn, wavenet; AdamW otherwise)", numberOption)
-    .option("--seed <n>", "seed for the split, the weights and the batches", intOption)
+    .option("--lr <x>", "learning rate (SGD for mlp, mlp-bn, wavenet; AdamW otherwise)", positiveNumberOption)
+    .option("--seed <n>", "seed for the split, the weights and the batches", seedOption)
     .option("--block-size <n>", "context length of mlp, mlp-bn, wavenet", positiveIntOption)
     .option("--n-embd <n>", "embedding size", positiveIntOption)
     .option("--n-hidden <n>", "hidden size", positiveIntOption)
@@ -95,7 +104,8 @@ export function registerMakemore(program: Command): void {
       positiveIntOption,
     )
     .option("--out <dir>", "checkpoint directory (default out/makemore/TYPE)")
-    .option("--samples <n>", "names to sample at the end", intOption, 10)
+    .option("--overwrite", "start afresh in --out, moving the run it holds aside to <out>.old-<time>")
+    .option("--samples <n>", "names to sample at the end", nonNegativeIntOption, 10)
     .option("--backend <name>", "tensor backend: js or wasm (default: HERO_BACKEND, else wasm)")
     .action(async (opts: TrainOptions) => {
       useBackend(opts.backend);
@@ -118,8 +128,10 @@ export function registerMakemore(program: Command): void {
         if (opts[key] !== undefined) overrides[key] = opts[key];
       }
       const config = { ...makemoreDefaults(type), ...overrides };
-      const out = resolve(opts.out ?? join("out", "makemore", type));
-      mkdirSync(out, { recursive: true });
+      const out = claimOutputFolder(opts.out ?? join("out", "makemore", type), {
+        overwrite: opts.overwrite === true,
+        log: (line) => console.log(line),
+      });
       const metrics = join(out, "metrics.jsonl");
       writeFileSync(metrics, "");
       console.log(
@@ -129,6 +141,10 @@ export function registerMakemore(program: Command): void {
       const started = performance.now();
       const result = trainMakemore(words, config, {
         onStep: ({ step, loss, lr }) => {
+          if (!Number.isFinite(loss))
+            throw new Error(
+              `training diverged: loss ${loss} at step ${step} (--lr ${config.lr} is too large?)`,
+            );
           if (step % 10 === 0 || step === config.steps - 1) progress.update(step + 1, { loss, lr });
           if (step % 100 === 0) appendFileSync(metrics, `${JSON.stringify({ step, loss, lr })}\n`);
         },
@@ -171,16 +187,16 @@ export function registerMakemore(program: Command): void {
     .description("sample names from a checkpoint written by `hero makemore train`")
     .requiredOption("--checkpoint <dir>", "checkpoint directory")
     .option("--count <n>", "how many names", positiveIntOption, 20)
-    .option("--temperature <x>", "softmax temperature (lower = safer names)", numberOption, 1)
-    .option("--seed <n>", "sampling seed", intOption, 0)
-    .action((opts: { checkpoint: string; count: number; temperature: number; seed: number }) => {
+    .option("--temperature <x>", "softmax temperature (lower = safer names)", positiveNumberOption, 1)
+    .option("--seed <n>", "sampling seed", seedOption, 0)
+    .action(async (opts: { checkpoint: string; count: number; temperature: number; seed: number }) => {
       const ckpt = loadCheckpoint(opts.checkpoint);
+      await checkFiniteWeights(ckpt.weights, join(ckpt.path, "model.safetensors"));
       if (ckpt.state.kind !== "makemore") throw new Error(`${ckpt.path} is not a makemore checkpoint`);
       const config = ckpt.state.config as MakemoreConfig;
       const vocab = new CharVocabulary((ckpt.state.vocab as string[]).slice(1));
       const model = buildMakemoreModel(config, vocab.size, ckpt.state.sequenceBlock as number, new Random(0));
       model.loadStateDict(ckpt.weights);
-      if (!(opts.temperature > 0)) throw new Error(`--temperature must be > 0, got ${opts.temperature}`);
       for (const name of sampleMakemore(
         model,
         config,
@@ -208,8 +224,8 @@ export function registerMakemore(program: Command): void {
     )
     .option("--depth <n>", "hidden layers", positiveIntOption, 5)
     .option("--steps <n>", "training steps for the update:data plot", positiveIntOption, 1000)
-    .option("--lr <x>", "SGD learning rate", numberOption, 0.1)
-    .option("--seed <n>", "seed", intOption, 2147483647)
+    .option("--lr <x>", "SGD learning rate", positiveNumberOption, 0.1)
+    .option("--seed <n>", "seed", seedOption, 2147483647)
     .option("--out <dir>", "where to write the SVGs", "out/makemore/diagnose")
     .option("--backend <name>", "tensor backend: js or wasm (default: HERO_BACKEND, else wasm)")
     .action(async (opts: DiagnoseOptions) => {

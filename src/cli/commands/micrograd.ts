@@ -11,7 +11,7 @@ import {
 } from "../../micrograd/index.js";
 import { decisionBoundary, headlessDocument, lineChart, svgText } from "../../plot/index.js";
 import { writeFileAtomic } from "../files.js";
-import { intOption, numberOption } from "../options.js";
+import { nonNegativeNumberOption, positiveIntOption, rangeOption, seedOption } from "../options.js";
 import { startProgress } from "../progress.js";
 
 export function registerMicrograd(program: Command): void {
@@ -24,10 +24,15 @@ export function registerMicrograd(program: Command): void {
     .description(
       "train MLP(2, [16, 16, 1]) on two moons with SGD; write the decision boundary and loss curve",
     )
-    .option("--seed <n>", "random seed for data and weights", intOption, moonsDefaults.seed)
-    .option("--steps <n>", "full-batch SGD steps", intOption, moonsDefaults.steps)
-    .option("--samples <n>", "number of moons samples", intOption, moonsDefaults.samples)
-    .option("--noise <x>", "standard deviation of the noise", numberOption, moonsDefaults.noise)
+    .option("--seed <n>", "random seed for data and weights", seedOption, moonsDefaults.seed)
+    .option("--steps <n>", "full-batch SGD steps", positiveIntOption, moonsDefaults.steps)
+    .option(
+      "--samples <n>",
+      "number of moons samples",
+      rangeOption({ integer: true, min: 2, max: 100_000 }),
+      moonsDefaults.samples,
+    )
+    .option("--noise <x>", "standard deviation of the noise", nonNegativeNumberOption, moonsDefaults.noise)
     .option("--out <dir>", "where to write the SVG figures", "out/micrograd")
     .action(async (opts: { seed: number; steps: number; samples: number; noise: number; out: string }) => {
       const progress = startProgress("moons", opts.steps);
@@ -52,7 +57,12 @@ export function registerMicrograd(program: Command): void {
       console.log(`trained in ${seconds.toFixed(2)} s`);
 
       const document = await headlessDocument();
-      const step = 0.05;
+      // Cells of 0.05, or coarser where noise spreads the points far: at most ~200 a side.
+      const span = (axis: 0 | 1) => {
+        const v = run.data.X.map((p) => p[axis]);
+        return Math.max(...v) - Math.min(...v) + 2;
+      };
+      const step = Math.max(0.05, Math.max(span(0), span(1)) / 200);
       const boundary = decisionBoundary(
         decisionGrid(run.model, run.data, step),
         run.data.X.map(([x, y], i) => ({ x, y, label: run.data.y[i]! })),

@@ -3,7 +3,7 @@
  * written atomically every few batches and `--resume`; `hero pong play`: a trained policy's
  * games next to a random policy's.
  */
-import { appendFileSync, mkdirSync } from "node:fs";
+import { appendFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from "../../io/checkpoint.js";
@@ -21,13 +21,16 @@ import {
   UP,
 } from "../../rl/index.js";
 import { useBackend } from "../backend-option.js";
-import { numberOption, positiveIntOption } from "../options.js";
+import { Interrupted, stoppable } from "../lifecycle.js";
+import { nonNegativeNumberOption, positiveIntOption, positiveNumberOption, rangeOption } from "../options.js";
 import { startProgress } from "../progress.js";
+import { claimOutputFolder } from "../run-folder.js";
 
 interface TrainOptions {
   out: string;
   episodes: number;
   resume?: boolean;
+  overwrite?: boolean;
   saveEvery: number;
   lr: number;
   batchSize: number;
@@ -54,7 +57,14 @@ function gameOptions(
 
 /** Train for `episodes` in all (a resumed run counts the episodes it already played). */
 export async function trainPong(opts: TrainOptions): Promise<PongTrainer> {
-  const out = resolve(opts.out);
+  if (!opts.resume && opts.saveEvery % opts.batchSize !== 0)
+    throw saveEveryError(opts.saveEvery, opts.batchSize);
+  const out = claimOutputFolder(opts.out, {
+    resume: opts.resume === true,
+    overwrite: opts.overwrite === true,
+    resumable: true,
+    log: (line) => console.log(line),
+  });
   let trainer: PongTrainer;
   if (opts.resume) {
     if (!hasCheckpoint(out)) throw new Error(`--resume: no checkpoint in ${out}`);
@@ -76,36 +86,46 @@ export async function trainPong(opts: TrainOptions): Promise<PongTrainer> {
     trainer = new PongTrainer(config);
   }
   const { batchSize } = trainer.config;
-  if (opts.saveEvery % batchSize !== 0)
-    throw new RangeError(
-      `--save-every ${opts.saveEvery} is not a multiple of the batch size ${batchSize}: checkpoints are written between updates`,
-    );
-  mkdirSync(out, { recursive: true });
+  if (opts.saveEvery % batchSize !== 0) throw saveEveryError(opts.saveEvery, batchSize);
   const baseline = randomPolicyReward(trainer.config.env, 200, trainer.config.seed);
   console.log(`random policy: ${baseline.toFixed(3)} reward per episode (200 episodes of the same games)`);
   const metrics = join(out, "metrics.jsonl");
   const progress = startProgress("pong", opts.episodes);
   progress.update(trainer.episode);
-  while (trainer.episode < opts.episodes) {
-    const { episode } = trainer.step();
-    if (!episode) continue;
-    appendFileSync(metrics, `${JSON.stringify({ type: "episode", ...episode })}\n`);
-    progress.update(episode.episode, { running: episode.runningReward, reward: episode.reward });
-    if (episode.updated && (episode.episode % opts.saveEvery === 0 || episode.episode >= opts.episodes)) {
-      const path = saveCheckpoint(out, trainer.checkpointContents() as never);
-      progress.log(
-        `episode ${episode.episode}: running reward ${episode.runningReward.toFixed(3)}, saved ${path}`,
-      );
+  // Ctrl-C ends the run between episodes; the checkpoints written so far are what is kept.
+  const stopped = await stoppable(async (stop) => {
+    while (trainer.episode < opts.episodes) {
+      if (stop.requested) return true;
+      const { episode } = trainer.step();
+      if (!episode) continue;
+      appendFileSync(metrics, `${JSON.stringify({ type: "episode", ...episode })}\n`);
+      progress.update(episode.episode, { running: episode.runningReward, reward: episode.reward });
+      if (episode.updated && (episode.episode % opts.saveEvery === 0 || episode.episode >= opts.episodes)) {
+        const path = saveCheckpoint(out, trainer.checkpointContents() as never);
+        progress.log(
+          `episode ${episode.episode}: running reward ${episode.runningReward.toFixed(3)}, saved ${path}`,
+        );
+      }
+      // Let signals and the progress bar through now and then.
+      if (episode.episode % 10 === 0) await new Promise((r) => setImmediate(r));
     }
-    // Let signals and the progress bar through now and then.
-    if (episode.episode % 10 === 0) await new Promise((r) => setImmediate(r));
+    return false;
+  }).finally(() => progress.stop());
+  if (stopped) {
+    console.log(`stopped at episode ${trainer.episode}; --resume continues from the last checkpoint`);
+    throw new Interrupted();
   }
-  progress.stop();
   const running = trainer.runningReward ?? 0;
   console.log(
     `episode ${trainer.episode}: running reward ${running.toFixed(3)}, random policy ${baseline.toFixed(3)}, over random ${(running - baseline).toFixed(3)}`,
   );
   return trainer;
+}
+
+function saveEveryError(saveEvery: number, batchSize: number): RangeError {
+  return new RangeError(
+    `--save-every ${saveEvery} is not a multiple of the batch size ${batchSize}: checkpoints are written between updates`,
+  );
 }
 
 /** Mean reward of a policy over `episodes` games, sampling its actions as in training. */
@@ -146,19 +166,20 @@ export function registerPong(program: Command): void {
       3000,
     )
     .option("--resume", "continue from the last checkpoint in --out")
+    .option("--overwrite", "start afresh in --out, moving the run it holds aside to <out>.old-<time>")
     .option(
       "--save-every <n>",
       "write a checkpoint every n episodes (a multiple of the batch size)",
       positiveIntOption,
       100,
     )
-    .option("--lr <x>", "RMSprop learning rate (pg-pong.py: 1e-4)", numberOption, 1e-3)
+    .option("--lr <x>", "RMSprop learning rate (pg-pong.py: 1e-4)", positiveNumberOption, 1e-3)
     .option("--batch-size <n>", "episodes per update", positiveIntOption, 10)
-    .option("--gamma <x>", "discount factor", numberOption, 0.99)
+    .option("--gamma <x>", "discount factor", rangeOption({ min: 0, max: 1 }), 0.99)
     .option("--hidden <n>", "hidden units", positiveIntOption, 200)
     .option("--seed <n>", "seed of the weights, the actions and the games", positiveIntOption, 1)
     .option("--points <n>", "points that end an episode (default 3; with --atari 21)", positiveIntOption)
-    .option("--opponent-speed <x>", "the opponent's top speed in pixels per frame", numberOption)
+    .option("--opponent-speed <x>", "the opponent's top speed in pixels per frame", nonNegativeNumberOption)
     .option("--paddle-height <n>", "the paddles' height in pixels", positiveIntOption)
     .option(
       "--atari",

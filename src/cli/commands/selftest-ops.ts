@@ -35,7 +35,13 @@ export function registerSelftestOps(selftest: Command): void {
         throw new Error(`unknown backend "${backend}"; available: ${backendNames().join(", ")}`);
       }
       setBackend(backend);
-      const parsed = JSON.parse(readFileSync(file, "utf8")) as OpsFixtureFile;
+      const text = readFileSync(file, "utf8");
+      let parsed: OpsFixtureFile;
+      try {
+        parsed = JSON.parse(text) as OpsFixtureFile;
+      } catch (error) {
+        throw new Error(`${file}: not JSON (${(error as Error).message})`);
+      }
       if (!Array.isArray(parsed.cases)) {
         throw new Error(`${file} has no "cases" list: not an ops.json-format file`);
       }

@@ -16,11 +16,12 @@ import {
   toWellFormed,
   utf8Decode,
 } from "../../tokenizer/index.js";
-import { positiveIntOption } from "../options.js";
+import { rangeOption } from "../options.js";
 import { startProgress } from "../progress.js";
 
 interface SourceOptions {
   model?: string;
+  trustPattern?: boolean;
   encoding?: string;
   ranks?: string;
 }
@@ -56,7 +57,7 @@ function formatOption(value: string): string {
 /** --model PREFIX or --encoding NAME (ranks from js-tiktoken, or --ranks FILE.tiktoken). */
 async function openTokenizer(opts: SourceOptions): Promise<Tokenizer> {
   if (opts.model && opts.encoding) throw new Error("give --model or --encoding, not both");
-  if (opts.model) return loadTokenizer(opts.model);
+  if (opts.model) return loadTokenizer(opts.model, { trustPattern: opts.trustPattern === true });
   if (!opts.encoding) throw new Error("say which tokenizer: --model PREFIX or --encoding cl100k_base|gpt2");
   if (!isEncodingName(opts.encoding)) throw new Error(`unknown encoding "${opts.encoding}"`);
   return opts.ranks ? loadTiktokenFile(opts.encoding, opts.ranks) : getEncoding(opts.encoding);
@@ -78,9 +79,9 @@ function readInput(argument: string | undefined, file: string | undefined): stri
 export function parseIds(text: string): number[] {
   const trimmed = text.trim();
   if (trimmed === "") return [];
-  const words = trimmed.startsWith("[")
-    ? trimmed.slice(1, trimmed.lastIndexOf("]")).split(",")
-    : trimmed.split(/[\s,]+/);
+  if (trimmed.startsWith("[") && !trimmed.endsWith("]"))
+    throw new Error(`${JSON.stringify(shorten(trimmed))} is not a list of token ids: no closing "]"`);
+  const words = trimmed.startsWith("[") ? trimmed.slice(1, -1).split(",") : trimmed.split(/[\s,]+/);
   return words
     .map((w) => w.trim())
     .filter((w) => w !== "")
@@ -89,6 +90,10 @@ export function parseIds(text: string): number[] {
       if (!/^\d+$/.test(w) || !Number.isSafeInteger(id)) throw new Error(`"${w}" is not a token id`);
       return id;
     });
+}
+
+function shorten(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
 function specialOptions(allowed: string, disallowed: string): EncodeOptions {
@@ -140,7 +145,11 @@ export function registerTokenizer(program: Command, selftest: Command): void {
   tokenizer
     .command("train")
     .description("train a BPE tokenizer (minbpe) and write PREFIX.model and PREFIX.vocab")
-    .requiredOption("--vocab <n>", "vocabulary size (256 bytes + merges)", positiveIntOption)
+    .requiredOption(
+      "--vocab <n>",
+      "vocabulary size (256 bytes + merges)",
+      rangeOption({ integer: true, min: 256, max: 1_000_000 }),
+    )
     .requiredOption("--data <file>", "text file to train on")
     .requiredOption("--out <prefix>", "output prefix (writes PREFIX.model, PREFIX.vocab)")
     .option("--pattern <name>", "split pattern: gpt4, gpt2, or none (BasicTokenizer)", patternOption, "gpt4")
@@ -189,6 +198,7 @@ export function registerTokenizer(program: Command, selftest: Command): void {
     .description("text → token ids (text from the argument, --file or stdin)")
     .argument("[text]", "the text to encode")
     .option("--model <prefix>", "a trained tokenizer (PREFIX.model)")
+    .option("--trust-pattern", "accept a --model whose split pattern is not GPT-2's or GPT-4's")
     .option("--encoding <name>", `a pretrained encoding: ${encodingNames.join(", ")}`, encodingOption)
     .option(
       "--ranks <file>",
@@ -223,6 +233,7 @@ export function registerTokenizer(program: Command, selftest: Command): void {
     .description("token ids → text (ids as JSON or space separated, from the argument, --file or stdin)")
     .argument("[ids]", 'the ids, e.g. "15339 1917" or "[15339,1917]"')
     .option("--model <prefix>", "a trained tokenizer (PREFIX.model)")
+    .option("--trust-pattern", "accept a --model whose split pattern is not GPT-2's or GPT-4's")
     .option("--encoding <name>", `a pretrained encoding: ${encodingNames.join(", ")}`, encodingOption)
     .option(
       "--ranks <file>",
