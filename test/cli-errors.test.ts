@@ -34,9 +34,9 @@ test("an error after a progress bar started still exits, with code 1", () => {
     HERO_DATA_DIR: h.empty,
     HOME: h.empty,
   });
+  // With no data dir and no cache the shipped copy serves, and the command exits when done.
   assert.equal(lesson.signal, null, "killed by the test's timeout: the command hung");
-  assert.equal(lesson.status, 1);
-  assert.match(lesson.stderr, /tinyshakespeare/);
+  assert.equal(lesson.status, 0, lesson.stderr);
 });
 
 test("micrograd demo with huge noise finishes (the decision grid is bounded)", () => {
