@@ -199,7 +199,7 @@ export interface WasmBackendOptions {
   name?: string;
 }
 
-const SLAB_BYTES = 1024 * 1024;
+const SLAB_BYTES = 64 * 1024;
 
 function typedArrayOn(dtype: DType, buffer: ArrayBuffer, offset: number, size: number): TypedArray {
   switch (dtype) {
@@ -331,9 +331,9 @@ export class WasmBackend implements Backend {
   }
 
   /**
-   * The values in JS memory, and the block freed. Small tensors are copied into a shared 1 MiB
-   * slab (one allocation for many: an ArrayBuffer each made spilling cost a fifth of a small
-   * training step); the slab is reclaimed once no tensor spilled into it is left.
+   * The values in JS memory, and the block freed. Tensors under 4 KiB share 64 KiB slabs (an
+   * ArrayBuffer each costs more than the copy); a slab is reclaimed once no tensor in it is left.
+   * Slabs stay under malloc's mmap threshold, so freed ones are reused without page faults.
    */
   release(storage: Storage): TypedArray {
     const s = storage as WasmStorage;
@@ -341,7 +341,7 @@ export class WasmBackend implements Backend {
     const aligned = Math.ceil(bytes / 8) * 8;
     let buffer: ArrayBuffer;
     let offset = 0;
-    if (aligned > SLAB_BYTES / 4) buffer = new ArrayBuffer(aligned);
+    if (aligned > SLAB_BYTES / 16) buffer = new ArrayBuffer(aligned);
     else {
       if (!this.slab || this.slabUsed + aligned > SLAB_BYTES) {
         this.slab = new ArrayBuffer(SLAB_BYTES);
