@@ -84,7 +84,16 @@ printTable([
 const fresh = setup();
 const checkpoints = new Set([1_000, 10_000, 100_000, steps].filter((n) => n <= steps));
 const rows: (string | number)[][] = [
-  ["step", "RSS MB", "JS array buffers MB", `${backend} live tensors`, `${backend} MB`, "peak MB", "spills"],
+  [
+    "step",
+    "RSS MB",
+    "JS array buffers MB",
+    `${backend} live tensors`,
+    `${backend} MB`,
+    "of which nursery MB",
+    "peak MB",
+    "spills",
+  ],
 ];
 let accuracy = 0;
 for (let i = 1; i <= steps; i++) {
@@ -98,6 +107,7 @@ for (let i = 1; i <= steps; i++) {
       mb(usage.arrayBuffers),
       stats.buffers,
       mb(stats.bytes),
+      mb(T.spillMemoryStats().nurseryBytes),
       mb(stats.peakBytes ?? 0),
       T.spillMemoryStats().spills,
     ]);
