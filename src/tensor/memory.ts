@@ -90,20 +90,31 @@ export function spillTemporaries(): void {
   restoredBytes = 0;
 }
 
+/** Whether the threshold was set, by the first checkpoint or by setSpillThreshold. */
+let calibrated = false;
+
 /** A point between ops: spill the nursery when it has grown past the threshold. */
 export function memoryCheckpoint(): void {
+  if (!calibrated) {
+    // The first checkpoint (usually the first backward) sees the parameters and gradients: a
+    // trainer that scopes its steps never grows past twice that, so it never pays for a spill.
+    calibrated = true;
+    spillBytes = Math.max(spillBytes, 2 * nurseryBytes);
+  }
   if (nurseryBytes > spillBytes) spillTemporaries();
 }
 
 /**
- * The nursery size that triggers a spill at the next checkpoint (default 4 MiB; it grows to four
- * times the bytes a cycle had to bring back). Returns the previous minimum.
+ * The nursery size that triggers a spill at the next checkpoint (default 4 MiB, or twice the
+ * nursery at the first checkpoint if more; it grows to four times the bytes a cycle had to bring
+ * back). Returns the previous minimum.
  */
 export function setSpillThreshold(bytes: number): number {
   if (!(bytes >= 0)) throw new RangeError(`setSpillThreshold: bytes must be ≥ 0, got ${bytes}`);
   const previous = minSpillBytes;
   minSpillBytes = bytes;
   spillBytes = bytes;
+  calibrated = true;
   return previous;
 }
 
