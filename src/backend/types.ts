@@ -299,8 +299,11 @@ export interface OptionalKernelArgs {
 export type OptionalKernelName = keyof OptionalKernelArgs;
 
 export interface MemoryStats {
+  /** Live storages (a tensor and its views share one). */
   buffers: number;
   bytes: number;
+  /** The most bytes live at once since the backend started or resetPeakMemoryStats() (front end). */
+  peakBytes?: number;
 }
 
 export interface Backend {
@@ -331,4 +334,15 @@ export interface Backend {
   runOptional?<K extends OptionalKernelName>(kernel: K, args: OptionalKernelArgs[K]): void;
   /** Live buffers and bytes held for tensors. */
   memoryStats(): MemoryStats;
+  /** The most bytes live at once since the backend started or resetPeak(). */
+  peakBytes?(): number;
+  /** Start peakBytes again from the bytes live now. */
+  resetPeak?(): void;
+  /**
+   * Synchronous backends: free the storage and return its values in a typed array the caller
+   * owns (js hands over its own array). The front end spills unused tensors to JS memory so.
+   */
+  release?(storage: Storage): TypedArray;
+  /** The inverse of release: storage holding these values (js adopts the array, no copy). */
+  adopt?(dtype: DType, values: TypedArray): Storage;
 }

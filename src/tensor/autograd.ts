@@ -3,6 +3,7 @@
  * it: the op's name, its inputs, and the backward rule (upstream gradient → one gradient per input,
  * written with other ops). `backward()` walks the nodes in reverse topological order.
  */
+import { activeScope, memoryCheckpoint, Scope, setActiveScope } from "./memory.js";
 import { add, addInPlace, assign, cast, clone, ones, zeros } from "./ops/index.js";
 import { sameShape, shapeString } from "./shape.js";
 import type { Tensor } from "./tensor.js";
@@ -203,12 +204,26 @@ export function runBackward(root: Tensor, grad?: Tensor | null, options: Backwar
         `backward: a gradient can be implied only for a single-element output, this one has shape ${shapeString(root.shape)}; pass backward(grad)`,
       );
     }
-    grad = noGrad(() => ones(root.shape, { dtype: root.dtype, backend: root.backend }));
   } else if (!sameShape(grad.shape, root.shape)) {
     throw new RangeError(
       `backward: gradient shape ${shapeString(grad.shape)} does not match the output shape ${shapeString(root.shape)}`,
     );
   }
+  // Everything backward allocates is its own but the .grad it leaves (accumulateGrad moves those
+  // to their tensor's owner): a scope frees the rest when it returns.
+  const scope = new Scope(activeScope());
+  setActiveScope(scope);
+  try {
+    grad ??= noGrad(() => ones(root.shape, { dtype: root.dtype, backend: root.backend }));
+    backwardInScope(root, grad, options);
+  } finally {
+    setActiveScope(scope.parent);
+    for (const storage of [...scope.storages]) storage.free();
+  }
+  memoryCheckpoint();
+}
+
+function backwardInScope(root: Tensor, grad: Tensor, options: BackwardOptions): void {
   const order = topologicalOrder(root);
   const grads = new Map<Tensor, Tensor | PartialGrad>([[root, grad]]);
   const owned: Owned = new WeakSet();

@@ -65,16 +65,17 @@ export function gradcheck(
   let failure: GradcheckResult["failure"];
   for (const { t, i } of checked) {
     const analytic = t.grad ? t.grad.dataSync() : new Float64Array(t.numel());
-    const handle = t.storage.handle;
-    const stored = t.backend.readSync!(handle);
+    const stored = t.backend.readSync!(t.storage.handle);
+    // The handle is fetched for each write: a read in objective() may spill t (docs/MEMORY.md).
+    const write = (value: number, at: number) => t.backend.write(t.storage.handle, [value], at);
     for (let k = 0; k < t.numel(); k++) {
       const at = storageOffset(t, k);
       const original = stored[at]!;
-      t.backend.write(handle, [original + eps], at);
+      write(original + eps, at);
       const plus = objective();
-      t.backend.write(handle, [original - eps], at);
+      write(original - eps, at);
       const minus = objective();
-      t.backend.write(handle, [original], at);
+      write(original, at);
       const numeric = (plus - minus) / (2 * eps);
       const a = analytic[k]!;
       const error = Math.abs(a - numeric);

@@ -24,9 +24,12 @@
  *           zeroGrad() (in place; { setToNone: true } drops it); gradcheck(fn, inputs). Changing a
  *           tensor in place between forward and backward is an error, not a wrong gradient.
  * Read:     await t.data() everywhere; t.dataSync(), t.item(), t.tolist() on synchronous backends.
- * Memory:   buffers are garbage-collected; tidy(fn) frees fn's temporaries deterministically
- *           (keeps what fn returns, grads of outside tensors, and parameters); keep(t); t.dispose();
- *           assign(target, value) updates in place; memoryStats() → { js: { buffers, bytes } }.
+ * Memory:   automatic (docs/MEMORY.md): backward() frees its own temporaries; on js and wasm other
+ *           unused tensors are spilled to JS memory past a threshold (the garbage collector then
+ *           frees them, even inside a synchronous loop); elsewhere a FinalizationRegistry frees
+ *           them. tidy(fn) frees fn's temporaries at once (keeps what fn returns, grads of outside
+ *           tensors, and parameters); keep(t); t.dispose(); assign(target, value) updates in place;
+ *           memoryStats() → { wasm: { buffers, bytes, peakBytes } }; resetPeakMemoryStats().
  * Backends: setBackend("js"); registerBackend(name, factory) for wasm/webgpu; t.to("wasm").
  */
 
@@ -59,7 +62,8 @@ export {
   runOpsFixtures,
 } from "./fixtures.js";
 export { type GradcheckOptions, type GradcheckResult, gradcheck } from "./gradcheck.js";
+export { memoryCheckpoint, setSpillThreshold, spillTemporaries } from "./memory.js";
 export * from "./ops/index.js";
-export { keep, memoryStats, tidy } from "./scope.js";
+export { keep, memoryStats, resetPeakMemoryStats, spillMemoryStats, tidy } from "./scope.js";
 export { broadcastShapes, type Shape, shapeString } from "./shape.js";
 export { Tensor } from "./tensor.js";

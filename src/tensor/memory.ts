@@ -1,13 +1,30 @@
 /**
- * Storage lifetime. A TensorStorage wraps one backend buffer and is shared by all views of it.
- * - Garbage collection: a FinalizationRegistry frees the buffer when no tensor references it.
- * - Scopes: storage created while a scope is open belongs to it; closing the scope frees it unless
- *   it was kept (returned from `tidy`, passed to `keep`, or adopted as some tensor's `.grad`).
- *   A scope holds its storages strongly, so garbage collection could not free them anyway: they
- *   join the registry only when they leave every scope (registering cost about a tenth of a
- *   small training step's front-end time, and most temporaries never leave their scope).
+ * Storage lifetime (docs/MEMORY.md explains the rule, its costs and the alternatives).
+ * A TensorStorage wraps one backend buffer and is shared by all views of it. Three owners:
+ * - Scopes: storage created while a scope is open (tidy, backward) belongs to it; closing the scope
+ *   frees it unless it was kept (returned from `tidy`, passed to `keep`, or adopted as a `.grad`).
+ * - The nursery (synchronous backends: js, wasm): storage no scope owns. Garbage collection cannot
+ *   free backend memory inside a synchronous loop (finalizers run only between tasks), but it does
+ *   free JS memory at once. So at safe points (the end of backward(), a read) once the nursery holds
+ *   more than a threshold, its storages are spilled: their values move into JS arrays they alone
+ *   own (zero-copy on js) and the backend block is freed. A spilled tensor the user still holds
+ *   keeps its values and comes back into backend memory on its next use; one nobody holds is
+ *   reclaimed by the garbage collector like any JS array. When the event loop turns, the nursery
+ *   hands its storages to the FinalizationRegistry instead, so asynchronous code frees without
+ *   copying.
+ *   Kernel views hold raw handles: code that keeps one across a read or a backward() must fetch
+ *   `storage.handle` again after it (a spill frees the block; the getter brings the values back).
+ * - The FinalizationRegistry: storage of asynchronous backends (webgpu), storage passed to `keep`,
+ *   and nursery storage after the event loop turned. It frees the buffer after the tensor is
+ *   collected, between tasks.
  */
-import type { Backend, DType, Storage } from "../backend/index.js";
+import {
+  type Backend,
+  BYTES_PER_ELEMENT,
+  type DType,
+  type Storage,
+  type TypedArray,
+} from "../backend/index.js";
 
 const registry = new FinalizationRegistry<{ backend: Backend; handle: Storage }>(({ backend, handle }) => {
   backend.free(handle);
@@ -28,75 +45,313 @@ export function setActiveScope(scope: Scope | null): void {
   currentScope = scope;
 }
 
+const debug = !!(globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+  ?.HERO_DEBUG;
+const MIB = 1024 * 1024;
+
+/** Unscoped storages of synchronous backends that are in backend memory and not kept. */
+const nursery = new Set<TensorStorage>();
+let nurseryBytes = 0;
+/** Bytes brought back from JS memory since the last spill: the working set the spill moved away. */
+let restoredBytes = 0;
+let minSpillBytes = 4 * MIB;
+let spillBytes = minSpillBytes;
+let handOffScheduled = false;
+const totals = { spills: 0, spilledBytes: 0, restoredBytes: 0 };
+
+/** Nursery storage left after the event loop turned goes to the FinalizationRegistry (no copy). */
+function handOffNursery(): void {
+  handOffScheduled = false;
+  for (const storage of nursery) storage.watchFromNursery();
+  nursery.clear();
+  nurseryBytes = 0;
+}
+
+function scheduleHandOff(): void {
+  if (handOffScheduled) return;
+  handOffScheduled = true;
+  const timer = setTimeout(handOffNursery, 0) as unknown as { unref?: () => void };
+  timer.unref?.();
+}
+
+/**
+ * Move every unscoped, unkept tensor of a synchronous backend out of backend memory into JS memory
+ * now. Safe only between ops (the library calls it at the end of backward() and before reads).
+ */
+export function spillTemporaries(): void {
+  if (nursery.size === 0) return;
+  totals.spills++;
+  totals.spilledBytes += nurseryBytes;
+  for (const storage of nursery) storage.spill();
+  nursery.clear();
+  nurseryBytes = 0;
+  // Spill less often while each spill moves a large working set away and back (params, data).
+  spillBytes = Math.max(minSpillBytes, 4 * restoredBytes);
+  restoredBytes = 0;
+}
+
+/** Whether the threshold was set, by the first checkpoint or by setSpillThreshold. */
+let calibrated = false;
+
+/** A point between ops: spill the nursery when it has grown past the threshold. */
+export function memoryCheckpoint(): void {
+  if (!calibrated) {
+    // The first checkpoint (usually the first backward) sees the parameters and gradients: a
+    // trainer that scopes its steps never grows past twice that, so it never pays for a spill.
+    calibrated = true;
+    spillBytes = Math.max(spillBytes, 2 * nurseryBytes);
+  }
+  if (nurseryBytes > spillBytes) spillTemporaries();
+}
+
+/**
+ * The nursery size that triggers a spill at the next checkpoint (default 4 MiB, or twice the
+ * nursery at the first checkpoint if more; it grows to four times the bytes a cycle had to bring
+ * back). Returns the previous minimum.
+ */
+export function setSpillThreshold(bytes: number): number {
+  if (!(bytes >= 0)) throw new RangeError(`setSpillThreshold: bytes must be ≥ 0, got ${bytes}`);
+  const previous = minSpillBytes;
+  minSpillBytes = bytes;
+  spillBytes = bytes;
+  calibrated = true;
+  return previous;
+}
+
+/** Spill counts and bytes since the process started, and the nursery now (for memoryStats). */
+export function spillStats(): {
+  spills: number;
+  spilledBytes: number;
+  restoredBytes: number;
+  nurseryBytes: number;
+} {
+  return { ...totals, nurseryBytes };
+}
+
 export class TensorStorage {
   private handleOrNull: Storage | null;
-  /** The scope that will free this storage, or null when only garbage collection will. */
+  /** Values moved to JS memory by a spill (the backend block is freed), or null. */
+  private spilled: TypedArray | null = null;
+  /** The scope that will free this storage, or null when a scope does not. */
   scope: Scope | null = null;
   /** Bumped by every in-place write, so autograd can tell saved values were overwritten. */
   version = 0;
+  readonly dtype: DType;
+  readonly size: number;
+  /** The shape it was allocated for (for out-of-memory reports), when known. */
+  shape: readonly number[] | null = null;
+  /** Where it was allocated (HERO_DEBUG only). */
+  readonly createdAt: string | null = null;
+  private inNursery = false;
+  private watched = false;
+  private kept = false;
 
   constructor(
     readonly backend: Backend,
     handle: Storage,
   ) {
     this.handleOrNull = handle;
+    this.dtype = handle.dtype;
+    this.size = handle.size;
+    if (debug) this.createdAt = new Error().stack?.split("\n").slice(2, 7).join("\n") ?? null;
     if (currentScope) {
       this.scope = currentScope;
       currentScope.storages.add(this);
     } else {
-      this.watch();
+      this.release();
     }
   }
 
-  private watched = false;
+  get bytes(): number {
+    return this.size * BYTES_PER_ELEMENT[this.dtype];
+  }
+
+  /** No scope owns it: the nursery (synchronous backends) or garbage collection does. */
+  private release(): void {
+    if (this.kept || !this.backend.synchronous) this.watch();
+    else this.enterNursery();
+  }
+
+  private enterNursery(): void {
+    if (this.inNursery || this.watched || this.handleOrNull === null) return;
+    this.inNursery = true;
+    nursery.add(this);
+    nurseryBytes += this.bytes;
+    scheduleHandOff();
+  }
+
+  private leaveNursery(): void {
+    if (!this.inNursery) return;
+    this.inNursery = false;
+    nursery.delete(this);
+    nurseryBytes -= this.bytes;
+  }
 
   /** Let garbage collection free the buffer once nothing references this storage. */
   private watch(): void {
     if (this.watched || this.handleOrNull === null) return;
+    this.leaveNursery();
     this.watched = true;
     registry.register(this, { backend: this.backend, handle: this.handleOrNull }, this);
   }
 
-  static alloc(backend: Backend, dtype: DType, size: number): TensorStorage {
-    return new TensorStorage(backend, backend.alloc(dtype, size));
+  /** @internal the nursery is being handed to the registry (it clears itself). */
+  watchFromNursery(): void {
+    this.inNursery = false;
+    if (this.handleOrNull === null) return;
+    this.watched = true;
+    registry.register(this, { backend: this.backend, handle: this.handleOrNull }, this);
+  }
+
+  /** @internal move the values to JS memory and free the backend block (the nursery clears itself). */
+  spill(): void {
+    this.inNursery = false;
+    const handle = this.handleOrNull;
+    if (handle === null) return;
+    if (this.backend.release) this.spilled = this.backend.release(handle);
+    else {
+      this.spilled = this.backend.readSync!(handle);
+      this.backend.free(handle);
+    }
+    this.handleOrNull = null;
+  }
+
+  static alloc(backend: Backend, dtype: DType, size: number, shape?: readonly number[]): TensorStorage {
+    let handle: Storage;
+    try {
+      handle = backend.alloc(dtype, size);
+    } catch (error) {
+      if (!isOutOfMemory(error)) throw error;
+      // Allocation happens before an op builds its kernel views, so moving the nursery out is safe.
+      spillTemporaries();
+      try {
+        handle = backend.alloc(dtype, size);
+      } catch (again) {
+        if (!isOutOfMemory(again)) throw again;
+        throw outOfMemoryError(backend, dtype, size, shape, again as Error);
+      }
+    }
+    const storage = new TensorStorage(backend, handle);
+    if (shape) storage.shape = shape;
+    return storage;
   }
 
   get handle(): Storage {
-    if (this.handleOrNull === null) {
+    const handle = this.handleOrNull;
+    if (handle !== null) return handle;
+    return this.restore();
+  }
+
+  /** Bring spilled values back into backend memory (the tensor is in use again). */
+  private restore(): Storage {
+    const values = this.spilled;
+    if (values === null) {
       throw new Error(
         "this tensor's storage was freed (by the end of a tidy() scope or dispose()); return the tensor from the tidy function, call keep(t) on it, or update long-lived tensors in place with assign()",
       );
     }
-    return this.handleOrNull;
+    const handle = this.backend.adopt
+      ? this.backend.adopt(this.dtype, values)
+      : TensorStorage.fill(this.backend, this.dtype, values);
+    this.spilled = null;
+    this.handleOrNull = handle;
+    restoredBytes += this.bytes;
+    totals.restoredBytes += this.bytes;
+    this.release();
+    return handle;
   }
 
-  get dtype(): DType {
-    return this.handle.dtype;
-  }
-
-  get size(): number {
-    return this.handle.size;
+  private static fill(backend: Backend, dtype: DType, values: TypedArray): Storage {
+    const handle = backend.alloc(dtype, values.length);
+    backend.write(handle, values);
+    return handle;
   }
 
   get freed(): boolean {
-    return this.handleOrNull === null;
+    return this.handleOrNull === null && this.spilled === null;
   }
 
-  /** Move to another scope (null: garbage collection only). */
+  /** In backend memory now (false when spilled to JS memory or freed). */
+  get resident(): boolean {
+    return this.handleOrNull !== null;
+  }
+
+  /** Move to another scope (null: no scope; the nursery or garbage collection frees it). */
   moveTo(scope: Scope | null): void {
     if (this.scope === scope) return;
     this.scope?.storages.delete(this);
     this.scope = scope;
-    if (scope) scope.storages.add(this);
-    else this.watch();
+    if (scope) {
+      this.leaveNursery();
+      scope.storages.add(this);
+    } else this.release();
+  }
+
+  /** Out of every scope and never spilled: only garbage collection or dispose frees it. */
+  keep(): void {
+    this.kept = true;
+    this.moveTo(null);
+    this.watch();
   }
 
   free(): void {
+    this.spilled = null;
     if (this.handleOrNull === null) return;
     if (this.watched) registry.unregister(this);
+    this.leaveNursery();
     this.backend.free(this.handleOrNull);
     this.handleOrNull = null;
     this.scope?.storages.delete(this);
     this.scope = null;
   }
+}
+
+function isOutOfMemory(error: unknown): boolean {
+  return error instanceof RangeError && /out of memory/i.test(error.message);
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= MIB) return `${(bytes / MIB).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${bytes} B`;
+}
+
+function describeStorage(s: TensorStorage): string {
+  const shape = s.shape ? `[${s.shape.join(", ")}]` : `${s.size} elements`;
+  const where = s.createdAt ? `\n      created ${s.createdAt.trim().replace(/\n\s*/g, "\n        ")}` : "";
+  return `${s.dtype} ${shape} (${formatBytes(s.bytes)})${where}`;
+}
+
+/** The storages the front end can enumerate: the nursery and every open scope. */
+function enumerableStorages(backend: Backend): TensorStorage[] {
+  const all = new Set<TensorStorage>();
+  for (const s of nursery) if (s.backend === backend) all.add(s);
+  for (let scope = currentScope; scope; scope = scope.parent)
+    for (const s of scope.storages) if (s.backend === backend && s.resident) all.add(s);
+  return [...all];
+}
+
+function outOfMemoryError(
+  backend: Backend,
+  dtype: DType,
+  size: number,
+  shape: readonly number[] | undefined,
+  cause: Error,
+): RangeError {
+  const stats = backend.memoryStats();
+  const largest = enumerableStorages(backend)
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, 5);
+  const request = `${dtype} ${shape ? `[${shape.join(", ")}]` : `${size} elements`} (${formatBytes(size * BYTES_PER_ELEMENT[dtype])})`;
+  const lines = [
+    `${backend.name} backend: out of memory allocating ${request}: ${stats.buffers} live tensors hold ${formatBytes(stats.bytes)}.`,
+    largest.length > 0
+      ? `  largest: ${largest.map(describeStorage).join("; ")}`
+      : "  (no unscoped temporaries are left: the live tensors are kept, scoped or held by the model)",
+    debug ? "" : "  set HERO_DEBUG=1 to see where each was created.",
+    "  The way out: a smaller batch or model; wrap the step in tidy(() => ...) to free its temporaries at once; dispose() tensors you no longer need; drop keep() on tensors created every step.",
+    `  (${cause.message})`,
+  ];
+  const error = new RangeError(lines.filter((l) => l).join("\n"));
+  return error;
 }

@@ -4,8 +4,8 @@
  * objects, with the graph behind them so backward() still works) and grads of tensors from
  * outside. Tensors created before the scope (parameters) are never touched.
  */
-import { backendMemoryStats, type MemoryStats } from "../backend/index.js";
-import { activeScope, Scope, setActiveScope, type TensorStorage } from "./memory.js";
+import { backendMemoryStats, getBackend, type MemoryStats } from "../backend/index.js";
+import { activeScope, Scope, setActiveScope, spillStats, type TensorStorage } from "./memory.js";
 import { Tensor } from "./tensor.js";
 
 /** Every storage reachable from a value: tensors, their grads, and the tape behind them. */
@@ -60,13 +60,35 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
-/** Take t out of every scope: only garbage collection (or dispose) frees it. Returns t. */
+/**
+ * Take t out of every scope and out of automatic spilling: only garbage collection (between
+ * tasks) or dispose frees it. Returns t.
+ */
 export function keep<T extends Tensor>(t: T): T {
-  t.storage.moveTo(null);
+  t.storage.keep();
   return t;
 }
 
-/** Live buffers and bytes per backend (only backends that have been used appear). */
+/**
+ * Per backend (those used so far): live tensor buffers (`buffers`; views share one), their `bytes`
+ * (torch.cuda.memory_allocated) and `peakBytes` (max_memory_allocated). Tensors spilled to JS
+ * memory (docs/MEMORY.md) are not counted: the garbage collector owns them.
+ */
 export function memoryStats(): Record<string, MemoryStats> {
-  return backendMemoryStats();
+  const stats = backendMemoryStats();
+  for (const [name, s] of Object.entries(stats)) {
+    const peak = getBackend(name).peakBytes?.();
+    if (peak !== undefined) s.peakBytes = peak;
+  }
+  return stats;
+}
+
+/** Start every backend's peakBytes again from the bytes live now (reset_peak_memory_stats). */
+export function resetPeakMemoryStats(): void {
+  for (const name of Object.keys(backendMemoryStats())) getBackend(name).resetPeak?.();
+}
+
+/** How much automatic spilling has moved: spills, bytes out and back, and the nursery now. */
+export function spillMemoryStats(): ReturnType<typeof spillStats> {
+  return spillStats();
 }

@@ -5,7 +5,7 @@
 import type { Backend, DType, TypedArray } from "../backend/index.js";
 import { type BackwardOptions, type Node, runBackward } from "./autograd.js";
 import { formatTensor } from "./format.js";
-import type { TensorStorage } from "./memory.js";
+import { memoryCheckpoint, type TensorStorage } from "./memory.js";
 import type { Dims, IndexSpec, TensorLike, TopkOptions, ValuesIndices, VarOptions } from "./ops/index.js";
 import * as ops from "./ops/index.js";
 import { type Shape, shapeString } from "./shape.js";
@@ -122,6 +122,7 @@ export class Tensor {
 
   /** The elements in row-major order (a fresh typed array). Works on every backend. */
   async data(): Promise<TypedArray> {
+    memoryCheckpoint();
     const t = ops.contiguous(this.detach());
     const all = await t.backend.read(t.storage.handle);
     return all.slice(t.offset, t.offset + t.numel());
@@ -132,6 +133,7 @@ export class Tensor {
     const read = this.backend.readSync;
     if (!read)
       throw new Error(`dataSync: the ${this.backend.name} backend is asynchronous; use await t.data()`);
+    memoryCheckpoint();
     const t = ops.contiguous(this.detach());
     const all = read.call(t.backend, t.storage.handle);
     return all.slice(t.offset, t.offset + t.numel());

@@ -89,11 +89,22 @@ export class JsBackend implements Backend {
   readonly synchronous = true;
   private buffers = 0;
   private bytes = 0;
+  private peak = 0;
 
   alloc(dtype: DType, size: number): JsStorage {
+    return this.adopt(dtype, typedArrayFor(dtype, size));
+  }
+
+  adopt(dtype: DType, data: TypedArray): JsStorage {
     this.buffers++;
-    this.bytes += size * BYTES_PER_ELEMENT[dtype];
-    return { dtype, size, data: typedArrayFor(dtype, size), freed: false };
+    this.bytes += data.length * BYTES_PER_ELEMENT[dtype];
+    if (this.bytes > this.peak) this.peak = this.bytes;
+    return { dtype, size: data.length, data, freed: false };
+  }
+
+  release(storage: Storage): TypedArray {
+    this.free(storage);
+    return (storage as JsStorage).data;
   }
 
   free(storage: Storage): void {
@@ -132,5 +143,13 @@ export class JsBackend implements Backend {
 
   memoryStats(): MemoryStats {
     return { buffers: this.buffers, bytes: this.bytes };
+  }
+
+  peakBytes(): number {
+    return this.peak;
+  }
+
+  resetPeak(): void {
+    this.peak = this.bytes;
   }
 }

@@ -199,6 +199,21 @@ export interface WasmBackendOptions {
   name?: string;
 }
 
+const SLAB_BYTES = 64 * 1024;
+
+function typedArrayOn(dtype: DType, buffer: ArrayBuffer, offset: number, size: number): TypedArray {
+  switch (dtype) {
+    case "float32":
+      return new Float32Array(buffer, offset, size);
+    case "float64":
+      return new Float64Array(buffer, offset, size);
+    case "int32":
+      return new Int32Array(buffer, offset, size);
+    case "bool":
+      return new Uint8Array(buffer, offset, size);
+  }
+}
+
 export class WasmBackend implements Backend {
   readonly name: string;
   readonly synchronous = true;
@@ -214,6 +229,10 @@ export class WasmBackend implements Backend {
   private readonly startPool: () => WorkerPool | null;
   private buffers = 0;
   private liveBytes = 0;
+  private peak = 0;
+  /** Where release() copies small tensors (see there). */
+  private slab: ArrayBuffer | null = null;
+  private slabUsed = 0;
   /** The native kernels (Node, addon built, AVX2 or AVX-512), or null: then every kernel is wasm. */
   readonly native: NativeKernels | null;
 
@@ -307,7 +326,40 @@ export class WasmBackend implements Backend {
     const { ptr, capacity } = this.heap.alloc(bytes, false, () => this.describe());
     this.buffers++;
     this.liveBytes += bytes;
+    if (this.liveBytes > this.peak) this.peak = this.liveBytes;
     return { dtype, size, ptr, capacity, freed: false };
+  }
+
+  /**
+   * The values in JS memory, and the block freed. Tensors under 4 KiB share 64 KiB slabs (an
+   * ArrayBuffer each costs more than the copy); a slab is reclaimed once no tensor in it is left.
+   * Slabs stay under malloc's mmap threshold, so freed ones are reused without page faults.
+   */
+  release(storage: Storage): TypedArray {
+    const s = storage as WasmStorage;
+    const bytes = s.size * BYTES_PER_ELEMENT[s.dtype];
+    const aligned = Math.ceil(bytes / 8) * 8;
+    let buffer: ArrayBuffer;
+    let offset = 0;
+    if (aligned > SLAB_BYTES / 16) buffer = new ArrayBuffer(aligned);
+    else {
+      if (!this.slab || this.slabUsed + aligned > SLAB_BYTES) {
+        this.slab = new ArrayBuffer(SLAB_BYTES);
+        this.slabUsed = 0;
+      }
+      buffer = this.slab;
+      offset = this.slabUsed;
+      this.slabUsed += aligned;
+    }
+    new Uint8Array(buffer, offset, bytes).set(this.heap.bytes().subarray(s.ptr, s.ptr + bytes));
+    this.free(s);
+    return typedArrayOn(s.dtype, buffer, offset, s.size);
+  }
+
+  adopt(dtype: DType, values: TypedArray): WasmStorage {
+    const storage = this.alloc(dtype, values.length);
+    this.heap.bytes().set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), storage.ptr);
+    return storage;
   }
 
   free(storage: Storage): void {
@@ -350,6 +402,14 @@ export class WasmBackend implements Backend {
 
   memoryStats(): MemoryStats {
     return { buffers: this.buffers, bytes: this.liveBytes };
+  }
+
+  peakBytes(): number {
+    return this.peak;
+  }
+
+  resetPeak(): void {
+    this.peak = this.liveBytes;
   }
 
   /** Heap detail beyond memoryStats: bytes cached in free lists and the wasm memory size. */

@@ -103,6 +103,7 @@ export class GpuDevice {
   private firstError: string | null = null;
   liveBuffers = 0;
   liveBytes = 0;
+  peakBytes = 0;
   pooledBytes = 0;
   submissions = 0;
   /** Kernels recorded (dispatches), for counting a step's work. */
@@ -169,6 +170,7 @@ export class GpuDevice {
     }
     this.liveBuffers++;
     this.liveBytes += capacity;
+    if (this.liveBytes > this.peakBytes) this.peakBytes = this.liveBytes;
     return { buffer, capacity };
   }
 

@@ -117,6 +117,14 @@ export class WebGpuBackend implements Backend {
   memoryStats(): MemoryStats {
     return { buffers: this.device.liveBuffers, bytes: this.device.liveBytes };
   }
+
+  peakBytes(): number {
+    return this.device.peakBytes;
+  }
+
+  resetPeak(): void {
+    this.device.peakBytes = this.device.liveBytes;
+  }
 }
 
 function describe(adapter: GPUAdapter): string {

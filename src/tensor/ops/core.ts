@@ -16,8 +16,9 @@ export function stridedViewOf(t: Tensor, shape: Shape, strides: readonly number[
 
 /** A fresh contiguous tensor with unspecified contents (for kernels to fill). */
 export function empty(shape: Shape, dtype: DType, backend: Backend): Tensor {
-  const storage = TensorStorage.alloc(backend, dtype, numel(shape));
-  return new Tensor(storage, [...shape], contiguousStrides(shape), 0);
+  const copy = [...shape];
+  const storage = TensorStorage.alloc(backend, dtype, numel(shape), copy);
+  return new Tensor(storage, copy, contiguousStrides(shape), 0);
 }
 
 /**
