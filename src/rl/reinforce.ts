@@ -170,6 +170,7 @@ export class PongTrainer {
         W2: W2.dataSync().slice() as Float32Array,
       };
       this.optimizer.step();
+      this.model.weightsChanged();
       this.optimizer.zeroGrad();
     }
     const reward = this.rewardSum;
