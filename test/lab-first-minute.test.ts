@@ -123,6 +123,42 @@ describe("the lab's first minute", { skip: noChromium, timeout: 300_000 }, () =>
     await page.close();
   });
 
+  test("lesson 10: the reward chart spans the episodes played; the output neuron reads its title's frame", async () => {
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}#/10-pong`);
+    const train = '.experiment[data-experiment="train"]';
+    await page.waitForSelector(`${train}[data-run]`);
+    const runs = Number(await page.locator(train).getAttribute("data-run"));
+    const episodes = page.locator(`${train} input[name="episodes"]`);
+    await episodes.fill("20");
+    await episodes.dispatchEvent("change");
+    await page.waitForFunction(
+      ([sel, n]) => {
+        const e = document.querySelector<HTMLElement>(sel as string);
+        return Number(e?.dataset.run) > (n as number) && e?.dataset.state === "done";
+      },
+      [train, runs] as const,
+      { timeout: 240_000 },
+    );
+    await page.waitForTimeout(300);
+    const ticks = await page
+      .locator(`${train} .figure[data-figure="reward"] [aria-label="x-axis tick label"] text`)
+      .allTextContents();
+    assert.ok(ticks.length >= 2, "the reward chart has an x axis");
+    const last = Math.max(...ticks.map((t) => Number(t.replace(/[^\d.-]/g, ""))));
+    assert.ok(last <= 20, `the axis ends at ${last}, within the 20 episodes played (not the run's budget)`);
+    const title = (await page.locator(`${train} .figure[data-figure="policy"] h4`).textContent()) ?? "";
+    const up = /P\(UP\) = (\d\.\d{3})/.exec(title)?.[1];
+    assert.ok(up, title);
+    const shown = await page
+      .locator(`${train} .figure[data-kind="detail"][data-of="policy:1,0"] dd[data-label="P(UP) = σ(logit)"]`)
+      .getAttribute("data-value");
+    assert.equal(Number(shown).toFixed(3), up, "the output neuron's panel and the network's title agree");
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test("bad input: the allowed range beside the control, and Run says why it does not start", async () => {
     const page = await context.newPage();
     const errors = watchErrors(page);

@@ -106,7 +106,7 @@ export function homePage(lessons: LessonEntry[]): HTMLElement {
       ),
       about ? el("p", { class: "line" }, about.line) : "",
       about
-        ? el("p", { class: "runs" }, `Runs ${about.runs}. `, el("span", { class: "time" }, about.time))
+        ? el("p", { class: "runs" }, `Runs ${about.runs} — `, el("span", { class: "time" }, about.time))
         : "",
     );
   });

@@ -5,15 +5,7 @@
  */
 import { Module, parameter } from "../nn/index.js";
 import { globalRandom, type Random } from "../random/index.js";
-import {
-  cat,
-  crossEntropy,
-  randn,
-  relu,
-  sigmoid,
-  type Tensor,
-  zerosLike,
-} from "../tensor/index.js";
+import { cat, crossEntropy, randn, relu, sigmoid, type Tensor, zerosLike } from "../tensor/index.js";
 import { FRAME_HEIGHT, FRAME_WIDTH } from "./pong.js";
 
 /** The input: 80 × 80 pixels. */
