@@ -15,7 +15,7 @@ import {
   PongTrainer,
   prepro,
   QUICK_PONG,
-  randomPolicyReward,
+  randomPolicyEpisodes,
   UP,
 } from "../src/rl/index.js";
 import type { DetailFigure, ImagesFigure, LabContext, Lesson, Params, Target } from "./lesson.js";
@@ -102,6 +102,9 @@ function gameFigure(frame: Uint8Array, title: string): ImagesFigure {
 // ---------------------------------------------------------------------------------------------
 // Training
 
+/** Games of the random policy that make its baseline (its mean reward). */
+const BASELINE_EPISODES = 200;
+
 // #region train
 /** pg-pong.py: play, and every episode push the actions of good outcomes up, of bad ones down. */
 async function trainExperiment(params: Params, lab: LabContext): Promise<void> {
@@ -118,8 +121,14 @@ async function trainExperiment(params: Params, lab: LabContext): Promise<void> {
   const episodes = param.number(params, "episodes");
   const show = new Figures(trainer, lab, episodes);
   show.start();
-  await lab.tick(); // the figures show while the baseline is measured
-  show.baseline = randomPolicyReward(env, 200, seed); // the same games, played by coin flips
+  // The baseline: the same games played by coin flips, measured while the figures show.
+  let total = 0;
+  let played = 0;
+  for (const reward of randomPolicyEpisodes(env, BASELINE_EPISODES, seed)) {
+    total += reward;
+    if (++played % 10 === 0) await lab.tick();
+  }
+  show.baseline = total / played;
   while (trainer.episode < episodes) {
     const step = trainer.step();
     show.step(step);
