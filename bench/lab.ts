@@ -147,12 +147,14 @@ try {
             `${key}: ${seconds === undefined ? "not complete" : `${seconds.toFixed(1)} s`} (goal ${limit} s)`,
           );
       }
-      rows.push([
+      const row = [
         key,
         seconds === undefined ? "—" : `${seconds.toFixed(1)} s`,
         shown || "—",
         LECTURE[key] ?? "",
-      ]);
+      ];
+      rows.push(row);
+      console.log(`  ${row.join("  ·  ")}`); // as it goes; the table follows at the end
       first = false;
     }
     await page.close();

@@ -140,6 +140,7 @@ export class ExperimentPanel implements QueuedRun {
         class: "experiment",
         "data-experiment": experiment.id,
         "data-state": "idle",
+        "data-run": "0", // runs started so far
         "data-streaming": String(experiment.streaming === true),
       },
       el("h3", {}, el("span", { class: "badge" }, "experiment"), experiment.title),
