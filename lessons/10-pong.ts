@@ -184,7 +184,9 @@ class Figures {
 
   step(step: ReturnType<PongTrainer["step"]>): void {
     this.game(step.frame, step.x);
-    if (this.trainer.totalSteps % 5 === 0) this.network();
+    // The network and the selected neuron's detail together, a few times a second at full speed (the
+    // detail typesets its formula: at every step it would keep the page busy).
+    if (this.trainer.totalSteps % 25 === 0) this.network();
   }
 
   private game(frame: Uint8Array, x: Float32Array): void {
