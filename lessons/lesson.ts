@@ -416,6 +416,11 @@ export interface Experiment {
    */
   webgpu?: boolean;
   params: Record<string, ParamSpec>;
+  /**
+   * Other settings worth a run, offered as buttons beside Run: the lecture's full run where the
+   * defaults are a quicker version of it, with what it reaches and about how long it takes.
+   */
+  presets?: { label: string; help: string; params: Params }[];
   run(params: Params, lab: LabContext): Promise<void>;
 }
 

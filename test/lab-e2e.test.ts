@@ -265,31 +265,26 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
       const lesson = await entry.load();
       const experiments = lesson.sections.filter((s) => s.experiment).length;
       assert.equal(await page.locator(".experiment").count(), experiments);
-      // Every experiment starts on load. Quick ones must finish; a training run (streaming) must
-      // have drawn its figures, each curve at least two points, and is then stopped — in the same
-      // page task as the check, so no event can add a figure in between.
+      // Every experiment starts on load, one after the other (the page's queue). Quick ones must
+      // finish; a training run (streaming) must have drawn its figures, each curve at least two
+      // points, and is then stopped — in the same page task as the check, so no event can add a
+      // figure in between — which lets the next one start.
       await page.waitForFunction(
         () => {
           const panels = [...document.querySelectorAll<HTMLElement>(".experiment")];
-          const ready = panels.every(
-            (e) =>
-              ["done", "error"].includes(e.dataset.state ?? "") ||
-              (e.dataset.streaming === "true" &&
-                e.querySelectorAll(".figure").length > 0 &&
-                [...e.querySelectorAll<HTMLElement>('.figure[data-kind="line"]')].every(
-                  (f) => Number(f.dataset.points ?? 0) >= 2,
-                )),
-          );
-          if (ready) {
-            for (const stop of document.querySelectorAll<HTMLButtonElement>(
-              '.experiment:is([data-state="running"], [data-state="paused"]) button[data-action="stop"]',
-            ))
-              stop.click();
-          }
-          return ready;
+          const drawn = (e: HTMLElement) =>
+            e.dataset.streaming === "true" &&
+            e.dataset.state === "running" &&
+            e.querySelectorAll(".figure").length > 0 &&
+            [...e.querySelectorAll<HTMLElement>('.figure[data-kind="line"]')].every(
+              (f) => Number(f.dataset.points ?? 0) >= 2,
+            );
+          for (const e of panels)
+            if (drawn(e)) e.querySelector<HTMLButtonElement>('button[data-action="stop"]')?.click();
+          return panels.every((e) => ["done", "error"].includes(e.dataset.state ?? ""));
         },
         undefined,
-        { timeout: 60_000 },
+        { timeout: 60_000 * 2, polling: 200 },
       );
       await page.waitForTimeout(300); // the stopped runs draw what they had
       const failed = await page.$$eval(".experiment[data-state=error] .status", (s) =>
@@ -420,6 +415,8 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
     const loss = '.experiment[data-experiment="moons"] .figure[data-figure="loss"]';
     const drawnPoints = () =>
       page.$eval(loss, (f) => Number((f as HTMLElement).dataset.points ?? 0)).catch(() => 0);
+    // Watched step by step (a choice of the learner: runs go at full speed by default).
+    await moons.locator('select[aria-label="speed"]').selectOption({ label: "watch step by step" });
     await moons.locator('input[name="steps"]').fill("400");
     await moons.locator('input[name="steps"]').dispatchEvent("change");
     await page.waitForSelector('.experiment[data-experiment="moons"][data-state="running"]');
@@ -498,7 +495,7 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
     await page.mouse.move(0, 0);
 
     // At full speed the run streams about a frame's worth of steps at a time and ends with all of them.
-    await moons.locator('select[aria-label="speed"]').selectOption({ label: "fast" });
+    await moons.locator('select[aria-label="speed"]').selectOption({ label: "full speed" });
     await moons.locator('button[data-action="run"]').click();
     await page.waitForSelector('.experiment[data-experiment="moons"][data-state="running"]');
     await page.waitForSelector('.experiment[data-experiment="moons"][data-state="done"]', {
@@ -788,7 +785,7 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
       await stopOthers(page, c.experiment);
       const panel = page.locator(`.experiment[data-experiment="${c.experiment}"]`);
       if ((await panel.getAttribute("data-streaming")) === "true")
-        await panel.locator('select[aria-label="speed"]').selectOption({ label: "fast" });
+        await panel.locator('select[aria-label="speed"]').selectOption({ label: "full speed" });
       await runWith(page, c.experiment, c.set);
       await checkClick(page, c, await expected, 1e-3);
       if (c.lesson === "10-pong")

@@ -258,6 +258,24 @@ test("lesson 7: the three aggregations agree; attention maps per layer and head"
   );
   for (const f of maps) if (f.kind === "heatmap") assert.equal(f.values.length, 5);
 
+  // Characters outside the vocabulary are named and marked, not dropped silently.
+  const marked = await runExperiment("7", "attention", {
+    steps: "2",
+    prompt: "To bé€",
+    nLayer: "2",
+    nHead: "2",
+  });
+  const note = marked.find((e) => e.type === "log" && e.text.startsWith("Not in the"));
+  assert.ok(note?.type === "log");
+  assert.match(note.text, /left out: "é", "€"\. The prompt, with them marked: To b⟦é⟧⟦€⟧$/);
+  const shown = [...figures(marked).values()].find((f) => f.kind === "heatmap");
+  assert.ok(shown?.kind === "heatmap");
+  assert.equal(shown.values.length, 4, "the four known characters");
+  await assert.rejects(
+    runExperiment("7", "attention", { steps: "2", prompt: "éé" }),
+    /none of its characters/,
+  );
+
   const train = await runExperiment("7", "gpt", { steps: "5" });
   assert.equal(train.filter((e) => e.type === "points").length, 1);
   assert.match(

@@ -250,12 +250,13 @@ test("`hero pong train` writes checkpoints and resumes; `hero pong play` plays t
   }
 });
 
-// The lesson's claim, in a seeded run of about a minute on this repository's CI (2 cores): the
-// quick Pong (first to 3 points, paddles 32 px, ball 4 × 8 px, serves to the agent, opponent at
-// 1 px a frame), the 200-unit policy, batches of 10 episodes, RMSprop at 1e-3, γ = 0.99, seed 1.
-// After 1,000 episodes (about 80,000 steps) the running reward is at least 0.5 above the random
-// policy's mean on the same games (−2.50 here, when losing every point would be −3).
-const EPISODES = 1000;
+// The lesson's claim at its defaults, in a seeded run of well under a minute on an idle 2-core
+// machine: the quick Pong (first to 3 points, paddles 32 px, ball 4 × 8 px, serves to the agent)
+// with the lesson's opponent at 0.5 px a frame, the 200-unit policy, batches of 10 episodes,
+// RMSprop at 3e-3, γ = 0.99, seed 1. After 500 episodes the running reward is at least 0.5 above
+// the random policy's mean on the same games (−2.30 here, when losing every point would be −3);
+// it measured +0.70 when this was written.
+const EPISODES = 500;
 const MARGIN = 0.5;
 
 test(`\`hero lesson run 10 train --set episodes=${EPISODES}\` beats a random policy by ${MARGIN}`, {
@@ -273,7 +274,7 @@ test(`\`hero lesson run 10 train --set episodes=${EPISODES}\` beats a random pol
       `running reward ${running} against the random policy's ${random}: ${(Number(running) - Number(random)).toFixed(3)} < ${MARGIN}`,
     );
     // The log line every 100 episodes, and the figures as files.
-    assert.match(run, /episode 1000: running reward -?\d\.\d{3} \(random policy/);
+    assert.match(run, new RegExp(`episode ${EPISODES}: running reward -?\\d\\.\\d{3} \\(random policy`));
     assert.match(readFileSync(join(out, "10-pong", "train-reward.svg"), "utf8"), /<svg/);
     assert.deepEqual(
       [...readFileSync(join(out, "10-pong", "train-weights.png")).subarray(1, 4)],

@@ -1,21 +1,25 @@
 /**
- * The herograd lab: a page per lesson (routed by the URL's hash, #/01-micrograd), each section
- * told as text, math, the real code, and an experiment that runs in a Web Worker.
+ * The herograd lab: a home page (#/) and a page per lesson (routed by the URL's hash,
+ * #/01-micrograd), each section told as text, math, the real code, and an experiment that runs
+ * in a Web Worker. An unknown address says so.
  */
 import "katex/dist/katex.min.css";
 import "./style.css";
 import { type LessonEntry, lessons, upcoming } from "../../lessons/index.js";
 import type { Cell, Lesson } from "../../lessons/lesson.js";
 import { el } from "./figures/view.js";
+import { homePage, notFoundPage } from "./home.js";
 import { highlight, renderMath, renderText } from "./markdown.js";
 import { ExperimentPanel } from "./panel.js";
+import { RunQueue } from "./queue.js";
 import { codeCell } from "./sources.js";
 
 const nav = document.querySelector<HTMLElement>("#lessons")!;
 const page = document.querySelector<HTMLElement>("#page")!;
 let panels: ExperimentPanel[] = [];
+let queue: RunQueue | undefined;
 
-function renderNav(current: string): void {
+function renderNav(current: string | undefined): void {
   const items = [
     ...lessons.map((l) => ({ number: l.number, title: l.title, id: l.id as string | undefined })),
     ...upcoming.map((l) => ({ number: l.number, title: l.title, id: undefined })),
@@ -79,9 +83,18 @@ const galleryEntry: LessonEntry = {
   load: async () => (await import("./gallery.js")).gallery,
 };
 
-async function renderLesson(entry: LessonEntry): Promise<void> {
+/** Stop the experiments of the page shown (a new page gets the cores). */
+function clearPage(): void {
+  queue?.dispose();
+  queue = undefined;
   for (const panel of panels) panel.dispose();
   panels = [];
+}
+
+async function renderLesson(entry: LessonEntry): Promise<void> {
+  clearPage();
+  const pageQueue = new RunQueue();
+  queue = pageQueue;
   page.replaceChildren(el("p", { class: "loading" }, "loading…"));
   const lesson: Lesson = await entry.load();
   document.title = `${lesson.number}. ${lesson.title} — herograd lab`;
@@ -117,7 +130,7 @@ async function renderLesson(entry: LessonEntry): Promise<void> {
       ...cells,
     );
     if (section.experiment) {
-      const panel = new ExperimentPanel(lesson.id, section.id, section.experiment);
+      const panel = new ExperimentPanel(lesson.id, section.id, section.experiment, pageQueue);
       panels.push(panel);
       element.append(panel.element);
     }
@@ -125,15 +138,34 @@ async function renderLesson(entry: LessonEntry): Promise<void> {
   }
   page.replaceChildren(header, toc, ...sections);
   page.dataset.lesson = lesson.id;
-  for (const panel of panels) panel.run();
+  // One at a time, in page order; one scrolled into view goes first.
+  for (const panel of panels) panel.enqueue();
 }
 
 let shownLesson: string | undefined;
 
+function renderPlain(id: string, content: HTMLElement, title: string): void {
+  clearPage();
+  shownLesson = id;
+  document.title = title;
+  page.replaceChildren(content);
+  page.dataset.lesson = id;
+  window.scrollTo(0, 0);
+}
+
 async function route(): Promise<void> {
   const [, lessonId, sectionId] = location.hash.split("/");
-  const entry =
-    lessonId === galleryEntry.id ? galleryEntry : (lessons.find((l) => l.id === lessonId) ?? lessons[0]!);
+  if (!lessonId) {
+    renderNav(undefined);
+    if (shownLesson !== "_home") renderPlain("_home", homePage(lessons), "herograd lab");
+    return;
+  }
+  const entry = lessonId === galleryEntry.id ? galleryEntry : lessons.find((l) => l.id === lessonId);
+  if (!entry) {
+    renderNav(undefined);
+    renderPlain("_not-found", notFoundPage(location.hash), "no such page — herograd lab");
+    return;
+  }
   renderNav(entry.id);
   if (shownLesson !== entry.id) {
     shownLesson = entry.id;

@@ -1,6 +1,8 @@
 /**
  * An experiment on a lesson page: its parameters as controls, run / pause / stop, and the figures
  * its events draw. Each run gets a fresh Web Worker; changing a parameter re-runs the experiment.
+ * Runs go at full speed unless the learner chooses to watch step by step, and take their turn in
+ * the page's queue (one experiment computes at a time).
  */
 import {
   defaultParams,
@@ -15,16 +17,30 @@ import { createView, type FigureView } from "./figures/index.js";
 import { NetworkView } from "./figures/network.js";
 import { el } from "./figures/view.js";
 import type { FromWorker, ToWorker } from "./protocol.js";
+import type { QueuedRun, RunQueue } from "./queue.js";
 
-type State = "idle" | "running" | "paused" | "done" | "error";
+/** queued: waiting for another experiment of the page (or held while it runs). */
+type State = "idle" | "queued" | "running" | "paused" | "done" | "error";
 
 const PACES = [
-  { label: "watch", ms: 40 },
-  { label: "fast", ms: 0 },
+  { label: "full speed", ms: 0 },
+  { label: "watch step by step", ms: 40 },
 ];
 
-export class ExperimentPanel {
+/** What a number control accepts, in words ("a whole number from 10 to 200,000"). */
+export function allowedRange(spec: { kind: "number" | "int"; min?: number; max?: number }): string {
+  const what = spec.kind === "int" ? "a whole number" : "a number";
+  const n = (v: number) => v.toLocaleString("en-US", { maximumFractionDigits: 10 });
+  if (spec.min !== undefined && spec.max !== undefined)
+    return `${what} from ${n(spec.min)} to ${n(spec.max)}`;
+  if (spec.min !== undefined) return `${what} of at least ${n(spec.min)}`;
+  if (spec.max !== undefined) return `${what} of at most ${n(spec.max)}`;
+  return what;
+}
+
+export class ExperimentPanel implements QueuedRun {
   readonly element: HTMLElement;
+  readonly title: string;
   private readonly params: Params;
   private readonly figures = el("div", { class: "figures" });
   private readonly status = el("span", { class: "status", role: "status" });
@@ -45,6 +61,14 @@ export class ExperimentPanel {
   private lastDraw = new Map<string, number>();
   private frame = 0;
   private pace: number = PACES[0]!.ms;
+  /** The worker has a run in progress (running, paused or held). */
+  private busy = false;
+  /** What the queue's go() does: start a run, or resume a paused or held one. */
+  private pending: "run" | "resume" | undefined;
+  /** Paused by the queue for another experiment (not by the learner). */
+  private held = false;
+  /** Controls whose value is not allowed, with the message shown beside each. */
+  private readonly invalid = new Map<string, string>();
   private started = 0;
   private rerun: ReturnType<typeof setTimeout> | undefined;
   /** Figures of this run whose elements answer clicks, with the hint to show. */
@@ -56,10 +80,17 @@ export class ExperimentPanel {
     private readonly lessonId: string,
     private readonly sectionId: string,
     private readonly experiment: Experiment,
+    private readonly queue?: RunQueue,
   ) {
+    this.title = experiment.title;
     this.params = defaultParams(experiment.params);
     const controls = el("div", { class: "controls" });
-    for (const [key, spec] of Object.entries(experiment.params)) controls.append(this.control(key, spec));
+    const inputs = new Map<string, HTMLElement>();
+    for (const [key, spec] of Object.entries(experiment.params)) {
+      const control = this.control(key, spec);
+      inputs.set(key, control);
+      controls.append(control);
+    }
     const buttons = el("div", { class: "buttons" }, this.runButton);
     this.runButton.addEventListener("click", () => this.run());
     if (experiment.streaming) {
@@ -70,7 +101,8 @@ export class ExperimentPanel {
         "select",
         {
           "aria-label": "speed",
-          title: "watch: at most 25 steps a second; fast: as fast as the engine goes",
+          title:
+            "full speed: as fast as the engine goes; watch step by step: slowed on purpose to at most 25 steps a second",
         },
         ...PACES.map((p) => el("option", { value: String(p.ms) }, p.label)),
       );
@@ -80,6 +112,27 @@ export class ExperimentPanel {
       });
       buttons.append(el("label", { class: "pace" }, "speed ", pace));
     }
+    for (const preset of experiment.presets ?? []) {
+      const button = el(
+        "button",
+        { type: "button", "data-preset": preset.label, title: preset.help },
+        preset.label,
+      );
+      button.addEventListener("click", () => {
+        for (const [key, value] of Object.entries(preset.params)) {
+          const input = inputs.get(key)?.querySelector<HTMLInputElement>(`[name="${key}"]`);
+          if (input && (typeof value === "number" || typeof value === "string")) input.value = String(value);
+          if (input && typeof value === "boolean") input.checked = value;
+          this.params[key] = value;
+          this.invalid.delete(key);
+          input?.classList.remove("invalid");
+          const message = inputs.get(key)?.querySelector(".control-error");
+          if (message) message.textContent = "";
+        }
+        this.run();
+      });
+      buttons.append(button);
+    }
     buttons.append(this.status, this.backend);
     this.element = el(
       "section",
@@ -87,6 +140,7 @@ export class ExperimentPanel {
         class: "experiment",
         "data-experiment": experiment.id,
         "data-state": "idle",
+        "data-run": "0", // runs started so far
         "data-streaming": String(experiment.streaming === true),
       },
       el("h3", {}, el("span", { class: "badge" }, "experiment"), experiment.title),
@@ -100,6 +154,7 @@ export class ExperimentPanel {
 
   private control(key: string, spec: ParamSpec): HTMLElement {
     const changed = (value: Params[string], delay = 250) => {
+      this.invalid.delete(key);
       if (this.params[key] === value) return; // e.g. the change event of a blur after Enter
       this.params[key] = value;
       clearTimeout(this.rerun);
@@ -114,7 +169,9 @@ export class ExperimentPanel {
         if (spec.min !== undefined) input.min = String(spec.min);
         if (spec.max !== undefined) input.max = String(spec.max);
         input.step = String(spec.step ?? (spec.kind === "int" ? 1 : "any"));
-        input.addEventListener("change", () => {
+        // Bad input is named beside the control, with what is allowed; the run keeps its last value.
+        const message = el("span", { class: "control-error", role: "alert" });
+        const check = (): number | undefined => {
           const n = Number(input.value);
           const ok =
             input.value.trim() !== "" &&
@@ -123,8 +180,19 @@ export class ExperimentPanel {
             (spec.min === undefined || n >= spec.min) &&
             (spec.max === undefined || n <= spec.max);
           input.classList.toggle("invalid", !ok);
-          if (ok) changed(n);
-          if (ok && slider) slider.value = String(n);
+          input.setAttribute("aria-invalid", String(!ok));
+          const text = ok ? "" : `${spec.label}: "${input.value}" is not allowed; ${allowedRange(spec)}`;
+          message.textContent = ok ? "" : `${allowedRange(spec)}`;
+          if (ok) this.invalid.delete(key);
+          else this.invalid.set(key, text);
+          return ok ? n : undefined;
+        };
+        input.addEventListener("input", () => void check());
+        input.addEventListener("change", () => {
+          const n = check();
+          if (n === undefined) return;
+          changed(n);
+          if (slider) slider.value = String(n);
         });
         const slider =
           spec.kind === "number" && spec.slider && spec.min !== undefined && spec.max !== undefined
@@ -137,10 +205,10 @@ export class ExperimentPanel {
                 "aria-label": spec.label,
               })
             : undefined;
-        if (!slider) return el("label", { class: "control" }, label, input);
+        if (!slider) return el("label", { class: "control" }, label, input, message);
         slider.addEventListener("input", () => {
           input.value = slider.value;
-          input.classList.remove("invalid");
+          void check();
           changed(Number(slider.value), 40);
         });
         return el(
@@ -148,6 +216,7 @@ export class ExperimentPanel {
           { class: "control control-slider" },
           label,
           el("span", { class: "slider-row" }, slider, input),
+          message,
         );
       }
       case "bool": {
@@ -210,15 +279,68 @@ export class ExperimentPanel {
     this.element.dataset.state = state;
     this.status.textContent = text ?? "";
     this.status.className = `status status-${state}`;
+    const live = state === "running" || state === "paused" || (state === "queued" && this.busy);
     this.pauseButton.disabled = state !== "running" && state !== "paused";
-    this.stopButton.disabled = state !== "running" && state !== "paused";
+    this.stopButton.disabled = !live;
     this.pauseButton.textContent = state === "paused" ? "Resume" : "Pause";
-    this.runButton.textContent = state === "running" || state === "paused" ? "Restart" : "Run";
+    this.runButton.textContent =
+      state === "queued" ? "Run now" : state === "running" || state === "paused" ? "Restart" : "Run";
   }
 
-  /** Start (or restart) the experiment with the current parameters. */
+  /** Run with the current parameters when the page's other experiments are done (on load). */
+  enqueue(): void {
+    if (!this.canRun()) return;
+    this.pending = "run";
+    if (this.queue) this.queue.add(this);
+    else this.go();
+  }
+
+  /** Start (or restart) the experiment now: the learner asked (Run, a changed parameter). */
   run(): void {
     clearTimeout(this.rerun);
+    if (!this.canRun()) return;
+    this.pending = "run";
+    if (this.queue) this.queue.now(this);
+    else this.go();
+  }
+
+  /** Bad input says why the run does not start, beside Run; the figures of the last run stay. */
+  private canRun(): boolean {
+    if (this.invalid.size === 0) {
+      delete this.element.dataset.blocked;
+      return true;
+    }
+    this.element.dataset.blocked = "true";
+    this.status.textContent = `not started: ${[...this.invalid.values()].join("; ")}`;
+    this.status.className = "status status-error";
+    return false;
+  }
+
+  go(): void {
+    const pending = this.pending;
+    this.pending = undefined;
+    if (pending === "resume") {
+      this.held = false;
+      this.post({ type: "resume" });
+    } else if (pending === "run") this.start();
+  }
+
+  hold(): boolean {
+    if (!this.experiment.streaming || this.element.dataset.state !== "running") return false;
+    this.held = true;
+    this.pending = "resume";
+    this.post({ type: "pause" });
+    return true;
+  }
+
+  wait(running: QueuedRun): void {
+    this.setState(
+      "queued",
+      `${this.busy ? "held" : "waiting"}: “${running.title}” computes first (one experiment of a page at a time)`,
+    );
+  }
+
+  private start(): void {
     // The figures of the last run stay until this run draws its own, so a re-run does not flicker.
     for (const [id, view] of this.views) {
       view.setSelectable?.(undefined);
@@ -230,8 +352,9 @@ export class ExperimentPanel {
     this.log.textContent = "";
     this.started = performance.now();
     // An idle worker takes the next run; a busy one is stopped (a loop need not cooperate).
-    const state = this.element.dataset.state;
-    if (state === "running" || state === "paused") this.terminate();
+    if (this.busy) this.terminate();
+    this.held = false;
+    this.busy = true;
     this.worker ??= this.spawn();
     this.element.dataset.run = String(Number(this.element.dataset.run ?? 0) + 1); // runs so far
     this.setState("running", "running…");
@@ -266,9 +389,16 @@ export class ExperimentPanel {
     this.worker = undefined;
   }
 
+  /** A run the learner pauses lets the next experiment compute; Resume takes the cores back. */
   private togglePause(): void {
-    if (this.element.dataset.state === "running") this.post({ type: "pause" });
-    else if (this.element.dataset.state === "paused") this.post({ type: "resume" });
+    if (this.element.dataset.state === "running") {
+      this.post({ type: "pause" });
+      this.queue?.release(this);
+    } else if (this.element.dataset.state === "paused") {
+      this.pending = "resume";
+      if (this.queue) this.queue.now(this);
+      else this.go();
+    }
   }
 
   /**
@@ -277,8 +407,8 @@ export class ExperimentPanel {
    */
   stop(): void {
     if (!this.worker) return;
-    const state = this.element.dataset.state;
-    if (state !== "running" && state !== "paused") return;
+    const state = this.element.dataset.state as State;
+    if (!this.busy || (state !== "running" && state !== "paused" && state !== "queued")) return;
     this.post({ type: "stop" });
     this.setState(state, "stopping…");
     this.stopping = setTimeout(() => {
@@ -308,6 +438,7 @@ export class ExperimentPanel {
   }
 
   dispose(): void {
+    this.busy = false;
     clearTimeout(this.rerun);
     this.clearStopping();
     this.terminate();
@@ -332,7 +463,7 @@ export class ExperimentPanel {
         this.element.dataset.threads = String(message.threads);
         break;
       case "paused":
-        this.setState("paused", "paused");
+        if (!this.held) this.setState("paused", "paused");
         break;
       case "resumed":
         this.setState("running", "running…");
@@ -348,6 +479,10 @@ export class ExperimentPanel {
 
   private finish(state: State, text: string): void {
     this.clearStopping();
+    this.busy = false;
+    this.held = false;
+    this.pending = undefined;
+    this.queue?.release(this);
     // After an error the last good figures stay: the message says what to fix.
     if (state !== "error") for (const view of this.stale.values()) view.element.remove();
     this.stale.clear();

@@ -5,18 +5,7 @@
  */
 import { Module, parameter } from "../nn/index.js";
 import { globalRandom, type Random } from "../random/index.js";
-import {
-  cat,
-  crossEntropy,
-  noGrad,
-  randn,
-  relu,
-  sigmoid,
-  type Tensor,
-  tensor,
-  tidy,
-  zerosLike,
-} from "../tensor/index.js";
+import { cat, crossEntropy, randn, relu, sigmoid, type Tensor, zerosLike } from "../tensor/index.js";
 import { FRAME_HEIGHT, FRAME_WIDTH } from "./pong.js";
 
 /** The input: 80 × 80 pixels. */
@@ -113,31 +102,48 @@ export class PolicyNetwork extends Module {
   }
 
   /**
+   * The weights as numbers, for act(): read once after each change, not at every step of the
+   * game (on wasm in a browser a step's small tensor ops cost more than the game itself).
+   */
+  private readout: { W1: Float32Array; W2: Float32Array } | undefined;
+
+  /** The weights changed (an optimizer step): act() reads them again. */
+  weightsChanged(): void {
+    this.readout = undefined;
+  }
+
+  override loadStateDict(...args: Parameters<Module["loadStateDict"]>): void {
+    super.loadStateDict(...args);
+    this.weightsChanged();
+  }
+
+  /**
    * forward() for one frame difference, read back as numbers. A difference frame is almost all
    * zeros (the pixels the ball and paddles left and reached), so W1·x only needs W1's columns at
    * the pixels that changed: the same numbers, without reading all 1.28M weights at every step.
+   * Call weightsChanged() after changing the weights in place.
    */
   act(x: Float32Array): { pre: Float32Array; h: Float32Array; logit: number; up: number } {
     const changed: number[] = [];
     for (let i = 0; i < x.length; i++) if (x[i] !== 0) changed.push(i);
-    if (changed.length === 0) {
-      const zeros = new Float32Array(this.hidden);
-      return { pre: zeros, h: zeros.slice(), logit: 0, up: 0.5 };
+    const pre = new Float32Array(this.hidden);
+    const h = new Float32Array(this.hidden);
+    if (changed.length === 0) return { pre, h, logit: 0, up: 0.5 };
+    this.readout ??= {
+      W1: this.W1.dataSync().slice() as Float32Array,
+      W2: this.W2.dataSync().slice() as Float32Array,
+    };
+    const { W1, W2 } = this.readout;
+    let logit = 0;
+    for (let j = 0; j < this.hidden; j++) {
+      const row = j * INPUT_SIZE;
+      let sum = 0;
+      for (const i of changed) sum += W1[row + i]! * x[i]!; // W1·x over the changed pixels
+      pre[j] = sum;
+      h[j] = Math.max(0, sum); // relu
+      logit += h[j]! * W2[j]!;
     }
-    return noGrad(() =>
-      tidy(() => {
-        const columns = this.W1.indexSelect(1, tensor(changed, { dtype: "int32" })); // [H, k]
-        const pre = columns.matmul(tensor(changed.map((i) => x[i]!))); // W1·x, [H]
-        const h = relu(pre);
-        const logit = h.mul(this.W2).sum();
-        return {
-          pre: pre.dataSync() as Float32Array,
-          h: h.dataSync() as Float32Array,
-          logit: logit.item(),
-          up: sigmoid(logit).item(),
-        };
-      }),
-    );
+    return { pre, h, logit, up: 1 / (1 + Math.exp(-logit)) };
   }
 }
 

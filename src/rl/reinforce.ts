@@ -170,6 +170,7 @@ export class PongTrainer {
         W2: W2.dataSync().slice() as Float32Array,
       };
       this.optimizer.step();
+      this.model.weightsChanged();
       this.optimizer.zeroGrad();
     }
     const reward = this.rewardSum;
@@ -245,16 +246,23 @@ function concat(rows: Float32Array[]): Float32Array {
  * over `episodes` games seeded as a trainer's with the same seed would play them.
  */
 export function randomPolicyReward(env: PongOptions, episodes: number, seed = 0): number {
-  const coin = new Random(seed + 1);
   let total = 0;
+  for (const reward of randomPolicyEpisodes(env, episodes, seed)) total += reward;
+  return total / episodes;
+}
+
+/** The random policy's reward in each of those games, one at a time (a caller may pause between them). */
+export function* randomPolicyEpisodes(env: PongOptions, episodes: number, seed = 0): Generator<number> {
+  const coin = new Random(seed + 1);
   for (let e = 0; e < episodes; e++) {
     const game = new Pong({ ...env, seed: (env.seed ?? seed) + e });
     game.reset();
+    let total = 0;
     for (;;) {
       const { reward, done } = game.step(coin.random() < 0.5 ? UP : DOWN);
       total += reward;
       if (done) break;
     }
+    yield total;
   }
-  return total / episodes;
 }
