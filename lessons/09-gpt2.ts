@@ -578,7 +578,12 @@ export const lesson: Lesson = {
             min: 1,
             max: 500,
           },
-          prompt: { kind: "text", label: "prompt", default: "ROMEO:", rows: 1 },
+          prompt: {
+            kind: "text",
+            label: "prompt (sampled from, then looked inside)",
+            default: "ROMEO:\nBut soft, what light through yonder window breaks?",
+            rows: 2,
+          },
           sampleTokens: { kind: "int", label: "sampled tokens", default: 40, min: 1, max: 500 },
           seed: { kind: "int", label: "seed", default: 1337 },
         },

@@ -60,6 +60,7 @@ test("lesson 9 trains a small GPT-2 on Shakespeare: the loss falls, the samples 
       blockSize: "32",
       choices: "8",
       sampleTokens: "30",
+      prompt: "ROMEO:",
     }),
     context,
   );
