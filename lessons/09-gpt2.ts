@@ -253,12 +253,6 @@ async function trainGPT2Experiment(params: Params, lab: LabContext): Promise<voi
   for (const [id, title, yLabel, series] of [
     ["loss", "Loss (cross-entropy, nats)", "loss", ["train", "val"]],
     ["lr", "Learning rate: linear warmup, then cosine decay", "learning rate", ["lr"]],
-    [
-      "choices",
-      "Multiple choice (Shakespeare, HellaSwag-style): accuracy",
-      "acc_norm",
-      ["acc_norm", "chance"],
-    ],
   ] as const)
     lab.emit({
       type: "figure",
@@ -291,6 +285,19 @@ async function trainGPT2Experiment(params: Params, lab: LabContext): Promise<voi
       if (choices.length > 0) {
         last.accNorm = (await evaluateHellaSwag(model, choices, encode)).accNorm;
         const at = (y: number) => [{ x: step, y }];
+        // Drawn from the first score on (a chart is never shown empty).
+        if (step === 0)
+          lab.emit({
+            type: "figure",
+            figure: {
+              kind: "line",
+              id: "choices",
+              title: "Multiple choice (Shakespeare, HellaSwag-style): accuracy",
+              xLabel: "step",
+              yLabel: "acc_norm",
+              series: ["acc_norm", "chance"],
+            },
+          });
         lab.emit({ type: "points", figure: "choices", series: "acc_norm", points: at(last.accNorm) });
         lab.emit({ type: "points", figure: "choices", series: "chance", points: at(0.25) });
       }
@@ -526,7 +533,11 @@ export const lesson: Lesson = {
         },
         {
           kind: "math",
-          tex: "\\eta_t = \\begin{cases} \\eta_{\\max}\\,\\frac{t+1}{t_w+1} & t < t_w \\\\ \\eta_{\\min} + \\tfrac12\\,(\\eta_{\\max}-\\eta_{\\min})\\big(1+\\cos\\pi\\tfrac{t-t_w}{T-t_w}\\big) & t \\ge t_w \\end{cases} \\qquad g \\leftarrow g \\cdot \\min\\Big(1, \\frac{1.0}{\\lVert g \\rVert}\\Big)",
+          tex: "\\eta_t = \\begin{cases} \\eta_{\\max}\\,\\frac{t+1}{t_w+1} & t < t_w \\\\ \\eta_{\\min} + \\tfrac12\\,(\\eta_{\\max}-\\eta_{\\min})\\big(1+\\cos\\pi\\tfrac{t-t_w}{T-t_w}\\big) & t \\ge t_w \\end{cases}",
+        },
+        {
+          kind: "math",
+          tex: "g \\leftarrow g \\cdot \\min\\Big(1, \\frac{1.0}{\\lVert g \\rVert}\\Big) \\qquad \\theta \\leftarrow \\theta - \\eta_t \\Big(\\frac{\\hat m}{\\sqrt{\\hat v} + \\epsilon} + \\lambda\\, \\theta\\,[\\theta \\text{ is 2-D}]\\Big)",
         },
         { kind: "code", file: THIS, region: "recipe" },
         {
@@ -546,6 +557,10 @@ export const lesson: Lesson = {
         {
           kind: "text",
           text: "Every fifth of the run measures the val loss and a multiple-choice score. The lecture's is HellaSwag (GPT-2 124M: 29.55%), which needs a download; offline this page builds a HellaSwag-shaped set from Shakespeare's val text instead: two lines of context, four candidate next lines — the true one and three lines from elsewhere — and the model picks the ending with the lowest mean loss per token (acc_norm), as build-nanogpt's evaluation does. Chance is 25%. Then two samples, and the trained model seen from inside: the logit lens, its MLP neurons, its heads.",
+        },
+        {
+          kind: "text",
+          text: "What it reaches (measured on this project's 2-core machine, wasm): the default 120 steps (61,440 tokens) end at val loss 6.23 — against 10.82 for a uniform guess — with samples made of Shakespeare's words but little grammar. 600 steps (307,200 tokens, about one pass over the training text; in the terminal `hero lesson run 9 train --set steps=600`) reach val 5.84 (train 5.15), 92% and 96% of the two samples' words are in his text, and the samples take his shape — speaker names in capitals, short lines, \"The king of time that my lord.\" The multiple-choice score stays at chance for both (15% of 20 and 17% of 100 examples): picking the true next line needs more than a few million parameters learn from 300,000 tokens — even GPT-2 (124M) scores only 29.55% on HellaSwag against 25% for chance.",
         },
         { kind: "code", file: THIS, region: "inside-trained", collapsed: true },
       ],

@@ -71,25 +71,24 @@ async function fetchBytes(
     throw new Error(`${url}: HTTP ${response.status} ${response.statusText}`);
   const length = Number(response.headers.get("content-length"));
   const total = Number.isFinite(length) && length > 0 ? length : expected;
-  const chunks: Uint8Array[] = [];
+  // One buffer of the announced size (a 548 MB file is not held twice); it grows if the body is
+  // longer (a compressed response announces its compressed length).
+  let bytes = new Uint8Array(total ?? 1 << 20);
   let done = 0;
   const reader = response.body.getReader();
   for (;;) {
     const { done: end, value } = await reader.read();
     if (end) break;
-    chunks.push(value);
+    if (done + value.byteLength > bytes.byteLength) {
+      const grown = new Uint8Array(Math.max(2 * bytes.byteLength, done + value.byteLength));
+      grown.set(bytes.subarray(0, done));
+      bytes = grown;
+    }
+    bytes.set(value, done);
     done += value.byteLength;
-    progress(done, total);
+    progress(done, total !== undefined ? Math.max(total, done) : undefined);
   }
-  if (total !== undefined && length > 0 && done !== length)
-    throw new Error(`${url}: the download stopped at ${done} of ${length} bytes`);
-  const bytes = new Uint8Array(done);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return bytes;
+  return done === bytes.byteLength ? bytes : bytes.slice(0, done);
 }
 
 /** Fetch every file (siblings first, they are small), then keep them all in the browser's storage. */
