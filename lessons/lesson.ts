@@ -32,6 +32,23 @@ export type Cell =
 export interface LessonFile {
   name: string;
   bytes: Uint8Array;
+  /** Files that came with it, by name (a model's config.json beside its weights). */
+  siblings?: Record<string, Uint8Array>;
+}
+
+/**
+ * Where a file parameter's file can be downloaded from: `base` + each path, the file first, then
+ * its siblings (LessonFile.siblings, by the path's last part). The lab offers a button with a
+ * progress bar and keeps the files in the browser's storage; its page address can name another
+ * base (?hf_endpoint=URL: a mirror, or a test server).
+ */
+export interface FileDownload {
+  /** What the button downloads, e.g. "GPT-2 (124M) from Hugging Face". */
+  label: string;
+  base: string;
+  paths: string[];
+  /** The file's size, for the progress bar when the server does not say. */
+  bytes?: number;
 }
 
 export type ParamValue = number | string | boolean | LessonFile | null;
@@ -62,7 +79,7 @@ export type ParamSpec =
       presets?: { label: string; value: string }[];
     })
   /** A file from the learner's disk (the lab's file picker, the CLI's --set key=PATH); null: none. */
-  | (ParamBase & { kind: "file"; default: null; accept?: string });
+  | (ParamBase & { kind: "file"; default: null; accept?: string; download?: FileDownload });
 
 /** The default value of every parameter. */
 export function defaultParams(specs: Record<string, ParamSpec>): Params {

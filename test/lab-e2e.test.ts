@@ -183,6 +183,8 @@ async function runLesson9(context: BrowserContext, url: string, expectBackend: s
   const errors = watchErrors(page);
   await page.goto(`${url}#/09-gpt2`);
   const gpt2 = '.experiment[data-experiment="gpt2"]';
+  await page.waitForSelector(`${gpt2}[data-run]`);
+  await stopOthers(page, "gpt2"); // the page's training run: lab-gpt2.test.ts tests it
   await page.waitForSelector(`${gpt2}[data-state="done"]`);
   assert.match((await page.locator(`${gpt2} .run-log`).textContent()) ?? "", /huggingface\.co/);
   // The tiny GPT-2 of the fixtures stands in for the learner's download (4 heads of 8 channels).

@@ -367,6 +367,7 @@ test("`hero lesson run 9 --set weights=PATH` reads the file", { timeout: 60_000 
         "lesson",
         "run",
         "9",
+        "gpt2",
         "--set",
         `weights=${fixture("gpt2_tiny/model.safetensors")}`,
         "--set",

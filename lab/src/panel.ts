@@ -12,6 +12,7 @@ import {
   type Params,
   type Target,
 } from "../../lessons/lesson.js";
+import { downloadControl } from "./download.js";
 import { FieldView } from "./figures/field.js";
 import { createView, type FigureView } from "./figures/index.js";
 import { NetworkView } from "./figures/network.js";
@@ -243,7 +244,18 @@ export class ExperimentPanel implements QueuedRun {
           const file = input.files?.[0];
           changed(file ? { name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) } : null, 0);
         });
-        return el("label", { class: "control control-file" }, label, input);
+        const picker = el("label", { class: "control control-file" }, label, input);
+        if (!spec.download) return picker;
+        // Or the file from its server (a model's weights), kept in the browser for the next visit.
+        return el(
+          "div",
+          { class: "control-download" },
+          picker,
+          downloadControl(spec.download, (file) => {
+            input.value = "";
+            changed(file, 0);
+          }),
+        );
       }
       case "text": {
         const input = el("textarea", { name: key, rows: String(spec.rows ?? 4), spellcheck: "false" });

@@ -158,6 +158,10 @@ async function load(id: string): Promise<Lesson> {
 
 async function run(message: Extract<ToWorker, { type: "run" }>): Promise<void> {
   const started = performance.now();
+  // Before anything is awaited: a Stop that comes while the backend starts must end this run.
+  pace = message.pace;
+  paused = false;
+  stopping = false;
   try {
     const lesson =
       message.lesson === "_gallery" ? (await import("./gallery.js")).gallery : await load(message.lesson);
@@ -165,9 +169,6 @@ async function run(message: Extract<ToWorker, { type: "run" }>): Promise<void> {
     if (!experiment) throw new Error(`lesson ${lesson.id} has no experiment in section "${message.section}"`);
     backendChoice ??= chooseBackend(experiment.webgpu === true);
     post(await backendChoice);
-    pace = message.pace;
-    paused = false;
-    stopping = false;
     handlers = new Map();
     lastTick = performance.now();
     await experiment.run(message.params, context);

@@ -4,6 +4,7 @@
  * context. The records are the dataset's own JSONL (hellaswag_val.jsonl: ind, activity_label,
  * ctx_a, ctx_b, ctx, split, split_type, label, endings, source_id). Platform-free.
  */
+import type { Random } from "../random/index.js";
 
 export interface HellaSwagExample {
   ind: number;
@@ -92,4 +93,41 @@ export function renderExample(
     masks.push([...ctx.map(() => 0), ...end.map(() => 1)]);
   }
   return { rows, masks, label: example.label };
+}
+
+/**
+ * A HellaSwag-shaped multiple-choice set cut from a plain text, for where HellaSwag itself is not
+ * at hand (the lab offline): each context is two consecutive lines, its right ending the line that
+ * follows them, and the three wrong endings lines drawn from elsewhere in the text. Lines that end
+ * in ":" (a play's speaker names) or have fewer than three words are never used. Chance is 25%.
+ */
+export function choicesFromText(text: string, count: number, generator: Random): HellaSwagExample[] {
+  const lines = text.split("\n").map((l) => l.trim());
+  const usable = (l: string | undefined) => l !== undefined && !l.endsWith(":") && l.split(/\s+/).length >= 3;
+  const starts: number[] = [];
+  for (let i = 0; i + 2 < lines.length; i++)
+    if (usable(lines[i]) && usable(lines[i + 1]) && usable(lines[i + 2])) starts.push(i);
+  const endings = [...new Set(lines.filter(usable))];
+  if (starts.length < count || endings.length < 4)
+    throw new RangeError(
+      `choicesFromText: the text has ${starts.length} runs of three lines, ${count} asked`,
+    );
+  const out: HellaSwagExample[] = [];
+  const taken = new Set<number>();
+  while (out.length < count) {
+    const i = starts[generator.randint(0, starts.length)]!;
+    if (taken.has(i)) continue;
+    taken.add(i);
+    const right = lines[i + 2]!;
+    const wrong = new Set<string>();
+    while (wrong.size < 3) {
+      const other = endings[generator.randint(0, endings.length)]!;
+      if (other !== right) wrong.add(other);
+    }
+    const label = generator.randint(0, 4);
+    const options = [...wrong];
+    options.splice(label, 0, right);
+    out.push({ ind: out.length, ctx: `${lines[i]}\n${lines[i + 1]}`, endings: options, label });
+  }
+  return out;
 }

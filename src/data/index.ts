@@ -1,6 +1,7 @@
 /** Data sets and their preparation, token shards and their loader (platform-free; file and network access is in ./node.js and ./shards-node.js). */
 export { DATASETS, type DatasetInfo, datasetInfo } from "./catalog.js";
 export {
+  choicesFromText,
   HELLASWAG_SPLITS,
   HellaSwagError,
   type HellaSwagExample,

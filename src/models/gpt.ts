@@ -295,6 +295,11 @@ export interface GenerateOptions {
   kvCache?: boolean;
   /** Called with each new token id (batch row 0), for streaming output. */
   onToken?: (id: number) => void;
+  /**
+   * Choose only ids below this: a vocabulary padded past its tokenizer's (build-nanogpt's 50,304
+   * for GPT-2's 50,257) has rows no text ever trained. Default: the whole vocabulary.
+   */
+  vocabLimit?: number;
 }
 
 export class GPT extends Module {
@@ -524,6 +529,10 @@ export class GPT extends Module {
    */
   private decoder(idx: Tensor | number[], options: GenerateOptions) {
     const { temperature = 1, topK = null, generator = globalRandom, kvCache = true } = options;
+    const V = this.config.vocabSize;
+    const limit = options.vocabLimit ?? V;
+    if (!Number.isInteger(limit) || limit < 1 || limit > V)
+      throw new RangeError(`GPT.generate: vocabLimit must be a whole number from 1 to ${V}, got ${limit}`);
     const wasTraining = this.training;
     let seq = Array.isArray(idx) ? tensor(idx, { dtype: "int32" }).reshape([1, -1]) : idx;
     if (seq.shape[1] === 0) throw new RangeError("GPT.generate: the prompt needs at least one token");
@@ -546,6 +555,7 @@ export class GPT extends Module {
           }
           const { logits } = this.forward(input, { cache, lastOnly: true });
           let last = logits.select(1, logits.shape[1]! - 1); // [B, V]
+          if (limit < V) last = last.slice(1, 0, limit);
           if (temperature === 0) return { next: argmax(last, -1, true).cast("int32"), probs: null, cache };
           last = last.div(temperature);
           if (topK !== null && topK !== undefined && topK > 0) {

@@ -3,7 +3,7 @@
  * `hero lesson`: the same lessons in the terminal (list them, run an experiment, write its figures).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { findLesson, lessons } from "../../../lessons/index.js";
@@ -176,6 +176,10 @@ export function registerLab(program: Command): void {
           if (experiment.params[key]?.kind !== "file") continue;
           if (!existsSync(value)) throw new Error(`--set ${key}: no file ${value}`);
           files[key] = { name: basename(value), bytes: new Uint8Array(readFileSync(value)) };
+          // A model's config.json beside its weights comes along, as the lab's download brings it.
+          const config = join(dirname(value), "config.json");
+          if (basename(value) !== "config.json" && existsSync(config))
+            files[key].siblings = { "config.json": new Uint8Array(readFileSync(config)) };
         }
         const params = parseParams(experiment.params, { ...input, ...files });
         const steps = typeof params.steps === "number" ? params.steps : undefined;
@@ -200,8 +204,12 @@ export function registerLab(program: Command): void {
             stats?.kind === "stats" ? Object.fromEntries(stats.items.map((i) => [i.label, i.value])) : {};
           progress?.update(Math.min(ticks, steps ?? ticks), shown);
         };
-        await experiment.run(params, context);
-        progress?.stop();
+        try {
+          await experiment.run(params, context);
+        } finally {
+          // Also after an error: the progress bar's timer would keep the process alive.
+          progress?.stop();
+        }
         const stats = [...figures.values()].find((f) => f.kind === "stats");
         if (stats?.kind === "stats") console.log(stats.items.map((i) => `${i.label} ${i.value}`).join(", "));
         for (const selection of opts.select ?? []) {
