@@ -359,7 +359,9 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
         generator: new Random(config.seed + iter),
         topK: 200,
       });
-      emit({ type: "sample", iter, text: codec.decode([...(await out.data())].slice(1)) });
+      const ids = [...(await out.data())].slice(1);
+      out.dispose();
+      emit({ type: "sample", iter, text: codec.decode(ids) });
     }
   };
   for (;;) {

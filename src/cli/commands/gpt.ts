@@ -11,7 +11,7 @@ import { HELLASWAG_SPLITS, type HellaSwagSplit, parseHellaSwag } from "../../dat
 import { defaultDataDir, hellaswagFile, loadText } from "../../data/node.js";
 import { prepareShards } from "../../data/shards-node.js";
 import { loadHFGPT2, saveHFGPT2 } from "../../io/node.js";
-import type { GPT } from "../../models/gpt.js";
+import { type GPT, MAX_GENERATED_TOKENS } from "../../models/gpt.js";
 import { Random } from "../../random/index.js";
 import { backendNames, setBackend } from "../../tensor/index.js";
 import { getEncoding } from "../../tokenizer/index.js";
@@ -19,8 +19,11 @@ import { applyOverrides, PRESETS, presetConfig } from "../../train/gpt.js";
 import { DATASET_DIRS, loadTrainedGPT, prepareDataset, trainGPT } from "../../train/gpt-node.js";
 import { runGPT2Selftest } from "../../train/gpt-selftest.js";
 import { evaluateHellaSwag } from "../../train/hellaswag.js";
-import { intOption, numberOption, positiveIntOption } from "../options.js";
+import { intOption, numberOption, positiveIntOption, rangeOption } from "../options.js";
 import { startProgress } from "../progress.js";
+
+/** --tokens: generation holds every id in memory, so a count is bounded before anything runs. */
+const tokensOption = rangeOption({ integer: true, min: 1, max: MAX_GENERATED_TOKENS });
 
 function useBackend(name: string | undefined): void {
   if (!name) return;
@@ -218,7 +221,7 @@ export function registerGPT(program: Command, selftest: Command): void {
       "the --out directory of a training run (or one checkpoint directory)",
     )
     .option("--prompt <text>", "start of the text", "\n")
-    .option("--tokens <n>", "tokens to generate", positiveIntOption, 500)
+    .option("--tokens <n>", "tokens to generate", tokensOption, 500)
     .option("--temperature <t>", "sampling temperature (0: greedy)", numberOption, 0.8)
     .option("--top-k <k>", "sample among the k most likely tokens (0: all)", intOption, 200)
     .option("--num-samples <n>", "number of samples", positiveIntOption, 1)
@@ -253,7 +256,9 @@ export function registerGPT(program: Command, selftest: Command): void {
             topK: opts.topK > 0 ? opts.topK : null,
             generator,
           });
-          console.log(codec.decode([...(await out.data())]));
+          const ids = [...(await out.data())];
+          out.dispose();
+          console.log(codec.decode(ids));
           if (opts.numSamples > 1) console.log("---------------");
         }
       },
@@ -356,7 +361,7 @@ export function registerGPT(program: Command, selftest: Command): void {
     )
     .option("--config <file>", "config.json (default: beside the weights)")
     .option("--prompt <text>", "prompt", "Hello, I'm a language model,")
-    .option("--tokens <n>", "tokens to generate", positiveIntOption, 30)
+    .option("--tokens <n>", "tokens to generate", tokensOption, 30)
     .option("--top-k <k>", "sample among the k most likely tokens (0: all)", intOption, 50)
     .option("--temperature <t>", "sampling temperature (0: greedy)", numberOption, 1)
     .option("--num-samples <n>", "number of samples", positiveIntOption, 1)
@@ -391,6 +396,7 @@ export function registerGPT(program: Command, selftest: Command): void {
             generator,
           });
           const ids = [...out.dataSync()].filter((i) => i < 50257);
+          out.dispose();
           console.log(`> ${enc.decode(ids)}`);
         }
       },
