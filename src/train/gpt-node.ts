@@ -190,6 +190,8 @@ export interface TrainOptions {
   /** Where data sets are prepared (default: HERO_DATA_DIR or ~/.cache/herograd). */
   dataDir: string;
   resume?: boolean;
+  /** With resume: start AdamW afresh (zero moments) instead of requiring optimizer.safetensors. */
+  resetOptimizer?: boolean;
   onEvent?: (e: TrainEvent) => void;
   /** The HellaSwag file for config.hellaswagExamples (default: hellaswag_val.jsonl found as `hero gpt eval` finds it). */
   hellaswag?: string;
@@ -210,12 +212,19 @@ export interface TrainResult {
 /**
  * Resume: the checkpoint's parts, validated; `state` says which model to build and where the run stood.
  */
-function readResumeCheckpoint(outDir: string): {
+function readResumeCheckpoint(
+  outDir: string,
+  resetOptimizer: boolean,
+): {
   ck: LoadedCheckpoint;
   state: TrainerState;
   files: CheckpointFiles;
 } {
-  const ck = loadCheckpoint(outDir, "last");
+  const ck = loadCheckpoint(outDir, "last", {
+    optimizer: resetOptimizer ? "skip" : "required",
+    missingOptimizerHint:
+      "pass --reset-optimizer to go on with the optimizer reset (zero Adam moments), or resume from a complete checkpoint",
+  });
   const files = checkpointFiles(ck.path);
   return { ck, state: validateTrainerState(ck.state, files.state), files };
 }
@@ -282,7 +291,7 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
   let resumed: ReturnType<typeof readResumeCheckpoint> | null = null;
   if (options.resume) {
     if (!hasCheckpoint(outDir)) throw new Error(`--resume: no checkpoint in ${outDir}`);
-    resumed = readResumeCheckpoint(outDir);
+    resumed = readResumeCheckpoint(outDir, options.resetOptimizer === true);
     // Settings that change the model shape come from the checkpoint; the rest (e.g. maxIters) from options.
     config = { ...config, ...pickModel(resumed.state.config) };
   }
@@ -307,7 +316,10 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
     checkCheckpointWeights(modelConfig(config, vocabSize), resumed.ck.weights, resumed.files.weights);
   }
   const trainer = new GPTTrainer(config, vocabSize, openTrainingData(dataDir, config, vocabSize));
-  if (resumed) trainer.restore(resumed.ck.weights, resumed.ck.optimizer, resumed.state, resumed.files);
+  if (resumed)
+    trainer.restore(resumed.ck.weights, resumed.ck.optimizer, resumed.state, resumed.files, {
+      resetOptimizer: options.resetOptimizer === true,
+    });
   // HellaSwag examples are read and checked against the model once, before any training.
   let hellaswag: HellaSwagExample[] = [];
   if (config.hellaswagExamples > 0) {

@@ -359,6 +359,10 @@ export function validateTrainerState(raw: unknown, file: string): TrainerState {
     (rng.spareNormal !== null && typeof rng.spareNormal !== "number")
   )
     fail(`"rng" is not a generator state ({s: four 32-bit words, spareNormal})`);
+  if ((rng.s as number[]).every((w) => (w | 0) === 0))
+    fail(
+      `"rng": the generator's four words are all zero, a state xoshiro128** never leaves (every batch the same)`,
+    );
   const opt = s.optimizer as Record<string, unknown>;
   if (!isObject(opt) || !isCount(opt.step) || !Array.isArray(opt.groups))
     fail(`"optimizer" must be {step, groups}`);
@@ -623,6 +627,7 @@ export class GPTTrainer {
     optimizer: Map<string, Tensor> | undefined,
     state: TrainerState,
     files: CheckpointFiles = { weights: "weights", optimizer: "optimizer state", state: "state" },
+    { resetOptimizer = false }: { resetOptimizer?: boolean } = {},
   ): void {
     checkCheckpointWeights(this.model.config, weights, files.weights);
     const params = this.optimizer.paramGroups.flatMap((g) => g.params);
@@ -645,11 +650,13 @@ export class GPTTrainer {
       byIndex[m[1]!]![m[2]!] = t;
     }
     this.model.loadStateDict(weights, { strict: false });
-    this.optimizer.loadStateDict({
-      step: state.optimizer.step,
-      groups: state.optimizer.groups as never,
-      state: byIndex,
-    });
+    // Reset: AdamW as new (zero moments, step 0 for the bias correction); the schedule sets lr.
+    if (!resetOptimizer)
+      this.optimizer.loadStateDict({
+        step: state.optimizer.step,
+        groups: state.optimizer.groups as never,
+        state: byIndex,
+      });
     this.rng.setState(state.rng);
     if (isSharded(this.data)) {
       if (!state.loader)

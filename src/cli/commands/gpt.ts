@@ -156,6 +156,10 @@ export function registerGPT(program: Command, selftest: Command): void {
     .option("--out <dir>", "output directory", "out-gpt")
     .option("--resume", "continue from the last checkpoint in --out")
     .option(
+      "--reset-optimizer",
+      "with --resume: start the optimizer afresh (zero Adam moments), e.g. when optimizer.safetensors is lost",
+    )
+    .option(
       "--hellaswag <file>",
       "HellaSwag JSONL for --set hellaswag_examples=N (default: hellaswag_val.jsonl in HERO_DATA_DIR)",
     )
@@ -167,10 +171,12 @@ export function registerGPT(program: Command, selftest: Command): void {
         set: string[];
         out: string;
         resume?: boolean;
+        resetOptimizer?: boolean;
         hellaswag?: string;
         dataDir?: string;
         backend?: string;
       }) => {
+        if (opts.resetOptimizer && !opts.resume) throw new Error("--reset-optimizer only goes with --resume");
         useBackend(opts.backend);
         const config = applyOverrides(presetConfig(opts.preset), opts.set);
         console.log(`preset ${opts.preset}: ${JSON.stringify(config)}`);
@@ -182,6 +188,7 @@ export function registerGPT(program: Command, selftest: Command): void {
           outDir: opts.out,
           dataDir: opts.dataDir ?? defaultDataDir(),
           resume: opts.resume === true,
+          resetOptimizer: opts.resetOptimizer === true,
           ...(opts.hellaswag ? { hellaswag: opts.hellaswag } : {}),
           onEvent: (e) => {
             if (e.type === "train") {
