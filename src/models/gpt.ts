@@ -63,15 +63,42 @@ export const GPT_CONFIG_KEYS = [
   "bias",
 ] as const;
 
+/**
+ * The largest size each dimension may take (well past GPT-2 XL and GPT-3's 96 layers of 12,288),
+ * checked before a model is built, so a lying file or flag is an error instead of gigabytes.
+ */
+export const GPT_LIMITS = {
+  blockSize: 65_536,
+  vocabSize: 1_048_576,
+  nLayer: 1024,
+  nHead: 1024,
+  nEmbd: 65_536,
+} as const;
+
+/** The most parameters a GPT may have here (GPT-2 XL has 1.56 billion). */
+export const MAX_GPT_PARAMETERS = 2 ** 31;
+
+/** Parameters of a GPT of this config (the tied lm_head counted once), without building it. */
+export function gptParameterCount(c: GPTConfig): number {
+  const { vocabSize: V, blockSize: T, nEmbd: C, nLayer: L, bias } = c;
+  const perLayer = 12 * C * C + (bias ? 13 * C : 2 * C);
+  return (V + T) * C + L * perLayer + (bias ? 2 * C : C);
+}
+
 export function validateGPTConfig(c: GPTConfig): GPTConfig {
   for (const k of ["blockSize", "vocabSize", "nLayer", "nHead", "nEmbd"] as const) {
-    if (!Number.isInteger(c[k]) || c[k] <= 0)
-      throw new RangeError(`GPT config: ${k} must be a positive integer, got ${c[k]}`);
+    if (!Number.isInteger(c[k]) || c[k] <= 0 || c[k] > GPT_LIMITS[k])
+      throw new RangeError(`GPT config: ${k} must be an integer in [1, ${GPT_LIMITS[k]}], got ${c[k]}`);
   }
   if (c.nEmbd % c.nHead !== 0)
     throw new RangeError(`GPT config: nEmbd ${c.nEmbd} is not divisible by nHead ${c.nHead}`);
   if (!(c.dropout >= 0 && c.dropout < 1))
     throw new RangeError(`GPT config: dropout must be in [0, 1), got ${c.dropout}`);
+  const n = gptParameterCount(c);
+  if (n > MAX_GPT_PARAMETERS)
+    throw new RangeError(
+      `GPT config: ${c.nLayer} layers of ${c.nEmbd} with ${c.vocabSize} tokens and ${c.blockSize} positions make ${n} parameters, over the limit of ${MAX_GPT_PARAMETERS}`,
+    );
   return c;
 }
 

@@ -33,7 +33,9 @@ import { getEncoding } from "../tokenizer/index.js";
 import {
   type CheckpointFiles,
   checkCheckpointWeights,
+  checkTrainSizes,
   GPTTrainer,
+  isSharded,
   modelConfig,
   onHost,
   type TrainConfig,
@@ -315,7 +317,18 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
     // Before the model is built: its size comes from state.json, which must agree with the weights.
     checkCheckpointWeights(modelConfig(config, vocabSize), resumed.ck.weights, resumed.files.weights);
   }
-  const trainer = new GPTTrainer(config, vocabSize, openTrainingData(dataDir, config, vocabSize));
+  checkTrainSizes(config);
+  const data = openTrainingData(dataDir, config, vocabSize);
+  if (!isSharded(data))
+    for (const [split, tokens] of [
+      ["train.bin", data.train],
+      ["val.bin", data.val],
+    ] as const)
+      if (tokens.length <= config.blockSize + 1)
+        throw new Error(
+          `block_size ${config.blockSize} needs more than ${config.blockSize + 1} tokens, but ${join(dataDir, split)} holds ${tokens.length}`,
+        );
+  const trainer = new GPTTrainer(config, vocabSize, data);
   if (resumed)
     trainer.restore(resumed.ck.weights, resumed.ck.optimizer, resumed.state, resumed.files, {
       resetOptimizer: options.resetOptimizer === true,

@@ -10,6 +10,7 @@ import { runDiagnostics } from "../../train/diagnostics.js";
 import { windowTensors } from "../../train/makemore.js";
 import {
   buildMakemoreModel,
+  checkMakemoreCheckpoint,
   MAKEMORE_TYPES,
   type MakemoreConfig,
   type MakemoreType,
@@ -174,9 +175,13 @@ export function registerMakemore(program: Command): void {
     .action((opts: { checkpoint: string; count: number; temperature: number; seed: number }) => {
       const ckpt = loadCheckpoint(opts.checkpoint);
       if (ckpt.state.kind !== "makemore") throw new Error(`${ckpt.path} is not a makemore checkpoint`);
-      const config = ckpt.state.config as MakemoreConfig;
-      const vocab = new CharVocabulary((ckpt.state.vocab as string[]).slice(1));
-      const model = buildMakemoreModel(config, vocab.size, ckpt.state.sequenceBlock as number, new Random(0));
+      const { config, vocab, sequenceBlock } = checkMakemoreCheckpoint(
+        ckpt.state,
+        ckpt.weights,
+        join(ckpt.path, "state.json"),
+        join(ckpt.path, "model.safetensors"),
+      );
+      const model = buildMakemoreModel(config, vocab.size, sequenceBlock, new Random(0));
       model.loadStateDict(ckpt.weights);
       if (!(opts.temperature > 0)) throw new Error(`--temperature must be > 0, got ${opts.temperature}`);
       for (const name of sampleMakemore(
