@@ -66,7 +66,11 @@ function sample(tokens: number): Promise<{ peakMB: number; lastMB: number; secon
   args.push("--data-dir", dataRoot, "--tokens", String(tokens), "--seed", "1");
   if (values.backend) args.push("--backend", values.backend);
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
+  // The V8 flags `hero` runs with (this benchmark runs in its re-executed process), so that the
+  // process measured is the one a user's `hero gpt sample` runs.
+  const child = spawn(process.execPath, [...process.execArgv, ...args], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   child.stderr.on("data", (d) => {
     stderr += d;
