@@ -37,6 +37,9 @@ export function configFromHF(hf: HFGPT2Config, source = "config.json"): GPTConfi
     );
   if (hf.n_inner !== undefined && hf.n_inner !== null && hf.n_inner !== 4 * hf.n_embd)
     throw new Error(`${source}: n_inner ${hf.n_inner} is not supported (the MLP is 4·n_embd wide)`);
+  const eps = hf.layer_norm_epsilon ?? 1e-5;
+  if (typeof eps !== "number" || !(eps > 0 && eps < 1))
+    throw new Error(`${source}: layer_norm_epsilon must be a number in (0, 1), got ${JSON.stringify(eps)}`);
   if (hf.tie_word_embeddings === false)
     throw new Error(`${source}: untied word embeddings are not supported`);
   return {
@@ -48,7 +51,7 @@ export function configFromHF(hf: HFGPT2Config, source = "config.json"): GPTConfi
     dropout: 0,
     bias: true,
     gelu: act === "gelu" ? "none" : "tanh",
-    layerNormEps: hf.layer_norm_epsilon ?? 1e-5,
+    layerNormEps: eps,
   };
 }
 

@@ -157,8 +157,15 @@ export function charCodec(meta: CharMeta, metaFile = "meta.json"): Codec {
 
 export async function codecFor(dir: string): Promise<Codec> {
   const metaFile = join(dir, "meta.json");
-  if (existsSync(metaFile))
-    return charCodec(JSON.parse(readFileSync(metaFile, "utf8")) as CharMeta, metaFile);
+  if (existsSync(metaFile)) {
+    let meta: unknown;
+    try {
+      meta = JSON.parse(readFileSync(metaFile, "utf8"));
+    } catch (error) {
+      throw new Error(`${metaFile}: not JSON (${(error as Error).message}); run "hero gpt prepare" again`);
+    }
+    return charCodec(checkMeta(meta, metaFile), metaFile);
+  }
   const enc = await getEncoding("gpt2");
   return {
     vocabSize: 50257,
@@ -312,7 +319,7 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
     if (resumed.state.vocabSize !== vocabSize)
       throw new CheckpointError(
         resumed.files.state,
-        `vocabSize ${resumed.state.vocabSize}, but the data in ${dataDir} gives ${vocabSize}`,
+        `vocabSize ${resumed.state.vocabSize}, but ${existsSync(join(dataDir, "meta.json")) ? join(dataDir, "meta.json") : `the data in ${dataDir}`} gives ${vocabSize}`,
       );
     // Before the model is built: its size comes from state.json, which must agree with the weights.
     checkCheckpointWeights(modelConfig(config, vocabSize), resumed.ck.weights, resumed.files.weights);

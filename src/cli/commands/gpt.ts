@@ -24,6 +24,7 @@ import { startProgress } from "../progress.js";
 
 /** --tokens: generation holds every id in memory, so a count is bounded before anything runs. */
 const tokensOption = rangeOption({ integer: true, min: 1, max: MAX_GENERATED_TOKENS });
+const samplesOption = rangeOption({ integer: true, min: 1, max: 1000 });
 
 function useBackend(name: string | undefined): void {
   if (!name) return;
@@ -231,7 +232,7 @@ export function registerGPT(program: Command, selftest: Command): void {
     .option("--tokens <n>", "tokens to generate", tokensOption, 500)
     .option("--temperature <t>", "sampling temperature (0: greedy)", numberOption, 0.8)
     .option("--top-k <k>", "sample among the k most likely tokens (0: all)", intOption, 200)
-    .option("--num-samples <n>", "number of samples", positiveIntOption, 1)
+    .option("--num-samples <n>", "number of samples", samplesOption, 1)
     .option("--seed <n>", "random seed", intOption, 1337)
     .option("--last", "use the last checkpoint instead of the best")
     .option("--data-dir <dir>", "where prepared data sets live")
@@ -371,7 +372,7 @@ export function registerGPT(program: Command, selftest: Command): void {
     .option("--tokens <n>", "tokens to generate", tokensOption, 30)
     .option("--top-k <k>", "sample among the k most likely tokens (0: all)", intOption, 50)
     .option("--temperature <t>", "sampling temperature (0: greedy)", numberOption, 1)
-    .option("--num-samples <n>", "number of samples", positiveIntOption, 1)
+    .option("--num-samples <n>", "number of samples", samplesOption, 1)
     .option("--seed <n>", "random seed", intOption, 42)
     .option("--backend <name>", "tensor backend")
     .action(

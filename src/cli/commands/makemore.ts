@@ -20,7 +20,7 @@ import {
 } from "../../train/makemore-run.js";
 import { useBackend } from "../backend-option.js";
 import { writeFileAtomic } from "../files.js";
-import { intOption, numberOption, positiveIntOption } from "../options.js";
+import { intOption, numberOption, positiveIntOption, rangeOption } from "../options.js";
 import { startProgress } from "../progress.js";
 
 async function loadWords(file: string | undefined): Promise<string[]> {
@@ -169,12 +169,15 @@ export function registerMakemore(program: Command): void {
     .command("sample")
     .description("sample names from a checkpoint written by `hero makemore train`")
     .requiredOption("--checkpoint <dir>", "checkpoint directory")
-    .option("--count <n>", "how many names", positiveIntOption, 20)
+    .option("--count <n>", "how many names", rangeOption({ integer: true, min: 1, max: 10_000 }), 20)
     .option("--temperature <x>", "softmax temperature (lower = safer names)", numberOption, 1)
     .option("--seed <n>", "sampling seed", intOption, 0)
     .action((opts: { checkpoint: string; count: number; temperature: number; seed: number }) => {
       const ckpt = loadCheckpoint(opts.checkpoint);
-      if (ckpt.state.kind !== "makemore") throw new Error(`${ckpt.path} is not a makemore checkpoint`);
+      if (ckpt.state.kind !== "makemore")
+        throw new Error(
+          `${join(ckpt.path, "state.json")}: "kind" is not "makemore": not a makemore checkpoint`,
+        );
       const { config, vocab, sequenceBlock } = checkMakemoreCheckpoint(
         ckpt.state,
         ckpt.weights,
