@@ -151,3 +151,37 @@ test("overlapping offsets, unknown dtype, size mismatch, bad JSON", () => {
   junk.set(new TextEncoder().encode("{nop"), 8);
   expectError(junk, "json.safetensors", /header is not valid UTF-8 JSON/);
 });
+
+test("the tensors must cover the data section exactly, as the reference library checks", () => {
+  const good = new Uint8Array(readFileSync(fixture("gpt2_tiny/model.safetensors")));
+  const n = Number(new DataView(good.buffer).getBigUint64(0, true));
+  // A header length one byte short (the header's padding makes it still parse): every tensor would
+  // load shifted by a byte.
+  const short = new Uint8Array(good);
+  new DataView(short.buffer).setBigUint64(0, BigInt(n - 1), true);
+  expectError(short, "short-header.safetensors", /data section has \d+ bytes, the tensors cover \d+/);
+  // Trailing junk after the last tensor.
+  const junk = new Uint8Array([...good, 1, 2, 3]);
+  expectError(junk, "junk.safetensors", /3 bytes after the last tensor/);
+  const data = new Uint8Array(12);
+  // A gap between two tensors, and a data section that does not start at offset 0.
+  expectError(
+    rawFile(
+      {
+        a: { dtype: "F32", shape: [1], data_offsets: [0, 4] },
+        b: { dtype: "F32", shape: [1], data_offsets: [8, 12] },
+      },
+      data,
+    ),
+    "gap.safetensors",
+    /gap: tensor "b" starts at data byte 8, the previous one ends at 4/,
+  );
+  expectError(
+    rawFile({ a: { dtype: "F32", shape: [2], data_offsets: [4, 12] } }, data),
+    "offset.safetensors",
+    /gap: tensor "a" starts at data byte 4, the previous one ends at 0/,
+  );
+  // No tensors and data bytes; and the untouched file still loads.
+  expectError(rawFile({}, new Uint8Array(8)), "empty.safetensors", /8 bytes after the last tensor/);
+  assert.equal(loadSafetensorsBytes(good).size, 28);
+});

@@ -152,11 +152,25 @@ export function hasCheckpoint(dir: string): boolean {
   return existsSync(join(dir, POINTER_FILE)) || existsSync(join(dir, "state.json"));
 }
 
+export interface LoadCheckpointOptions {
+  /**
+   * optimizer.safetensors: read when present ("optional", the default), an error when missing
+   * ("required": a resumed run would go on with zeroed moments), or not read ("skip").
+   */
+  optimizer?: "optional" | "required" | "skip";
+  /** Appended to the "missing" error of a required optimizer file, e.g. the flag that resets it. */
+  missingOptimizerHint?: string;
+}
+
 /**
  * Load the checkpoint of `role` from `dir` (a directory with checkpoint.json), or `dir` itself
  * when it is a single checkpoint's directory.
  */
-export function loadCheckpoint(dir: string, role: CheckpointRole = "last"): LoadedCheckpoint {
+export function loadCheckpoint(
+  dir: string,
+  role: CheckpointRole = "last",
+  { optimizer: readOptimizer = "optional", missingOptimizerHint }: LoadCheckpointOptions = {},
+): LoadedCheckpoint {
   const root = resolve(dir);
   let path = root;
   const pointer = readPointer(root);
@@ -180,6 +194,12 @@ export function loadCheckpoint(dir: string, role: CheckpointRole = "last"): Load
     throw new CheckpointError(stateFile, "not a JSON object");
   const weights = readSafetensors(join(path, "model.safetensors")).tensors;
   const optFile = join(path, "optimizer.safetensors");
-  const optimizer = existsSync(optFile) ? readSafetensors(optFile).tensors : undefined;
+  if (readOptimizer === "required" && !existsSync(optFile))
+    throw new CheckpointError(
+      optFile,
+      `missing: resuming needs the optimizer's state${missingOptimizerHint ? `; ${missingOptimizerHint}` : ""}`,
+    );
+  const optimizer =
+    readOptimizer !== "skip" && existsSync(optFile) ? readSafetensors(optFile).tensors : undefined;
   return { path, weights, state, ...(optimizer ? { optimizer } : {}) };
 }

@@ -4,7 +4,7 @@
  * weights [in, out]; our Linear keeps [out, in], so those are transposed on the way in and out.
  * The causal-mask buffers attn.bias / attn.masked_bias are not parameters and are skipped.
  */
-import { GPT, type GPTConfig } from "../models/gpt.js";
+import { GPT, GPT_LIMITS, type GPTConfig } from "../models/gpt.js";
 import { noGrad, type Tensor } from "../tensor/index.js";
 
 /** The Hugging Face GPT2Config fields we read. */
@@ -25,9 +25,9 @@ export interface HFGPT2Config {
 const CONV1D = /\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$/;
 
 export function configFromHF(hf: HFGPT2Config, source = "config.json"): GPTConfig {
-  const need = (k: string, v: unknown): number => {
-    if (typeof v !== "number" || !Number.isInteger(v) || v <= 0)
-      throw new Error(`${source}: "${k}" must be a positive integer, got ${JSON.stringify(v)}`);
+  const need = (k: string, v: unknown, max: number): number => {
+    if (typeof v !== "number" || !Number.isInteger(v) || v <= 0 || v > max)
+      throw new Error(`${source}: ${k} must be an integer in [1, ${max}], got ${JSON.stringify(v)}`);
     return v;
   };
   const act = hf.activation_function ?? "gelu_new";
@@ -37,18 +37,21 @@ export function configFromHF(hf: HFGPT2Config, source = "config.json"): GPTConfi
     );
   if (hf.n_inner !== undefined && hf.n_inner !== null && hf.n_inner !== 4 * hf.n_embd)
     throw new Error(`${source}: n_inner ${hf.n_inner} is not supported (the MLP is 4·n_embd wide)`);
+  const eps = hf.layer_norm_epsilon ?? 1e-5;
+  if (typeof eps !== "number" || !(eps > 0 && eps < 1))
+    throw new Error(`${source}: layer_norm_epsilon must be a number in (0, 1), got ${JSON.stringify(eps)}`);
   if (hf.tie_word_embeddings === false)
     throw new Error(`${source}: untied word embeddings are not supported`);
   return {
-    blockSize: need("n_positions", hf.n_positions ?? hf.n_ctx),
-    vocabSize: need("vocab_size", hf.vocab_size),
-    nLayer: need("n_layer", hf.n_layer),
-    nHead: need("n_head", hf.n_head),
-    nEmbd: need("n_embd", hf.n_embd),
+    blockSize: need("n_positions", hf.n_positions ?? hf.n_ctx, GPT_LIMITS.blockSize),
+    vocabSize: need("vocab_size", hf.vocab_size, GPT_LIMITS.vocabSize),
+    nLayer: need("n_layer", hf.n_layer, GPT_LIMITS.nLayer),
+    nHead: need("n_head", hf.n_head, GPT_LIMITS.nHead),
+    nEmbd: need("n_embd", hf.n_embd, GPT_LIMITS.nEmbd),
     dropout: 0,
     bias: true,
     gelu: act === "gelu" ? "none" : "tanh",
-    layerNormEps: hf.layer_norm_epsilon ?? 1e-5,
+    layerNormEps: eps,
   };
 }
 
@@ -73,6 +76,42 @@ export function configToHF(c: GPTConfig): HFGPT2Config {
     // GPT-2's <|endoftext|>, where the vocabulary has it.
     ...(c.vocabSize > 50256 ? { bos_token_id: 50256, eos_token_id: 50256 } : {}),
   };
+}
+
+/**
+ * A config.json against the tensors of its model.safetensors (names and shapes from the header),
+ * before a model of the config is allocated: the number of layers and the embeddings' shapes (which
+ * fix every other size) must agree. The error names the config file, its fields and values, and what
+ * the weights hold; a tensor of the wrong shape is left to the loader, which names the weights.
+ */
+export function checkHFWeights(
+  config: GPTConfig,
+  tensors: ReadonlyMap<string, readonly number[]>,
+  configFile: string,
+  weightsFile: string,
+): void {
+  const shapes = new Map<string, readonly number[]>();
+  let layers = 0;
+  for (const [name, shape] of tensors) {
+    const ours = hfKeyToOurs(name);
+    if (ours === null) continue;
+    shapes.set(ours, shape);
+    const layer = /^transformer\.h\.(\d+)\./.exec(ours);
+    if (layer) layers = Math.max(layers, Number(layer[1]) + 1);
+  }
+  if (layers !== config.nLayer)
+    throw new Error(`${configFile}: n_layer ${config.nLayer}, but ${weightsFile} holds ${layers} layers`);
+  const embeddings: [string, string, number][] = [
+    ["wte.weight", `vocab_size ${config.vocabSize}`, config.vocabSize],
+    ["wpe.weight", `n_positions ${config.blockSize}`, config.blockSize],
+  ];
+  for (const [hf, field, rows] of embeddings) {
+    const have = shapes.get(`transformer.${hf}`);
+    if (have && have.join(",") !== `${rows},${config.nEmbd}`)
+      throw new Error(
+        `${configFile}: ${field} and n_embd ${config.nEmbd} need "${hf}" of [${rows}, ${config.nEmbd}], but in ${weightsFile} "${hf}" is [${have.join(", ")}]`,
+      );
+  }
 }
 
 /** Hugging Face key (with or without "transformer.") → our key, or null for skipped buffers. */

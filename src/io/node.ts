@@ -19,9 +19,10 @@ import {
 } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { readExactly as readBytes } from "../data/node.js";
-import { GPT, gptParameterShapes } from "../models/gpt.js";
+import { GPT, gptParameterShapes, validateGPTConfig } from "../models/gpt.js";
 import { type Tensor, zeros } from "../tensor/index.js";
 import {
+  checkHFWeights,
   configFromHF,
   configToHF,
   type HFGPT2Config,
@@ -188,9 +189,18 @@ export function loadHFGPT2(weightsOrDir: string, configPath?: string): GPT {
   } catch (error) {
     throw new Error(`${config}: not valid JSON (${(error as Error).message})`);
   }
-  const model = new GPT(configFromHF(hf, config), { skipInit: true });
+  const gptConfig = configFromHF(hf, config);
   const f = SafetensorsFile.open(weights);
+  let model: GPT;
   try {
+    // The config against the weights' header before a model of its size is allocated.
+    checkHFWeights(gptConfig, new Map(f.header.tensors.map((t) => [t.name, t.shape])), config, weights);
+    try {
+      validateGPTConfig({ ...gptConfig });
+    } catch (error) {
+      throw new Error(`${config}: ${(error as Error).message}`);
+    }
+    model = new GPT(gptConfig, { skipInit: true });
     // Tensor by tensor, so only one extra copy is alive at a time.
     const own = new Map(model.namedParameters());
     const names = f.names.filter((n) => {

@@ -106,8 +106,8 @@ export function readHeaderLength(prefix: Uint8Array, fileSize: number, file = "<
 }
 
 /**
- * Parse and validate the JSON header. `fileSize` bounds the data section: every tensor must lie
- * inside it, tensors must not overlap, and each byte span must equal elements × dtype size.
+ * Parse and validate the JSON header. `fileSize` bounds the data section: the tensors must cover
+ * it exactly (no gap, no overlap, nothing after them), each byte span elements × dtype size.
  */
 export function parseHeader(
   headerBytes: Uint8Array,
@@ -176,17 +176,31 @@ export function parseHeader(
     }
     tensors.push({ name, dtype: e.dtype, shape: [...shape], begin, end });
   }
+  // As the reference library: sorted by offset, the tensors tile the data section from byte 0 to
+  // the end of the file, with no gap, no overlap and nothing after them.
   const sorted = [...tensors].sort((a, b) => a.begin - b.begin || a.end - b.end);
-  for (let i = 1; i < sorted.length; i++) {
-    const prev = sorted[i - 1]!;
+  let covered = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const prev = sorted[i - 1];
     const cur = sorted[i]!;
-    if (cur.begin < prev.end) {
+    if (prev && cur.begin < prev.end) {
       throw new SafetensorsError(
         file,
         `tensors "${prev.name}" [${prev.begin}, ${prev.end}) and "${cur.name}" [${cur.begin}, ${cur.end}) overlap`,
       );
     }
+    if (cur.begin > covered)
+      throw new SafetensorsError(
+        file,
+        `gap: tensor "${cur.name}" starts at data byte ${cur.begin}, the previous one ends at ${covered}`,
+      );
+    covered = Math.max(covered, cur.end);
   }
+  if (covered !== dataSize)
+    throw new SafetensorsError(
+      file,
+      `the data section has ${dataSize} bytes, the tensors cover ${covered}: ${dataSize - covered} bytes after the last tensor (a header length too short, or trailing data)`,
+    );
   return { headerLength, dataStart, metadata, tensors };
 }
 

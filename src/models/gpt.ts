@@ -18,6 +18,7 @@ import {
   crossEntropy,
   embedding,
   enableGrad,
+  fromValues,
   gelu,
   isGradEnabled,
   keep,
@@ -32,7 +33,6 @@ import {
   randn,
   softmax,
   type Tensor,
-  tensor,
   tidy,
   topk,
 } from "../tensor/index.js";
@@ -63,15 +63,42 @@ export const GPT_CONFIG_KEYS = [
   "bias",
 ] as const;
 
+/**
+ * The largest size each dimension may take (well past GPT-2 XL and GPT-3's 96 layers of 12,288),
+ * checked before a model is built, so a lying file or flag is an error instead of gigabytes.
+ */
+export const GPT_LIMITS = {
+  blockSize: 65_536,
+  vocabSize: 1_048_576,
+  nLayer: 1024,
+  nHead: 1024,
+  nEmbd: 65_536,
+} as const;
+
+/** The most parameters a GPT may have here (GPT-2 XL has 1.56 billion). */
+export const MAX_GPT_PARAMETERS = 2 ** 31;
+
+/** Parameters of a GPT of this config (the tied lm_head counted once), without building it. */
+export function gptParameterCount(c: GPTConfig): number {
+  const { vocabSize: V, blockSize: T, nEmbd: C, nLayer: L, bias } = c;
+  const perLayer = 12 * C * C + (bias ? 13 * C : 2 * C);
+  return (V + T) * C + L * perLayer + (bias ? 2 * C : C);
+}
+
 export function validateGPTConfig(c: GPTConfig): GPTConfig {
   for (const k of ["blockSize", "vocabSize", "nLayer", "nHead", "nEmbd"] as const) {
-    if (!Number.isInteger(c[k]) || c[k] <= 0)
-      throw new RangeError(`GPT config: ${k} must be a positive integer, got ${c[k]}`);
+    if (!Number.isInteger(c[k]) || c[k] <= 0 || c[k] > GPT_LIMITS[k])
+      throw new RangeError(`GPT config: ${k} must be an integer in [1, ${GPT_LIMITS[k]}], got ${c[k]}`);
   }
   if (c.nEmbd % c.nHead !== 0)
     throw new RangeError(`GPT config: nEmbd ${c.nEmbd} is not divisible by nHead ${c.nHead}`);
   if (!(c.dropout >= 0 && c.dropout < 1))
     throw new RangeError(`GPT config: dropout must be in [0, 1), got ${c.dropout}`);
+  const n = gptParameterCount(c);
+  if (n > MAX_GPT_PARAMETERS)
+    throw new RangeError(
+      `GPT config: ${c.nLayer} layers of ${c.nEmbd} with ${c.vocabSize} tokens and ${c.blockSize} positions make ${n} parameters, over the limit of ${MAX_GPT_PARAMETERS}`,
+    );
   return c;
 }
 
@@ -479,19 +506,24 @@ export class GPT extends Module {
    * Append maxNewTokens tokens to each row of idx (int32 [B, T] or a list of ids for one row),
    * feeding predictions back in. The context is cropped to the last blockSize tokens (with the KV
    * cache, the cache restarts from the cropped context once it is full). Runs in eval mode.
+   * Each token is read back as it is made, so a synchronous backend only (generateAsync for webgpu).
    */
   generate(idx: Tensor | number[], maxNewTokens: number, options: GenerateOptions = {}): Tensor {
-    const decoder = this.decoder(idx, options);
+    const decoder = this.decoder(
+      promptRows(idx, Array.isArray(idx) ? null : idx.dataSync()),
+      maxNewTokens,
+      options,
+    );
     try {
       return noGrad(() => {
         for (let n = 0; n < maxNewTokens; n++) {
           const { next, probs } = decoder.step();
           const token = next ?? tidy(() => multinomial(probs!, 1, { generator: decoder.generator }));
           probs?.dispose();
-          decoder.append(token);
-          options.onToken?.(token.dataSync()[0]!);
+          decoder.append(token.dataSync());
+          token.dispose();
         }
-        return decoder.seq;
+        return decoder.result();
       });
     } finally {
       decoder.done();
@@ -507,16 +539,18 @@ export class GPT extends Module {
     maxNewTokens: number,
     options: GenerateOptions = {},
   ): Promise<Tensor> {
-    const decoder = this.decoder(idx, options);
+    const prompt = promptRows(idx, Array.isArray(idx) ? null : await idx.data());
+    const decoder = this.decoder(prompt, maxNewTokens, options);
     try {
       for (let n = 0; n < maxNewTokens; n++) {
         const { next, probs } = noGrad(() => decoder.step());
         const token = next ?? (await multinomialAsync(probs!, 1, { generator: decoder.generator }));
         probs?.dispose();
-        decoder.append(token);
-        if (options.onToken) options.onToken((await token.data())[0]!);
+        const ids = await token.data();
+        token.dispose();
+        decoder.append(ids);
       }
-      return decoder.seq;
+      return decoder.result();
     } finally {
       decoder.done();
     }
@@ -525,32 +559,56 @@ export class GPT extends Module {
   /**
    * The decoding loop's state, shared by generate and generateAsync: each step forwards the new
    * position (or the cropped context) and returns the next token (greedy) or the probabilities to
-   * sample it from.
+   * sample it from. The tokens are kept as numbers and each step's input is built from them, and
+   * every tensor a step makes is freed by the next (the cache replaced when the window slides), so
+   * memory stays flat however long the generation.
    */
-  private decoder(idx: Tensor | number[], options: GenerateOptions) {
-    const { temperature = 1, topK = null, generator = globalRandom, kvCache = true } = options;
+  private decoder(rows: Int32Array[], maxNewTokens: number, options: GenerateOptions) {
+    const { temperature = 1, topK = null, generator = globalRandom, kvCache = true, onToken } = options;
+    if (!Number.isSafeInteger(maxNewTokens) || maxNewTokens < 0 || maxNewTokens > MAX_GENERATED_TOKENS)
+      throw new RangeError(
+        `GPT.generate: the number of new tokens must be an integer in [0, ${MAX_GENERATED_TOKENS}], got ${maxNewTokens}`,
+      );
+    const B = rows.length;
+    const promptLength = rows[0]!.length;
+    if (promptLength === 0) throw new RangeError("GPT.generate: the prompt needs at least one token");
+    const ids = rows.map((row) => {
+      const all = new Int32Array(promptLength + maxNewTokens);
+      all.set(row);
+      return all;
+    });
+    let T = promptLength;
     const V = this.config.vocabSize;
     const limit = options.vocabLimit ?? V;
     if (!Number.isInteger(limit) || limit < 1 || limit > V)
       throw new RangeError(`GPT.generate: vocabLimit must be a whole number from 1 to ${V}, got ${limit}`);
     const wasTraining = this.training;
-    let seq = Array.isArray(idx) ? tensor(idx, { dtype: "int32" }).reshape([1, -1]) : idx;
-    if (seq.shape[1] === 0) throw new RangeError("GPT.generate: the prompt needs at least one token");
     this.eval();
     const bs = this.config.blockSize;
     let cache: KVCache | null = null;
+    const freeCache = () => {
+      for (const layer of cache?.layers ?? []) {
+        layer.k.dispose();
+        layer.v.dispose();
+      }
+      cache = null;
+    };
+    /** Rows [from, T) of every row as an int32 [B, T - from] tensor. */
+    const window = (from: number) => {
+      const flat = new Int32Array(B * (T - from));
+      for (let b = 0; b < B; b++) flat.set(ids[b]!.subarray(from, T), b * (T - from));
+      return fromValues(flat, [B, T - from], { dtype: "int32" });
+    };
     return {
       generator,
-      get seq() {
-        return seq;
-      },
       step: (): { next: Tensor | null; probs: Tensor | null } => {
-        const T = seq.shape[1]!;
         const out = tidy(() => {
           let input: Tensor;
-          if (kvCache && cache && cache.length > 0 && cache.length + 1 <= bs) input = seq.slice(1, T - 1, T);
+          if (kvCache && cache && cache.length > 0 && cache.length + 1 <= bs) input = window(T - 1);
           else {
-            input = T > bs ? seq.slice(1, T - bs, T) : seq;
+            // Rebuilt from the cropped context: the old keys and values are no longer needed.
+            freeCache();
+            input = window(Math.max(0, T - bs));
             cache = kvCache ? this.newCache() : null;
           }
           const { logits } = this.forward(input, { cache, lastOnly: true });
@@ -568,10 +626,33 @@ export class GPT extends Module {
         cache = out.cache;
         return { next: out.next, probs: out.probs };
       },
-      append: (token: Tensor) => {
-        seq = cat([seq, token.cast("int32")], 1);
+      /** The new token of each row. */
+      append: (next: ArrayLike<number>) => {
+        for (let b = 0; b < B; b++) ids[b]![T] = next[b]!;
+        T++;
+        onToken?.(next[0]!);
       },
-      done: () => this.train(wasTraining),
+      result: () => {
+        const flat = new Int32Array(B * T);
+        for (let b = 0; b < B; b++) flat.set(ids[b]!.subarray(0, T), b * T);
+        return fromValues(flat, [B, T], { dtype: "int32" });
+      },
+      done: () => {
+        freeCache();
+        this.train(wasTraining);
+      },
     };
   }
+}
+
+/** The most tokens one generate() call appends to a row (its ids are held in memory). */
+export const MAX_GENERATED_TOKENS = 10_000_000;
+
+/** A prompt (ids, or int32 [B, T] with its values) as one Int32Array per row. */
+function promptRows(idx: Tensor | number[], values: ArrayLike<number> | null): Int32Array[] {
+  if (Array.isArray(idx)) return [Int32Array.from(idx)];
+  if (idx.ndim !== 2)
+    throw new RangeError(`GPT.generate: expected token ids [B, T], got [${idx.shape.join(", ")}]`);
+  const [B, T] = idx.shape as [number, number];
+  return Array.from({ length: B }, (_, b) => Int32Array.from({ length: T }, (_, t) => values![b * T + t]!));
 }

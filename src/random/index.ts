@@ -54,6 +54,9 @@ export class Random {
   }
 
   setState(state: RandomState): this {
+    // xoshiro's one invalid state: all-zero words stay zero, the same "random" number forever.
+    if (state.s.every((w) => (w | 0) === 0))
+      throw new RangeError("Random state: the four words are all zero, which xoshiro128** never leaves");
     [this.s0, this.s1, this.s2, this.s3] = state.s;
     this.spareNormal = state.spareNormal;
     return this;

@@ -33,7 +33,9 @@ import { getEncoding } from "../tokenizer/index.js";
 import {
   type CheckpointFiles,
   checkCheckpointWeights,
+  checkTrainSizes,
   GPTTrainer,
+  isSharded,
   modelConfig,
   onHost,
   type TrainConfig,
@@ -247,6 +249,8 @@ export interface TrainOptions {
   /** Where data sets are prepared (default: HERO_DATA_DIR or ~/.cache/herograd). */
   dataDir: string;
   resume?: boolean;
+  /** With resume: start AdamW afresh (zero moments) instead of requiring optimizer.safetensors. */
+  resetOptimizer?: boolean;
   onEvent?: (e: TrainEvent) => void;
   /** The HellaSwag file for config.hellaswagExamples (default: hellaswag_val.jsonl found as `hero gpt eval` finds it). */
   hellaswag?: string;
@@ -271,12 +275,19 @@ export interface TrainResult {
 /**
  * Resume: the checkpoint's parts, validated; `state` says which model to build and where the run stood.
  */
-function readResumeCheckpoint(outDir: string): {
+function readResumeCheckpoint(
+  outDir: string,
+  resetOptimizer: boolean,
+): {
   ck: LoadedCheckpoint;
   state: TrainerState;
   files: CheckpointFiles;
 } {
-  const ck = loadCheckpoint(outDir, "last");
+  const ck = loadCheckpoint(outDir, "last", {
+    optimizer: resetOptimizer ? "skip" : "required",
+    missingOptimizerHint:
+      "pass --reset-optimizer to go on with the optimizer reset (zero Adam moments), or resume from a complete checkpoint",
+  });
   const files = checkpointFiles(ck.path);
   return { ck, state: validateTrainerState(ck.state, files.state), files };
 }
@@ -347,7 +358,7 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
   let resumed: ReturnType<typeof readResumeCheckpoint> | null = null;
   if (options.resume) {
     if (!hasCheckpoint(outDir)) throw new Error(`--resume: no checkpoint in ${outDir}`);
-    resumed = readResumeCheckpoint(outDir);
+    resumed = readResumeCheckpoint(outDir, options.resetOptimizer === true);
     // Settings that change the model shape come from the checkpoint; the rest (e.g. maxIters) from options.
     config = { ...config, ...pickModel(resumed.state.config) };
   }
@@ -370,13 +381,27 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
     if (resumed.state.vocabSize !== vocabSize)
       throw new CheckpointError(
         resumed.files.state,
-        `vocabSize ${resumed.state.vocabSize}, but the data in ${dataDir} gives ${vocabSize}`,
+        `vocabSize ${resumed.state.vocabSize}, but ${existsSync(join(dataDir, "meta.json")) ? join(dataDir, "meta.json") : `the data in ${dataDir}`} gives ${vocabSize}`,
       );
     // Before the model is built: its size comes from state.json, which must agree with the weights.
     checkCheckpointWeights(modelConfig(config, vocabSize), resumed.ck.weights, resumed.files.weights);
   }
-  const trainer = new GPTTrainer(config, vocabSize, openTrainingData(dataDir, config, vocabSize));
-  if (resumed) trainer.restore(resumed.ck.weights, resumed.ck.optimizer, resumed.state, resumed.files);
+  checkTrainSizes(config);
+  const data = openTrainingData(dataDir, config, vocabSize);
+  if (!isSharded(data))
+    for (const [split, tokens] of [
+      ["train.bin", data.train],
+      ["val.bin", data.val],
+    ] as const)
+      if (tokens.length <= config.blockSize + 1)
+        throw new Error(
+          `block_size ${config.blockSize} needs more than ${config.blockSize + 1} tokens, but ${join(dataDir, split)} holds ${tokens.length}`,
+        );
+  const trainer = new GPTTrainer(config, vocabSize, data);
+  if (resumed)
+    trainer.restore(resumed.ck.weights, resumed.ck.optimizer, resumed.state, resumed.files, {
+      resetOptimizer: options.resetOptimizer === true,
+    });
   // HellaSwag examples are read and checked against the model once, before any training.
   let hellaswag: HellaSwagExample[] = [];
   if (config.hellaswagExamples > 0) {
@@ -431,7 +456,9 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
         generator: new Random(config.seed + iter),
         topK: 200,
       });
-      emit({ type: "sample", iter, text: codec.decode([...(await out.data())].slice(1)) });
+      const ids = [...(await out.data())].slice(1);
+      out.dispose();
+      emit({ type: "sample", iter, text: codec.decode(ids) });
     }
   };
   let stopped = false;

@@ -130,8 +130,11 @@ export async function runGPT2Selftest(paths: SelftestPaths): Promise<SelftestChe
   }
 
   // Greedy decode with the untrained weights, before training changes them.
-  const greedy = model.generate(ref.greedy.prompt, ref.greedy.new_tokens.length, { temperature: 0 });
+  const greedy = await model.generateAsync(ref.greedy.prompt, ref.greedy.new_tokens.length, {
+    temperature: 0,
+  });
   const tokens = [...(await greedy.data())];
+  greedy.dispose();
   const same =
     tokens.length === ref.greedy.tokens.length && tokens.every((t, i) => t === ref.greedy.tokens[i]);
   checks.push({
@@ -139,11 +142,15 @@ export async function runGPT2Selftest(paths: SelftestPaths): Promise<SelftestChe
     passed: same,
     detail: same ? tokens.join(" ") : `got ${tokens.join(" ")}, expected ${ref.greedy.tokens.join(" ")}`,
   });
-  const decode = async (kvCache: boolean) => [
-    ...(await model
-      .generate(ref.greedy.prompt, ref.greedy.new_tokens.length, { temperature: 0, kvCache })
-      .data()),
-  ];
+  const decode = async (kvCache: boolean) => {
+    const out = await model.generateAsync(ref.greedy.prompt, ref.greedy.new_tokens.length, {
+      temperature: 0,
+      kvCache,
+    });
+    const ids = [...(await out.data())];
+    out.dispose();
+    return ids;
+  };
   const cached = await decode(true);
   const uncached = await decode(false);
   checks.push({

@@ -7,7 +7,14 @@
  */
 import type { LoaderState, TokenLoader } from "../data/shards.js";
 import { CheckpointError } from "../io/errors.js";
-import { GPT, type GPTConfig, gptParameterShapes } from "../models/gpt.js";
+import {
+  GPT,
+  GPT_LIMITS,
+  type GPTConfig,
+  gptParameterShapes,
+  MAX_GENERATED_TOKENS,
+  validateGPTConfig,
+} from "../models/gpt.js";
 import { AdamW, clipGradNorm, clipGradNormTensor, cosineWithWarmup } from "../optim/index.js";
 import { Random, type RandomState } from "../random/index.js";
 import { cat, fromValues, noGrad, type Tensor, tensor, tidy } from "../tensor/index.js";
@@ -211,6 +218,7 @@ export function applyOverrides(config: TrainConfig, settings: readonly string[])
     if (!Number.isInteger(c[k]) || c[k] <= 0)
       throw new Error(`setting ${k} must be a positive integer, got ${c[k]}`);
   }
+  checkTrainSizes(c);
   if (c.gelu !== "tanh" && c.gelu !== "none")
     throw new Error(`setting gelu must be tanh or none, got "${c.gelu}"`);
   if (!Number.isInteger(c.totalBatchSize) || c.totalBatchSize < 0)
@@ -230,6 +238,33 @@ export function applyOverrides(config: TrainConfig, settings: readonly string[])
     c.gradientAccumulationSteps = steps;
   }
   return c;
+}
+
+/** The most tokens in one micro-batch (batch_size × block_size): its activations are allocated at once. */
+export const MAX_BATCH_TOKENS = 2 ** 22;
+
+/**
+ * The sizes a run allocates by, against the model's limits and each other, before anything is
+ * built; errors name the setting (nanoGPT's name), its value and the limit.
+ */
+export function checkTrainSizes(c: TrainConfig): void {
+  const limits: [string, number, number, number][] = [
+    ["block_size", c.blockSize, 1, GPT_LIMITS.blockSize],
+    ["n_layer", c.nLayer, 1, GPT_LIMITS.nLayer],
+    ["n_head", c.nHead, 1, GPT_LIMITS.nHead],
+    ["n_embd", c.nEmbd, 1, GPT_LIMITS.nEmbd],
+    ["vocab_size", c.vocabSize, 0, GPT_LIMITS.vocabSize],
+    ["batch_size", c.batchSize, 1, MAX_BATCH_TOKENS],
+    ["sample_tokens", c.sampleTokens, 0, MAX_GENERATED_TOKENS],
+  ];
+  for (const [name, value, min, max] of limits)
+    if (!Number.isInteger(value) || value < min || value > max)
+      throw new Error(`setting ${name} must be an integer in [${min}, ${max}], got ${value}`);
+  if (c.batchSize * c.blockSize > MAX_BATCH_TOKENS)
+    throw new Error(
+      `batch_size × block_size = ${c.batchSize} × ${c.blockSize} = ${c.batchSize * c.blockSize} tokens per micro-batch, over the limit of ${MAX_BATCH_TOKENS}`,
+    );
+  validateGPTConfig(modelConfig(c, c.vocabSize > 0 ? c.vocabSize : 1));
 }
 
 export function modelConfig(c: TrainConfig, vocabSize: number): GPTConfig {
@@ -275,7 +310,7 @@ export interface ShardedSplits {
 
 export type TrainingData = TokenSplits | ShardedSplits;
 
-function isSharded(data: TrainingData): data is ShardedSplits {
+export function isSharded(data: TrainingData): data is ShardedSplits {
   return !(data.train instanceof Uint16Array);
 }
 
@@ -359,6 +394,10 @@ export function validateTrainerState(raw: unknown, file: string): TrainerState {
     (rng.spareNormal !== null && typeof rng.spareNormal !== "number")
   )
     fail(`"rng" is not a generator state ({s: four 32-bit words, spareNormal})`);
+  if ((rng.s as number[]).every((w) => (w | 0) === 0))
+    fail(
+      `"rng": the generator's four words are all zero, a state xoshiro128** never leaves (every batch the same)`,
+    );
   const opt = s.optimizer as Record<string, unknown>;
   if (!isObject(opt) || !isCount(opt.step) || !Array.isArray(opt.groups))
     fail(`"optimizer" must be {step, groups}`);
@@ -390,6 +429,12 @@ export function validateTrainerState(raw: unknown, file: string): TrainerState {
     fail(`config.dropout must be in [0, 1), got ${JSON.stringify(c.dropout)}`);
   if ((c.nEmbd as number) % (c.nHead as number) !== 0)
     fail(`config.nEmbd ${c.nEmbd} is not divisible by config.nHead ${c.nHead}`);
+  try {
+    // The limits on each size and on the parameter count, before a model of them is allocated.
+    validateGPTConfig(modelConfig(c as unknown as TrainConfig, s.vocabSize as number));
+  } catch (error) {
+    fail((error as Error).message);
+  }
   if (
     s.loader !== undefined &&
     (!isObject(s.loader) || !isCount(s.loader.shard) || !isCount(s.loader.position))
@@ -623,6 +668,7 @@ export class GPTTrainer {
     optimizer: Map<string, Tensor> | undefined,
     state: TrainerState,
     files: CheckpointFiles = { weights: "weights", optimizer: "optimizer state", state: "state" },
+    { resetOptimizer = false }: { resetOptimizer?: boolean } = {},
   ): void {
     checkCheckpointWeights(this.model.config, weights, files.weights);
     const params = this.optimizer.paramGroups.flatMap((g) => g.params);
@@ -645,11 +691,13 @@ export class GPTTrainer {
       byIndex[m[1]!]![m[2]!] = t;
     }
     this.model.loadStateDict(weights, { strict: false });
-    this.optimizer.loadStateDict({
-      step: state.optimizer.step,
-      groups: state.optimizer.groups as never,
-      state: byIndex,
-    });
+    // Reset: AdamW as new (zero moments, step 0 for the bias correction); the schedule sets lr.
+    if (!resetOptimizer)
+      this.optimizer.loadStateDict({
+        step: state.optimizer.step,
+        groups: state.optimizer.groups as never,
+        state: byIndex,
+      });
     this.rng.setState(state.rng);
     if (isSharded(this.data)) {
       if (!state.loader)

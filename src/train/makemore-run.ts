@@ -9,6 +9,8 @@ import {
   splitWords,
   type WordSplit,
 } from "../data/index.js";
+import { CheckpointError } from "../io/errors.js";
+import { gptParameterCount } from "../models/gpt.js";
 import { Mlp, mlpBatchNorm, sampleWords, wavenet } from "../models/makemore.js";
 import {
   BigramTable,
@@ -279,4 +281,103 @@ export function sampleMakemore(
   return isWindowType(config.type)
     ? sampleWords(model, data.vocab, config.blockSize, count, { generator, temperature })
     : sampleSequences(model as SequenceModel, data.vocab, count, { generator, temperature });
+}
+
+/** The largest sizes a makemore checkpoint may claim (the lectures use 3 to 64 and names of ~15 letters). */
+export const MAKEMORE_LIMITS = {
+  nEmbd: 65_536,
+  nHidden: 65_536,
+  blockSize: 1024,
+  sequenceBlock: 1024,
+  vocab: 65_536,
+};
+
+/**
+ * Elements of a makemore model's state (parameters and BatchNorm's running statistics), computed
+ * from its config without building it.
+ */
+export function makemoreStateSize(config: MakemoreConfig, vocabSize: number, sequenceBlock: number): number {
+  const V = vocabSize;
+  const { nEmbd: E, nHidden: H, blockSize: T } = config;
+  const head = H * V + V;
+  switch (config.type) {
+    case "mlp":
+      return V * E + T * E * H + H + head;
+    case "mlp-bn":
+      return V * E + T * E * H + 4 * H + head;
+    case "wavenet": {
+      const levels = Math.log2(T);
+      return V * E + 2 * E * H + 4 * H + (levels - 1) * (2 * H * H + 4 * H) + head;
+    }
+    case "bigram":
+      return V * V;
+    case "rnn":
+      return H + V * E + (E + H) * H + H + head;
+    case "gru":
+      return H + V * E + 3 * ((E + H) * H + H) + head;
+    case "bow":
+      return V * E + sequenceBlock * E + (E * H + H) + (H * E + E) + E * V + V;
+    case "transformer":
+      // The state lists the tied lm_head.weight beside wte.
+      return (
+        V * E +
+        gptParameterCount({
+          vocabSize: V,
+          blockSize: sequenceBlock,
+          nLayer: 4,
+          nHead: 4,
+          nEmbd: E,
+          dropout: 0,
+          bias: true,
+        })
+      );
+  }
+}
+
+/**
+ * A makemore checkpoint's state.json checked before its model is built: each size in range, and the
+ * model they describe the size of the weights in model.safetensors (a config claiming a bigger model
+ * than its weights is an error, not gigabytes). Errors name the file, the field, the value and the limit.
+ */
+export function checkMakemoreCheckpoint(
+  state: Record<string, unknown>,
+  weights: ReadonlyMap<string, { numel(): number }>,
+  stateFile: string,
+  weightsFile: string,
+): { config: MakemoreConfig; vocab: CharVocabulary; sequenceBlock: number } {
+  const fail = (why: string): never => {
+    throw new CheckpointError(stateFile, why);
+  };
+  const config = state.config as MakemoreConfig;
+  if (typeof config !== "object" || config === null) fail(`"config" is not an object`);
+  if (!(MAKEMORE_TYPES as readonly unknown[]).includes(config.type))
+    fail(`config.type must be one of ${MAKEMORE_TYPES.join(", ")}, got ${JSON.stringify(config.type)}`);
+  const inRange = (name: string, value: unknown, min: number, max: number): number => {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max)
+      fail(`${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`);
+    return value as number;
+  };
+  inRange("config.nEmbd", config.nEmbd, 0, MAKEMORE_LIMITS.nEmbd);
+  inRange("config.nHidden", config.nHidden, 0, MAKEMORE_LIMITS.nHidden);
+  inRange("config.blockSize", config.blockSize, 0, MAKEMORE_LIMITS.blockSize);
+  const sequenceBlock = inRange("sequenceBlock", state.sequenceBlock, 1, MAKEMORE_LIMITS.sequenceBlock);
+  if (config.type === "wavenet" && !(Number.isInteger(Math.log2(config.blockSize)) && config.blockSize >= 2))
+    fail(`config.blockSize must be a power of two >= 2 for wavenet, got ${config.blockSize}`);
+  const itos = state.vocab;
+  if (
+    !Array.isArray(itos) ||
+    itos.length < 2 ||
+    itos.length > MAKEMORE_LIMITS.vocab ||
+    !itos.every((c) => typeof c === "string")
+  )
+    fail(`"vocab" must be a list of 2 to ${MAKEMORE_LIMITS.vocab} characters`);
+  const vocab = new CharVocabulary((itos as string[]).slice(1));
+  const want = makemoreStateSize(config, vocab.size, sequenceBlock);
+  let have = 0;
+  for (const t of weights.values()) have += t.numel();
+  if (want !== have)
+    fail(
+      `config.nEmbd ${config.nEmbd}, config.nHidden ${config.nHidden}, config.blockSize ${config.blockSize} and ${vocab.size} characters make a ${config.type} model of ${want} parameters, but ${weightsFile} holds ${have}`,
+    );
+  return { config, vocab, sequenceBlock };
 }

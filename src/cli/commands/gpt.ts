@@ -12,7 +12,7 @@ import { defaultDataDir, hellaswagFile, loadText } from "../../data/node.js";
 import { prepareShards } from "../../data/shards-node.js";
 import { ourKeyToHF } from "../../io/gpt2.js";
 import { loadHFGPT2, saveHFGPT2 } from "../../io/node.js";
-import type { GPT } from "../../models/gpt.js";
+import { type GPT, MAX_GENERATED_TOKENS } from "../../models/gpt.js";
 import { Random } from "../../random/index.js";
 import { backendNames, setBackend } from "../../tensor/index.js";
 import { getEncoding } from "../../tokenizer/index.js";
@@ -28,10 +28,15 @@ import {
   nonNegativeNumberOption,
   positiveIntOption,
   type Range,
+  rangeOption,
   seedOption,
 } from "../options.js";
 import { startProgress } from "../progress.js";
 import { claimOutputFolder } from "../run-folder.js";
+
+/** --tokens: generation holds every id in memory, so a count is bounded before anything runs. */
+const tokensOption = rangeOption({ integer: true, min: 1, max: MAX_GENERATED_TOKENS });
+const samplesOption = rangeOption({ integer: true, min: 1, max: 1000 });
 
 function useBackend(name: string | undefined): void {
   if (!name) return;
@@ -196,6 +201,10 @@ export function registerGPT(program: Command, selftest: Command): void {
     .option("--resume", "continue from the last checkpoint in --out")
     .option("--overwrite", "start afresh in --out, moving the run it holds aside to <out>.old-<time>")
     .option(
+      "--reset-optimizer",
+      "with --resume: start the optimizer afresh (zero Adam moments), e.g. when optimizer.safetensors is lost",
+    )
+    .option(
       "--hellaswag <file>",
       "HellaSwag JSONL for --set hellaswag_examples=N (default: hellaswag_val.jsonl in HERO_DATA_DIR)",
     )
@@ -208,10 +217,12 @@ export function registerGPT(program: Command, selftest: Command): void {
         out: string;
         resume?: boolean;
         overwrite?: boolean;
+        resetOptimizer?: boolean;
         hellaswag?: string;
         dataDir?: string;
         backend?: string;
       }) => {
+        if (opts.resetOptimizer && !opts.resume) throw new Error("--reset-optimizer only goes with --resume");
         useBackend(opts.backend);
         const config = applyOverrides(presetConfig(opts.preset), opts.set);
         checkSettings(config, opts.set);
@@ -232,6 +243,7 @@ export function registerGPT(program: Command, selftest: Command): void {
             outDir,
             dataDir: opts.dataDir ?? defaultDataDir(),
             resume: opts.resume === true,
+            resetOptimizer: opts.resetOptimizer === true,
             ...(opts.hellaswag ? { hellaswag: opts.hellaswag } : {}),
             onEvent: (e) => {
               if (e.type === "train") {
@@ -276,10 +288,10 @@ export function registerGPT(program: Command, selftest: Command): void {
       "the --out directory of a training run (or one checkpoint directory)",
     )
     .option("--prompt <text>", "start of the text", "\n")
-    .option("--tokens <n>", "tokens to generate", positiveIntOption, 500)
+    .option("--tokens <n>", "tokens to generate", tokensOption, 500)
     .option("--temperature <t>", "sampling temperature (0: greedy)", nonNegativeNumberOption, 0.8)
     .option("--top-k <k>", "sample among the k most likely tokens (0: all)", nonNegativeIntOption, 200)
-    .option("--num-samples <n>", "number of samples", positiveIntOption, 1)
+    .option("--num-samples <n>", "number of samples", samplesOption, 1)
     .option("--seed <n>", "random seed", seedOption, 1337)
     .option("--last", "use the last checkpoint instead of the best")
     .option("--data-dir <dir>", "where prepared data sets live")
@@ -312,7 +324,9 @@ export function registerGPT(program: Command, selftest: Command): void {
             topK: opts.topK > 0 ? opts.topK : null,
             generator,
           });
-          console.log(codec.decode([...(await out.data())]));
+          const ids = [...(await out.data())];
+          out.dispose();
+          console.log(codec.decode(ids));
           if (opts.numSamples > 1) console.log("---------------");
         }
       },
@@ -428,10 +442,10 @@ export function registerGPT(program: Command, selftest: Command): void {
     )
     .option("--config <file>", "config.json (default: beside the weights)")
     .option("--prompt <text>", "prompt", "Hello, I'm a language model,")
-    .option("--tokens <n>", "tokens to generate", positiveIntOption, 30)
+    .option("--tokens <n>", "tokens to generate", tokensOption, 30)
     .option("--top-k <k>", "sample among the k most likely tokens (0: all)", nonNegativeIntOption, 50)
     .option("--temperature <t>", "sampling temperature (0: greedy)", nonNegativeNumberOption, 1)
-    .option("--num-samples <n>", "number of samples", positiveIntOption, 1)
+    .option("--num-samples <n>", "number of samples", samplesOption, 1)
     .option("--seed <n>", "random seed", seedOption, 42)
     .option("--backend <name>", "tensor backend")
     .action(
@@ -467,6 +481,7 @@ export function registerGPT(program: Command, selftest: Command): void {
             generator,
           });
           const ids = [...out.dataSync()].filter((i) => i < 50257);
+          out.dispose();
           console.log(`> ${enc.decode(ids)}`);
         }
       },

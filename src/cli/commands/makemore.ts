@@ -10,6 +10,7 @@ import { runDiagnostics } from "../../train/diagnostics.js";
 import { windowTensors } from "../../train/makemore.js";
 import {
   buildMakemoreModel,
+  checkMakemoreCheckpoint,
   MAKEMORE_TYPES,
   type MakemoreConfig,
   type MakemoreType,
@@ -25,6 +26,7 @@ import {
   numberOption,
   positiveIntOption,
   positiveNumberOption,
+  rangeOption,
   seedOption,
 } from "../options.js";
 import { startProgress } from "../progress.js";
@@ -186,16 +188,23 @@ export function registerMakemore(program: Command): void {
     .command("sample")
     .description("sample names from a checkpoint written by `hero makemore train`")
     .requiredOption("--checkpoint <dir>", "checkpoint directory")
-    .option("--count <n>", "how many names", positiveIntOption, 20)
+    .option("--count <n>", "how many names", rangeOption({ integer: true, min: 1, max: 10_000 }), 20)
     .option("--temperature <x>", "softmax temperature (lower = safer names)", positiveNumberOption, 1)
     .option("--seed <n>", "sampling seed", seedOption, 0)
     .action(async (opts: { checkpoint: string; count: number; temperature: number; seed: number }) => {
       const ckpt = loadCheckpoint(opts.checkpoint);
       await checkFiniteWeights(ckpt.weights, join(ckpt.path, "model.safetensors"));
-      if (ckpt.state.kind !== "makemore") throw new Error(`${ckpt.path} is not a makemore checkpoint`);
-      const config = ckpt.state.config as MakemoreConfig;
-      const vocab = new CharVocabulary((ckpt.state.vocab as string[]).slice(1));
-      const model = buildMakemoreModel(config, vocab.size, ckpt.state.sequenceBlock as number, new Random(0));
+      if (ckpt.state.kind !== "makemore")
+        throw new Error(
+          `${join(ckpt.path, "state.json")}: "kind" is not "makemore": not a makemore checkpoint`,
+        );
+      const { config, vocab, sequenceBlock } = checkMakemoreCheckpoint(
+        ckpt.state,
+        ckpt.weights,
+        join(ckpt.path, "state.json"),
+        join(ckpt.path, "model.safetensors"),
+      );
+      const model = buildMakemoreModel(config, vocab.size, sequenceBlock, new Random(0));
       model.loadStateDict(ckpt.weights);
       for (const name of sampleMakemore(
         model,

@@ -7,6 +7,7 @@ import { appendFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from "../../io/checkpoint.js";
+import { CheckpointError } from "../../io/errors.js";
 import { Random } from "../../random/index.js";
 import {
   DOWN,
@@ -68,10 +69,15 @@ export async function trainPong(opts: TrainOptions): Promise<PongTrainer> {
   let trainer: PongTrainer;
   if (opts.resume) {
     if (!hasCheckpoint(out)) throw new Error(`--resume: no checkpoint in ${out}`);
-    const ck = loadCheckpoint(out, "last");
+    const ck = loadCheckpoint(out, "last", { optimizer: "required" });
     const state = ck.state as unknown as TrainerState;
     trainer = new PongTrainer(state.config);
-    trainer.restore(ck.weights, ck.optimizer, state);
+    try {
+      trainer.restore(ck.weights, ck.optimizer, state);
+    } catch (error) {
+      if (error instanceof RangeError) throw new CheckpointError(join(ck.path, "state.json"), error.message);
+      throw error;
+    }
     console.log(`resumed ${out} at episode ${trainer.episode}`);
   } else {
     const config: ReinforceConfig = {

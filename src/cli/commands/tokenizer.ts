@@ -96,9 +96,25 @@ function shorten(text: string): string {
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
-function specialOptions(allowed: string, disallowed: string): EncodeOptions {
-  const set = (v: string) => (v === "all" || v === "none" ? v : v.split(",").filter((s) => s !== ""));
-  return { allowedSpecial: set(allowed), disallowedSpecial: set(disallowed) };
+function specialOptions(
+  allowed: string,
+  disallowed: string,
+  known: ReadonlyMap<string, number>,
+): EncodeOptions {
+  const set = (flag: string, v: string) => {
+    if (v === "all" || v === "none") return v;
+    const names = v.split(",").filter((s) => s !== "");
+    const unknown = names.find((name) => !known.has(name));
+    if (unknown !== undefined)
+      throw new Error(
+        `${flag}: ${JSON.stringify(unknown)} is not a special token of this tokenizer (it has ${[...known.keys()].join(", ") || "none"})`,
+      );
+    return names;
+  };
+  return {
+    allowedSpecial: set("--allowed-special", allowed),
+    disallowedSpecial: set("--disallowed-special", disallowed),
+  };
 }
 
 // Bright backgrounds with black text, one per token in turn, as the tiktokenizer app shows them.
@@ -218,7 +234,10 @@ export function registerTokenizer(program: Command, selftest: Command): void {
       const input = readInput(text, opts.file);
       const ids =
         model instanceof RegexTokenizer
-          ? model.encode(input, specialOptions(opts.allowedSpecial, opts.disallowedSpecial))
+          ? model.encode(
+              input,
+              specialOptions(opts.allowedSpecial, opts.disallowedSpecial, model.specialTokens),
+            )
           : model.encode(input);
       if (opts.show) {
         process.stdout.write(`${showTokens(model, ids, !process.env.NO_COLOR)}\n`);

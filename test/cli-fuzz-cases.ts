@@ -1,0 +1,443 @@
+/**
+ * The CLI against mutated inputs: a training run's checkpoint folder (checkpoint.json, state.json,
+ * model.safetensors, optimizer.safetensors), a data set's meta.json, a Hugging Face config.json and
+ * its weights, a makemore checkpoint, a tokenizer model, and the flags of the commands that read
+ * them. Each case runs the command in process (the program `hero` parses, its output swallowed),
+ * and a few run the real `hero` in a child process. Each must end with a clean result or one error
+ * line naming the mutated file or flag (exit code 1 for real runs), within 10 s and 1 GB.
+ * Used by test/cli-fuzz.test.ts (a few hundred cases) and bench/cli-fuzz.ts (10,000).
+ */
+import { spawn } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Command } from "commander";
+import { createProgram } from "../src/cli/program.js";
+import { saveCheckpoint } from "../src/io/checkpoint.js";
+import { Random } from "../src/random/index.js";
+import { GPT2_SPLIT_PATTERN, RegexTokenizer } from "../src/tokenizer/index.js";
+import { applyOverrides, presetConfig } from "../src/train/gpt.js";
+import { trainGPT } from "../src/train/gpt-node.js";
+import { trainMakemore } from "../src/train/makemore-run.js";
+import { mutations } from "./fuzz-mutations.js";
+import { fixture } from "./helpers.js";
+
+const hero = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+/** `hero`'s V8 flags, given directly so that the measured process is the one doing the work. */
+const V8_FLAGS = ["--max-semi-space-size=64", "--experimental-wasm-relaxed-simd"];
+export const LIMIT_MS = 10_000;
+export const LIMIT_BYTES = 2 ** 30;
+
+/** The inputs every case starts from, written once into a temporary folder. */
+interface Inputs {
+  root: string;
+  data: string;
+  run: string;
+  hf: string;
+  makemore: string;
+  tokenizer: string;
+}
+
+async function writeInputs(): Promise<Inputs> {
+  const root = mkdtempSync(join(tmpdir(), "herograd-cli-fuzz-"));
+  // A character data set as `hero gpt prepare` writes it, and a GPT run with one checkpoint.
+  const data = join(root, "data");
+  const chars = "abcdefgh\n ".split("");
+  const ids = Uint16Array.from({ length: 400 }, (_, i) => (i * 7) % chars.length);
+  mkdirSync(join(data, "shakespeare_char"), { recursive: true });
+  writeFileSync(join(data, "shakespeare_char", "train.bin"), new Uint8Array(ids.buffer));
+  writeFileSync(join(data, "shakespeare_char", "val.bin"), new Uint8Array(ids.buffer));
+  const meta = {
+    vocab_size: chars.length,
+    itos: Object.fromEntries(chars.map((c, i) => [String(i), c])),
+    stoi: Object.fromEntries(chars.map((c, i) => [c, i])),
+  };
+  writeFileSync(join(data, "shakespeare_char", "meta.json"), JSON.stringify(meta));
+  const run = join(root, "run");
+  await trainGPT({
+    config: applyOverrides(presetConfig("shakespeare-char"), GPT_SETS),
+    outDir: run,
+    dataDir: data,
+  });
+  // GPT-2 tiny as Hugging Face writes it.
+  const hf = join(root, "hf");
+  cpSync(fixture("gpt2_tiny"), hf, { recursive: true });
+  // A makemore MLP checkpoint.
+  const words = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "harper"];
+  const mm = trainMakemore(words, {
+    type: "mlp",
+    steps: 2,
+    batchSize: 4,
+    evalInterval: 10,
+    samples: 0,
+    nHidden: 16,
+  });
+  const makemore = join(root, "makemore");
+  saveCheckpoint(makemore, {
+    weights: mm.model.stateDict(),
+    state: {
+      kind: "makemore",
+      config: mm.config,
+      vocab: mm.data.vocab.itos,
+      sequenceBlock: mm.data.sequenceBlock,
+    },
+  });
+  // A trained tokenizer.
+  const tok = new RegexTokenizer(GPT2_SPLIT_PATTERN);
+  tok.train("hello world, the quick brown fox jumps over the lazy dog; hello hello world 123", 256 + 16);
+  const tokenizer = join(root, "tok");
+  writeFileSync(`${tokenizer}.model`, tok.modelFile());
+  return { root, data, run, hf, makemore, tokenizer };
+}
+
+const GPT_SETS = [
+  "n_layer=1",
+  "n_head=2",
+  "n_embd=8",
+  "block_size=8",
+  "batch_size=2",
+  "max_iters=1",
+  "eval_iters=1",
+  "sample_tokens=0",
+];
+
+/** The files of the run's current checkpoint (the pointer names it). */
+function runFiles(run: string): string[] {
+  const ck = readdirSync(run).find((f) => f.startsWith("ckpt-"))!;
+  return [
+    join(run, "checkpoint.json"),
+    ...["state.json", "model.safetensors", "optimizer.safetensors"].map((f) => join(run, ck, f)),
+  ];
+}
+
+function makemoreFiles(dir: string): string[] {
+  const ck = readdirSync(dir).find((f) => f.startsWith("ckpt-"))!;
+  return ["state.json", "model.safetensors"].map((f) => join(dir, ck, f));
+}
+
+/** A command line: its words, and the option values a flag mutation may replace. */
+interface CommandLine {
+  args: string[];
+  /** Options whose values are mutated, with values to try besides the wild ones. */
+  values: Record<string, string[]>;
+}
+
+function commands(x: Inputs): Record<string, CommandLine> {
+  return {
+    sample: {
+      args: ["gpt", "sample", "--checkpoint", x.run, "--last", "--data-dir", x.data, "--tokens", "3"],
+      values: {
+        "--tokens": ["1", "20", "0", "1e12", "10000001"],
+        "--temperature": ["0", "0.5", "2", "-1", "1e309"],
+        "--top-k": ["0", "1", "5", "-3", "99999999"],
+        "--seed": ["7", "-1", "1.5", "1e20"],
+        "--num-samples": ["2", "0", "-1", "1001"],
+        "--prompt": ["ab", "", "zzz", "\u0000"],
+      },
+    },
+    resume: {
+      args: [
+        "gpt",
+        "train",
+        "--preset",
+        "shakespeare-char",
+        ...GPT_SETS.flatMap((s) => ["--set", s]),
+        "--out",
+      ],
+      values: {},
+    },
+    generate: {
+      args: ["gpt2", "generate", "--weights", x.hf, "--prompt", "!", "--tokens", "3"],
+      values: {
+        "--tokens": ["1", "40", "0", "1e12"],
+        "--top-k": ["0", "3", "-1", "100000"],
+        "--temperature": ["0", "1.5", "-2", "NaN"],
+        "--seed": ["3", "abc", "-5"],
+        "--num-samples": ["2", "0"],
+        "--prompt": ["hi", "", "\uffff"],
+      },
+    },
+    makemore: {
+      args: ["makemore", "sample", "--checkpoint", x.makemore, "--count", "2"],
+      values: {
+        "--count": ["1", "5", "0", "-1", "1e9", "10001"],
+        "--temperature": ["0.5", "0", "-1", "Infinity"],
+        "--seed": ["1", "2.5", "x"],
+      },
+    },
+    encode: {
+      args: ["tokenizer", "encode", "--model", x.tokenizer, "hello world 123"],
+      values: { "--format": ["json", "space", "xml", ""], "--allowed-special": ["all", "none", "<|x|>", ""] },
+    },
+    decode: { args: ["tokenizer", "decode", "--model", x.tokenizer, "[104, 101, 32]"], values: {} },
+  };
+}
+
+const WILD_VALUES = ["", "-1", "0", "1e400", "NaN", "abc", "0x10", "2.5", "9007199254740993", "--", "-"];
+
+/** One case: what to run, the file it mutated (restored afterwards) or the flag it changed. */
+interface Case {
+  args: string[];
+  /** A mutated file (the error must name it) ... */
+  file?: string;
+  original?: Uint8Array;
+  /** ... or a flag (the error must name it). */
+  flag?: string;
+}
+
+function makeCase(x: Inputs, rng: Random, m: ReturnType<typeof mutations>): Case {
+  const cmds = commands(x);
+  const resumeArgs = [...cmds.resume!.args, x.run, "--resume", "--data-dir", x.data];
+  const kind = rng.randint(0, 12);
+  const mutateFile = (file: string): Case => {
+    const original = new Uint8Array(readFileSync(file));
+    let bytes: Uint8Array;
+    if (file.endsWith(".safetensors")) bytes = m.mutateSafetensors(original);
+    else if (file.endsWith(".json")) {
+      const text = new TextDecoder().decode(original);
+      bytes = new TextEncoder().encode(
+        rng.random() < 0.3 ? m.breakJson(text) : JSON.stringify(m.mutateJson(JSON.parse(text))),
+      );
+    } else bytes = new TextEncoder().encode(m.mutateText(new TextDecoder().decode(original)));
+    writeFileSync(file, bytes);
+    return { args: [], file, original };
+  };
+  if (kind <= 2) {
+    // The run's checkpoint, read by `gpt sample` or a resumed `gpt train`.
+    const c = mutateFile(m.pick(runFiles(x.run)));
+    c.args = kind === 0 ? resumeArgs : cmds.sample!.args;
+    return c;
+  }
+  if (kind === 3) {
+    const c = mutateFile(join(x.data, "shakespeare_char", "meta.json"));
+    c.args = resumeArgs;
+    return c;
+  }
+  if (kind <= 5) {
+    const c = mutateFile(join(x.hf, kind === 4 || rng.random() < 0.5 ? "config.json" : "model.safetensors"));
+    c.args = cmds.generate!.args;
+    return c;
+  }
+  if (kind === 6) {
+    const c = mutateFile(m.pick(makemoreFiles(x.makemore)));
+    c.args = cmds.makemore!.args;
+    return c;
+  }
+  if (kind === 7) {
+    const c = mutateFile(`${x.tokenizer}.model`);
+    c.args = rng.random() < 0.5 ? cmds.encode!.args : cmds.decode!.args;
+    return c;
+  }
+  // A flag: a value replaced, a setting of `gpt train --set` changed, an unknown flag, a required one dropped.
+  const name = m.pick(["sample", "generate", "makemore", "encode", "resume"] as const);
+  const line = name === "resume" ? { args: resumeArgs, values: {} } : cmds[name]!;
+  const args = [...line.args];
+  const flags = Object.keys(line.values);
+  const how = rng.randint(0, 4);
+  if (name === "resume" || how === 0) {
+    // --set key=value with a wild value (settings are flags too).
+    const key = m.pick([
+      "block_size",
+      "n_layer",
+      "n_embd",
+      "batch_size",
+      "max_iters",
+      "eval_iters",
+      "sample_tokens",
+    ]);
+    // Iteration counts take no huge values: a run asked for 1e12 steps is a long run, not a bad input.
+    const iterations = key === "max_iters" || key === "eval_iters";
+    const value = m.pick([...WILD_VALUES, "1", "2", "-5", ...(iterations ? [] : ["2000000", "1e12"])]);
+    const set = ["--set", `${key}=${value}`];
+    if (name === "resume") args.splice(args.indexOf("--out"), 0, ...set);
+    else {
+      // Other commands have no --set: the error names it.
+      args.push(...set);
+      return { args, flag: "--set" };
+    }
+    return { args, flag: key };
+  }
+  if (how === 1 && flags.length > 0) {
+    const flag = m.pick(flags);
+    const value = rng.random() < 0.5 ? m.pick(line.values[flag]!) : m.pick(WILD_VALUES);
+    const at = args.indexOf(flag);
+    if (at >= 0) args[at + 1] = value;
+    else args.push(flag, value);
+    return { args, flag };
+  }
+  if (how === 2) {
+    const flag = m.pick(["--bogus", "--tokens", "--checkpoint", "--weights", "--model"]);
+    args.push(flag);
+    return { args, flag };
+  }
+  // Drop a flag and its value.
+  const at = args.findIndex((a, i) => i > 1 && a.startsWith("--") && !["--last", "--resume"].includes(a));
+  const flag = args[at]!;
+  args.splice(at, 2);
+  return { args, flag };
+}
+
+/** Every subcommand throws instead of exiting, and writes nothing. */
+function quiet(command: Command): Command {
+  command.exitOverride().configureOutput({ writeOut: () => {}, writeErr: () => {} });
+  for (const sub of command.commands) quiet(sub);
+  return command;
+}
+
+/** What the error (or the real run's error line) must name. */
+function expected(c: Case): string[] {
+  // A setting is named as typed (max_iters) or as the config's field (maxIters).
+  if (c.flag) return [c.flag, c.flag.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase())];
+  const file = c.file!;
+  // A checkpoint's files are named by their path; its pointer by the run folder.
+  // Tokenizer models are named with the line at fault: "tok.model:7: ...".
+  return [file, basename(file) === "checkpoint.json" ? dirname(file) : `${basename(file)}:`];
+}
+
+export interface FuzzReport {
+  cases: number;
+  ok: number;
+  errors: number;
+  cliRuns: number;
+  slowestMs: number;
+  peakRssMB: number;
+  failures: string[];
+  /** Error messages by kind (digits folded), for reading what the fuzz reached. */
+  messages: Map<string, number>;
+}
+
+/** Run `cases` in-process cases and `cliRuns` real `hero` runs (every cases/cliRuns-th case). */
+export async function fuzzCli(
+  { cases, cliRuns, seed = 23 }: { cases: number; cliRuns: number; seed?: number },
+  log: (line: string) => void = () => {},
+): Promise<FuzzReport> {
+  const inputs = await writeInputs();
+  const rng = new Random(seed);
+  const m = mutations(rng);
+  const report: FuzzReport = {
+    cases: 0,
+    ok: 0,
+    errors: 0,
+    cliRuns: 0,
+    slowestMs: 0,
+    peakRssMB: 0,
+    failures: [],
+    messages: new Map(),
+  };
+  const every = cliRuns > 0 ? Math.max(1, Math.floor(cases / cliRuns)) : Number.POSITIVE_INFINITY;
+  const baseRss = process.memoryUsage().rss;
+  const write = {
+    out: process.stdout.write,
+    err: process.stderr.write,
+    log: console.log,
+    error: console.error,
+  };
+  try {
+    for (let i = 0; i < cases; i++) {
+      const c = makeCase(inputs, rng, m);
+      const real = i % every === 0 && report.cliRuns < cliRuns;
+      if (process.env.FUZZ_DEBUG) log(`case ${i}: ${c.args.join(" ")} (${c.file ?? c.flag})`);
+      const t0 = performance.now();
+      let failure: string | null = null;
+      try {
+        if (real) {
+          report.cliRuns++;
+          failure = await realRun(c, report);
+        } else {
+          process.stdout.write = process.stderr.write = () => true;
+          console.log = console.error = () => {};
+          try {
+            await quiet(createProgram()).parseAsync(["node", "hero", ...c.args]);
+            report.ok++;
+          } catch (error) {
+            failure = judge(c, error instanceof Error ? error.message : String(error), report);
+          } finally {
+            Object.assign(process.stdout, { write: write.out });
+            Object.assign(process.stderr, { write: write.err });
+            console.log = write.log;
+            console.error = write.error;
+          }
+        }
+      } finally {
+        if (c.file) writeFileSync(c.file, c.original!);
+      }
+      const ms = performance.now() - t0;
+      report.slowestMs = Math.max(report.slowestMs, ms);
+      if (ms > LIMIT_MS) failure ??= `took ${ms.toFixed(0)} ms`;
+      const rss = process.memoryUsage().rss;
+      report.peakRssMB = Math.max(report.peakRssMB, rss / 2 ** 20);
+      if (rss - baseRss > LIMIT_BYTES)
+        failure ??= `resident memory grew by ${((rss - baseRss) / 2 ** 20).toFixed(0)} MB`;
+      report.cases++;
+      if (failure) {
+        report.failures.push(
+          `case ${i} (${real ? "hero " : ""}${c.args.join(" ")}; ${c.file ?? c.flag}): ${failure}`,
+        );
+        if (report.failures.length >= 10) break;
+      }
+      if (process.env.FUZZ_DEBUG)
+        log(`${i} ${ms.toFixed(0)} ms ${real ? "hero " : ""}${c.args.slice(0, 2).join(" ")}`);
+      if ((i + 1) % 500 === 0)
+        log(`${i + 1} cases: ${report.ok} ran, ${report.errors} errors, ${report.cliRuns} real runs`);
+    }
+  } finally {
+    rmSync(inputs.root, { recursive: true, force: true });
+  }
+  return report;
+}
+
+/** An error is fine when it is one line naming what was mutated; returns why not, or null. */
+function judge(c: Case, message: string, report: FuzzReport): string | null {
+  report.errors++;
+  const kind = message
+    .replaceAll(/\/tmp\/[^\s:"']+/g, "PATH")
+    .replaceAll(/[0-9]+/g, "N")
+    .slice(0, 100);
+  report.messages.set(kind, (report.messages.get(kind) ?? 0) + 1);
+  // Commander puts its suggestion ("(Did you mean --seed?)") on a line of its own after the error.
+  const line = message.replace(/\n\(Did you mean [^)]*\)$/, "");
+  if (line.trim().includes("\n")) return `a message of several lines: ${message}`;
+  if (!expected(c).some((name) => line.includes(name)))
+    return `the error does not name ${expected(c)[0]}: ${message}`;
+  return null;
+}
+
+/** The real `hero` in a child process: exit 0, or 1 with one error line naming the input; time and memory bounded. */
+function realRun(c: Case, report: FuzzReport): Promise<string | null> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...V8_FLAGS, hero, ...c.args], {
+      env: { ...process.env, HERO_NO_RESPAWN: "1", NO_COLOR: "1" },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    let peak = 0;
+    const poll = setInterval(() => {
+      try {
+        const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
+        if (kb) peak = Math.max(peak, Number(kb[1]) * 1024);
+      } catch {
+        // exited, or no /proc
+      }
+    }, 50);
+    const timer = setTimeout(() => child.kill("SIGKILL"), LIMIT_MS);
+    child.on("exit", (code, signal) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      if (peak > LIMIT_BYTES) return resolve(`used ${(peak / 2 ** 20).toFixed(0)} MB`);
+      if (signal) return resolve(`killed by ${signal} (over ${LIMIT_MS} ms?)`);
+      if (code === 0) {
+        report.ok++;
+        return resolve(null);
+      }
+      if (code !== 1) return resolve(`exit code ${code}: ${stderr}`);
+      // The error line: "hero: ..." from an action, "error: ..." from the option parser (its usage follows).
+      const lines = stderr.split("\n").filter((l) => /^(hero|error):/.test(l));
+      if (lines.length !== 1) return resolve(`${lines.length} error lines: ${stderr}`);
+      resolve(judge(c, lines[0]!, report));
+    });
+  });
+}
