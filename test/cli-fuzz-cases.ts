@@ -14,6 +14,7 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { createProgram } from "../src/cli/program.js";
+import { releaseOutputFolders } from "../src/cli/run-folder.js";
 import { saveCheckpoint } from "../src/io/checkpoint.js";
 import { Random } from "../src/random/index.js";
 import { GPT2_SPLIT_PATTERN, RegexTokenizer } from "../src/tokenizer/index.js";
@@ -353,6 +354,8 @@ export async function fuzzCli(
           } catch (error) {
             failure = judge(c, error instanceof Error ? error.message : String(error), report);
           } finally {
+            // The command has ended: its output folder is free, as when `hero` exits.
+            releaseOutputFolders();
             Object.assign(process.stdout, { write: write.out });
             Object.assign(process.stderr, { write: write.err });
             console.log = write.log;

@@ -54,7 +54,26 @@ function refuseIfLocked(dir: string): void {
     );
 }
 
-/** Take the folder's lock (a stale one, of a process that is gone, is taken over); released at exit. */
+/** The locks this process holds. */
+const held = new Set<string>();
+let releasedAtExit = false;
+
+/**
+ * Give up every lock this process holds: at exit, and when a command run in process (tests, the
+ * fuzz) has ended, so that the next command, in this process or another, may write the folder.
+ */
+export function releaseOutputFolders(): void {
+  for (const path of held) {
+    try {
+      if (readFileSync(path, "utf8").trim() === String(process.pid)) rmSync(path, { force: true });
+    } catch {
+      // Gone already.
+    }
+  }
+  held.clear();
+}
+
+/** Take the folder's lock (a stale one, of a process that is gone, is taken over). */
 function lock(dir: string): void {
   const path = resolve(dir, LOCK_FILE);
   for (let tries = 0; ; tries++) {
@@ -69,13 +88,9 @@ function lock(dir: string): void {
       rmSync(path, { force: true });
     }
   }
-  process.once("exit", () => {
-    try {
-      if (readFileSync(path, "utf8").trim() === String(process.pid)) rmSync(path, { force: true });
-    } catch {
-      // Gone already.
-    }
-  });
+  if (!releasedAtExit) process.once("exit", releaseOutputFolders);
+  releasedAtExit = true;
+  held.add(path);
 }
 
 /** A run's own files: checkpoints, metrics, a model. */
