@@ -174,7 +174,12 @@ test("out-of-range values on the command line are one-line errors naming the opt
       /"\[1,2" is not a list of token ids: no closing "\]"/,
     ],
   ];
-  for (const [args, pattern] of cases) oneLineError(h.hero(args), pattern);
+  for (const [args, pattern] of cases) {
+    const r = h.hero(args);
+    oneLineError(r, pattern);
+    // Refused before anything runs: the error is all there is (no usage printed after it).
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  }
   assert.ok(!existsSync(out), "nothing was written");
 });
 

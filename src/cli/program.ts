@@ -44,7 +44,6 @@ export function createProgram(): Command {
   const program = new Command("hero")
     .description("herograd: Neural Networks: Zero to Hero in TypeScript — train, sample, tokenize, benchmark")
     .version(`${packageVersion()}\nCPU kernels: ${describeCpuKernels()}`)
-    .showHelpAfterError()
     .configureHelp({ showGlobalOptions: true });
 
   // `hero selftest ...`: checks against reference files, each ending with "N passed, N failed".
