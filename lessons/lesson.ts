@@ -486,6 +486,8 @@ export const param = {
 /**
  * A context that collects events and never pauses: for tests and the CLI. `select` clicks an
  * element of a figure as the lab does and returns the events the experiment answered with.
+ * With a listener (`onEvent`) events go to it and are not kept: a long run (Pong streams a frame
+ * image per step) would otherwise hold every event it ever emitted.
  */
 export function collectingContext(onEvent?: (event: LabEvent) => void): LabContext & {
   events: LabEvent[];
@@ -493,8 +495,10 @@ export function collectingContext(onEvent?: (event: LabEvent) => void): LabConte
 } {
   const events: LabEvent[] = [];
   const handlers = new Map<string, SelectHandler>();
+  let answer: LabEvent[] | null = null;
   const emit = (event: LabEvent) => {
-    events.push(event);
+    if (!onEvent) events.push(event);
+    answer?.push(event);
     onEvent?.(event);
   };
   return {
@@ -511,9 +515,14 @@ export function collectingContext(onEvent?: (event: LabEvent) => void): LabConte
         throw new RangeError(
           `figure "${figure}" answers no selections (selectable: ${[...handlers.keys()].join(", ") || "none"})`,
         );
-      const from = events.length;
-      await handler(target);
-      return events.slice(from);
+      const answered: LabEvent[] = [];
+      answer = answered;
+      try {
+        await handler(target);
+      } finally {
+        answer = null;
+      }
+      return answered;
     },
   };
 }

@@ -385,3 +385,20 @@ test("`hero lesson run 9 --set weights=PATH` reads the file", { timeout: 60_000 
     rmSync(out, { recursive: true, force: true });
   }
 });
+
+test("a collecting context with a listener keeps no events (a long run stays in flat memory); select returns what answered", async () => {
+  const heard: LabEvent[] = [];
+  const context = collectingContext((event) => heard.push(event));
+  context.onSelect("net", (target) => {
+    context.emit({ type: "log", text: `clicked ${JSON.stringify(target)}` });
+  });
+  for (let i = 0; i < 1000; i++) context.emit({ type: "log", text: `step ${i}` });
+  assert.equal(context.events.length, 0);
+  const answer = await context.select("net", [1, 2]);
+  assert.deepEqual(answer, [{ type: "log", text: "clicked [1,2]" }]);
+  assert.equal(heard.length, 1002);
+  // Without a listener every event is kept, for the caller to read afterwards.
+  const keeping = collectingContext();
+  keeping.emit({ type: "log", text: "kept" });
+  assert.equal(keeping.events.length, 1);
+});
