@@ -374,7 +374,8 @@ async function trainGPT2Experiment(params: Params, lab: LabContext): Promise<voi
 
   // #region inside-trained
   // The trained model seen from inside, for the prompt: the same views as GPT-2's (and lesson 7's).
-  await lookInside(lab, { model, ids, decode: (id) => tokenText(encoding, id), gradients: true });
+  const decode = (id: number) => tokenText(encoding, id);
+  await lookInside(lab, { model, ids, decode, gradients: true });
   // #endregion
 }
 
