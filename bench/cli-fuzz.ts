@@ -5,17 +5,13 @@
  * the file or flag, the slowest case, the peak memory, the kinds of errors and any failure.
  * Usage: hero bench cli-fuzz [-- --cases 10000 --cli-runs 200 --seed 23]
  */
-import { parseArgs } from "node:util";
 import { fuzzCli } from "../test/cli-fuzz-cases.js";
+import { benchArgs } from "./util.js";
 
-const { values } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
-    cases: { type: "string", default: "10000" },
-    "cli-runs": { type: "string", default: "200" },
-    seed: { type: "string", default: "23" },
-  },
-  allowPositionals: true,
+const { values } = benchArgs({
+  cases: { type: "string", default: "10000" },
+  "cli-runs": { type: "string", default: "200" },
+  seed: { type: "string", default: "23" },
 });
 const t0 = performance.now();
 const report = await fuzzCli(

@@ -10,21 +10,16 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { applyOverrides, presetConfig } from "../src/train/gpt.js";
 import { prepareDataset, trainGPT } from "../src/train/gpt-node.js";
-import { repoRoot } from "./util.js";
+import { benchArgs, repoRoot } from "./util.js";
 
-const { values } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
-    tokens: { type: "string", default: "100000" },
-    short: { type: "string", default: "1000" },
-    iters: { type: "string", default: "20" },
-    checkpoint: { type: "string" },
-    backend: { type: "string" },
-  },
-  allowPositionals: true,
+const { values } = benchArgs({
+  tokens: { type: "string", default: "100000" },
+  short: { type: "string", default: "1000" },
+  iters: { type: "string", default: "20" },
+  checkpoint: { type: "string" },
+  backend: { type: "string" },
 });
 
 // Prepared afresh into a temporary folder: HERO_DATA_DIR may be read-only.

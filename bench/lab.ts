@@ -13,12 +13,11 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { chromium, type Page } from "playwright-core";
 import { lessons } from "../lessons/index.js";
 import { buildLab, labBuildDir, labDataFiles } from "../src/cli/commands/lab.js";
 import { startLabServer } from "../src/cli/lab-server.js";
-import { printTable } from "./util.js";
+import { benchArgs, printTable } from "./util.js";
 
 /** The lectures' figures for each experiment (lesson/experiment), from anchors/LECTURES.md. */
 const LECTURE: Record<string, string> = {
@@ -30,6 +29,7 @@ const LECTURE: Record<string, string> = {
   "05-backprop-ninja/manual-training": "train 2.0705, val 2.1099 (200k steps)",
   "06-wavenet/wavenet": "train 1.7690, val 1.9937 (200k steps)",
   "07-gpt/gpt": "val 1.88 (nanoGPT CPU, 2000 iters)",
+  "09-gpt2/train": "build-nanogpt's GPT-2 124M: val 3.2924 on FineWeb-edu (10B tokens)",
   "09-gpt2/gpt2": "val 3.2924 (GPT-2 124M, FineWeb-edu)",
   "10-pong/train": "pg-pong: above random after days of CPU",
 };
@@ -40,11 +40,9 @@ const PAGE_S = 60;
 const PONG_S = 120;
 const PONG_MARGIN = 0.5;
 
-const { values } = parseArgs({
-  options: {
-    lessons: { type: "string", default: "" },
-    timeout: { type: "string", default: "120" },
-  },
+const { values } = benchArgs({
+  lessons: { type: "string", default: "" },
+  timeout: { type: "string", default: "120" },
 });
 const only = values.lessons ? values.lessons.split(",").map((s) => s.trim()) : [];
 const timeoutS = Number(values.timeout);

@@ -5,24 +5,19 @@
  * The model is the issue's 2-32-32-2 MLP on 256 points, trained with AdamW.
  * Usage: hero bench memory-auto [--backend js|wasm] [-- --steps 100000 --timed 4000 --blocks 8]
  */
-import { parseArgs } from "node:util";
 import * as nn from "../src/nn/index.js";
 import { AdamW } from "../src/optim/index.js";
 import * as T from "../src/tensor/index.js";
-import { printTable } from "./util.js";
+import { benchArgs, printTable } from "./util.js";
 
-const { values } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
-    steps: { type: "string", default: "100000" },
-    // Steps timed each way, in alternating blocks so both see the same machine load.
-    timed: { type: "string", default: "4000" },
-    blocks: { type: "string", default: "8" },
-    warmup: { type: "string", default: "2000" },
-    // The nursery size that triggers a spill (setSpillThreshold), default the library's.
-    "spill-mb": { type: "string" },
-  },
-  allowPositionals: true,
+const { values } = benchArgs({
+  steps: { type: "string", default: "100000" },
+  // Steps timed each way, in alternating blocks so both see the same machine load.
+  timed: { type: "string", default: "4000" },
+  blocks: { type: "string", default: "8" },
+  warmup: { type: "string", default: "2000" },
+  // The nursery size that triggers a spill (setSpillThreshold), default the library's.
+  "spill-mb": { type: "string" },
 });
 const steps = Number(values.steps);
 const timed = Number(values.timed);
