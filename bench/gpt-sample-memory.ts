@@ -10,6 +10,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { v8Flags } from "../src/cli/v8-flags.js";
 import { applyOverrides, presetConfig } from "../src/train/gpt.js";
 import { prepareDataset, trainGPT } from "../src/train/gpt-node.js";
 import { benchArgs, repoRoot } from "./util.js";
@@ -61,10 +62,11 @@ function sample(tokens: number): Promise<{ peakMB: number; lastMB: number; secon
   args.push("--data-dir", dataRoot, "--tokens", String(tokens), "--seed", "1");
   if (values.backend) args.push("--backend", values.backend);
   const t0 = performance.now();
-  // The V8 flags `hero` runs with (this benchmark runs in its re-executed process), so that the
-  // process measured is the one a user's `hero gpt sample` runs.
-  const child = spawn(process.execPath, [...process.execArgv, ...args], {
+  // The V8 flags `hero gpt sample` runs with, and no re-execution, so that the process measured
+  // is the one doing a user's `hero gpt sample`.
+  const child = spawn(process.execPath, [...v8Flags(args.slice(1)), ...args], {
     stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, HERO_NO_RESPAWN: "1" },
   });
   let stderr = "";
   child.stderr.on("data", (d) => {

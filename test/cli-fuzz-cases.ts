@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { createProgram } from "../src/cli/program.js";
 import { releaseOutputFolders } from "../src/cli/run-folder.js";
+import { v8Flags } from "../src/cli/v8-flags.js";
 import { saveCheckpoint } from "../src/io/checkpoint.js";
 import { Random } from "../src/random/index.js";
 import { GPT2_SPLIT_PATTERN, RegexTokenizer } from "../src/tokenizer/index.js";
@@ -25,8 +26,6 @@ import { mutations } from "./fuzz-mutations.js";
 import { fixture } from "./helpers.js";
 
 const hero = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
-/** `hero`'s V8 flags, given directly so that the measured process is the one doing the work. */
-const V8_FLAGS = ["--max-semi-space-size=64", "--experimental-wasm-relaxed-simd"];
 export const LIMIT_MS = 10_000;
 export const LIMIT_BYTES = 2 ** 30;
 
@@ -409,7 +408,8 @@ function judge(c: Case, message: string, report: FuzzReport): string | null {
 /** The real `hero` in a child process: exit 0, or 1 with one error line naming the input; time and memory bounded. */
 function realRun(c: Case, report: FuzzReport): Promise<string | null> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...V8_FLAGS, hero, ...c.args], {
+    // `hero`'s V8 flags, given directly so that the measured process is the one doing the work.
+    const child = spawn(process.execPath, [...v8Flags(c.args), hero, ...c.args], {
       env: { ...process.env, HERO_NO_RESPAWN: "1", NO_COLOR: "1" },
       stdio: ["ignore", "ignore", "pipe"],
     });

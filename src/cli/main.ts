@@ -1,17 +1,16 @@
 #!/usr/bin/env node
 /**
- * Entry point of `hero`. It re-runs itself once with the V8 flags herograd wants (a larger young
- * generation: autograd graphs are many short-lived objects, and the default size makes the
- * garbage collector copy each graph several times), unless they are already set.
+ * Entry point of `hero`. It re-runs itself once with the V8 flags herograd wants for the command
+ * (v8-flags.ts), unless they are already set.
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { endQuietlyOnEpipe, Interrupted, signalExitCode, watchLauncher } from "./lifecycle.js";
+import { v8Flags } from "./v8-flags.js";
 
-// Relaxed SIMD (fused multiply-add in the wasm matmul) is behind a flag in Node 20.
-const V8_FLAGS = ["--max-semi-space-size=64", "--experimental-wasm-relaxed-simd"];
-
-const missing = V8_FLAGS.filter((flag) => !process.execArgv.some((a) => a.startsWith(flag.split("=")[0]!)));
+const missing = v8Flags(process.argv.slice(2)).filter(
+  (flag) => !process.execArgv.some((a) => a.startsWith(flag.split("=")[0]!)),
+);
 if (missing.length > 0 && !process.env.HERO_NO_RESPAWN) {
   const child = spawn(
     process.execPath,
