@@ -3,18 +3,17 @@
  * that holds files, and one process at a time writes a folder (hero.lock holds the writer's pid).
  */
 import {
-  closeSync,
   existsSync,
+  linkSync,
   mkdirSync,
-  openSync,
   readdirSync,
   readFileSync,
   renameSync,
   rmSync,
   statSync,
-  writeSync,
+  writeFileSync,
 } from "node:fs";
-import { resolve } from "node:path";
+import { isAbsolute, relative, resolve, sep } from "node:path";
 
 export const LOCK_FILE = "hero.lock";
 
@@ -73,20 +72,28 @@ export function releaseOutputFolders(): void {
   held.clear();
 }
 
-/** Take the folder's lock (a stale one, of a process that is gone, is taken over). */
+/**
+ * Take the folder's lock (a stale one, of a process that is gone, is taken over). The lock appears
+ * with the pid already in it (a written temporary file linked into place), so another process
+ * never reads an empty lock and takes it for a stale one.
+ */
 function lock(dir: string): void {
   const path = resolve(dir, LOCK_FILE);
-  for (let tries = 0; ; tries++) {
-    try {
-      const fd = openSync(path, "wx");
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST" || tries >= 3) throw error;
-      refuseIfLocked(dir);
-      rmSync(path, { force: true });
+  const mine = `${path}.${process.pid}.tmp`;
+  writeFileSync(mine, `${process.pid}\n`);
+  try {
+    for (let tries = 0; ; tries++) {
+      try {
+        linkSync(mine, path);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST" || tries >= 3) throw error;
+        refuseIfLocked(dir);
+        rmSync(path, { force: true });
+      }
     }
+  } finally {
+    rmSync(mine, { force: true });
   }
   if (!releasedAtExit) process.once("exit", releaseOutputFolders);
   releasedAtExit = true;
@@ -120,6 +127,15 @@ export function claimOutputFolder(dir: string, options: ClaimOptions = {}): stri
     const entries = readdirSync(full).filter((e) => e !== LOCK_FILE);
     if (!options.resume && entries.length > 0) {
       if (options.overwrite) {
+        // Moving the folder a shell stands in (or one above it) would hide the user's files from it.
+        const fromHere = relative(full, process.cwd());
+        if (
+          fromHere === "" ||
+          !(fromHere === ".." || fromHere.startsWith(`..${sep}`) || isAbsolute(fromHere))
+        )
+          throw new Error(
+            `--overwrite would move ${full}, the current folder or one above it, aside: write elsewhere with --out DIR`,
+          );
         const aside = `${full}.old-${new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}`;
         renameSync(full, aside);
         options.log?.(`moved the previous run to ${aside}`);
