@@ -65,3 +65,9 @@ test("sliding past the block size: cached and uncached decoding agree token for 
   // The caller's prompt tensor is left alone.
   assert.deepEqual([...prompt.dataSync()], [1, 2, 3, 4, 5, 6]);
 });
+
+test("an empty prompt batch is a RangeError naming it, not a crash", () => {
+  const model = new GPT(config, { generator: new Random(3) });
+  const empty = tensor([] as number[], { dtype: "int32" }).reshape([0, 3]);
+  assert.throws(() => model.generate(empty, 1), /GPT\.generate: the prompt batch is empty/);
+});

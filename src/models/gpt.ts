@@ -570,6 +570,7 @@ export class GPT extends Module {
         `GPT.generate: the number of new tokens must be an integer in [0, ${MAX_GENERATED_TOKENS}], got ${maxNewTokens}`,
       );
     const B = rows.length;
+    if (B === 0) throw new RangeError("GPT.generate: the prompt batch is empty (shape [0, T])");
     const promptLength = rows[0]!.length;
     if (promptLength === 0) throw new RangeError("GPT.generate: the prompt needs at least one token");
     const ids = rows.map((row) => {
