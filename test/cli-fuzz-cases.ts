@@ -8,7 +8,7 @@
  * Used by test/cli-fuzz.test.ts (a few hundred cases) and bench/cli-fuzz.ts (10,000).
  */
 import { spawn } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,7 +23,7 @@ import { applyOverrides, presetConfig } from "../src/train/gpt.js";
 import { trainGPT } from "../src/train/gpt-node.js";
 import { trainMakemore } from "../src/train/makemore-run.js";
 import { mutations } from "./fuzz-mutations.js";
-import { fixture } from "./helpers.js";
+import { fixture, writeTinyCharData } from "./helpers.js";
 
 const hero = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 export const LIMIT_MS = 10_000;
@@ -43,17 +43,7 @@ async function writeInputs(): Promise<Inputs> {
   const root = mkdtempSync(join(tmpdir(), "herograd-cli-fuzz-"));
   // A character data set as `hero gpt prepare` writes it, and a GPT run with one checkpoint.
   const data = join(root, "data");
-  const chars = "abcdefgh\n ".split("");
-  const ids = Uint16Array.from({ length: 400 }, (_, i) => (i * 7) % chars.length);
-  mkdirSync(join(data, "shakespeare_char"), { recursive: true });
-  writeFileSync(join(data, "shakespeare_char", "train.bin"), new Uint8Array(ids.buffer));
-  writeFileSync(join(data, "shakespeare_char", "val.bin"), new Uint8Array(ids.buffer));
-  const meta = {
-    vocab_size: chars.length,
-    itos: Object.fromEntries(chars.map((c, i) => [String(i), c])),
-    stoi: Object.fromEntries(chars.map((c, i) => [c, i])),
-  };
-  writeFileSync(join(data, "shakespeare_char", "meta.json"), JSON.stringify(meta));
+  writeTinyCharData(data);
   const run = join(root, "run");
   await trainGPT({
     config: applyOverrides(presetConfig("shakespeare-char"), GPT_SETS),

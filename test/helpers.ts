@@ -1,6 +1,6 @@
 /** Paths and comparisons shared by the tests. */
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -73,4 +73,24 @@ export function runTorchReference<T>(script: string, request: unknown): T {
       `${script} failed with ${python} (the PyTorch reference; set HERO_PYTHON to a Python with torch): ${res.error?.message ?? res.stderr}`,
     );
   return JSON.parse(res.stdout) as T;
+}
+
+/** A character data set as `hero gpt prepare` writes it (shakespeare_char/: 400 tokens of 10 characters), in `data`. */
+export function writeTinyCharData(data: string): {
+  chars: string[];
+  ids: Uint16Array;
+  meta: { vocab_size: number; itos: Record<string, string>; stoi: Record<string, number> };
+} {
+  const chars = "abcdefgh\n ".split("");
+  const ids = Uint16Array.from({ length: 400 }, (_, i) => (i * 7) % chars.length);
+  mkdirSync(join(data, "shakespeare_char"), { recursive: true });
+  writeFileSync(join(data, "shakespeare_char", "train.bin"), new Uint8Array(ids.buffer));
+  writeFileSync(join(data, "shakespeare_char", "val.bin"), new Uint8Array(ids.buffer));
+  const meta = {
+    vocab_size: chars.length,
+    itos: Object.fromEntries(chars.map((c, i) => [String(i), c])),
+    stoi: Object.fromEntries(chars.map((c, i) => [c, i])),
+  };
+  writeFileSync(join(data, "shakespeare_char", "meta.json"), JSON.stringify(meta));
+  return { chars, ids, meta };
 }

@@ -6,7 +6,7 @@
  * its message; nothing else escapes, nothing hangs, and no claimed huge size is allocated.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -23,7 +23,7 @@ import { GPT2_SPLIT_PATTERN, RegexTokenizer } from "../src/tokenizer/index.js";
 import { applyOverrides, GPTTrainer, presetConfig } from "../src/train/gpt.js";
 import { loadTrainedGPT, trainGPT } from "../src/train/gpt-node.js";
 import { mutations } from "./fuzz-mutations.js";
-import { fixture } from "./helpers.js";
+import { fixture, writeTinyCharData } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "herograd-fuzz-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -180,17 +180,7 @@ test("1,500 mutated training checkpoints: CheckpointError or SafetensorsError na
 }, async () => {
   // A character data set as `hero gpt prepare` writes it, and a run with one checkpoint.
   const data = join(dir, "ckdata");
-  const chars = "abcdefgh\n ".split("");
-  const ids = Uint16Array.from({ length: 400 }, (_, i) => (i * 7) % chars.length);
-  mkdirSync(join(data, "shakespeare_char"), { recursive: true });
-  writeFileSync(join(data, "shakespeare_char", "train.bin"), new Uint8Array(ids.buffer));
-  writeFileSync(join(data, "shakespeare_char", "val.bin"), new Uint8Array(ids.buffer));
-  const meta = {
-    vocab_size: chars.length,
-    itos: Object.fromEntries(chars.map((c, i) => [String(i), c])),
-    stoi: Object.fromEntries(chars.map((c, i) => [c, i])),
-  };
-  writeFileSync(join(data, "shakespeare_char", "meta.json"), JSON.stringify(meta));
+  const { chars, ids, meta } = writeTinyCharData(data);
   const config = applyOverrides(presetConfig("shakespeare-char"), [
     "n_layer=1",
     "n_head=2",

@@ -4,7 +4,7 @@
  * (xoshiro's one invalid state: it stays zero, every batch the same) is rejected.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -15,6 +15,7 @@ import { Random } from "../src/random/index.js";
 import { QUICK_PONG } from "../src/rl/index.js";
 import { applyOverrides, presetConfig } from "../src/train/gpt.js";
 import { trainGPT } from "../src/train/gpt-node.js";
+import { writeTinyCharData } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "herograd-resume-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,17 +23,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 /** A character data set as `hero gpt prepare` writes it. */
 function charData(): string {
   const data = join(dir, "data");
-  const chars = "abcdefgh\n ".split("");
-  const ids = Uint16Array.from({ length: 400 }, (_, i) => (i * 7) % chars.length);
-  mkdirSync(join(data, "shakespeare_char"), { recursive: true });
-  writeFileSync(join(data, "shakespeare_char", "train.bin"), new Uint8Array(ids.buffer));
-  writeFileSync(join(data, "shakespeare_char", "val.bin"), new Uint8Array(ids.buffer));
-  const meta = {
-    vocab_size: chars.length,
-    itos: Object.fromEntries(chars.map((c, i) => [String(i), c])),
-    stoi: Object.fromEntries(chars.map((c, i) => [c, i])),
-  };
-  writeFileSync(join(data, "shakespeare_char", "meta.json"), JSON.stringify(meta));
+  writeTinyCharData(data);
   return data;
 }
 
