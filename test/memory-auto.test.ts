@@ -44,9 +44,15 @@ interface Snapshot {
 async function settled(backend: string): Promise<Snapshot> {
   T.spillTemporaries();
   if (!T.getBackend(backend).synchronous) {
-    for (let i = 0; i < 3; i++) {
+    // Finalizers run some time after a collection, later on a loaded machine: collect until the
+    // count of live buffers holds still over two rounds (three rounds at least, twenty at most).
+    let previous = Number.POSITIVE_INFINITY;
+    for (let round = 0; round < 20; round++) {
       collect();
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      const now = T.memoryStats()[backend]!.buffers;
+      if (round >= 2 && now === previous) break;
+      previous = now;
     }
   }
   const { buffers, bytes } = T.memoryStats()[backend]!;
