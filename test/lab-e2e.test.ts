@@ -726,7 +726,8 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
       set: { steps: "10" },
       figure: "neurons",
       target: [1, 7],
-      click: 'circle[data-layer="1"][data-neuron="7"]',
+      // 200 channels: a strip of cells, the most active drawn as neurons; channel 7 through its cell.
+      click: 'rect.strip-cell[data-layer="1"][data-neuron="7"]',
     },
     {
       lesson: "05-backprop-ninja",
@@ -836,6 +837,10 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
       "histogram",
       "images",
       "line",
+      "network",
+      "network",
+      "network",
+      "network",
       "network",
       "scatter",
       "stats",

@@ -3,11 +3,177 @@
  * for lesson authors to see what each kind looks like and for the end-to-end tests to check that
  * every view renders. It is a lesson in the lessons/ format that lives with the lab.
  */
-import type { LabContext, Lesson } from "../../lessons/lesson.js";
+import type { DetailFigure, LabContext, Lesson, NetworkFigure, Target } from "../../lessons/lesson.js";
 import { decisionGrid, MLP, makeMoons, runProgram, toDot } from "../../src/micrograd/index.js";
 import { Random } from "../../src/random/index.js";
 
 const LETTERS = [".", ..."abcdefghijklmnopqrstuvwxyz"];
+
+/** A dense layer's weights, weights[j][i] from input i to unit j, scaled by 1/√fan-in. */
+function dense(rng: Random, nin: number, nout: number): number[][] {
+  return Array.from({ length: nout }, () =>
+    Array.from({ length: nin }, () => rng.normal(0, 1.5 / Math.sqrt(nin))),
+  );
+}
+
+const softmax = (xs: number[]) => {
+  const m = Math.max(...xs);
+  const e = xs.map((x) => Math.exp(x - m));
+  const total = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / total);
+};
+
+const gelu = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
+
+/**
+ * A seeded network [inputs, hidden?, 27 letters] whose outputs are a softmax: its weights, and
+ * its activations for `input`.
+ */
+function lettersNetwork(
+  rng: Random,
+  figure: Omit<NetworkFigure, "kind" | "sizes" | "weights" | "biases" | "activations">,
+  input: number[],
+  hidden: { size: number; f: (x: number) => number } | undefined,
+): NetworkFigure {
+  const sizes = [input.length, ...(hidden ? [hidden.size] : []), LETTERS.length];
+  const weights = sizes.slice(1).map((n, l) => dense(rng, sizes[l]!, n));
+  const biases = sizes.slice(1).map((n) => Array.from({ length: n }, () => rng.normal(0, 0.1)));
+  const activations = [input];
+  weights.forEach((layer, l) => {
+    const x = activations[l]!;
+    const pre = layer.map((row, j) => row.reduce((s, w, i) => s + w * x[i]!, biases[l]![j]!));
+    activations.push(l === weights.length - 1 ? softmax(pre) : pre.map(hidden!.f));
+  });
+  return { kind: "network", ...figure, sizes, weights, biases, activations, outputLabels: LETTERS };
+}
+
+/** The network figure at 8, 27, 64, 200 and 768 units a layer: how it stays readable. */
+function networks(model: MLP, x: number[], rng: Random): NetworkFigure[] {
+  const activations: number[][] = [x];
+  for (const layer of model.layers) activations.push(layer.call(activations.at(-1)!).map((v) => v.data));
+  const embedding = (context: string, channels: number) =>
+    [...context].flatMap((ch) =>
+      Array.from({ length: channels }, (_, d) => ({ label: `${ch}·${d}`, value: rng.normal() })),
+    );
+  const emm = embedding("emm", 8);
+  const ava = embedding("ava", 10);
+  const one = LETTERS.indexOf("e");
+  return [
+    {
+      kind: "network",
+      id: "network-8",
+      title: "network: 8 units a layer (the moons MLP)",
+      sizes: [2, 8, 8, 1],
+      weights: model.layers.map((l) => l.neurons.map((n) => n.w.map((w) => w.data))),
+      biases: model.layers.map((l) => l.neurons.map((n) => n.b.data)),
+      activations,
+      nonlinearities: ["relu", "relu", "linear"],
+      inputLabels: ["x", "y"],
+      outputLabels: ["score"],
+      layerLabels: ["input point (x, y)", "8 ReLU neurons", "8 ReLU neurons", "score"],
+    },
+    lettersNetwork(
+      rng,
+      {
+        id: "network-27",
+        title: "network: 27 units a layer (a bigram's W)",
+        inputLabels: LETTERS,
+        layerLabels: ["one-hot input", "P(next | input)"],
+        caption: 'The one-hot input of "e"; outputs filled by their probability.',
+      },
+      LETTERS.map((_, i) => (i === one ? 1 : 0)),
+      undefined,
+    ),
+    lettersNetwork(
+      rng,
+      {
+        id: "network-64",
+        title: "network: 64 units (an MLP for the context “emm”)",
+        wide: true,
+        inputLabels: emm.map((e) => e.label),
+        layerLabels: ["embeddings C[x] of “emm”", "64 hidden tanh neurons h", "P(next | context)"],
+      },
+      emm.map((e) => e.value),
+      { size: 64, f: Math.tanh },
+    ),
+    lettersNetwork(
+      rng,
+      {
+        id: "network-200",
+        title: "network: 200 units (lesson 3's MLP)",
+        wide: true,
+        inputLabels: ava.map((e) => e.label),
+        layerLabels: ["embeddings C[x] of “ava”", "200 hidden tanh neurons h", "P(next | context)"],
+      },
+      ava.map((e) => e.value),
+      { size: 200, f: Math.tanh },
+    ),
+    lettersNetwork(
+      rng,
+      {
+        id: "network-768",
+        title: "network: 768 units (as wide as GPT-2's channels)",
+        wide: true,
+        inputLabels: Array.from({ length: 32 }, (_, c) => `c${c}`),
+        layerLabels: ["32 input channels", "768 GELU units of an MLP", "P(next token)"],
+      },
+      Array.from({ length: 32 }, () => rng.normal()),
+      { size: 768, f: gelu },
+    ),
+  ];
+}
+
+/** A click on a unit of a gallery network: its numbers, recomputed from the figure itself. */
+function neuronDetail(net: NetworkFigure, [layer, j]: Target): DetailFigure {
+  if (
+    layer === undefined ||
+    j === undefined ||
+    layer < 0 ||
+    layer >= net.sizes.length ||
+    j < 0 ||
+    j >= net.sizes[layer]!
+  )
+    throw new RangeError(`no unit ${layer}, ${j} in ${net.id} (layers of ${net.sizes.join(", ")})`);
+  const name =
+    (layer === 0
+      ? net.inputLabels?.[j]
+      : layer === net.sizes.length - 1
+        ? net.outputLabels?.[j]
+        : undefined) ?? String(j);
+  const of = { figure: net.id, target: [layer, j] };
+  const code = {
+    file: "src/micrograd/nn.ts",
+    symbol: "call(x: readonly Scalar[]): Value {",
+    line: "const act = sum(",
+  };
+  if (layer === 0)
+    return {
+      kind: "detail",
+      id: "network-detail",
+      title: `Input ${name}`,
+      of,
+      values: [{ label: "value", value: net.activations[0]![j]! }],
+      vectors: [{ label: "its weights to the next layer", values: net.weights[0]!.map((row) => row[j]!) }],
+      tex: `x_{${j}}`,
+      code,
+    };
+  const w = net.weights[layer - 1]![j]!;
+  const x = net.activations[layer - 1]!;
+  const pre = w.reduce((s, wi, i) => s + wi * x[i]!, net.biases[layer - 1]![j]!);
+  return {
+    kind: "detail",
+    id: "network-detail",
+    title: `Layer ${layer}, unit ${name}`,
+    of,
+    values: [
+      { label: "pre-activation b + Σ w·x", value: pre },
+      { label: "activation", value: net.activations[layer]![j]! },
+    ],
+    vectors: [{ label: "weights in", values: w, labels: layer === 1 ? net.inputLabels : undefined }],
+    tex: "a = f\\Big(b + \\sum_i w_i x_i\\Big)",
+    code,
+  };
+}
 
 async function figures(lab: LabContext): Promise<void> {
   const rng = new Random(7);
@@ -54,22 +220,12 @@ async function figures(lab: LabContext): Promise<void> {
       frames: [{ dot: toDot(d), caption: "d = tanh(a·b)" }],
     },
   });
-  const model = new MLP(2, [4, 4, 1], { rng });
+  const model = new MLP(2, [8, 8, 1], { rng });
   const data = makeMoons(40, 0.1, rng);
-  const x = data.X[0]!;
-  lab.emit({
-    type: "figure",
-    figure: {
-      kind: "network",
-      id: "network",
-      title: "network",
-      sizes: [2, 4, 4, 1],
-      weights: model.layers.map((l) => l.neurons.map((n) => n.w.map((w) => w.data))),
-      biases: model.layers.map((l) => l.neurons.map((n) => n.b.data)),
-      activations: [x, ...model.layers.map((l) => l.neurons.map(() => rng.uniform(0, 1)))],
-      nonlinearities: ["relu", "relu", "linear"],
-    },
-  });
+  for (const figure of networks(model, data.X[0]!, rng)) {
+    lab.emit({ type: "figure", figure });
+    lab.onSelect(figure.id, (target) => lab.emit({ type: "figure", figure: neuronDetail(figure, target) }));
+  }
   const points = data.X.map(([px, py], i) => ({ x: px, y: py, label: data.y[i]! }));
   lab.emit({
     type: "figure",
