@@ -114,6 +114,7 @@ function embeddingFigures(model: Mlp, vocab: CharVocabulary, when: string): LabE
         nonlinearities: ["linear"],
         inputLabels: vocab.itos,
         outputLabels: dims,
+        layerLabels: ["one-hot input", `C[x]: ${nEmbd} numbers`],
         caption: `The one-hot input of "e" lights one neuron; the outputs are C["e"], row ${letter} of the table.`,
       },
     },

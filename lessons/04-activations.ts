@@ -222,6 +222,11 @@ function bnNeurons(model: Sequential, vocab: CharVocabulary, batch: WindowTensor
     weights: [read.W, read.W2],
     biases: [read.h.map(() => 0), read.b2],
     activations: [read.emb, read.h, read.probs],
+    // Each input is number d of a context character's embedding: "a·3".
+    inputLabels: read.emb.map((_, i) => {
+      const per = read.emb.length / read.context.length;
+      return `${read.context[Math.floor(i / per)]}·${i % per}`;
+    }),
     outputLabels: vocab.itos,
     layerLabels: ["embeddings", `${read.h.length} BatchNorm channels → tanh`, "P(next)"],
     caption: "The first context of a batch of 32; channels filled by their tanh output.",

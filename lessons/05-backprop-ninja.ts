@@ -67,7 +67,13 @@ async function compare(params: Params, lab: LabContext): Promise<void> {
     },
   });
   for (const r of results) lab.emit({ type: "log", text: `${r.name.padEnd(16)} | ${verdict(r)}` });
-  const neurons = ninjaNeurons(f, grads, p.W1.tolist() as number[][], p.W2.tolist() as number[][]);
+  // The neurons' labels: each input is a character's embedding number, each output a character.
+  const context = (Xb.tolist() as number[][])[0]!.map((i) => data.vocab.itos[i]!);
+  const labels = {
+    inputLabels: context.flatMap((ch) => Array.from({ length: 10 }, (_, d) => `${ch}·${d}`)),
+    outputLabels: data.vocab.itos,
+  };
+  const neurons = ninjaNeurons(f, grads, p.W1.tolist() as number[][], p.W2.tolist() as number[][], labels);
   lab.emit({ type: "figure", figure: neurons.figure });
   lab.onSelect(
     "neurons",
@@ -89,6 +95,7 @@ function ninjaNeurons(
   grads: Record<string, Tensor>,
   W1: number[][],
   W2: number[][],
+  labels: { inputLabels: string[]; outputLabels: string[] },
 ) {
   const first = (t: Tensor) => (t.tolist() as number[][])[0]!;
   const [embcat, hprebn, bnraw, hpreact, h, probs] = [
@@ -111,6 +118,7 @@ function ninjaNeurons(
     weights: [h!.map((_, j) => W1.map((row) => row[j]!)), probs!.map((_, b) => W2.map((row) => row[b]!))],
     biases: [h!.map(() => 0), probs!.map(() => 0)],
     activations: [embcat!, h!, probs!],
+    ...labels,
     layerLabels: ["embcat", `${nHidden} neurons: Linear → BatchNorm → tanh`, "probs"],
     caption: "Hidden neurons filled by h, outputs by their probability.",
   };
