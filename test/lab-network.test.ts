@@ -27,7 +27,10 @@ const NETWORKS: { id: string; sizes: number[]; labels: Record<number, string[]> 
   {
     id: "network-64",
     sizes: [24, 64, 27],
-    labels: { 0: [..."emm"].flatMap((c) => Array.from({ length: 8 }, (_, d) => `${c}·${d}`)), 2: LETTERS },
+    labels: {
+      0: [..."emm"].flatMap((c) => Array.from({ length: 8 }, (_, d) => `${c}${"₀₁₂₃₄₅₆₇₈₉"[d]}`)),
+      2: LETTERS,
+    },
   },
   { id: "network-200", sizes: [30, 200, 27], labels: { 2: LETTERS } },
   { id: "network-768", sizes: [32, 768, 27], labels: { 0: Array.from({ length: 32 }, (_, c) => `c${c}`) } },

@@ -53,7 +53,7 @@ function networks(model: MLP, x: number[], rng: Random): NetworkFigure[] {
   for (const layer of model.layers) activations.push(layer.call(activations.at(-1)!).map((v) => v.data));
   const embedding = (context: string, channels: number) =>
     [...context].flatMap((ch) =>
-      Array.from({ length: channels }, (_, d) => ({ label: `${ch}·${d}`, value: rng.normal() })),
+      Array.from({ length: channels }, (_, d) => ({ label: `${ch}${"₀₁₂₃₄₅₆₇₈₉"[d]}`, value: rng.normal() })),
     );
   const emm = embedding("emm", 8);
   const ava = embedding("ava", 10);

@@ -44,7 +44,7 @@ const floor2 = (x: number) => {
 const ALL_SHOWN = 64;
 const WINDOW = 16;
 /** Edges drawn per pair of layers at most: the strongest ones. */
-const EDGE_BUDGET = 120;
+const EDGE_BUDGET = 150;
 /** Fonts of the labels: set on each text, so what is measured is what is drawn. */
 const UNIT_FONT = "600 10px system-ui, sans-serif";
 const LAYER_FONT = "600 11px system-ui, sans-serif";
@@ -349,8 +349,8 @@ export class NetworkView implements FigureView {
             x2: q.x.toFixed(1),
             y2: q.y.toFixed(1),
             stroke: weightColor(t),
-            "stroke-width": (selected ? 0.8 : 0.5) + (selected ? 2.4 : 2) * Math.abs(t),
-            "stroke-opacity": selected ? 1 : 0.3 + 0.7 * Math.abs(t),
+            "stroke-width": (selected ? 0.8 : 0.5) + (selected ? 2.4 : 1.6) * Math.abs(t),
+            "stroke-opacity": selected ? 1 : 0.2 + 0.6 * Math.abs(t) ** 1.5,
           }),
           `${this.unitName(l, e.i)} → ${this.unitName(l + 1, e.j)}: w = ${e.w.toFixed(4)}`,
         );
@@ -366,7 +366,9 @@ export class NetworkView implements FigureView {
         });
       });
       candidates.sort((a, b) => Math.abs(b.w) - Math.abs(a.w));
-      const kept = candidates.slice(0, EDGE_BUDGET);
+      // About three edges a neuron: all of a small network's, a readable few of a big one's.
+      const budget = Math.min(EDGE_BUDGET, Math.max(64, 3 * Math.max(from.units.length, to.units.length)));
+      const kept = candidates.slice(0, budget);
       // The faint ones first, so the strong ones are drawn on top.
       for (const e of [...kept].reverse()) edges.append(line(e, false));
       drawn += kept.length + ofSelected;
@@ -508,7 +510,9 @@ export class NetworkView implements FigureView {
     const first = page * WINDOW;
     const what =
       window.mode === "active"
-        ? `the ${WINDOW} most active of ${count(n)} units are drawn as neurons`
+        ? activations.some((a) => a !== 0)
+          ? `the ${WINDOW} most active of ${count(n)} units are drawn as neurons`
+          : `all ${count(n)} units are at 0; the first ${WINDOW} are drawn as neurons`
         : `units ${first}–${Math.min(n, first + WINDOW) - 1} of ${count(n)} are drawn as neurons`;
     return el(
       "div",
