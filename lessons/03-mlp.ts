@@ -20,7 +20,7 @@ import {
   param,
   type Target,
 } from "./lesson.js";
-import { trainWindows, windowSplits } from "./makemore-common.js";
+import { embeddingLabels, trainWindows, windowSplits } from "./makemore-common.js";
 
 const THIS = "lessons/03-mlp.ts";
 
@@ -178,7 +178,7 @@ function mlpNeurons(model: Mlp, vocab: CharVocabulary, data: WindowTensors, k: n
     return out;
   });
   const nEmbd = model.config.nEmbd;
-  const inputLabels = read.emb.map((_, i) => `${context[Math.floor(i / nEmbd)]}·${i % nEmbd}`);
+  const inputLabels = embeddingLabels(context, nEmbd);
   const shown = context.join("").replace(/\./g, "·");
   const figure: NetworkFigure = {
     kind: "network",
@@ -195,7 +195,8 @@ function mlpNeurons(model: Mlp, vocab: CharVocabulary, data: WindowTensors, k: n
     inputLabels,
     outputLabels: vocab.itos,
     layerLabels: ["embeddings C[x]", `${read.h.length} tanh neurons`, "P(next)"],
-    caption: "Hidden neurons filled by their tanh output, outputs by their probability.",
+    caption:
+      "Inputs: e₃ is number 3 of C[e]. Hidden neurons filled by their tanh output, outputs by their probability.",
   };
   const MODEL = "src/models/makemore.ts";
   const detail = ([layer, j]: Target): DetailFigure => {

@@ -20,7 +20,7 @@ import {
   param,
   type Target,
 } from "./lesson.js";
-import { trainWindows, windowSplits } from "./makemore-common.js";
+import { embeddingLabels, trainWindows, windowSplits } from "./makemore-common.js";
 
 const THIS = "lessons/04-activations.ts";
 const DIAGNOSTICS = "src/train/diagnostics.ts";
@@ -222,14 +222,11 @@ function bnNeurons(model: Sequential, vocab: CharVocabulary, batch: WindowTensor
     weights: [read.W, read.W2],
     biases: [read.h.map(() => 0), read.b2],
     activations: [read.emb, read.h, read.probs],
-    // Each input is number d of a context character's embedding: "a·3".
-    inputLabels: read.emb.map((_, i) => {
-      const per = read.emb.length / read.context.length;
-      return `${read.context[Math.floor(i / per)]}·${i % per}`;
-    }),
+    inputLabels: embeddingLabels(read.context, read.emb.length / read.context.length),
     outputLabels: vocab.itos,
     layerLabels: ["embeddings", `${read.h.length} BatchNorm channels → tanh`, "P(next)"],
-    caption: "The first context of a batch of 32; channels filled by their tanh output.",
+    caption:
+      "The first context of a batch of 32 (inputs: e₃ is number 3 of C[e]); channels filled by their tanh output.",
   };
   const detail = ([layer, j]: Target): DetailFigure => {
     if (layer !== 1 || j === undefined || j < 0 || j >= read.h.length)

@@ -27,7 +27,7 @@ import {
   param,
   type Target,
 } from "./lesson.js";
-import { windowSplits } from "./makemore-common.js";
+import { embeddingLabels, windowSplits } from "./makemore-common.js";
 
 const THIS = "lessons/05-backprop-ninja.ts";
 const NINJA = "src/train/ninja.ts";
@@ -70,7 +70,7 @@ async function compare(params: Params, lab: LabContext): Promise<void> {
   // The neurons' labels: each input is a character's embedding number, each output a character.
   const context = (Xb.tolist() as number[][])[0]!.map((i) => data.vocab.itos[i]!);
   const labels = {
-    inputLabels: context.flatMap((ch) => Array.from({ length: 10 }, (_, d) => `${ch}·${d}`)),
+    inputLabels: embeddingLabels(context, 10),
     outputLabels: data.vocab.itos,
   };
   const neurons = ninjaNeurons(f, grads, p.W1.tolist() as number[][], p.W2.tolist() as number[][], labels);
@@ -120,7 +120,7 @@ function ninjaNeurons(
     activations: [embcat!, h!, probs!],
     ...labels,
     layerLabels: ["embcat", `${nHidden} neurons: Linear → BatchNorm → tanh`, "probs"],
-    caption: "Hidden neurons filled by h, outputs by their probability.",
+    caption: "Inputs: e₃ is number 3 of C[e]. Hidden neurons filled by h, outputs by their probability.",
   };
   const detail = ([layer, j]: Target): DetailFigure => {
     if (layer !== 1 || j === undefined || j < 0 || j >= nHidden)

@@ -13,6 +13,15 @@ export interface WindowSplits {
   dev: WindowTensors;
 }
 
+/**
+ * The names of an MLP's input neurons over a context: number d of character ch's embedding,
+ * written ch with d as a subscript ("e₃" is C[e][3]), so a network figure can print it in a neuron.
+ */
+export function embeddingLabels(context: readonly string[], nEmbd: number): string[] {
+  const subscript = (d: number) => String(d).replace(/\d/g, (c) => "₀₁₂₃₄₅₆₇₈₉"[Number(c)]!);
+  return context.flatMap((ch) => Array.from({ length: nEmbd }, (_, d) => `${ch}${subscript(d)}`));
+}
+
 /** The lectures' data: names shuffled with a fixed seed, 80% train, 10% dev, as context windows. */
 export async function windowSplits(blockSize: number): Promise<WindowSplits> {
   const words = await loadNames();
