@@ -406,7 +406,11 @@ async function trainMoons(p: MoonsParams, lab: LabContext): Promise<void> {
     const caption = `neurons filled by their activation for the input (${probe.map((v) => v.toFixed(2)).join(", ")})`;
     lab.emit({
       type: "figure",
-      figure: networkFigure(model, probe, { id: "mlp", title: `MLP(2, [${hidden.join(", ")}, 1])`, caption }),
+      figure: {
+        ...networkFigure(model, probe, { id: "mlp", title: `MLP(2, [${hidden.join(", ")}, 1])`, caption }),
+        inputLabels: ["x0", "x1"], // the point's two coordinates, named as in the neuron's detail
+        outputLabels: ["score"],
+      },
     });
     detail(); // the chosen neuron, as it is now
     const grid = decisionGrid(model, data, 0.08);
