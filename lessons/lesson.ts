@@ -203,7 +203,10 @@ export interface NetworkFigure {
    * can run the network itself for any input the learner points at.
    */
   nonlinearities?: ("relu" | "tanh" | "linear")[];
-  /** Names of the input neurons and the output neurons. */
+  /**
+   * Names of the input neurons and the output neurons, printed inside them: what each stands for,
+   * short (a letter, "e₃" for number 3 of e's embedding). Hidden units are named by their index.
+   */
   inputLabels?: string[];
   outputLabels?: string[];
   /** Names of the layers, input first (default: input, hidden 1, …, output). */
