@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { buildLab, labBuildDir, labDataFiles } from "../src/cli/commands/lab.js";
 import { type LabServer, startLabServer } from "../src/cli/lab-server.js";
 import { launchChromium, noChromium } from "./browser.js";
@@ -137,36 +137,58 @@ async function problems(page: Page, id: string, sizes: number[], labels: Record<
 
 describe("the network figure in Chromium", { skip: noChromium, timeout: 300_000 }, () => {
   let server: LabServer;
-  let context: BrowserContext;
+  let page: Page;
   let close: (() => Promise<void>) | undefined;
+  const errors: string[] = [];
 
+  // One page, resized: each width is the same gallery laid out again for its new box.
   before(async () => {
     if (!existsSync(join(labBuildDir, "index.html"))) await buildLab();
     server = await startLabServer({ root: labBuildDir, port: 0, data: labDataFiles() });
     const browser = await launchChromium(["--disable-gpu"]);
-    context = browser.context;
-    context.setDefaultTimeout(60_000);
+    browser.context.setDefaultTimeout(60_000);
     close = async () => {
       await browser.close();
       await server.close();
     };
     mkdirSync(shots, { recursive: true });
+    page = await browser.context.newPage();
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await page.goto(`${server.url}#/_gallery`);
+    await page.waitForSelector('.experiment[data-state="done"]');
+    for (const { id } of NETWORKS) await page.waitForSelector(`.figure[data-figure="${id}"] svg.network`);
   });
 
   after(async () => {
     await close?.();
   });
 
+  // A unit of each wide network to open through its strip, at each width.
+  const clicks: Record<number, [string, number][]> = {
+    1440: [
+      ["network-200", 137],
+      ["network-768", 700],
+    ],
+    800: [
+      ["network-200", 61],
+      ["network-768", 5],
+    ],
+    390: [
+      ["network-200", 199],
+      ["network-768", 384],
+    ],
+  };
+
   for (const width of [1440, 800, 390]) {
     test(`the gallery's networks at ${width} px: labelled, nothing overprinted or clipped`, async () => {
-      const page = await context.newPage();
       await page.setViewportSize({ width, height: 900 });
-      const errors: string[] = [];
-      page.on("pageerror", (e) => errors.push(e.message));
-      await page.goto(`${server.url}#/_gallery`);
-      await page.waitForSelector('.experiment[data-state="done"]');
-      for (const { id } of NETWORKS) await page.waitForSelector(`.figure[data-figure="${id}"] svg.network`);
-      await page.waitForTimeout(300); // a resize redraws on the next frame
+      // Every network laid out again for the width of its box.
+      await page.waitForFunction(() =>
+        [...document.querySelectorAll<HTMLElement>(".figure-network")].every(
+          (f) => f.dataset.width === String(f.querySelector(".figure-body")!.clientWidth),
+        ),
+      );
       for (const { id, sizes, labels } of NETWORKS)
         assert.deepEqual(await problems(page, id, sizes, labels), [], `${id} at ${width} px`);
 
@@ -177,10 +199,7 @@ describe("the network figure in Chromium", { skip: noChromium, timeout: 300_000 
       assert.ok(edges >= 20 && edges <= 400, `${edges} edges drawn for the 768-unit network`);
 
       // A unit of a wide layer, reached through its strip, opens like any neuron and is drawn as one.
-      for (const [id, unit] of [
-        ["network-200", 137],
-        ["network-768", 700],
-      ] as const) {
+      for (const [id, unit] of clicks[width]!) {
         const fig = `.figure[data-figure="${id}"]`;
         await page.locator(`${fig} rect.strip-cell[data-layer="1"][data-neuron="${unit}"]`).click();
         const detail = `.figure[data-kind="detail"][data-of="${id}:1,${unit}"]`;
@@ -204,7 +223,6 @@ describe("the network figure in Chromium", { skip: noChromium, timeout: 300_000 
       assert.notEqual(await units(), before);
       await page.screenshot({ path: join(shots, `gallery-${width}.png`), fullPage: true });
       assert.deepEqual(errors, []);
-      await page.close();
     });
   }
 });

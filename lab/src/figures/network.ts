@@ -227,6 +227,7 @@ export class NetworkView implements FigureView {
     this.element.classList.toggle("probing", this.probe !== undefined);
     this.element.dataset.sizes = this.figure.sizes.join(",");
     this.drawnWidth = this.body.clientWidth;
+    this.element.dataset.width = String(this.drawnWidth); // the width it is laid out for
     const width = Math.max(280, this.body.clientWidth || 480);
     if (this.figure.sizes.reduce((a, b) => a + b, 0) <= 6) this.drawSmall(activations, width);
     else this.drawLayers(activations, width);
@@ -322,7 +323,9 @@ export class NetworkView implements FigureView {
         span.textContent = line;
         text.append(span);
       });
-      labels.append(titled(text, `${this.layerName(l)} (${count(sizes[l]!)} units)`));
+      labels.append(
+        titled(text, `${this.layerName(l)} (${count(sizes[l]!)} unit${sizes[l] === 1 ? "" : "s"})`),
+      );
     });
     root.append(labels);
 
