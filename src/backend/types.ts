@@ -58,45 +58,10 @@ export interface View {
   readonly offset: number;
 }
 
-export type UnaryOp =
-  | "neg"
-  | "exp"
-  | "log"
-  | "sqrt"
-  | "rsqrt"
-  | "square"
-  | "reciprocal"
-  | "tanh"
-  | "relu"
-  | "sigmoid"
-  | "abs"
-  | "sign"
-  | "gelu"
-  | "geluTanh"
-  | "sin"
-  | "cos"
-  | "floor"
-  | "ceil"
-  | "round"
-  | "logicalNot";
+import type { BinaryOp, UnaryOp } from "./spec/ops.js";
 
-/** Arithmetic ops write the inputs' dtype; comparison and logical ops write bool. */
-export type BinaryOp =
-  | "add"
-  | "sub"
-  | "mul"
-  | "div"
-  | "pow"
-  | "maximum"
-  | "minimum"
-  | "eq"
-  | "ne"
-  | "lt"
-  | "le"
-  | "gt"
-  | "ge"
-  | "and"
-  | "or";
+/** The elementwise ops (codes and table: ./spec/). */
+export type { BinaryOp, UnaryOp };
 
 export const COMPARISON_OPS: ReadonlySet<BinaryOp> = new Set([
   "eq",

@@ -149,7 +149,14 @@ function unaryRow(
     case "logicalNot":
       for (let j = 0; j < n; j++, px += sx, po += so) o[po] = xs[px]! === 0 ? 1 : 0;
       return;
+    default:
+      throw unknownOp("unary", op);
   }
+}
+
+/** A loud error for an op code no kernel knows (never a silent zero). */
+export function unknownOp(kind: string, op: never): Error {
+  return new Error(`js backend: unknown ${kind} op ${JSON.stringify(op)}`);
 }
 
 /** One row of a OP b, where a and b step by sa and sb (0 for a broadcast or scalar operand). */
@@ -220,6 +227,8 @@ function binaryRow(
     case "or":
       for (let j = 0; j < n; j++, pa += sa, pb += sb, po += so) o[po] = as[pa] || bs[pb] ? 1 : 0;
       return;
+    default:
+      throw unknownOp("binary", op);
   }
 }
 

@@ -7,8 +7,36 @@
 
 import { contiguousStrides, product } from "../layout.js";
 import {
+  AdamwF,
+  ARG_REDUCE_CODE,
+  ARGS_BYTES,
+  ArgReduceSlot,
+  BatchNormSlot,
+  BINARY_CODE,
+  BinaryScalarSlot,
+  CrossEntropySlot,
+  DTYPE_CODE,
+  F,
+  F_BASE_BYTES,
+  GATHER_MODE_CODE,
+  GatherScatterSlot,
+  GeluBackwardSlot,
+  KERNEL_ERROR_CODE,
+  LayerNormSlot,
+  MAX_DIMS,
+  MAX_OPERANDS,
+  MatmulSlot,
+  REDUCE_CODE,
+  REDUCTION_CODE,
+  ReduceSlot,
+  Slot,
+  SoftmaxSlot,
+  TopkSlot,
+  TriangleSlot,
+  UNARY_CODE,
+} from "../spec/abi.js";
+import {
   type Backend,
-  type BinaryOp,
   BYTES_PER_ELEMENT,
   type DType,
   type KernelArgs,
@@ -18,7 +46,6 @@ import {
   type OptionalKernelName,
   type Storage,
   type TypedArray,
-  type UnaryOp,
   type View,
 } from "../types.js";
 import { WASM_BINARIES } from "./generated/binaries.js";
@@ -35,70 +62,6 @@ export interface WasmStorage extends Storage {
   freed: boolean;
 }
 
-const DTYPE_CODE: Record<DType, number> = { float32: 0, float64: 1, int32: 2, bool: 3 };
-const UNARY_CODE: Record<UnaryOp, number> = {
-  neg: 0,
-  exp: 1,
-  log: 2,
-  sqrt: 3,
-  rsqrt: 4,
-  square: 5,
-  reciprocal: 6,
-  tanh: 7,
-  relu: 8,
-  sigmoid: 9,
-  abs: 10,
-  sign: 11,
-  gelu: 12,
-  geluTanh: 13,
-  sin: 14,
-  cos: 15,
-  floor: 16,
-  ceil: 17,
-  round: 18,
-  logicalNot: 19,
-};
-const BINARY_CODE: Record<BinaryOp, number> = {
-  add: 0,
-  sub: 1,
-  mul: 2,
-  div: 3,
-  pow: 4,
-  maximum: 5,
-  minimum: 6,
-  eq: 7,
-  ne: 8,
-  lt: 9,
-  le: 10,
-  gt: 11,
-  ge: 12,
-  and: 13,
-  or: 14,
-};
-const REDUCE_CODE = { sum: 0, mean: 1, max: 2, min: 3, prod: 4 } as const;
-const REDUCTION_CODE = { mean: 0, sum: 1, none: 2 } as const;
-
-// Argument block layout (int32 slots; see assembly/kernels.ts).
-const I_K = 0;
-const I_ND = 1;
-const I_LEN = 2;
-const I_ROWS = 3;
-const I_OP = 4;
-const I_P1 = 5;
-const I_P2 = 6;
-const I_P3 = 7;
-const I_DT = 8;
-const I_BASE = 12;
-const I_OFF = 16;
-const I_STEP = 20;
-const I_SHAPE = 24;
-const I_STRIDES = 32;
-const I_EXTRA = 64;
-const I_R0 = 96;
-const I_ERR = 100;
-const ARGS_BYTES = 1024;
-const F_BASE = 512 / 8;
-const MAX_DIMS = 8;
 /** Row-walk state and a 4×8 tile per thread. */
 const SCRATCH_BYTES = 4096;
 /** Matmuls below this many flops run on the calling thread alone. */
@@ -247,7 +210,8 @@ export class WasmBackend implements Backend {
     const module = wasmModule(variant);
     if (!module) throw new Error(`wasm backend: the ${variant} build does not validate on this runtime`);
     this.memory = new WebAssembly.Memory({ initial: 32, maximum: MAX_PAGES, shared });
-    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory, abort: wasmAbort } });
+    const abort = (message: number) => wasmAbort(this.memory, message);
+    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory, abort } });
     this.exports = instance.exports as unknown as KernelExports;
     this.heap = new WasmHeap(this.memory, this.exports.heapBase(), MAX_PAGES);
     const none = () => "";
@@ -462,16 +426,16 @@ export class WasmBackend implements Backend {
   private argsGrowths = 0;
 
   private setF(i: number, v: number): void {
-    this.f64[F_BASE + i] = v;
+    this.f64[F_BASE_BYTES / 8 + i] = v;
   }
 
   /** Operand q's dtype and storage address. */
   private operand(q: number, view: View): void {
     const a = this.args();
     const s = liveStorage(view);
-    a[I_DT + q] = DTYPE_CODE[s.dtype];
-    a[I_BASE + q] = s.ptr;
-    a[I_OFF + q] = view.offset;
+    a[Slot.DT + q] = DTYPE_CODE[s.dtype];
+    a[Slot.BASE + q] = s.ptr;
+    a[Slot.OFF + q] = view.offset;
   }
 
   /**
@@ -496,40 +460,40 @@ export class WasmBackend implements Backend {
       if (size === 1) continue;
       if (dims > 0) {
         // Merge with the previous dim when every operand steps over it as one.
-        const prev = I_STRIDES + (dims - 1) * 4;
+        const prev = Slot.STRIDES + (dims - 1) * MAX_OPERANDS;
         let merge = true;
         for (let q = 0; q < k; q++) if (a[prev + q] !== strides[q]![d]! * size) merge = false;
         if (merge) {
-          a[I_SHAPE + dims - 1]! *= size;
+          a[Slot.SHAPE + dims - 1]! *= size;
           for (let q = 0; q < k; q++) a[prev + q] = strides[q]![d]!;
           continue;
         }
       }
       if (dims === MAX_DIMS) throw new Error(`wasm backend: more than ${MAX_DIMS} non-mergeable dims`);
-      a[I_SHAPE + dims] = size;
-      for (let q = 0; q < k; q++) a[I_STRIDES + dims * 4 + q] = strides[q]![d]!;
+      a[Slot.SHAPE + dims] = size;
+      for (let q = 0; q < k; q++) a[Slot.STRIDES + dims * MAX_OPERANDS + q] = strides[q]![d]!;
       dims++;
     }
     let len = 1;
     if (keepLast && nd > 0) {
       len = shape[nd - 1]!;
-      for (let q = 0; q < k; q++) a[I_STEP + q] = strides[q]![nd - 1]!;
+      for (let q = 0; q < k; q++) a[Slot.STEP + q] = strides[q]![nd - 1]!;
     } else if (dims > 0) {
       dims--;
-      len = a[I_SHAPE + dims]!;
-      for (let q = 0; q < k; q++) a[I_STEP + q] = a[I_STRIDES + dims * 4 + q]!;
+      len = a[Slot.SHAPE + dims]!;
+      for (let q = 0; q < k; q++) a[Slot.STEP + q] = a[Slot.STRIDES + dims * MAX_OPERANDS + q]!;
     } else {
-      for (let q = 0; q < k; q++) a[I_STEP + q] = 0;
+      for (let q = 0; q < k; q++) a[Slot.STEP + q] = 0;
     }
     if (len === 0) empty = true;
     let rows = 1;
-    for (let d = 0; d < dims; d++) rows *= a[I_SHAPE + d]!;
+    for (let d = 0; d < dims; d++) rows *= a[Slot.SHAPE + d]!;
     if (empty) rows = 0;
-    a[I_K] = k;
-    a[I_R0] = 0;
-    a[I_ND] = dims;
-    a[I_LEN] = len;
-    a[I_ROWS] = rows;
+    a[Slot.K] = k;
+    a[Slot.R0] = 0;
+    a[Slot.ND] = dims;
+    a[Slot.LEN] = len;
+    a[Slot.ROWS] = rows;
     for (let q = 0; q < k; q++) this.operand(q, views[q]!);
     return rows;
   }
@@ -550,10 +514,10 @@ export class WasmBackend implements Backend {
 
   private checkError(): void {
     const a = this.args();
-    const code = a[I_ERR]!;
-    if (code === 0) return;
-    a[I_ERR] = 0;
-    const value = a[I_ERR + 1]!;
+    const code = a[Slot.ERR]!;
+    if (code === KERNEL_ERROR_CODE.none) return;
+    a[Slot.ERR] = 0;
+    const value = a[Slot.ERR + 1]!;
     throw new RangeError(this.pendingError(code, value));
   }
 
@@ -562,8 +526,8 @@ export class WasmBackend implements Backend {
   /** Run an elementwise kernel, split over the threads when it is big enough. */
   private launch(kernel: Exclude<PoolKernel, "matmul" | "gemv">, minElements = PARALLEL_ELEMENTS): void {
     const a = this.args();
-    const rows = a[I_ROWS]!;
-    const len = a[I_LEN]!;
+    const rows = a[Slot.ROWS]!;
+    const len = a[Slot.LEN]!;
     // Softmax lanes and layer norm rows are whole rows: they split only by rows.
     const byRowsOnly = kernel === "softmax" || kernel === "softmaxBackward" || kernel === "layerNorm";
     if (this.threads > 1 && rows * len >= minElements && (!byRowsOnly || rows >= this.threads)) {
@@ -594,14 +558,14 @@ export class WasmBackend implements Backend {
       const v = new Int32Array(buf, ptr, ARGS_BYTES / 4);
       if (rows >= t) {
         const r0 = Math.floor((rows * w) / t);
-        v[I_R0] = r0;
-        v[I_ROWS] = Math.floor((rows * (w + 1)) / t) - r0;
+        v[Slot.R0] = r0;
+        v[Slot.ROWS] = Math.floor((rows * (w + 1)) / t) - r0;
       } else {
         // Slices of a multiple of 4 elements keep SIMD bodies aligned to the row start.
         const j0 = Math.floor((len * w) / t / 4) * 4;
         const j1 = w === t - 1 ? len : Math.floor((len * (w + 1)) / t / 4) * 4;
-        v[I_LEN] = j1 - j0;
-        for (let q = 0; q < v[I_K]!; q++) v[I_OFF + q]! += j0 * v[I_STEP + q]!;
+        v[Slot.LEN] = j1 - j0;
+        for (let q = 0; q < v[Slot.K]!; q++) v[Slot.OFF + q]! += j0 * v[Slot.STEP + q]!;
       }
       jobs[w] = { args: ptr, params: [0, 0, 0, 0] };
     }
@@ -612,7 +576,7 @@ export class WasmBackend implements Backend {
 
   fill = ({ out, value }: KernelArgs["fill"]): void => {
     this.walk(out.shape, [out], [out.strides]);
-    this.setF(0, value);
+    this.setF(F.VALUE, value);
     this.launch("fill");
   };
 
@@ -624,23 +588,23 @@ export class WasmBackend implements Backend {
   unary = ({ op, x, out }: KernelArgs["unary"]): void => {
     const a = this.args();
     this.walk(out.shape, [x, out], [x.strides, out.strides]);
-    a[I_OP] = UNARY_CODE[op];
+    a[Slot.OP] = UNARY_CODE[op] ?? unknownOp("unary", op);
     this.launch("unary");
   };
 
   binary = ({ op, a: x, b: y, out }: KernelArgs["binary"]): void => {
     const a = this.args();
     this.walk(out.shape, [x, y, out], [x.strides, y.strides, out.strides]);
-    a[I_OP] = BINARY_CODE[op];
+    a[Slot.OP] = BINARY_CODE[op] ?? unknownOp("binary", op);
     this.launch("binary");
   };
 
   binaryScalar = ({ op, x, scalar, scalarFirst, out }: KernelArgs["binaryScalar"]): void => {
     const a = this.args();
     this.walk(out.shape, [x, out], [x.strides, out.strides]);
-    a[I_OP] = BINARY_CODE[op];
-    a[I_P1] = scalarFirst ? 1 : 0;
-    this.setF(0, scalar);
+    a[Slot.OP] = BINARY_CODE[op] ?? unknownOp("binary", op);
+    a[BinaryScalarSlot.SCALAR_FIRST] = scalarFirst ? 1 : 0;
+    this.setF(F.SCALAR, scalar);
     this.launch("binaryScalar");
   };
 
@@ -651,7 +615,7 @@ export class WasmBackend implements Backend {
 
   maskedFill = ({ x, mask, value, out }: KernelArgs["maskedFill"]): void => {
     this.walk(out.shape, [x, mask, out], [x.strides, mask.strides, out.strides]);
-    this.setF(0, value);
+    this.setF(F.VALUE, value);
     this.launch("maskedFill");
   };
 
@@ -659,16 +623,16 @@ export class WasmBackend implements Backend {
     if (this.native?.geluBackward({ approximate, x, g, out })) return;
     const a = this.args();
     this.walk(out.shape, [x, g, out], [x.strides, g.strides, out.strides]);
-    a[I_P1] = approximate ? 1 : 0;
+    a[GeluBackwardSlot.APPROXIMATE] = approximate ? 1 : 0;
     this.launch("geluBackward");
   };
 
   triangle = ({ x, diagonal, upper, out }: KernelArgs["triangle"]): void => {
     const a = this.args();
     this.walk(out.shape, [x, out], [x.strides, out.strides], true);
-    a[I_P1] = diagonal;
-    a[I_P2] = upper ? 1 : 0;
-    a[I_P3] = out.shape[out.shape.length - 2]!;
+    a[TriangleSlot.DIAGONAL] = diagonal;
+    a[TriangleSlot.UPPER] = upper ? 1 : 0;
+    a[TriangleSlot.ROWS_PER_MATRIX] = out.shape[out.shape.length - 2]!;
     this.exports.triangle();
   };
 
@@ -676,12 +640,12 @@ export class WasmBackend implements Backend {
     if (this.native?.adamw(args)) return;
     const { param, grad, m, v } = args;
     this.walk(param.shape, [param, grad, m, v], [param.strides, grad.strides, m.strides, v.strides]);
-    this.setF(0, args.lr);
-    this.setF(1, args.beta1);
-    this.setF(2, args.beta2);
-    this.setF(3, args.eps);
-    this.setF(4, args.weightDecay);
-    this.setF(5, args.step);
+    this.setF(AdamwF.LR, args.lr);
+    this.setF(AdamwF.BETA1, args.beta1);
+    this.setF(AdamwF.BETA2, args.beta2);
+    this.setF(AdamwF.EPS, args.eps);
+    this.setF(AdamwF.WEIGHT_DECAY, args.weightDecay);
+    this.setF(AdamwF.STEP, args.step);
     this.launch("adamw");
   };
 
@@ -692,14 +656,14 @@ export class WasmBackend implements Backend {
     if (
       this.native &&
       x.storage.dtype === "float32" &&
-      a[I_STEP] === 1 &&
-      a[I_STEP + 1] === 1 &&
-      a[I_ND]! <= 1
+      a[Slot.STEP] === 1 &&
+      a[Slot.STEP + 1] === 1 &&
+      a[Slot.ND]! <= 1
     ) {
-      const [xRow, yRow] = a[I_ND] === 1 ? [a[I_STRIDES]!, a[I_STRIDES + 1]!] : [0, 0];
-      if (this.native.axpy(x, y, rows, a[I_LEN]!, xRow, yRow, alpha)) return;
+      const [xRow, yRow] = a[Slot.ND] === 1 ? [a[Slot.STRIDES]!, a[Slot.STRIDES + 1]!] : [0, 0];
+      if (this.native.axpy(x, y, rows, a[Slot.LEN]!, xRow, yRow, alpha)) return;
     }
-    this.setF(0, alpha);
+    this.setF(F.ALPHA, alpha);
     this.launch("axpy");
   }
 
@@ -764,19 +728,23 @@ export class WasmBackend implements Backend {
     return s.ptr + view.offset * BYTES_PER_ELEMENT[s.dtype];
   }
 
-  /** The batch-norm kernels' argument block (layout in assembly/kernels.ts); runs `kernel` with 5·C float64 of temp. */
-  private batchNormRun(kernel: "batchNorm" | "batchNormBackward", x: View, views: (View | null)[]): void {
+  /** Runs a batch-norm kernel over x [R, C] with the operands at their slots (absent: 0) and 5·C float64 of temp. */
+  private batchNormRun(
+    kernel: "batchNorm" | "batchNormBackward",
+    x: View,
+    operands: Partial<Record<keyof typeof BatchNormSlot, View | null>>,
+  ): void {
     const [R, C] = x.shape as [number, number];
     const tmp = this.temp(5 * 8 * C);
     try {
       const a = this.args();
-      a[I_EXTRA] = R;
-      a[I_EXTRA + 1] = C;
-      a[I_EXTRA + 2] = this.address(x);
-      views.forEach((v, i) => {
-        a[I_EXTRA + 3 + i] = this.address(v);
-      });
-      a[I_EXTRA + 13] = tmp.ptr;
+      for (let slot = BatchNormSlot.OUT; slot <= BatchNormSlot.DBIAS; slot++) a[slot] = 0;
+      for (const [name, view] of Object.entries(operands))
+        a[BatchNormSlot[name as keyof typeof BatchNormSlot]] = this.address(view ?? null);
+      a[BatchNormSlot.R] = R;
+      a[BatchNormSlot.C] = C;
+      a[BatchNormSlot.X] = this.address(x);
+      a[BatchNormSlot.TEMP] = tmp.ptr;
       this.exports[kernel]();
     } finally {
       this.heap.free(tmp.ptr, tmp.capacity);
@@ -785,25 +753,30 @@ export class WasmBackend implements Backend {
 
   private batchNorm(args: OptionalKernelArgs["batchNorm"]): void {
     const { x, weight, bias, runningMean, runningVar, out, mean, rstd } = args;
-    this.setF(0, args.eps);
-    this.setF(1, args.momentum);
-    this.batchNormRun("batchNorm", x, [
-      out,
-      mean,
-      rstd,
-      weight,
-      bias,
-      runningMean,
-      runningVar,
-      null,
-      null,
-      null,
-    ]);
+    this.setF(F.EPS, args.eps);
+    this.setF(F.MOMENTUM, args.momentum);
+    this.batchNormRun("batchNorm", x, {
+      OUT: out,
+      MEAN: mean,
+      RSTD: rstd,
+      WEIGHT: weight,
+      BIAS: bias,
+      RUNNING_MEAN: runningMean,
+      RUNNING_VAR: runningVar,
+    });
   }
 
   private batchNormBackward(args: OptionalKernelArgs["batchNormBackward"]): void {
     const { x, weight, mean, rstd, g, dx, dweight, dbias } = args;
-    this.batchNormRun("batchNormBackward", x, [dx, mean, rstd, weight, null, null, null, g, dweight, dbias]);
+    this.batchNormRun("batchNormBackward", x, {
+      OUT: dx,
+      MEAN: mean,
+      RSTD: rstd,
+      WEIGHT: weight,
+      G: g,
+      DWEIGHT: dweight,
+      DBIAS: dbias,
+    });
   }
 
   reduce = ({ op, x, axes, out }: KernelArgs["reduce"]): void => {
@@ -823,9 +796,9 @@ export class WasmBackend implements Backend {
       this.walk(x.shape, [x, accView, out], [x.strides, accStrides, accStrides.map(() => 0)]);
       let count = 1;
       for (const ax of axes) count *= x.shape[ax]!;
-      a[I_OP] = REDUCE_CODE[op];
-      a[I_P1] = outSize;
-      this.setF(0, 1 / count);
+      a[Slot.OP] = REDUCE_CODE[op] ?? unknownOp("reduce", op);
+      a[ReduceSlot.OUT_SIZE] = outSize;
+      this.setF(F.SCALE, 1 / count);
       this.exports.reduce();
     } finally {
       this.heap.free(acc.ptr, acc.capacity);
@@ -837,10 +810,10 @@ export class WasmBackend implements Backend {
     this.walkLanes(x.shape, dim, [x]);
     this.operand(1, indices);
     if (values) this.operand(2, values);
-    a[I_OP] = op === "max" ? 0 : 1;
-    a[I_P2] = values ? 1 : 0;
-    a[I_EXTRA] = indices.offset;
-    a[I_EXTRA + 1] = values ? values.offset : 0;
+    a[Slot.OP] = ARG_REDUCE_CODE[op];
+    a[ArgReduceSlot.HAS_VALUES] = values ? 1 : 0;
+    a[ArgReduceSlot.INDICES_OFFSET] = indices.offset;
+    a[ArgReduceSlot.VALUES_OFFSET] = values ? values.offset : 0;
     this.exports.argReduce();
   };
 
@@ -850,9 +823,9 @@ export class WasmBackend implements Backend {
     try {
       const a = this.args();
       this.walkLanes(x.shape, dim, [x, values, indices]);
-      a[I_P1] = k;
-      a[I_P2] = largest ? 1 : 0;
-      a[I_EXTRA] = tmp.ptr;
+      a[TopkSlot.K] = k;
+      a[TopkSlot.LARGEST] = largest ? 1 : 0;
+      a[TopkSlot.TEMP] = tmp.ptr;
       this.exports.topk();
     } finally {
       this.heap.free(tmp.ptr, tmp.capacity);
@@ -862,14 +835,14 @@ export class WasmBackend implements Backend {
   softmax = ({ x, dim, log, out }: KernelArgs["softmax"]): void => {
     const a = this.args();
     this.walkLanes(x.shape, dim, [x, out]);
-    a[I_P1] = log ? 1 : 0;
+    a[SoftmaxSlot.LOG] = log ? 1 : 0;
     this.launch("softmax", PARALLEL_SOFTMAX_ELEMENTS);
   };
 
   softmaxBackward = ({ y, g, dim, log, out }: KernelArgs["softmaxBackward"]): void => {
     const a = this.args();
     this.walkLanes(y.shape, dim, [y, g, out]);
-    a[I_P1] = log ? 1 : 0;
+    a[SoftmaxSlot.LOG] = log ? 1 : 0;
     this.launch("softmaxBackward", PARALLEL_SOFTMAX_ELEMENTS);
   };
 
@@ -885,13 +858,13 @@ export class WasmBackend implements Backend {
     this.operand(0, logits);
     this.operand(1, target);
     this.operand(2, out);
-    a[I_P1] = N;
-    a[I_P2] = C;
-    a[I_P3] = ignoreIndex;
-    a[I_OP] = REDUCTION_CODE[reduction];
-    a[I_EXTRA] = logits.strides[0]!;
-    a[I_EXTRA + 1] = logits.strides[1]!;
-    a[I_EXTRA + 2] = target.strides[0]!;
+    a[CrossEntropySlot.N] = N;
+    a[CrossEntropySlot.C] = C;
+    a[CrossEntropySlot.IGNORE_INDEX] = ignoreIndex;
+    a[Slot.OP] = REDUCTION_CODE[reduction];
+    a[CrossEntropySlot.LOGITS_ROW] = logits.strides[0]!;
+    a[CrossEntropySlot.LOGITS_COL] = logits.strides[1]!;
+    a[CrossEntropySlot.TARGET_STRIDE] = target.strides[0]!;
     this.pendingError = (_code, t) => `crossEntropy: target ${t} is out of range for ${C} classes`;
     return C;
   }
@@ -906,7 +879,7 @@ export class WasmBackend implements Backend {
     const { logits, target, g, ignoreIndex, reduction, out } = args;
     this.crossEntropyArgs(logits, target, ignoreIndex, reduction, out);
     this.operand(3, g);
-    this.args()[I_EXTRA + 3] = g.strides[0] ?? 0;
+    this.args()[CrossEntropySlot.G_STRIDE] = g.strides[0] ?? 0;
     this.exports.crossEntropyBackward();
     this.checkError();
   };
@@ -918,21 +891,21 @@ export class WasmBackend implements Backend {
     this.operand(1, out);
     this.operand(2, mean);
     this.operand(3, rstd);
-    a[I_P1] = R;
-    a[I_P2] = D;
-    a[I_EXTRA] = x.strides[0]!;
-    a[I_EXTRA + 1] = x.strides[1]!;
-    a[I_EXTRA + 4] = weight ? (weight.storage as WasmStorage).ptr : 0;
-    a[I_EXTRA + 5] = bias ? (bias.storage as WasmStorage).ptr : 0;
-    a[I_EXTRA + 6] = weight?.offset ?? 0;
-    a[I_EXTRA + 7] = bias?.offset ?? 0;
-    a[I_EXTRA + 8] = weight?.strides[0] ?? 0;
-    a[I_EXTRA + 9] = bias?.strides[0] ?? 0;
-    this.setF(0, eps);
+    a[LayerNormSlot.R] = R;
+    a[LayerNormSlot.D] = D;
+    a[LayerNormSlot.X_ROW] = x.strides[0]!;
+    a[LayerNormSlot.X_COL] = x.strides[1]!;
+    a[LayerNormSlot.WEIGHT] = weight ? (weight.storage as WasmStorage).ptr : 0;
+    a[LayerNormSlot.BIAS] = bias ? (bias.storage as WasmStorage).ptr : 0;
+    a[LayerNormSlot.WEIGHT_OFFSET] = weight?.offset ?? 0;
+    a[LayerNormSlot.BIAS_OFFSET] = bias?.offset ?? 0;
+    a[LayerNormSlot.WEIGHT_STRIDE] = weight?.strides[0] ?? 0;
+    a[LayerNormSlot.BIAS_STRIDE] = bias?.strides[0] ?? 0;
+    this.setF(F.EPS, eps);
     // Rows for the thread split (the kernel runs rows R0 .. R0 + ROWS).
-    a[I_R0] = 0;
-    a[I_ROWS] = R;
-    a[I_LEN] = D;
+    a[Slot.R0] = 0;
+    a[Slot.ROWS] = R;
+    a[Slot.LEN] = D;
     this.launch("layerNorm", PARALLEL_SOFTMAX_ELEMENTS);
   };
 
@@ -947,22 +920,22 @@ export class WasmBackend implements Backend {
       this.operand(1, g);
       this.operand(2, mean);
       this.operand(3, rstd);
-      a[I_P1] = R;
-      a[I_P2] = D;
-      a[I_EXTRA] = x.strides[0]!;
-      a[I_EXTRA + 1] = x.strides[1]!;
-      a[I_EXTRA + 2] = g.strides[0]!;
-      a[I_EXTRA + 3] = g.strides[1]!;
-      a[I_EXTRA + 4] = weight ? (weight.storage as WasmStorage).ptr : 0;
-      a[I_EXTRA + 6] = weight?.offset ?? 0;
-      a[I_EXTRA + 8] = weight?.strides[0] ?? 0;
-      a[I_EXTRA + 10] = (dx.storage as WasmStorage).ptr;
-      a[I_EXTRA + 11] = dx.offset;
-      a[I_EXTRA + 12] = dweight ? (dweight.storage as WasmStorage).ptr : 0;
-      a[I_EXTRA + 13] = dweight?.offset ?? 0;
-      a[I_EXTRA + 14] = dbias ? (dbias.storage as WasmStorage).ptr : 0;
-      a[I_EXTRA + 15] = dbias?.offset ?? 0;
-      a[I_EXTRA + 16] = tmp.ptr;
+      a[LayerNormSlot.R] = R;
+      a[LayerNormSlot.D] = D;
+      a[LayerNormSlot.X_ROW] = x.strides[0]!;
+      a[LayerNormSlot.X_COL] = x.strides[1]!;
+      a[LayerNormSlot.G_ROW] = g.strides[0]!;
+      a[LayerNormSlot.G_COL] = g.strides[1]!;
+      a[LayerNormSlot.WEIGHT] = weight ? (weight.storage as WasmStorage).ptr : 0;
+      a[LayerNormSlot.WEIGHT_OFFSET] = weight?.offset ?? 0;
+      a[LayerNormSlot.WEIGHT_STRIDE] = weight?.strides[0] ?? 0;
+      a[LayerNormSlot.DX] = (dx.storage as WasmStorage).ptr;
+      a[LayerNormSlot.DX_OFFSET] = dx.offset;
+      a[LayerNormSlot.DWEIGHT] = dweight ? (dweight.storage as WasmStorage).ptr : 0;
+      a[LayerNormSlot.DWEIGHT_OFFSET] = dweight?.offset ?? 0;
+      a[LayerNormSlot.DBIAS] = dbias ? (dbias.storage as WasmStorage).ptr : 0;
+      a[LayerNormSlot.DBIAS_OFFSET] = dbias?.offset ?? 0;
+      a[LayerNormSlot.TEMP] = tmp.ptr;
       this.exports.layerNormBackward();
     } finally {
       this.heap.free(tmp.ptr, tmp.capacity);
@@ -981,9 +954,9 @@ export class WasmBackend implements Backend {
   ): void {
     const a = this.args();
     this.walk(shape, views, strides);
-    a[I_OP] = scatter ? 1 : 0;
-    a[I_P1] = size;
-    a[I_P2] = dimStride;
+    a[Slot.OP] = GATHER_MODE_CODE[scatter ? "scatter" : "gather"];
+    a[GatherScatterSlot.DIM_SIZE] = size;
+    a[GatherScatterSlot.DIM_STRIDE] = dimStride;
     this.pendingError = (_code, i) =>
       `${name}: index ${i} is out of range for dimension ${dim} with size ${size}`;
     this.exports.gatherScatter();
@@ -1085,15 +1058,15 @@ export class WasmBackend implements Backend {
     const sak = x.strides[nd - 1]!;
     const sbk = y.strides[nd - 2]!;
     const sbn = y.strides[nd - 1]!;
-    a[I_EXTRA] = M;
-    a[I_EXTRA + 1] = N;
-    a[I_EXTRA + 2] = K;
-    a[I_EXTRA + 3] = x.strides[nd - 2]!;
-    a[I_EXTRA + 4] = sak;
-    a[I_EXTRA + 5] = sbk;
-    a[I_EXTRA + 6] = sbn;
-    a[I_EXTRA + 7] = out.strides[nd - 2]!;
-    a[I_EXTRA + 8] = out.strides[nd - 1]!;
+    a[MatmulSlot.M] = M;
+    a[MatmulSlot.N] = N;
+    a[MatmulSlot.K] = K;
+    a[MatmulSlot.A_ROW] = x.strides[nd - 2]!;
+    a[MatmulSlot.A_COL] = sak;
+    a[MatmulSlot.B_ROW] = sbk;
+    a[MatmulSlot.B_COL] = sbn;
+    a[MatmulSlot.OUT_ROW] = out.strides[nd - 2]!;
+    a[MatmulSlot.OUT_COL] = out.strides[nd - 1]!;
     if (batches === 0 || M === 0 || N === 0) return;
     if (
       this.native &&
@@ -1102,9 +1075,9 @@ export class WasmBackend implements Backend {
       out.storage.dtype === "float32"
     ) {
       // The batch dims as walk() merged them (the dummy last dim is not among them).
-      const dims = a[I_ND]!;
-      const sizes = Array.from({ length: dims }, (_, d) => a[I_SHAPE + d]!);
-      if (this.native.matmul(x, y, out, sizes, (q, d) => a[I_STRIDES + d * 4 + q]!)) return;
+      const dims = a[Slot.ND]!;
+      const sizes = Array.from({ length: dims }, (_, d) => a[Slot.SHAPE + d]!);
+      if (this.native.matmul(x, y, out, sizes, (q, d) => a[Slot.STRIDES + d * MAX_OPERANDS + q]!)) return;
     }
     const flops = 2 * batches * M * N * K;
     if (this.threads > 1 && flops >= PARALLEL_FLOPS && this.pool === undefined) this.pool = this.startPool();
@@ -1171,6 +1144,10 @@ function sharesOfFours(size: number, n: number): [number, number][] {
   ]);
 }
 
+function unknownOp(kind: string, op: string): never {
+  throw new Error(`wasm backend: unknown ${kind} op ${JSON.stringify(op)}`);
+}
+
 function liveStorage(view: View): WasmStorage {
   const s = view.storage as WasmStorage;
   if (s.freed) throw new Error("wasm backend: kernel input was freed");
@@ -1207,6 +1184,14 @@ function indexAlong(index: View, shape: readonly number[], dim: number): number[
   return strides;
 }
 
-function wasmAbort(): never {
-  throw new Error("wasm backend: kernel aborted");
+/** A kernel's abort("...") (an unknown op code, say): its message, read from the wasm memory. */
+export function wasmAbort(memory: WebAssembly.Memory, message: number): never {
+  let text = "";
+  // AssemblyScript strings: UTF-16, their byte length in the 4 bytes before them.
+  if (message > 4 && message + 4 <= memory.buffer.byteLength) {
+    const bytes = new DataView(memory.buffer).getUint32(message - 4, true);
+    if (message + bytes <= memory.buffer.byteLength && bytes < 1024)
+      text = String.fromCharCode(...new Uint16Array(memory.buffer.slice(message, message + bytes)));
+  }
+  throw new Error(`wasm backend: kernel aborted${text ? `: ${text}` : ""}`);
 }

@@ -308,6 +308,7 @@ function unary(ctx: KernelContext, { op, x, out }: KernelArgs["unary"]): void {
   const intExpr = tx === "i32" ? I32_UNARY[op] : undefined;
   const ct: Scalar = intExpr ? "i32" : "f32";
   const expr = intExpr ?? F32_UNARY[op];
+  if (expr === undefined) throw new Error(`webgpu backend: unknown unary op ${JSON.stringify(op)}`);
   runMap(
     ctx,
     out.shape,
@@ -318,6 +319,7 @@ function unary(ctx: KernelContext, { op, x, out }: KernelArgs["unary"]): void {
 
 function binaryBody(op: BinaryOp, ct: Scalar, to: Scalar, out: number): string {
   const expr = (ct === "i32" ? I32_BINARY[op] : undefined) ?? F32_BINARY[op];
+  if (expr === undefined) throw new Error(`webgpu backend: unknown binary op ${JSON.stringify(op)}`);
   const from: Scalar | "bool" = COMPARISON_OPS.has(op) ? "bool" : ct;
   return store(out, to, expr, from);
 }

@@ -1,9 +1,38 @@
 // herograd wasm kernels (AssemblyScript). Built by scripts/build-wasm.mjs into four variants:
 // relaxed-SIMD or plain SIMD, shared (threads) or unshared memory. The host (../index.ts) owns
-// allocation; kernels read an argument block it writes (layout in ../args.ts) and walk strided
-// views row by row, as the js reference does.
-//
-// dtype codes: 0 float32, 1 float64, 2 int32, 3 bool (u8).
+// allocation; kernels read an argument block it writes (its slots and the op codes are named in
+// ./spec.ts, generated from src/backend/spec/abi.ts) and walk strided views row by row, as the js
+// reference does.
+
+import {
+  AdamwF,
+  ArgReduceOp,
+  ArgReduceSlot,
+  BatchNormSlot,
+  BinaryOp,
+  BinaryScalarSlot,
+  CrossEntropySlot,
+  DType,
+  F,
+  F_BASE_BYTES,
+  GatherMode,
+  GatherScatterSlot,
+  GeluBackwardSlot,
+  isRelational,
+  KernelError,
+  LayerNormSlot,
+  MAX_OPERANDS,
+  MatmulSlot,
+  mirrored,
+  Reduction,
+  ReduceOp,
+  ReduceSlot,
+  Slot,
+  SoftmaxSlot,
+  TopkSlot,
+  TriangleSlot,
+  UnaryOp,
+} from "./spec";
 
 // ---- per-instance state (each worker instantiates the module over the same shared memory) ----
 let args: usize = 0; // argument block (shared: the caller writes it before a job)
@@ -28,35 +57,16 @@ export function heapBase(): usize {
   return __heap_base;
 }
 
-// ---- argument block ----
-const I_K = 0; // operands
-const I_ND = 1; // outer dims
-const I_LEN = 2; // row length
-const I_ROWS = 3;
-const I_OP = 4;
-const I_P1 = 5;
-const I_P2 = 6;
-const I_P3 = 7;
-const I_DT = 8; // [4]
-const I_BASE = 12; // [4] byte address of element 0 of each operand's storage
-const I_OFF = 16; // [4] element offset of the first row
-const I_STEP = 20; // [4]
-const I_SHAPE = 24; // [8]
-const I_STRIDES = 32; // [8][4]
-const I_EXTRA = 64; // [32]
-const I_R0 = 96; // first row (threads split rows)
-const I_ERR = 100; // error code, value
-const F_BASE: usize = 512; // f64 params at args + 512
-
+// ---- argument block (slots and codes: ./spec.ts, generated from src/backend/spec/abi.ts) ----
 @inline function ai(i: i32): i32 {
   return load<i32>(args + (<usize>i << 2));
 }
 @inline function af(i: i32): f64 {
-  return load<f64>(args + F_BASE + (<usize>i << 3));
+  return load<f64>(args + <usize>F_BASE_BYTES + (<usize>i << 3));
 }
 @inline function setErr(code: i32, value: i32): void {
-  store<i32>(args + (<usize>I_ERR << 2), code);
-  store<i32>(args + (<usize>(I_ERR + 1) << 2), value);
+  store<i32>(args + (<usize>Slot.ERR << 2), code);
+  store<i32>(args + (<usize>(Slot.ERR + 1) << 2), value);
 }
 
 // ---- row walk: cur[q] = element offset of operand q at the current row ----
@@ -65,49 +75,49 @@ const F_BASE: usize = 512; // f64 params at args + 512
 }
 
 function rowsBegin(r0: i32): void {
-  const k = ai(I_K);
-  const nd = ai(I_ND);
-  for (let q = 0; q < k; q++) store<i32>(scratch + (<usize>q << 2), ai(I_OFF + q));
+  const k = ai(Slot.K);
+  const nd = ai(Slot.ND);
+  for (let q = 0; q < k; q++) store<i32>(scratch + (<usize>q << 2), ai(Slot.OFF + q));
   let r = r0;
   for (let d = nd - 1; d >= 0; d--) {
-    const s = ai(I_SHAPE + d);
+    const s = ai(Slot.SHAPE + d);
     const i = r % s;
     r = r / s;
     store<i32>(scratch + 16 + (<usize>d << 2), i);
     for (let q = 0; q < k; q++) {
       const p = scratch + (<usize>q << 2);
-      store<i32>(p, load<i32>(p) + i * ai(I_STRIDES + d * 4 + q));
+      store<i32>(p, load<i32>(p) + i * ai(Slot.STRIDES + d * MAX_OPERANDS + q));
     }
   }
 }
 
 function rowsNext(): void {
-  const k = ai(I_K);
-  for (let d = ai(I_ND) - 1; d >= 0; d--) {
+  const k = ai(Slot.K);
+  for (let d = ai(Slot.ND) - 1; d >= 0; d--) {
     const ip = scratch + 16 + (<usize>d << 2);
     const i = load<i32>(ip) + 1;
-    const size = ai(I_SHAPE + d);
+    const size = ai(Slot.SHAPE + d);
     if (i < size) {
       store<i32>(ip, i);
       for (let q = 0; q < k; q++) {
         const p = scratch + (<usize>q << 2);
-        store<i32>(p, load<i32>(p) + ai(I_STRIDES + d * 4 + q));
+        store<i32>(p, load<i32>(p) + ai(Slot.STRIDES + d * MAX_OPERANDS + q));
       }
       return;
     }
     store<i32>(ip, 0);
     for (let q = 0; q < k; q++) {
       const p = scratch + (<usize>q << 2);
-      store<i32>(p, load<i32>(p) - ai(I_STRIDES + d * 4 + q) * (size - 1));
+      store<i32>(p, load<i32>(p) - ai(Slot.STRIDES + d * MAX_OPERANDS + q) * (size - 1));
     }
   }
 }
 
 // ---- element access by dtype (the generic path computes in f64, like the js backend) ----
 @inline function ld(dt: i32, base: usize, i: i32): f64 {
-  if (dt == 0) return <f64>load<f32>(base + (<usize>i << 2));
-  if (dt == 1) return load<f64>(base + (<usize>i << 3));
-  if (dt == 2) return <f64>load<i32>(base + (<usize>i << 2));
+  if (dt == DType.float32) return <f64>load<f32>(base + (<usize>i << 2));
+  if (dt == DType.float64) return load<f64>(base + (<usize>i << 3));
+  if (dt == DType.int32) return <f64>load<i32>(base + (<usize>i << 2));
   return <f64>load<u8>(base + <usize>i);
 }
 
@@ -119,20 +129,20 @@ function rowsNext(): void {
 }
 
 @inline function st(dt: i32, base: usize, i: i32, v: f64): void {
-  if (dt == 0) store<f32>(base + (<usize>i << 2), <f32>v);
-  else if (dt == 1) store<f64>(base + (<usize>i << 3), v);
-  else if (dt == 2) store<i32>(base + (<usize>i << 2), <i32>toInt(v));
+  if (dt == DType.float32) store<f32>(base + (<usize>i << 2), <f32>v);
+  else if (dt == DType.float64) store<f64>(base + (<usize>i << 3), v);
+  else if (dt == DType.int32) store<i32>(base + (<usize>i << 2), <i32>toInt(v));
   else store<u8>(base + <usize>i, <u8>toInt(v));
 }
 
 @inline function dt(q: i32): i32 {
-  return ai(I_DT + q);
+  return ai(Slot.DT + q);
 }
 @inline function base(q: i32): usize {
-  return <usize>ai(I_BASE + q);
+  return <usize>ai(Slot.BASE + q);
 }
 @inline function step(q: i32): i32 {
-  return ai(I_STEP + q);
+  return ai(Slot.STEP + q);
 }
 
 @inline function truthy(v: f64): bool {
@@ -188,99 +198,101 @@ function sign(v: f64): f64 {
 
 function unaryF(op: i32, v: f64): f64 {
   switch (op) {
-    case 0:
+    case UnaryOp.neg:
       return -v;
-    case 1:
+    case UnaryOp.exp:
       return Math.exp(v);
-    case 2:
+    case UnaryOp.log:
       return Math.log(v);
-    case 3:
+    case UnaryOp.sqrt:
       return Math.sqrt(v);
-    case 4:
+    case UnaryOp.rsqrt:
       return 1 / Math.sqrt(v);
-    case 5:
+    case UnaryOp.square:
       return v * v;
-    case 6:
+    case UnaryOp.reciprocal:
       return 1 / v;
-    case 7:
+    case UnaryOp.tanh:
       return Math.tanh(v);
-    case 8:
+    case UnaryOp.relu:
       return v != v ? v : v > 0 ? v : 0;
-    case 9:
+    case UnaryOp.sigmoid:
       return 1 / (1 + Math.exp(-v));
-    case 10:
+    case UnaryOp.abs:
       return Math.abs(v);
-    case 11:
+    case UnaryOp.sign:
       return sign(v);
-    case 12:
+    case UnaryOp.gelu:
       return 0.5 * v * (1 + erf(v * INV_SQRT_2));
-    case 13:
+    case UnaryOp.geluTanh:
       return 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v)));
-    case 14:
+    case UnaryOp.sin:
       return Math.sin(v);
-    case 15:
+    case UnaryOp.cos:
       return Math.cos(v);
-    case 16:
+    case UnaryOp.floor:
       return Math.floor(v);
-    case 17:
+    case UnaryOp.ceil:
       return Math.ceil(v);
-    case 18:
+    case UnaryOp.round:
       return jsRound(v);
-    case 19:
+    case UnaryOp.logicalNot:
       return v == 0 ? 1 : 0;
   }
+  abort("unknown UnaryOp code");
   return NaN;
 }
 
 function binaryF(op: i32, a: f64, b: f64): f64 {
   switch (op) {
-    case 0:
+    case BinaryOp.add:
       return a + b;
-    case 1:
+    case BinaryOp.sub:
       return a - b;
-    case 2:
+    case BinaryOp.mul:
       return a * b;
-    case 3:
+    case BinaryOp.div:
       return a / b;
-    case 4:
+    case BinaryOp.pow:
       return jsPow(a, b);
-    case 5:
+    case BinaryOp.maximum:
       return a > b || a != a ? a : b;
-    case 6:
+    case BinaryOp.minimum:
       return a < b || a != a ? a : b;
-    case 7:
+    case BinaryOp.eq:
       return a == b ? 1 : 0;
-    case 8:
+    case BinaryOp.ne:
       return a != b ? 1 : 0;
-    case 9:
+    case BinaryOp.lt:
       return a < b ? 1 : 0;
-    case 10:
+    case BinaryOp.le:
       return a <= b ? 1 : 0;
-    case 11:
+    case BinaryOp.gt:
       return a > b ? 1 : 0;
-    case 12:
+    case BinaryOp.ge:
       return a >= b ? 1 : 0;
-    case 13:
+    case BinaryOp.and:
       return truthy(a) && truthy(b) ? 1 : 0;
-    case 14:
+    case BinaryOp.or:
       return truthy(a) || truthy(b) ? 1 : 0;
   }
+  abort("unknown BinaryOp code");
   return NaN;
 }
 
 // ---- elementwise ----
 
 export function fill(): void {
-  const rows = ai(I_ROWS);
-  const n = ai(I_LEN);
+  const rows = ai(Slot.ROWS);
+  const n = ai(Slot.LEN);
   const d0 = dt(0);
   const b0 = base(0);
   const s0 = step(0);
-  const value = af(0);
-  rowsBegin(ai(I_R0));
+  const value = af(F.VALUE);
+  rowsBegin(ai(Slot.R0));
   for (let r = 0; r < rows; r++) {
     let p = cur(0);
-    if (d0 == 0 && s0 == 1) {
+    if (d0 == DType.float32 && s0 == 1) {
       const v = <f32>value;
       const vv = f32x4.splat(v);
       const ptr = b0 + (<usize>p << 2);
@@ -295,31 +307,31 @@ export function fill(): void {
 }
 
 export function copy(): void {
-  const rows = ai(I_ROWS);
-  const n = ai(I_LEN);
+  const rows = ai(Slot.ROWS);
+  const n = ai(Slot.LEN);
   const dx = dt(0);
   const dout = dt(1);
   const bx = base(0);
   const bo = base(1);
   const sx = step(0);
   const so = step(1);
-  rowsBegin(ai(I_R0));
+  rowsBegin(ai(Slot.R0));
   for (let r = 0; r < rows; r++) {
     let px = cur(0);
     let po = cur(1);
-    if (dx == 0 && dout == 0) {
+    if (dx == DType.float32 && dout == DType.float32) {
       if (sx == 1 && so == 1) memory.copy(bo + (<usize>po << 2), bx + (<usize>px << 2), <usize>n << 2);
       else
         for (let j = 0; j < n; j++, px += sx, po += so)
           store<f32>(bo + (<usize>po << 2), load<f32>(bx + (<usize>px << 2)));
-    } else if (dout == 3) {
+    } else if (dout == DType.bool) {
       for (let j = 0; j < n; j++, px += sx, po += so) store<u8>(bo + <usize>po, ld(dx, bx, px) != 0 ? 1 : 0);
-    } else if (dx == 3 && dout == 2) {
+    } else if (dx == DType.bool && dout == DType.int32) {
       // Masks to int32 and int32 to float32 (oneHot, .float()) are exact: no rounding rules needed.
       for (let j = 0; j < n; j++, px += sx, po += so) store<i32>(bo + (<usize>po << 2), <i32>load<u8>(bx + <usize>px));
-    } else if (dx == 3 && dout == 0) {
+    } else if (dx == DType.bool && dout == DType.float32) {
       for (let j = 0; j < n; j++, px += sx, po += so) store<f32>(bo + (<usize>po << 2), <f32>load<u8>(bx + <usize>px));
-    } else if (dx == 2 && dout == 0) {
+    } else if (dx == DType.int32 && dout == DType.float32) {
       for (let j = 0; j < n; j++, px += sx, po += so) store<f32>(bo + (<usize>po << 2), <f32>load<i32>(bx + (<usize>px << 2)));
     } else {
       for (let j = 0; j < n; j++, px += sx, po += so) st(dout, bo, po, ld(dx, bx, px));
@@ -651,11 +663,11 @@ const TANH_B0: usize = KF + 296;
 
 /** exp at the precision of dtype d: float32 data need no f64 exp. */
 @inline function expOf(d: i32, v: f64): f64 {
-  return d == 0 ? <f64>expf(<f32>v) : Math.exp(v);
+  return d == DType.float32 ? <f64>expf(<f32>v) : Math.exp(v);
 }
 
 /** f32 lanes `fn` applied over a strided row, four at a time (gathering when strided). */
-@inline function mapRowF32(kind: i32, bx: usize, sx: i32, bo: usize, so: i32, n: i32): void {
+@inline function mapRowF32(kind: UnaryOp, bx: usize, sx: i32, bo: usize, so: i32, n: i32): void {
   let j = 0;
   for (; j + 4 <= n; j += 4) {
     let v: v128;
@@ -667,11 +679,11 @@ const TANH_B0: usize = KF + 296;
       v = f32x4.replace_lane(v, 3, load<f32>(bx + (<usize>((j + 3) * sx) << 2)));
     }
     let y: v128;
-    if (kind == 1) y = expV(v);
-    else if (kind == 7) y = tanhV(v);
-    else if (kind == 12) y = geluV(v);
-    else if (kind == 13) y = geluTanhV(v);
-    else y = f32x4.div(k(ONE), f32x4.add(k(ONE), expV(f32x4.neg(v))));
+    if (kind == UnaryOp.exp) y = expV(v);
+    else if (kind == UnaryOp.tanh) y = tanhV(v);
+    else if (kind == UnaryOp.gelu) y = geluV(v);
+    else if (kind == UnaryOp.geluTanh) y = geluTanhV(v);
+    else y = f32x4.div(k(ONE), f32x4.add(k(ONE), expV(f32x4.neg(v)))); // sigmoid
     if (so == 1) v128.store(bo + (<usize>j << 2), y);
     else {
       store<f32>(bo + (<usize>(j * so) << 2), f32x4.extract_lane(y, 0));
@@ -683,27 +695,27 @@ const TANH_B0: usize = KF + 296;
   for (; j < n; j++) {
     const v = f32x4.splat(load<f32>(bx + (<usize>(j * sx) << 2)));
     let y: v128;
-    if (kind == 1) y = expV(v);
-    else if (kind == 7) y = tanhV(v);
-    else if (kind == 12) y = geluV(v);
-    else if (kind == 13) y = geluTanhV(v);
-    else y = f32x4.div(k(ONE), f32x4.add(k(ONE), expV(f32x4.neg(v))));
+    if (kind == UnaryOp.exp) y = expV(v);
+    else if (kind == UnaryOp.tanh) y = tanhV(v);
+    else if (kind == UnaryOp.gelu) y = geluV(v);
+    else if (kind == UnaryOp.geluTanh) y = geluTanhV(v);
+    else y = f32x4.div(k(ONE), f32x4.add(k(ONE), expV(f32x4.neg(v)))); // sigmoid
     store<f32>(bo + (<usize>(j * so) << 2), f32x4.extract_lane(y, 0));
   }
 }
 
 function unaryRowF32(op: i32, bx: usize, sx: i32, bo: usize, so: i32, n: i32): bool {
   // Hot float32 ops; returns false for the others (the generic path runs them).
-  if (op == 0 || op == 5 || op == 8 || op == 10) {
+  if (op == UnaryOp.neg || op == UnaryOp.square || op == UnaryOp.relu || op == UnaryOp.abs) {
     if (sx == 1 && so == 1) {
       let j = 0;
       const zero = f32x4.splat(0);
       for (; j + 4 <= n; j += 4) {
         const v = v128.load(bx + (<usize>j << 2));
         let y: v128;
-        if (op == 0) y = f32x4.neg(v);
-        else if (op == 5) y = f32x4.mul(v, v);
-        else if (op == 8) y = v128.bitselect(v, zero, f32x4.gt(v, zero));
+        if (op == UnaryOp.neg) y = f32x4.neg(v);
+        else if (op == UnaryOp.square) y = f32x4.mul(v, v);
+        else if (op == UnaryOp.relu) y = v128.bitselect(v, zero, f32x4.gt(v, zero));
         else y = f32x4.abs(v);
         v128.store(bo + (<usize>j << 2), y);
       }
@@ -715,31 +727,31 @@ function unaryRowF32(op: i32, bx: usize, sx: i32, bo: usize, so: i32, n: i32): b
     }
     return false;
   }
-  if (op == 1) mapRowF32(1, bx, sx, bo, so, n);
-  else if (op == 7) mapRowF32(7, bx, sx, bo, so, n);
-  else if (op == 9) mapRowF32(9, bx, sx, bo, so, n);
-  else if (op == 12) mapRowF32(12, bx, sx, bo, so, n);
-  else if (op == 13) mapRowF32(13, bx, sx, bo, so, n);
+  if (op == UnaryOp.exp) mapRowF32(UnaryOp.exp, bx, sx, bo, so, n);
+  else if (op == UnaryOp.tanh) mapRowF32(UnaryOp.tanh, bx, sx, bo, so, n);
+  else if (op == UnaryOp.sigmoid) mapRowF32(UnaryOp.sigmoid, bx, sx, bo, so, n);
+  else if (op == UnaryOp.gelu) mapRowF32(UnaryOp.gelu, bx, sx, bo, so, n);
+  else if (op == UnaryOp.geluTanh) mapRowF32(UnaryOp.geluTanh, bx, sx, bo, so, n);
   else return false;
   return true;
   return false;
 }
 
 export function unary(): void {
-  const rows = ai(I_ROWS);
-  const n = ai(I_LEN);
-  const op = ai(I_OP);
+  const rows = ai(Slot.ROWS);
+  const n = ai(Slot.LEN);
+  const op = ai(Slot.OP);
   const dx = dt(0);
   const dout = dt(1);
   const bx = base(0);
   const bo = base(1);
   const sx = step(0);
   const so = step(1);
-  rowsBegin(ai(I_R0));
+  rowsBegin(ai(Slot.R0));
   for (let r = 0; r < rows; r++) {
     let px = cur(0);
     let po = cur(1);
-    if (!(dx == 0 && dout == 0 && unaryRowF32(op, bx + (<usize>px << 2), sx, bo + (<usize>po << 2), so, n))) {
+    if (!(dx == DType.float32 && dout == DType.float32 && unaryRowF32(op, bx + (<usize>px << 2), sx, bo + (<usize>po << 2), so, n))) {
       for (let j = 0; j < n; j++, px += sx, po += so) st(dout, bo, po, unaryF(op, ld(dx, bx, px)));
     }
     rowsNext();
@@ -747,10 +759,10 @@ export function unary(): void {
 }
 
 @inline function binaryV(op: i32, a: v128, b: v128): v128 {
-  if (op == 0) return f32x4.add(a, b);
-  if (op == 1) return f32x4.sub(a, b);
-  if (op == 2) return f32x4.mul(a, b);
-  return f32x4.div(a, b);
+  if (op == BinaryOp.add) return f32x4.add(a, b);
+  if (op == BinaryOp.sub) return f32x4.sub(a, b);
+  if (op == BinaryOp.mul) return f32x4.mul(a, b);
+  return f32x4.div(a, b); // BinaryOp.div
 }
 
 /**
@@ -798,36 +810,36 @@ export function unary(): void {
 
 /** float32 add/sub/mul/div rows; a or b may be a scalar (step 0). */
 function binaryRowF32(op: i32, pa: usize, sa: i32, pb: usize, sb: i32, po: usize, so: i32, n: i32): bool {
-  if (op > 3) return false;
+  if (op != BinaryOp.add && op != BinaryOp.sub && op != BinaryOp.mul && op != BinaryOp.div) return false;
   if (so == 1 && (sa == 1 || sa == 0) && (sb == 1 || sb == 0)) {
-    if (op == 0) binaryRowsOp(0, pa, sa, pb, sb, po, n);
-    else if (op == 1) binaryRowsOp(1, pa, sa, pb, sb, po, n);
-    else if (op == 2) binaryRowsOp(2, pa, sa, pb, sb, po, n);
-    else binaryRowsOp(3, pa, sa, pb, sb, po, n);
+    if (op == BinaryOp.add) binaryRowsOp(BinaryOp.add, pa, sa, pb, sb, po, n);
+    else if (op == BinaryOp.sub) binaryRowsOp(BinaryOp.sub, pa, sa, pb, sb, po, n);
+    else if (op == BinaryOp.mul) binaryRowsOp(BinaryOp.mul, pa, sa, pb, sb, po, n);
+    else binaryRowsOp(BinaryOp.div, pa, sa, pb, sb, po, n);
     return true;
   }
   // Strided (a transposed operand): one loop per op, no switch per element.
   const sa4 = <usize>sa << 2;
   const sb4 = <usize>sb << 2;
   const so4 = <usize>so << 2;
-  if (op == 0) for (let j = 0; j < n; j++, pa += sa4, pb += sb4, po += so4) store<f32>(po, load<f32>(pa) + load<f32>(pb));
-  else if (op == 1) for (let j = 0; j < n; j++, pa += sa4, pb += sb4, po += so4) store<f32>(po, load<f32>(pa) - load<f32>(pb));
-  else if (op == 2) for (let j = 0; j < n; j++, pa += sa4, pb += sb4, po += so4) store<f32>(po, load<f32>(pa) * load<f32>(pb));
+  if (op == BinaryOp.add) for (let j = 0; j < n; j++, pa += sa4, pb += sb4, po += so4) store<f32>(po, load<f32>(pa) + load<f32>(pb));
+  else if (op == BinaryOp.sub) for (let j = 0; j < n; j++, pa += sa4, pb += sb4, po += so4) store<f32>(po, load<f32>(pa) - load<f32>(pb));
+  else if (op == BinaryOp.mul) for (let j = 0; j < n; j++, pa += sa4, pb += sb4, po += so4) store<f32>(po, load<f32>(pa) * load<f32>(pb));
   else for (let j = 0; j < n; j++, pa += sa4, pb += sb4, po += so4) store<f32>(po, load<f32>(pa) / load<f32>(pb));
   return true;
 }
 
 /**
- * a OP b for the comparison ops (7 ==, 8 !=, 9 <, 10 <=, 11 >, 12 >=) in f64, as JavaScript
+ * a OP b for the comparison ops (eq, ne, lt, le, gt, ge) in f64, as JavaScript
  * compares (float32 and int32 widen exactly; NaN: only != holds).
  */
 @inline function cmpOne(op: i32, a: f64, b: f64): u8 {
-  if (op == 7) return a == b ? 1 : 0;
-  if (op == 8) return a != b ? 1 : 0;
-  if (op == 9) return a < b ? 1 : 0;
-  if (op == 10) return a <= b ? 1 : 0;
-  if (op == 11) return a > b ? 1 : 0;
-  return a >= b ? 1 : 0;
+  if (op == BinaryOp.eq) return a == b ? 1 : 0;
+  if (op == BinaryOp.ne) return a != b ? 1 : 0;
+  if (op == BinaryOp.lt) return a < b ? 1 : 0;
+  if (op == BinaryOp.le) return a <= b ? 1 : 0;
+  if (op == BinaryOp.gt) return a > b ? 1 : 0;
+  return a >= b ? 1 : 0; // BinaryOp.ge
 }
 
 /** One comparison op over a row of TA against a row of TB into bool; the op is fixed per loop. */
@@ -840,12 +852,12 @@ function binaryRowF32(op: i32, pa: usize, sa: i32, pb: usize, sb: i32, po: usize
 
 /** The op as a constant in each loop: no per-element switch. */
 @inline function cmpRow<TA, TB>(op: i32, ba: usize, pa: i32, sa: i32, bb: usize, pb: i32, sb: i32, bo: usize, po: i32, so: i32, n: i32): void {
-  if (op == 7) cmpLoop<TA, TB>(7, ba, pa, sa, bb, pb, sb, bo, po, so, n);
-  else if (op == 8) cmpLoop<TA, TB>(8, ba, pa, sa, bb, pb, sb, bo, po, so, n);
-  else if (op == 9) cmpLoop<TA, TB>(9, ba, pa, sa, bb, pb, sb, bo, po, so, n);
-  else if (op == 10) cmpLoop<TA, TB>(10, ba, pa, sa, bb, pb, sb, bo, po, so, n);
-  else if (op == 11) cmpLoop<TA, TB>(11, ba, pa, sa, bb, pb, sb, bo, po, so, n);
-  else cmpLoop<TA, TB>(12, ba, pa, sa, bb, pb, sb, bo, po, so, n);
+  if (op == BinaryOp.eq) cmpLoop<TA, TB>(BinaryOp.eq, ba, pa, sa, bb, pb, sb, bo, po, so, n);
+  else if (op == BinaryOp.ne) cmpLoop<TA, TB>(BinaryOp.ne, ba, pa, sa, bb, pb, sb, bo, po, so, n);
+  else if (op == BinaryOp.lt) cmpLoop<TA, TB>(BinaryOp.lt, ba, pa, sa, bb, pb, sb, bo, po, so, n);
+  else if (op == BinaryOp.le) cmpLoop<TA, TB>(BinaryOp.le, ba, pa, sa, bb, pb, sb, bo, po, so, n);
+  else if (op == BinaryOp.gt) cmpLoop<TA, TB>(BinaryOp.gt, ba, pa, sa, bb, pb, sb, bo, po, so, n);
+  else cmpLoop<TA, TB>(BinaryOp.ge, ba, pa, sa, bb, pb, sb, bo, po, so, n);
 }
 
 /**
@@ -853,19 +865,19 @@ function binaryRowF32(op: i32, pa: usize, sa: i32, pb: usize, sb: i32, po: usize
  * same type, or with a float64 scalar (db = 1, sb = 0); false: not one of these cases.
  */
 function compareRow(op: i32, da: i32, db: i32, ba: usize, pa: i32, sa: i32, bb: usize, pb: i32, sb: i32, bo: usize, po: i32, so: i32, n: i32): bool {
-  if (op < 7 || op > 12) return false;
-  if (da == 0 && db == 0) cmpRow<f32, f32>(op, ba, pa, sa, bb, pb, sb, bo, po, so, n);
-  else if (da == 2 && db == 2) cmpRow<i32, i32>(op, ba, pa, sa, bb, pb, sb, bo, po, so, n);
-  else if (da == 0 && db == 1) cmpRow<f32, f64>(op, ba, pa, sa, bb, pb, sb, bo, po, so, n);
-  else if (da == 2 && db == 1) cmpRow<i32, f64>(op, ba, pa, sa, bb, pb, sb, bo, po, so, n);
+  if (!isRelational(op)) return false;
+  if (da == DType.float32 && db == DType.float32) cmpRow<f32, f32>(op, ba, pa, sa, bb, pb, sb, bo, po, so, n);
+  else if (da == DType.int32 && db == DType.int32) cmpRow<i32, i32>(op, ba, pa, sa, bb, pb, sb, bo, po, so, n);
+  else if (da == DType.float32 && db == DType.float64) cmpRow<f32, f64>(op, ba, pa, sa, bb, pb, sb, bo, po, so, n);
+  else if (da == DType.int32 && db == DType.float64) cmpRow<i32, f64>(op, ba, pa, sa, bb, pb, sb, bo, po, so, n);
   else return false;
   return true;
 }
 
 export function binary(): void {
-  const rows = ai(I_ROWS);
-  const n = ai(I_LEN);
-  const op = ai(I_OP);
+  const rows = ai(Slot.ROWS);
+  const n = ai(Slot.LEN);
+  const op = ai(Slot.OP);
   const da = dt(0);
   const db = dt(1);
   const dout = dt(2);
@@ -875,8 +887,8 @@ export function binary(): void {
   const sa = step(0);
   const sb = step(1);
   const so = step(2);
-  const f32 = da == 0 && db == 0 && dout == 0;
-  rowsBegin(ai(I_R0));
+  const f32 = da == DType.float32 && db == DType.float32 && dout == DType.float32;
+  rowsBegin(ai(Slot.R0));
   for (let r = 0; r < rows; r++) {
     let pa = cur(0);
     let pb = cur(1);
@@ -886,7 +898,7 @@ export function binary(): void {
         f32 &&
         binaryRowF32(op, ba + (<usize>pa << 2), sa, bb + (<usize>pb << 2), sb, bo + (<usize>po << 2), so, n)
       ) &&
-      !(dout == 3 && compareRow(op, da, db, ba, pa, sa, bb, pb, sb, bo, po, so, n))
+      !(dout == DType.bool && compareRow(op, da, db, ba, pa, sa, bb, pb, sb, bo, po, so, n))
     ) {
       for (let j = 0; j < n; j++, pa += sa, pb += sb, po += so)
         st(dout, bo, po, binaryF(op, ld(da, ba, pa), ld(db, bb, pb)));
@@ -897,10 +909,10 @@ export function binary(): void {
 
 /** x OP s (or s OP x when first) on two float64 lanes. */
 @inline function scalarOpF64x2(op: i32, first: bool, x: v128, s: v128): v128 {
-  if (op == 0) return f64x2.add(x, s);
-  if (op == 2) return f64x2.mul(x, s);
-  if (op == 1) return first ? f64x2.sub(s, x) : f64x2.sub(x, s);
-  return first ? f64x2.div(s, x) : f64x2.div(x, s);
+  if (op == BinaryOp.add) return f64x2.add(x, s);
+  if (op == BinaryOp.mul) return f64x2.mul(x, s);
+  if (op == BinaryOp.sub) return first ? f64x2.sub(s, x) : f64x2.sub(x, s);
+  return first ? f64x2.div(s, x) : f64x2.div(x, s); // BinaryOp.div
 }
 
 /** A contiguous float32 row OP a float64 scalar, four at a time: promoted, computed, rounded once. */
@@ -920,27 +932,27 @@ export function binary(): void {
 
 /** float32 rows with a scalar that float32 cannot hold: each element in f64, rounded once (as js). */
 function scalarRowF32(op: i32, first: bool, s: f64, px: usize, sx: i32, po: usize, so: i32, n: i32): bool {
-  if (op <= 3 && sx == 1 && so == 1) {
+  if ((op == BinaryOp.add || op == BinaryOp.sub || op == BinaryOp.mul || op == BinaryOp.div) && sx == 1 && so == 1) {
     // SIMD body (SGD's lr·g, BatchNorm's var + eps), then the scalar loops below finish the tail.
     let j: i32;
-    if (op == 0) j = scalarRowF64Lanes(0, false, s, px, po, n);
-    else if (op == 2) j = scalarRowF64Lanes(2, false, s, px, po, n);
-    else if (op == 1) j = first ? scalarRowF64Lanes(1, true, s, px, po, n) : scalarRowF64Lanes(1, false, s, px, po, n);
-    else j = first ? scalarRowF64Lanes(3, true, s, px, po, n) : scalarRowF64Lanes(3, false, s, px, po, n);
+    if (op == BinaryOp.add) j = scalarRowF64Lanes(BinaryOp.add, false, s, px, po, n);
+    else if (op == BinaryOp.mul) j = scalarRowF64Lanes(BinaryOp.mul, false, s, px, po, n);
+    else if (op == BinaryOp.sub) j = first ? scalarRowF64Lanes(BinaryOp.sub, true, s, px, po, n) : scalarRowF64Lanes(BinaryOp.sub, false, s, px, po, n);
+    else j = first ? scalarRowF64Lanes(BinaryOp.div, true, s, px, po, n) : scalarRowF64Lanes(BinaryOp.div, false, s, px, po, n);
     px += <usize>j << 2;
     po += <usize>j << 2;
     n -= j;
   }
   const sx4 = <usize>sx << 2;
   const so4 = <usize>so << 2;
-  if (op == 2) {
+  if (op == BinaryOp.mul) {
     for (let j = 0; j < n; j++, px += sx4, po += so4) store<f32>(po, <f32>(<f64>load<f32>(px) * s));
-  } else if (op == 0) {
+  } else if (op == BinaryOp.add) {
     for (let j = 0; j < n; j++, px += sx4, po += so4) store<f32>(po, <f32>(<f64>load<f32>(px) + s));
-  } else if (op == 1) {
+  } else if (op == BinaryOp.sub) {
     if (first) for (let j = 0; j < n; j++, px += sx4, po += so4) store<f32>(po, <f32>(s - <f64>load<f32>(px)));
     else for (let j = 0; j < n; j++, px += sx4, po += so4) store<f32>(po, <f32>(<f64>load<f32>(px) - s));
-  } else if (op == 3) {
+  } else if (op == BinaryOp.div) {
     if (first) for (let j = 0; j < n; j++, px += sx4, po += so4) store<f32>(po, <f32>(s / <f64>load<f32>(px)));
     else for (let j = 0; j < n; j++, px += sx4, po += so4) store<f32>(po, <f32>(<f64>load<f32>(px) / s));
   } else return false;
@@ -949,11 +961,11 @@ function scalarRowF32(op: i32, first: bool, s: f64, px: usize, sx: i32, po: usiz
 
 /** x OP scalar (P1 = 0) or scalar OP x (P1 = 1); the scalar is f[0]. */
 export function binaryScalar(): void {
-  const rows = ai(I_ROWS);
-  const n = ai(I_LEN);
-  const op = ai(I_OP);
-  const first = ai(I_P1) != 0;
-  const s = af(0);
+  const rows = ai(Slot.ROWS);
+  const n = ai(Slot.LEN);
+  const op = ai(Slot.OP);
+  const first = ai(BinaryScalarSlot.SCALAR_FIRST) != 0;
+  const s = af(F.SCALAR);
   const dx = dt(0);
   const dout = dt(1);
   const bx = base(0);
@@ -962,22 +974,22 @@ export function binaryScalar(): void {
   const so = step(1);
   const sf = <f32>s;
   // The f32 fast path only when the scalar is exactly a float32 (as the js kernel computes in f64).
-  const f32 = dx == 0 && dout == 0 && <f64>sf == s;
+  const f32 = dx == DType.float32 && dout == DType.float32 && <f64>sf == s;
   const sp = scratch + 64;
   store<f32>(sp, sf);
   // Comparisons read the scalar as a float64 row of stride 0, the row on the left: s < x is x > s.
   const sp64 = scratch + 72;
   store<f64>(sp64, s);
-  const cmpOp = first ? (op == 9 ? 11 : op == 11 ? 9 : op == 10 ? 12 : op == 12 ? 10 : op) : op;
-  rowsBegin(ai(I_R0));
+  const cmpOp = first ? mirrored(op) : op;
+  rowsBegin(ai(Slot.R0));
   for (let r = 0; r < rows; r++) {
     let px = cur(0);
     let po = cur(1);
     const xp = bx + (<usize>px << 2);
     const op_ = bo + (<usize>po << 2);
     let done = f32 && (first ? binaryRowF32(op, sp, 0, xp, sx, op_, so, n) : binaryRowF32(op, xp, sx, sp, 0, op_, so, n));
-    if (!done && dx == 0 && dout == 0) done = scalarRowF32(op, first, s, xp, sx, op_, so, n);
-    if (!done && dout == 3) done = compareRow(cmpOp, dx, 1, bx, px, sx, sp64, 0, 0, bo, po, so, n);
+    if (!done && dx == DType.float32 && dout == DType.float32) done = scalarRowF32(op, first, s, xp, sx, op_, so, n);
+    if (!done && dout == DType.bool) done = compareRow(cmpOp, dx, 1, bx, px, sx, sp64, 0, 0, bo, po, so, n);
     if (!done) {
       if (first) for (let j = 0; j < n; j++, px += sx, po += so) st(dout, bo, po, binaryF(op, s, ld(dx, bx, px)));
       else for (let j = 0; j < n; j++, px += sx, po += so) st(dout, bo, po, binaryF(op, ld(dx, bx, px), s));
@@ -987,9 +999,9 @@ export function binaryScalar(): void {
 }
 
 export function where(): void {
-  const rows = ai(I_ROWS);
-  const n = ai(I_LEN);
-  rowsBegin(ai(I_R0));
+  const rows = ai(Slot.ROWS);
+  const n = ai(Slot.LEN);
+  rowsBegin(ai(Slot.R0));
   for (let r = 0; r < rows; r++) {
     let pc = cur(0);
     let pa = cur(1);
@@ -1004,10 +1016,10 @@ export function where(): void {
 }
 
 export function maskedFill(): void {
-  const rows = ai(I_ROWS);
-  const n = ai(I_LEN);
-  const value = af(0);
-  rowsBegin(ai(I_R0));
+  const rows = ai(Slot.ROWS);
+  const n = ai(Slot.LEN);
+  const value = af(F.VALUE);
+  rowsBegin(ai(Slot.R0));
   for (let r = 0; r < rows; r++) {
     let px = cur(0);
     let pm = cur(1);
@@ -1038,11 +1050,11 @@ export function maskedFill(): void {
 }
 
 export function geluBackward(): void {
-  const rows = ai(I_ROWS);
-  const n = ai(I_LEN);
-  const approximate = ai(I_P1) != 0;
-  const f32 = dt(0) == 0 && dt(1) == 0 && dt(2) == 0 && step(2) == 1;
-  rowsBegin(ai(I_R0));
+  const rows = ai(Slot.ROWS);
+  const n = ai(Slot.LEN);
+  const approximate = ai(GeluBackwardSlot.APPROXIMATE) != 0;
+  const f32 = dt(0) == DType.float32 && dt(1) == DType.float32 && dt(2) == DType.float32 && step(2) == 1;
+  rowsBegin(ai(Slot.R0));
   for (let r = 0; r < rows; r++) {
     let px = cur(0);
     let pg = cur(1);
@@ -1074,12 +1086,12 @@ export function geluBackward(): void {
 
 /** P1 = diagonal, P2 = upper, P3 = rows per matrix. */
 export function triangle(): void {
-  const rows = ai(I_ROWS);
-  const n = ai(I_LEN);
-  const diagonal = ai(I_P1);
-  const upper = ai(I_P2) != 0;
-  const perMatrix = ai(I_P3);
-  rowsBegin(ai(I_R0));
+  const rows = ai(Slot.ROWS);
+  const n = ai(Slot.LEN);
+  const diagonal = ai(TriangleSlot.DIAGONAL);
+  const upper = ai(TriangleSlot.UPPER) != 0;
+  const perMatrix = ai(TriangleSlot.ROWS_PER_MATRIX);
+  rowsBegin(ai(Slot.R0));
   for (let r = 0; r < rows; r++) {
     const i = r % perMatrix;
     let px = cur(0);
@@ -1094,19 +1106,19 @@ export function triangle(): void {
 
 /** AdamW on (p, g, m, v), all one float dtype. f[0..5] = lr, beta1, beta2, eps, weightDecay, t. */
 export function adamw(): void {
-  const rows = ai(I_ROWS);
-  const n = ai(I_LEN);
-  const lr = af(0);
-  const beta1 = af(1);
-  const beta2 = af(2);
-  const eps = af(3);
-  const wd = af(4);
-  const t = af(5);
+  const rows = ai(Slot.ROWS);
+  const n = ai(Slot.LEN);
+  const lr = af(AdamwF.LR);
+  const beta1 = af(AdamwF.BETA1);
+  const beta2 = af(AdamwF.BETA2);
+  const eps = af(AdamwF.EPS);
+  const wd = af(AdamwF.WEIGHT_DECAY);
+  const t = af(AdamwF.STEP);
   const decay = 1 - lr * wd;
   const stepSize = lr / (1 - beta1 ** t);
   const bc2 = Math.sqrt(1 - beta2 ** t);
   const d = dt(0);
-  rowsBegin(ai(I_R0));
+  rowsBegin(ai(Slot.R0));
   for (let r = 0; r < rows; r++) {
     let pp = cur(0);
     let pg = cur(1);
@@ -1117,10 +1129,10 @@ export function adamw(): void {
       const g = ld(d, base(1), pg);
       let m = ld(d, base(2), pm);
       let v = ld(d, base(3), pv);
-      if (wd != 0) p = d == 0 ? <f64>(<f32>(p * decay)) : p * decay;
+      if (wd != 0) p = d == DType.float32 ? <f64>(<f32>(p * decay)) : p * decay;
       m = beta1 * m + (1 - beta1) * g;
       v = beta2 * v + (1 - beta2) * g * g;
-      if (d == 0) {
+      if (d == DType.float32) {
         m = <f64>(<f32>m);
         v = <f64>(<f32>v);
       }
@@ -1140,19 +1152,19 @@ export function adamw(): void {
 
 /** x ← x + alpha·y in place (operand 0 x, 1 y; F0 alpha): float64 arithmetic, one rounding. */
 export function axpy(): void {
-  const rows = ai(I_ROWS);
-  const n = ai(I_LEN);
-  const alpha = af(0);
+  const rows = ai(Slot.ROWS);
+  const n = ai(Slot.LEN);
+  const alpha = af(F.ALPHA);
   const d = dt(0);
   const sx = step(0);
   const sy = step(1);
   const av = f64x2.splat(alpha);
-  rowsBegin(ai(I_R0));
+  rowsBegin(ai(Slot.R0));
   for (let r = 0; r < rows; r++) {
     let px = cur(0);
     let py = cur(1);
     let j = 0;
-    if (d == 0 && sx == 1 && sy == 1) {
+    if (d == DType.float32 && sx == 1 && sy == 1) {
       const bx = base(0) + (<usize>px << 2);
       const by = base(1) + (<usize>py << 2);
       for (; j + 4 <= n; j += 4) {
@@ -1208,18 +1220,18 @@ function sumRowsF32(px: usize, sr: i32, rows: i32, pacc: usize, n: i32): void {
 
 /** The general reduction: each row of x into its accumulators (see reduce). */
 function reduceRows(rows: i32, n: i32, op: i32, dx: i32, bx: usize, bacc: usize, sx: i32, sa: i32): void {
-  rowsBegin(ai(I_R0));
+  rowsBegin(ai(Slot.R0));
   for (let r = 0; r < rows; r++) {
     let px = cur(0);
     let pa = cur(1);
-    if (op <= 1) {
+    if (op == ReduceOp.sum || op == ReduceOp.mean) {
       if (sa == 0) {
         let s: f64 = 0;
-        if (dx == 0) for (let j = 0; j < n; j++, px += sx) s += <f64>load<f32>(bx + (<usize>px << 2));
+        if (dx == DType.float32) for (let j = 0; j < n; j++, px += sx) s += <f64>load<f32>(bx + (<usize>px << 2));
         else for (let j = 0; j < n; j++, px += sx) s += ld(dx, bx, px);
         const p = bacc + (<usize>pa << 3);
         store<f64>(p, load<f64>(p) + s);
-      } else if (dx == 0 && sx == 1 && sa == 1) {
+      } else if (dx == DType.float32 && sx == 1 && sa == 1) {
         // Sum float32 rows into float64 accumulators, two lanes at a time.
         const xp = bx + (<usize>px << 2);
         const ap = bacc + (<usize>pa << 3);
@@ -1236,7 +1248,7 @@ function reduceRows(rows: i32, n: i32, op: i32, dx: i32, bx: usize, bacc: usize,
           const a = ap + (<usize>j << 3);
           store<f64>(a, load<f64>(a) + <f64>load<f32>(xp + (<usize>j << 2)));
         }
-      } else if (dx == 0) {
+      } else if (dx == DType.float32) {
         for (let j = 0; j < n; j++, px += sx, pa += sa) {
           const p = bacc + (<usize>pa << 3);
           store<f64>(p, load<f64>(p) + <f64>load<f32>(bx + (<usize>px << 2)));
@@ -1252,8 +1264,8 @@ function reduceRows(rows: i32, n: i32, op: i32, dx: i32, bx: usize, bacc: usize,
         const p = bacc + (<usize>pa << 3);
         const v = ld(dx, bx, px);
         const a = load<f64>(p);
-        if (op == 4) store<f64>(p, a * v);
-        else if (op == 2 ? v > a || v != v : v < a || v != v) store<f64>(p, v);
+        if (op == ReduceOp.prod) store<f64>(p, a * v);
+        else if (op == ReduceOp.max ? v > a || v != v : v < a || v != v) store<f64>(p, v);
       }
     }
     rowsNext();
@@ -1266,46 +1278,46 @@ function reduceRows(rows: i32, n: i32, op: i32, dx: i32, bx: usize, bacc: usize,
  * f[0] = 1/count for mean.
  */
 export function reduce(): void {
-  const rows = ai(I_ROWS);
-  const n = ai(I_LEN);
-  const op = ai(I_OP);
-  const outSize = ai(I_P1);
+  const rows = ai(Slot.ROWS);
+  const n = ai(Slot.LEN);
+  const op = ai(Slot.OP);
+  const outSize = ai(ReduceSlot.OUT_SIZE);
   const dx = dt(0);
   const bx = base(0);
   const bacc = base(1);
   const sx = step(0);
   const sa = step(1);
-  const init: f64 = op == 2 ? -Infinity : op == 3 ? Infinity : op == 4 ? 1 : 0;
+  const init: f64 = op == ReduceOp.max ? -Infinity : op == ReduceOp.min ? Infinity : op == ReduceOp.prod ? 1 : 0;
   for (let i = 0; i < outSize; i++) store<f64>(bacc + (<usize>i << 3), init);
   // float32 [rows, n] summed over its rows (a batch mean, a bias gradient): eight columns at a
   // time in registers across all rows, instead of loading and storing the sums for every row.
-  if (op <= 1 && dx == 0 && sx == 1 && sa == 1 && ai(I_ND) == 1 && ai(I_STRIDES + 1) == 0 && ai(I_R0) == 0) {
-    sumRowsF32(bx + (<usize>ai(I_OFF) << 2), ai(I_STRIDES), rows, bacc + (<usize>ai(I_OFF + 1) << 3), n);
+  if ((op == ReduceOp.sum || op == ReduceOp.mean) && dx == DType.float32 && sx == 1 && sa == 1 && ai(Slot.ND) == 1 && ai(Slot.STRIDES + 1) == 0 && ai(Slot.R0) == 0) {
+    sumRowsF32(bx + (<usize>ai(Slot.OFF) << 2), ai(Slot.STRIDES), rows, bacc + (<usize>ai(Slot.OFF + 1) << 3), n);
   } else {
     reduceRows(rows, n, op, dx, bx, bacc, sx, sa);
   }
-  const scale = af(0);
+  const scale = af(F.SCALE);
   const dout = dt(2);
   const bo = base(2);
-  const off = ai(I_OFF + 2);
+  const off = ai(Slot.OFF + 2);
   for (let i = 0; i < outSize; i++) {
     const a = load<f64>(bacc + (<usize>i << 3));
-    st(dout, bo, off + i, op == 1 ? a * scale : a);
+    st(dout, bo, off + i, op == ReduceOp.mean ? a * scale : a);
   }
 }
 
 /** Lanes of x (operand 0) along dim; indices operand 1 (int32, contiguous), values operand 2 or P2 = 0. */
 export function argReduce(): void {
-  const rows = ai(I_ROWS);
-  const n = ai(I_LEN);
-  const isMax = ai(I_OP) == 0;
-  const hasValues = ai(I_P2) != 0;
+  const rows = ai(Slot.ROWS);
+  const n = ai(Slot.LEN);
+  const isMax = ai(Slot.OP) == ArgReduceOp.max;
+  const hasValues = ai(ArgReduceSlot.HAS_VALUES) != 0;
   const dx = dt(0);
   const bx = base(0);
   const sx = step(0);
-  const offI = ai(I_EXTRA);
-  const offV = ai(I_EXTRA + 1);
-  rowsBegin(ai(I_R0));
+  const offI = ai(ArgReduceSlot.INDICES_OFFSET);
+  const offV = ai(ArgReduceSlot.VALUES_OFFSET);
+  rowsBegin(ai(Slot.R0));
   for (let r = 0; r < rows; r++) {
     let p = cur(0);
     let best = ld(dx, bx, p);
@@ -1358,14 +1370,14 @@ function sortLane(lane: usize, order: usize, tmp: usize, n: i32, largest: bool):
 
 /** Operands x, values, indices as lanes; P1 = k, P2 = largest; EXTRA[0] = temp buffer (16·n bytes). */
 export function topk(): void {
-  const rows = ai(I_ROWS);
-  const n = ai(I_LEN);
-  const k = ai(I_P1);
-  const largest = ai(I_P2) != 0;
-  const lane = <usize>ai(I_EXTRA);
+  const rows = ai(Slot.ROWS);
+  const n = ai(Slot.LEN);
+  const k = ai(TopkSlot.K);
+  const largest = ai(TopkSlot.LARGEST) != 0;
+  const lane = <usize>ai(TopkSlot.TEMP);
   const order = lane + (<usize>n << 3);
   const tmp = order + (<usize>n << 2);
-  rowsBegin(ai(I_R0));
+  rowsBegin(ai(Slot.R0));
   for (let r = 0; r < rows; r++) {
     const px = cur(0);
     const pv = cur(1);
@@ -1440,17 +1452,17 @@ function rowScaleShiftF32(from: usize, to: usize, n: i32, a: f32, b: f32): void 
 
 /** Lanes of x (0) and out (1) along dim; P1 = log. */
 export function softmax(): void {
-  const rows = ai(I_ROWS);
-  const n = ai(I_LEN);
-  const log = ai(I_P1) != 0;
+  const rows = ai(Slot.ROWS);
+  const n = ai(Slot.LEN);
+  const log = ai(SoftmaxSlot.LOG) != 0;
   const dx = dt(0);
   const bx = base(0);
   const sx = step(0);
   const dout = dt(1);
   const bo = base(1);
   const so = step(1);
-  const f32 = dx == 0 && dout == 0 && sx == 1 && so == 1;
-  rowsBegin(ai(I_R0));
+  const f32 = dx == DType.float32 && dout == DType.float32 && sx == 1 && so == 1;
+  rowsBegin(ai(Slot.R0));
   for (let r = 0; r < rows; r++) {
     const px = cur(0);
     const po = cur(1);
@@ -1483,10 +1495,10 @@ export function softmax(): void {
 
 /** Lanes of y (0), g (1), out (2); P1 = log. */
 export function softmaxBackward(): void {
-  const rows = ai(I_ROWS);
-  const n = ai(I_LEN);
-  const log = ai(I_P1) != 0;
-  rowsBegin(ai(I_R0));
+  const rows = ai(Slot.ROWS);
+  const n = ai(Slot.LEN);
+  const log = ai(SoftmaxSlot.LOG) != 0;
+  rowsBegin(ai(Slot.R0));
   for (let r = 0; r < rows; r++) {
     const py = cur(0);
     const pg = cur(1);
@@ -1507,10 +1519,10 @@ export function softmaxBackward(): void {
 
 // Cross-entropy: operand 0 logits (offset in OFF, strides sn = EXTRA[0], sc = EXTRA[1]),
 // 1 target (EXTRA[2] stride), 2 out, 3 g (backward). N = P1, C = P2, ignoreIndex = P3,
-// OP = reduction (0 mean, 1 sum, 2 none). Errors: code 1, value = the bad target.
+// OP = the Reduction. Errors: KernelError.targetOutOfRange, value = the bad target.
 
 function rowLogSumExp(bx: usize, d: i32, p: i32, sc: i32, C: i32): f64 {
-  if (d == 0 && sc == 1) {
+  if (d == DType.float32 && sc == 1) {
     const xp = bx + (<usize>p << 2);
     const m = rowMaxF32(xp, C);
     return Math.log(rowExpSumF32(xp, C, m, 0)) + <f64>m;
@@ -1523,66 +1535,66 @@ function rowLogSumExp(bx: usize, d: i32, p: i32, sc: i32, C: i32): f64 {
 }
 
 export function crossEntropy(): void {
-  const N = ai(I_P1);
-  const C = ai(I_P2);
-  const ignore = ai(I_P3);
-  const reduction = ai(I_OP);
-  const sn = ai(I_EXTRA);
-  const sc = ai(I_EXTRA + 1);
-  const st1 = ai(I_EXTRA + 2);
+  const N = ai(CrossEntropySlot.N);
+  const C = ai(CrossEntropySlot.C);
+  const ignore = ai(CrossEntropySlot.IGNORE_INDEX);
+  const reduction = ai(Slot.OP);
+  const sn = ai(CrossEntropySlot.LOGITS_ROW);
+  const sc = ai(CrossEntropySlot.LOGITS_COL);
+  const st1 = ai(CrossEntropySlot.TARGET_STRIDE);
   const d = dt(0);
   let total: f64 = 0;
   let count = 0;
   for (let n = 0; n < N; n++) {
-    const t = load<i32>(base(1) + (<usize>(ai(I_OFF + 1) + n * st1) << 2));
+    const t = load<i32>(base(1) + (<usize>(ai(Slot.OFF + 1) + n * st1) << 2));
     let loss: f64 = 0;
     if (t != ignore) {
       if (t < 0 || t >= C) {
-        setErr(1, t);
+        setErr(KernelError.targetOutOfRange, t);
         return;
       }
-      const p = ai(I_OFF) + n * sn;
+      const p = ai(Slot.OFF) + n * sn;
       loss = rowLogSumExp(base(0), d, p, sc, C) - ld(d, base(0), p + t * sc);
       total += loss;
       count++;
     }
-    if (reduction == 2) st(dt(2), base(2), ai(I_OFF + 2) + n, loss);
+    if (reduction == Reduction.none) st(dt(2), base(2), ai(Slot.OFF + 2) + n, loss);
   }
-  if (reduction == 1) st(dt(2), base(2), ai(I_OFF + 2), total);
-  if (reduction == 0) st(dt(2), base(2), ai(I_OFF + 2), total / <f64>count);
+  if (reduction == Reduction.sum) st(dt(2), base(2), ai(Slot.OFF + 2), total);
+  if (reduction == Reduction.mean) st(dt(2), base(2), ai(Slot.OFF + 2), total / <f64>count);
 }
 
 export function crossEntropyBackward(): void {
-  const N = ai(I_P1);
-  const C = ai(I_P2);
-  const ignore = ai(I_P3);
-  const reduction = ai(I_OP);
-  const sn = ai(I_EXTRA);
-  const sc = ai(I_EXTRA + 1);
-  const st1 = ai(I_EXTRA + 2);
-  const sg = ai(I_EXTRA + 3);
+  const N = ai(CrossEntropySlot.N);
+  const C = ai(CrossEntropySlot.C);
+  const ignore = ai(CrossEntropySlot.IGNORE_INDEX);
+  const reduction = ai(Slot.OP);
+  const sn = ai(CrossEntropySlot.LOGITS_ROW);
+  const sc = ai(CrossEntropySlot.LOGITS_COL);
+  const st1 = ai(CrossEntropySlot.TARGET_STRIDE);
+  const sg = ai(CrossEntropySlot.G_STRIDE);
   const d = dt(0);
   const bx = base(0);
   let count = 0;
   for (let n = 0; n < N; n++) {
-    if (load<i32>(base(1) + (<usize>(ai(I_OFF + 1) + n * st1) << 2)) != ignore) count++;
+    if (load<i32>(base(1) + (<usize>(ai(Slot.OFF + 1) + n * st1) << 2)) != ignore) count++;
   }
   for (let n = 0; n < N; n++) {
-    const t = load<i32>(base(1) + (<usize>(ai(I_OFF + 1) + n * st1) << 2));
-    const po = ai(I_OFF + 2) + n * C;
+    const t = load<i32>(base(1) + (<usize>(ai(Slot.OFF + 1) + n * st1) << 2));
+    const po = ai(Slot.OFF + 2) + n * C;
     if (t == ignore) {
       for (let c = 0; c < C; c++) st(dt(2), base(2), po + c, 0);
       continue;
     }
     if (t < 0 || t >= C) {
-      setErr(1, t);
+      setErr(KernelError.targetOutOfRange, t);
       return;
     }
     let scale: f64;
-    if (reduction == 2) scale = ld(dt(3), base(3), ai(I_OFF + 3) + n * sg);
-    else scale = reduction == 0 ? ld(dt(3), base(3), ai(I_OFF + 3)) / <f64>count : ld(dt(3), base(3), ai(I_OFF + 3));
-    const p = ai(I_OFF) + n * sn;
-    if (d == 0 && sc == 1 && dt(2) == 0) {
+    if (reduction == Reduction.none) scale = ld(dt(3), base(3), ai(Slot.OFF + 3) + n * sg);
+    else scale = reduction == Reduction.mean ? ld(dt(3), base(3), ai(Slot.OFF + 3)) / <f64>count : ld(dt(3), base(3), ai(Slot.OFF + 3));
+    const p = ai(Slot.OFF) + n * sn;
+    if (d == DType.float32 && sc == 1 && dt(2) == DType.float32) {
       // float32 rows: probabilities into out, then scaled, minus scale at the target.
       const xp = bx + (<usize>p << 2);
       const op = base(2) + (<usize>po << 2);
@@ -1644,8 +1656,8 @@ function rowSquaredDeviationF64(p: usize, n: i32, m: f64): f64 {
 function layerNormRowF32(xp: usize, D: i32, eps: f64, r: i32, wp: usize, bp: usize, hasW: bool, hasB: bool, op: usize): void {
   const m = rowSumF64(xp, D) / <f64>D;
   const rs = 1 / Math.sqrt(rowSquaredDeviationF64(xp, D, m) / <f64>D + eps);
-  st(dt(2), base(2), ai(I_OFF + 2) + r, m);
-  st(dt(3), base(3), ai(I_OFF + 3) + r, rs);
+  st(dt(2), base(2), ai(Slot.OFF + 2) + r, m);
+  st(dt(3), base(3), ai(Slot.OFF + 3) + r, rs);
   const mv = f32x4.splat(<f32>m);
   const rv = f32x4.splat(<f32>rs);
   let j = 0;
@@ -1666,26 +1678,26 @@ function layerNormRowF32(xp: usize, D: i32, eps: f64, r: i32, wp: usize, bp: usi
 }
 
 export function layerNorm(): void {
-  const D = ai(I_P2);
-  const eps = af(0);
-  const sr = ai(I_EXTRA);
-  const sd = ai(I_EXTRA + 1);
+  const D = ai(LayerNormSlot.D);
+  const eps = af(F.EPS);
+  const sr = ai(LayerNormSlot.X_ROW);
+  const sd = ai(LayerNormSlot.X_COL);
   const d = dt(0);
   const bx = base(0);
-  const bw = <usize>ai(I_EXTRA + 4);
-  const bb = <usize>ai(I_EXTRA + 5);
-  const ow = ai(I_EXTRA + 6);
-  const ob = ai(I_EXTRA + 7);
-  const sw = ai(I_EXTRA + 8);
-  const sb = ai(I_EXTRA + 9);
+  const bw = <usize>ai(LayerNormSlot.WEIGHT);
+  const bb = <usize>ai(LayerNormSlot.BIAS);
+  const ow = ai(LayerNormSlot.WEIGHT_OFFSET);
+  const ob = ai(LayerNormSlot.BIAS_OFFSET);
+  const sw = ai(LayerNormSlot.WEIGHT_STRIDE);
+  const sb = ai(LayerNormSlot.BIAS_STRIDE);
   // Threads split the rows: this share is rows r0 .. r0 + ROWS (ROWS = R unsplit).
-  const r0 = ai(I_R0);
-  const r1 = r0 + ai(I_ROWS);
-  const f32 = d == 0 && sd == 1 && dt(1) == 0 && (bw == 0 || sw == 1) && (bb == 0 || sb == 1);
+  const r0 = ai(Slot.R0);
+  const r1 = r0 + ai(Slot.ROWS);
+  const f32 = d == DType.float32 && sd == 1 && dt(1) == DType.float32 && (bw == 0 || sw == 1) && (bb == 0 || sb == 1);
   for (let r = r0; r < r1; r++) {
-    const p = ai(I_OFF) + r * sr;
+    const p = ai(Slot.OFF) + r * sr;
     if (f32) {
-      layerNormRowF32(bx + (<usize>p << 2), D, eps, r, bw + (<usize>ow << 2), bb + (<usize>ob << 2), bw != 0, bb != 0, base(1) + (<usize>(ai(I_OFF + 1) + r * D) << 2));
+      layerNormRowF32(bx + (<usize>p << 2), D, eps, r, bw + (<usize>ow << 2), bb + (<usize>ob << 2), bw != 0, bb != 0, base(1) + (<usize>(ai(Slot.OFF + 1) + r * D) << 2));
       continue;
     }
     let m: f64 = 0;
@@ -1697,9 +1709,9 @@ export function layerNorm(): void {
       v += c * c;
     }
     const rs = 1 / Math.sqrt(v / <f64>D + eps);
-    st(dt(2), base(2), ai(I_OFF + 2) + r, m);
-    st(dt(3), base(3), ai(I_OFF + 3) + r, rs);
-    const po = ai(I_OFF + 1) + r * D;
+    st(dt(2), base(2), ai(Slot.OFF + 2) + r, m);
+    st(dt(3), base(3), ai(Slot.OFF + 3) + r, rs);
+    const po = ai(Slot.OFF + 1) + r * D;
     for (let i = 0; i < D; i++) {
       let y = (ld(d, bx, p + i * sd) - m) * rs;
       if (bw) y *= ld(d, bw, ow + i * sw);
@@ -1713,32 +1725,32 @@ export function layerNorm(): void {
 // dx byte base EXTRA[10] offset EXTRA[11]; weight EXTRA[4] (0 = none), offset EXTRA[6], stride EXTRA[8];
 // dweight EXTRA[12]/[13], dbias EXTRA[14]/[15] (base/offset, 0 = none); temp (4·D f64) EXTRA[16].
 export function layerNormBackward(): void {
-  const R = ai(I_P1);
-  const D = ai(I_P2);
-  const sr = ai(I_EXTRA);
-  const sd = ai(I_EXTRA + 1);
-  const gr = ai(I_EXTRA + 2);
-  const gd = ai(I_EXTRA + 3);
+  const R = ai(LayerNormSlot.R);
+  const D = ai(LayerNormSlot.D);
+  const sr = ai(LayerNormSlot.X_ROW);
+  const sd = ai(LayerNormSlot.X_COL);
+  const gr = ai(LayerNormSlot.G_ROW);
+  const gd = ai(LayerNormSlot.G_COL);
   const d = dt(0);
-  const bw = <usize>ai(I_EXTRA + 4);
-  const ow = ai(I_EXTRA + 6);
-  const sw = ai(I_EXTRA + 8);
-  const bdx = <usize>ai(I_EXTRA + 10);
-  const odx = ai(I_EXTRA + 11);
-  const tmp = <usize>ai(I_EXTRA + 16);
+  const bw = <usize>ai(LayerNormSlot.WEIGHT);
+  const ow = ai(LayerNormSlot.WEIGHT_OFFSET);
+  const sw = ai(LayerNormSlot.WEIGHT_STRIDE);
+  const bdx = <usize>ai(LayerNormSlot.DX);
+  const odx = ai(LayerNormSlot.DX_OFFSET);
+  const tmp = <usize>ai(LayerNormSlot.TEMP);
   const dw = tmp;
   const db = tmp + (<usize>D << 3);
   const xhat = db + (<usize>D << 3);
   const ghat = xhat + (<usize>D << 3);
   memory.fill(tmp, 0, <usize>D << 4);
   for (let r = 0; r < R; r++) {
-    const m = ld(dt(2), base(2), ai(I_OFF + 2) + r);
-    const rs = ld(dt(3), base(3), ai(I_OFF + 3) + r);
+    const m = ld(dt(2), base(2), ai(Slot.OFF + 2) + r);
+    const rs = ld(dt(3), base(3), ai(Slot.OFF + 3) + r);
     let meanG: f64 = 0;
     let meanGX: f64 = 0;
     for (let i = 0; i < D; i++) {
-      const gv = ld(dt(1), base(1), ai(I_OFF + 1) + r * gr + i * gd);
-      const xh = (ld(d, base(0), ai(I_OFF) + r * sr + i * sd) - m) * rs;
+      const gv = ld(dt(1), base(1), ai(Slot.OFF + 1) + r * gr + i * gd);
+      const xh = (ld(d, base(0), ai(Slot.OFF) + r * sr + i * sd) - m) * rs;
       const gh = bw ? gv * ld(d, bw, ow + i * sw) : gv;
       const o = <usize>i << 3;
       store<f64>(xhat + o, xh);
@@ -1756,10 +1768,10 @@ export function layerNormBackward(): void {
       st(d, bdx, po + i, rs * (load<f64>(ghat + o) - meanG - load<f64>(xhat + o) * meanGX));
     }
   }
-  const bdw = <usize>ai(I_EXTRA + 12);
-  const bdb = <usize>ai(I_EXTRA + 14);
-  if (bdw) for (let i = 0; i < D; i++) st(d, bdw, ai(I_EXTRA + 13) + i, load<f64>(dw + (<usize>i << 3)));
-  if (bdb) for (let i = 0; i < D; i++) st(d, bdb, ai(I_EXTRA + 15) + i, load<f64>(db + (<usize>i << 3)));
+  const bdw = <usize>ai(LayerNormSlot.DWEIGHT);
+  const bdb = <usize>ai(LayerNormSlot.DBIAS);
+  if (bdw) for (let i = 0; i < D; i++) st(d, bdw, ai(LayerNormSlot.DWEIGHT_OFFSET) + i, load<f64>(dw + (<usize>i << 3)));
+  if (bdb) for (let i = 0; i < D; i++) st(d, bdb, ai(LayerNormSlot.DBIAS_OFFSET) + i, load<f64>(db + (<usize>i << 3)));
 }
 
 // ---- batch norm (training; float32 [R, C], contiguous, channels last) ----
@@ -1781,17 +1793,17 @@ export function layerNormBackward(): void {
 }
 
 export function batchNorm(): void {
-  const R = ai(I_EXTRA);
-  const C = ai(I_EXTRA + 1);
-  const px = <usize>ai(I_EXTRA + 2);
-  const po = <usize>ai(I_EXTRA + 3);
-  const pw = <usize>ai(I_EXTRA + 6);
-  const pb = <usize>ai(I_EXTRA + 7);
-  const prm = <usize>ai(I_EXTRA + 8);
-  const prv = <usize>ai(I_EXTRA + 9);
-  const eps = af(0);
-  const momentum = af(1);
-  const mean = <usize>ai(I_EXTRA + 13);
+  const R = ai(BatchNormSlot.R);
+  const C = ai(BatchNormSlot.C);
+  const px = <usize>ai(BatchNormSlot.X);
+  const po = <usize>ai(BatchNormSlot.OUT);
+  const pw = <usize>ai(BatchNormSlot.WEIGHT);
+  const pb = <usize>ai(BatchNormSlot.BIAS);
+  const prm = <usize>ai(BatchNormSlot.RUNNING_MEAN);
+  const prv = <usize>ai(BatchNormSlot.RUNNING_VAR);
+  const eps = af(F.EPS);
+  const momentum = af(F.MOMENTUM);
+  const mean = <usize>ai(BatchNormSlot.TEMP);
   const sq = mean + (<usize>C << 3);
   memory.fill(mean, 0, <usize>C << 4);
   const rowBytes = <usize>C << 2;
@@ -1817,8 +1829,8 @@ export function batchNorm(): void {
   for (let c = 0; c < C; c++) {
     const v = f64At(sq, c) / <f64>R;
     const rs = 1 / Math.sqrt(v + eps);
-    store<f32>(<usize>ai(I_EXTRA + 4) + (<usize>c << 2), <f32>f64At(mean, c));
-    store<f32>(<usize>ai(I_EXTRA + 5) + (<usize>c << 2), <f32>rs);
+    store<f32>(<usize>ai(BatchNormSlot.MEAN) + (<usize>c << 2), <f32>f64At(mean, c));
+    store<f32>(<usize>ai(BatchNormSlot.RSTD) + (<usize>c << 2), <f32>rs);
     if (prm) store<f32>(prm + (<usize>c << 2), <f32>((1 - momentum) * f32At(prm, c) + momentum * f64At(mean, c)));
     if (prv) store<f32>(prv + (<usize>c << 2), <f32>((1 - momentum) * f32At(prv, c) + momentum * (v * unbias)));
     store<f64>(sq + (<usize>c << 3), rs);
@@ -1842,17 +1854,17 @@ export function batchNorm(): void {
 }
 
 export function batchNormBackward(): void {
-  const R = ai(I_EXTRA);
-  const C = ai(I_EXTRA + 1);
-  const px = <usize>ai(I_EXTRA + 2);
-  const pdx = <usize>ai(I_EXTRA + 3);
-  const pm = <usize>ai(I_EXTRA + 4);
-  const pr = <usize>ai(I_EXTRA + 5);
-  const pw = <usize>ai(I_EXTRA + 6);
-  const pg = <usize>ai(I_EXTRA + 10);
-  const pdw = <usize>ai(I_EXTRA + 11);
-  const pdb = <usize>ai(I_EXTRA + 12);
-  const sumG = <usize>ai(I_EXTRA + 13);
+  const R = ai(BatchNormSlot.R);
+  const C = ai(BatchNormSlot.C);
+  const px = <usize>ai(BatchNormSlot.X);
+  const pdx = <usize>ai(BatchNormSlot.OUT);
+  const pm = <usize>ai(BatchNormSlot.MEAN);
+  const pr = <usize>ai(BatchNormSlot.RSTD);
+  const pw = <usize>ai(BatchNormSlot.WEIGHT);
+  const pg = <usize>ai(BatchNormSlot.G);
+  const pdw = <usize>ai(BatchNormSlot.DWEIGHT);
+  const pdb = <usize>ai(BatchNormSlot.DBIAS);
+  const sumG = <usize>ai(BatchNormSlot.TEMP);
   const sumGX = sumG + (<usize>C << 3);
   const mean = sumGX + (<usize>C << 3);
   const rstd = mean + (<usize>C << 3);
@@ -1902,15 +1914,15 @@ export function batchNormBackward(): void {
 }
 
 // ---- gathers and scatters ----
-// Operands as the js kernels build them. P1 = size of dim, P2 = stride of dim (in the x or out
-// operand), OP = 0 indexSelect/gather (0 = x, 1 = index, 2 = out), 1 indexAdd/scatterAdd
-// (0 = src, 1 = index, 2 = out, zero-filled by the host). Errors: code 2, value = the bad index.
+// Operands as the js kernels build them. OP = GatherMode.gather for indexSelect/gather (0 = x,
+// 1 = index, 2 = out), GatherMode.scatter for indexAdd/scatterAdd (0 = src, 1 = index, 2 = out,
+// zero-filled by the host). Errors: KernelError.indexOutOfRange, value = the bad index.
 export function gatherScatter(): void {
-  const rows = ai(I_ROWS);
-  const n = ai(I_LEN);
-  const size = ai(I_P1);
-  const sd = ai(I_P2);
-  const scatter = ai(I_OP) == 1;
+  const rows = ai(Slot.ROWS);
+  const n = ai(Slot.LEN);
+  const size = ai(GatherScatterSlot.DIM_SIZE);
+  const sd = ai(GatherScatterSlot.DIM_STRIDE);
+  const scatter = ai(Slot.OP) == GatherMode.scatter;
   const d0 = dt(0);
   const d2 = dt(2);
   const b0 = base(0);
@@ -1919,8 +1931,8 @@ export function gatherScatter(): void {
   const s0 = step(0);
   const si = step(1);
   const s2 = step(2);
-  const f32 = d0 == 0 && d2 == 0;
-  rowsBegin(ai(I_R0));
+  const f32 = d0 == DType.float32 && d2 == DType.float32;
+  rowsBegin(ai(Slot.R0));
   for (let r = 0; r < rows; r++) {
     let p0 = cur(0);
     let pi = cur(1);
@@ -1928,7 +1940,7 @@ export function gatherScatter(): void {
     for (let j = 0; j < n; j++, p0 += s0, pi += si, p2 += s2) {
       const i = load<i32>(bi + (<usize>pi << 2));
       if (i < 0 || i >= size) {
-        setErr(2, i);
+        setErr(KernelError.indexOutOfRange, i);
         return;
       }
       if (scatter) {
@@ -2149,17 +2161,17 @@ function gemmF32(pa: usize, sam: i32, sak: i32, pb: usize, sbk: i32, sbn: i32, p
 
 /** Batches b0..b1, rows m0..m1 of each (threads split either). Generic dtypes: f64 dot products. */
 export function matmul(b0: i32, b1: i32, m0: i32, m1: i32): void {
-  const M = ai(I_EXTRA);
-  const N = ai(I_EXTRA + 1);
-  const K = ai(I_EXTRA + 2);
-  const sam = ai(I_EXTRA + 3);
-  const sak = ai(I_EXTRA + 4);
-  const sbk = ai(I_EXTRA + 5);
-  const sbn = ai(I_EXTRA + 6);
-  const som = ai(I_EXTRA + 7);
-  const son = ai(I_EXTRA + 8);
+  const M = ai(MatmulSlot.M);
+  const N = ai(MatmulSlot.N);
+  const K = ai(MatmulSlot.K);
+  const sam = ai(MatmulSlot.A_ROW);
+  const sak = ai(MatmulSlot.A_COL);
+  const sbk = ai(MatmulSlot.B_ROW);
+  const sbn = ai(MatmulSlot.B_COL);
+  const som = ai(MatmulSlot.OUT_ROW);
+  const son = ai(MatmulSlot.OUT_COL);
   const d = dt(0);
-  const f32 = d == 0 && dt(2) == 0 && son == 1;
+  const f32 = d == DType.float32 && dt(2) == DType.float32 && son == 1;
   if (m1 > M) m1 = M;
   rowsBegin(b0);
   for (let r = b0; r < b1; r++) {
@@ -2318,14 +2330,14 @@ function gemvRowsF32(pa: usize, sam: i32, sak: i32, pb: usize, sbk: i32, pc: usi
  * checks: float32, C's columns contiguous, and either a's and b's k contiguous or b's rows).
  */
 export function gemv(b0: i32, b1: i32, n0: i32, n1: i32): void {
-  const M = ai(I_EXTRA);
-  const N = ai(I_EXTRA + 1);
-  const K = ai(I_EXTRA + 2);
-  const sam = ai(I_EXTRA + 3);
-  const sak = ai(I_EXTRA + 4);
-  const sbk = ai(I_EXTRA + 5);
-  const sbn = ai(I_EXTRA + 6);
-  const som = ai(I_EXTRA + 7);
+  const M = ai(MatmulSlot.M);
+  const N = ai(MatmulSlot.N);
+  const K = ai(MatmulSlot.K);
+  const sam = ai(MatmulSlot.A_ROW);
+  const sak = ai(MatmulSlot.A_COL);
+  const sbk = ai(MatmulSlot.B_ROW);
+  const sbn = ai(MatmulSlot.B_COL);
+  const som = ai(MatmulSlot.OUT_ROW);
   if (n1 > N) n1 = N;
   rowsBegin(b0);
   for (let r = b0; r < b1; r++) {
