@@ -60,19 +60,9 @@ export interface View {
 
 import type { BinaryOp, UnaryOp } from "./spec/ops.js";
 
-/** The elementwise ops (codes and table: ./spec/). */
+export { binarySpec, COMPARISON_OPS, unarySpec } from "./spec/ops.js";
+/** The elementwise ops (the table: ./spec/ops.ts). */
 export type { BinaryOp, UnaryOp };
-
-export const COMPARISON_OPS: ReadonlySet<BinaryOp> = new Set([
-  "eq",
-  "ne",
-  "lt",
-  "le",
-  "gt",
-  "ge",
-  "and",
-  "or",
-]);
 
 export type ReduceOp = "sum" | "mean" | "max" | "min" | "prod";
 

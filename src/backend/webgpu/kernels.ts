@@ -4,6 +4,7 @@
  */
 
 import { contiguousStrides, product } from "../layout.js";
+import { BINARY, type BinarySpec, binarySpec, COMPARISON_OPS, UNARY, type UnarySpec } from "../spec/ops.js";
 import type {
   BinaryOp,
   DType,
@@ -12,10 +13,8 @@ import type {
   OptionalKernelArgs,
   OptionalKernelName,
   Storage,
-  UnaryOp,
   View,
 } from "../types.js";
-import { COMPARISON_OPS } from "../types.js";
 import type { GpuBuffer, GpuDevice, Meta, Shader } from "./device.js";
 import {
   type Epilogue,
@@ -201,74 +200,6 @@ function runLanes(
 
 // ---- elementwise -------------------------------------------------------------------------
 
-const F32_UNARY: Record<UnaryOp, string> = {
-  neg: "-x",
-  exp: "exp(x)",
-  log: "log(x)",
-  sqrt: "sqrt(x)",
-  rsqrt: "1.0 / sqrt(x)",
-  square: "x * x",
-  reciprocal: "1.0 / x",
-  tanh: "tanh_(x)",
-  relu: "select(x, 0.0, x < 0.0)",
-  sigmoid: "1.0 / (1.0 + exp(-x))",
-  abs: "abs(x)",
-  sign: "sign(x)",
-  gelu: "0.5 * x * (1.0 + erf_(x * 0.7071067811865476))",
-  geluTanh: "0.5 * x * (1.0 + tanh_(0.7978845608028654 * (x + 0.044715 * x * x * x)))",
-  sin: "sin(x)",
-  cos: "cos(x)",
-  floor: "floor(x)",
-  ceil: "ceil(x)",
-  round: "round(x)",
-  logicalNot: "select(0.0, 1.0, x == 0.0)",
-};
-const I32_UNARY: Partial<Record<UnaryOp, string>> = {
-  neg: "-x",
-  square: "x * x",
-  abs: "abs(x)",
-  sign: "sign(x)",
-  relu: "max(x, 0)",
-  floor: "x",
-  ceil: "x",
-  round: "x",
-  logicalNot: "select(0, 1, x == 0)",
-};
-
-const F32_BINARY: Record<BinaryOp, string> = {
-  add: "a + b",
-  sub: "a - b",
-  mul: "a * b",
-  div: "a / b",
-  pow: "pow_(a, b)",
-  maximum: "max_(a, b)",
-  minimum: "min_(a, b)",
-  eq: "a == b",
-  ne: "a != b",
-  lt: "a < b",
-  le: "a <= b",
-  gt: "a > b",
-  ge: "a >= b",
-  and: "a != 0.0 && b != 0.0",
-  or: "a != 0.0 || b != 0.0",
-};
-const I32_BINARY: Partial<Record<BinaryOp, string>> = {
-  add: "a + b",
-  sub: "a - b",
-  mul: "a * b",
-  div: "select(a / b, 0, b == 0)",
-  maximum: "max(a, b)",
-  minimum: "min(a, b)",
-  eq: "a == b",
-  ne: "a != b",
-  lt: "a < b",
-  le: "a <= b",
-  gt: "a > b",
-  ge: "a >= b",
-  and: "a != 0 && b != 0",
-  or: "a != 0 || b != 0",
-};
-
 function load(k: number, from: Scalar, to: Scalar): string {
   return convert(`b${k}[p${k}]`, from, to);
 }
@@ -305,10 +236,11 @@ function copy(ctx: KernelContext, { x, out }: KernelArgs["copy"]): void {
 function unary(ctx: KernelContext, { op, x, out }: KernelArgs["unary"]): void {
   const tx = wgslType(x.storage.dtype);
   const to = wgslType(out.storage.dtype);
-  const intExpr = tx === "i32" ? I32_UNARY[op] : undefined;
+  const spec = UNARY[op] as UnarySpec | undefined;
+  if (!spec) throw new Error(`webgpu backend: unknown unary op ${JSON.stringify(op)}`);
+  const intExpr = tx === "i32" ? spec.wgslInt : undefined;
   const ct: Scalar = intExpr ? "i32" : "f32";
-  const expr = intExpr ?? F32_UNARY[op];
-  if (expr === undefined) throw new Error(`webgpu backend: unknown unary op ${JSON.stringify(op)}`);
+  const expr = intExpr ?? spec.wgsl;
   runMap(
     ctx,
     out.shape,
@@ -318,14 +250,15 @@ function unary(ctx: KernelContext, { op, x, out }: KernelArgs["unary"]): void {
 }
 
 function binaryBody(op: BinaryOp, ct: Scalar, to: Scalar, out: number): string {
-  const expr = (ct === "i32" ? I32_BINARY[op] : undefined) ?? F32_BINARY[op];
-  if (expr === undefined) throw new Error(`webgpu backend: unknown binary op ${JSON.stringify(op)}`);
+  const spec = BINARY[op] as BinarySpec | undefined;
+  if (!spec) throw new Error(`webgpu backend: unknown binary op ${JSON.stringify(op)}`);
+  const expr = (ct === "i32" ? spec.wgslInt : undefined) ?? spec.wgsl;
   const from: Scalar | "bool" = COMPARISON_OPS.has(op) ? "bool" : ct;
   return store(out, to, expr, from);
 }
 
 function computeType(dtype: DType, op: BinaryOp): Scalar {
-  return dtype === "int32" && I32_BINARY[op] ? "i32" : "f32";
+  return dtype === "int32" && binarySpec(op).wgslInt ? "i32" : "f32";
 }
 
 function binary(ctx: KernelContext, { op, a, b, out }: KernelArgs["binary"]): void {

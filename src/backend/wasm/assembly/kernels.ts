@@ -32,7 +32,10 @@ import {
   TopkSlot,
   TriangleSlot,
   UnaryOp,
+  unaryF,
+  binaryF,
 } from "./spec";
+import { erf, INV_SQRT_2, INV_SQRT_2PI, SQRT_2_OVER_PI } from "./math";
 
 // ---- per-instance state (each worker instantiates the module over the same shared memory) ----
 let args: usize = 0; // argument block (shared: the caller writes it before a job)
@@ -143,141 +146,6 @@ function rowsNext(): void {
 }
 @inline function step(q: i32): i32 {
   return ai(Slot.STEP + q);
-}
-
-@inline function truthy(v: f64): bool {
-  return v != 0 && v == v;
-}
-
-// ---- math shared with the js reference ----
-const SQRT_2_OVER_PI: f64 = 0.7978845608028654;
-const INV_SQRT_2: f64 = 0.7071067811865476;
-const INV_SQRT_2PI: f64 = 0.3989422804014327;
-const INV_SQRT_PI: f64 = 0.5641895835477563;
-
-function erf(x: f64): f64 {
-  const ax = Math.abs(x);
-  if (ax < 3) {
-    const x2 = x * x;
-    let term = x;
-    let sum = x;
-    for (let n = 1; n < 80; n++) {
-      term *= -x2 / <f64>n;
-      const add = term / <f64>(2 * n + 1);
-      sum += add;
-      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
-    }
-    return 2 * INV_SQRT_PI * sum;
-  }
-  if (x != x) return x;
-  if (ax == Infinity) return x > 0 ? 1 : -1;
-  let f = ax;
-  for (let k = 60; k >= 1; k--) f = ax + <f64>k / 2 / f;
-  const erfc = (Math.exp(-ax * ax) * INV_SQRT_PI) / f;
-  return x > 0 ? 1 - erfc : erfc - 1;
-}
-
-function jsRound(v: f64): f64 {
-  // Math.round of JS (half up), then half to even as torch.round.
-  if (!(v - v == 0)) return v;
-  let r = Math.floor(v);
-  if (v - r >= 0.5) r += 1;
-  if (r == 0 && v < 0) r = -0.0;
-  return r - v == 0.5 && r % 2 != 0 ? r - 1 : r;
-}
-
-function jsPow(a: f64, b: f64): f64 {
-  if (b != b) return NaN;
-  if (Math.abs(a) == 1 && Math.abs(b) == Infinity) return NaN;
-  return a ** b;
-}
-
-function sign(v: f64): f64 {
-  return v > 0 ? 1 : v < 0 ? -1 : v;
-}
-
-function unaryF(op: i32, v: f64): f64 {
-  switch (op) {
-    case UnaryOp.neg:
-      return -v;
-    case UnaryOp.exp:
-      return Math.exp(v);
-    case UnaryOp.log:
-      return Math.log(v);
-    case UnaryOp.sqrt:
-      return Math.sqrt(v);
-    case UnaryOp.rsqrt:
-      return 1 / Math.sqrt(v);
-    case UnaryOp.square:
-      return v * v;
-    case UnaryOp.reciprocal:
-      return 1 / v;
-    case UnaryOp.tanh:
-      return Math.tanh(v);
-    case UnaryOp.relu:
-      return v != v ? v : v > 0 ? v : 0;
-    case UnaryOp.sigmoid:
-      return 1 / (1 + Math.exp(-v));
-    case UnaryOp.abs:
-      return Math.abs(v);
-    case UnaryOp.sign:
-      return sign(v);
-    case UnaryOp.gelu:
-      return 0.5 * v * (1 + erf(v * INV_SQRT_2));
-    case UnaryOp.geluTanh:
-      return 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v)));
-    case UnaryOp.sin:
-      return Math.sin(v);
-    case UnaryOp.cos:
-      return Math.cos(v);
-    case UnaryOp.floor:
-      return Math.floor(v);
-    case UnaryOp.ceil:
-      return Math.ceil(v);
-    case UnaryOp.round:
-      return jsRound(v);
-    case UnaryOp.logicalNot:
-      return v == 0 ? 1 : 0;
-  }
-  abort("unknown UnaryOp code");
-  return NaN;
-}
-
-function binaryF(op: i32, a: f64, b: f64): f64 {
-  switch (op) {
-    case BinaryOp.add:
-      return a + b;
-    case BinaryOp.sub:
-      return a - b;
-    case BinaryOp.mul:
-      return a * b;
-    case BinaryOp.div:
-      return a / b;
-    case BinaryOp.pow:
-      return jsPow(a, b);
-    case BinaryOp.maximum:
-      return a > b || a != a ? a : b;
-    case BinaryOp.minimum:
-      return a < b || a != a ? a : b;
-    case BinaryOp.eq:
-      return a == b ? 1 : 0;
-    case BinaryOp.ne:
-      return a != b ? 1 : 0;
-    case BinaryOp.lt:
-      return a < b ? 1 : 0;
-    case BinaryOp.le:
-      return a <= b ? 1 : 0;
-    case BinaryOp.gt:
-      return a > b ? 1 : 0;
-    case BinaryOp.ge:
-      return a >= b ? 1 : 0;
-    case BinaryOp.and:
-      return truthy(a) && truthy(b) ? 1 : 0;
-    case BinaryOp.or:
-      return truthy(a) || truthy(b) ? 1 : 0;
-  }
-  abort("unknown BinaryOp code");
-  return NaN;
 }
 
 // ---- elementwise ----

@@ -231,7 +231,95 @@ export enum AdamwF {
   STEP = 5,
 }
 
-/** eq, ne, lt, le, gt, ge: the ops that compare (and, or write bool too but do not). */
+import { erf, INV_SQRT_2, isNan, power, roundHalfEven, SQRT_2_OVER_PI, truthy } from "./math";
+
+/** OP(x) in float64 (the table's f64 expressions). */
+export function unaryF(op: i32, x: f64): f64 {
+  switch (op) {
+    case UnaryOp.neg:
+      return -x;
+    case UnaryOp.exp:
+      return Math.exp(x);
+    case UnaryOp.log:
+      return Math.log(x);
+    case UnaryOp.sqrt:
+      return Math.sqrt(x);
+    case UnaryOp.rsqrt:
+      return 1 / Math.sqrt(x);
+    case UnaryOp.square:
+      return x * x;
+    case UnaryOp.reciprocal:
+      return 1 / x;
+    case UnaryOp.tanh:
+      return Math.tanh(x);
+    case UnaryOp.relu:
+      return isNan(x) || x > 0 ? x : 0;
+    case UnaryOp.sigmoid:
+      return 1 / (1 + Math.exp(-x));
+    case UnaryOp.abs:
+      return Math.abs(x);
+    case UnaryOp.sign:
+      return x > 0 ? 1 : x < 0 ? -1 : x;
+    case UnaryOp.gelu:
+      return 0.5 * x * (1 + erf(x * INV_SQRT_2));
+    case UnaryOp.geluTanh:
+      return 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
+    case UnaryOp.sin:
+      return Math.sin(x);
+    case UnaryOp.cos:
+      return Math.cos(x);
+    case UnaryOp.floor:
+      return Math.floor(x);
+    case UnaryOp.ceil:
+      return Math.ceil(x);
+    case UnaryOp.round:
+      return roundHalfEven(x);
+    case UnaryOp.logicalNot:
+      return x == 0 ? 1 : 0;
+  }
+  abort("unknown UnaryOp code");
+  return NaN;
+}
+
+/** a OP b in float64. */
+export function binaryF(op: i32, a: f64, b: f64): f64 {
+  switch (op) {
+    case BinaryOp.add:
+      return a + b;
+    case BinaryOp.sub:
+      return a - b;
+    case BinaryOp.mul:
+      return a * b;
+    case BinaryOp.div:
+      return a / b;
+    case BinaryOp.pow:
+      return power(a, b);
+    case BinaryOp.maximum:
+      return a > b || isNan(a) ? a : b;
+    case BinaryOp.minimum:
+      return a < b || isNan(a) ? a : b;
+    case BinaryOp.eq:
+      return a == b ? 1 : 0;
+    case BinaryOp.ne:
+      return a != b ? 1 : 0;
+    case BinaryOp.lt:
+      return a < b ? 1 : 0;
+    case BinaryOp.le:
+      return a <= b ? 1 : 0;
+    case BinaryOp.gt:
+      return a > b ? 1 : 0;
+    case BinaryOp.ge:
+      return a >= b ? 1 : 0;
+    case BinaryOp.and:
+      return truthy(a) && truthy(b) ? 1 : 0;
+    case BinaryOp.or:
+      return truthy(a) || truthy(b) ? 1 : 0;
+  }
+  abort("unknown BinaryOp code");
+  return NaN;
+}
+
+/** The relational ops (they compare; and, or write bool too but do not). */
 @inline export function isRelational(op: i32): bool {
   return op == BinaryOp.eq || op == BinaryOp.ne || op == BinaryOp.lt || op == BinaryOp.le || op == BinaryOp.gt || op == BinaryOp.ge;
 }
