@@ -11,7 +11,7 @@ import { join, normalize } from "node:path";
 import { after, before, test } from "node:test";
 import type { BrowserContext } from "playwright-core";
 import { launchChromium, noChromium, SWIFTSHADER_WEBGPU } from "./browser.js";
-import { fixture, repoRoot } from "./helpers.js";
+import { fixture, opsFixtureCases, repoRoot } from "./helpers.js";
 
 const skip = noChromium;
 
@@ -71,7 +71,7 @@ test("navigator.gpu: createWebGpuBackend runs ops.json in Chromium", { skip, tim
   await page.close();
   assert.equal(result.error, undefined, result.error);
   assert.deepEqual(result.failures, []);
-  assert.equal(result.passed, 121, `on ${result.adapter}`);
+  assert.equal(result.passed, opsFixtureCases(), `on ${result.adapter}`);
 });
 
 test("navigator.gpu: lane kernels with subgroup reductions (where the adapter has them) match js", {
