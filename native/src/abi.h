@@ -38,6 +38,7 @@ enum class UnaryOp : int32_t {
   kCeil = 17,
   kRound = 18,
   kLogicalNot = 19,
+  kErf = 20,
 };
 
 enum class BinaryOp : int32_t {

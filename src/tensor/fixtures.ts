@@ -123,6 +123,7 @@ export const fixtureOps: Record<string, OpImpl> = {
   tanh: unary(ops.tanh),
   relu: unary(ops.relu),
   sigmoid: unary(ops.sigmoid),
+  erf: unary(ops.erf),
   abs: unary(ops.abs),
   gelu: ([x], p) => ({ output: ops.gelu(x!, p.approximate === "tanh" ? "tanh" : "none") }),
   clamp: ([x], p) => ({ output: ops.clamp(x!, p.min as number | null, p.max as number | null) }),

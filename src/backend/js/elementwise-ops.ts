@@ -135,6 +135,12 @@ export function unaryRow(
         o[po] = x === 0 ? 1 : 0;
       }
       return;
+    case "erf":
+      for (let j = 0; j < n; j++, px += sx, po += so) {
+        const x = xs[px]!;
+        o[po] = erf(x);
+      }
+      return;
     default:
       throw unknownOp("unary", op);
   }

@@ -76,6 +76,7 @@ export const UNARY = {
     wgsl: "select(0.0, 1.0, x == 0.0)",
     wgslInt: "select(0, 1, x == 0)",
   },
+  erf: { input: "float", f64: "erf(x)", wgsl: "erf_(x)" },
 } as const satisfies Record<string, UnarySpec>;
 
 export const BINARY = {

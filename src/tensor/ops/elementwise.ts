@@ -77,6 +77,13 @@ export function abs(x: Tensor): Tensor {
   return record(runUnary("abs", x), "abs", [x], (g) => [mul(g, sign(x))]);
 }
 
+/** The error function; its gradient is 2/√π · exp(−x²). */
+export function erf(x: Tensor): Tensor {
+  return record(runUnary("erf", x), "erf", [x], (g) => [
+    mul(g, mul(exp(neg(square(x))), 2 / Math.sqrt(Math.PI))),
+  ]);
+}
+
 export function sin(x: Tensor): Tensor {
   return record(runUnary("sin", x), "sin", [x], (g) => [mul(g, cos(x))]);
 }

@@ -37,6 +37,7 @@ export enum UnaryOp {
   ceil = 17,
   round = 18,
   logicalNot = 19,
+  erf = 20,
 }
 
 export enum BinaryOp {
@@ -276,6 +277,8 @@ export function unaryF(op: i32, x: f64): f64 {
       return roundHalfEven(x);
     case UnaryOp.logicalNot:
       return x == 0 ? 1 : 0;
+    case UnaryOp.erf:
+      return erf(x);
   }
   abort("unknown UnaryOp code");
   return NaN;
