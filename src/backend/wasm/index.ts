@@ -5,7 +5,7 @@
  * row description into an argument block in wasm memory, and calls the kernel.
  */
 
-import { contiguousStrides, product } from "../layout.js";
+import { contiguousStrides, mergeDims, moveDimLast, product } from "../layout.js";
 import {
   AdamwF,
   ARG_REDUCE_CODE,
@@ -439,7 +439,7 @@ export class WasmBackend implements Backend {
   }
 
   /**
-   * Describe rows over `shape` for operands with `strides` (merged as js/strided.ts Rows does) and
+   * Describe rows over `shape` for operands with `strides` (merged by layout.ts's mergeDims) and
    * set each operand's dtype, address and offset. keepLast: the last dim is the row (lanes).
    */
   private walk(
@@ -452,27 +452,16 @@ export class WasmBackend implements Backend {
     const k = views.length;
     const nd = shape.length;
     const outerEnd = keepLast ? nd - 1 : nd;
-    let dims = 0;
-    let empty = false;
-    for (let d = 0; d < outerEnd; d++) {
-      const size = shape[d]!;
-      if (size === 0) empty = true;
-      if (size === 1) continue;
-      if (dims > 0) {
-        // Merge with the previous dim when every operand steps over it as one.
-        const prev = Slot.STRIDES + (dims - 1) * MAX_OPERANDS;
-        let merge = true;
-        for (let q = 0; q < k; q++) if (a[prev + q] !== strides[q]![d]! * size) merge = false;
-        if (merge) {
-          a[Slot.SHAPE + dims - 1]! *= size;
-          for (let q = 0; q < k; q++) a[prev + q] = strides[q]![d]!;
-          continue;
-        }
-      }
-      if (dims === MAX_DIMS) throw new Error(`wasm backend: more than ${MAX_DIMS} non-mergeable dims`);
-      a[Slot.SHAPE + dims] = size;
-      for (let q = 0; q < k; q++) a[Slot.STRIDES + dims * MAX_OPERANDS + q] = strides[q]![d]!;
-      dims++;
+    const outer = mergeDims(
+      shape.slice(0, Math.max(outerEnd, 0)),
+      strides.map((s) => s.slice(0, Math.max(outerEnd, 0))),
+    );
+    const empty = shape.includes(0);
+    let dims = outer.shape.length;
+    if (dims > MAX_DIMS) throw new Error(`wasm backend: more than ${MAX_DIMS} non-mergeable dims`);
+    for (let d = 0; d < dims; d++) {
+      a[Slot.SHAPE + d] = outer.shape[d]!;
+      for (let q = 0; q < k; q++) a[Slot.STRIDES + d * MAX_OPERANDS + q] = outer.strides[q]![d]!;
     }
     let len = 1;
     if (keepLast && nd > 0) {
@@ -485,7 +474,6 @@ export class WasmBackend implements Backend {
     } else {
       for (let q = 0; q < k; q++) a[Slot.STEP + q] = 0;
     }
-    if (len === 0) empty = true;
     let rows = 1;
     for (let d = 0; d < dims; d++) rows *= a[Slot.SHAPE + d]!;
     if (empty) rows = 0;
@@ -1163,13 +1151,6 @@ function foldsIntoRows(v: View): boolean {
     expected *= v.shape[d]!;
   }
   return true;
-}
-
-function moveDimLast(values: readonly number[], dim: number): number[] {
-  const out = values.slice();
-  const [v] = out.splice(dim, 1);
-  out.push(v!);
-  return out;
 }
 
 function withoutDim(strides: readonly number[], dim: number): number[] {

@@ -5,7 +5,7 @@
  * addon, which works on the same memory. Float32 only; a call the addon does not take returns false
  * and the backend runs its wasm kernel instead.
  */
-import { isContiguousView, product } from "../layout.js";
+import { isContiguousView, mergeDims, product } from "../layout.js";
 import {
   ACTIVATION_CODE,
   NATIVE_ARGS_BYTES,
@@ -22,30 +22,15 @@ import type { KernelArgs, OptionalKernelArgs, View } from "../types.js";
 import type { WasmHeap } from "./memory.js";
 import type { NativeAddon } from "./native.js";
 
-/** Merged batch dims (size-1 dims dropped, neighbours every operand steps over as one merged). */
+/** Merged batch dims (layout.ts's mergeDims), or null past the addon's limit. */
 function mergeBatchDims(
   shape: readonly number[],
   strides: readonly (readonly number[])[],
 ): { sizes: number[]; strides: number[][] } | null {
-  const sizes: number[] = [];
-  const out: number[][] = strides.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    const size = shape[d]!;
-    if (size === 1) continue;
-    const n = sizes.length;
-    if (n > 0 && strides.every((s, q) => out[q]![n - 1] === s[d]! * size)) {
-      sizes[n - 1]! *= size;
-      strides.forEach((s, q) => {
-        out[q]![n - 1] = s[d]!;
-      });
-      continue;
-    }
-    sizes.push(size);
-    strides.forEach((s, q) => {
-      out[q]!.push(s[d]!);
-    });
-  }
-  return sizes.length > NATIVE_MAX_BATCH_DIMS ? null : { sizes, strides: out };
+  const merged = mergeDims(shape, strides);
+  return merged.shape.length > NATIVE_MAX_BATCH_DIMS
+    ? null
+    : { sizes: merged.shape, strides: merged.strides };
 }
 
 const scaleBits = new Int32Array(1);

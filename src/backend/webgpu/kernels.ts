@@ -3,7 +3,7 @@
  * record the dispatch. The js kernels (../js) are the spec; each function here mirrors one.
  */
 
-import { contiguousStrides, product } from "../layout.js";
+import { contiguousStrides, mergeDims, product } from "../layout.js";
 import { BINARY, type BinarySpec, binarySpec, COMPARISON_OPS, UNARY, type UnarySpec } from "../spec/ops.js";
 import type {
   BinaryOp,
@@ -58,22 +58,6 @@ const MAX_GROUPS = 65535;
 
 function bufferOf(view: View): GPUBuffer {
   return (view.storage as WebGpuStorage).gpu.buffer;
-}
-
-/** Drop size-1 dims and merge neighbours that are contiguous for every operand. */
-function mergeDims(shape: readonly number[], strides: readonly (readonly number[])[]) {
-  const dims: { size: number; strides: number[] }[] = [];
-  for (let d = 0; d < shape.length; d++) {
-    const size = shape[d]!;
-    if (size === 1) continue;
-    const st = strides.map((s) => s[d]!);
-    const prev = dims.at(-1);
-    if (prev?.strides.every((p, i) => p === st[i]! * size)) {
-      prev.size *= size;
-      prev.strides = st;
-    } else dims.push({ size, strides: st });
-  }
-  return { shape: dims.map((d) => d.size), strides: strides.map((_, k) => dims.map((d) => d.strides[k]!)) };
 }
 
 /** Workgroup counts for `n` groups: 2-D past the 65535 limit per dimension. */
