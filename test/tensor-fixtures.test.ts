@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
-import { type OpsFixtureFile, runOpsFixtures } from "../src/tensor/index.js";
+import { type OpsFixtureFile, runOpsFixtures } from "../src/selftest/index.js";
 import { fixture } from "./helpers.js";
 import { floatDTypes, testBackends } from "./tensor-backends.js";
 

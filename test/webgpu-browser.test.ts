@@ -52,14 +52,16 @@ test("navigator.gpu: createWebGpuBackend runs ops.json in Chromium", { skip, tim
     // Paths are the server's (dist/); the page imports them as any web app would.
     const webgpu = "/src/backend/webgpu/index.js";
     const tensor = "/src/tensor/index.js";
+    const selftest = "/src/selftest/index.js";
     const { createWebGpuBackend } = await import(webgpu);
     const T = await import(tensor);
+    const { runOpsFixtures } = await import(selftest);
     if (!navigator.gpu) return { error: "no navigator.gpu" };
     const backend = await createWebGpuBackend(navigator.gpu);
     if (!backend) return { error: "no adapter" };
     T.registerBackend("webgpu", () => backend);
     const file = await (await fetch("/ops.json")).json();
-    const report = await T.runOpsFixtures(file, { backend: "webgpu" });
+    const report = await runOpsFixtures(file, { backend: "webgpu" });
     return {
       adapter: backend.description as string,
       passed: report.passed as number,

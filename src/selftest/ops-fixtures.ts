@@ -5,9 +5,8 @@
  */
 import type { Backend, DType } from "../backend/index.js";
 import { isFloatDType } from "../backend/index.js";
-import * as ops from "./ops/index.js";
-import { shapeString } from "./shape.js";
-import type { Tensor } from "./tensor.js";
+import * as ops from "../tensor/index.js";
+import { shapeString, type Tensor } from "../tensor/index.js";
 
 export interface FixtureTensor {
   shape: number[];
