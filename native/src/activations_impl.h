@@ -1,5 +1,5 @@
 // GELU (exact and tanh forms) and its derivative on float vectors, the wasm kernels' approximations
-// (src/backend/wasm/assembly/kernels.ts: Eigen's erf and tanh-free GELU-tanh, Cephes' erfc tail),
+// (src/backend/wasm/assembly/simd-math.ts: Eigen's erf and tanh-free GELU-tanh, Cephes' erfc tail),
 // and the linear layer's epilogue and GELU's backward over rows. Included by gemm_<isa>.cc in its
 // target region after vec.h.
 
