@@ -1,3 +1,4 @@
+/** Elementwise kernels (as ../js/elementwise.ts): WGSL from the op table (../spec/ops.ts). */
 import { BINARY, type BinarySpec, binarySpec, COMPARISON_OPS, UNARY, type UnarySpec } from "../spec/ops.js";
 import type { BinaryOp, DType, KernelArgs } from "../types.js";
 import { type KernelContext, runMap } from "./dispatch.js";

@@ -1,3 +1,4 @@
+/** Softmax, cross-entropy and layer norm (as ../js/nn.ts). */
 import type { KernelArgs, View } from "../types.js";
 import { type KernelContext, type LaneOperand, runLanes } from "./dispatch.js";
 import { checkFloat } from "./indexing.js";

@@ -1,3 +1,4 @@
+/** Optimizer kernels (as ../js/optim.ts): AdamW and axpy. */
 import type { KernelArgs, OptionalKernelArgs } from "../types.js";
 import { type KernelContext, runMap } from "./dispatch.js";
 import { checkFloat } from "./indexing.js";

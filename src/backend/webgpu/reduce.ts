@@ -1,3 +1,4 @@
+/** Reductions (as ../js/reduce.ts). */
 import type { KernelArgs, View } from "../types.js";
 import { type KernelContext, type LaneOperand, runLanes } from "./dispatch.js";
 import { store } from "./elementwise.js";
