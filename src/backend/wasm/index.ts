@@ -5,35 +5,15 @@
  * row description into an argument block in wasm memory, and calls the kernel.
  */
 
-import { contiguousStrides, mergeDims, moveDimLast, product } from "../layout.js";
+import { mergeDims, moveDimLast } from "../layout.js";
 import {
-  AdamwF,
-  ARG_REDUCE_CODE,
   ARGS_BYTES,
-  ArgReduceSlot,
-  BatchNormSlot,
-  BINARY_CODE,
-  BinaryScalarSlot,
-  CrossEntropySlot,
   DTYPE_CODE,
-  F,
   F_BASE_BYTES,
-  GATHER_MODE_CODE,
-  GatherScatterSlot,
-  GeluBackwardSlot,
   KERNEL_ERROR_CODE,
-  LayerNormSlot,
   MAX_DIMS,
   MAX_OPERANDS,
-  MatmulSlot,
-  REDUCE_CODE,
-  REDUCTION_CODE,
-  ReduceSlot,
   Slot,
-  SoftmaxSlot,
-  TopkSlot,
-  TriangleSlot,
-  UNARY_CODE,
 } from "../spec/abi.js";
 import {
   type Backend,
@@ -48,11 +28,19 @@ import {
   type TypedArray,
   type View,
 } from "../types.js";
+import * as attentionKernels from "./attention.js";
+import * as batchnormKernels from "./batchnorm.js";
+import * as elementwiseKernels from "./elementwise.js";
 import { WASM_BINARIES } from "./generated/binaries.js";
+import * as indexingKernels from "./indexing.js";
+import * as matmulKernels from "./matmul.js";
 import { WasmHeap } from "./memory.js";
 import { nativeStatus } from "./native.js";
 import { NativeKernels } from "./native-kernels.js";
-import { type Job, type KernelExports, MAX_SHARES_PER_THREAD, type PoolKernel, WorkerPool } from "./pool.js";
+import * as nnKernels from "./nn.js";
+import * as optimKernels from "./optim.js";
+import { type Job, type KernelExports, type PoolKernel, WorkerPool } from "./pool.js";
+import * as reduceKernels from "./reduce.js";
 
 export interface WasmStorage extends Storage {
   /** Byte address of element 0. */
@@ -64,18 +52,8 @@ export interface WasmStorage extends Storage {
 
 /** Row-walk state and a 4×8 tile per thread. */
 const SCRATCH_BYTES = 4096;
-/** Matmuls below this many flops run on the calling thread alone. */
-const PARALLEL_FLOPS = 1 << 20;
-/**
- * Products of a few rows run unpacked (gemv), where packing B costs more than the product: up to 8
- * rows as dot products (x @ Wᵀ), up to 4 streaming B's rows (x @ W; each row streams B again).
- */
-const GEMV_MAX_ROWS_DOT = 8;
-const GEMV_MAX_ROWS = 4;
 /** Elementwise ops below this many elements run on the calling thread alone (about 1 MFLOP). */
-const PARALLEL_ELEMENTS = 1 << 18;
-/** Softmax (an exp per element) and layer norm (three passes) split from a quarter of that. */
-const PARALLEL_SOFTMAX_ELEMENTS = 1 << 16;
+export const PARALLEL_ELEMENTS = 1 << 18;
 
 /** 4 GiB, all a wasm32 memory can address (GPT-2 124M with AdamW state needs over 2). */
 const MAX_PAGES = 65536;
@@ -183,13 +161,13 @@ export class WasmBackend implements Backend {
   readonly variant: WasmVariant;
   readonly threads: number;
   readonly memory: WebAssembly.Memory;
-  private readonly exports: KernelExports;
-  private readonly heap: WasmHeap;
-  private readonly argsPtr: number;
+  readonly exports: KernelExports;
+  readonly heap: WasmHeap;
+  readonly argsPtr: number;
   private i32: Int32Array;
   private f64: Float64Array;
-  private pool: WorkerPool | null | undefined;
-  private readonly startPool: () => WorkerPool | null;
+  pool: WorkerPool | null | undefined;
+  readonly startPool: () => WorkerPool | null;
   private buffers = 0;
   private liveBytes = 0;
   private peak = 0;
@@ -386,7 +364,8 @@ export class WasmBackend implements Backend {
   }
 
   run<K extends KernelName>(kernel: K, args: KernelArgs[K]): void {
-    (this[kernel] as (a: KernelArgs[K]) => void)(args);
+    // The kernels are functions of ./elementwise.ts, ./nn.ts, ... run as this backend's methods.
+    (this[kernel] as (this: WasmBackend, a: KernelArgs[K]) => void).call(this, args);
   }
 
   private readonly optionalKernels: { [K in OptionalKernelName]?: (args: OptionalKernelArgs[K]) => void } = {
@@ -414,7 +393,7 @@ export class WasmBackend implements Backend {
 
   // ---- argument block ----
 
-  private args(): Int32Array {
+  args(): Int32Array {
     if (this.argsGrowths !== this.heap.growths) {
       this.argsGrowths = this.heap.growths;
       this.i32 = new Int32Array(this.memory.buffer, this.argsPtr, ARGS_BYTES / 4);
@@ -425,12 +404,12 @@ export class WasmBackend implements Backend {
 
   private argsGrowths = 0;
 
-  private setF(i: number, v: number): void {
+  setF(i: number, v: number): void {
     this.f64[F_BASE_BYTES / 8 + i] = v;
   }
 
   /** Operand q's dtype and storage address. */
-  private operand(q: number, view: View): void {
+  operand(q: number, view: View): void {
     const a = this.args();
     const s = liveStorage(view);
     a[Slot.DT + q] = DTYPE_CODE[s.dtype];
@@ -442,7 +421,7 @@ export class WasmBackend implements Backend {
    * Describe rows over `shape` for operands with `strides` (merged by layout.ts's mergeDims) and
    * set each operand's dtype, address and offset. keepLast: the last dim is the row (lanes).
    */
-  private walk(
+  walk(
     shape: readonly number[],
     views: readonly View[],
     strides: readonly (readonly number[])[],
@@ -487,7 +466,7 @@ export class WasmBackend implements Backend {
   }
 
   /** Lanes along `dim`: that dim moved last and kept as the row. */
-  private walkLanes(shape: readonly number[], dim: number, views: readonly View[]): number {
+  walkLanes(shape: readonly number[], dim: number, views: readonly View[]): number {
     return this.walk(
       moveDimLast(shape, dim),
       views,
@@ -496,11 +475,11 @@ export class WasmBackend implements Backend {
     );
   }
 
-  private temp(bytes: number): { ptr: number; capacity: number } {
+  temp(bytes: number): { ptr: number; capacity: number } {
     return this.heap.alloc(Math.max(bytes, 1), false, () => this.describe());
   }
 
-  private checkError(): void {
+  checkError(): void {
     const a = this.args();
     const code = a[Slot.ERR]!;
     if (code === KERNEL_ERROR_CODE.none) return;
@@ -509,10 +488,10 @@ export class WasmBackend implements Backend {
     throw new RangeError(this.pendingError(code, value));
   }
 
-  private pendingError: (code: number, value: number) => string = () => "wasm backend: kernel error";
+  pendingError: (code: number, value: number) => string = () => "wasm backend: kernel error";
 
   /** Run an elementwise kernel, split over the threads when it is big enough. */
-  private launch(kernel: Exclude<PoolKernel, "matmul" | "gemv">, minElements = PARALLEL_ELEMENTS): void {
+  launch(kernel: Exclude<PoolKernel, "matmul" | "gemv">, minElements = PARALLEL_ELEMENTS): void {
     const a = this.args();
     const rows = a[Slot.ROWS]!;
     const len = a[Slot.LEN]!;
@@ -562,607 +541,59 @@ export class WasmBackend implements Backend {
 
   // ---- kernels ----
 
-  fill = ({ out, value }: KernelArgs["fill"]): void => {
-    this.walk(out.shape, [out], [out.strides]);
-    this.setF(F.VALUE, value);
-    this.launch("fill");
-  };
-
-  copy = ({ x, out }: KernelArgs["copy"]): void => {
-    this.walk(out.shape, [x, out], [x.strides, out.strides]);
-    this.launch("copy");
-  };
-
-  unary = ({ op, x, out }: KernelArgs["unary"]): void => {
-    const a = this.args();
-    this.walk(out.shape, [x, out], [x.strides, out.strides]);
-    a[Slot.OP] = UNARY_CODE[op] ?? unknownOp("unary", op);
-    this.launch("unary");
-  };
-
-  binary = ({ op, a: x, b: y, out }: KernelArgs["binary"]): void => {
-    const a = this.args();
-    this.walk(out.shape, [x, y, out], [x.strides, y.strides, out.strides]);
-    a[Slot.OP] = BINARY_CODE[op] ?? unknownOp("binary", op);
-    this.launch("binary");
-  };
-
-  binaryScalar = ({ op, x, scalar, scalarFirst, out }: KernelArgs["binaryScalar"]): void => {
-    const a = this.args();
-    this.walk(out.shape, [x, out], [x.strides, out.strides]);
-    a[Slot.OP] = BINARY_CODE[op] ?? unknownOp("binary", op);
-    a[BinaryScalarSlot.SCALAR_FIRST] = scalarFirst ? 1 : 0;
-    this.setF(F.SCALAR, scalar);
-    this.launch("binaryScalar");
-  };
-
-  where = ({ cond, a: x, b: y, out }: KernelArgs["where"]): void => {
-    this.walk(out.shape, [cond, x, y, out], [cond.strides, x.strides, y.strides, out.strides]);
-    this.launch("where");
-  };
-
-  maskedFill = ({ x, mask, value, out }: KernelArgs["maskedFill"]): void => {
-    this.walk(out.shape, [x, mask, out], [x.strides, mask.strides, out.strides]);
-    this.setF(F.VALUE, value);
-    this.launch("maskedFill");
-  };
-
-  geluBackward = ({ approximate, x, g, out }: KernelArgs["geluBackward"]): void => {
-    if (this.native?.geluBackward({ approximate, x, g, out })) return;
-    const a = this.args();
-    this.walk(out.shape, [x, g, out], [x.strides, g.strides, out.strides]);
-    a[GeluBackwardSlot.APPROXIMATE] = approximate ? 1 : 0;
-    this.launch("geluBackward");
-  };
-
-  triangle = ({ x, diagonal, upper, out }: KernelArgs["triangle"]): void => {
-    const a = this.args();
-    this.walk(out.shape, [x, out], [x.strides, out.strides], true);
-    a[TriangleSlot.DIAGONAL] = diagonal;
-    a[TriangleSlot.UPPER] = upper ? 1 : 0;
-    a[TriangleSlot.ROWS_PER_MATRIX] = out.shape[out.shape.length - 2]!;
-    this.exports.triangle();
-  };
-
-  adamw = (args: KernelArgs["adamw"]): void => {
-    if (this.native?.adamw(args)) return;
-    const { param, grad, m, v } = args;
-    this.walk(param.shape, [param, grad, m, v], [param.strides, grad.strides, m.strides, v.strides]);
-    this.setF(AdamwF.LR, args.lr);
-    this.setF(AdamwF.BETA1, args.beta1);
-    this.setF(AdamwF.BETA2, args.beta2);
-    this.setF(AdamwF.EPS, args.eps);
-    this.setF(AdamwF.WEIGHT_DECAY, args.weightDecay);
-    this.setF(AdamwF.STEP, args.step);
-    this.launch("adamw");
-  };
-
-  private axpy({ x, y, alpha }: OptionalKernelArgs["axpy"]): void {
-    const a = this.args();
-    const rows = this.walk(x.shape, [x, y], [x.strides, y.strides]);
-    // Native: float32 rows contiguous within, at most one merged outer dim.
-    if (
-      this.native &&
-      x.storage.dtype === "float32" &&
-      a[Slot.STEP] === 1 &&
-      a[Slot.STEP + 1] === 1 &&
-      a[Slot.ND]! <= 1
-    ) {
-      const [xRow, yRow] = a[Slot.ND] === 1 ? [a[Slot.STRIDES]!, a[Slot.STRIDES + 1]!] : [0, 0];
-      if (this.native.axpy(x, y, rows, a[Slot.LEN]!, xRow, yRow, alpha)) return;
-    }
-    this.setF(F.ALPHA, alpha);
-    this.launch("axpy");
-  }
-
-  /** The fused linear (native only): float64 or odd strides compose it from the wasm kernels, as js does. */
-  private linear(args: OptionalKernelArgs["linear"]): void {
-    if (this.native!.linear(args)) return;
-    const { x, weight, bias, gelu, out, preActivation } = args;
-    const sum = preActivation ?? out;
-    const [N, K] = weight.shape as [number, number];
-    this.matmul({
-      a: x,
-      b: { ...weight, shape: [K, N], strides: [weight.strides[1]!, weight.strides[0]!] },
-      out: sum,
-    });
-    if (bias)
-      this.binary({
-        op: "add",
-        a: sum,
-        b: { ...bias, shape: sum.shape, strides: [0, bias.strides[0]!] },
-        out: sum,
-      });
-    if (gelu !== null) this.unary({ op: gelu === "tanh" ? "geluTanh" : "gelu", x: sum, out });
-  }
-
-  /** Attention (native only): inputs whose last dim is strided are copied contiguous first. */
-  private attention(args: OptionalKernelArgs["attention"]): void {
-    this.withUnitLastDims([args.q, args.k, args.v], ([q, k, v]) => {
-      if (!this.native!.attention({ ...args, q, k, v }))
-        throw new Error("wasm backend: attention over more than 8 non-mergeable batch dims");
-    });
-  }
-
-  private attentionBackward(args: OptionalKernelArgs["attentionBackward"]): void {
-    this.withUnitLastDims([args.q, args.k, args.v, args.weights, args.g], ([q, k, v, weights, g]) => {
-      if (!this.native!.attentionBackward({ ...args, q, k, v, weights, g }))
-        throw new Error("wasm backend: attention over more than 8 non-mergeable batch dims");
-    });
-  }
-
-  /** Run `fn` on the views, each with a contiguous last dim (a copy where it was strided). */
-  private withUnitLastDims(views: View[], fn: (views: View[]) => void): void {
-    const temps: WasmStorage[] = [];
-    try {
-      const unit = views.map((v) => {
-        if (v.strides.at(-1) === 1 || (v.shape.at(-1) ?? 1) <= 1) return v;
-        const storage = this.alloc(v.storage.dtype, product(v.shape));
-        temps.push(storage);
-        const copy: View = { storage, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 };
-        this.copy({ x: v, out: copy });
-        return copy;
-      });
-      fn(unit);
-    } finally {
-      for (const t of temps) this.free(t);
-    }
-  }
+  fill = elementwiseKernels.fill;
+  copy = elementwiseKernels.copy;
+  unary = elementwiseKernels.unary;
+  binary = elementwiseKernels.binary;
+  binaryScalar = elementwiseKernels.binaryScalar;
+  where = elementwiseKernels.where;
+  maskedFill = elementwiseKernels.maskedFill;
+  geluBackward = elementwiseKernels.geluBackward;
+  triangle = elementwiseKernels.triangle;
+  adamw = optimKernels.adamw;
+  axpy = optimKernels.axpy;
+  linear = matmulKernels.linear;
+  attention = attentionKernels.attention;
+  attentionBackward = attentionKernels.attentionBackward;
+  withUnitLastDims = attentionKernels.withUnitLastDims;
 
   /** Byte address of a view's first element (0 for none). */
-  private address(view: View | null): number {
+  address(view: View | null): number {
     if (!view) return 0;
     const s = liveStorage(view);
     return s.ptr + view.offset * BYTES_PER_ELEMENT[s.dtype];
   }
 
-  /** Runs a batch-norm kernel over x [R, C] with the operands at their slots (absent: 0) and 5·C float64 of temp. */
-  private batchNormRun(
-    kernel: "batchNorm" | "batchNormBackward",
-    x: View,
-    operands: Partial<Record<keyof typeof BatchNormSlot, View | null>>,
-  ): void {
-    const [R, C] = x.shape as [number, number];
-    const tmp = this.temp(5 * 8 * C);
-    try {
-      const a = this.args();
-      for (let slot = BatchNormSlot.OUT; slot <= BatchNormSlot.DBIAS; slot++) a[slot] = 0;
-      for (const [name, view] of Object.entries(operands))
-        a[BatchNormSlot[name as keyof typeof BatchNormSlot]] = this.address(view ?? null);
-      a[BatchNormSlot.R] = R;
-      a[BatchNormSlot.C] = C;
-      a[BatchNormSlot.X] = this.address(x);
-      a[BatchNormSlot.TEMP] = tmp.ptr;
-      this.exports[kernel]();
-    } finally {
-      this.heap.free(tmp.ptr, tmp.capacity);
-    }
-  }
-
-  private batchNorm(args: OptionalKernelArgs["batchNorm"]): void {
-    const { x, weight, bias, runningMean, runningVar, out, mean, rstd } = args;
-    this.setF(F.EPS, args.eps);
-    this.setF(F.MOMENTUM, args.momentum);
-    this.batchNormRun("batchNorm", x, {
-      OUT: out,
-      MEAN: mean,
-      RSTD: rstd,
-      WEIGHT: weight,
-      BIAS: bias,
-      RUNNING_MEAN: runningMean,
-      RUNNING_VAR: runningVar,
-    });
-  }
-
-  private batchNormBackward(args: OptionalKernelArgs["batchNormBackward"]): void {
-    const { x, weight, mean, rstd, g, dx, dweight, dbias } = args;
-    this.batchNormRun("batchNormBackward", x, {
-      OUT: dx,
-      MEAN: mean,
-      RSTD: rstd,
-      WEIGHT: weight,
-      G: g,
-      DWEIGHT: dweight,
-      DBIAS: dbias,
-    });
-  }
-
-  reduce = ({ op, x, axes, out }: KernelArgs["reduce"]): void => {
-    let outSize = 1;
-    for (const s of out.shape) outSize *= s;
-    const accStrides = contiguousStrides(out.shape);
-    for (const ax of axes) accStrides[ax] = 0;
-    const acc = this.temp(outSize * 8);
-    const accView: View = {
-      storage: { dtype: "float64", size: outSize, ptr: acc.ptr } as WasmStorage,
-      shape: out.shape,
-      strides: accStrides,
-      offset: 0,
-    };
-    try {
-      const a = this.args();
-      this.walk(x.shape, [x, accView, out], [x.strides, accStrides, accStrides.map(() => 0)]);
-      let count = 1;
-      for (const ax of axes) count *= x.shape[ax]!;
-      a[Slot.OP] = REDUCE_CODE[op] ?? unknownOp("reduce", op);
-      a[ReduceSlot.OUT_SIZE] = outSize;
-      this.setF(F.SCALE, 1 / count);
-      this.exports.reduce();
-    } finally {
-      this.heap.free(acc.ptr, acc.capacity);
-    }
-  };
-
-  argReduce = ({ op, x, dim, values, indices }: KernelArgs["argReduce"]): void => {
-    const a = this.args();
-    this.walkLanes(x.shape, dim, [x]);
-    this.operand(1, indices);
-    if (values) this.operand(2, values);
-    a[Slot.OP] = ARG_REDUCE_CODE[op];
-    a[ArgReduceSlot.HAS_VALUES] = values ? 1 : 0;
-    a[ArgReduceSlot.INDICES_OFFSET] = indices.offset;
-    a[ArgReduceSlot.VALUES_OFFSET] = values ? values.offset : 0;
-    this.exports.argReduce();
-  };
-
-  topk = ({ x, k, dim, largest, values, indices }: KernelArgs["topk"]): void => {
-    const n = x.shape[dim]!;
-    const tmp = this.temp(16 * n);
-    try {
-      const a = this.args();
-      this.walkLanes(x.shape, dim, [x, values, indices]);
-      a[TopkSlot.K] = k;
-      a[TopkSlot.LARGEST] = largest ? 1 : 0;
-      a[TopkSlot.TEMP] = tmp.ptr;
-      this.exports.topk();
-    } finally {
-      this.heap.free(tmp.ptr, tmp.capacity);
-    }
-  };
-
-  softmax = ({ x, dim, log, out }: KernelArgs["softmax"]): void => {
-    const a = this.args();
-    this.walkLanes(x.shape, dim, [x, out]);
-    a[SoftmaxSlot.LOG] = log ? 1 : 0;
-    this.launch("softmax", PARALLEL_SOFTMAX_ELEMENTS);
-  };
-
-  softmaxBackward = ({ y, g, dim, log, out }: KernelArgs["softmaxBackward"]): void => {
-    const a = this.args();
-    this.walkLanes(y.shape, dim, [y, g, out]);
-    a[SoftmaxSlot.LOG] = log ? 1 : 0;
-    this.launch("softmaxBackward", PARALLEL_SOFTMAX_ELEMENTS);
-  };
-
-  private crossEntropyArgs(
-    logits: View,
-    target: View,
-    ignoreIndex: number,
-    reduction: "mean" | "sum" | "none",
-    out: View,
-  ): number {
-    const a = this.args();
-    const [N, C] = logits.shape as [number, number];
-    this.operand(0, logits);
-    this.operand(1, target);
-    this.operand(2, out);
-    a[CrossEntropySlot.N] = N;
-    a[CrossEntropySlot.C] = C;
-    a[CrossEntropySlot.IGNORE_INDEX] = ignoreIndex;
-    a[Slot.OP] = REDUCTION_CODE[reduction];
-    a[CrossEntropySlot.LOGITS_ROW] = logits.strides[0]!;
-    a[CrossEntropySlot.LOGITS_COL] = logits.strides[1]!;
-    a[CrossEntropySlot.TARGET_STRIDE] = target.strides[0]!;
-    this.pendingError = (_code, t) => `crossEntropy: target ${t} is out of range for ${C} classes`;
-    return C;
-  }
-
-  crossEntropy = ({ logits, target, ignoreIndex, reduction, out }: KernelArgs["crossEntropy"]): void => {
-    this.crossEntropyArgs(logits, target, ignoreIndex, reduction, out);
-    this.exports.crossEntropy();
-    this.checkError();
-  };
-
-  crossEntropyBackward = (args: KernelArgs["crossEntropyBackward"]): void => {
-    const { logits, target, g, ignoreIndex, reduction, out } = args;
-    this.crossEntropyArgs(logits, target, ignoreIndex, reduction, out);
-    this.operand(3, g);
-    this.args()[CrossEntropySlot.G_STRIDE] = g.strides[0] ?? 0;
-    this.exports.crossEntropyBackward();
-    this.checkError();
-  };
-
-  layerNorm = ({ x, weight, bias, eps, out, mean, rstd }: KernelArgs["layerNorm"]): void => {
-    const a = this.args();
-    const [R, D] = x.shape as [number, number];
-    this.operand(0, x);
-    this.operand(1, out);
-    this.operand(2, mean);
-    this.operand(3, rstd);
-    a[LayerNormSlot.R] = R;
-    a[LayerNormSlot.D] = D;
-    a[LayerNormSlot.X_ROW] = x.strides[0]!;
-    a[LayerNormSlot.X_COL] = x.strides[1]!;
-    a[LayerNormSlot.WEIGHT] = weight ? (weight.storage as WasmStorage).ptr : 0;
-    a[LayerNormSlot.BIAS] = bias ? (bias.storage as WasmStorage).ptr : 0;
-    a[LayerNormSlot.WEIGHT_OFFSET] = weight?.offset ?? 0;
-    a[LayerNormSlot.BIAS_OFFSET] = bias?.offset ?? 0;
-    a[LayerNormSlot.WEIGHT_STRIDE] = weight?.strides[0] ?? 0;
-    a[LayerNormSlot.BIAS_STRIDE] = bias?.strides[0] ?? 0;
-    this.setF(F.EPS, eps);
-    // Rows for the thread split (the kernel runs rows R0 .. R0 + ROWS).
-    a[Slot.R0] = 0;
-    a[Slot.ROWS] = R;
-    a[Slot.LEN] = D;
-    this.launch("layerNorm", PARALLEL_SOFTMAX_ELEMENTS);
-  };
-
-  layerNormBackward = (args: KernelArgs["layerNormBackward"]): void => {
-    if (this.native?.layerNormBackward(args)) return;
-    const { x, weight, mean, rstd, g, dx, dweight, dbias } = args;
-    const [R, D] = x.shape as [number, number];
-    const tmp = this.temp(32 * D);
-    try {
-      const a = this.args();
-      this.operand(0, x);
-      this.operand(1, g);
-      this.operand(2, mean);
-      this.operand(3, rstd);
-      a[LayerNormSlot.R] = R;
-      a[LayerNormSlot.D] = D;
-      a[LayerNormSlot.X_ROW] = x.strides[0]!;
-      a[LayerNormSlot.X_COL] = x.strides[1]!;
-      a[LayerNormSlot.G_ROW] = g.strides[0]!;
-      a[LayerNormSlot.G_COL] = g.strides[1]!;
-      a[LayerNormSlot.WEIGHT] = weight ? (weight.storage as WasmStorage).ptr : 0;
-      a[LayerNormSlot.WEIGHT_OFFSET] = weight?.offset ?? 0;
-      a[LayerNormSlot.WEIGHT_STRIDE] = weight?.strides[0] ?? 0;
-      a[LayerNormSlot.DX] = (dx.storage as WasmStorage).ptr;
-      a[LayerNormSlot.DX_OFFSET] = dx.offset;
-      a[LayerNormSlot.DWEIGHT] = dweight ? (dweight.storage as WasmStorage).ptr : 0;
-      a[LayerNormSlot.DWEIGHT_OFFSET] = dweight?.offset ?? 0;
-      a[LayerNormSlot.DBIAS] = dbias ? (dbias.storage as WasmStorage).ptr : 0;
-      a[LayerNormSlot.DBIAS_OFFSET] = dbias?.offset ?? 0;
-      a[LayerNormSlot.TEMP] = tmp.ptr;
-      this.exports.layerNormBackward();
-    } finally {
-      this.heap.free(tmp.ptr, tmp.capacity);
-    }
-  };
-
-  private gatherScatter(
-    name: string,
-    scatter: boolean,
-    shape: readonly number[],
-    views: [View, View, View],
-    strides: number[][],
-    dim: number,
-    size: number,
-    dimStride: number,
-  ): void {
-    const a = this.args();
-    this.walk(shape, views, strides);
-    a[Slot.OP] = GATHER_MODE_CODE[scatter ? "scatter" : "gather"];
-    a[GatherScatterSlot.DIM_SIZE] = size;
-    a[GatherScatterSlot.DIM_STRIDE] = dimStride;
-    this.pendingError = (_code, i) =>
-      `${name}: index ${i} is out of range for dimension ${dim} with size ${size}`;
-    this.exports.gatherScatter();
-    this.checkError();
-  }
-
-  indexSelect = ({ x, dim, index, out }: KernelArgs["indexSelect"]): void => {
-    this.gatherScatter(
-      "indexSelect",
-      false,
-      out.shape,
-      [x, index, out],
-      [withoutDim(x.strides, dim), indexAlong(index, out.shape, dim), [...out.strides]],
-      dim,
-      x.shape[dim]!,
-      x.strides[dim]!,
-    );
-  };
-
-  indexAdd = ({ src, dim, index, out }: KernelArgs["indexAdd"]): void => {
-    this.fill({ out, value: 0 });
-    this.gatherScatter(
-      "indexAdd",
-      true,
-      src.shape,
-      [src, index, out],
-      [[...src.strides], indexAlong(index, src.shape, dim), withoutDim(out.strides, dim)],
-      dim,
-      out.shape[dim]!,
-      out.strides[dim]!,
-    );
-  };
-
-  gather = ({ x, dim, index, out }: KernelArgs["gather"]): void => {
-    this.gatherScatter(
-      "gather",
-      false,
-      out.shape,
-      [x, index, out],
-      [withoutDim(x.strides, dim), [...index.strides], [...out.strides]],
-      dim,
-      x.shape[dim]!,
-      x.strides[dim]!,
-    );
-  };
-
-  scatterAdd = ({ src, dim, index, out }: KernelArgs["scatterAdd"]): void => {
-    this.fill({ out, value: 0 });
-    this.gatherScatter(
-      "scatterAdd",
-      true,
-      index.shape,
-      [src, index, out],
-      [[...src.strides], [...index.strides], withoutDim(out.strides, dim)],
-      dim,
-      out.shape[dim]!,
-      out.strides[dim]!,
-    );
-  };
-
-  matmul = ({ a: x, b: y, out }: KernelArgs["matmul"]): void => {
-    const a = this.args();
-    const nd = out.shape.length;
-    const M = out.shape[nd - 2]!;
-    const N = out.shape[nd - 1]!;
-    const K = x.shape[nd - 1]!;
-    // x @ W with W shared by every batch (a linear layer on [B, T, C]): one [B·T, K] @ [K, N]
-    // product, so W is packed once instead of once per batch.
-    if (
-      nd > 2 &&
-      M > 1 &&
-      y.strides.slice(0, nd - 2).every((s) => s === 0) &&
-      foldsIntoRows(x) &&
-      foldsIntoRows(out)
-    ) {
-      const rows = out.storage.size === 0 ? 0 : out.shape.slice(0, nd - 1).reduce((p, q) => p * q, 1);
-      const row = (v: View, cols: number): View => ({
-        storage: v.storage,
-        shape: [rows, cols],
-        strides: [v.strides[nd - 2]!, v.strides[nd - 1]!],
-        offset: v.offset,
-      });
-      const w: View = {
-        storage: y.storage,
-        shape: [K, N],
-        strides: [y.strides[nd - 2]!, y.strides[nd - 1]!],
-        offset: y.offset,
-      };
-      this.matmul({ a: row(x, K), b: w, out: row(out, N) });
-      return;
-    }
-    const batchShape = [...out.shape.slice(0, nd - 2), 1];
-    const batches = this.walk(
-      batchShape,
-      [x, y, out],
-      [x, y, out].map((v) => [...v.strides.slice(0, nd - 2), 0]),
-      true,
-    );
-    const sak = x.strides[nd - 1]!;
-    const sbk = y.strides[nd - 2]!;
-    const sbn = y.strides[nd - 1]!;
-    a[MatmulSlot.M] = M;
-    a[MatmulSlot.N] = N;
-    a[MatmulSlot.K] = K;
-    a[MatmulSlot.A_ROW] = x.strides[nd - 2]!;
-    a[MatmulSlot.A_COL] = sak;
-    a[MatmulSlot.B_ROW] = sbk;
-    a[MatmulSlot.B_COL] = sbn;
-    a[MatmulSlot.OUT_ROW] = out.strides[nd - 2]!;
-    a[MatmulSlot.OUT_COL] = out.strides[nd - 1]!;
-    if (batches === 0 || M === 0 || N === 0) return;
-    if (
-      this.native &&
-      x.storage.dtype === "float32" &&
-      y.storage.dtype === "float32" &&
-      out.storage.dtype === "float32"
-    ) {
-      // The batch dims as walk() merged them (the dummy last dim is not among them).
-      const dims = a[Slot.ND]!;
-      const sizes = Array.from({ length: dims }, (_, d) => a[Slot.SHAPE + d]!);
-      if (this.native.matmul(x, y, out, sizes, (q, d) => a[Slot.STRIDES + d * MAX_OPERANDS + q]!)) return;
-    }
-    const flops = 2 * batches * M * N * K;
-    if (this.threads > 1 && flops >= PARALLEL_FLOPS && this.pool === undefined) this.pool = this.startPool();
-    if (
-      x.storage.dtype === "float32" &&
-      y.storage.dtype === "float32" &&
-      out.storage.dtype === "float32" &&
-      out.strides[nd - 1] === 1 &&
-      ((sak === 1 && sbk === 1 && M <= GEMV_MAX_ROWS_DOT) || (sbn === 1 && M <= GEMV_MAX_ROWS))
-    ) {
-      this.gemv(batches, N, flops);
-      return;
-    }
-    if (!this.pool || flops < PARALLEL_FLOPS) {
-      this.exports.matmul(0, batches, 0, M);
-      return;
-    }
-    // Split batches when there are enough of them, else rows (in multiples of the 4-row tile).
-    // Up to MAX_SHARES_PER_THREAD shares a thread, so a thread slowed by other processes leaves
-    // shares to the others (each share packs its own copy of B, so shares keep ≥ 256 rows).
-    const t = this.threads;
-    const jobs: [number, number, number, number][] = [];
-    if (batches >= t) {
-      const n = Math.min(batches, t * MAX_SHARES_PER_THREAD);
-      for (let w = 0; w < n; w++) {
-        const b0 = Math.floor((batches * w) / n);
-        const b1 = Math.floor((batches * (w + 1)) / n);
-        jobs.push([b0, b1, 0, M]);
-      }
-    } else {
-      const tiles = Math.ceil(M / 4);
-      const n = Math.max(t, Math.min(t * MAX_SHARES_PER_THREAD, Math.floor(tiles / 64)));
-      for (const [m0, m1] of sharesOfFours(M, n)) jobs.push([0, batches, m0, m1]);
-    }
-    this.pool.run(
-      "matmul",
-      jobs.map((params) => ({ args: this.argsPtr, params })),
-      this.exports,
-      this.argsPtr,
-    );
-  };
-
-  /** A product of few rows (the arguments are written): unpacked, threads split the columns in fours. */
-  private gemv(batches: number, N: number, flops: number): void {
-    if (!this.pool || flops < PARALLEL_FLOPS) {
-      this.exports.gemv(0, batches, 0, N);
-      return;
-    }
-    const n = Math.min(Math.ceil(N / 4), this.threads * MAX_SHARES_PER_THREAD);
-    const jobs: Job[] = sharesOfFours(N, n).map(([n0, n1]) => ({
-      args: this.argsPtr,
-      params: [0, batches, n0, n1],
-    }));
-    this.pool.run("gemv", jobs, this.exports, this.argsPtr);
-  }
+  batchNormRun = batchnormKernels.batchNormRun;
+  batchNorm = batchnormKernels.batchNorm;
+  batchNormBackward = batchnormKernels.batchNormBackward;
+  reduce = reduceKernels.reduce;
+  argReduce = reduceKernels.argReduce;
+  topk = reduceKernels.topk;
+  softmax = nnKernels.softmax;
+  softmaxBackward = nnKernels.softmaxBackward;
+  crossEntropyArgs = nnKernels.crossEntropyArgs;
+  crossEntropy = nnKernels.crossEntropy;
+  crossEntropyBackward = nnKernels.crossEntropyBackward;
+  layerNorm = nnKernels.layerNorm;
+  layerNormBackward = nnKernels.layerNormBackward;
+  gatherScatter = indexingKernels.gatherScatter;
+  indexSelect = indexingKernels.indexSelect;
+  indexAdd = indexingKernels.indexAdd;
+  gather = indexingKernels.gather;
+  scatterAdd = indexingKernels.scatterAdd;
+  matmul = matmulKernels.matmul;
+  gemv = matmulKernels.gemv;
 }
 
-/** 0..size cut into n ranges whose bounds are multiples of 4 (the matmul tile; the last ends at size). */
-function sharesOfFours(size: number, n: number): [number, number][] {
-  const fours = Math.ceil(size / 4);
-  return Array.from({ length: n }, (_, w) => [
-    Math.floor((fours * w) / n) * 4,
-    Math.min(size, Math.floor((fours * (w + 1)) / n) * 4),
-  ]);
-}
-
-function unknownOp(kind: string, op: string): never {
+export function unknownOp(kind: string, op: string): never {
   throw new Error(`wasm backend: unknown ${kind} op ${JSON.stringify(op)}`);
 }
 
-function liveStorage(view: View): WasmStorage {
+export function liveStorage(view: View): WasmStorage {
   const s = view.storage as WasmStorage;
   if (s.freed) throw new Error("wasm backend: kernel input was freed");
   return s;
-}
-
-/** True when the batch dims continue the row dim's stride, so batches of rows are one taller matrix. */
-function foldsIntoRows(v: View): boolean {
-  const nd = v.shape.length;
-  let expected = v.strides[nd - 2]! * v.shape[nd - 2]!;
-  for (let d = nd - 3; d >= 0; d--) {
-    if (v.shape[d] !== 1 && v.strides[d] !== expected) return false;
-    expected *= v.shape[d]!;
-  }
-  return true;
-}
-
-function withoutDim(strides: readonly number[], dim: number): number[] {
-  const out = strides.slice();
-  out[dim] = 0;
-  return out;
-}
-
-function indexAlong(index: View, shape: readonly number[], dim: number): number[] {
-  const strides = new Array<number>(shape.length).fill(0);
-  strides[dim] = index.strides[0]!;
-  return strides;
 }
 
 /** A kernel's abort("...") (an unknown op code, say): its message, read from the wasm memory. */
