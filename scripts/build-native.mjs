@@ -27,7 +27,7 @@ function nodeGyp() {
 
 /** In a clone with its dev dependencies, render native/src/abi.h from the kernel spec first (a package ships it rendered). */
 async function renderSpec() {
-  if (dir !== join(root, "native") || !existsSync(join(root, "src/backend/spec"))) return;
+  if (dir !== join(root, "native") || !existsSync(join(root, "scripts/gen-spec.mjs"))) return;
   if (!existsSync(join(root, "node_modules/typescript"))) return;
   try {
     const { generateSpec } = await import("./gen-spec.mjs");
