@@ -39,6 +39,11 @@ export function renderAssemblyScript(): string {
   for (const [name, list] of Object.entries(CODES)) parts.push(asEnum(name, codeMembers(list)));
   for (const [name, group] of Object.entries(SLOT_GROUPS as unknown as Groups))
     parts.push(asEnum(name, slotMembers(group)));
+  // A kernel that reads a code checks it once, up front: an unknown one aborts, never runs as another.
+  for (const [name, list] of Object.entries(CODES))
+    parts.push(
+      `/** Abort on a code that is no ${name}. */\n@inline export function check${name}(code: i32): void {\n  if (<u32>code >= ${list.length}) abort("unknown ${name} code");\n}\n`,
+    );
   parts.push(renderAssemblyScriptOps());
   return parts.join("\n");
 }

@@ -3,6 +3,8 @@ import {
   binaryF,
   BinaryOp,
   BinaryScalarSlot,
+  checkBinaryOp,
+  checkUnaryOp,
   DType,
   F,
   GeluBackwardSlot,
@@ -153,6 +155,7 @@ export function unary(): void {
   const rows = ai(Slot.ROWS);
   const n = ai(Slot.LEN);
   const op = ai(Slot.OP);
+  checkUnaryOp(op);
   const dx = dt(0);
   const dout = dt(1);
   const bx = base(0);
@@ -290,6 +293,7 @@ export function binary(): void {
   const rows = ai(Slot.ROWS);
   const n = ai(Slot.LEN);
   const op = ai(Slot.OP);
+  checkBinaryOp(op);
   const da = dt(0);
   const db = dt(1);
   const dout = dt(2);
@@ -376,6 +380,7 @@ export function binaryScalar(): void {
   const rows = ai(Slot.ROWS);
   const n = ai(Slot.LEN);
   const op = ai(Slot.OP);
+  checkBinaryOp(op);
   const first = ai(BinaryScalarSlot.SCALAR_FIRST) != 0;
   const s = af(F.SCALAR);
   const dx = dt(0);

@@ -1,5 +1,5 @@
 // Gathers and scatters (as ../../js/indexing.ts).
-import { DType, GatherMode, GatherScatterSlot, KernelError, Slot } from "./spec";
+import { checkGatherMode, DType, GatherMode, GatherScatterSlot, KernelError, Slot } from "./spec";
 import { ai, base, cur, dt, ld, rowsBegin, rowsNext, setErr, st, step } from "./rows";
 
 // ---- gathers and scatters ----
@@ -11,6 +11,7 @@ export function gatherScatter(): void {
   const n = ai(Slot.LEN);
   const size = ai(GatherScatterSlot.DIM_SIZE);
   const sd = ai(GatherScatterSlot.DIM_STRIDE);
+  checkGatherMode(ai(Slot.OP));
   const scatter = ai(Slot.OP) == GatherMode.scatter;
   const d0 = dt(0);
   const d2 = dt(2);

@@ -1,5 +1,15 @@
 // Fused nn kernels (as ../../js/nn.ts): softmax, cross-entropy, layer norm.
-import { CrossEntropySlot, DType, F, KernelError, LayerNormSlot, Reduction, Slot, SoftmaxSlot } from "./spec";
+import {
+  checkReduction,
+  CrossEntropySlot,
+  DType,
+  F,
+  KernelError,
+  LayerNormSlot,
+  Reduction,
+  Slot,
+  SoftmaxSlot,
+} from "./spec";
 import { expf, expOf, expV } from "./simd-math";
 import { af, ai, base, cur, dt, ld, rowsBegin, rowsNext, setErr, st, step } from "./rows";
 
@@ -146,6 +156,7 @@ export function crossEntropy(): void {
   const C = ai(CrossEntropySlot.C);
   const ignore = ai(CrossEntropySlot.IGNORE_INDEX);
   const reduction = ai(Slot.OP);
+  checkReduction(reduction);
   const sn = ai(CrossEntropySlot.LOGITS_ROW);
   const sc = ai(CrossEntropySlot.LOGITS_COL);
   const st1 = ai(CrossEntropySlot.TARGET_STRIDE);
@@ -176,6 +187,7 @@ export function crossEntropyBackward(): void {
   const C = ai(CrossEntropySlot.C);
   const ignore = ai(CrossEntropySlot.IGNORE_INDEX);
   const reduction = ai(Slot.OP);
+  checkReduction(reduction);
   const sn = ai(CrossEntropySlot.LOGITS_ROW);
   const sc = ai(CrossEntropySlot.LOGITS_COL);
   const st1 = ai(CrossEntropySlot.TARGET_STRIDE);

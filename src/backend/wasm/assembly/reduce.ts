@@ -1,5 +1,16 @@
 // Reductions (as ../../js/reduce.ts): sum, mean, max, min, prod, argmax, topk.
-import { ArgReduceOp, ArgReduceSlot, DType, F, ReduceOp, ReduceSlot, Slot, TopkSlot } from "./spec";
+import {
+  ArgReduceOp,
+  ArgReduceSlot,
+  checkArgReduceOp,
+  checkReduceOp,
+  DType,
+  F,
+  ReduceOp,
+  ReduceSlot,
+  Slot,
+  TopkSlot,
+} from "./spec";
 import { k } from "./simd-math";
 import { af, ai, base, cur, dt, init, ld, rowsBegin, rowsNext, st, step } from "./rows";
 
@@ -101,6 +112,7 @@ export function reduce(): void {
   const rows = ai(Slot.ROWS);
   const n = ai(Slot.LEN);
   const op = ai(Slot.OP);
+  checkReduceOp(op);
   const outSize = ai(ReduceSlot.OUT_SIZE);
   const dx = dt(0);
   const bx = base(0);
@@ -130,6 +142,7 @@ export function reduce(): void {
 export function argReduce(): void {
   const rows = ai(Slot.ROWS);
   const n = ai(Slot.LEN);
+  checkArgReduceOp(ai(Slot.OP));
   const isMax = ai(Slot.OP) == ArgReduceOp.max;
   const hasValues = ai(ArgReduceSlot.HAS_VALUES) != 0;
   const dx = dt(0);

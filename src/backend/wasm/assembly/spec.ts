@@ -232,6 +232,51 @@ export enum AdamwF {
   STEP = 5,
 }
 
+/** Abort on a code that is no DType. */
+@inline export function checkDType(code: i32): void {
+  if (<u32>code >= 4) abort("unknown DType code");
+}
+
+/** Abort on a code that is no UnaryOp. */
+@inline export function checkUnaryOp(code: i32): void {
+  if (<u32>code >= 21) abort("unknown UnaryOp code");
+}
+
+/** Abort on a code that is no BinaryOp. */
+@inline export function checkBinaryOp(code: i32): void {
+  if (<u32>code >= 15) abort("unknown BinaryOp code");
+}
+
+/** Abort on a code that is no ReduceOp. */
+@inline export function checkReduceOp(code: i32): void {
+  if (<u32>code >= 5) abort("unknown ReduceOp code");
+}
+
+/** Abort on a code that is no Reduction. */
+@inline export function checkReduction(code: i32): void {
+  if (<u32>code >= 3) abort("unknown Reduction code");
+}
+
+/** Abort on a code that is no ArgReduceOp. */
+@inline export function checkArgReduceOp(code: i32): void {
+  if (<u32>code >= 2) abort("unknown ArgReduceOp code");
+}
+
+/** Abort on a code that is no GatherMode. */
+@inline export function checkGatherMode(code: i32): void {
+  if (<u32>code >= 2) abort("unknown GatherMode code");
+}
+
+/** Abort on a code that is no Activation. */
+@inline export function checkActivation(code: i32): void {
+  if (<u32>code >= 3) abort("unknown Activation code");
+}
+
+/** Abort on a code that is no KernelError. */
+@inline export function checkKernelError(code: i32): void {
+  if (<u32>code >= 3) abort("unknown KernelError code");
+}
+
 import { erf, INV_SQRT_2, isNan, power, roundHalfEven, SQRT_2_OVER_PI, truthy } from "./math";
 
 /** OP(x) in float64 (the table's f64 expressions). */
