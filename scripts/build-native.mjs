@@ -25,6 +25,20 @@ function nodeGyp() {
   }
 }
 
+/** In a clone with its dev dependencies, render native/src/abi.h from the kernel spec first (a package ships it rendered). */
+async function renderSpec() {
+  if (dir !== join(root, "native") || !existsSync(join(root, "scripts/gen-spec.mjs"))) return;
+  if (!existsSync(join(root, "node_modules/typescript"))) return;
+  try {
+    const { generateSpec } = await import("./gen-spec.mjs");
+    for (const path of await generateSpec()) say(`wrote ${path}`);
+  } catch (error) {
+    say(
+      `could not render the kernel spec (${error.message.split("\n")[0]}); building with the committed native/src/abi.h`,
+    );
+  }
+}
+
 function build() {
   if (process.env.HERO_NATIVE === "0") return say("skipped (HERO_NATIVE=0); the wasm kernels will run");
   if (process.arch !== "x64") return say(`no native kernels for ${process.arch}; the wasm kernels will run`);
@@ -46,4 +60,5 @@ function build() {
   say(`the build failed (${why}); herograd will run its kernels in wasm.\n${output}`);
 }
 
+await renderSpec();
 build();

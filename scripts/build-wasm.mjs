@@ -1,14 +1,18 @@
 // Compiles the AssemblyScript kernels (src/backend/wasm/assembly) into four wasm variants and
 // writes them as base64 strings to src/backend/wasm/generated/binaries.ts, which works in Node
-// and in bundlers alike. Skips the work when the output is newer than every source.
+// and in bundlers alike. First renders the kernel spec (scripts/gen-spec.mjs: the ABI and the op
+// table that the kernels share with the host). Skips the work when the output is newer than every source.
 import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import asc from "assemblyscript/asc";
+import { generateSpec } from "./gen-spec.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const sourceDir = join(root, "src/backend/wasm/assembly");
 const outFile = join(root, "src/backend/wasm/generated/binaries.ts");
+
+for (const path of await generateSpec()) console.log(`build-wasm: wrote ${path}`);
 
 const newestSource = Math.max(
   statSync(fileURLToPath(import.meta.url)).mtimeMs,

@@ -1,6 +1,6 @@
 /** Paths and comparisons shared by the tests. */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -27,6 +27,11 @@ export function fixture(name: string): string {
       `fixture ${path} not found: regenerate test/fixtures with test/reference/make_fixtures.py`,
     );
   return path;
+}
+
+/** The number of cases in ops.json (what `hero selftest ops` reports). */
+export function opsFixtureCases(): number {
+  return (JSON.parse(readFileSync(fixture("ops.json"), "utf8")) as { cases: unknown[] }).cases.length;
 }
 
 /** numpy-style allclose for one number: |actual - expected| <= atol + rtol·|expected|. */

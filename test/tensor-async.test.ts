@@ -8,8 +8,9 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { JsBackend } from "../src/backend/js/index.js";
 import type { Backend, Storage, TypedArray } from "../src/backend/types.js";
+import { type OpsFixtureFile, runOpsFixtures } from "../src/selftest/index.js";
 import * as T from "../src/tensor/index.js";
-import { type OpsFixtureFile, Random, runOpsFixtures } from "../src/tensor/index.js";
+import { Random } from "../src/tensor/index.js";
 import { fixture } from "./helpers.js";
 
 class AsyncJsBackend implements Backend {

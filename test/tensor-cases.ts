@@ -90,6 +90,7 @@ export const opCases: Case[] = [
     inputs: (r) => [r.u([3, 2], 0.5, 3)],
     fn: (x) => T.add(T.add(T.log(x!), T.sqrt(x!)), T.add(T.rsqrt(x!), T.reciprocal(x!))),
   },
+  { name: "erf", inputs: (r) => [r.n([3, 5])], fn: (x) => T.erf(T.mul(x!, 1.5)) },
   {
     name: "square sin cos",
     inputs: (r) => [r.n([4])],

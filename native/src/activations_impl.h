@@ -1,9 +1,12 @@
 // GELU (exact and tanh forms) and its derivative on float vectors, the wasm kernels' approximations
-// (src/backend/wasm/assembly/kernels.ts: Eigen's erf and tanh-free GELU-tanh, Cephes' erfc tail),
+// (src/backend/wasm/assembly/simd-math.ts: Eigen's erf and tanh-free GELU-tanh, Cephes' erfc tail),
 // and the linear layer's epilogue and GELU's backward over rows. Included by gemm_<isa>.cc in its
 // target region after vec.h.
 
-enum Gelu : int { kNoActivation = 0, kGeluErf = 1, kGeluTanh = 2 };
+// The activation codes of the ABI (abi::Activation), as the ints the kernels branch on.
+constexpr int kNoActivation = int(abi::Activation::kNone);
+constexpr int kGeluErf = int(abi::Activation::kGelu);
+constexpr int kGeluTanh = int(abi::Activation::kGeluTanh);
 
 inline vf vmin(vf a, vf b) { return a < b ? a : b; }
 inline vf vmax(vf a, vf b) { return a > b ? a : b; }

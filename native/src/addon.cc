@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "abi.h"
 #include "attention.h"
 #include "gemm.h"
 #include "optim_norm.h"
@@ -90,7 +91,7 @@ bool read_call(napi_env env, napi_callback_info info, Call& call) {
   }
   uint32_t offset = 0;
   if (napi_get_value_uint32(env, argv[2], &offset) != napi_ok || offset % 4 != 0 ||
-      std::size_t(offset) + 256 * 4 > length) {
+      std::size_t(offset) + abi::ARGS_BYTES > length) {
     throw_error(env, "the argument block is outside the memory");
     return false;
   }
@@ -118,34 +119,34 @@ float* operand(const Call& call, uint32_t address, const int64_t* sizes, const i
 
 constexpr int kMaxBatchDims = 8;
 
-// Argument slots of matmul (int32; addresses are unsigned byte offsets in the memory):
-//   0 M, 1 N, 2 K, 3-4 A's row/column strides, 5-6 B's, 7-8 C's, 9-11 addresses of A, B, C,
-//   12 batch dims nb, then per batch dim: size, A's, B's and C's strides (elements).
+// Argument slots of matmul: abi::MatmulSlot (addresses are unsigned byte offsets in the memory);
+//   per batch dim d from BATCH: size, A's, B's and C's strides (elements).
 napi_value matmul(napi_env env, napi_callback_info info) {
   Call call;
   if (!read_call(env, info, call)) return nullptr;
   const int32_t* s = call.args;
-  const int M = s[0], N = s[1], K = s[2];
+  namespace MS = abi::MatmulSlot;
+  const int M = s[MS::M], N = s[MS::N], K = s[MS::K];
   if (M < 0 || N < 0 || K < 0) return throw_error(env, "matmul: negative size");
-  if (s[8] != 1 && N > 1) return boolean(env, false);  // C's rows must be contiguous
-  const int nb = s[12];
+  if (s[MS::C_COL] != 1 && N > 1) return boolean(env, false);  // C's rows must be contiguous
+  const int nb = s[MS::BATCH_DIMS];
   if (nb < 0 || nb > kMaxBatchDims) return throw_error(env, "matmul: too many batch dims");
   int64_t bsize[kMaxBatchDims], bstride[3][kMaxBatchDims];
   int64_t batches = 1;
   for (int d = 0; d < nb; d++) {
-    bsize[d] = s[13 + 4 * d];
-    for (int q = 0; q < 3; q++) bstride[q][d] = s[14 + 4 * d + q];
+    bsize[d] = s[MS::BATCH + 4 * d];
+    for (int q = 0; q < 3; q++) bstride[q][d] = s[MS::BATCH + 4 * d + 1 + q];
     batches *= bsize[d];
   }
   if (batches == 0 || M == 0 || N == 0) return boolean(env, true);
   // Every operand's reach: its two matrix dims and the batch dims.
-  const int64_t mat[3][2][2] = {{{M, s[3]}, {K, s[4]}}, {{K, s[5]}, {N, s[6]}}, {{M, s[7]}, {N, 1}}};
+  const int64_t mat[3][2][2] = {{{M, s[MS::A_ROW]}, {K, s[MS::A_COL]}}, {{K, s[MS::B_ROW]}, {N, s[MS::B_COL]}}, {{M, s[MS::C_ROW]}, {N, 1}}};
   float* base[3];
   for (int q = 0; q < 3; q++) {
     int64_t sizes[kMaxBatchDims + 2], strides[kMaxBatchDims + 2];
     for (int d = 0; d < nb; d++) sizes[d] = bsize[d], strides[d] = bstride[q][d];
     for (int d = 0; d < 2; d++) sizes[nb + d] = mat[q][d][0], strides[nb + d] = mat[q][d][1];
-    base[q] = operand(call, uint32_t(s[9 + q]), sizes, strides, nb + 2);
+    base[q] = operand(call, uint32_t(s[MS::A + q]), sizes, strides, nb + 2);
     if (!base[q]) return throw_error(env, "matmul: an operand reaches outside the wasm memory");
   }
   Context& ctx = *call.ctx;
@@ -156,7 +157,7 @@ napi_value matmul(napi_env env, napi_callback_info info) {
       batch /= bsize[d];
       for (int q = 0; q < 3; q++) off[q] += i * bstride[q][d];
     }
-    return Matmul{M, N, K, base[0] + off[0], s[3], s[4], base[1] + off[1], s[5], s[6], base[2] + off[2], s[7]};
+    return Matmul{M, N, K, base[0] + off[0], s[MS::A_ROW], s[MS::A_COL], base[1] + off[1], s[MS::B_ROW], s[MS::B_COL], base[2] + off[2], s[MS::C_ROW]};
   };
   const double flops = 2.0 * M * N * K;
   const int threads = ctx.team.size();
@@ -177,29 +178,29 @@ napi_value matmul(napi_env env, napi_callback_info info) {
   return boolean(env, true);
 }
 
-// Argument slots of attention and its backward (int32): 0 batch dims nb, 1 T, 2 Tk, 3 D, 4 Dv,
-// 5 causal, 6 scale (float32 bits), 8.. 8+nb the batch sizes, then from slot 16, ten per operand
-// (q, k, v, out, weights | q, k, v, weights, g, dq, dk, dv): address, row stride, batch strides.
+// Argument slots of attention and its backward: abi::AttentionSlot (scale as float32 bits), the
+// batch sizes from BATCH_SIZES, then from OPERANDS, OPERAND_SLOTS per operand (q, k, v, out,
+// weights | q, k, v, weights, g, dq, dk, dv): address, row stride, batch strides.
 // Every operand's last dim is contiguous.
-constexpr int kAttentionOperandSlots = 16;
 
 template <bool kBackward>
 napi_value attention_call(napi_env env, napi_callback_info info) {
   Call call;
   if (!read_call(env, info, call)) return nullptr;
   const int32_t* s = call.args;
+  namespace AS = abi::AttentionSlot;
   Attention a;
-  a.nb = s[0];
-  a.T = s[1];
-  a.Tk = s[2];
-  a.D = s[3];
-  a.Dv = s[4];
-  a.causal = s[5] != 0;
-  std::memcpy(&a.scale, &s[6], sizeof(float));
+  a.nb = s[AS::BATCH_DIMS];
+  a.T = s[AS::T];
+  a.Tk = s[AS::TK];
+  a.D = s[AS::D];
+  a.Dv = s[AS::DV];
+  a.causal = s[AS::CAUSAL] != 0;
+  std::memcpy(&a.scale, &s[AS::SCALE], sizeof(float));
   if (a.nb < 0 || a.nb > kAttentionBatchDims) return throw_error(env, "attention: too many batch dims");
   if (a.T < 0 || a.Tk < 0 || a.D < 0 || a.Dv < 0) return throw_error(env, "attention: negative size");
   for (int d = 0; d < a.nb; d++) {
-    a.bsize[d] = s[8 + d];
+    a.bsize[d] = s[AS::BATCH_SIZES + d];
     if (a.bsize[d] < 0) return throw_error(env, "attention: negative size");
     a.batches *= a.bsize[d];
   }
@@ -211,7 +212,7 @@ napi_value attention_call(napi_env env, napi_callback_info info) {
   Operand* bwd[8] = {&a.q, &a.k, &a.v, &a.weights, &a.g, &a.dq, &a.dk, &a.dv};
   const int operands = kBackward ? 8 : 5;
   for (int i = 0; i < operands; i++) {
-    const int32_t* o = s + kAttentionOperandSlots + 10 * i;
+    const int32_t* o = s + AS::OPERANDS + AS::OPERAND_SLOTS * i;
     const int* shape = kBackward ? shape_bwd[i] : shape_fwd[i];
     int64_t sizes[kAttentionBatchDims + 2], strides[kAttentionBatchDims + 2];
     Operand& op = *(kBackward ? bwd[i] : fwd[i]);
@@ -237,55 +238,59 @@ float* vector_at(const Call& call, uint32_t address, int64_t n);
 // Elementwise work is split into tasks of about this many elements (below it, the caller alone).
 constexpr int64_t kElementwiseTask = 1 << 15;
 
-// Argument slots of linear (out = act(x·Wᵀ + bias), nn.Linear's layout): 0 R, 1 N, 2 K, 3 x, 4-5
-// its row/column strides, 6 weight [N, K], 7-8 its strides, 9 bias [N] contiguous (0: none),
-// 10 out (contiguous columns), 11 its row stride, 12 the activation (0 none, 1 GELU, 2 GELU-tanh),
-// 13 the pre-activation copy (0: none), 14 its row stride. False when it does not take the call.
+// Argument slots of linear (out = act(x·Wᵀ + bias), nn.Linear's layout): abi::LinearSlot; weight
+// [N, K], bias [N] contiguous (0: none), out with contiguous columns, the pre-activation copy
+// (0: none). False when it does not take the call.
 napi_value linear_call(napi_env env, napi_callback_info info) {
   Call call;
   if (!read_call(env, info, call)) return nullptr;
   const int32_t* s = call.args;
-  const int R = s[0], N = s[1], K = s[2], kind = s[12];
+  namespace LS = abi::LinearSlot;
+  const int R = s[LS::R], N = s[LS::N], K = s[LS::K], kind = s[LS::ACTIVATION];
   if (R < 0 || N < 0 || K < 0) return throw_error(env, "linear: negative size");
-  if (kind < 0 || kind > 2) return throw_error(env, "linear: unknown activation");
+  if (kind != int(abi::Activation::kNone) && kind != int(abi::Activation::kGelu) &&
+      kind != int(abi::Activation::kGeluTanh))
+    return throw_error(env, "linear: unknown activation " + std::to_string(kind));
   if (R == 0 || N == 0) return boolean(env, true);
-  const int64_t xs[2] = {R, K}, xst[2] = {s[4], s[5]};
-  const int64_t ws[2] = {N, K}, wst[2] = {s[7], s[8]};
-  const int64_t os[2] = {R, N}, ost[2] = {s[11], 1}, pst[2] = {s[14], 1};
-  const float* x = operand(call, uint32_t(s[3]), xs, xst, 2);
-  const float* w = operand(call, uint32_t(s[6]), ws, wst, 2);
-  float* out = operand(call, uint32_t(s[10]), os, ost, 2);
-  const float* bias = s[9] ? vector_at(call, uint32_t(s[9]), N) : nullptr;
-  float* pre = s[13] ? operand(call, uint32_t(s[13]), os, pst, 2) : nullptr;
-  if (!x || !w || !out || (s[9] && !bias) || (s[13] && !pre))
+  const int64_t xs[LS::K] = {R, K}, xst[2] = {s[LS::X_ROW], s[LS::X_COL]};
+  const int64_t ws[LS::K] = {N, K}, wst[2] = {s[LS::WEIGHT_ROW], s[LS::WEIGHT_COL]};
+  const int64_t os[LS::K] = {R, N}, ost[2] = {s[LS::OUT_ROW], 1}, pst[2] = {s[LS::PRE_ROW], 1};
+  const float* x = operand(call, uint32_t(s[LS::X]), xs, xst, 2);
+  const float* w = operand(call, uint32_t(s[LS::WEIGHT]), ws, wst, 2);
+  float* out = operand(call, uint32_t(s[LS::OUT]), os, ost, 2);
+  const float* bias = s[LS::BIAS] ? vector_at(call, uint32_t(s[LS::BIAS]), N) : nullptr;
+  float* pre = s[LS::PRE] ? operand(call, uint32_t(s[LS::PRE]), os, pst, 2) : nullptr;
+  if (!x || !w || !out || (s[LS::BIAS] && !bias) || (s[LS::PRE] && !pre))
     return throw_error(env, "linear: an operand reaches outside the wasm memory");
   Context& ctx = *call.ctx;
-  const Matmul g{R, N, K, x, s[4], s[5], w, s[8], s[7], out, s[11]};
+  const Matmul g{R, N, K, x, s[LS::X_ROW], s[LS::X_COL], w, s[LS::WEIGHT_COL], s[LS::WEIGHT_ROW], out, s[LS::OUT_ROW]};
   const bool ok = 2.0 * R * N * K < kParallelFlops || ctx.team.size() == 1 ? ctx.gemm->gemm_serial(g, ctx.ws, 0)
                                                                              : ctx.gemm->gemm(g, ctx.team, ctx.ws);
   if (!ok) return throw_error(env, "linear: out of memory for packing buffers");
-  if (!bias && kind == 0) return boolean(env, true);
+  if (!bias && kind == int(abi::Activation::kNone)) return boolean(env, true);
   const int rows_per_task = int(std::max<int64_t>(1, kElementwiseTask / N));
   run_tasks(ctx.team, (R + rows_per_task - 1) / rows_per_task, false, [&](int64_t t, int) {
     const int r0 = int(t) * rows_per_task;
-    ctx.vec->linear_epilogue(r0, std::min(R, r0 + rows_per_task), N, out, s[11], bias, kind, pre, s[14]);
+    ctx.vec->linear_epilogue(r0, std::min(R, r0 + rows_per_task), N, out, s[LS::OUT_ROW], bias, kind, pre, s[LS::PRE_ROW]);
   });
   return boolean(env, true);
 }
 
-// Argument slots of geluBackward: 0 n, 1 x, 2 g, 3 out (contiguous float32 [n] each), 4 the form
-// (1 GELU, 2 GELU-tanh).
+// Argument slots of geluBackward: abi::GeluBackwardSlot (contiguous float32 [n] each; the form an
+// abi::Activation, gelu or geluTanh).
 napi_value gelu_backward_call(napi_env env, napi_callback_info info) {
   Call call;
   if (!read_call(env, info, call)) return nullptr;
   const int32_t* s = call.args;
-  const int64_t n = s[0];
-  const int kind = s[4];
+  namespace GS = abi::GeluBackwardSlot;
+  const int64_t n = s[GS::N];
+  const int kind = s[GS::ACTIVATION];
   if (n < 0) return throw_error(env, "geluBackward: negative size");
-  if (kind != 1 && kind != 2) return throw_error(env, "geluBackward: unknown form");
-  const float* x = vector_at(call, uint32_t(s[1]), n);
-  const float* g = vector_at(call, uint32_t(s[2]), n);
-  float* out = vector_at(call, uint32_t(s[3]), n);
+  if (kind != int(abi::Activation::kGelu) && kind != int(abi::Activation::kGeluTanh))
+    return throw_error(env, "geluBackward: unknown form " + std::to_string(kind));
+  const float* x = vector_at(call, uint32_t(s[GS::X]), n);
+  const float* g = vector_at(call, uint32_t(s[GS::G]), n);
+  float* out = vector_at(call, uint32_t(s[GS::OUT]), n);
   if (!x || !g || !out) return throw_error(env, "geluBackward: an operand reaches outside the wasm memory");
   Context& ctx = *call.ctx;
   run_tasks(ctx.team, (n + kElementwiseTask - 1) / kElementwiseTask, false, [&](int64_t t, int) {
@@ -306,18 +311,19 @@ double f64_slot(const int32_t* s, int slot) {
   return v;
 }
 
-// Argument slots of adamw: 0 n, 1-4 addresses of param, grad, m, v (contiguous float32), then
-// float64 from slot 8: beta1, beta2, eps, decay (1 − lr·wd), step size, √(1 − beta2^t).
+// Argument slots of adamw: abi::AdamwSlot (contiguous float32 operands; the float64 values
+// beta1, beta2, eps, decay (1 − lr·wd), step size and √(1 − beta2^t) take two slots each).
 napi_value adamw_call(napi_env env, napi_callback_info info) {
   Call call;
   if (!read_call(env, info, call)) return nullptr;
   const int32_t* s = call.args;
+  namespace WS = abi::AdamwSlot;
   AdamW a;
-  a.n = s[0];
+  a.n = s[WS::N];
   if (a.n < 0) return throw_error(env, "adamw: negative size");
   float* ptr[4];
   for (int q = 0; q < 4; q++) {
-    ptr[q] = vector_at(call, uint32_t(s[1 + q]), a.n);
+    ptr[q] = vector_at(call, uint32_t(s[WS::PARAM + q]), a.n);
     if (!ptr[q]) return throw_error(env, "adamw: an operand reaches outside the wasm memory");
   }
   a.param = ptr[0];
@@ -334,55 +340,56 @@ napi_value adamw_call(napi_env env, napi_callback_info info) {
   return boolean(env, true);
 }
 
-// Argument slots of axpy (x ← x + alpha·y): 0 rows, 1 their length, 2 x, 3 its row stride, 4 y,
-// 5 its row stride (float32 rows, contiguous within), alpha as float64 at slot 8.
+// Argument slots of axpy (x ← x + alpha·y): abi::AxpySlot (float32 rows, contiguous within;
+// alpha a float64).
 napi_value axpy_call(napi_env env, napi_callback_info info) {
   Call call;
   if (!read_call(env, info, call)) return nullptr;
   const int32_t* s = call.args;
+  namespace XS = abi::AxpySlot;
   Axpy a;
-  a.rows = s[0];
-  a.len = s[1];
+  a.rows = s[XS::ROWS];
+  a.len = s[XS::LEN];
   if (a.rows < 0 || a.len < 0) return throw_error(env, "axpy: negative size");
   if (a.rows == 0 || a.len == 0) return boolean(env, true);
-  const int64_t sizes[2] = {a.rows, a.len}, xs[2] = {s[3], 1}, ys[2] = {s[5], 1};
-  a.x = operand(call, uint32_t(s[2]), sizes, xs, 2);
-  a.y = operand(call, uint32_t(s[4]), sizes, ys, 2);
+  const int64_t sizes[XS::X] = {a.rows, a.len}, xs[XS::X] = {s[XS::X_ROW], 1}, ys[XS::X] = {s[XS::Y_ROW], 1};
+  a.x = operand(call, uint32_t(s[XS::X]), sizes, xs, 2);
+  a.y = operand(call, uint32_t(s[XS::Y]), sizes, ys, 2);
   if (!a.x || !a.y) return throw_error(env, "axpy: an operand reaches outside the wasm memory");
-  a.x_row = s[3];
-  a.y_row = s[5];
+  a.x_row = s[XS::X_ROW];
+  a.y_row = s[XS::Y_ROW];
   a.alpha = f64_slot(s, 8);
   axpy(a, call.ctx->team);
   return boolean(env, true);
 }
 
-// Argument slots of layerNormBackward: 0 R, 1 D, then addresses and row strides: 2 x, 3 its row
-// stride, 4 g, 5 its row stride, 6 mean [R], 7 rstd [R], 8 weight [D] (0: none), 9 dx, 10 its row
-// stride, 11 dweight [D] (0: none), 12 dbias [D] (0: none). Columns contiguous, float32.
+// Argument slots of layerNormBackward: abi::LayerNormBackwardSlot: addresses and row strides;
+// weight, dweight and dbias [D] may be 0 (none). Columns contiguous, float32.
 napi_value layer_norm_backward_call(napi_env env, napi_callback_info info) {
   Call call;
   if (!read_call(env, info, call)) return nullptr;
   const int32_t* s = call.args;
+  namespace NS = abi::LayerNormBackwardSlot;
   LayerNormBackward a;
-  a.R = s[0];
-  a.D = s[1];
+  a.R = s[NS::R];
+  a.D = s[NS::D];
   if (a.R < 0 || a.D < 0) return throw_error(env, "layerNormBackward: negative size");
   if (a.R == 0 || a.D == 0) return boolean(env, false);
-  auto rows = [&](int slot, int64_t& row) -> float* {
-    row = s[slot + 1];
-    const int64_t sizes[2] = {a.R, a.D}, strides[2] = {row, 1};
+  auto rows = [&](int slot, int row_slot, int64_t& row) -> float* {
+    row = s[row_slot];
+    const int64_t sizes[NS::X] = {a.R, a.D}, strides[NS::X] = {row, 1};
     return operand(call, uint32_t(s[slot]), sizes, strides, 2);
   };
-  a.x = rows(2, a.x_row);
-  a.g = rows(4, a.g_row);
-  a.dx = rows(9, a.dx_row);
-  a.mean = vector_at(call, uint32_t(s[6]), a.R);
-  a.rstd = vector_at(call, uint32_t(s[7]), a.R);
-  a.weight = s[8] ? vector_at(call, uint32_t(s[8]), a.D) : nullptr;
-  a.dweight = s[11] ? vector_at(call, uint32_t(s[11]), a.D) : nullptr;
-  a.dbias = s[12] ? vector_at(call, uint32_t(s[12]), a.D) : nullptr;
-  if (!a.x || !a.g || !a.dx || !a.mean || !a.rstd || (s[8] && !a.weight) || (s[11] && !a.dweight) ||
-      (s[12] && !a.dbias))
+  a.x = rows(NS::X, NS::X_ROW, a.x_row);
+  a.g = rows(NS::G, NS::G_ROW, a.g_row);
+  a.dx = rows(NS::DX, NS::DX_ROW, a.dx_row);
+  a.mean = vector_at(call, uint32_t(s[NS::MEAN]), a.R);
+  a.rstd = vector_at(call, uint32_t(s[NS::RSTD]), a.R);
+  a.weight = s[NS::WEIGHT] ? vector_at(call, uint32_t(s[NS::WEIGHT]), a.D) : nullptr;
+  a.dweight = s[NS::DWEIGHT] ? vector_at(call, uint32_t(s[NS::DWEIGHT]), a.D) : nullptr;
+  a.dbias = s[NS::DBIAS] ? vector_at(call, uint32_t(s[NS::DBIAS]), a.D) : nullptr;
+  if (!a.x || !a.g || !a.dx || !a.mean || !a.rstd || (s[NS::WEIGHT] && !a.weight) || (s[NS::DWEIGHT] && !a.dweight) ||
+      (s[NS::DBIAS] && !a.dbias))
     return throw_error(env, "layerNormBackward: an operand reaches outside the wasm memory");
   if (!layer_norm_backward(a, call.ctx->team)) return throw_error(env, "layerNormBackward: out of memory");
   return boolean(env, true);

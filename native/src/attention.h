@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "abi.h"
 #include "team.h"
 
 namespace hero {

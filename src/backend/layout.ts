@@ -29,3 +29,38 @@ export function isContiguousView(view: { shape: readonly number[]; strides: read
   }
   return true;
 }
+
+/**
+ * The dims a kernel walks: size-1 dims dropped, and each dim merged into the one before it where
+ * every operand steps over the pair as one (a contiguous tensor is one dim, however many it has).
+ * strides[q][d] is operand q's stride along merged dim d. Every backend's host side merges with
+ * this: js's Rows, wasm's argument block, webgpu's meta block, the native batch dims.
+ */
+export function mergeDims(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+): { shape: number[]; strides: number[][] } {
+  const sizes: number[] = [];
+  const out: number[][] = strides.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    const size = shape[d]!;
+    if (size === 1) continue;
+    const n = sizes.length;
+    if (n > 0 && strides.every((s, q) => out[q]![n - 1] === s[d]! * size)) {
+      sizes[n - 1]! *= size;
+      for (let q = 0; q < strides.length; q++) out[q]![n - 1] = strides[q]![d]!;
+      continue;
+    }
+    sizes.push(size);
+    for (let q = 0; q < strides.length; q++) out[q]!.push(strides[q]![d]!);
+  }
+  return { shape: sizes, strides: out };
+}
+
+/** Shape or strides with `dim` moved last (lanes along `dim` become rows). */
+export function moveDimLast(values: readonly number[], dim: number): number[] {
+  const out = values.slice();
+  const [v] = out.splice(dim, 1);
+  out.push(v!);
+  return out;
+}

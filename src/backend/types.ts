@@ -58,56 +58,11 @@ export interface View {
   readonly offset: number;
 }
 
-export type UnaryOp =
-  | "neg"
-  | "exp"
-  | "log"
-  | "sqrt"
-  | "rsqrt"
-  | "square"
-  | "reciprocal"
-  | "tanh"
-  | "relu"
-  | "sigmoid"
-  | "abs"
-  | "sign"
-  | "gelu"
-  | "geluTanh"
-  | "sin"
-  | "cos"
-  | "floor"
-  | "ceil"
-  | "round"
-  | "logicalNot";
+import type { BinaryOp, UnaryOp } from "./spec/ops.js";
 
-/** Arithmetic ops write the inputs' dtype; comparison and logical ops write bool. */
-export type BinaryOp =
-  | "add"
-  | "sub"
-  | "mul"
-  | "div"
-  | "pow"
-  | "maximum"
-  | "minimum"
-  | "eq"
-  | "ne"
-  | "lt"
-  | "le"
-  | "gt"
-  | "ge"
-  | "and"
-  | "or";
-
-export const COMPARISON_OPS: ReadonlySet<BinaryOp> = new Set([
-  "eq",
-  "ne",
-  "lt",
-  "le",
-  "gt",
-  "ge",
-  "and",
-  "or",
-]);
+export { binarySpec, COMPARISON_OPS, unarySpec } from "./spec/ops.js";
+/** The elementwise ops (the table: ./spec/ops.ts). */
+export type { BinaryOp, UnaryOp };
 
 export type ReduceOp = "sum" | "mean" | "max" | "min" | "prod";
 

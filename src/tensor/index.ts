@@ -52,15 +52,6 @@ export {
 } from "../backend/index.js";
 export { globalRandom, manualSeed, Random } from "../random/index.js";
 export { type BackwardOptions, enableGrad, isGradEnabled, Node, noGrad } from "./autograd.js";
-export {
-  type CaseResult,
-  type FixtureReport,
-  fixtureOps,
-  type OpsCase,
-  type OpsFixtureFile,
-  runOpsCase,
-  runOpsFixtures,
-} from "./fixtures.js";
 export { type GradcheckOptions, type GradcheckResult, gradcheck } from "./gradcheck.js";
 export { memoryCheckpoint, setSpillThreshold, spillTemporaries } from "./memory.js";
 export * from "./ops/index.js";

@@ -249,6 +249,9 @@ export class Tensor {
   sigmoid(): Tensor {
     return ops.sigmoid(this);
   }
+  erf(): Tensor {
+    return ops.erf(this);
+  }
   abs(): Tensor {
     return ops.abs(this);
   }

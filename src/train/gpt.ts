@@ -507,36 +507,33 @@ export class GPTTrainer {
     return getBatch(this.data.train, c.batchSize, c.blockSize, this.rng);
   }
 
-  /** One optimizer step at this.iter (gradient accumulation, clipping); returns the mean loss. */
+  /**
+   * One optimizer step at this.iter (gradient accumulation, clipping); returns the mean loss.
+   * Reads synchronously (js, wasm); stepAsync runs the same step on any backend.
+   */
   step(): { loss: number; lr: number; gradNorm: number | null } {
-    const c = this.config;
-    const lr = learningRateAt(c, this.iter);
-    this.optimizer.lr = lr;
-    this.model.train();
-    let total = 0;
-    for (let micro = 0; micro < c.gradientAccumulationSteps; micro++) {
-      total += tidy(() => {
-        const { x, y } = this.trainBatch();
-        const { loss } = this.model.forward(x, { targets: y });
-        const scaled = c.gradientAccumulationSteps === 1 ? loss! : loss!.div(c.gradientAccumulationSteps);
-        scaled.backward();
-        return loss!.item();
-      });
-    }
-    const gradNorm = c.gradClip > 0 ? clipGradNorm(this.model.parameters(), c.gradClip) : null;
-    tidy(() => this.optimizer.step());
-    this.optimizer.zeroGrad();
-    this.iter++;
-    return { loss: total / c.gradientAccumulationSteps, lr, gradNorm };
+    const { lr, losses, gradNorm } = this.recordStep(clipGradNorm);
+    return { loss: meanOfScalars(losses), lr, gradNorm };
   }
 
   /**
    * step() for every backend, webgpu included: nothing is read until the step is recorded (the
    * gradient norm and clipping stay on the device), then the losses and the norm come back in one
-   * read. Same batches, dropout masks and updates as step(), so the same losses within float32
-   * rounding (the norm is summed in float32 on the device, in float64 by step()).
+   * read. Same batches, dropout masks and updates as step().
    */
   async stepAsync(): Promise<{ loss: number; lr: number; gradNorm: number | null }> {
+    const { lr, losses, gradNorm } = this.recordStep(clipGradNormTensor);
+    const values = await readScalars([...losses, ...(gradNorm ? [gradNorm] : [])]);
+    const total = values.slice(0, losses.length).reduce((a, b) => a + b, 0);
+    return { loss: total / losses.length, lr, gradNorm: gradNorm ? values.at(-1)! : null };
+  }
+
+  /** The step, recorded: each micro-batch's loss (0-d, not read), the norm as `clip` returns it. */
+  private recordStep<Norm>(clip: (params: Tensor[], maxNorm: number) => Norm): {
+    lr: number;
+    losses: Tensor[];
+    gradNorm: Norm | null;
+  } {
     const c = this.config;
     const lr = learningRateAt(c, this.iter);
     this.optimizer.lr = lr;
@@ -553,81 +550,57 @@ export class GPTTrainer {
         }),
       );
     }
-    const gradNorm = c.gradClip > 0 ? clipGradNormTensor(this.model.parameters(), c.gradClip) : null;
+    const gradNorm = c.gradClip > 0 ? clip(this.model.parameters(), c.gradClip) : null;
     tidy(() => this.optimizer.step());
     this.optimizer.zeroGrad();
     this.iter++;
-    const values = await readScalars([...losses, ...(gradNorm ? [gradNorm] : [])]);
-    const total = values.slice(0, losses.length).reduce((a, b) => a + b, 0);
-    return { loss: total / c.gradientAccumulationSteps, lr, gradNorm: gradNorm ? values.at(-1)! : null };
+    return { lr, losses, gradNorm };
   }
 
   /**
    * Mean loss over evalIters batches of each split, in eval mode: random batches (nanoGPT's
-   * estimate_loss), or for shards the first evalIters batches of each split (build-nanogpt's val loss).
+   * estimate_loss), or for shards the first evalIters batches of each split (build-nanogpt's val
+   * loss). Reads synchronously (js, wasm); estimateLossAsync runs the same batches on any backend.
    */
   estimateLoss(): { train: number; val: number } {
-    const c = this.config;
-    const data = this.data;
-    this.model.eval();
-    try {
-      const mean = (next: () => { x: Tensor; y: Tensor }) => {
-        let sum = 0;
-        for (let k = 0; k < c.evalIters; k++) {
-          sum += noGrad(() =>
-            tidy(() => {
-              const { x, y } = next();
-              return this.model.forward(x, { targets: y }).loss!.item();
-            }),
-          );
-        }
-        return sum / c.evalIters;
-      };
-      if (isSharded(data)) {
-        const fromStart = (loader: TokenLoader) => {
-          loader.reset();
-          return mean(() => batchTensors(loader.nextBatch(), c.batchSize, c.blockSize));
-        };
-        return { train: fromStart(data.trainEval), val: fromStart(data.val) };
-      }
-      const random = (split: Uint16Array) => () => getBatch(split, c.batchSize, c.blockSize, this.rng);
-      return { train: mean(random(data.train)), val: mean(random(data.val)) };
-    } finally {
-      this.model.train();
-    }
+    const { train, val } = this.evalLosses();
+    return { train: meanOfScalars(train), val: meanOfScalars(val) };
   }
 
-  /** estimateLoss() for every backend: the same batches, each split's losses read back at once. */
+  /** estimateLoss() for every backend: the same batches, every loss read back at once. */
   async estimateLossAsync(): Promise<{ train: number; val: number }> {
+    const { train, val } = this.evalLosses();
+    const values = await readScalars([...train, ...val]);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    return { train: mean(values.slice(0, train.length)), val: mean(values.slice(train.length)) };
+  }
+
+  /** The eval batches' losses (0-d tensors, nothing read back): train's evalIters, then val's. */
+  private evalLosses(): { train: Tensor[]; val: Tensor[] } {
     const c = this.config;
     const data = this.data;
     this.model.eval();
     try {
-      const mean = async (next: () => { x: Tensor; y: Tensor }) => {
-        const losses: Tensor[] = [];
-        for (let k = 0; k < c.evalIters; k++) {
-          losses.push(
-            noGrad(() =>
-              tidy(() => {
-                const { x, y } = next();
-                return this.model.forward(x, { targets: y }).loss!.detach();
-              }),
-            ),
-          );
-        }
-        return (await readScalars(losses)).reduce((a, b) => a + b, 0) / c.evalIters;
-      };
+      const losses = (next: () => { x: Tensor; y: Tensor }) =>
+        Array.from({ length: c.evalIters }, () =>
+          noGrad(() =>
+            tidy(() => {
+              const { x, y } = next();
+              return this.model.forward(x, { targets: y }).loss!.detach();
+            }),
+          ),
+        );
       if (isSharded(data)) {
         const fromStart = (loader: TokenLoader) => {
           loader.reset();
-          return mean(() => batchTensors(loader.nextBatch(), c.batchSize, c.blockSize));
+          return losses(() => batchTensors(loader.nextBatch(), c.batchSize, c.blockSize));
         };
-        const train = await fromStart(data.trainEval);
-        return { train, val: await fromStart(data.val) };
+        const train = fromStart(data.trainEval);
+        return { train, val: fromStart(data.val) };
       }
       const random = (split: Uint16Array) => () => getBatch(split, c.batchSize, c.blockSize, this.rng);
-      const train = await mean(random(data.train));
-      return { train, val: await mean(random(data.val)) };
+      const train = losses(random(data.train));
+      return { train, val: losses(random(data.val)) };
     } finally {
       this.model.train();
     }
@@ -710,6 +683,16 @@ export class GPTTrainer {
 }
 
 /** One-element tensors read back in one transfer (each freed), as numbers. */
+/** The mean of 0-d tensors read synchronously (each freed once read). */
+function meanOfScalars(scalars: Tensor[]): number {
+  let sum = 0;
+  for (const t of scalars) {
+    sum += t.item();
+    t.dispose();
+  }
+  return sum / scalars.length;
+}
+
 async function readScalars(scalars: Tensor[]): Promise<number[]> {
   if (scalars.length === 0) return [];
   const joined = noGrad(() => cat(scalars.map((t) => t.reshape([1]))));

@@ -233,6 +233,7 @@ OPS = {
     "tanh": lambda xs, p: (xs[0].tanh(), {}),
     "relu": lambda xs, p: (xs[0].relu(), {}),
     "sigmoid": lambda xs, p: (xs[0].sigmoid(), {}),
+    "erf": lambda xs, p: (torch.erf(xs[0]), {}),
     "abs": lambda xs, p: (xs[0].abs(), {}),
     "gelu": lambda xs, p: (F.gelu(xs[0], approximate=p["approximate"]), {}),
     "clamp": lambda xs, p: (torch.clamp(xs[0], p["min"], p["max"]), {}),
@@ -507,6 +508,12 @@ def op_cases(d):
             [r(4, 3, 5), 1 + r(5, scale=0.2), r(5, scale=0.2)],
             {"dims": [0, 1], "eps": 1e-5, "unbiased": True},
         ),
+    ]
+    # Cases added later draw from their own generator, appended last: the inputs and upstream
+    # gradients of the cases above stay as they were.
+    later = Draw(OPS_SEED + 1)
+    cases += [
+        ("erf", "erf", [later.randn(2, 3, 4, scale=2.0)], {}),
     ]
     return cases
 

@@ -42,7 +42,7 @@ import { adamw, axpy } from "./optim.js";
 import { argReduce, reduce, topk } from "./reduce.js";
 import type { JsStorage } from "./strided.js";
 
-export { erf } from "./elementwise.js";
+export { erf } from "./math.js";
 export type { JsStorage } from "./strided.js";
 
 type KernelTable = { [K in KernelName]: (args: KernelArgs[K]) => void };

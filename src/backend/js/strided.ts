@@ -6,10 +6,10 @@
  * steps each operand by its own stride: the inner loop is plain `p += step`. A contiguous tensor
  * is a single row however many dims it has.
  */
-import { product } from "../layout.js";
+import { mergeDims, moveDimLast, product } from "../layout.js";
 import type { Storage, TypedArray, View } from "../types.js";
 
-export { contiguousStrides, product } from "../layout.js";
+export { contiguousStrides, moveDimLast, product } from "../layout.js";
 
 export interface JsStorage extends Storage {
   readonly data: TypedArray;
@@ -48,32 +48,28 @@ export class Rows {
     const k = strides.length;
     const nd = shape.length;
     const outerEnd = keepLast ? nd - 1 : nd;
-    const dims: { size: number; strides: number[] }[] = [];
-    let empty = false;
-    for (let d = 0; d < outerEnd; d++) {
-      const size = shape[d]!;
-      if (size === 0) empty = true;
-      if (size === 1) continue;
-      const st = strides.map((s) => s[d]!);
-      const prev = dims.at(-1);
-      if (prev?.strides.every((p, i) => p === st[i]! * size)) {
-        prev.size *= size;
-        prev.strides = st;
-      } else {
-        dims.push({ size, strides: st });
-      }
+    const outer = mergeDims(
+      shape.slice(0, Math.max(outerEnd, 0)),
+      strides.map((s) => s.slice(0, Math.max(outerEnd, 0))),
+    );
+    const empty = shape.includes(0);
+    let length: number;
+    if (keepLast && nd > 0) {
+      length = shape[nd - 1]!;
+      this.steps = strides.map((s) => s[nd - 1]!);
+    } else if (outer.shape.length > 0) {
+      length = outer.shape.pop()!;
+      this.steps = outer.strides.map((s) => s.pop()!);
+    } else {
+      length = 1;
+      this.steps = new Array<number>(k).fill(0);
     }
-    let inner: { size: number; strides: number[] };
-    if (keepLast && nd > 0) inner = { size: shape[nd - 1]!, strides: strides.map((s) => s[nd - 1]!) };
-    else inner = dims.pop() ?? { size: 1, strides: new Array<number>(k).fill(0) };
-    if (inner.size === 0) empty = true;
-    this.length = inner.size;
-    this.steps = inner.strides;
-    this.outerShape = dims.map((d) => d.size);
-    this.outerStrides = dims.map((d) => d.strides);
+    this.length = length;
+    this.outerShape = outer.shape;
+    this.outerStrides = outer.shape.map((_, d) => outer.strides.map((s) => s[d]!));
     this.rows = empty ? 0 : product(this.outerShape);
     this.offsets = offsets.slice();
-    this.index = new Array<number>(dims.length).fill(0);
+    this.index = new Array<number>(outer.shape.length).fill(0);
   }
 
   /** Move the offsets to the next row (row-major order). */
@@ -90,14 +86,6 @@ export class Rows {
       for (let k = 0; k < offsets.length; k++) offsets[k]! -= strides[k]! * back;
     }
   }
-}
-
-/** A view's shape and strides with `dim` moved last (lanes along `dim` become rows). */
-export function moveDimLast(values: readonly number[], dim: number): number[] {
-  const out = values.slice();
-  const [v] = out.splice(dim, 1);
-  out.push(v!);
-  return out;
 }
 
 /** Rows that are lanes along `dim`: one row per position of the other dims, in row-major order. */

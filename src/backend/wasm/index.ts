@@ -5,10 +5,18 @@
  * row description into an argument block in wasm memory, and calls the kernel.
  */
 
-import { contiguousStrides, product } from "../layout.js";
+import { mergeDims, moveDimLast } from "../layout.js";
+import {
+  ARGS_BYTES,
+  DTYPE_CODE,
+  F_BASE_BYTES,
+  KERNEL_ERROR_CODE,
+  MAX_DIMS,
+  MAX_OPERANDS,
+  Slot,
+} from "../spec/abi.js";
 import {
   type Backend,
-  type BinaryOp,
   BYTES_PER_ELEMENT,
   type DType,
   type KernelArgs,
@@ -18,14 +26,21 @@ import {
   type OptionalKernelName,
   type Storage,
   type TypedArray,
-  type UnaryOp,
   type View,
 } from "../types.js";
+import * as attentionKernels from "./attention.js";
+import * as batchnormKernels from "./batchnorm.js";
+import * as elementwiseKernels from "./elementwise.js";
 import { WASM_BINARIES } from "./generated/binaries.js";
+import * as indexingKernels from "./indexing.js";
+import * as matmulKernels from "./matmul.js";
 import { WasmHeap } from "./memory.js";
 import { nativeStatus } from "./native.js";
 import { NativeKernels } from "./native-kernels.js";
-import { type Job, type KernelExports, MAX_SHARES_PER_THREAD, type PoolKernel, WorkerPool } from "./pool.js";
+import * as nnKernels from "./nn.js";
+import * as optimKernels from "./optim.js";
+import { type Job, type KernelExports, type PoolKernel, WorkerPool } from "./pool.js";
+import * as reduceKernels from "./reduce.js";
 
 export interface WasmStorage extends Storage {
   /** Byte address of element 0. */
@@ -35,84 +50,10 @@ export interface WasmStorage extends Storage {
   freed: boolean;
 }
 
-const DTYPE_CODE: Record<DType, number> = { float32: 0, float64: 1, int32: 2, bool: 3 };
-const UNARY_CODE: Record<UnaryOp, number> = {
-  neg: 0,
-  exp: 1,
-  log: 2,
-  sqrt: 3,
-  rsqrt: 4,
-  square: 5,
-  reciprocal: 6,
-  tanh: 7,
-  relu: 8,
-  sigmoid: 9,
-  abs: 10,
-  sign: 11,
-  gelu: 12,
-  geluTanh: 13,
-  sin: 14,
-  cos: 15,
-  floor: 16,
-  ceil: 17,
-  round: 18,
-  logicalNot: 19,
-};
-const BINARY_CODE: Record<BinaryOp, number> = {
-  add: 0,
-  sub: 1,
-  mul: 2,
-  div: 3,
-  pow: 4,
-  maximum: 5,
-  minimum: 6,
-  eq: 7,
-  ne: 8,
-  lt: 9,
-  le: 10,
-  gt: 11,
-  ge: 12,
-  and: 13,
-  or: 14,
-};
-const REDUCE_CODE = { sum: 0, mean: 1, max: 2, min: 3, prod: 4 } as const;
-const REDUCTION_CODE = { mean: 0, sum: 1, none: 2 } as const;
-
-// Argument block layout (int32 slots; see assembly/kernels.ts).
-const I_K = 0;
-const I_ND = 1;
-const I_LEN = 2;
-const I_ROWS = 3;
-const I_OP = 4;
-const I_P1 = 5;
-const I_P2 = 6;
-const I_P3 = 7;
-const I_DT = 8;
-const I_BASE = 12;
-const I_OFF = 16;
-const I_STEP = 20;
-const I_SHAPE = 24;
-const I_STRIDES = 32;
-const I_EXTRA = 64;
-const I_R0 = 96;
-const I_ERR = 100;
-const ARGS_BYTES = 1024;
-const F_BASE = 512 / 8;
-const MAX_DIMS = 8;
 /** Row-walk state and a 4×8 tile per thread. */
 const SCRATCH_BYTES = 4096;
-/** Matmuls below this many flops run on the calling thread alone. */
-const PARALLEL_FLOPS = 1 << 20;
-/**
- * Products of a few rows run unpacked (gemv), where packing B costs more than the product: up to 8
- * rows as dot products (x @ Wᵀ), up to 4 streaming B's rows (x @ W; each row streams B again).
- */
-const GEMV_MAX_ROWS_DOT = 8;
-const GEMV_MAX_ROWS = 4;
 /** Elementwise ops below this many elements run on the calling thread alone (about 1 MFLOP). */
-const PARALLEL_ELEMENTS = 1 << 18;
-/** Softmax (an exp per element) and layer norm (three passes) split from a quarter of that. */
-const PARALLEL_SOFTMAX_ELEMENTS = 1 << 16;
+export const PARALLEL_ELEMENTS = 1 << 18;
 
 /** 4 GiB, all a wasm32 memory can address (GPT-2 124M with AdamW state needs over 2). */
 const MAX_PAGES = 65536;
@@ -220,13 +161,13 @@ export class WasmBackend implements Backend {
   readonly variant: WasmVariant;
   readonly threads: number;
   readonly memory: WebAssembly.Memory;
-  private readonly exports: KernelExports;
-  private readonly heap: WasmHeap;
-  private readonly argsPtr: number;
+  readonly exports: KernelExports;
+  readonly heap: WasmHeap;
+  readonly argsPtr: number;
   private i32: Int32Array;
   private f64: Float64Array;
-  private pool: WorkerPool | null | undefined;
-  private readonly startPool: () => WorkerPool | null;
+  pool: WorkerPool | null | undefined;
+  readonly startPool: () => WorkerPool | null;
   private buffers = 0;
   private liveBytes = 0;
   private peak = 0;
@@ -247,7 +188,8 @@ export class WasmBackend implements Backend {
     const module = wasmModule(variant);
     if (!module) throw new Error(`wasm backend: the ${variant} build does not validate on this runtime`);
     this.memory = new WebAssembly.Memory({ initial: 32, maximum: MAX_PAGES, shared });
-    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory, abort: wasmAbort } });
+    const abort = (message: number) => wasmAbort(this.memory, message);
+    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory, abort } });
     this.exports = instance.exports as unknown as KernelExports;
     this.heap = new WasmHeap(this.memory, this.exports.heapBase(), MAX_PAGES);
     const none = () => "";
@@ -422,7 +364,8 @@ export class WasmBackend implements Backend {
   }
 
   run<K extends KernelName>(kernel: K, args: KernelArgs[K]): void {
-    (this[kernel] as (a: KernelArgs[K]) => void)(args);
+    // The kernels are functions of ./elementwise.ts, ./nn.ts, ... run as this backend's methods.
+    (this[kernel] as (this: WasmBackend, a: KernelArgs[K]) => void).call(this, args);
   }
 
   private readonly optionalKernels: { [K in OptionalKernelName]?: (args: OptionalKernelArgs[K]) => void } = {
@@ -450,7 +393,7 @@ export class WasmBackend implements Backend {
 
   // ---- argument block ----
 
-  private args(): Int32Array {
+  args(): Int32Array {
     if (this.argsGrowths !== this.heap.growths) {
       this.argsGrowths = this.heap.growths;
       this.i32 = new Int32Array(this.memory.buffer, this.argsPtr, ARGS_BYTES / 4);
@@ -461,24 +404,24 @@ export class WasmBackend implements Backend {
 
   private argsGrowths = 0;
 
-  private setF(i: number, v: number): void {
-    this.f64[F_BASE + i] = v;
+  setF(i: number, v: number): void {
+    this.f64[F_BASE_BYTES / 8 + i] = v;
   }
 
   /** Operand q's dtype and storage address. */
-  private operand(q: number, view: View): void {
+  operand(q: number, view: View): void {
     const a = this.args();
     const s = liveStorage(view);
-    a[I_DT + q] = DTYPE_CODE[s.dtype];
-    a[I_BASE + q] = s.ptr;
-    a[I_OFF + q] = view.offset;
+    a[Slot.DT + q] = DTYPE_CODE[s.dtype];
+    a[Slot.BASE + q] = s.ptr;
+    a[Slot.OFF + q] = view.offset;
   }
 
   /**
-   * Describe rows over `shape` for operands with `strides` (merged as js/strided.ts Rows does) and
+   * Describe rows over `shape` for operands with `strides` (merged by layout.ts's mergeDims) and
    * set each operand's dtype, address and offset. keepLast: the last dim is the row (lanes).
    */
-  private walk(
+  walk(
     shape: readonly number[],
     views: readonly View[],
     strides: readonly (readonly number[])[],
@@ -488,54 +431,42 @@ export class WasmBackend implements Backend {
     const k = views.length;
     const nd = shape.length;
     const outerEnd = keepLast ? nd - 1 : nd;
-    let dims = 0;
-    let empty = false;
-    for (let d = 0; d < outerEnd; d++) {
-      const size = shape[d]!;
-      if (size === 0) empty = true;
-      if (size === 1) continue;
-      if (dims > 0) {
-        // Merge with the previous dim when every operand steps over it as one.
-        const prev = I_STRIDES + (dims - 1) * 4;
-        let merge = true;
-        for (let q = 0; q < k; q++) if (a[prev + q] !== strides[q]![d]! * size) merge = false;
-        if (merge) {
-          a[I_SHAPE + dims - 1]! *= size;
-          for (let q = 0; q < k; q++) a[prev + q] = strides[q]![d]!;
-          continue;
-        }
-      }
-      if (dims === MAX_DIMS) throw new Error(`wasm backend: more than ${MAX_DIMS} non-mergeable dims`);
-      a[I_SHAPE + dims] = size;
-      for (let q = 0; q < k; q++) a[I_STRIDES + dims * 4 + q] = strides[q]![d]!;
-      dims++;
+    const outer = mergeDims(
+      shape.slice(0, Math.max(outerEnd, 0)),
+      strides.map((s) => s.slice(0, Math.max(outerEnd, 0))),
+    );
+    const empty = shape.includes(0);
+    let dims = outer.shape.length;
+    if (dims > MAX_DIMS) throw new Error(`wasm backend: more than ${MAX_DIMS} non-mergeable dims`);
+    for (let d = 0; d < dims; d++) {
+      a[Slot.SHAPE + d] = outer.shape[d]!;
+      for (let q = 0; q < k; q++) a[Slot.STRIDES + d * MAX_OPERANDS + q] = outer.strides[q]![d]!;
     }
     let len = 1;
     if (keepLast && nd > 0) {
       len = shape[nd - 1]!;
-      for (let q = 0; q < k; q++) a[I_STEP + q] = strides[q]![nd - 1]!;
+      for (let q = 0; q < k; q++) a[Slot.STEP + q] = strides[q]![nd - 1]!;
     } else if (dims > 0) {
       dims--;
-      len = a[I_SHAPE + dims]!;
-      for (let q = 0; q < k; q++) a[I_STEP + q] = a[I_STRIDES + dims * 4 + q]!;
+      len = a[Slot.SHAPE + dims]!;
+      for (let q = 0; q < k; q++) a[Slot.STEP + q] = a[Slot.STRIDES + dims * MAX_OPERANDS + q]!;
     } else {
-      for (let q = 0; q < k; q++) a[I_STEP + q] = 0;
+      for (let q = 0; q < k; q++) a[Slot.STEP + q] = 0;
     }
-    if (len === 0) empty = true;
     let rows = 1;
-    for (let d = 0; d < dims; d++) rows *= a[I_SHAPE + d]!;
+    for (let d = 0; d < dims; d++) rows *= a[Slot.SHAPE + d]!;
     if (empty) rows = 0;
-    a[I_K] = k;
-    a[I_R0] = 0;
-    a[I_ND] = dims;
-    a[I_LEN] = len;
-    a[I_ROWS] = rows;
+    a[Slot.K] = k;
+    a[Slot.R0] = 0;
+    a[Slot.ND] = dims;
+    a[Slot.LEN] = len;
+    a[Slot.ROWS] = rows;
     for (let q = 0; q < k; q++) this.operand(q, views[q]!);
     return rows;
   }
 
   /** Lanes along `dim`: that dim moved last and kept as the row. */
-  private walkLanes(shape: readonly number[], dim: number, views: readonly View[]): number {
+  walkLanes(shape: readonly number[], dim: number, views: readonly View[]): number {
     return this.walk(
       moveDimLast(shape, dim),
       views,
@@ -544,26 +475,26 @@ export class WasmBackend implements Backend {
     );
   }
 
-  private temp(bytes: number): { ptr: number; capacity: number } {
+  temp(bytes: number): { ptr: number; capacity: number } {
     return this.heap.alloc(Math.max(bytes, 1), false, () => this.describe());
   }
 
-  private checkError(): void {
+  checkError(): void {
     const a = this.args();
-    const code = a[I_ERR]!;
-    if (code === 0) return;
-    a[I_ERR] = 0;
-    const value = a[I_ERR + 1]!;
+    const code = a[Slot.ERR]!;
+    if (code === KERNEL_ERROR_CODE.none) return;
+    a[Slot.ERR] = 0;
+    const value = a[Slot.ERR + 1]!;
     throw new RangeError(this.pendingError(code, value));
   }
 
-  private pendingError: (code: number, value: number) => string = () => "wasm backend: kernel error";
+  pendingError: (code: number, value: number) => string = () => "wasm backend: kernel error";
 
   /** Run an elementwise kernel, split over the threads when it is big enough. */
-  private launch(kernel: Exclude<PoolKernel, "matmul" | "gemv">, minElements = PARALLEL_ELEMENTS): void {
+  launch(kernel: Exclude<PoolKernel, "matmul" | "gemv">, minElements = PARALLEL_ELEMENTS): void {
     const a = this.args();
-    const rows = a[I_ROWS]!;
-    const len = a[I_LEN]!;
+    const rows = a[Slot.ROWS]!;
+    const len = a[Slot.LEN]!;
     // Softmax lanes and layer norm rows are whole rows: they split only by rows.
     const byRowsOnly = kernel === "softmax" || kernel === "softmaxBackward" || kernel === "layerNorm";
     if (this.threads > 1 && rows * len >= minElements && (!byRowsOnly || rows >= this.threads)) {
@@ -594,14 +525,14 @@ export class WasmBackend implements Backend {
       const v = new Int32Array(buf, ptr, ARGS_BYTES / 4);
       if (rows >= t) {
         const r0 = Math.floor((rows * w) / t);
-        v[I_R0] = r0;
-        v[I_ROWS] = Math.floor((rows * (w + 1)) / t) - r0;
+        v[Slot.R0] = r0;
+        v[Slot.ROWS] = Math.floor((rows * (w + 1)) / t) - r0;
       } else {
         // Slices of a multiple of 4 elements keep SIMD bodies aligned to the row start.
         const j0 = Math.floor((len * w) / t / 4) * 4;
         const j1 = w === t - 1 ? len : Math.floor((len * (w + 1)) / t / 4) * 4;
-        v[I_LEN] = j1 - j0;
-        for (let q = 0; q < v[I_K]!; q++) v[I_OFF + q]! += j0 * v[I_STEP + q]!;
+        v[Slot.LEN] = j1 - j0;
+        for (let q = 0; q < v[Slot.K]!; q++) v[Slot.OFF + q]! += j0 * v[Slot.STEP + q]!;
       }
       jobs[w] = { args: ptr, params: [0, 0, 0, 0] };
     }
@@ -610,603 +541,69 @@ export class WasmBackend implements Backend {
 
   // ---- kernels ----
 
-  fill = ({ out, value }: KernelArgs["fill"]): void => {
-    this.walk(out.shape, [out], [out.strides]);
-    this.setF(0, value);
-    this.launch("fill");
-  };
-
-  copy = ({ x, out }: KernelArgs["copy"]): void => {
-    this.walk(out.shape, [x, out], [x.strides, out.strides]);
-    this.launch("copy");
-  };
-
-  unary = ({ op, x, out }: KernelArgs["unary"]): void => {
-    const a = this.args();
-    this.walk(out.shape, [x, out], [x.strides, out.strides]);
-    a[I_OP] = UNARY_CODE[op];
-    this.launch("unary");
-  };
-
-  binary = ({ op, a: x, b: y, out }: KernelArgs["binary"]): void => {
-    const a = this.args();
-    this.walk(out.shape, [x, y, out], [x.strides, y.strides, out.strides]);
-    a[I_OP] = BINARY_CODE[op];
-    this.launch("binary");
-  };
-
-  binaryScalar = ({ op, x, scalar, scalarFirst, out }: KernelArgs["binaryScalar"]): void => {
-    const a = this.args();
-    this.walk(out.shape, [x, out], [x.strides, out.strides]);
-    a[I_OP] = BINARY_CODE[op];
-    a[I_P1] = scalarFirst ? 1 : 0;
-    this.setF(0, scalar);
-    this.launch("binaryScalar");
-  };
-
-  where = ({ cond, a: x, b: y, out }: KernelArgs["where"]): void => {
-    this.walk(out.shape, [cond, x, y, out], [cond.strides, x.strides, y.strides, out.strides]);
-    this.launch("where");
-  };
-
-  maskedFill = ({ x, mask, value, out }: KernelArgs["maskedFill"]): void => {
-    this.walk(out.shape, [x, mask, out], [x.strides, mask.strides, out.strides]);
-    this.setF(0, value);
-    this.launch("maskedFill");
-  };
-
-  geluBackward = ({ approximate, x, g, out }: KernelArgs["geluBackward"]): void => {
-    if (this.native?.geluBackward({ approximate, x, g, out })) return;
-    const a = this.args();
-    this.walk(out.shape, [x, g, out], [x.strides, g.strides, out.strides]);
-    a[I_P1] = approximate ? 1 : 0;
-    this.launch("geluBackward");
-  };
-
-  triangle = ({ x, diagonal, upper, out }: KernelArgs["triangle"]): void => {
-    const a = this.args();
-    this.walk(out.shape, [x, out], [x.strides, out.strides], true);
-    a[I_P1] = diagonal;
-    a[I_P2] = upper ? 1 : 0;
-    a[I_P3] = out.shape[out.shape.length - 2]!;
-    this.exports.triangle();
-  };
-
-  adamw = (args: KernelArgs["adamw"]): void => {
-    if (this.native?.adamw(args)) return;
-    const { param, grad, m, v } = args;
-    this.walk(param.shape, [param, grad, m, v], [param.strides, grad.strides, m.strides, v.strides]);
-    this.setF(0, args.lr);
-    this.setF(1, args.beta1);
-    this.setF(2, args.beta2);
-    this.setF(3, args.eps);
-    this.setF(4, args.weightDecay);
-    this.setF(5, args.step);
-    this.launch("adamw");
-  };
-
-  private axpy({ x, y, alpha }: OptionalKernelArgs["axpy"]): void {
-    const a = this.args();
-    const rows = this.walk(x.shape, [x, y], [x.strides, y.strides]);
-    // Native: float32 rows contiguous within, at most one merged outer dim.
-    if (
-      this.native &&
-      x.storage.dtype === "float32" &&
-      a[I_STEP] === 1 &&
-      a[I_STEP + 1] === 1 &&
-      a[I_ND]! <= 1
-    ) {
-      const [xRow, yRow] = a[I_ND] === 1 ? [a[I_STRIDES]!, a[I_STRIDES + 1]!] : [0, 0];
-      if (this.native.axpy(x, y, rows, a[I_LEN]!, xRow, yRow, alpha)) return;
-    }
-    this.setF(0, alpha);
-    this.launch("axpy");
-  }
-
-  /** The fused linear (native only): float64 or odd strides compose it from the wasm kernels, as js does. */
-  private linear(args: OptionalKernelArgs["linear"]): void {
-    if (this.native!.linear(args)) return;
-    const { x, weight, bias, gelu, out, preActivation } = args;
-    const sum = preActivation ?? out;
-    const [N, K] = weight.shape as [number, number];
-    this.matmul({
-      a: x,
-      b: { ...weight, shape: [K, N], strides: [weight.strides[1]!, weight.strides[0]!] },
-      out: sum,
-    });
-    if (bias)
-      this.binary({
-        op: "add",
-        a: sum,
-        b: { ...bias, shape: sum.shape, strides: [0, bias.strides[0]!] },
-        out: sum,
-      });
-    if (gelu !== null) this.unary({ op: gelu === "tanh" ? "geluTanh" : "gelu", x: sum, out });
-  }
-
-  /** Attention (native only): inputs whose last dim is strided are copied contiguous first. */
-  private attention(args: OptionalKernelArgs["attention"]): void {
-    this.withUnitLastDims([args.q, args.k, args.v], ([q, k, v]) => {
-      if (!this.native!.attention({ ...args, q, k, v }))
-        throw new Error("wasm backend: attention over more than 8 non-mergeable batch dims");
-    });
-  }
-
-  private attentionBackward(args: OptionalKernelArgs["attentionBackward"]): void {
-    this.withUnitLastDims([args.q, args.k, args.v, args.weights, args.g], ([q, k, v, weights, g]) => {
-      if (!this.native!.attentionBackward({ ...args, q, k, v, weights, g }))
-        throw new Error("wasm backend: attention over more than 8 non-mergeable batch dims");
-    });
-  }
-
-  /** Run `fn` on the views, each with a contiguous last dim (a copy where it was strided). */
-  private withUnitLastDims(views: View[], fn: (views: View[]) => void): void {
-    const temps: WasmStorage[] = [];
-    try {
-      const unit = views.map((v) => {
-        if (v.strides.at(-1) === 1 || (v.shape.at(-1) ?? 1) <= 1) return v;
-        const storage = this.alloc(v.storage.dtype, product(v.shape));
-        temps.push(storage);
-        const copy: View = { storage, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 };
-        this.copy({ x: v, out: copy });
-        return copy;
-      });
-      fn(unit);
-    } finally {
-      for (const t of temps) this.free(t);
-    }
-  }
+  fill = elementwiseKernels.fill;
+  copy = elementwiseKernels.copy;
+  unary = elementwiseKernels.unary;
+  binary = elementwiseKernels.binary;
+  binaryScalar = elementwiseKernels.binaryScalar;
+  where = elementwiseKernels.where;
+  maskedFill = elementwiseKernels.maskedFill;
+  geluBackward = elementwiseKernels.geluBackward;
+  triangle = elementwiseKernels.triangle;
+  adamw = optimKernels.adamw;
+  axpy = optimKernels.axpy;
+  linear = matmulKernels.linear;
+  attention = attentionKernels.attention;
+  attentionBackward = attentionKernels.attentionBackward;
+  withUnitLastDims = attentionKernels.withUnitLastDims;
 
   /** Byte address of a view's first element (0 for none). */
-  private address(view: View | null): number {
+  address(view: View | null): number {
     if (!view) return 0;
     const s = liveStorage(view);
     return s.ptr + view.offset * BYTES_PER_ELEMENT[s.dtype];
   }
 
-  /** The batch-norm kernels' argument block (layout in assembly/kernels.ts); runs `kernel` with 5·C float64 of temp. */
-  private batchNormRun(kernel: "batchNorm" | "batchNormBackward", x: View, views: (View | null)[]): void {
-    const [R, C] = x.shape as [number, number];
-    const tmp = this.temp(5 * 8 * C);
-    try {
-      const a = this.args();
-      a[I_EXTRA] = R;
-      a[I_EXTRA + 1] = C;
-      a[I_EXTRA + 2] = this.address(x);
-      views.forEach((v, i) => {
-        a[I_EXTRA + 3 + i] = this.address(v);
-      });
-      a[I_EXTRA + 13] = tmp.ptr;
-      this.exports[kernel]();
-    } finally {
-      this.heap.free(tmp.ptr, tmp.capacity);
-    }
-  }
-
-  private batchNorm(args: OptionalKernelArgs["batchNorm"]): void {
-    const { x, weight, bias, runningMean, runningVar, out, mean, rstd } = args;
-    this.setF(0, args.eps);
-    this.setF(1, args.momentum);
-    this.batchNormRun("batchNorm", x, [
-      out,
-      mean,
-      rstd,
-      weight,
-      bias,
-      runningMean,
-      runningVar,
-      null,
-      null,
-      null,
-    ]);
-  }
-
-  private batchNormBackward(args: OptionalKernelArgs["batchNormBackward"]): void {
-    const { x, weight, mean, rstd, g, dx, dweight, dbias } = args;
-    this.batchNormRun("batchNormBackward", x, [dx, mean, rstd, weight, null, null, null, g, dweight, dbias]);
-  }
-
-  reduce = ({ op, x, axes, out }: KernelArgs["reduce"]): void => {
-    let outSize = 1;
-    for (const s of out.shape) outSize *= s;
-    const accStrides = contiguousStrides(out.shape);
-    for (const ax of axes) accStrides[ax] = 0;
-    const acc = this.temp(outSize * 8);
-    const accView: View = {
-      storage: { dtype: "float64", size: outSize, ptr: acc.ptr } as WasmStorage,
-      shape: out.shape,
-      strides: accStrides,
-      offset: 0,
-    };
-    try {
-      const a = this.args();
-      this.walk(x.shape, [x, accView, out], [x.strides, accStrides, accStrides.map(() => 0)]);
-      let count = 1;
-      for (const ax of axes) count *= x.shape[ax]!;
-      a[I_OP] = REDUCE_CODE[op];
-      a[I_P1] = outSize;
-      this.setF(0, 1 / count);
-      this.exports.reduce();
-    } finally {
-      this.heap.free(acc.ptr, acc.capacity);
-    }
-  };
-
-  argReduce = ({ op, x, dim, values, indices }: KernelArgs["argReduce"]): void => {
-    const a = this.args();
-    this.walkLanes(x.shape, dim, [x]);
-    this.operand(1, indices);
-    if (values) this.operand(2, values);
-    a[I_OP] = op === "max" ? 0 : 1;
-    a[I_P2] = values ? 1 : 0;
-    a[I_EXTRA] = indices.offset;
-    a[I_EXTRA + 1] = values ? values.offset : 0;
-    this.exports.argReduce();
-  };
-
-  topk = ({ x, k, dim, largest, values, indices }: KernelArgs["topk"]): void => {
-    const n = x.shape[dim]!;
-    const tmp = this.temp(16 * n);
-    try {
-      const a = this.args();
-      this.walkLanes(x.shape, dim, [x, values, indices]);
-      a[I_P1] = k;
-      a[I_P2] = largest ? 1 : 0;
-      a[I_EXTRA] = tmp.ptr;
-      this.exports.topk();
-    } finally {
-      this.heap.free(tmp.ptr, tmp.capacity);
-    }
-  };
-
-  softmax = ({ x, dim, log, out }: KernelArgs["softmax"]): void => {
-    const a = this.args();
-    this.walkLanes(x.shape, dim, [x, out]);
-    a[I_P1] = log ? 1 : 0;
-    this.launch("softmax", PARALLEL_SOFTMAX_ELEMENTS);
-  };
-
-  softmaxBackward = ({ y, g, dim, log, out }: KernelArgs["softmaxBackward"]): void => {
-    const a = this.args();
-    this.walkLanes(y.shape, dim, [y, g, out]);
-    a[I_P1] = log ? 1 : 0;
-    this.launch("softmaxBackward", PARALLEL_SOFTMAX_ELEMENTS);
-  };
-
-  private crossEntropyArgs(
-    logits: View,
-    target: View,
-    ignoreIndex: number,
-    reduction: "mean" | "sum" | "none",
-    out: View,
-  ): number {
-    const a = this.args();
-    const [N, C] = logits.shape as [number, number];
-    this.operand(0, logits);
-    this.operand(1, target);
-    this.operand(2, out);
-    a[I_P1] = N;
-    a[I_P2] = C;
-    a[I_P3] = ignoreIndex;
-    a[I_OP] = REDUCTION_CODE[reduction];
-    a[I_EXTRA] = logits.strides[0]!;
-    a[I_EXTRA + 1] = logits.strides[1]!;
-    a[I_EXTRA + 2] = target.strides[0]!;
-    this.pendingError = (_code, t) => `crossEntropy: target ${t} is out of range for ${C} classes`;
-    return C;
-  }
-
-  crossEntropy = ({ logits, target, ignoreIndex, reduction, out }: KernelArgs["crossEntropy"]): void => {
-    this.crossEntropyArgs(logits, target, ignoreIndex, reduction, out);
-    this.exports.crossEntropy();
-    this.checkError();
-  };
-
-  crossEntropyBackward = (args: KernelArgs["crossEntropyBackward"]): void => {
-    const { logits, target, g, ignoreIndex, reduction, out } = args;
-    this.crossEntropyArgs(logits, target, ignoreIndex, reduction, out);
-    this.operand(3, g);
-    this.args()[I_EXTRA + 3] = g.strides[0] ?? 0;
-    this.exports.crossEntropyBackward();
-    this.checkError();
-  };
-
-  layerNorm = ({ x, weight, bias, eps, out, mean, rstd }: KernelArgs["layerNorm"]): void => {
-    const a = this.args();
-    const [R, D] = x.shape as [number, number];
-    this.operand(0, x);
-    this.operand(1, out);
-    this.operand(2, mean);
-    this.operand(3, rstd);
-    a[I_P1] = R;
-    a[I_P2] = D;
-    a[I_EXTRA] = x.strides[0]!;
-    a[I_EXTRA + 1] = x.strides[1]!;
-    a[I_EXTRA + 4] = weight ? (weight.storage as WasmStorage).ptr : 0;
-    a[I_EXTRA + 5] = bias ? (bias.storage as WasmStorage).ptr : 0;
-    a[I_EXTRA + 6] = weight?.offset ?? 0;
-    a[I_EXTRA + 7] = bias?.offset ?? 0;
-    a[I_EXTRA + 8] = weight?.strides[0] ?? 0;
-    a[I_EXTRA + 9] = bias?.strides[0] ?? 0;
-    this.setF(0, eps);
-    // Rows for the thread split (the kernel runs rows R0 .. R0 + ROWS).
-    a[I_R0] = 0;
-    a[I_ROWS] = R;
-    a[I_LEN] = D;
-    this.launch("layerNorm", PARALLEL_SOFTMAX_ELEMENTS);
-  };
-
-  layerNormBackward = (args: KernelArgs["layerNormBackward"]): void => {
-    if (this.native?.layerNormBackward(args)) return;
-    const { x, weight, mean, rstd, g, dx, dweight, dbias } = args;
-    const [R, D] = x.shape as [number, number];
-    const tmp = this.temp(32 * D);
-    try {
-      const a = this.args();
-      this.operand(0, x);
-      this.operand(1, g);
-      this.operand(2, mean);
-      this.operand(3, rstd);
-      a[I_P1] = R;
-      a[I_P2] = D;
-      a[I_EXTRA] = x.strides[0]!;
-      a[I_EXTRA + 1] = x.strides[1]!;
-      a[I_EXTRA + 2] = g.strides[0]!;
-      a[I_EXTRA + 3] = g.strides[1]!;
-      a[I_EXTRA + 4] = weight ? (weight.storage as WasmStorage).ptr : 0;
-      a[I_EXTRA + 6] = weight?.offset ?? 0;
-      a[I_EXTRA + 8] = weight?.strides[0] ?? 0;
-      a[I_EXTRA + 10] = (dx.storage as WasmStorage).ptr;
-      a[I_EXTRA + 11] = dx.offset;
-      a[I_EXTRA + 12] = dweight ? (dweight.storage as WasmStorage).ptr : 0;
-      a[I_EXTRA + 13] = dweight?.offset ?? 0;
-      a[I_EXTRA + 14] = dbias ? (dbias.storage as WasmStorage).ptr : 0;
-      a[I_EXTRA + 15] = dbias?.offset ?? 0;
-      a[I_EXTRA + 16] = tmp.ptr;
-      this.exports.layerNormBackward();
-    } finally {
-      this.heap.free(tmp.ptr, tmp.capacity);
-    }
-  };
-
-  private gatherScatter(
-    name: string,
-    scatter: boolean,
-    shape: readonly number[],
-    views: [View, View, View],
-    strides: number[][],
-    dim: number,
-    size: number,
-    dimStride: number,
-  ): void {
-    const a = this.args();
-    this.walk(shape, views, strides);
-    a[I_OP] = scatter ? 1 : 0;
-    a[I_P1] = size;
-    a[I_P2] = dimStride;
-    this.pendingError = (_code, i) =>
-      `${name}: index ${i} is out of range for dimension ${dim} with size ${size}`;
-    this.exports.gatherScatter();
-    this.checkError();
-  }
-
-  indexSelect = ({ x, dim, index, out }: KernelArgs["indexSelect"]): void => {
-    this.gatherScatter(
-      "indexSelect",
-      false,
-      out.shape,
-      [x, index, out],
-      [withoutDim(x.strides, dim), indexAlong(index, out.shape, dim), [...out.strides]],
-      dim,
-      x.shape[dim]!,
-      x.strides[dim]!,
-    );
-  };
-
-  indexAdd = ({ src, dim, index, out }: KernelArgs["indexAdd"]): void => {
-    this.fill({ out, value: 0 });
-    this.gatherScatter(
-      "indexAdd",
-      true,
-      src.shape,
-      [src, index, out],
-      [[...src.strides], indexAlong(index, src.shape, dim), withoutDim(out.strides, dim)],
-      dim,
-      out.shape[dim]!,
-      out.strides[dim]!,
-    );
-  };
-
-  gather = ({ x, dim, index, out }: KernelArgs["gather"]): void => {
-    this.gatherScatter(
-      "gather",
-      false,
-      out.shape,
-      [x, index, out],
-      [withoutDim(x.strides, dim), [...index.strides], [...out.strides]],
-      dim,
-      x.shape[dim]!,
-      x.strides[dim]!,
-    );
-  };
-
-  scatterAdd = ({ src, dim, index, out }: KernelArgs["scatterAdd"]): void => {
-    this.fill({ out, value: 0 });
-    this.gatherScatter(
-      "scatterAdd",
-      true,
-      index.shape,
-      [src, index, out],
-      [[...src.strides], [...index.strides], withoutDim(out.strides, dim)],
-      dim,
-      out.shape[dim]!,
-      out.strides[dim]!,
-    );
-  };
-
-  matmul = ({ a: x, b: y, out }: KernelArgs["matmul"]): void => {
-    const a = this.args();
-    const nd = out.shape.length;
-    const M = out.shape[nd - 2]!;
-    const N = out.shape[nd - 1]!;
-    const K = x.shape[nd - 1]!;
-    // x @ W with W shared by every batch (a linear layer on [B, T, C]): one [B·T, K] @ [K, N]
-    // product, so W is packed once instead of once per batch.
-    if (
-      nd > 2 &&
-      M > 1 &&
-      y.strides.slice(0, nd - 2).every((s) => s === 0) &&
-      foldsIntoRows(x) &&
-      foldsIntoRows(out)
-    ) {
-      const rows = out.storage.size === 0 ? 0 : out.shape.slice(0, nd - 1).reduce((p, q) => p * q, 1);
-      const row = (v: View, cols: number): View => ({
-        storage: v.storage,
-        shape: [rows, cols],
-        strides: [v.strides[nd - 2]!, v.strides[nd - 1]!],
-        offset: v.offset,
-      });
-      const w: View = {
-        storage: y.storage,
-        shape: [K, N],
-        strides: [y.strides[nd - 2]!, y.strides[nd - 1]!],
-        offset: y.offset,
-      };
-      this.matmul({ a: row(x, K), b: w, out: row(out, N) });
-      return;
-    }
-    const batchShape = [...out.shape.slice(0, nd - 2), 1];
-    const batches = this.walk(
-      batchShape,
-      [x, y, out],
-      [x, y, out].map((v) => [...v.strides.slice(0, nd - 2), 0]),
-      true,
-    );
-    const sak = x.strides[nd - 1]!;
-    const sbk = y.strides[nd - 2]!;
-    const sbn = y.strides[nd - 1]!;
-    a[I_EXTRA] = M;
-    a[I_EXTRA + 1] = N;
-    a[I_EXTRA + 2] = K;
-    a[I_EXTRA + 3] = x.strides[nd - 2]!;
-    a[I_EXTRA + 4] = sak;
-    a[I_EXTRA + 5] = sbk;
-    a[I_EXTRA + 6] = sbn;
-    a[I_EXTRA + 7] = out.strides[nd - 2]!;
-    a[I_EXTRA + 8] = out.strides[nd - 1]!;
-    if (batches === 0 || M === 0 || N === 0) return;
-    if (
-      this.native &&
-      x.storage.dtype === "float32" &&
-      y.storage.dtype === "float32" &&
-      out.storage.dtype === "float32"
-    ) {
-      // The batch dims as walk() merged them (the dummy last dim is not among them).
-      const dims = a[I_ND]!;
-      const sizes = Array.from({ length: dims }, (_, d) => a[I_SHAPE + d]!);
-      if (this.native.matmul(x, y, out, sizes, (q, d) => a[I_STRIDES + d * 4 + q]!)) return;
-    }
-    const flops = 2 * batches * M * N * K;
-    if (this.threads > 1 && flops >= PARALLEL_FLOPS && this.pool === undefined) this.pool = this.startPool();
-    if (
-      x.storage.dtype === "float32" &&
-      y.storage.dtype === "float32" &&
-      out.storage.dtype === "float32" &&
-      out.strides[nd - 1] === 1 &&
-      ((sak === 1 && sbk === 1 && M <= GEMV_MAX_ROWS_DOT) || (sbn === 1 && M <= GEMV_MAX_ROWS))
-    ) {
-      this.gemv(batches, N, flops);
-      return;
-    }
-    if (!this.pool || flops < PARALLEL_FLOPS) {
-      this.exports.matmul(0, batches, 0, M);
-      return;
-    }
-    // Split batches when there are enough of them, else rows (in multiples of the 4-row tile).
-    // Up to MAX_SHARES_PER_THREAD shares a thread, so a thread slowed by other processes leaves
-    // shares to the others (each share packs its own copy of B, so shares keep ≥ 256 rows).
-    const t = this.threads;
-    const jobs: [number, number, number, number][] = [];
-    if (batches >= t) {
-      const n = Math.min(batches, t * MAX_SHARES_PER_THREAD);
-      for (let w = 0; w < n; w++) {
-        const b0 = Math.floor((batches * w) / n);
-        const b1 = Math.floor((batches * (w + 1)) / n);
-        jobs.push([b0, b1, 0, M]);
-      }
-    } else {
-      const tiles = Math.ceil(M / 4);
-      const n = Math.max(t, Math.min(t * MAX_SHARES_PER_THREAD, Math.floor(tiles / 64)));
-      for (const [m0, m1] of sharesOfFours(M, n)) jobs.push([0, batches, m0, m1]);
-    }
-    this.pool.run(
-      "matmul",
-      jobs.map((params) => ({ args: this.argsPtr, params })),
-      this.exports,
-      this.argsPtr,
-    );
-  };
-
-  /** A product of few rows (the arguments are written): unpacked, threads split the columns in fours. */
-  private gemv(batches: number, N: number, flops: number): void {
-    if (!this.pool || flops < PARALLEL_FLOPS) {
-      this.exports.gemv(0, batches, 0, N);
-      return;
-    }
-    const n = Math.min(Math.ceil(N / 4), this.threads * MAX_SHARES_PER_THREAD);
-    const jobs: Job[] = sharesOfFours(N, n).map(([n0, n1]) => ({
-      args: this.argsPtr,
-      params: [0, batches, n0, n1],
-    }));
-    this.pool.run("gemv", jobs, this.exports, this.argsPtr);
-  }
+  batchNormRun = batchnormKernels.batchNormRun;
+  batchNorm = batchnormKernels.batchNorm;
+  batchNormBackward = batchnormKernels.batchNormBackward;
+  reduce = reduceKernels.reduce;
+  argReduce = reduceKernels.argReduce;
+  topk = reduceKernels.topk;
+  softmax = nnKernels.softmax;
+  softmaxBackward = nnKernels.softmaxBackward;
+  crossEntropyArgs = nnKernels.crossEntropyArgs;
+  crossEntropy = nnKernels.crossEntropy;
+  crossEntropyBackward = nnKernels.crossEntropyBackward;
+  layerNorm = nnKernels.layerNorm;
+  layerNormBackward = nnKernels.layerNormBackward;
+  gatherScatter = indexingKernels.gatherScatter;
+  indexSelect = indexingKernels.indexSelect;
+  indexAdd = indexingKernels.indexAdd;
+  gather = indexingKernels.gather;
+  scatterAdd = indexingKernels.scatterAdd;
+  matmul = matmulKernels.matmul;
+  gemv = matmulKernels.gemv;
 }
 
-/** 0..size cut into n ranges whose bounds are multiples of 4 (the matmul tile; the last ends at size). */
-function sharesOfFours(size: number, n: number): [number, number][] {
-  const fours = Math.ceil(size / 4);
-  return Array.from({ length: n }, (_, w) => [
-    Math.floor((fours * w) / n) * 4,
-    Math.min(size, Math.floor((fours * (w + 1)) / n) * 4),
-  ]);
+export function unknownOp(kind: string, op: string): never {
+  throw new Error(`wasm backend: unknown ${kind} op ${JSON.stringify(op)}`);
 }
 
-function liveStorage(view: View): WasmStorage {
+export function liveStorage(view: View): WasmStorage {
   const s = view.storage as WasmStorage;
   if (s.freed) throw new Error("wasm backend: kernel input was freed");
   return s;
 }
 
-/** True when the batch dims continue the row dim's stride, so batches of rows are one taller matrix. */
-function foldsIntoRows(v: View): boolean {
-  const nd = v.shape.length;
-  let expected = v.strides[nd - 2]! * v.shape[nd - 2]!;
-  for (let d = nd - 3; d >= 0; d--) {
-    if (v.shape[d] !== 1 && v.strides[d] !== expected) return false;
-    expected *= v.shape[d]!;
+/** A kernel's abort("...") (an unknown op code, say): its message, read from the wasm memory. */
+export function wasmAbort(memory: WebAssembly.Memory, message: number): never {
+  let text = "";
+  // AssemblyScript strings: UTF-16, their byte length in the 4 bytes before them.
+  if (message > 4 && message + 4 <= memory.buffer.byteLength) {
+    const bytes = new DataView(memory.buffer).getUint32(message - 4, true);
+    if (message + bytes <= memory.buffer.byteLength && bytes < 1024)
+      text = String.fromCharCode(...new Uint16Array(memory.buffer.slice(message, message + bytes)));
   }
-  return true;
-}
-
-function moveDimLast(values: readonly number[], dim: number): number[] {
-  const out = values.slice();
-  const [v] = out.splice(dim, 1);
-  out.push(v!);
-  return out;
-}
-
-function withoutDim(strides: readonly number[], dim: number): number[] {
-  const out = strides.slice();
-  out[dim] = 0;
-  return out;
-}
-
-function indexAlong(index: View, shape: readonly number[], dim: number): number[] {
-  const strides = new Array<number>(shape.length).fill(0);
-  strides[dim] = index.strides[0]!;
-  return strides;
-}
-
-function wasmAbort(): never {
-  throw new Error("wasm backend: kernel aborted");
+  throw new Error(`wasm backend: kernel aborted${text ? `: ${text}` : ""}`);
 }

@@ -1,42 +1,36 @@
 /**
  * The wasm backend's side of the native kernels: it writes each call's sizes, strides and byte
- * addresses into an argument block in the wasm memory (layout in native/src/addon.cc) and calls the
+ * addresses into an argument block in the wasm memory (its slots: src/backend/spec/abi.ts, rendered
+ * for the addon as native/src/abi.h) and calls the
  * addon, which works on the same memory. Float32 only; a call the addon does not take returns false
  * and the backend runs its wasm kernel instead.
  */
-import { isContiguousView, product } from "../layout.js";
+import { isContiguousView, mergeDims, product } from "../layout.js";
+import {
+  ACTIVATION_CODE,
+  NATIVE_ARGS_BYTES,
+  NATIVE_MAX_BATCH_DIMS,
+  NativeAdamwSlot,
+  NativeAttentionSlot,
+  NativeAxpySlot,
+  NativeGeluBackwardSlot,
+  NativeLayerNormBackwardSlot,
+  NativeLinearSlot,
+  NativeMatmulSlot,
+} from "../spec/abi.js";
 import type { KernelArgs, OptionalKernelArgs, View } from "../types.js";
 import type { WasmHeap } from "./memory.js";
 import type { NativeAddon } from "./native.js";
 
-const ARGS_BYTES = 1024;
-const MAX_BATCH_DIMS = 8;
-const ATTENTION_OPERAND_SLOTS = 16;
-
-/** Merged batch dims (size-1 dims dropped, neighbours every operand steps over as one merged). */
+/** Merged batch dims (layout.ts's mergeDims), or null past the addon's limit. */
 function mergeBatchDims(
   shape: readonly number[],
   strides: readonly (readonly number[])[],
 ): { sizes: number[]; strides: number[][] } | null {
-  const sizes: number[] = [];
-  const out: number[][] = strides.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    const size = shape[d]!;
-    if (size === 1) continue;
-    const n = sizes.length;
-    if (n > 0 && strides.every((s, q) => out[q]![n - 1] === s[d]! * size)) {
-      sizes[n - 1]! *= size;
-      strides.forEach((s, q) => {
-        out[q]![n - 1] = s[d]!;
-      });
-      continue;
-    }
-    sizes.push(size);
-    strides.forEach((s, q) => {
-      out[q]!.push(s[d]!);
-    });
-  }
-  return sizes.length > MAX_BATCH_DIMS ? null : { sizes, strides: out };
+  const merged = mergeDims(shape, strides);
+  return merged.shape.length > NATIVE_MAX_BATCH_DIMS
+    ? null
+    : { sizes: merged.shape, strides: merged.strides };
 }
 
 const scaleBits = new Int32Array(1);
@@ -60,15 +54,15 @@ export class NativeKernels {
     const context = addon.context(threads, isa);
     this.handle = context.handle;
     this.isa = context.isa;
-    this.argsPtr = heap.alloc(ARGS_BYTES, true, () => "").ptr;
+    this.argsPtr = heap.alloc(NATIVE_ARGS_BYTES, true, () => "").ptr;
     this.slots = new Int32Array(0);
   }
 
   private args(): Int32Array {
     if (this.growths !== this.heap.growths) {
       this.growths = this.heap.growths;
-      this.slots = new Int32Array(this.heap.memory.buffer, this.argsPtr, ARGS_BYTES / 4);
-      this.doubles = new Float64Array(this.heap.memory.buffer, this.argsPtr, ARGS_BYTES / 8);
+      this.slots = new Int32Array(this.heap.memory.buffer, this.argsPtr, NATIVE_ARGS_BYTES / 4);
+      this.doubles = new Float64Array(this.heap.memory.buffer, this.argsPtr, NATIVE_ARGS_BYTES / 8);
     }
     return this.slots;
   }
@@ -93,22 +87,23 @@ export class NativeKernels {
   ): boolean {
     const nd = out.shape.length;
     const s = this.args();
-    s[0] = out.shape[nd - 2]!;
-    s[1] = out.shape[nd - 1]!;
-    s[2] = a.shape[nd - 1]!;
-    s[3] = a.strides[nd - 2]!;
-    s[4] = a.strides[nd - 1]!;
-    s[5] = b.strides[nd - 2]!;
-    s[6] = b.strides[nd - 1]!;
-    s[7] = out.strides[nd - 2]!;
-    s[8] = out.strides[nd - 1]!;
-    s[9] = this.address(a);
-    s[10] = this.address(b);
-    s[11] = this.address(out);
-    s[12] = batchSizes.length;
+    const S = NativeMatmulSlot;
+    s[S.M] = out.shape[nd - 2]!;
+    s[S.N] = out.shape[nd - 1]!;
+    s[S.K] = a.shape[nd - 1]!;
+    s[S.A_ROW] = a.strides[nd - 2]!;
+    s[S.A_COL] = a.strides[nd - 1]!;
+    s[S.B_ROW] = b.strides[nd - 2]!;
+    s[S.B_COL] = b.strides[nd - 1]!;
+    s[S.C_ROW] = out.strides[nd - 2]!;
+    s[S.C_COL] = out.strides[nd - 1]!;
+    s[S.A] = this.address(a);
+    s[S.B] = this.address(b);
+    s[S.C] = this.address(out);
+    s[S.BATCH_DIMS] = batchSizes.length;
     for (let d = 0; d < batchSizes.length; d++) {
-      s[13 + 4 * d] = batchSizes[d]!;
-      for (let q = 0; q < 3; q++) s[14 + 4 * d + q] = batchStrides(q, d);
+      s[S.BATCH + 4 * d] = batchSizes[d]!;
+      for (let q = 0; q < 3; q++) s[S.BATCH + 4 * d + 1 + q] = batchStrides(q, d);
     }
     return this.addon.matmul(this.handle, this.heap.bytes(), this.argsPtr);
   }
@@ -129,31 +124,34 @@ export class NativeKernels {
     const views = [param, grad, m, v];
     if (!views.every((view) => view.storage.dtype === "float32" && isContiguousView(view))) return false;
     const s = this.args();
-    s[0] = product(param.shape);
-    views.forEach((view, q) => {
-      s[1 + q] = this.address(view);
-    });
-    // The js kernel's float64 constants, computed as it does.
+    const S = NativeAdamwSlot;
+    s[S.N] = product(param.shape);
+    s[S.PARAM] = this.address(param);
+    s[S.GRAD] = this.address(grad);
+    s[S.M] = this.address(m);
+    s[S.V] = this.address(v);
+    // The js kernel's float64 constants, computed as it does (a float64 spans two int32 slots).
     const f = this.doubles;
-    f[4] = beta1;
-    f[5] = beta2;
-    f[6] = eps;
-    f[7] = 1 - lr * weightDecay;
-    f[8] = lr / (1 - beta1 ** step);
-    f[9] = Math.sqrt(1 - beta2 ** step);
+    f[S.BETA1 / 2] = beta1;
+    f[S.BETA2 / 2] = beta2;
+    f[S.EPS / 2] = eps;
+    f[S.DECAY / 2] = 1 - lr * weightDecay;
+    f[S.STEP_SIZE / 2] = lr / (1 - beta1 ** step);
+    f[S.BIAS2 / 2] = Math.sqrt(1 - beta2 ** step);
     return this.addon.adamw(this.handle, this.heap.bytes(), this.argsPtr);
   }
 
   /** x ← x + alpha·y over float32 rows contiguous within (rows, len and row strides as walk() merged them). */
   axpy(x: View, y: View, rows: number, len: number, xRow: number, yRow: number, alpha: number): boolean {
     const s = this.args();
-    s[0] = rows;
-    s[1] = len;
-    s[2] = this.address(x);
-    s[3] = xRow;
-    s[4] = this.address(y);
-    s[5] = yRow;
-    this.doubles[4] = alpha;
+    const S = NativeAxpySlot;
+    s[S.ROWS] = rows;
+    s[S.LEN] = len;
+    s[S.X] = this.address(x);
+    s[S.X_ROW] = xRow;
+    s[S.Y] = this.address(y);
+    s[S.Y_ROW] = yRow;
+    this.doubles[S.ALPHA / 2] = alpha;
     return this.addon.axpy(this.handle, this.heap.bytes(), this.argsPtr);
   }
 
@@ -168,19 +166,20 @@ export class NativeKernels {
     )
       return false;
     const s = this.args();
-    s[0] = x.shape[0]!;
-    s[1] = x.shape[1]!;
-    s[2] = this.address(x);
-    s[3] = x.strides[0]!;
-    s[4] = this.address(g);
-    s[5] = g.strides[0]!;
-    s[6] = this.address(mean);
-    s[7] = this.address(rstd);
-    s[8] = weight ? this.address(weight) : 0;
-    s[9] = this.address(dx);
-    s[10] = dx.strides[0]!;
-    s[11] = dweight ? this.address(dweight) : 0;
-    s[12] = dbias ? this.address(dbias) : 0;
+    const S = NativeLayerNormBackwardSlot;
+    s[S.R] = x.shape[0]!;
+    s[S.D] = x.shape[1]!;
+    s[S.X] = this.address(x);
+    s[S.X_ROW] = x.strides[0]!;
+    s[S.G] = this.address(g);
+    s[S.G_ROW] = g.strides[0]!;
+    s[S.MEAN] = this.address(mean);
+    s[S.RSTD] = this.address(rstd);
+    s[S.WEIGHT] = weight ? this.address(weight) : 0;
+    s[S.DX] = this.address(dx);
+    s[S.DX_ROW] = dx.strides[0]!;
+    s[S.DWEIGHT] = dweight ? this.address(dweight) : 0;
+    s[S.DBIAS] = dbias ? this.address(dbias) : 0;
     return this.addon.layerNormBackward(this.handle, this.heap.bytes(), this.argsPtr);
   }
 
@@ -192,21 +191,22 @@ export class NativeKernels {
     if (out.strides[1] !== 1 || (pre && pre.strides[1] !== 1) || (bias && bias.strides[0] !== 1))
       return false;
     const s = this.args();
-    s[0] = x.shape[0]!;
-    s[1] = weight.shape[0]!;
-    s[2] = x.shape[1]!;
-    s[3] = this.address(x);
-    s[4] = x.strides[0]!;
-    s[5] = x.strides[1]!;
-    s[6] = this.address(weight);
-    s[7] = weight.strides[0]!;
-    s[8] = weight.strides[1]!;
-    s[9] = bias ? this.address(bias) : 0;
-    s[10] = this.address(out);
-    s[11] = out.strides[0]!;
-    s[12] = gelu === null ? 0 : gelu === "tanh" ? 2 : 1;
-    s[13] = pre ? this.address(pre) : 0;
-    s[14] = pre ? pre.strides[0]! : 0;
+    const S = NativeLinearSlot;
+    s[S.R] = x.shape[0]!;
+    s[S.N] = weight.shape[0]!;
+    s[S.K] = x.shape[1]!;
+    s[S.X] = this.address(x);
+    s[S.X_ROW] = x.strides[0]!;
+    s[S.X_COL] = x.strides[1]!;
+    s[S.WEIGHT] = this.address(weight);
+    s[S.WEIGHT_ROW] = weight.strides[0]!;
+    s[S.WEIGHT_COL] = weight.strides[1]!;
+    s[S.BIAS] = bias ? this.address(bias) : 0;
+    s[S.OUT] = this.address(out);
+    s[S.OUT_ROW] = out.strides[0]!;
+    s[S.ACTIVATION] = ACTIVATION_CODE[gelu === null ? "none" : gelu === "tanh" ? "geluTanh" : "gelu"];
+    s[S.PRE] = pre ? this.address(pre) : 0;
+    s[S.PRE_ROW] = pre ? pre.strides[0]! : 0;
     return this.addon.linear(this.handle, this.heap.bytes(), this.argsPtr);
   }
 
@@ -215,11 +215,12 @@ export class NativeKernels {
     const views = [x, g, out];
     if (!views.every((view) => view.storage.dtype === "float32" && isContiguousView(view))) return false;
     const s = this.args();
-    s[0] = product(out.shape);
-    s[1] = this.address(x);
-    s[2] = this.address(g);
-    s[3] = this.address(out);
-    s[4] = approximate ? 2 : 1;
+    const S = NativeGeluBackwardSlot;
+    s[S.N] = product(out.shape);
+    s[S.X] = this.address(x);
+    s[S.G] = this.address(g);
+    s[S.OUT] = this.address(out);
+    s[S.ACTIVATION] = ACTIVATION_CODE[approximate ? "geluTanh" : "gelu"];
     return this.addon.geluBackward(this.handle, this.heap.bytes(), this.argsPtr);
   }
 
@@ -239,19 +240,20 @@ export class NativeKernels {
     );
     if (!merged) return false;
     const s = this.args();
-    s[0] = merged.sizes.length;
-    s[1] = q.shape[nd - 2]!;
-    s[2] = k.shape[nd - 2]!;
-    s[3] = q.shape[nd - 1]!;
-    s[4] = v.shape[nd - 1]!;
-    s[5] = causal ? 1 : 0;
+    const S = NativeAttentionSlot;
+    s[S.BATCH_DIMS] = merged.sizes.length;
+    s[S.T] = q.shape[nd - 2]!;
+    s[S.TK] = k.shape[nd - 2]!;
+    s[S.D] = q.shape[nd - 1]!;
+    s[S.DV] = v.shape[nd - 1]!;
+    s[S.CAUSAL] = causal ? 1 : 0;
     scaleFloat[0] = scale;
-    s[6] = scaleBits[0]!;
+    s[S.SCALE] = scaleBits[0]!;
     merged.sizes.forEach((size, d) => {
-      s[8 + d] = size;
+      s[S.BATCH_SIZES + d] = size;
     });
     views.forEach((view, i) => {
-      const o = ATTENTION_OPERAND_SLOTS + 10 * i;
+      const o = S.OPERANDS + S.OPERAND_SLOTS * i;
       s[o] = this.address(view);
       s[o + 1] = view.strides[nd - 2]!;
       merged.strides[i]!.forEach((stride, d) => {

@@ -2,14 +2,8 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { Command } from "commander";
-import {
-  backendNames,
-  currentBackendName,
-  getBackend,
-  type OpsFixtureFile,
-  runOpsFixtures,
-  setBackend,
-} from "../../tensor/index.js";
+import { type OpsFixtureFile, runOpsFixtures } from "../../selftest/index.js";
+import { backendNames, currentBackendName, getBackend, setBackend } from "../../tensor/index.js";
 
 interface SelftestOpsOptions {
   backend?: string;

@@ -5,6 +5,7 @@ import {
   type DType,
   isFloatDType,
   type UnaryOp,
+  unarySpec,
 } from "../../backend/index.js";
 import { isGradEnabled, record } from "../autograd.js";
 import { broadcastShapes, sameShape, shapeString } from "../shape.js";
@@ -15,24 +16,11 @@ import { sumTo } from "./reduce.js";
 
 export type TensorLike = Tensor | number;
 
-/** Ops that only make sense on floats compute int/bool inputs as float32, like PyTorch. */
-const FLOAT_ONLY: ReadonlySet<UnaryOp> = new Set([
-  "exp",
-  "log",
-  "sqrt",
-  "rsqrt",
-  "reciprocal",
-  "tanh",
-  "sigmoid",
-  "gelu",
-  "geluTanh",
-  "sin",
-  "cos",
-]);
-
 function runUnary(op: UnaryOp, x: Tensor): Tensor {
-  if (FLOAT_ONLY.has(op) && !isFloatDType(x.dtype)) x = cast(x, "float32");
-  if (op === "logicalNot" && x.dtype !== "bool") x = cast(x, "bool");
+  // The table's dtype rule: float ops compute int and bool inputs as float32, like PyTorch.
+  const { input } = unarySpec(op);
+  if (input === "float" && !isFloatDType(x.dtype)) x = cast(x, "float32");
+  if (input === "bool" && x.dtype !== "bool") x = cast(x, "bool");
   const out = empty(x.shape, x.dtype, x.backend);
   x.backend.run("unary", { op, x: viewOf(x), out: viewOf(out) });
   return out;
@@ -87,6 +75,13 @@ export function sigmoid(x: Tensor): Tensor {
 
 export function abs(x: Tensor): Tensor {
   return record(runUnary("abs", x), "abs", [x], (g) => [mul(g, sign(x))]);
+}
+
+/** The error function; its gradient is 2/√π · exp(−x²). */
+export function erf(x: Tensor): Tensor {
+  return record(runUnary("erf", x), "erf", [x], (g) => [
+    mul(g, mul(exp(neg(square(x))), 2 / Math.sqrt(Math.PI))),
+  ]);
 }
 
 export function sin(x: Tensor): Tensor {

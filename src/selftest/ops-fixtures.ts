@@ -5,9 +5,8 @@
  */
 import type { Backend, DType } from "../backend/index.js";
 import { isFloatDType } from "../backend/index.js";
-import * as ops from "./ops/index.js";
-import { shapeString } from "./shape.js";
-import type { Tensor } from "./tensor.js";
+import * as ops from "../tensor/index.js";
+import { shapeString, type Tensor } from "../tensor/index.js";
 
 export interface FixtureTensor {
   shape: number[];
@@ -123,6 +122,7 @@ export const fixtureOps: Record<string, OpImpl> = {
   tanh: unary(ops.tanh),
   relu: unary(ops.relu),
   sigmoid: unary(ops.sigmoid),
+  erf: unary(ops.erf),
   abs: unary(ops.abs),
   gelu: ([x], p) => ({ output: ops.gelu(x!, p.approximate === "tanh" ? "tanh" : "none") }),
   clamp: ([x], p) => ({ output: ops.clamp(x!, p.min as number | null, p.max as number | null) }),
