@@ -1,7 +1,8 @@
 /**
  * bench/memory-auto: the README's nn/optim loop written as in PyTorch (model.forward, crossEntropy,
- * zeroGrad, backward, step, an accuracy from argmax) with no tidy, for 100,000 steps: resident
- * memory at 1k, 10k and 100k steps, and the time per step with and without tidy (docs/MEMORY.md).
+ * zeroGrad, backward, step, an accuracy from argmax) with no tidy, for 100,000 steps: memory (RSS,
+ * JS heap, array buffers, wasm memory, live tensors) at 1k, 10k, 30k and 100k steps, and the time
+ * per step with and without tidy (docs/MEMORY.md).
  * The model is the issue's 2-32-32-2 MLP on 256 points, trained with AdamW.
  * Usage: hero bench memory-auto [--backend js|wasm] [-- --steps 100000 --timed 4000 --blocks 40]
  */
@@ -54,6 +55,11 @@ function setup() {
 }
 
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+/** The wasm backend's WebAssembly.Memory (it grows, never shrinks), or "-" on js. */
+const wasmMemory = (): string => {
+  const heap = (T.getBackend(backend) as { heapStats?: () => { memoryBytes: number } }).heapStats;
+  return heap ? mb(heap.call(T.getBackend(backend)).memoryBytes) : "-";
+};
 
 // Time per step, with and without tidy, alternating blocks of the same loop. On a loaded machine
 // the wall time of a block swings with the load; this process's CPU time swings less, and the
@@ -95,12 +101,14 @@ printTable([
 
 // Memory over a long run without tidy, in a fresh model.
 const fresh = setup();
-const checkpoints = new Set([1_000, 10_000, 100_000, steps].filter((n) => n <= steps));
+const checkpoints = new Set([1_000, 10_000, 30_000, 100_000, steps].filter((n) => n <= steps));
 const rows: (string | number)[][] = [
   [
     "step",
     "RSS MB",
+    "JS heap MB",
     "JS array buffers MB",
+    "wasm memory MB",
     `${backend} live tensors`,
     `${backend} MB`,
     "of which nursery MB",
@@ -117,7 +125,9 @@ for (let i = 1; i <= steps; i++) {
     rows.push([
       i,
       mb(usage.rss),
+      mb(usage.heapUsed),
       mb(usage.arrayBuffers),
+      wasmMemory(),
       stats.buffers,
       mb(stats.bytes),
       mb(T.spillMemoryStats().nurseryBytes),
