@@ -9,6 +9,7 @@ import { test } from "node:test";
 import { JsBackend } from "../src/backend/js/index.js";
 import type { Backend, DType, Storage } from "../src/backend/types.js";
 import * as nn from "../src/nn/index.js";
+import { AdamW } from "../src/optim/index.js";
 import * as T from "../src/tensor/index.js";
 import { lectureLoop, read, readmeLoop } from "./memory-loops.js";
 import { testBackends } from "./tensor-backends.js";
@@ -187,6 +188,47 @@ test("nn.Sequential: what a user layer (or a layer whose forward the user overro
     const freed = hidden.filter((t) => t.isDisposed);
     assert.ok(freed.length >= 3, `${backend}: ${freed.length} freed`);
     assert.ok(remember.seen!.gradFn!.inputs[0]!.isDisposed, `${backend}: the pre-activation is freed`);
+  }
+});
+
+test("nn.Sequential with every library layer trains the same without tidy as with it", () => {
+  const run = (backend: string, scoped: boolean): number[] => {
+    const previous = T.currentBackendName();
+    T.setBackend(backend);
+    const g = new T.Random(11);
+    const model = new nn.Sequential(
+      new nn.Embedding(10, 4, { generator: g }),
+      new nn.FlattenConsecutive(2),
+      new nn.Flatten(),
+      new nn.Linear(8, 16, { generator: g }),
+      new nn.BatchNorm1d(16),
+      new nn.ReLU(),
+      new nn.Dropout(0.2, new T.Random(12)),
+      new nn.Linear(16, 16, { generator: g }),
+      new nn.LayerNorm(16),
+      new nn.GELU(),
+      new nn.Sequential(new nn.Linear(16, 16, { generator: g }), new nn.Tanh()),
+      new nn.Linear(16, 3, { generator: g }),
+    );
+    const ids = T.randint(0, 10, [6, 2], { generator: g, dtype: "int32" });
+    const targets = T.randint(0, 3, [6], { generator: g, dtype: "int32" });
+    T.setBackend(previous);
+    const optimizer = new AdamW(model.parameters(), { lr: 0.05 });
+    const losses: number[] = [];
+    const step = () => {
+      const loss = T.crossEntropy(model.forward(ids), targets);
+      optimizer.zeroGrad();
+      loss.backward();
+      optimizer.step();
+      losses.push(loss.item());
+    };
+    for (let i = 0; i < 5; i++) scoped ? T.tidy(step) : step();
+    model.eval();
+    const evaluated = T.noGrad(() => model.forward(ids));
+    return [...losses, ...evaluated.dataSync()];
+  };
+  for (const backend of testBackends("synchronous")) {
+    assert.deepEqual(run(backend, false), run(backend, true), backend);
   }
 });
 
