@@ -1,9 +1,10 @@
 /**
  * bench/memory-auto: the README's nn/optim loop written as in PyTorch (model.forward, crossEntropy,
- * zeroGrad, backward, step, an accuracy from argmax) with no tidy, for 100,000 steps: resident
- * memory at 1k, 10k and 100k steps, and the time per step with and without tidy (docs/MEMORY.md).
+ * zeroGrad, backward, step, an accuracy from argmax) with no tidy, for 100,000 steps: memory (RSS,
+ * JS heap, array buffers, wasm memory, live tensors) at 1k, 10k, 30k and 100k steps, and the time
+ * per step with and without tidy (docs/MEMORY.md).
  * The model is the issue's 2-32-32-2 MLP on 256 points, trained with AdamW.
- * Usage: hero bench memory-auto [--backend js|wasm] [-- --steps 100000 --timed 4000 --blocks 8]
+ * Usage: hero bench memory-auto [--backend js|wasm] [-- --steps 100000 --timed 4000 --blocks 40]
  */
 import * as nn from "../src/nn/index.js";
 import { AdamW } from "../src/optim/index.js";
@@ -14,7 +15,7 @@ const { values } = benchArgs({
   steps: { type: "string", default: "100000" },
   // Steps timed each way, in alternating blocks so both see the same machine load.
   timed: { type: "string", default: "4000" },
-  blocks: { type: "string", default: "8" },
+  blocks: { type: "string", default: "40" },
   warmup: { type: "string", default: "2000" },
   // The nursery size that triggers a spill (setSpillThreshold), default the library's.
   "spill-mb": { type: "string" },
@@ -54,35 +55,60 @@ function setup() {
 }
 
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+/** The wasm backend's WebAssembly.Memory (it grows, never shrinks), or "-" on js. */
+const wasmMemory = (): string => {
+  const heap = (T.getBackend(backend) as { heapStats?: () => { memoryBytes: number } }).heapStats;
+  return heap ? mb(heap.call(T.getBackend(backend)).memoryBytes) : "-";
+};
 
-// Time per step, with and without tidy, alternating blocks of the same loop.
+// Time per step, with and without tidy, alternating blocks of the same loop. On a loaded machine
+// the wall time of a block swings with the load; this process's CPU time swings less, and the
+// median of the pairs' ratios ignores the blocks a burst of load fell on.
 const step = setup();
 for (let i = 0; i < warmup; i++) i % 2 === 0 ? step() : T.tidy(step);
 const ms = { tidy: 0, auto: 0 };
+const cpu = { tidy: 0, auto: 0 };
+const ratios: number[] = [];
 const blockSteps = Math.max(1, Math.round(timed / blocks));
 for (let b = 0; b < blocks; b++) {
+  const pair = { tidy: 0, auto: 0 };
   for (const mode of b % 2 === 0 ? (["tidy", "auto"] as const) : (["auto", "tidy"] as const)) {
     const started = performance.now();
+    const cpuStarted = process.cpuUsage();
     for (let i = 0; i < blockSteps; i++) mode === "tidy" ? T.tidy(step) : step();
-    ms[mode] += performance.now() - started;
+    const used = process.cpuUsage(cpuStarted);
+    pair[mode] = performance.now() - started;
+    ms[mode] += pair[mode];
+    cpu[mode] += (used.user + used.system) / 1000;
   }
+  ratios.push(pair.auto / pair.tidy);
 }
-const perStep = { tidy: ms.tidy / (blockSteps * blocks), auto: ms.auto / (blockSteps * blocks) };
-console.log(`${backend}: ms per step over ${blockSteps * blocks} steps each, alternating ${blocks} blocks`);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const n = blockSteps * blocks;
+console.log(`${backend}: ms per step over ${n} steps each, alternating ${blocks} blocks`);
 printTable([
-  ["loop", "ms/step", "vs tidy"],
-  ["with tidy", perStep.tidy.toFixed(4), "1.00"],
-  ["without tidy (automatic)", perStep.auto.toFixed(4), (perStep.auto / perStep.tidy).toFixed(2)],
+  ["loop", "ms/step", "CPU ms/step", "vs tidy", "CPU vs tidy", "median of block ratios"],
+  ["with tidy", (ms.tidy / n).toFixed(4), (cpu.tidy / n).toFixed(4), "1.00", "1.00", "1.00"],
+  [
+    "without tidy (automatic)",
+    (ms.auto / n).toFixed(4),
+    (cpu.auto / n).toFixed(4),
+    (ms.auto / ms.tidy).toFixed(2),
+    (cpu.auto / cpu.tidy).toFixed(2),
+    median(ratios).toFixed(2),
+  ],
 ]);
 
 // Memory over a long run without tidy, in a fresh model.
 const fresh = setup();
-const checkpoints = new Set([1_000, 10_000, 100_000, steps].filter((n) => n <= steps));
+const checkpoints = new Set([1_000, 10_000, 30_000, 100_000, steps].filter((n) => n <= steps));
 const rows: (string | number)[][] = [
   [
     "step",
     "RSS MB",
+    "JS heap MB",
     "JS array buffers MB",
+    "wasm memory MB",
     `${backend} live tensors`,
     `${backend} MB`,
     "of which nursery MB",
@@ -99,7 +125,9 @@ for (let i = 1; i <= steps; i++) {
     rows.push([
       i,
       mb(usage.rss),
+      mb(usage.heapUsed),
       mb(usage.arrayBuffers),
+      wasmMemory(),
       stats.buffers,
       mb(stats.bytes),
       mb(T.spillMemoryStats().nurseryBytes),

@@ -8,9 +8,11 @@ import {
   dropout,
   embedding,
   gelu,
+  graphPrivate,
   layerNorm,
   linear,
   ones,
+  outsideGraphPrivate,
   rand,
   randn,
   relu,
@@ -267,9 +269,22 @@ export class Sequential extends Layer {
     this.layers = layers;
   }
 
+  /**
+   * The intermediates between layers reach no user code: backward frees them with the graph
+   * (docs/MEMORY.md). A layer whose forward is not one of this file's runs as user code.
+   */
   forward(x: Tensor): Tensor {
-    for (const layer of this.layers) x = layer.forward(x);
-    return x;
+    return graphPrivate(() => {
+      for (const layer of this.layers) {
+        if (privateForwards.has(layer.forward)) x = layer.forward(x);
+        else {
+          const input = x;
+          input.storage.publish();
+          x = outsideGraphPrivate(() => layer.forward(input));
+        }
+      }
+      return x;
+    });
   }
 
   override namedChildren(): [string, Layer][] {
@@ -308,3 +323,23 @@ export class ModuleList<M extends Module = Module> extends Module {
     return this.items.map((m, i) => [String(i), m]);
   }
 }
+
+/**
+ * Forwards that keep no reference to what they compute: Sequential may own their intermediates.
+ * A subclass that overrides forward is not in it.
+ */
+const privateForwards = new Set<(x: Tensor) => Tensor>(
+  [
+    Linear,
+    Embedding,
+    BatchNorm1d,
+    LayerNorm,
+    Tanh,
+    ReLU,
+    GELU,
+    Dropout,
+    Flatten,
+    FlattenConsecutive,
+    Sequential,
+  ].map((layer) => layer.prototype.forward),
+);

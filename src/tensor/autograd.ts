@@ -3,7 +3,15 @@
  * it: the op's name, its inputs, and the backward rule (upstream gradient → one gradient per input,
  * written with other ops). `backward()` walks the nodes in reverse topological order.
  */
-import { activeScope, memoryCheckpoint, Scope, setActiveScope } from "./memory.js";
+import {
+  activePrivateStorages,
+  activeScope,
+  memoryCheckpoint,
+  PrivateStorages,
+  Scope,
+  setActivePrivateStorages,
+  setActiveScope,
+} from "./memory.js";
 import { add, addInPlace, assign, cast, clone, ones, zeros } from "./ops/index.js";
 import { sameShape, shapeString } from "./shape.js";
 import type { Tensor } from "./tensor.js";
@@ -26,6 +34,8 @@ export type BackwardFn = (g: Tensor) => readonly (Tensor | PartialGrad | null | 
 export class Node {
   /** Storage versions of inputs, saved tensors and output when recorded (see checkUnchanged). */
   private readonly versions: number[];
+  /** Intermediates of a library forward that only this node's graph holds (see graphPrivate). */
+  privateStorages: PrivateStorages | null = null;
 
   constructor(
     readonly op: string,
@@ -213,17 +223,65 @@ export function runBackward(root: Tensor, grad?: Tensor | null, options: Backwar
   // to their tensor's owner): a scope frees the rest when it returns.
   const scope = new Scope(activeScope());
   setActiveScope(scope);
+  const freedTape: PrivateStorages[] = [];
   try {
     grad ??= noGrad(() => ones(root.shape, { dtype: root.dtype, backend: root.backend }));
-    backwardInScope(root, grad, options);
+    backwardInScope(root, grad, options, freedTape);
   } finally {
     setActiveScope(scope.parent);
     for (const storage of [...scope.storages]) storage.free();
+    for (const owner of freedTape) owner.free();
   }
   memoryCheckpoint();
 }
 
-function backwardInScope(root: Tensor, grad: Tensor, options: BackwardOptions): void {
+/**
+ * Run a library forward (nn.Sequential's) whose intermediates no user code ever sees: storages it
+ * allocates outside scopes, but the result's, are owned by the result's tape and freed, without a
+ * copy, by the backward() that frees that tape (or at once when no tape was recorded). Code that
+ * hands a tensor to user code inside fn must `publish()` its storage first and run the user code
+ * in `outsideGraphPrivate`. Nested calls belong to the outermost one.
+ */
+export function graphPrivate(fn: () => Tensor): Tensor {
+  if (activePrivateStorages()) return fn();
+  const owner = new PrivateStorages();
+  setActivePrivateStorages(owner);
+  let out: Tensor;
+  try {
+    out = fn();
+  } catch (error) {
+    owner.publishAll();
+    throw error;
+  } finally {
+    setActivePrivateStorages(null);
+  }
+  out.storage.publish();
+  if (owner.storages.size === 0) return out;
+  const node = out.gradFn;
+  if (!node?.backwardFn) owner.free();
+  // A tape another graphPrivate already owns (a pass-through result): the nursery takes them.
+  else if (node.privateStorages) owner.publishAll();
+  else node.privateStorages = owner;
+  return out;
+}
+
+/** Run user code from inside graphPrivate: what it allocates is the user's. */
+export function outsideGraphPrivate<T>(fn: () => T): T {
+  const owner = activePrivateStorages();
+  setActivePrivateStorages(null);
+  try {
+    return fn();
+  } finally {
+    setActivePrivateStorages(owner);
+  }
+}
+
+function backwardInScope(
+  root: Tensor,
+  grad: Tensor,
+  options: BackwardOptions,
+  freedTape: PrivateStorages[],
+): void {
   const order = topologicalOrder(root);
   const grads = new Map<Tensor, Tensor | PartialGrad>([[root, grad]]);
   const owned: Owned = new WeakSet();
@@ -268,6 +326,8 @@ function backwardInScope(root: Tensor, grad: Tensor, options: BackwardOptions): 
       if (!options.retainGraph) {
         node.backwardFn = null;
         node.saved = [];
+        if (node.privateStorages) freedTape.push(node.privateStorages);
+        node.privateStorages = null;
       }
     }
   });

@@ -51,7 +51,15 @@ export {
   setBackend,
 } from "../backend/index.js";
 export { globalRandom, manualSeed, Random } from "../random/index.js";
-export { type BackwardOptions, enableGrad, isGradEnabled, Node, noGrad } from "./autograd.js";
+export {
+  type BackwardOptions,
+  enableGrad,
+  graphPrivate,
+  isGradEnabled,
+  Node,
+  noGrad,
+  outsideGraphPrivate,
+} from "./autograd.js";
 export { type GradcheckOptions, type GradcheckResult, gradcheck } from "./gradcheck.js";
 export { memoryCheckpoint, setSpillThreshold, spillTemporaries } from "./memory.js";
 export * from "./ops/index.js";

@@ -45,6 +45,38 @@ export function setActiveScope(scope: Scope | null): void {
   currentScope = scope;
 }
 
+/**
+ * Storages a library forward (nn.Sequential) allocated and handed to no user code: only the tape
+ * of its result references them, so backward frees them without a copy (PyTorch frees saved
+ * tensors after backward the same way). See graphPrivate in autograd.ts.
+ */
+export class PrivateStorages {
+  readonly storages = new Set<TensorStorage>();
+
+  /** Free them all: nothing but the freed tape could reach them. */
+  free(): void {
+    for (const storage of [...this.storages]) {
+      storage.freedWithTape = true;
+      storage.free();
+    }
+  }
+
+  /** Hand them back to the usual owners (the nursery): something outside may reach them. */
+  publishAll(): void {
+    for (const storage of [...this.storages]) storage.publish();
+  }
+}
+
+let currentPrivate: PrivateStorages | null = null;
+
+export function activePrivateStorages(): PrivateStorages | null {
+  return currentPrivate;
+}
+
+export function setActivePrivateStorages(owner: PrivateStorages | null): void {
+  currentPrivate = owner;
+}
+
 const debug = !!(globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
   ?.HERO_DEBUG;
 const MIB = 1024 * 1024;
@@ -145,6 +177,10 @@ export class TensorStorage {
   private inNursery = false;
   private watched = false;
   private kept = false;
+  /** Freed by backward() as a library forward's private intermediate (for the error message). */
+  freedWithTape = false;
+  /** Set while only a library forward's tape references it (PrivateStorages). */
+  private privateTo: PrivateStorages | null = null;
 
   constructor(
     readonly backend: Backend,
@@ -158,8 +194,18 @@ export class TensorStorage {
       this.scope = currentScope;
       currentScope.storages.add(this);
     } else {
+      if (currentPrivate) {
+        this.privateTo = currentPrivate;
+        currentPrivate.storages.add(this);
+      }
       this.release();
     }
+  }
+
+  /** Reachable by user code from now on: never freed as private. */
+  publish(): void {
+    this.privateTo?.storages.delete(this);
+    this.privateTo = null;
   }
 
   get bytes(): number {
@@ -246,6 +292,11 @@ export class TensorStorage {
   private restore(): Storage {
     const values = this.spilled;
     if (values === null) {
+      if (this.freedWithTape) {
+        throw new Error(
+          "this tensor was an intermediate of an nn.Sequential forward that only the autograd graph held, and backward() freed it with the graph; to inspect intermediates, call the layers one by one",
+        );
+      }
       throw new Error(
         "this tensor's storage was freed (by the end of a tidy() scope or dispose()); return the tensor from the tidy function, call keep(t) on it, or update long-lived tensors in place with assign()",
       );
@@ -282,6 +333,7 @@ export class TensorStorage {
     this.scope?.storages.delete(this);
     this.scope = scope;
     if (scope) {
+      this.publish();
       this.leaveNursery();
       scope.storages.add(this);
     } else this.release();
@@ -289,12 +341,14 @@ export class TensorStorage {
 
   /** Out of every scope and never spilled: only garbage collection or dispose frees it. */
   keep(): void {
+    this.publish();
     this.kept = true;
     this.moveTo(null);
     this.watch();
   }
 
   free(): void {
+    this.publish();
     this.spilled = null;
     if (this.handleOrNull === null) return;
     if (this.watched) registry.unregister(this);
