@@ -93,7 +93,18 @@ export class HeatmapView extends CardView<HeatmapFigure> {
     // Rows stay tall enough to point at and to label, however many columns share the width.
     const rowHeight = nRows * ROW_PX <= 640 ? Math.max(cell, ROW_PX) : cell;
     const text = this.figure.text === "auto" ? nCols <= 32 && cell >= 18 : (this.figure.text ?? false);
-    const fontSize = Math.min(11, rowHeight / 2.2, cell / 2.2);
+    // Numbers shrink together to fit their cells (a cut number would lie) and are left to the
+    // tooltip below 7 px; words (tokens) are cut to their cell with an ellipsis.
+    const cellText = (d: { i: number; j: number; v: number }) =>
+      this.figure.cellText?.[d.i]?.[d.j] ?? fmt(d.v);
+    const numeric = this.figure.cellText === undefined;
+    const longestText = Math.max(1, ...cells.map((c) => cellText(c).length));
+    const fontSize = Math.min(
+      11,
+      rowHeight / 2.2,
+      numeric ? (0.85 * cell) / (0.62 * longestText) : cell / 2.2,
+    );
+    const showText = (text || this.figure.cellText !== undefined) && (!numeric || fontSize >= 7);
     // Labels never overprint: every k-th row, and columns at a round step their labels fit in.
     const rowStep = Math.ceil((LINE_PX - 1) / rowHeight);
     const widest = Math.max(1, ...[...Array(nCols).keys()].map((j) => label(colLabels)(j).length));
@@ -133,12 +144,12 @@ export class HeatmapView extends CardView<HeatmapFigure> {
           title: (d: { i: number; j: number; v: number }) =>
             `${label(rowLabels)(d.i)} → ${label(colLabels)(d.j)}: ${d.v}`,
         }),
-        text || this.figure.cellText
+        showText
           ? Plot.text(cells, {
               x: "j",
               y: "i",
               text: (d: { i: number; j: number; v: number }) =>
-                fit(this.figure.cellText?.[d.i]?.[d.j] ?? fmt(d.v), cell / (0.62 * fontSize)),
+                fit(cellText(d), (0.9 * cell) / (0.62 * fontSize)),
               fill: (d: { v: number }) => (Math.abs(d.v) / max > 0.55 ? "white" : "#30343a"),
               fontSize,
             })
