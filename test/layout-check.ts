@@ -13,17 +13,18 @@ export function layoutProblems(options: LayoutOptions = {}): string[] {
   const problems: string[] = [];
   const root = document.documentElement;
   if (root.scrollWidth > root.clientWidth + 1) {
-    // Name the widest things, so the failure says what to fix.
+    // Name what sticks out (not clipped by a box of its own), so the failure says what to fix.
+    const clipped = (e: Element) => {
+      for (let p = e.parentElement; p; p = p.parentElement)
+        if (/auto|hidden|scroll|clip/.test(getComputedStyle(p).overflowX)) return true;
+      return false;
+    };
     const wide = [...document.querySelectorAll<HTMLElement>("#page *")]
-      .filter((e) => !e.closest(".katex-mathml")) // MathML for screen readers, clipped to nothing
-      .filter((e) => e.getBoundingClientRect().right > root.clientWidth + 1)
-      .filter(
-        (e) => !e.parentElement || e.parentElement.getBoundingClientRect().right <= root.clientWidth + 1,
-      )
+      .filter((e) => e.getBoundingClientRect().right > root.clientWidth + 1 && !clipped(e))
       .slice(0, 4)
       .map(
         (e) =>
-          `<${e.tagName.toLowerCase()} class="${e.className}"> to ${Math.round(e.getBoundingClientRect().right)}`,
+          `<${e.tagName.toLowerCase()} class="${e.getAttribute("class") ?? ""}"> to ${Math.round(e.getBoundingClientRect().right)}`,
       );
     problems.push(
       `the page scrolls sideways: ${root.scrollWidth} px of content in ${root.clientWidth} (${wide.join("; ")})`,
@@ -101,7 +102,7 @@ export function layoutProblems(options: LayoutOptions = {}): string[] {
       if (drawing.closest(".katex")) continue;
       const laid =
         drawing instanceof HTMLCanvasElement
-          ? Number(drawing.dataset.cssWidth ?? drawing.width)
+          ? Number.parseFloat(drawing.style.width) || drawing.width // a picture sized on purpose
           : drawing.width.baseVal.value || drawing.viewBox.baseVal?.width || 0;
       const drawn = drawing.getBoundingClientRect().width;
       // A diagram scaled to fit its place on purpose: its labels must stay readable (8 px).
@@ -169,5 +170,8 @@ export function layoutProblems(options: LayoutOptions = {}): string[] {
       }
     }
   }
-  return problems;
+  // The same problem of many elements (200 images of one figure) once, with its count.
+  const counts = new Map<string, number>();
+  for (const p of problems) counts.set(p, (counts.get(p) ?? 0) + 1);
+  return [...counts].map(([p, n]) => (n > 1 ? `${p} (× ${n})` : p));
 }
