@@ -53,6 +53,14 @@ async function runAll(page: Page): Promise<void> {
   assert.deepEqual(failed, [], "every experiment runs at its defaults");
 }
 
+/**
+ * Runs beyond the defaults whose figures broke before: lesson 1's loss at a learning rate that
+ * diverges (tens of millions, once printed "0,000,000" cut at the axis).
+ */
+const EXTRA_RUNS: Record<string, { experiment: string; param: string; value: string }[]> = {
+  "01-micrograd": [{ experiment: "moons", param: "learningRate", value: "10" }],
+};
+
 /** Two frames after a resize: the figures have laid themselves out again. */
 async function settle(page: Page): Promise<void> {
   await page.evaluate(
@@ -100,6 +108,25 @@ describe("the lab's layout at 1440, 800 and 390 px", { skip: noChromium, timeout
         await settle(page);
         for (const p of await page.evaluate(layoutProblems, {})) problems.push(`at ${width} px: ${p}`);
         await page.screenshot({ path: join(shots, `${entry.id}-${width}.png`), fullPage: true });
+      }
+      for (const { experiment, param, value } of EXTRA_RUNS[entry.id] ?? []) {
+        await page.setViewportSize({ width: WIDTHS[0]!, height: 900 });
+        const panel = page.locator(`.experiment[data-experiment="${experiment}"]`);
+        const runs = Number(await panel.getAttribute("data-run"));
+        const input = panel.locator(`input[name="${param}"]`);
+        await input.fill(value);
+        await input.dispatchEvent("change");
+        await page.waitForFunction(
+          ([sel, n]) => {
+            const e = document.querySelector<HTMLElement>(sel as string);
+            return Number(e?.dataset.run) > (n as number) && e?.dataset.state === "done";
+          },
+          [`.experiment[data-experiment="${experiment}"]`, runs] as const,
+          { timeout: 120_000 },
+        );
+        await settle(page);
+        for (const p of await page.evaluate(layoutProblems, {}))
+          problems.push(`at ${WIDTHS[0]} px with ${param} = ${value}: ${p}`);
       }
       await page.setViewportSize({ width: PHONE, height: 800 });
       await settle(page);
