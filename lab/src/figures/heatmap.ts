@@ -18,6 +18,7 @@ const LINE_PX = 12;
 /** The least height of a row that has room for its label. */
 const ROW_PX = 14;
 const MAX_ROW_PX = 56;
+const MAX_HEIGHT_PX = 640;
 
 /** The smallest of 1, 2, 5, 10, 20, 50, … at least `n`. */
 function roundStep(n: number): number {
@@ -92,8 +93,12 @@ export class HeatmapView extends CardView<HeatmapFigure> {
     const margin = { top: 30, left: Math.max(40, Math.min(170, 12 + 6.5 * longest)), right: 10, bottom: 10 };
     const cell = Math.max(4, (width - margin.left - margin.right) / Math.max(1, nCols));
     // Rows stay tall enough to point at and to label, however many columns share the width, and
-    // no taller than MAX_ROW_PX (a 2 × 4 matrix across a page would be a wall of colour).
-    const rowHeight = Math.min(MAX_ROW_PX, nRows * ROW_PX <= 640 ? Math.max(cell, ROW_PX) : cell);
+    // no taller than MAX_ROW_PX or a share of MAX_HEIGHT_PX (a few columns across a page would
+    // otherwise draw a wall of colour).
+    const rowHeight =
+      nRows * ROW_PX <= MAX_HEIGHT_PX
+        ? Math.max(ROW_PX, Math.min(cell, MAX_ROW_PX, MAX_HEIGHT_PX / nRows))
+        : cell;
     const text = this.figure.text === "auto" ? nCols <= 32 && cell >= 18 : (this.figure.text ?? false);
     // Numbers shrink together to fit their cells (a cut number would lie) and are left to the
     // tooltip below 7 px; words (tokens) are cut to their cell with an ellipsis.
