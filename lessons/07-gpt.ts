@@ -489,7 +489,7 @@ export const lesson: Lesson = {
         },
         {
           kind: "math",
-          tex: "a = \\operatorname{GELU}\\big(\\operatorname{LN}_2(x)\\, W_{fc} + b_{fc}\\big) \\in \\mathbb{R}^{4C}, \\qquad \\text{lens}_\\ell(x) = \\operatorname{softmax}\\big(\\operatorname{LN}_f(x_\\ell)\\, W_{te}^\\top\\big)",
+          tex: "a = \\operatorname{GELU}\\big(\\operatorname{LN}_2(x)\\, W_{fc}\\big) \\in \\mathbb{R}^{4C}, \\qquad \\text{lens}_\\ell(x) = \\operatorname{softmax}\\big(\\operatorname{LN}_f(x_\\ell)\\, W_{te}^\\top\\big)",
         },
         {
           kind: "text",

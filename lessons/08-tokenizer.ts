@@ -184,8 +184,37 @@ async function compareExperiment(params: Params, lab: LabContext): Promise<void>
           sequences: results.map((r) => ({ name: r.name, tokens: spans(r.encoding, r.ids) })),
         },
       ],
+      ids: true,
     },
   });
+  lab.onSelect(
+    "compare",
+    ([, seq, k]) => {
+      const r = results[seq ?? -1];
+      const id = r?.ids[k ?? -1];
+      if (!r || id === undefined) throw new RangeError(`no token ${k} in tokenization ${seq}`);
+      const bytes = [...r.encoding.tokenBytes(id)];
+      const text = JSON.stringify(utf8Decode(r.encoding.tokenBytes(id)));
+      return lab.emit({
+        type: "figure",
+        figure: {
+          kind: "detail",
+          id: "detail",
+          title: `${r.name}: token ${text}, id ${id}`,
+          wide: true,
+          of: { figure: "compare", target: [0, seq!, k!] },
+          values: [
+            { label: "id", value: id },
+            { label: "bytes", value: bytes.map((b) => b.toString(16).padStart(2, "0")).join(" ") },
+            { label: "token of the text", value: `${k! + 1} of ${r.ids.length}` },
+            { label: "in this text", value: `${r.ids.filter((t) => t === id).length} times` },
+          ],
+          code: { file: THIS, region: "compare", line: "const ids = encoding.encode(text" },
+        },
+      });
+    },
+    "Click a token to see its id and bytes.",
+  );
   for (const r of results) lab.emit({ type: "log", text: `${r.name}: ${r.ids.length} tokens` });
 }
 

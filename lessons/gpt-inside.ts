@@ -221,7 +221,7 @@ export async function lookInside(lab: LabContext, options: InsideOptions): Promi
     const mlp = [...model.transformer.h][layer]!.mlp;
     const fc = await mlp.c_fc.weight.data(); // [4C, C]: row n is what the neuron reads
     const proj = await mlp.c_proj.weight.data(); // [C, 4C]: column n is what it writes
-    const bias = mlp.c_fc.bias ? (await mlp.c_fc.bias.data())[n]! : 0;
+    const bias = mlp.c_fc.bias ? (await mlp.c_fc.bias.data())[n]! : undefined;
     const at = (a: Float32Array, t: number) => a[t * r.hidden + n]!;
     const pre = at(r.mlpPre[layer]!, last);
     const act = at(r.mlpAct[layer]!, last);
@@ -230,9 +230,9 @@ export async function lookInside(lab: LabContext, options: InsideOptions): Promi
       .map((id, t) => ({ text: decode(id), value: at(r.mlpAct[layer]!, t), t }))
       .sort((a, b) => b.value - a.value);
     const values: DetailFigure["values"] = [
-      { label: "pre-activation w·LN(x) + b", value: pre },
+      { label: bias === undefined ? "pre-activation w·LN(x)" : "pre-activation w·LN(x) + b", value: pre },
       { label: "activation GELU(pre)", value: act },
-      { label: "bias b", value: bias },
+      ...(bias === undefined ? [] : [{ label: "bias b", value: bias }]),
       {
         label: "d loss / d activation, summed over the prompt",
         value: grad ? ids.reduce((sum, _, t) => sum + at(grad, t), 0) : "not computed for a model this large",
@@ -269,7 +269,7 @@ export async function lookInside(lab: LabContext, options: InsideOptions): Promi
           label: "its activation on each token of the prompt, strongest first",
           tokens: strongest.map(({ text, value }) => ({ text, value })),
         },
-        tex: `a_{${n}} = \\operatorname{GELU}\\big(w_{${n}} \\cdot \\operatorname{LN}_2(x_t) + b_{${n}}\\big) = \\operatorname{GELU}(${pre.toFixed(3)}) = ${act.toFixed(3)}`,
+        tex: `a_{${n}} = \\operatorname{GELU}\\big(w_{${n}} \\cdot \\operatorname{LN}_2(x_t)${mlp.c_fc.bias ? ` + b_{${n}}` : ""}\\big) = \\operatorname{GELU}(${pre.toFixed(3)}) = ${act.toFixed(3)}`,
         code: { file: MODEL, symbol: "export class MLP", line: "const act = gelu(pre, this.approximate);" },
         caption: `A row of c_fc (${r.C} inputs from the residual stream) and a column of c_proj (${r.C} outputs back into it). Its numbers are for the last token, "${labels[last]}".`,
       },
@@ -369,6 +369,8 @@ interface DiagramNode {
  */
 export function blockDiagram(model: GPT, T: number): { figure: GraphFigure; nodes: DiagramNode[] } {
   const { nEmbd: C, nHead: nh, nLayer, vocabSize: V } = model.config;
+  // A model without biases (lesson 7's) shows none in its formulas; LayerNorm's β likewise.
+  const b = model.config.bias ? " + b" : "";
   const hs = C / nh;
   const shape = (...dims: (number | string)[]) => `[${dims.join(", ")}]`;
   const node = (
@@ -413,7 +415,7 @@ export function blockDiagram(model: GPT, T: number): { figure: GraphFigure; node
       "ln1",
       "ln_1(x)",
       shape(T, C),
-      "\\operatorname{LN}(x) = \\gamma \\frac{x - \\mu}{\\sqrt{\\sigma^2 + \\epsilon}} + \\beta",
+      `\\operatorname{LN}(x) = \\gamma \\frac{x - \\mu}{\\sqrt{\\sigma^2 + \\epsilon}}${model.config.bias ? " + \\beta" : ""}`,
       { ...block, line: "const a = this.attn.forward(this.ln_1.forward(x), cache);" },
       "Each token's vector normalised over its channels, before the attention reads it (pre-LN).",
     ),
@@ -421,7 +423,7 @@ export function blockDiagram(model: GPT, T: number): { figure: GraphFigure; node
       "qkv",
       "c_attn: q, k, v",
       shape(T, 3 * C),
-      "[q, k, v] = \\operatorname{LN}(x)\\, W_{attn} + b",
+      `[q, k, v] = \\operatorname{LN}(x)\\, W_{attn}${b}`,
       { ...attn, line: "const qkv = this.c_attn.forward(x);" },
       `One linear layer makes each token's query, key and value at once (${C} → ${3 * C}).`,
     ),
@@ -453,7 +455,7 @@ export function blockDiagram(model: GPT, T: number): { figure: GraphFigure; node
       "proj1",
       "c_proj(y)",
       shape(T, C),
-      "\\operatorname{Attn}(x) = y\\, W_{proj} + b",
+      `\\operatorname{Attn}(x) = y\\, W_{proj}${b}`,
       { ...attn, line: "this.c_proj.forward(y)" },
       "A linear layer mixes the heads' outputs before they are added to the residual stream.",
     ),
@@ -477,7 +479,7 @@ export function blockDiagram(model: GPT, T: number): { figure: GraphFigure; node
       "fc",
       `c_fc: ${4 * C} neurons`,
       shape(T, 4 * C),
-      "h = \\operatorname{LN}_2(x)\\, W_{fc} + b",
+      `h = \\operatorname{LN}_2(x)\\, W_{fc}${b}`,
       { ...mlp, line: "const pre = this.c_fc.forward(x);" },
       `The MLP's hidden layer: ${4 * C} neurons, each reading all ${C} channels of every token (click the MLP neurons figure below to look at one).`,
     ),
@@ -493,7 +495,7 @@ export function blockDiagram(model: GPT, T: number): { figure: GraphFigure; node
       "proj2",
       "c_proj(a)",
       shape(T, C),
-      "\\operatorname{MLP}(x) = a\\, W_{proj} + b",
+      `\\operatorname{MLP}(x) = a\\, W_{proj}${b}`,
       { ...mlp, line: "return this.dropout.forward(this.c_proj.forward(act));" },
       `Back from ${4 * C} to ${C} channels.`,
     ),

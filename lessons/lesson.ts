@@ -311,6 +311,8 @@ export interface TokensFigure {
   frames: TokensFrame[];
   /** The frame shown first (default: the last one). */
   start?: number;
+  /** Each sequence's token ids listed under its text, as tiktokenizer shows them. */
+  ids?: boolean;
 }
 
 /**

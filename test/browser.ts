@@ -23,9 +23,13 @@ export const SWIFTSHADER_WEBGPU = [
   "--use-angle=swiftshader",
 ];
 
-/** Chromium with `gpuArgs` (["--disable-gpu"], or SWIFTSHADER_WEBGPU); close() also removes its profile. */
+/**
+ * Chromium with `gpuArgs` (["--disable-gpu"], or SWIFTSHADER_WEBGPU); close() also removes its
+ * profile. `showScrollbars`: draw scrollbars as a desktop does (headless hides them by default).
+ */
 export async function launchChromium(
   gpuArgs: string[],
+  { showScrollbars = false }: { showScrollbars?: boolean } = {},
 ): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
   const userDataDir = mkdtempSync(join(tmpdir(), "herograd-chromium-"));
   const context = await chromium.launchPersistentContext(userDataDir, {
@@ -39,6 +43,7 @@ export async function launchChromium(
       "--disable-sync",
     ],
     viewport: { width: 1280, height: 900 },
+    ignoreDefaultArgs: showScrollbars ? ["--hide-scrollbars"] : [],
   });
   return {
     context,

@@ -402,3 +402,21 @@ test("a collecting context with a listener keeps no events (a long run stays in 
   keeping.emit({ type: "log", text: "kept" });
   assert.equal(keeping.events.length, 1);
 });
+
+test("lesson 8's comparison lists the ids, and a click on a token answers with its id and bytes", async () => {
+  const lesson = await lessons.find((l) => l.id === "08-tokenizer")!.load();
+  const experiment = lesson.sections.find((s) => s.experiment?.id === "compare")!.experiment!;
+  const context = collectingContext();
+  await experiment.run(parseParams(experiment.params, { text: "127 + 677 = 804" }), context);
+  const compare = figures(context.events).get("compare");
+  assert.ok(compare?.kind === "tokens" && compare.ids === true, "the ids are shown under the text");
+  const gpt4 = compare.frames[0]!.sequences[1]!;
+  assert.match(gpt4.name, /GPT-4/);
+  const [detail] = (await context.select("compare", [0, 1, 0])).filter((e) => e.type === "figure");
+  assert.ok(detail?.type === "figure" && detail.figure.kind === "detail");
+  const values = new Map(detail.figure.values.map((v) => [v.label, v.value]));
+  assert.equal(values.get("id"), gpt4.tokens[0]!.id);
+  assert.equal(values.get("bytes"), "31 32 37", 'GPT-4 cuts "127" whole: the bytes of "1", "2", "7"');
+  assert.deepEqual(detail.figure.of, { figure: "compare", target: [0, 1, 0] });
+  await assert.rejects(context.select("compare", [0, 1, 99]), /no token 99 in tokenization 1/);
+});

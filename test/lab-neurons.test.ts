@@ -153,13 +153,17 @@ test("lessons 7 and 9: the block's boxes, the logit lens, MLP neurons and heads"
   for (const f of ["block", "logit-lens", "mlp-neurons", "heads"]) assert.ok(inside.selectable.has(f), f);
   const block = inside.figures.get("block");
   assert.ok(block?.kind === "graph");
-  for (let k = 0; k < block.nodes!.length; k++) await inside.click("block", [k]);
+  // Lesson 7's model has no biases: the boxes' formulas show none (nor LayerNorm's β).
+  for (let k = 0; k < block.nodes!.length; k++)
+    assert.doesNotMatch((await inside.click("block", [k])).tex ?? "", /\+ b\b|\\beta/);
   assert.match(block.frames[0]!.dot, /\[9, 128\]/); // the MLP's hidden layer: T = 9 tokens × 4C = 128
   const neurons = inside.figures.get("mlp-neurons") as HeatmapFigure;
   const n = await inside.click("mlp-neurons", [1, 0]);
   near(value(n, "activation GELU"), neurons.values[1]![0]!, "the heatmap's cell");
   const x = value(n, "pre-activation");
   near(value(n, "activation GELU"), 0.5 * x * (1 + erf(x / Math.SQRT2)), "GELU(pre)", 1e-4);
+  assert.doesNotMatch(n.tex ?? "", /b_\{/, "nor the neuron's");
+  assert.ok(!n.values.some((v) => v.label.includes("bias")), "no bias row");
   assert.equal(n.tokens!.tokens.length, 9);
   const lens = inside.figures.get("logit-lens") as HeatmapFigure;
   assert.equal(lens.values.length, 1 + 2);
@@ -177,6 +181,7 @@ test("lessons 7 and 9: the block's boxes, the logit lens, MLP neurons and heads"
   });
   assert.ok(gpt2.selectable.has("mlp-neurons"));
   const m = await gpt2.click("mlp-neurons", [0, 0]);
+  assert.match(m.tex ?? "", /\+ b_\{\d+\}/, "GPT-2 has biases, and its formula shows them");
   assert.equal(typeof value(m, "d loss / d activation"), "number"); // a small model: its gradient too
   near(
     value(m, "activation GELU"),

@@ -12,7 +12,7 @@ import { homePage, notFoundPage } from "./home.js";
 import { highlight, renderMath, renderText } from "./markdown.js";
 import { ExperimentPanel } from "./panel.js";
 import { RunQueue } from "./queue.js";
-import { codeCell } from "./sources.js";
+import { codeCell, codeWhere } from "./sources.js";
 
 const nav = document.querySelector<HTMLElement>("#lessons")!;
 const page = document.querySelector<HTMLElement>("#page")!;
@@ -51,11 +51,7 @@ async function renderCell(cell: Cell): Promise<HTMLElement> {
     case "code": {
       const code = el("code", { class: "language-ts" });
       code.innerHTML = highlight(await codeCell(cell));
-      const where = cell.region
-        ? `#region ${cell.region}`
-        : cell.symbol
-          ? cell.symbol.replace(/\s*\{$/, "")
-          : "";
+      const where = codeWhere(cell);
       // A <details>: open unless the lesson folds it (secondary code stays one click away).
       const details = el(
         "details",

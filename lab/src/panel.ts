@@ -74,6 +74,16 @@ export class ExperimentPanel implements QueuedRun {
   private rerun: ReturnType<typeof setTimeout> | undefined;
   /** Figures of this run whose elements answer clicks, with the hint to show. */
   private selectable = new Map<string, string | undefined>();
+  /** Each figure's width when it was last drawn: a figure whose place changes is laid out again. */
+  private readonly widths = new Map<string, number>();
+  private readonly resized = new ResizeObserver((entries) => {
+    for (const entry of entries) {
+      const id = (entry.target as HTMLElement).dataset.figure;
+      if (id === undefined || this.views.get(id)?.element !== entry.target) continue;
+      const width = Math.round(entry.target.getBoundingClientRect().width);
+      if (width !== this.widths.get(id)) this.markDirty(id);
+    }
+  });
   /** Set between a Stop and the worker's answer: the run's last events are not drawn. */
   private stopping: ReturnType<typeof setTimeout> | undefined;
 
@@ -454,6 +464,7 @@ export class ExperimentPanel implements QueuedRun {
     clearTimeout(this.rerun);
     this.clearStopping();
     this.terminate();
+    this.resized.disconnect();
     cancelAnimationFrame(this.frame);
   }
 
@@ -524,6 +535,7 @@ export class ExperimentPanel implements QueuedRun {
       view = createView(figure);
       const old = this.stale.get(figure.id);
       if (old) {
+        this.resized.unobserve(old.element);
         old.element.replaceWith(view.element);
         this.stale.delete(figure.id);
       } else this.figures.append(view.element);
@@ -536,6 +548,7 @@ export class ExperimentPanel implements QueuedRun {
         };
       }
       this.views.set(figure.id, view);
+      this.resized.observe(view.element);
       this.makeSelectable(figure.id);
     }
     view.update(figure);
@@ -587,6 +600,7 @@ export class ExperimentPanel implements QueuedRun {
       if (!force && now - (this.lastDraw.get(id) ?? 0) < (view.minInterval ?? 0)) continue;
       this.dirty.delete(id);
       this.lastDraw.set(id, now);
+      this.widths.set(id, Math.round(view.element.getBoundingClientRect().width));
       await view.draw();
     }
     if (this.dirty.size > 0 && !this.frame)

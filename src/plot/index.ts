@@ -39,7 +39,44 @@ export interface Series {
   points: { x: number; y: number }[];
 }
 
-/** Line chart of one or more series (loss curves), each labelled at its end. */
+/** Plot's default font: 10 px, about 6 px a character of a label. */
+const CHAR_PX = 6;
+const LINE_PX = 12;
+
+/** Tick labels that stay short: 1.2M, not 1,200,000 (which no margin holds). */
+export function compactNumber(v: number): string {
+  return Math.abs(v) >= 1e4
+    ? new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 }).format(v)
+    : new Intl.NumberFormat("en-US", { maximumFractionDigits: 6, useGrouping: false }).format(v);
+}
+
+/**
+ * Label positions (pixels, top to bottom) at least their heights apart, as near to `want` as the
+ * range [top, bottom] allows: labels at the end of lines that end close together are stacked.
+ */
+export function dodge(want: number[], heights: number[], top: number, bottom: number): number[] {
+  const order = want.map((_, i) => i).sort((a, b) => want[a]! - want[b]!);
+  const at = want.slice();
+  let prev: number | undefined;
+  for (const i of order) {
+    const min = prev === undefined ? top + heights[i]! / 2 : at[prev]! + (heights[prev]! + heights[i]!) / 2;
+    at[i] = Math.max(at[i]!, min);
+    prev = i;
+  }
+  let next: number | undefined;
+  for (const i of order.slice().reverse()) {
+    const max =
+      next === undefined ? bottom - heights[i]! / 2 : at[next]! - (heights[next]! + heights[i]!) / 2;
+    at[i] = Math.min(at[i]!, max);
+    next = i;
+  }
+  return at;
+}
+
+/**
+ * Line chart of one or more series (loss curves), each labelled at its end: the labels are
+ * stacked so that none prints over another, and wrapped when the margin cannot hold them.
+ */
 export function lineChart(
   series: Series[],
   {
@@ -53,36 +90,90 @@ export function lineChart(
     logY?: boolean;
   } = {},
 ): Element {
+  const width = options.width ?? 640;
+  const height = options.height ?? 360;
   const rows = series.flatMap((s) => s.points.map((p) => ({ ...p, series: s.name })));
-  const labels =
-    series.length > 1
-      ? [
-          Plot.text(
-            rows,
-            Plot.selectLast({
-              x: "x",
-              y: "y",
-              z: "series",
-              text: "series",
-              fill: "series",
-              dx: 4,
-              textAnchor: "start",
-            }),
-          ),
-        ]
-      : [];
+  const ys = rows.map((r) => r.y).filter((y) => Number.isFinite(y) && (!logY || y > 0));
+  const xs = rows.map((r) => r.x).filter(Number.isFinite);
+  const margin = { top: 20, bottom: 36, left: 56, right: 20 };
+  // End labels: the margin holds the longest, wrapped to lines if it would take over a third.
+  const labelled = series.length > 1 ? series.filter((s) => s.points.length > 0) : [];
+  const longest = Math.max(0, ...labelled.map((s) => s.name.length));
+  const perLine = Math.max(6, Math.min(longest, Math.floor((width / 3 - 10) / CHAR_PX)));
+  if (labelled.length > 0) margin.right = 10 + perLine * CHAR_PX;
+  const yScale = Plot.scale({
+    y: {
+      type: logY ? "log" : "linear",
+      domain: ys.length > 0 ? [Math.min(...ys), Math.max(...ys)] : [0, 1],
+      range: [height - margin.bottom, margin.top],
+      nice: true,
+    },
+  });
+  const labels: Plot.Markish[] = [];
+  if (labelled.length > 0) {
+    const ends = labelled.map((s) => s.points.at(-1)!);
+    const lines = labelled.map((s) => wrapWords(s.name, perLine).length);
+    const at = dodge(
+      ends.map((p) => yScale.apply(p.y) as number),
+      lines.map((n) => n * LINE_PX + 2),
+      margin.top,
+      height - margin.bottom + 10,
+    );
+    const placed = labelled.map((s, i) => ({
+      x: ends[i]!.x,
+      y: yScale.invert!(at[i]!) as number,
+      text: wrapWords(s.name, perLine).join("\n"),
+      series: s.name,
+    }));
+    labels.push(
+      Plot.text(placed, {
+        x: "x",
+        y: "y",
+        text: "text",
+        fill: "series",
+        dx: 5,
+        textAnchor: "start",
+        lineAnchor: "middle",
+        clip: false,
+      }),
+    );
+  }
+  // Whole-numbered x (layers, epochs) over a short span: a tick on each whole number, none between.
+  const whole = xs.length > 0 && xs.every(Number.isInteger);
+  const span = whole ? Math.max(...xs) - Math.min(...xs) : 0;
+  const xTicks =
+    whole && span <= 12 ? Array.from({ length: span + 1 }, (_, i) => Math.min(...xs) + i) : undefined;
   return Plot.plot({
     document: options.document,
-    width: options.width ?? 640,
-    height: options.height ?? 360,
-    marginLeft: 56,
-    marginRight: series.length > 1 ? 80 : 20,
+    width,
+    height,
+    marginTop: margin.top,
+    marginBottom: margin.bottom,
+    marginLeft: margin.left,
+    marginRight: margin.right,
     grid: true,
-    x: { label: xLabel },
-    y: { label: yLabel, type: logY ? "log" : "linear" },
+    x: { label: xLabel, tickFormat: compactNumber, ...(xTicks ? { ticks: xTicks } : {}) },
+    y: {
+      label: yLabel,
+      type: logY ? "log" : "linear",
+      domain: yScale.domain,
+      tickFormat: logY ? undefined : compactNumber,
+    },
     color: { type: "categorical", domain: series.map((s) => s.name) },
     marks: [Plot.line(rows, { x: "x", y: "y", stroke: "series", strokeWidth: 1.5 }), ...labels],
   }) as unknown as Element;
+}
+
+/** Words wrapped to lines of at most `width` characters (a longer word keeps its own line). */
+export function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  for (const word of text.split(/\s+/)) {
+    const last = lines.at(-1);
+    if (last !== undefined && last.length + 1 + word.length <= width)
+      lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(word);
+  }
+  return lines;
 }
 
 export interface DecisionBoundaryOptions extends FigureOptions {

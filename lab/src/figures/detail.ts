@@ -8,7 +8,7 @@ import type { DetailFigure } from "../../../lessons/lesson.js";
 import { findLine } from "../../../lessons/source.js";
 import { imageRGBA } from "../../../src/plot/pixels.js";
 import { highlight } from "../markdown.js";
-import { codeCell } from "../sources.js";
+import { codeCell, codeWhere } from "../sources.js";
 import { activationColor, weightColor } from "./color.js";
 import { CardView, el } from "./view.js";
 
@@ -78,7 +78,7 @@ export class DetailView extends CardView<DetailFigure> {
       row.innerHTML = `${highlight(line)}\n`;
       return row;
     });
-    const where = code.region ? `#region ${code.region}` : (code.symbol ?? "").replace(/\s*\{$/, "");
+    const where = codeWhere(code);
     target.replaceChildren(
       el(
         "div",
@@ -100,7 +100,11 @@ function vectorView(vector: NonNullable<DetailFigure["vectors"]>[number]): HTMLE
     "data-vector": label,
     "data-length": String(values.length),
   });
-  box.append(el("div", { class: "detail-vector-label" }, `${label} (${values.length})`));
+  // The length once, whether or not the lesson's label already says it.
+  const count = `(${values.length})`;
+  box.append(
+    el("div", { class: "detail-vector-label" }, label.endsWith(count) ? label : `${label} ${count}`),
+  );
   if (image) {
     const canvas = el("canvas", { class: "image" });
     canvas.width = image.width;

@@ -12,6 +12,15 @@ let vizPromise: Promise<Viz> | undefined;
 /** The fill of the node whose backward step runs (lessons/01-micrograd.ts highlights it so). */
 const AT = "#ffd27f";
 
+/** The least height in pixels of a label of a graph scaled to fit. */
+const READABLE_PX = 9;
+
+/** The height of the graph's smallest label as drawn now. */
+function labelHeight(svg: SVGSVGElement): number {
+  const heights = [...svg.querySelectorAll("text")].map((t) => t.getBoundingClientRect().height);
+  return Math.min(Number.POSITIVE_INFINITY, ...heights.filter((h) => h > 0));
+}
+
 /** Graphviz is large: load it the first time a graph is drawn. */
 export function viz(): Promise<Viz> {
   vizPromise ??= import("@viz-js/viz").then((m) => m.instance());
@@ -136,6 +145,16 @@ export class GraphView implements FigureView {
     void this.draw();
   }
 
+  /** Fitted, unless its labels would be too small to read (or the learner chose). */
+  private chooseSize(): void {
+    const svg = this.body.querySelector("svg");
+    if (this.userSized || !svg) return;
+    this.element.classList.remove("full-size");
+    const wide = labelHeight(svg) < READABLE_PX;
+    this.element.classList.toggle("full-size", wide);
+    this.fit.textContent = wide ? "fit" : "full size";
+  }
+
   private stop(): void {
     if (this.playing) clearInterval(this.playing);
     this.playing = undefined;
@@ -152,7 +171,10 @@ export class GraphView implements FigureView {
     this.position.textContent = this.index === 0 ? "forward pass" : `backward step ${this.index} of ${last}`;
     this.element.dataset.frame = String(this.index);
     this.element.dataset.frames = String(frames.length);
-    if (this.index === this.shown && this.figure === this.shownFigure) return;
+    if (this.index === this.shown && this.figure === this.shownFigure) {
+      this.chooseSize(); // its place may have changed
+      return;
+    }
     const frame = frames[this.index];
     if (!frame) return;
     const svg = (await viz()).renderSVGElement(frame.dot);
@@ -160,14 +182,12 @@ export class GraphView implements FigureView {
     this.shownFigure = this.figure;
     this.body.replaceChildren(svg);
     this.wireNodes();
-    // A graph too wide to read when fitted is shown at full size, scrolled to where backprop is.
-    if (!this.userSized) {
-      const wide = svg.width.baseVal.value * 0.3 > (this.body.clientWidth || Number.POSITIVE_INFINITY);
-      this.element.classList.toggle("full-size", wide);
-      this.fit.textContent = wide ? "fit" : "full size";
-    }
     // Full size is Graphviz's points at a comfortable reading size (11 pt labels ≈ 10 px).
     svg.style.setProperty("--full-width", `${Math.round(svg.width.baseVal.value * 0.7)}px`);
+    // Either way the drawing is scaled on purpose; a graph whose labels would shrink below
+    // READABLE_PX to fit is shown at full size, scrolled to where backprop is.
+    svg.dataset.fit = "scaled";
+    this.chooseSize();
     const at = svg.querySelector(`polygon[fill="${AT}"]`);
     if (at && this.element.classList.contains("full-size")) {
       const box = at.getBoundingClientRect();

@@ -1,7 +1,7 @@
 /** Distributions, one line per series (activations or gradients per layer), with Observable Plot. */
 import * as Plot from "@observablehq/plot";
 import type { HistogramFigure } from "../../../lessons/lesson.js";
-import { CardView } from "./view.js";
+import { CardView, el } from "./view.js";
 
 export class HistogramView extends CardView<HistogramFigure> {
   readonly minInterval = 150;
@@ -18,7 +18,7 @@ export class HistogramView extends CardView<HistogramFigure> {
       grid: true,
       x: { label: xLabel ?? null },
       y: { label: "count" },
-      color: { legend: series.length > 1, domain: series.map((s) => s.name) },
+      color: { domain: series.map((s) => s.name) },
       marks: [
         Plot.lineY(
           rows,
@@ -31,6 +31,26 @@ export class HistogramView extends CardView<HistogramFigure> {
       ],
     }) as unknown as Element;
     this.element.dataset.series = String(series.length);
-    this.body.replaceChildren(plot);
+    // The legend sits right above the curves, one swatch per series, wrapping rather than
+    // printing names over each other.
+    const scale = (plot as unknown as { scale(name: "color"): { domain: string[]; range: string[] } }).scale(
+      "color",
+    );
+    const legend =
+      series.length > 1
+        ? el(
+            "div",
+            { class: "legend" },
+            ...scale.domain.map((name, i) =>
+              el(
+                "span",
+                { class: "legend-item" },
+                el("i", { class: "bar", style: `background:${scale.range[i % scale.range.length]}` }),
+                name,
+              ),
+            ),
+          )
+        : "";
+    this.body.replaceChildren(legend, plot);
   }
 }

@@ -128,6 +128,7 @@ export class TokensView implements FigureView {
       { class: "token-sequence", "data-name": name, "data-tokens": String(tokens.length) },
       multiple || name ? el("div", { class: "token-count" }, `${name} — ${tokens.length} tokens`) : "",
       el("div", { class: "token-text" }, ...chips),
+      this.figure.ids ? el("div", { class: "token-ids" }, tokens.map((t) => t.id).join(", ")) : "",
     );
   }
 
