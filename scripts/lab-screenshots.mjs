@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The README's screenshots of the lab's figures: lessons 2, 3, 6 and 7, each page opened at 1440
 // and at 800 px wide, its experiments run to their end at their defaults, then one experiment's
-// panel saved as docs/lab-<lesson>-<width>.png (large ones were then reduced to a 256-colour palette).
+// panel saved as docs/lab-<lesson>-<width>.png (then reduced with `pngquant --quality 60-95`).
 // Prints what dist/test/layout-check.js finds on each page (nothing, when the figures are right).
 // Usage: npm run build && node scripts/lab-screenshots.mjs   (Chromium at /usr/bin/chromium or HERO_CHROMIUM)
 import { join } from "node:path";
