@@ -29,6 +29,7 @@ const LECTURE: Record<string, string> = {
   "05-backprop-ninja/manual-training": "train 2.0705, val 2.1099 (200k steps)",
   "06-wavenet/wavenet": "train 1.7690, val 1.9937 (200k steps)",
   "07-gpt/gpt": "val 1.88 (nanoGPT CPU, 2000 iters)",
+  "09-gpt2/init": "loss at init ≈ ln 50,257 = 10.82; one batch overfit to near 0 in 50 steps (124M)",
   "09-gpt2/train": "build-nanogpt's GPT-2 124M: val 3.2924 on FineWeb-edu (10B tokens)",
   "09-gpt2/gpt2": "val 3.2924 (GPT-2 124M, FineWeb-edu)",
   "10-pong/train": "pg-pong: above random after days of CPU",

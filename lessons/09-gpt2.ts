@@ -7,9 +7,10 @@
 import { choicesFromText, renderExample } from "../src/data/hellaswag.js";
 import { gptFromHF, type HFGPT2Config } from "../src/io/gpt2.js";
 import { loadSafetensorsBytes } from "../src/io/safetensors.js";
-import type { GPT } from "../src/models/gpt.js";
+import { GPT } from "../src/models/gpt.js";
+import { AdamW, clipGradNormTensor } from "../src/optim/index.js";
 import { Random } from "../src/random/index.js";
-import type { Tensor } from "../src/tensor/index.js";
+import { type Tensor, tensor, tidy } from "../src/tensor/index.js";
 import { getEncoding } from "../src/tokenizer/index.js";
 import { GPTTrainer, presetConfig, type TrainConfig } from "../src/train/gpt.js";
 import { evaluateHellaSwag } from "../src/train/hellaswag.js";
@@ -145,6 +146,161 @@ async function generateText(model: GPT, prompt: string, maxNewTokens: number, se
   return { ids: out, prompt: ids.length, text: encoding ? encoding.decode(out) : out.join(" ") };
 }
 // #endregion
+
+/** The small GPT-2 of this page (the training run's default size): 2 layers, 4 heads, 64 channels. */
+const SMALL = { nLayer: 2, nHead: 4, nEmbd: 64 };
+
+/** A loss read back with await (the only way on webgpu), then freed. */
+async function readLoss(loss: Tensor): Promise<number> {
+  const value = (await loss.data())[0]!;
+  loss.dispose();
+  return value;
+}
+
+async function initAndOverfitExperiment(params: Params, lab: LabContext): Promise<void> {
+  const B = param.number(params, "batchSize");
+  const T = param.number(params, "blockSize");
+  const steps = param.number(params, "steps");
+  const seed = param.number(params, "seed");
+  const encoding = await getEncoding("gpt2");
+  // #region batch
+  // The first B·T + 1 tokens of Shakespeare; y is x shifted by one token.
+  const text = await loadDatasetText("tinyshakespeare");
+  const buf = encoding.encodeOrdinary(text.slice(0, 8 * (B * T + 1))).slice(0, B * T + 1);
+  const x = tensor([...buf.slice(0, B * T)], { dtype: "int32" }).reshape([B, T]);
+  const y = tensor([...buf.slice(1)], { dtype: "int32" }).reshape([B, T]);
+  const model = new GPT(
+    { ...SMALL, blockSize: T, vocabSize: PADDED_VOCAB, dropout: 0, bias: true, gelu: "tanh" },
+    { generator: new Random(seed) },
+  );
+  // #endregion
+  const show = (id: number) => ({ id, text: tokenText(encoding, id) });
+  lab.emit({
+    type: "figure",
+    figure: {
+      kind: "tokens",
+      id: "batch",
+      title: `The batch: the first ${B} × ${T} tokens of Shakespeare`,
+      wide: true,
+      frames: [
+        {
+          caption: `x, row by row (${B} rows of ${T} GPT-2 tokens); the targets y are the same tokens shifted by one: each position learns the token after it.`,
+          sequences: Array.from({ length: B }, (_, row) => ({
+            name: `row ${row + 1}`,
+            tokens: [...buf.slice(row * T, (row + 1) * T)].map(show),
+          })),
+        },
+      ],
+    },
+  });
+
+  // At initialization every token is about equally likely: the loss is near ln 50,257.
+  const initial = await readLoss(tidy(() => model.forward(x, { targets: y }).loss!.detach()));
+  const prompt = "Hello, I'm a language model,";
+  const gibberish = await model.generateAsync(encoding.encode(prompt), 16, {
+    topK: 50,
+    generator: new Random(seed),
+    vocabLimit: GPT2_VOCAB,
+  });
+  const untrained = [...(await gibberish.data())];
+  gibberish.dispose();
+  const stats = (step: number, loss: number) =>
+    lab.emit({
+      type: "figure",
+      figure: {
+        kind: "stats",
+        id: "stats",
+        title: "The loss: at initialization, then on the one batch",
+        items: [
+          { label: "loss at initialization", value: initial.toFixed(4) },
+          { label: "uniform guess ln 50,257", value: Math.log(GPT2_VOCAB).toFixed(4) },
+          { label: "step", value: `${step} / ${steps}` },
+          { label: "loss on the batch", value: loss.toFixed(4) },
+          {
+            label: "parameters",
+            value: `${model.numParameters().toLocaleString("en")} (${SMALL.nLayer} layers × ${SMALL.nHead} heads × ${SMALL.nEmbd})`,
+          },
+        ],
+      },
+    });
+  stats(0, initial);
+  lab.emit({
+    type: "figure",
+    figure: {
+      kind: "tokens",
+      id: "untrained",
+      title: "The untrained model continues the lecture's prompt",
+      wide: true,
+      frames: [
+        {
+          caption: `Random weights: 16 tokens sampled (top-k 50) after "${prompt}" are gibberish from all over the vocabulary.`,
+          sequences: [{ name: "untrained", tokens: untrained.map(show) }],
+        },
+      ],
+    },
+  });
+  lab.emit({ type: "log", text: `untrained: ${encoding.decode(untrained)}` });
+  lab.emit({
+    type: "figure",
+    figure: {
+      kind: "line",
+      id: "overfit",
+      title: "Overfitting the one batch: loss by step",
+      xLabel: "step",
+      yLabel: "loss",
+      series: ["loss"],
+    },
+  });
+  await lab.tick();
+
+  // #region overfit
+  // The lecture's first loop: the same batch at every step. The betas and the clipping at 1.0 are
+  // its recipe's (the next section): this small model needs a rate 20 times the lecture's 3e-4.
+  const optimizer = new AdamW(model.parameters(), { lr: param.number(params, "lr"), betas: [0.9, 0.95] });
+  let loss = initial;
+  for (let i = 0; i < steps; i++) {
+    const step = tidy(() => {
+      const out = model.forward(x, { targets: y }).loss!;
+      out.backward();
+      return out.detach();
+    });
+    clipGradNormTensor(model.parameters(), 1.0)?.dispose();
+    tidy(() => optimizer.step());
+    optimizer.zeroGrad();
+    loss = await readLoss(step);
+    lab.emit({ type: "points", figure: "overfit", series: "loss", points: [{ x: i, y: loss }] });
+    stats(i + 1, loss);
+    await lab.tick();
+  }
+  // #endregion
+
+  // Memorized: from the first 4 tokens of row 1 the model recites the rest of it, token by token.
+  const start = [...buf.slice(0, 4)];
+  const recited = await model.generateAsync(start, T - 4, { temperature: 0, vocabLimit: GPT2_VOCAB });
+  const ids = [...(await recited.data())];
+  recited.dispose();
+  const same = ids.slice(4).filter((id, i) => id === buf[4 + i]).length;
+  lab.emit({
+    type: "figure",
+    figure: {
+      kind: "tokens",
+      id: "recited",
+      title: "After overfitting: row 1 recited from its first 4 tokens",
+      wide: true,
+      frames: [
+        {
+          caption: `Greedy decoding: ${same} of the ${T - 4} tokens after the prompt are the batch's own. A loss near 0 on one batch means memorized, not learned: the real training loop below draws a new batch at every step.`,
+          sequences: [
+            { name: "recited", tokens: ids.map(show) },
+            { name: "batch", tokens: [...buf.slice(0, T)].map(show) },
+          ],
+        },
+      ],
+    },
+  });
+  x.dispose();
+  y.dispose();
+}
 
 /** Shakespeare in GPT-2's tokens (90% train, 10% val), and the val text for the multiple-choice set. */
 let shakespeareTokens: Promise<{ train: Uint16Array; val: Uint16Array; valText: string }> | undefined;
@@ -515,9 +671,43 @@ export const lesson: Lesson = {
   number: 9,
   title: "GPT-2",
   summary:
-    "GPT-2's architecture, tokenizer and training recipe on Shakespeare in a minute; then OpenAI's GPT-2 weights: load or download them, generate, look inside.",
+    "An untrained GPT-2's loss at initialization and one batch overfit; GPT-2's architecture, tokenizer and training recipe on Shakespeare in a minute; then OpenAI's GPT-2 weights: load or download them, generate, look inside.",
   lecture: { title: "Let's reproduce GPT-2 (124M)", url: "https://www.youtube.com/watch?v=l8pRSuU81PU" },
   sections: [
+    {
+      id: "init",
+      title: "An untrained GPT-2: the loss at initialization, then one batch overfit",
+      cells: [
+        {
+          kind: "text",
+          text: "The lecture begins with GPT-2's tokenizer and a GPT-2 with random weights, and checks two things before any real training. First the loss at initialization: a model that has learned nothing should spread its bets evenly over GPT-2's 50,257 tokens, so its cross-entropy should be about $-\\ln(1/50{,}257) = \\ln 50{,}257 \\approx 10.82$, and what it writes is gibberish from all over the vocabulary. Then it trains on one batch only, again and again: if the model and its backward pass are right, it memorizes that batch and the loss falls to near zero.",
+        },
+        {
+          kind: "math",
+          tex: "\\mathcal{L}_0 = -\\ln \\tfrac{1}{50{,}257} = \\ln 50{,}257 \\approx 10.82",
+        },
+        { kind: "code", file: THIS, region: "batch" },
+        { kind: "code", file: THIS, region: "overfit" },
+        {
+          kind: "text",
+          text: "The model is this page's small GPT-2 (2 layers, 4 heads, 64 channels, GPT-2's vocabulary padded to 50,304), the batch the first $4 \\times 32$ tokens of Tiny Shakespeare, as in the lecture. The lecture's GPT-2 (124M) goes from 10.9 to near 0 in 50 steps at a learning rate of $3 \\cdot 10^{-4}$; this small model needs a rate 20 times larger ($6 \\cdot 10^{-3}$), and the gradient's norm clipped at 1.0 (part of the recipe of the next section) to stay stable at it.",
+        },
+      ],
+      experiment: {
+        id: "init",
+        title: "Loss at initialization, then overfit one batch",
+        streaming: true,
+        webgpu: true,
+        params: {
+          steps: { kind: "int", label: "steps", default: 50, min: 1, max: 1000 },
+          lr: { kind: "number", label: "learning rate", default: 6e-3, min: 1e-5, max: 0.1 },
+          batchSize: { kind: "int", label: "batch rows B", default: 4, min: 1, max: 16 },
+          blockSize: { kind: "int", label: "tokens a row T", default: 32, min: 8, max: 128 },
+          seed: { kind: "int", label: "seed", default: 1337 },
+        },
+        run: initAndOverfitExperiment,
+      },
+    },
     {
       id: "train",
       title: "Training a GPT-2 the lecture's way, small",
@@ -528,7 +718,7 @@ export const lesson: Lesson = {
         },
         {
           kind: "text",
-          text: "An untrained model spreads its bets over the whole vocabulary: loss $\\ln 50{,}257 \\approx 10.82$. Within a few dozen steps it learns which tokens Shakespeare uses at all (the loss falls to about 6.5, and samples are made of his words), then which follow which. The recipe: AdamW with $\\beta = (0.9, 0.95)$ and weight decay 0.1 on the matrices only (not on biases and LayerNorm gains), the gradient's norm clipped to 1.0, a linear warmup then cosine decay of the learning rate, and gradients accumulated over micro-batches to make a bigger batch than memory allows.",
+          text: "The real loop draws a new batch at every step. From $\\ln 50{,}257 \\approx 10.82$, within a few dozen steps it learns which tokens Shakespeare uses at all (the loss falls to about 6.5, and samples are made of his words), then which follow which. The recipe: AdamW with $\\beta = (0.9, 0.95)$ and weight decay 0.1 on the matrices only (not on biases and LayerNorm gains), the gradient's norm clipped to 1.0, a linear warmup then cosine decay of the learning rate, and gradients accumulated over micro-batches to make a bigger batch than memory allows.",
         },
         {
           kind: "math",

@@ -115,6 +115,7 @@ async function trainExperiment(params: Params, lab: LabContext): Promise<void> {
     batchSize: param.number(params, "batchSize"),
     learningRate: param.number(params, "learningRate"),
     gamma: param.number(params, "gamma"),
+    eps: param.number(params, "eps"),
     seed,
     env,
   });
@@ -330,7 +331,7 @@ class Figures {
           pixels: W1.subarray(j * INPUT_SIZE, (j + 1) * INPUT_SIZE),
         })),
         caption:
-          "Blue: a pixel that excites the unit when it lights up in x; red: one that inhibits it. Training draws strokes where the ball and the paddles pass.",
+          "Blue: a pixel that excites the unit when it lights up in x; red: one that inhibits it. Strokes where the ball and the paddles pass come slowly at pg-pong's ε = 1e-5, within 250 episodes at ε = 1e-2 (see above).",
       },
     });
   }
@@ -503,7 +504,7 @@ export const lesson: Lesson = {
         },
         {
           kind: "text",
-          text: "Watch the game, the reward climb above the random policy's, and the first layer's weights — each hidden unit's 6,400 weights drawn as an 80 × 80 image — gather, on the noise they start from, short strokes where the ball and the paddles pass. Click a hidden unit to see its weights, its value on the current frame and its gradient. The game here is made quick to learn (first to 3 points, paddles and ball twice the Atari's size, every serve to the agent, an opponent at half a pixel a frame) and the learning rate is 30× pg-pong's, so within two minutes the running reward climbs clearly above the random policy's and the first strokes appear in W1 (seed 1: +0.7 after 500 episodes). The full 3,000 episodes take several minutes more (or `hero lesson run 10 train` in a terminal) and end near a running reward of +0.15, 2.45 above the random policy: the agent wins more points than it loses. The real thing takes pg-pong.py days of CPU.",
+          text: "Watch the game, the reward climb above the random policy's, and the first layer's weights — each hidden unit's 6,400 weights drawn as an 80 × 80 image. Click a hidden unit to see its weights, its value on the current frame and its gradient. The game here is made quick to learn (first to 3 points, paddles and ball twice the Atari's size, every serve to the agent, an opponent at half a pixel a frame) and the learning rate is 30× pg-pong's, so within two minutes the running reward climbs clearly above the random policy's (seed 1: +0.7 after 500 episodes). W1 is slower to show what it learned: at the defaults its images still look like noise after two minutes. RMSprop divides each weight's step by that weight's own running gradient size, so a pixel the ball crossed once takes as big a step as one the paddle crosses at every frame, whichever way that one episode pushed it — and sooner or later the ball crosses every pixel (after 250 episodes each unit has had a gradient at 96% of its pixels). Set ε to 1e-2 and those small gradients are no longer blown up: after 250 episodes the images show strokes down the two paddles' columns and blobs where the ball passes between them (faint at this size: click a unit to see its weights drawn larger); the reward climbs more slowly (seed 1: +0.17 after 500 episodes). The full 3,000 episodes at the defaults take several minutes more (or `hero lesson run 10 train` in a terminal) and end near a running reward of +0.15, 2.45 above the random policy: the agent wins more points than it loses. The real thing takes pg-pong.py days of CPU.",
         },
         { kind: "code", file: THIS, region: "train", caption: "The experiment", collapsed: true },
         {
@@ -529,6 +530,14 @@ export const lesson: Lesson = {
           },
           batchSize: { kind: "int", label: "episodes per update", default: 10, min: 1, max: 100 },
           gamma: { kind: "number", label: "discount γ", default: 0.99, min: 0, max: 1, step: 0.01 },
+          eps: {
+            kind: "number",
+            label: "RMSprop ε (pg-pong: 1e-5)",
+            default: 1e-5,
+            min: 1e-8,
+            max: 1,
+            help: "added to each weight's running gradient size before dividing by it; 1e-2 damps the pixels the ball crossed once: W1 shows strokes sooner, the reward climbs slower",
+          },
           hidden: { kind: "int", label: "hidden units", default: 200, min: 1, max: 1000 },
           seed: { kind: "int", label: "seed", default: 1 },
           ...gameParams,

@@ -104,12 +104,20 @@ async function checkClick(
 
 /** Stop every running experiment of the page but `keep`, so the one under test has the cores. */
 async function stopOthers(page: Page, keep: string): Promise<void> {
-  await page.evaluate((id) => {
-    for (const e of document.querySelectorAll<HTMLElement>(".experiment")) {
-      if (e.dataset.experiment === id) continue;
-      e.querySelector<HTMLButtonElement>('button[data-action="stop"]:enabled')?.click();
-    }
-  }, keep);
+  // Until `keep` has its turn: stopping the running one starts the next in the page's queue,
+  // whose Stop is enabled only once it runs.
+  await page.waitForFunction(
+    (id) => {
+      let kept: HTMLElement | undefined;
+      for (const e of document.querySelectorAll<HTMLElement>(".experiment")) {
+        if (e.dataset.experiment === id) kept = e;
+        else e.querySelector<HTMLButtonElement>('button[data-action="stop"]:enabled')?.click();
+      }
+      return ["running", "paused", "done", "error"].includes(kept?.dataset.state ?? "");
+    },
+    keep,
+    { polling: 100 },
+  );
 }
 
 /** Type the parameters into the panel and wait until that run is done. */

@@ -57,14 +57,23 @@ function watchErrors(page: Page): string[] {
 
 /** Stop every experiment of the page but `keep`, so the one under test has the cores. */
 async function stopOthers(page: Page, keep: string): Promise<void> {
-  await page.evaluate((id) => {
-    for (const e of document.querySelectorAll<HTMLElement>(".experiment")) {
-      if (e.dataset.experiment === id) continue;
-      e.querySelector<HTMLButtonElement>('button[data-action="stop"]:enabled')?.click();
-    }
-  }, keep);
+  // Until `keep` has its turn: stopping the running one starts the next in the page's queue,
+  // whose Stop is enabled only once it runs.
+  await page.waitForFunction(
+    (id) => {
+      let kept: HTMLElement | undefined;
+      for (const e of document.querySelectorAll<HTMLElement>(".experiment")) {
+        if (e.dataset.experiment === id) kept = e;
+        else e.querySelector<HTMLButtonElement>('button[data-action="stop"]:enabled')?.click();
+      }
+      return ["running", "paused", "done", "error"].includes(kept?.dataset.state ?? "");
+    },
+    keep,
+    { polling: 100 },
+  );
 }
 
+const INIT = '.experiment[data-experiment="init"]';
 const TRAIN = '.experiment[data-experiment="train"]';
 const GPT2 = '.experiment[data-experiment="gpt2"]';
 
@@ -89,6 +98,38 @@ describe("lesson 9 in Chromium", { skip: noChromium, timeout: 600_000 }, () => {
     await closeBrowser?.();
     await lab?.close();
     await new Promise((resolve) => hf?.server.close(resolve));
+  });
+
+  test("the page opens as the lecture does: the loss at init near ln 50,257, then one batch overfit", async () => {
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${lab.url}#/09-gpt2`);
+    // The first experiment of the page computes first, by itself, at its defaults.
+    await page.waitForSelector(`${INIT}[data-state="done"]`, { timeout: 300_000 });
+    await stopOthers(page, "init");
+    const stats = Object.fromEntries(
+      await page.$$eval(`${INIT} .figure[data-figure="stats"] dt`, (dts) =>
+        dts.map((dt) => [dt.textContent, dt.nextElementSibling?.textContent]),
+      ),
+    );
+    assert.ok(
+      Math.abs(Number(stats["loss at initialization"]) - Math.log(50257)) < 0.3,
+      stats["loss at initialization"],
+    );
+    assert.equal(stats.step, "50 / 50");
+    assert.ok(Number(stats["loss on the batch"]) < 0.1, `loss on the batch ${stats["loss on the batch"]}`);
+    assert.equal(
+      Number(await page.locator(`${INIT} .figure[data-figure="overfit"]`).getAttribute("data-points")),
+      50,
+    );
+    const [recited, batch] = await page
+      .locator(`${INIT} .figure[data-figure="recited"] .token-sequence .token-text`)
+      .evaluateAll((rows) => rows.map((r) => r.textContent));
+    assert.ok(recited && recited === batch, `recited "${recited}", the batch "${batch}"`);
+    assert.ok((await page.locator(`${INIT} .figure[data-figure="untrained"] .token`).count()) > 16);
+    await page.screenshot({ path: join(shots, "09-gpt2-init-1440.png"), fullPage: false });
+    assert.deepEqual(errors, []);
+    await page.close();
   });
 
   test("with no file chosen, the page trains a small GPT-2 on Shakespeare and samples words", async () => {

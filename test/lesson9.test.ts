@@ -108,6 +108,44 @@ test("lesson 9 trains a small GPT-2 on Shakespeare: the loss falls, the samples 
   assert.ok(detail.figure.values.length > 3);
 });
 
+test("lesson 9 opens as the lecture does: the loss at init is near ln 50,257, then one batch is overfit and recited", {
+  timeout: 120_000,
+}, async () => {
+  const events = await run("init", {});
+  const byId = figures(events);
+  const stats = byId.get("stats");
+  assert.ok(stats?.kind === "stats");
+  const value = (label: string) => stats.items.find((i) => i.label === label)?.value ?? "";
+  // Untrained: every token about equally likely, so the loss is close to ln 50,257 = 10.82.
+  const initial = Number(value("loss at initialization"));
+  assert.ok(Math.abs(initial - Math.log(50257)) < 0.3, `loss at init ${initial}`);
+  assert.equal(value("step"), "50 / 50");
+  // The same batch 50 times: memorized, the loss near zero (0.047 when this was written).
+  const loss = points(events, "overfit", "loss");
+  assert.equal(loss.length, 50);
+  assert.ok(loss.at(-1)!.y < 0.1, `loss on the batch after 50 steps ${loss.at(-1)!.y}`);
+  assert.ok(loss[0]!.y > loss.at(-1)!.y);
+  // The untrained model writes tokens from anywhere in GPT-2's vocabulary, never a padded id.
+  const untrained = byId.get("untrained");
+  assert.ok(untrained?.kind === "tokens");
+  const sampled = untrained.frames[0]!.sequences[0]!.tokens;
+  const encoding = await getEncoding("gpt2");
+  const prompt = encoding.encode("Hello, I'm a language model,");
+  assert.deepEqual(
+    sampled.slice(0, prompt.length).map((t) => t.id),
+    prompt,
+  );
+  assert.equal(sampled.length, prompt.length + 16);
+  assert.ok(sampled.every((t) => t.id < 50257));
+  // Overfit: greedy decoding from the batch's first 4 tokens recites the rest of its first row.
+  const recited = byId.get("recited");
+  assert.ok(recited?.kind === "tokens");
+  const [said, batch] = recited.frames[0]!.sequences.map((s) => s.tokens.map((t) => t.id));
+  assert.deepEqual(said, batch);
+  const shakespeare = readFileSync(join(dataDir, "tinyshakespeare.txt"), "utf8");
+  assert.ok(shakespeare.startsWith(encoding.decode(batch!)), "the batch is the text's first tokens");
+});
+
 test("a `hero gpt export` model (vocabulary padded to 50,304) is GPT-2: its text decoded, no padded id sampled", {
   timeout: 60_000,
 }, async () => {

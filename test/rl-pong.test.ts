@@ -191,6 +191,22 @@ test("RMSprop: v ← αv + (1−α)g², p −= lr·g/(√v + ε), as torch.optim
   });
 });
 
+test("the trainer's RMSprop ε is pg-pong's 1e-5 unless set; a larger one takes smaller steps on small gradients", () => {
+  const config = { hidden: 4, batchSize: 1, learningRate: 1e-2, seed: 3, env: QUICK_PONG };
+  const pg = new PongTrainer(config);
+  const damped = new PongTrainer({ ...config, eps: 1 });
+  assert.equal(pg.optimizer.paramGroups[0]!.hyper.eps, 1e-5);
+  assert.equal(damped.optimizer.paramGroups[0]!.hyper.eps, 1);
+  const moved = (t: PongTrainer) => {
+    const before = Float32Array.from(t.model.W1.dataSync());
+    while (t.episode < 1) t.step();
+    const after = Float32Array.from(t.model.W1.dataSync());
+    return before.reduce((sum, w, i) => sum + Math.abs(after[i]! - w), 0);
+  };
+  // The same game and gradient (same seed, same weights): only the step sizes differ.
+  assert.ok(moved(damped) < moved(pg) / 5);
+});
+
 test("a checkpoint between batches resumes the same run: same weights, same running reward", () => {
   const config = { hidden: 8, batchSize: 2, learningRate: 1e-3, seed: 9, env: QUICK_PONG };
   const straight = new PongTrainer(config);

@@ -49,7 +49,7 @@ const ABOUT: Record<string, { line: string; runs: string; time: string }> = {
   },
   "09-gpt2": {
     line: "GPT-2: the architecture, the training recipe, and OpenAI's 124M weights.",
-    runs: "a GPT-2-architecture model trained here on Shakespeare; GPT-2 124M from a file or a download kept in the browser",
+    runs: "an untrained GPT-2's loss, one batch overfit, a small GPT-2 trained on Shakespeare; GPT-2 124M from a file or a download",
     time: "about a minute",
   },
   "10-pong": {

@@ -21,6 +21,11 @@ export interface ReinforceConfig {
   gamma: number;
   /** RMSprop's decay of the squared gradients' average (pg-pong: decay_rate = 0.99). */
   decayRate: number;
+  /**
+   * Added to RMSprop's √(mean g²) (pg-pong: 1e-5). A larger one damps the steps of weights whose
+   * gradients are small, such as the pixels the ball crossed only once (default 1e-5).
+   */
+  eps?: number;
   /** Seeds the initial weights, the actions' sampling and the environment. */
   seed: number;
   env: PongOptions;
@@ -32,6 +37,7 @@ export const PG_PONG: Omit<ReinforceConfig, "env"> = {
   learningRate: 1e-4,
   gamma: 0.99,
   decayRate: 0.99,
+  eps: 1e-5,
   seed: 0,
 };
 
@@ -97,10 +103,10 @@ export class PongTrainer {
 
   constructor(config: Partial<ReinforceConfig> = {}) {
     this.config = { ...PG_PONG, env: {}, ...config };
-    const { hidden, learningRate, decayRate, seed } = this.config;
+    const { hidden, learningRate, decayRate, eps = 1e-5, seed } = this.config;
     this.model = new PolicyNetwork(hidden, { generator: new Random(seed) });
     // pg-pong adds 1e-5 to √cache: RMSprop's eps; it climbs the reward, we descend its negative.
-    this.optimizer = new RMSprop(this.model.parameters(), { lr: learningRate, alpha: decayRate, eps: 1e-5 });
+    this.optimizer = new RMSprop(this.model.parameters(), { lr: learningRate, alpha: decayRate, eps });
     this.rng = new Random(seed + 1);
     this.env = this.newEnv();
     this.observation = this.env.reset();
