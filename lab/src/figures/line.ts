@@ -7,6 +7,7 @@ export class LineView implements FigureView {
   readonly element: HTMLElement;
   readonly minInterval = 50;
   private readonly body: HTMLElement;
+  private readonly heading: HTMLElement;
   private figure: LineFigure;
   private readonly series = new Map<string, { x: number; y: number }[]>();
 
@@ -14,6 +15,7 @@ export class LineView implements FigureView {
     const card = figureCard("line", figure.title);
     this.element = card.element;
     this.body = card.body;
+    this.heading = card.heading;
     this.figure = figure;
     for (const name of figure.series) this.series.set(name, []);
   }
@@ -31,6 +33,7 @@ export class LineView implements FigureView {
   }
 
   draw(): void {
+    this.heading.textContent = this.figure.title;
     const series = [...this.series].map(([name, points]) => ({ name, points }));
     const count = series.reduce((n, s) => n + s.points.length, 0);
     this.element.dataset.points = String(count);

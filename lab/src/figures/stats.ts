@@ -5,12 +5,14 @@ import { el, type FigureView, figureCard } from "./view.js";
 export class StatsView implements FigureView {
   readonly element: HTMLElement;
   private readonly body: HTMLElement;
+  private readonly heading: HTMLElement;
   private figure: StatsFigure;
 
   constructor(figure: StatsFigure) {
     const card = figureCard("stats", figure.title);
     this.element = card.element;
     this.body = card.body;
+    this.heading = card.heading;
     this.figure = figure;
   }
 
@@ -19,6 +21,8 @@ export class StatsView implements FigureView {
   }
 
   draw(): void {
+    // The title names the moment ("After 120 steps") and changes as the run goes.
+    this.heading.textContent = this.figure.title;
     this.body.replaceChildren(
       el(
         "dl",
