@@ -12,7 +12,6 @@ import {
   layerNorm,
   linear,
   ones,
-  outsideGraphPrivate,
   rand,
   randn,
   relu,
@@ -270,19 +269,18 @@ export class Sequential extends Layer {
   }
 
   /**
-   * The intermediates between layers reach no user code: backward frees them with the graph
-   * (docs/MEMORY.md). A layer whose forward is not one of this file's runs as user code.
+   * When every layer is one of this file's, the intermediates between layers reach no user code:
+   * backward frees them with the graph (docs/MEMORY.md). With any user layer anywhere inside, the
+   * loop is a plain one: user code may keep an intermediate, or a tape through it, or pass
+   * values that are not tensors, and the collector frees what it drops.
    */
   forward(x: Tensor): Tensor {
+    if (!onlyPrivateForwards(this)) {
+      for (const layer of this.layers) x = layer.forward(x);
+      return x;
+    }
     return graphPrivate(() => {
-      for (const layer of this.layers) {
-        if (privateForwards.has(layer.forward)) x = layer.forward(x);
-        else {
-          const input = x;
-          input.storage.publish();
-          x = outsideGraphPrivate(() => layer.forward(input));
-        }
-      }
+      for (const layer of this.layers) x = layer.forward(x);
       return x;
     });
   }
@@ -343,3 +341,8 @@ const privateForwards = new Set<(x: Tensor) => Tensor>(
     Sequential,
   ].map((layer) => layer.prototype.forward),
 );
+
+function onlyPrivateForwards(layer: Layer): boolean {
+  if (!privateForwards.has(layer.forward)) return false;
+  return !(layer instanceof Sequential) || layer.layers.every(onlyPrivateForwards);
+}
