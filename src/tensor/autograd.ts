@@ -230,7 +230,7 @@ export function runBackward(root: Tensor, grad?: Tensor | null, options: Backwar
   } finally {
     setActiveScope(scope.parent);
     for (const storage of [...scope.storages]) storage.free();
-    for (const owner of freedTape) owner.free();
+    for (const owner of freedTape) owner.free("backward");
   }
   memoryCheckpoint();
 }
@@ -258,7 +258,7 @@ export function graphPrivate(fn: () => Tensor): Tensor {
   out.storage.publish();
   if (owner.storages.size === 0) return out;
   const node = out.gradFn;
-  if (!node?.backwardFn) owner.free();
+  if (!node?.backwardFn) owner.free("forward");
   // A tape another graphPrivate already owns (a pass-through result): the nursery takes them.
   else if (node.privateStorages) owner.publishAll();
   else node.privateStorages = owner;

@@ -53,10 +53,10 @@ export function setActiveScope(scope: Scope | null): void {
 export class PrivateStorages {
   readonly storages = new Set<TensorStorage>();
 
-  /** Free them all: nothing but the freed tape could reach them. */
-  free(): void {
+  /** Free them all: nothing but the freed tape (or, with no tape, nothing at all) could reach them. */
+  free(by: "backward" | "forward"): void {
     for (const storage of [...this.storages]) {
-      storage.freedWithTape = true;
+      storage.freedBy = by;
       storage.free();
     }
   }
@@ -178,7 +178,8 @@ export class TensorStorage {
   private watched = false;
   private kept = false;
   /** Freed by backward() as a library forward's private intermediate (for the error message). */
-  freedWithTape = false;
+  /** Set when the graph rule freed it: by the backward that freed the tape, or by a forward with no tape. */
+  freedBy: "backward" | "forward" | null = null;
   /** Set while only a library forward's tape references it (PrivateStorages). */
   private privateTo: PrivateStorages | null = null;
 
@@ -292,9 +293,13 @@ export class TensorStorage {
   private restore(): Storage {
     const values = this.spilled;
     if (values === null) {
-      if (this.freedWithTape) {
+      if (this.freedBy !== null) {
+        const freed =
+          this.freedBy === "backward"
+            ? "only the autograd graph held, and backward() freed it with the graph"
+            : "recorded no graph (noGrad, or nothing required grad), so the forward freed it as it returned";
         throw new Error(
-          "this tensor was an intermediate of an nn.Sequential forward that only the autograd graph held, and backward() freed it with the graph; to inspect intermediates, call the layers one by one",
+          `this tensor was an intermediate of an nn.Sequential forward that ${freed}; to inspect intermediates, call the layers one by one`,
         );
       }
       throw new Error(
