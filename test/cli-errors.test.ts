@@ -116,6 +116,22 @@ test("hero lesson list | head -1 ends quietly", () => {
   assert.equal(r.stderr, "");
 });
 
+test("an unknown command or option is one error line, with commander's suggestion on it", () => {
+  for (const [args, pattern] of [
+    [["gpt", "sampel"], /^error: unknown command 'sampel' \(Did you mean sample\?\)$/],
+    [
+      ["gpt", "sample", "--checkpoint", "x", "--tokns", "3"],
+      /^error: unknown option '--tokns' \(Did you mean --tokens\?\)$/,
+    ],
+    [["tokenizer", "encod"], /^error: unknown command 'encod' \(Did you mean encode\?\)$/],
+  ] as const) {
+    const r = h.hero([...args]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /\n$/);
+    assert.match(r.stderr.slice(0, -1), pattern);
+  }
+});
+
 /** The option `flag` of the command at `path` (e.g. "gpt sample"), as the CLI registers it. */
 function option(path: string, flag: string): Option {
   let command: Command = createProgram();
