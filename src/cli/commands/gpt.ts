@@ -21,7 +21,7 @@ import { DATASET_DIRS, loadTrainedGPT, prepareDataset, trainGPT } from "../../tr
 import { runGPT2Selftest } from "../../train/gpt-selftest.js";
 import { evaluateHellaSwag } from "../../train/hellaswag.js";
 import { checkFiniteWeights } from "../finite.js";
-import { Interrupted, stoppable } from "../lifecycle.js";
+import { Interrupted, stopNote, stoppable } from "../lifecycle.js";
 import {
   checkRange,
   nonNegativeIntOption,
@@ -235,9 +235,12 @@ export function registerGPT(program: Command, selftest: Command): void {
         console.log(`preset ${opts.preset}: ${JSON.stringify(config)}`);
         const progress = startProgress("train", config.maxIters);
         let lastLoss = Number.NaN;
-        // Ctrl-C ends the run after the current step, saved as the last checkpoint.
-        const result = await stoppable((stop) =>
-          trainGPT({
+        // Ctrl-C (or the reader of stdout leaving) ends the run after the current step, saved as the
+        // last checkpoint.
+        let stopped: { requested: NodeJS.Signals | null } = { requested: null };
+        const result = await stoppable((stop) => {
+          stopped = stop;
+          return trainGPT({
             config,
             stop,
             outDir,
@@ -267,11 +270,12 @@ export function registerGPT(program: Command, selftest: Command): void {
                 );
               else if (e.type === "sample") console.log(`--- sample at step ${e.iter} ---\n${e.text}\n---`);
             },
-          }),
-        ).finally(() => progress.stop());
+          });
+        }).finally(() => progress.stop());
         if (result.stopped) {
-          console.log(`stopped at iteration ${result.iter}; continue with --resume`);
-          throw new Interrupted();
+          const signal = stopped.requested ?? "SIGINT";
+          console.error(stopNote(signal, `iteration ${result.iter}`, "continue with --resume"));
+          throw new Interrupted(signal);
         }
         console.log(
           `done: ${result.iter} iterations, ${result.msPerIter.toFixed(1)} ms/iter, ${result.wallSeconds.toFixed(1)} s; ` +
