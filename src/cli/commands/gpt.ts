@@ -76,6 +76,25 @@ function checkSettings(config: TrainConfig, settings: readonly string[]): void {
   }
 }
 
+/**
+ * The prompt's token ids, or an error naming --prompt: an empty prompt, a character the vocabulary
+ * lacks, a token outside the model's vocabulary.
+ */
+function promptIds(text: string, encode: (text: string) => ArrayLike<number>, vocabSize: number): number[] {
+  const shown = JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+  let ids: number[];
+  try {
+    ids = Array.from(encode(text));
+  } catch (error) {
+    throw new Error(`--prompt ${shown}: ${(error as Error).message}`);
+  }
+  if (ids.length === 0) throw new Error("--prompt is empty: give at least one character to start from");
+  const bad = ids.find((id) => id >= vocabSize);
+  if (bad !== undefined)
+    throw new Error(`--prompt ${shown}: token id ${bad} is outside the model's vocabulary of ${vocabSize}`);
+  return ids;
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -321,7 +340,7 @@ export function registerGPT(program: Command, selftest: Command): void {
         );
         await checkFiniteWeights(model.namedParameters(), weightsFile);
         const generator = new Random(opts.seed);
-        const prompt = codec.encode(opts.prompt);
+        const prompt = promptIds(opts.prompt, (text) => codec.encode(text), model.config.vocabSize);
         for (let s = 0; s < opts.numSamples; s++) {
           const out = await model.generateAsync(prompt, opts.tokens, {
             temperature: opts.temperature,
@@ -472,11 +491,7 @@ export function registerGPT(program: Command, selftest: Command): void {
           opts.weights,
         );
         const enc = await getEncoding("gpt2");
-        const prompt = enc.encode(opts.prompt);
-        const vocab = model.config.vocabSize;
-        const bad = prompt.find((id) => id >= vocab);
-        if (bad !== undefined)
-          throw new Error(`prompt token id ${bad} is outside the model's vocabulary of ${vocab}`);
+        const prompt = promptIds(opts.prompt, (text) => enc.encode(text), model.config.vocabSize);
         const generator = new Random(opts.seed);
         for (let s = 0; s < opts.numSamples; s++) {
           const out = model.generate(prompt, opts.tokens, {
