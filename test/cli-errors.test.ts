@@ -218,6 +218,20 @@ test("errors about a file name the file", () => {
   mkdirSync(join(folder, "model.safetensors"), { recursive: true });
   writeFileSync(join(folder, "config.json"), readFileSync(fixture("gpt2_tiny/config.json")));
   oneLineError(h.hero(["gpt2", "generate", "--weights", folder]), /model\.safetensors.*(folder|directory)/);
+  // A config.json holding null, or broken JSON whose quoted text spans lines (the 10,000-case fuzz
+  // found a TypeError and a two-line error): one line naming the file.
+  const hf = join(h.work, "hf-config");
+  mkdirSync(hf);
+  writeFileSync(join(hf, "model.safetensors"), readFileSync(fixture("gpt2_tiny/model.safetensors")));
+  for (const [text, message] of [
+    ["null", /config\.json: expected an object of GPT-2 settings, got null/],
+    ['{"n_layer": 2,\n "n_embd": u}', /config\.json: not valid JSON \(Unexpected token 'u'/],
+  ] as const) {
+    writeFileSync(join(hf, "config.json"), text);
+    const r = h.hero(["gpt2", "generate", "--weights", hf]);
+    oneLineError(r, message);
+    assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
+  }
 });
 
 /** Put an Inf into the first tensor of a checkpoint's weights; returns the tensor's name. */
