@@ -253,6 +253,18 @@ test("Inf weights in a checkpoint: the error names the file and the tensor", () 
     h.hero(["gpt", "sample", "--checkpoint", gpt, "--tokens", "5"]),
     new RegExp(`model\\.safetensors: tensor "${gptName.replace(/\./g, "\\.")}" holds a non-finite value`),
   );
+  // gpt2 generate --weights FOLDER names the file in it (found by the fuzz: it named the folder).
+  const hf = join(h.work, "inf-gpt2");
+  mkdirSync(hf);
+  for (const f of ["config.json", "model.safetensors"])
+    writeFileSync(join(hf, f), readFileSync(fixture(`gpt2_tiny/${f}`)));
+  poison(join(hf, "model.safetensors"));
+  oneLineError(
+    h.hero(["gpt2", "generate", "--weights", hf, "--prompt", "!"]),
+    new RegExp(
+      `${join(hf, "model.safetensors").replace(/[./]/g, "\\$&")}: tensor ".*" holds a non-finite value`,
+    ),
+  );
   const out = join(h.work, "inf-run");
   assert.equal(h.hero(["makemore", "train", "--type", "bigram", "--steps", "2", "--out", out]).status, 0);
   const name = poison(join(out, checkpoints(out)[0]!, "model.safetensors"));

@@ -391,7 +391,14 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
       resumed.files.state,
     );
   }
-  checkTrainSizes(config);
+  try {
+    checkTrainSizes(config);
+  } catch (error) {
+    // The user's settings were checked as they were read: on resume, a size out of range came
+    // with the model's settings from state.json.
+    if (!resumed) throw error;
+    throw new CheckpointError(resumed.files.state, (error as Error).message);
+  }
   const data = openTrainingData(dataDir, config, vocabSize);
   if (!isSharded(data))
     for (const [split, tokens] of [

@@ -486,9 +486,13 @@ export function registerGPT(program: Command, selftest: Command): void {
         useBackend(opts.backend);
         const model = loadHFGPT2(opts.weights, opts.config);
         model.eval();
+        // Named by the file the values are in (--weights may be its folder).
+        const weightsFile = statSync(opts.weights).isDirectory()
+          ? join(opts.weights, "model.safetensors")
+          : opts.weights;
         await checkFiniteWeights(
           model.namedParameters().map(([key, p]) => [ourKeyToHF(key) ?? key, p]),
-          opts.weights,
+          weightsFile,
         );
         const enc = await getEncoding("gpt2");
         const prompt = promptIds(opts.prompt, (text) => enc.encode(text), model.config.vocabSize);
