@@ -4,12 +4,14 @@
  * - A larger young generation for commands that train: autograd graphs are many short-lived
  *   objects, and the default size makes the garbage collector copy each graph several times.
  * - Generation builds no graph (it decodes under noGrad) and frees every tensor a token makes, so
- *   its live JS heap is flat (7.7 MB after a full collection at every 2,000 tokens to 12,000 on the
- *   shakespeare-char model). But each token leaves ~200 KB of short-lived JS objects, and at that
- *   rate V8 keeps doubling the young generation (semi-spaces of 4, 8, then 16 MB by 50,000 tokens)
- *   and lets promoted garbage pile up in the old one: resident memory rose from 111 MB at 5,000
- *   tokens to 148 MB at 90,000 with no object leaked. The young generation is held at 4 MB, the
- *   size it reaches in the first thousand tokens: 102 MB at 5,000 and 101 MB at 10,000.
+ *   its live JS heap is flat (13.2 MB after a full collection at 1,000 tokens, 13.3 MB at 100,000
+ *   on the shakespeare-char model). What grew was V8's heap around it. Past the block size each
+ *   token is a forward over the whole window: several MB of short-lived JS objects. A young
+ *   generation left to grow doubles with the run (resident 109 MB at 1,000 tokens, 131 MB at
+ *   30,000); one smaller than a step's objects promotes them to the old generation as garbage (4 MB:
+ *   146 MB at 100,000 tokens, the peak before the first full collection). A fixed 16 MB young
+ *   generation holds a step's objects until they die, and the heap keeps one size from the first
+ *   token (`hero bench gpt-sample-memory`: 145 MB at 1,000 tokens, 140 MB at 100,000).
  */
 const GENERATING = [
   ["gpt", "sample"],
@@ -19,6 +21,6 @@ const GENERATING = [
 export function v8Flags(args: readonly string[]): string[] {
   const generating = GENERATING.some(([command, sub]) => args[0] === command && args[1] === sub);
   return generating
-    ? ["--max-semi-space-size=4", "--experimental-wasm-relaxed-simd"]
+    ? ["--min-semi-space-size=16", "--max-semi-space-size=16", "--experimental-wasm-relaxed-simd"]
     : ["--max-semi-space-size=64", "--experimental-wasm-relaxed-simd"];
 }
