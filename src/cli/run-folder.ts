@@ -187,7 +187,8 @@ export function claimOutputFolder(dir: string, options: ClaimOptions = {}): stri
   const full = resolve(dir);
   if (options.resume && options.overwrite)
     throw new Error("--resume and --overwrite contradict each other: continue the run, or move it aside");
-  if (existsSync(full) && !statSync(full).isDirectory())
+  // Not existsSync then statSync: another process's --overwrite may move the folder in between.
+  if (statSync(full, { throwIfNoEntry: false })?.isDirectory() === false)
     throw new Error(`--out ${dir} is a file, not a folder`);
   mkdirSync(full, { recursive: true });
   const path = lock(full, options.onStage);
