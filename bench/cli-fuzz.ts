@@ -20,7 +20,7 @@ const report = await fuzzCli(
 );
 console.log(
   `${report.cases} cases (${report.cliRuns} real hero runs) in ${((performance.now() - t0) / 1000).toFixed(0)} s: ` +
-    `${report.ok} ran, ${report.errors} ended with an error naming the file or flag; slowest ${report.slowestMs.toFixed(0)} ms, ` +
+    `${report.ok} ran, ${report.errors} ended with an error naming the file or flag; slowest ${report.slowestMs.toFixed(0)} ms (CPU ${report.slowestCpuMs.toFixed(0)} ms), ` +
     `peak resident ${report.peakRssMB.toFixed(0)} MB`,
 );
 console.log("errors by kind:");

@@ -116,6 +116,22 @@ test("hero lesson list | head -1 ends quietly", () => {
   assert.equal(r.stderr, "");
 });
 
+test("an unknown command or option is one error line, with commander's suggestion on it", () => {
+  for (const [args, pattern] of [
+    [["gpt", "sampel"], /^error: unknown command 'sampel' \(Did you mean sample\?\)$/],
+    [
+      ["gpt", "sample", "--checkpoint", "x", "--tokns", "3"],
+      /^error: unknown option '--tokns' \(Did you mean --tokens\?\)$/,
+    ],
+    [["tokenizer", "encod"], /^error: unknown command 'encod' \(Did you mean encode\?\)$/],
+  ] as const) {
+    const r = h.hero([...args]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /\n$/);
+    assert.match(r.stderr.slice(0, -1), pattern);
+  }
+});
+
 /** The option `flag` of the command at `path` (e.g. "gpt sample"), as the CLI registers it. */
 function option(path: string, flag: string): Option {
   let command: Command = createProgram();
@@ -202,6 +218,20 @@ test("errors about a file name the file", () => {
   mkdirSync(join(folder, "model.safetensors"), { recursive: true });
   writeFileSync(join(folder, "config.json"), readFileSync(fixture("gpt2_tiny/config.json")));
   oneLineError(h.hero(["gpt2", "generate", "--weights", folder]), /model\.safetensors.*(folder|directory)/);
+  // A config.json holding null, or broken JSON whose quoted text spans lines (the 10,000-case fuzz
+  // found a TypeError and a two-line error): one line naming the file.
+  const hf = join(h.work, "hf-config");
+  mkdirSync(hf);
+  writeFileSync(join(hf, "model.safetensors"), readFileSync(fixture("gpt2_tiny/model.safetensors")));
+  for (const [text, message] of [
+    ["null", /config\.json: expected an object of GPT-2 settings, got null/],
+    ['{"n_layer": 2,\n "n_embd": u}', /config\.json: not valid JSON \(Unexpected token 'u'/],
+  ] as const) {
+    writeFileSync(join(hf, "config.json"), text);
+    const r = h.hero(["gpt2", "generate", "--weights", hf]);
+    oneLineError(r, message);
+    assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
+  }
 });
 
 /** Put an Inf into the first tensor of a checkpoint's weights; returns the tensor's name. */
@@ -222,6 +252,18 @@ test("Inf weights in a checkpoint: the error names the file and the tensor", () 
   oneLineError(
     h.hero(["gpt", "sample", "--checkpoint", gpt, "--tokens", "5"]),
     new RegExp(`model\\.safetensors: tensor "${gptName.replace(/\./g, "\\.")}" holds a non-finite value`),
+  );
+  // gpt2 generate --weights FOLDER names the file in it (found by the fuzz: it named the folder).
+  const hf = join(h.work, "inf-gpt2");
+  mkdirSync(hf);
+  for (const f of ["config.json", "model.safetensors"])
+    writeFileSync(join(hf, f), readFileSync(fixture(`gpt2_tiny/${f}`)));
+  poison(join(hf, "model.safetensors"));
+  oneLineError(
+    h.hero(["gpt2", "generate", "--weights", hf, "--prompt", "!"]),
+    new RegExp(
+      `${join(hf, "model.safetensors").replace(/[./]/g, "\\$&")}: tensor ".*" holds a non-finite value`,
+    ),
   );
   const out = join(h.work, "inf-run");
   assert.equal(h.hero(["makemore", "train", "--type", "bigram", "--steps", "2", "--out", out]).status, 0);

@@ -4,7 +4,9 @@
  * its weights, a makemore checkpoint, a tokenizer model, and the flags of the commands that read
  * them. Each case runs the command in process (the program `hero` parses, its output swallowed),
  * and a few run the real `hero` in a child process. Each must end with a clean result or one error
- * line naming the mutated file or flag (exit code 1 for real runs), within 10 s and 1 GB.
+ * line naming the mutated file or flag (exit code 1 for real runs), within 10 s and 1 GB. The 10 s
+ * are CPU time (on a loaded machine a process may wait for a core longer than it works); a case still
+ * running after a minute of wall time is stopped and reported, so a hang cannot stall the fuzz.
  * Used by test/cli-fuzz.test.ts (a few hundred cases) and bench/cli-fuzz.ts (10,000).
  */
 import { spawn } from "node:child_process";
@@ -12,7 +14,8 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Command } from "commander";
+import { Worker } from "node:worker_threads";
+import { type Command, CommanderError } from "commander";
 import { createProgram } from "../src/cli/program.js";
 import { releaseOutputFolders } from "../src/cli/run-folder.js";
 import { v8Flags } from "../src/cli/v8-flags.js";
@@ -26,7 +29,10 @@ import { mutations } from "./fuzz-mutations.js";
 import { fixture, writeTinyCharData } from "./helpers.js";
 
 const hero = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+/** CPU time a case may use. */
 export const LIMIT_MS = 10_000;
+/** Wall time after which a case is taken for a hang and stopped. */
+export const WALL_LIMIT_MS = 60_000;
 export const LIMIT_BYTES = 2 ** 30;
 
 /** The inputs every case starts from, written once into a temporary folder. */
@@ -268,10 +274,10 @@ function makeCase(x: Inputs, rng: Random, m: ReturnType<typeof mutations>): Case
   return { args, flag };
 }
 
-/** Every subcommand throws instead of exiting, and writes nothing. */
-function quiet(command: Command): Command {
-  command.exitOverride().configureOutput({ writeOut: () => {}, writeErr: () => {} });
-  for (const sub of command.commands) quiet(sub);
+/** Every subcommand throws instead of exiting; its errors go to `errors` (as `hero` would print them), the rest nowhere. */
+function quiet(command: Command, errors: string[]): Command {
+  command.exitOverride().configureOutput({ writeOut: () => {}, writeErr: (text) => errors.push(text) });
+  for (const sub of command.commands) quiet(sub, errors);
   return command;
 }
 
@@ -290,7 +296,9 @@ export interface FuzzReport {
   ok: number;
   errors: number;
   cliRuns: number;
+  /** The longest case in wall time, and in CPU time. */
   slowestMs: number;
+  slowestCpuMs: number;
   peakRssMB: number;
   failures: string[];
   /** Error messages by kind (digits folded), for reading what the fuzz reached. */
@@ -311,6 +319,7 @@ export async function fuzzCli(
     errors: 0,
     cliRuns: 0,
     slowestMs: 0,
+    slowestCpuMs: 0,
     peakRssMB: 0,
     failures: [],
     messages: new Map(),
@@ -323,26 +332,37 @@ export async function fuzzCli(
     log: console.log,
     error: console.error,
   };
+  const watchdog = startWatchdog();
   try {
     for (let i = 0; i < cases; i++) {
       const c = makeCase(inputs, rng, m);
       const real = i % every === 0 && report.cliRuns < cliRuns;
       if (process.env.FUZZ_DEBUG) log(`case ${i}: ${c.args.join(" ")} (${c.file ?? c.flag})`);
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       let failure: string | null = null;
+      let cpuMs = 0;
       try {
         if (real) {
           report.cliRuns++;
-          failure = await realRun(c, report);
+          ({ failure, cpuMs } = await realRun(c, report));
         } else {
+          watchdog.postMessage({ serial: i, what: c.args.join(" ") });
           process.stdout.write = process.stderr.write = () => true;
           console.log = console.error = () => {};
+          const printed: string[] = [];
           try {
-            await quiet(createProgram()).parseAsync(["node", "hero", ...c.args]);
+            await quiet(createProgram(), printed).parseAsync(["node", "hero", ...c.args]);
             report.ok++;
           } catch (error) {
-            failure = judge(c, error instanceof Error ? error.message : String(error), report);
+            // The parser's errors as the user sees them; an action's error as main.ts prints it.
+            const message =
+              error instanceof CommanderError ? printed.join("") : String((error as Error)?.message ?? error);
+            failure = judge(c, message.replace(/\n$/, ""), report);
           } finally {
+            watchdog.postMessage({ serial: null });
+            const cpu = process.cpuUsage(cpu0);
+            cpuMs = (cpu.user + cpu.system) / 1000;
             // The command has ended: its output folder is free, as when `hero` exits.
             releaseOutputFolders();
             Object.assign(process.stdout, { write: write.out });
@@ -356,7 +376,9 @@ export async function fuzzCli(
       }
       const ms = performance.now() - t0;
       report.slowestMs = Math.max(report.slowestMs, ms);
-      if (ms > LIMIT_MS) failure ??= `took ${ms.toFixed(0)} ms`;
+      report.slowestCpuMs = Math.max(report.slowestCpuMs, cpuMs);
+      if (ms > WALL_LIMIT_MS) failure = `ran ${ms.toFixed(0)} ms (stopped as a hang)`;
+      else if (cpuMs > LIMIT_MS) failure ??= `used ${cpuMs.toFixed(0)} ms of CPU time`;
       const rss = process.memoryUsage().rss;
       report.peakRssMB = Math.max(report.peakRssMB, rss / 2 ** 20);
       if (rss - baseRss > LIMIT_BYTES)
@@ -369,14 +391,43 @@ export async function fuzzCli(
         if (report.failures.length >= 10) break;
       }
       if (process.env.FUZZ_DEBUG)
-        log(`${i} ${ms.toFixed(0)} ms ${real ? "hero " : ""}${c.args.slice(0, 2).join(" ")}`);
+        log(
+          `${i} ${ms.toFixed(0)} ms ${real ? "hero " : ""}${c.args.slice(0, 2).join(" ")}, resident ${(rss / 2 ** 20).toFixed(0)} MB, heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MB`,
+        );
       if ((i + 1) % 500 === 0)
         log(`${i + 1} cases: ${report.ok} ran, ${report.errors} errors, ${report.cliRuns} real runs`);
     }
   } finally {
+    await watchdog.terminate();
     rmSync(inputs.root, { recursive: true, force: true });
   }
   return report;
+}
+
+/**
+ * A thread that watches the case running in process (the main thread may be stuck in it): past
+ * WALL_LIMIT_MS it names the case on stderr and sends SIGTERM (a training run stops at its next
+ * step, as on Ctrl-C, and the case fails); if that does not end it within 30 s, SIGKILL.
+ */
+function startWatchdog(): Worker {
+  const code = `
+    const { parentPort, workerData } = require("node:worker_threads");
+    const { writeSync } = require("node:fs");
+    let current = null;
+    parentPort.on("message", (m) => { current = m.serial === null ? null : { ...m, since: Date.now(), signalled: 0 }; });
+    setInterval(() => {
+      if (current === null) return;
+      const ms = Date.now() - current.since;
+      const signal = ms > workerData.limit + 30000 ? "SIGKILL" : ms > workerData.limit ? "SIGTERM" : null;
+      if (signal === null || current.signalled === signal) return;
+      current.signalled = signal;
+      writeSync(2, "cli-fuzz: case " + current.serial + " has run for " + Math.round(ms / 1000) + " s, sending " + signal + ": " + current.what + "\\n");
+      process.kill(process.pid, signal);
+    }, 1000);
+  `;
+  const worker = new Worker(code, { eval: true, workerData: { limit: WALL_LIMIT_MS } });
+  worker.unref();
+  return worker;
 }
 
 /** An error is fine when it is one line naming what was mutated; returns why not, or null. */
@@ -387,16 +438,26 @@ function judge(c: Case, message: string, report: FuzzReport): string | null {
     .replaceAll(/[0-9]+/g, "N")
     .slice(0, 100);
   report.messages.set(kind, (report.messages.get(kind) ?? 0) + 1);
-  // Commander puts its suggestion ("(Did you mean --seed?)") on a line of its own after the error.
-  const line = message.replace(/\n\(Did you mean [^)]*\)$/, "");
-  if (line.trim().includes("\n")) return `a message of several lines: ${message}`;
-  if (!expected(c).some((name) => line.includes(name)))
+  if (message.trim().includes("\n")) return `a message of several lines: ${message}`;
+  if (!expected(c).some((name) => message.includes(name)))
     return `the error does not name ${expected(c)[0]}: ${message}`;
   return null;
 }
 
+/** CPU time (user + system) of a running process from /proc, in ms; null where there is none. */
+function cpuTimeMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime, in clock ticks of 10 ms.
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
+}
+
 /** The real `hero` in a child process: exit 0, or 1 with one error line naming the input; time and memory bounded. */
-function realRun(c: Case, report: FuzzReport): Promise<string | null> {
+function realRun(c: Case, report: FuzzReport): Promise<{ failure: string | null; cpuMs: number }> {
   return new Promise((resolve) => {
     // `hero`'s V8 flags, given directly so that the measured process is the one doing the work.
     const child = spawn(process.execPath, [...v8Flags(c.args), hero, ...c.args], {
@@ -408,6 +469,8 @@ function realRun(c: Case, report: FuzzReport): Promise<string | null> {
       stderr += d;
     });
     let peak = 0;
+    let cpuMs = 0;
+    let killed: string | null = null;
     const poll = setInterval(() => {
       try {
         const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
@@ -415,22 +478,33 @@ function realRun(c: Case, report: FuzzReport): Promise<string | null> {
       } catch {
         // exited, or no /proc
       }
+      cpuMs = cpuTimeMs(child.pid!) ?? cpuMs;
+      if (cpuMs > LIMIT_MS && killed === null) {
+        killed = `used over ${LIMIT_MS} ms of CPU time`;
+        child.kill("SIGKILL");
+      }
     }, 50);
-    const timer = setTimeout(() => child.kill("SIGKILL"), LIMIT_MS);
+    const timer = setTimeout(() => {
+      killed ??= `ran over ${WALL_LIMIT_MS} ms (a hang?)`;
+      child.kill("SIGKILL");
+    }, WALL_LIMIT_MS);
+    const done = (failure: string | null) => resolve({ failure, cpuMs });
     child.on("exit", (code, signal) => {
       clearInterval(poll);
       clearTimeout(timer);
-      if (peak > LIMIT_BYTES) return resolve(`used ${(peak / 2 ** 20).toFixed(0)} MB`);
-      if (signal) return resolve(`killed by ${signal} (over ${LIMIT_MS} ms?)`);
+      if (peak > LIMIT_BYTES) return done(`used ${(peak / 2 ** 20).toFixed(0)} MB`);
+      if (killed) return done(killed);
+      if (signal) return done(`killed by ${signal}`);
       if (code === 0) {
         report.ok++;
-        return resolve(null);
+        return done(null);
       }
-      if (code !== 1) return resolve(`exit code ${code}: ${stderr}`);
+      if (code !== 1) return done(`exit code ${code}: ${stderr}`);
       // The error line: "hero: ..." from an action, "error: ..." from the option parser (its usage follows).
       const lines = stderr.split("\n").filter((l) => /^(hero|error):/.test(l));
-      if (lines.length !== 1) return resolve(`${lines.length} error lines: ${stderr}`);
-      resolve(judge(c, lines[0]!, report));
+      if (/^\(Did you mean/m.test(stderr)) return done(`a suggestion on a line of its own: ${stderr}`);
+      if (lines.length !== 1) return done(`${lines.length} error lines: ${stderr}`);
+      done(judge(c, lines[0]!, report));
     });
   });
 }

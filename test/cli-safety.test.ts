@@ -1,6 +1,7 @@
 /**
  * The CLI as a careless user meets it (issue 23): a trained run is never overwritten, one writer per
- * output folder, killing hero kills its worker, Ctrl-C saves what is safe (exit 130), and prepared
+ * output folder, killing hero kills its worker, Ctrl-C saves what is safe (exit 130), so does a closed
+ * output pipe (`hero gpt train | head`, exit 141), and prepared
  * data is checked against its record.
  */
 import assert from "node:assert/strict";
@@ -182,6 +183,58 @@ test("Ctrl-C: gpt train saves a checkpoint and exits 130; --resume continues fro
   assert.ok(state.iter > 5, `saved at ${state.iter}`);
   const resumed = h.trainGpt(out, ["--resume", "--set", `max_iters=${state.iter + 2}`]);
   assert.equal(resumed.status, 0, resumed.stderr);
+});
+
+test("gpt train | head -2: the run stops at its next step, saved, exit 141 and no stack trace; --resume continues", () => {
+  const out = join(h.work, "piped");
+  const args = [
+    ...h.tinyGpt.slice(0, -4),
+    "--set",
+    "max_iters=100000",
+    "--data-dir",
+    h.prepared,
+    "--out",
+    out,
+  ];
+  const quoted = [process.execPath, main, "gpt", "train", ...args].map((a) => `'${a}'`).join(" ");
+  // bash for $PIPESTATUS (its first element): the exit code of hero (through its re-executed
+  // worker), not of head.
+  const r = spawnSync("bash", ["-c", `${quoted} | head -2; echo "hero exited $PIPESTATUS" >&2`], {
+    cwd: h.work,
+    encoding: "utf8",
+    timeout: 120_000,
+    env: { ...process.env, HERO_NO_RESPAWN: "", HERO_DATA_DIR: dataDir },
+  });
+  assert.equal(r.stdout.split("\n").filter(Boolean).length, 2, r.stdout);
+  assert.match(r.stderr, /hero exited 141\n$/, r.stderr);
+  assert.doesNotMatch(r.stderr, /^\s+at |Error/m, r.stderr);
+  const stop =
+    /stopped at iteration (\d+) \(the reader of the output went away\); continue with --resume/.exec(
+      r.stderr,
+    );
+  assert.ok(stop, r.stderr);
+  const iter = Number(stop[1]);
+  assert.ok(iter > 0 && iter < 100_000, `stopped at ${iter}`);
+  // The folder says where the run stopped: the last checkpoint is that iteration, and the metrics
+  // are whole lines that go no further (steps 0..iter-1; an evaluation at iter is of the state
+  // saved there).
+  const saved = checkpoints(out).map(
+    (ck) => (JSON.parse(readFileSync(join(out, ck, "state.json"), "utf8")) as { iter: number }).iter,
+  );
+  assert.equal(Math.max(...saved), iter, `checkpoints at ${saved.join(", ")}`);
+  const events = readFileSync(join(out, "metrics.jsonl"), "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { type: string; iter: number });
+  const trained = events.filter((e) => e.type === "train").map((e) => e.iter);
+  assert.equal(Math.max(...trained), iter - 1, `steps logged up to ${Math.max(...trained)}`);
+  assert.ok(
+    events.every((e) => e.iter <= iter),
+    "no event after the stop",
+  );
+  const resumed = h.trainGpt(out, ["--resume", "--set", `max_iters=${iter + 2}`]);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stdout, new RegExp(`done: ${iter + 2} iterations`));
 });
 
 test("Ctrl-C on pong train exits 130", async () => {

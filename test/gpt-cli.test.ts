@@ -59,7 +59,10 @@ test("gpt2 generate samples from safetensors weights; errors name the file", () 
   assert.match(r.stdout, /^> !#/);
   const tooBig = hero(["gpt2", "generate", "--weights", fixture("gpt2_tiny"), "--prompt", "Hello"]);
   assert.equal(tooBig.status, 1);
-  assert.match(tooBig.stderr, /prompt token id 15496 is outside the model's vocabulary of 64/);
+  assert.match(tooBig.stderr, /--prompt "Hello": token id 15496 is outside the model's vocabulary of 64/);
+  const empty = hero(["gpt2", "generate", "--weights", fixture("gpt2_tiny"), "--prompt", ""]);
+  assert.equal(empty.status, 1);
+  assert.match(empty.stderr, /^hero: --prompt is empty: give at least one character to start from\n$/);
   const missing = hero([
     "gpt2",
     "generate",
@@ -127,6 +130,26 @@ test("gpt prepare, a few training steps with --set, resume, and sample from the 
   ]);
   assert.equal(sample.status, 0, sample.stderr);
   assert.ok(sample.stdout.startsWith("ROMEO:") && sample.stdout.trim().length >= 20, sample.stdout);
+  // A prompt the character vocabulary cannot encode, or none: the error names --prompt.
+  for (const [prompt, message] of [
+    ["ROMEO\u00e9", /^hero: --prompt "ROMEO\u00e9": character "\u00e9" is not in the vocabulary of /m],
+    ["", /^hero: --prompt is empty/m],
+  ] as const) {
+    const r = hero([
+      "gpt",
+      "sample",
+      "--checkpoint",
+      out,
+      "--prompt",
+      prompt,
+      "--tokens",
+      "2",
+      "--data-dir",
+      data,
+    ]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, message);
+  }
   const bad = train(2, ["--set", "max_iter=3"]);
   assert.match(bad.stderr, /unknown setting "max_iter"/);
 });

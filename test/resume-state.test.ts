@@ -88,6 +88,22 @@ test("a state.json whose generator state is all zeros is rejected, naming the fi
   );
 });
 
+test("a state.json whose config lacks a size (vocabSize) is rejected on resume, naming the file", async () => {
+  // Found by the 10,000-case CLI fuzz: the error named "setting vocab_size", not the file.
+  const data = charData();
+  const out = join(dir, "gpt-no-vocab");
+  await trainGPT({ config, outDir: out, dataDir: data });
+  const stateFile = join(loadCheckpoint(out).path, "state.json");
+  const state = JSON.parse(readFileSync(stateFile, "utf8"));
+  delete state.config.vocabSize;
+  writeFileSync(stateFile, JSON.stringify(state));
+  await rejectsNaming(
+    () => trainGPT({ config: { ...config, maxIters: 3 }, outDir: out, dataDir: data, resume: true }),
+    stateFile,
+    /vocab_size must be an integer in \[0, \d+\], got undefined/,
+  );
+});
+
 test("pong train --resume: a missing optimizer file or a zero generator state is an error naming the file", async () => {
   const out = join(dir, "pong-run");
   const opts = {

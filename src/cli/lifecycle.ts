@@ -1,6 +1,7 @@
 /**
  * How a `hero` process ends: with its parent (the launcher that re-executed it with V8 flags), on
- * Ctrl-C after saving what is safe (exit 130), and quietly when the reader of its output goes away.
+ * Ctrl-C after saving what is safe (exit 130), and quietly when the reader of its output goes away
+ * (exit 141, as SIGPIPE ends a Unix tool).
  */
 import { constants } from "node:os";
 
@@ -32,13 +33,33 @@ function exitAsOrphan(): never {
   process.exit(signalExitCode("SIGKILL"));
 }
 
-/** `hero ... | head -1`: the reader left, so there is nobody to tell; end without a stack trace. */
+/** The stop requests of the work running now under `stoppable`. */
+const running = new Set<{ requested: NodeJS.Signals | null }>();
+let outputClosed = false;
+
+/**
+ * `hero ... | head -1`: the reader left. As a Unix tool killed by SIGPIPE (`yes | head`), end
+ * without a stack trace and with exit code 141, at once; but work under `stoppable` (a training
+ * run) stops at its next safe point, saved as on Ctrl-C, so that its folder says where it stopped
+ * and --resume continues it. Nothing more is written to the closed stream.
+ */
 export function endQuietlyOnEpipe(): void {
   for (const stream of [process.stdout, process.stderr])
     stream.on("error", (error: NodeJS.ErrnoException) => {
-      if (error.code === "EPIPE") process.exit(0);
-      throw error;
+      // Writes after the reader left fail too ("write after end", a destroyed stream).
+      if (outputClosed) return;
+      if (error.code !== "EPIPE") throw error;
+      outputClosed = true;
+      stream.write = (() => true) as typeof stream.write;
+      if (running.size === 0) process.exit(signalExitCode("SIGPIPE"));
+      for (const stop of running) stop.requested ??= "SIGPIPE";
     });
+}
+
+/** What a stopped command says before it exits (on stderr: stdout may be the closed pipe). */
+export function stopNote(signal: NodeJS.Signals, where: string, resume: string): string {
+  const why = signal === "SIGPIPE" ? "the reader of the output went away" : signal;
+  return `stopped at ${where} (${why}); ${resume}`;
 }
 
 /** Thrown by a command stopped with Ctrl-C once it has saved what it could. */
@@ -67,9 +88,11 @@ export async function stoppable<T>(
   };
   const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
   for (const s of signals) process.on(s, onSignal);
+  running.add(stop);
   try {
     return await work(stop);
   } finally {
+    running.delete(stop);
     for (const s of signals) process.off(s, onSignal);
   }
 }

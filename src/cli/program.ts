@@ -40,11 +40,19 @@ function packageVersion(): string {
   return pkg.version;
 }
 
+/** A commander error message on one line: "error: unknown command 'sampel' (Did you mean sample?)". */
+export function oneLineError(text: string): string {
+  return `${text.trim().replace(/\s*\n\s*/g, " ")}\n`;
+}
+
 export function createProgram(): Command {
   const program = new Command("hero")
     .description("herograd: Neural Networks: Zero to Hero in TypeScript — train, sample, tokenize, benchmark")
     .version(`${packageVersion()}\nCPU kernels: ${describeCpuKernels()}`)
-    .configureHelp({ showGlobalOptions: true });
+    .configureHelp({ showGlobalOptions: true })
+    // Commander puts its suggestion on a line of its own ("(Did you mean sample?)"); an error is one
+    // line. Subcommands inherit this as they are added.
+    .configureOutput({ outputError: (text, write) => write(oneLineError(text)) });
 
   // `hero selftest ...`: checks against reference files, each ending with "N passed, N failed".
   const selftest = program.command("selftest").description("compare herograd with reference outputs");

@@ -87,7 +87,7 @@ function readPointer(dir: string): Pointer | null {
   try {
     p = JSON.parse(readFileSync(file, "utf8")) as Pointer;
   } catch (error) {
-    throw new CheckpointError(file, `not valid JSON (${(error as Error).message})`);
+    throw new CheckpointError(file, `not valid JSON (${(error as Error).message.replaceAll("\n", "\\n")})`);
   }
   if (typeof p !== "object" || p === null || p.format !== "herograd-checkpoint")
     throw new CheckpointError(file, "not a herograd checkpoint pointer");
@@ -188,7 +188,10 @@ export function loadCheckpoint(
   try {
     state = JSON.parse(readFileSync(stateFile, "utf8")) as Record<string, unknown>;
   } catch (error) {
-    throw new CheckpointError(stateFile, `not valid JSON (${(error as Error).message})`);
+    throw new CheckpointError(
+      stateFile,
+      `not valid JSON (${(error as Error).message.replaceAll("\n", "\\n")})`,
+    );
   }
   if (typeof state !== "object" || state === null || Array.isArray(state))
     throw new CheckpointError(stateFile, "not a JSON object");

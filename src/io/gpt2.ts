@@ -25,6 +25,10 @@ export interface HFGPT2Config {
 const CONV1D = /\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$/;
 
 export function configFromHF(hf: HFGPT2Config, source = "config.json"): GPTConfig {
+  if (typeof hf !== "object" || hf === null || Array.isArray(hf))
+    throw new Error(
+      `${source}: expected an object of GPT-2 settings, got ${JSON.stringify(hf)?.slice(0, 40)}`,
+    );
   const need = (k: string, v: unknown, max: number): number => {
     if (typeof v !== "number" || !Number.isInteger(v) || v <= 0 || v > max)
       throw new Error(`${source}: ${k} must be an integer in [1, ${max}], got ${JSON.stringify(v)}`);

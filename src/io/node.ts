@@ -187,7 +187,8 @@ export function loadHFGPT2(weightsOrDir: string, configPath?: string): GPT {
   try {
     hf = JSON.parse(readFileSync(config, "utf8")) as HFGPT2Config;
   } catch (error) {
-    throw new Error(`${config}: not valid JSON (${(error as Error).message})`);
+    // V8 quotes the text around the fault, newlines included: one line.
+    throw new Error(`${config}: not valid JSON (${(error as Error).message.replaceAll("\n", "\\n")})`);
   }
   const gptConfig = configFromHF(hf, config);
   const f = SafetensorsFile.open(weights);

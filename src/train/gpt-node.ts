@@ -384,9 +384,21 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
         `vocabSize ${resumed.state.vocabSize}, but ${existsSync(join(dataDir, "meta.json")) ? join(dataDir, "meta.json") : `the data in ${dataDir}`} gives ${vocabSize}`,
       );
     // Before the model is built: its size comes from state.json, which must agree with the weights.
-    checkCheckpointWeights(modelConfig(config, vocabSize), resumed.ck.weights, resumed.files.weights);
+    checkCheckpointWeights(
+      modelConfig(config, vocabSize),
+      resumed.ck.weights,
+      resumed.files.weights,
+      resumed.files.state,
+    );
   }
-  checkTrainSizes(config);
+  try {
+    checkTrainSizes(config);
+  } catch (error) {
+    // The user's settings were checked as they were read: on resume, a size out of range came
+    // with the model's settings from state.json.
+    if (!resumed) throw error;
+    throw new CheckpointError(resumed.files.state, (error as Error).message);
+  }
   const data = openTrainingData(dataDir, config, vocabSize);
   if (!isSharded(data))
     for (const [split, tokens] of [
@@ -524,7 +536,7 @@ export async function loadTrainedGPT(
     bias: c.bias,
     gelu: c.gelu,
   };
-  checkCheckpointWeights(config, ck.weights, files.weights);
+  checkCheckpointWeights(config, ck.weights, files.weights, files.state);
   const model = new GPT(config, { skipInit: true });
   model.loadStateDict(ck.weights, { strict: false });
   model.eval();

@@ -215,8 +215,9 @@ export function applyOverrides(config: TrainConfig, settings: readonly string[])
     "evalIters",
     "gradientAccumulationSteps",
   ] as const) {
-    if (!Number.isInteger(c[k]) || c[k] <= 0)
-      throw new Error(`setting ${k} must be a positive integer, got ${c[k]}`);
+    // Safe integers only: max_iters=9007199254740993 would silently become 2^53, a run without end.
+    if (!Number.isSafeInteger(c[k]) || c[k] <= 0)
+      throw new Error(`setting ${k} must be a positive integer below 2^53, got ${c[k]}`);
   }
   checkTrainSizes(c);
   if (c.gelu !== "tanh" && c.gelu !== "none")
@@ -448,14 +449,19 @@ export function validateTrainerState(raw: unknown, file: string): TrainerState {
  * built: the same names, shapes and float32 dtype (so a corrupt state.json cannot make us allocate
  * a model far larger than the file).
  */
-export function checkCheckpointWeights(config: GPTConfig, weights: Map<string, Tensor>, file: string): void {
+export function checkCheckpointWeights(
+  config: GPTConfig,
+  weights: Map<string, Tensor>,
+  file: string,
+  stateFile = "state.json",
+): void {
   for (const [name, shape] of gptParameterShapes(config)) {
     const t = weights.get(name);
     if (!t) throw new CheckpointError(file, `missing tensor "${name}"`);
     if (t.shape.join(",") !== shape.join(","))
       throw new CheckpointError(
         file,
-        `tensor "${name}" has shape [${t.shape.join(", ")}], the config in state.json needs [${shape.join(", ")}]`,
+        `tensor "${name}" has shape [${t.shape.join(", ")}], the config in ${stateFile} needs [${shape.join(", ")}]`,
       );
     if (t.dtype !== "float32") throw new CheckpointError(file, `tensor "${name}" is ${t.dtype}, not float32`);
   }

@@ -21,7 +21,7 @@ import { DATASET_DIRS, loadTrainedGPT, prepareDataset, trainGPT } from "../../tr
 import { runGPT2Selftest } from "../../train/gpt-selftest.js";
 import { evaluateHellaSwag } from "../../train/hellaswag.js";
 import { checkFiniteWeights } from "../finite.js";
-import { Interrupted, stoppable } from "../lifecycle.js";
+import { Interrupted, stopNote, stoppable } from "../lifecycle.js";
 import {
   checkRange,
   nonNegativeIntOption,
@@ -74,6 +74,25 @@ function checkSettings(config: TrainConfig, settings: readonly string[]): void {
     const range = SETTING_RANGES[camel];
     if (range) checkRange(`setting ${key}`, config[camel] as number, range);
   }
+}
+
+/**
+ * The prompt's token ids, or an error naming --prompt: an empty prompt, a character the vocabulary
+ * lacks, a token outside the model's vocabulary.
+ */
+function promptIds(text: string, encode: (text: string) => ArrayLike<number>, vocabSize: number): number[] {
+  const shown = JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+  let ids: number[];
+  try {
+    ids = Array.from(encode(text));
+  } catch (error) {
+    throw new Error(`--prompt ${shown}: ${(error as Error).message}`);
+  }
+  if (ids.length === 0) throw new Error("--prompt is empty: give at least one character to start from");
+  const bad = ids.find((id) => id >= vocabSize);
+  if (bad !== undefined)
+    throw new Error(`--prompt ${shown}: token id ${bad} is outside the model's vocabulary of ${vocabSize}`);
+  return ids;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -235,9 +254,12 @@ export function registerGPT(program: Command, selftest: Command): void {
         console.log(`preset ${opts.preset}: ${JSON.stringify(config)}`);
         const progress = startProgress("train", config.maxIters);
         let lastLoss = Number.NaN;
-        // Ctrl-C ends the run after the current step, saved as the last checkpoint.
-        const result = await stoppable((stop) =>
-          trainGPT({
+        // Ctrl-C (or the reader of stdout leaving) ends the run after the current step, saved as the
+        // last checkpoint.
+        let stopped: { requested: NodeJS.Signals | null } = { requested: null };
+        const result = await stoppable((stop) => {
+          stopped = stop;
+          return trainGPT({
             config,
             stop,
             outDir,
@@ -267,11 +289,12 @@ export function registerGPT(program: Command, selftest: Command): void {
                 );
               else if (e.type === "sample") console.log(`--- sample at step ${e.iter} ---\n${e.text}\n---`);
             },
-          }),
-        ).finally(() => progress.stop());
+          });
+        }).finally(() => progress.stop());
         if (result.stopped) {
-          console.log(`stopped at iteration ${result.iter}; continue with --resume`);
-          throw new Interrupted();
+          const signal = stopped.requested ?? "SIGINT";
+          console.error(stopNote(signal, `iteration ${result.iter}`, "continue with --resume"));
+          throw new Interrupted(signal);
         }
         console.log(
           `done: ${result.iter} iterations, ${result.msPerIter.toFixed(1)} ms/iter, ${result.wallSeconds.toFixed(1)} s; ` +
@@ -317,7 +340,7 @@ export function registerGPT(program: Command, selftest: Command): void {
         );
         await checkFiniteWeights(model.namedParameters(), weightsFile);
         const generator = new Random(opts.seed);
-        const prompt = codec.encode(opts.prompt);
+        const prompt = promptIds(opts.prompt, (text) => codec.encode(text), model.config.vocabSize);
         for (let s = 0; s < opts.numSamples; s++) {
           const out = await model.generateAsync(prompt, opts.tokens, {
             temperature: opts.temperature,
@@ -463,16 +486,16 @@ export function registerGPT(program: Command, selftest: Command): void {
         useBackend(opts.backend);
         const model = loadHFGPT2(opts.weights, opts.config);
         model.eval();
+        // Named by the file the values are in (--weights may be its folder).
+        const weightsFile = statSync(opts.weights).isDirectory()
+          ? join(opts.weights, "model.safetensors")
+          : opts.weights;
         await checkFiniteWeights(
           model.namedParameters().map(([key, p]) => [ourKeyToHF(key) ?? key, p]),
-          opts.weights,
+          weightsFile,
         );
         const enc = await getEncoding("gpt2");
-        const prompt = enc.encode(opts.prompt);
-        const vocab = model.config.vocabSize;
-        const bad = prompt.find((id) => id >= vocab);
-        if (bad !== undefined)
-          throw new Error(`prompt token id ${bad} is outside the model's vocabulary of ${vocab}`);
+        const prompt = promptIds(opts.prompt, (text) => enc.encode(text), model.config.vocabSize);
         const generator = new Random(opts.seed);
         for (let s = 0; s < opts.numSamples; s++) {
           const out = model.generate(prompt, opts.tokens, {

@@ -22,7 +22,7 @@ import {
   UP,
 } from "../../rl/index.js";
 import { useBackend } from "../backend-option.js";
-import { Interrupted, stoppable } from "../lifecycle.js";
+import { Interrupted, stopNote, stoppable } from "../lifecycle.js";
 import { nonNegativeNumberOption, positiveIntOption, positiveNumberOption, rangeOption } from "../options.js";
 import { startProgress } from "../progress.js";
 import { claimOutputFolder } from "../run-folder.js";
@@ -101,7 +101,7 @@ export async function trainPong(opts: TrainOptions): Promise<PongTrainer> {
   // Ctrl-C ends the run between episodes; the checkpoints written so far are what is kept.
   const stopped = await stoppable(async (stop) => {
     while (trainer.episode < opts.episodes) {
-      if (stop.requested) return true;
+      if (stop.requested) return stop.requested;
       const { episode } = trainer.step();
       if (!episode) continue;
       appendFileSync(metrics, `${JSON.stringify({ type: "episode", ...episode })}\n`);
@@ -115,11 +115,13 @@ export async function trainPong(opts: TrainOptions): Promise<PongTrainer> {
       // Let signals and the progress bar through now and then.
       if (episode.episode % 10 === 0) await new Promise((r) => setImmediate(r));
     }
-    return false;
+    return null;
   }).finally(() => progress.stop());
   if (stopped) {
-    console.log(`stopped at episode ${trainer.episode}; --resume continues from the last checkpoint`);
-    throw new Interrupted();
+    console.error(
+      stopNote(stopped, `episode ${trainer.episode}`, "--resume continues from the last checkpoint"),
+    );
+    throw new Interrupted(stopped);
   }
   const running = trainer.runningReward ?? 0;
   console.log(
