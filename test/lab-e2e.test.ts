@@ -521,14 +521,16 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
     const errors = watchErrors(page);
     await page.goto(`${server.url}#/03-mlp`);
     const mlp = '.experiment[data-experiment="mlp"]';
-    // 27 one-hot inputs and 10 embedding neurons, every input wired to every neuron.
-    await page.waitForSelector(`${mlp} .figure[data-figure="embedding-neurons"] svg circle`);
-    assert.equal(
-      await page.locator(`${mlp} .figure[data-figure="embedding-neurons"] svg circle`).count(),
-      27 + 10,
-    );
-    assert.ok(
-      (await page.locator(`${mlp} .figure[data-figure="embedding-neurons"] svg line`).count()) >= 27 * 10,
+    // 27 one-hot inputs and 10 embedding neurons; of the 270 weights the strongest are drawn, and
+    // the figure says how many and above what |w|.
+    const neurons = `${mlp} .figure[data-figure="embedding-neurons"]`;
+    await page.waitForSelector(`${neurons} svg circle`);
+    assert.equal(await page.locator(`${neurons} svg circle`).count(), 27 + 10);
+    const edges = await page.locator(`${neurons} svg line`).count();
+    assert.ok(edges >= 27 && edges <= 27 * 10, `${edges} edges`);
+    assert.match(
+      (await page.locator(neurons).textContent()) ?? "",
+      new RegExp(`the ${edges} strongest of 270 weights`),
     );
     await page.waitForSelector(`${mlp} .figure[data-figure="embedding-table"] svg [aria-label="cell"] rect`);
     assert.ok(
