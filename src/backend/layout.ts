@@ -46,7 +46,7 @@ export function mergeDims(
     const size = shape[d]!;
     if (size === 1) continue;
     const n = sizes.length;
-    if (n > 0 && strides.every((s, q) => out[q]![n - 1] === s[d]! * size)) {
+    if (n > 0 && mergesWithPrevious(strides, out, d, n - 1, size)) {
       sizes[n - 1]! *= size;
       for (let q = 0; q < strides.length; q++) out[q]![n - 1] = strides[q]![d]!;
       continue;
@@ -55,6 +55,18 @@ export function mergeDims(
     for (let q = 0; q < strides.length; q++) out[q]!.push(strides[q]![d]!);
   }
   return { shape: sizes, strides: out };
+}
+
+/** Whether dim `d` continues merged dim `m` for every operand (a loop: this runs for every op). */
+function mergesWithPrevious(
+  strides: readonly (readonly number[])[],
+  out: readonly number[][],
+  d: number,
+  m: number,
+  size: number,
+): boolean {
+  for (let q = 0; q < strides.length; q++) if (out[q]![m] !== strides[q]![d]! * size) return false;
+  return true;
 }
 
 /** Shape or strides with `dim` moved last (lanes along `dim` become rows). */
