@@ -65,6 +65,24 @@ test("npm pack, installed in an empty folder: hero --version, a lesson with its 
     benches.join(", "),
   );
 
+  // The library from the installed package: its entry, and a model from its models entry.
+  const imported = run(
+    process.execPath,
+    [
+      "--input-type=module",
+      "-e",
+      [
+        'const { tensor, nn, models } = await import("herograd");',
+        'const { GPT } = await import("herograd/models");',
+        "const y = new nn.Linear(3, 2).forward(tensor.randn([4, 3]));",
+        "console.log(y.shape.join('x'), GPT === models.GPT);",
+      ].join(" "),
+    ],
+    project,
+    env,
+  );
+  assert.equal(imported.trim(), "4x2 true");
+
   // The lab serves its shipped build and the shipped data, with nothing to build.
   // One process (no re-run with V8 flags), so that killing it stops the server.
   const lab = spawn(hero, ["lab", "--port", "0"], {

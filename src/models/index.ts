@@ -1,0 +1,5 @@
+/** The lectures' models: the bigram (lecture 2), makemore's MLP, BatchNorm and WaveNet (3-6), GPT (7, 9). */
+export * from "./bigram.js";
+export * from "./gpt.js";
+export * from "./makemore.js";
+export * from "./sequence.js";
