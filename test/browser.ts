@@ -6,7 +6,7 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BrowserContext, chromium } from "playwright-core";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
 
 export const CHROMIUM = process.env.HERO_CHROMIUM ?? "/usr/bin/chromium";
 
@@ -22,6 +22,27 @@ export const SWIFTSHADER_WEBGPU = [
   "--use-webgpu-adapter=swiftshader",
   "--use-angle=swiftshader",
 ];
+
+/**
+ * Console errors and uncaught exceptions of a page (and, with `failedRequests`, requests that
+ * failed), so a test can assert there were none.
+ */
+export function watchErrors(
+  page: Page,
+  { failedRequests = false }: { failedRequests?: boolean } = {},
+): string[] {
+  const errors: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(`console: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+  if (failedRequests) {
+    page.on("requestfailed", (r) =>
+      errors.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ""}`),
+    );
+  }
+  return errors;
+}
 
 /**
  * Chromium with `gpuArgs` (["--disable-gpu"], or SWIFTSHADER_WEBGPU); close() also removes its

@@ -14,22 +14,11 @@ import { findLesson, lessons } from "../lessons/index.js";
 import { collectingContext, type DetailFigure, parseParams } from "../lessons/lesson.js";
 import { buildLab, labBuildDir, labDataFiles } from "../src/cli/commands/lab.js";
 import { type LabServer, startLabServer } from "../src/cli/lab-server.js";
-import { launchChromium, noChromium, SWIFTSHADER_WEBGPU } from "./browser.js";
+import { launchChromium, noChromium, SWIFTSHADER_WEBGPU, watchErrors } from "./browser.js";
 import { close, dataDir, fixture, repoRoot } from "./helpers.js";
 
 const shots = join(repoRoot, "out", "test", "lab");
 const skip = noChromium;
-
-/** Console errors and uncaught exceptions of a page, so a test can assert there were none. */
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(`console: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
-  page.on("requestfailed", (r) => errors.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ""}`));
-  return errors;
-}
 
 /** Points drawn in an SVG path (M and L commands of Plot's line). */
 async function pathPoints(page: Page, selector: string): Promise<number> {
@@ -188,7 +177,7 @@ async function openLab(gpuArgs: string[]): Promise<{
  */
 async function runLesson9(context: BrowserContext, url: string, expectBackend: string): Promise<void> {
   const page = await context.newPage();
-  const errors = watchErrors(page);
+  const errors = watchErrors(page, { failedRequests: true });
   await page.goto(`${url}#/09-gpt2`);
   const gpt2 = '.experiment[data-experiment="gpt2"]';
   await page.waitForSelector(`${gpt2}[data-run]`);
@@ -268,7 +257,7 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
   for (const entry of lessons) {
     test(`lesson ${entry.id}: loads, runs every experiment, draws every figure`, async () => {
       const page = await context.newPage();
-      const errors = watchErrors(page);
+      const errors = watchErrors(page, { failedRequests: true });
       await page.goto(`${server.url}#/${entry.id}`);
       assert.equal(await page.evaluate(() => crossOriginIsolated), true, "the page is cross-origin isolated");
       await page.waitForSelector(`#page[data-lesson="${entry.id}"] .experiment`);
@@ -353,7 +342,7 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
 
   test("lesson 1: step through backprop, type an expression, pause and resume training", async () => {
     const page = await context.newPage();
-    const errors = watchErrors(page);
+    const errors = watchErrors(page, { failedRequests: true });
     await page.goto(`${server.url}#/01-micrograd`);
     const expression = page.locator('.experiment[data-experiment="expression"]');
     await expression.locator('.figure[data-kind="graph"] svg g.node').first().waitFor();
@@ -518,7 +507,7 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
 
   test("lesson 3: the embedding as neurons and as a table, the letters in 2-D, the learning-rate sweep", async () => {
     const page = await context.newPage();
-    const errors = watchErrors(page);
+    const errors = watchErrors(page, { failedRequests: true });
     await page.goto(`${server.url}#/03-mlp`);
     const mlp = '.experiment[data-experiment="mlp"]';
     // 27 one-hot inputs and 10 embedding neurons; of the 270 weights the strongest are drawn, and
@@ -576,7 +565,7 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
 
   test("lesson 6: the layers with their shapes, and the tree of fused pairs", async () => {
     const page = await context.newPage();
-    const errors = watchErrors(page);
+    const errors = watchErrors(page, { failedRequests: true });
     await page.goto(`${server.url}#/06-wavenet`);
     const layers = '.figure[data-figure="layers"] svg g.node';
     await page.waitForSelector(layers);
@@ -594,7 +583,7 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
 
   test("lesson 7: weighted aggregation, attention per layer and head for a typed prompt", async () => {
     const page = await context.newPage();
-    const errors = watchErrors(page);
+    const errors = watchErrors(page, { failedRequests: true });
     await page.goto(`${server.url}#/07-gpt`);
     const agg = '.experiment[data-experiment="aggregation"]';
     await page.waitForSelector(`${agg}[data-state="done"]`);
@@ -643,7 +632,7 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
 
   test("lesson 8: merges step by step on a text, GPT-2 and GPT-4 side by side", async () => {
     const page = await context.newPage();
-    const errors = watchErrors(page);
+    const errors = watchErrors(page, { failedRequests: true });
     await page.goto(`${server.url}#/08-tokenizer`);
     const merges = '.experiment[data-experiment="merges"] .figure[data-figure="merges"]';
     await page.waitForSelector(`${merges} .token`);
@@ -792,7 +781,7 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
     for (const c of neuronCases) {
       const expected = engineDetail(c); // the same run in Node, meanwhile
       const page = await context.newPage();
-      const errors = watchErrors(page);
+      const errors = watchErrors(page, { failedRequests: true });
       await page.goto(`${server.url}#/${c.lesson}`);
       await page.waitForSelector(`.experiment[data-experiment="${c.experiment}"][data-run]`);
       await stopOthers(page, c.experiment);
@@ -810,7 +799,7 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
 
   test("lesson 10: a stopped run still answers clicks on its neurons", async () => {
     const page = await context.newPage();
-    const errors = watchErrors(page);
+    const errors = watchErrors(page, { failedRequests: true });
     await page.goto(`${server.url}#/10-pong`);
     const train = '.experiment[data-experiment="train"]';
     await page.waitForSelector(`${train} .figure[data-figure="weights"] canvas[data-image="199"]`);
@@ -832,7 +821,7 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
 
   test("the figure gallery draws one figure of every kind", async () => {
     const page = await context.newPage();
-    const errors = watchErrors(page);
+    const errors = watchErrors(page, { failedRequests: true });
     await page.goto(`${server.url}#/_gallery`);
     await page.waitForSelector('.experiment[data-state="done"]');
     await page.waitForTimeout(300);
@@ -904,7 +893,7 @@ describe("the lab on WebGPU in Chromium", { skip, timeout: 420_000 }, () => {
 
   test("lesson 7 trains its character GPT on webgpu", async () => {
     const page = await context.newPage();
-    const errors = watchErrors(page);
+    const errors = watchErrors(page, { failedRequests: true });
     await page.goto(`${server.url}#/07-gpt`);
     const gpt = '.experiment[data-experiment="gpt"]';
     // SwiftShader compiles each new pipeline on the CPU while the page's wasm experiments run

@@ -12,20 +12,11 @@ import type { BrowserContext, Page } from "playwright-core";
 import { lessons } from "../lessons/index.js";
 import { buildLab, labBuildDir, labDataFiles } from "../src/cli/commands/lab.js";
 import { type LabServer, startLabServer } from "../src/cli/lab-server.js";
-import { launchChromium, noChromium } from "./browser.js";
+import { launchChromium, noChromium, watchErrors } from "./browser.js";
 import { dataDir } from "./helpers.js";
 
 /** The dev loss of lesson 2's bigram (counts, +1 smoothing), which lesson 3's MLP must beat. */
 const BIGRAM_DEV = 2.45;
-
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(`console: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
-  return errors;
-}
 
 /** The value of a stats item of a panel, by its label. */
 async function stat(page: Page, panel: string, label: string): Promise<string> {

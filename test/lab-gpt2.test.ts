@@ -14,7 +14,7 @@ import { after, before, describe, test } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
 import { buildLab, labBuildDir, labDataFiles } from "../src/cli/commands/lab.js";
 import { type LabServer, startLabServer } from "../src/cli/lab-server.js";
-import { launchChromium, noChromium } from "./browser.js";
+import { launchChromium, noChromium, watchErrors } from "./browser.js";
 import { dataDir, fixture, repoRoot } from "./helpers.js";
 
 const shots = join(repoRoot, "out", "test", "lab");
@@ -44,15 +44,6 @@ async function fakeHuggingFace(): Promise<{ url: string; requests: Map<string, n
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}`, requests, server };
-}
-
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(`console: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
-  return errors;
 }
 
 /** Stop every experiment of the page but `keep`, so the one under test has the cores. */

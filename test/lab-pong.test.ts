@@ -10,7 +10,7 @@ import { after, before, describe, test } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
 import { buildLab, labBuildDir, labDataFiles } from "../src/cli/commands/lab.js";
 import { type LabServer, startLabServer } from "../src/cli/lab-server.js";
-import { launchChromium, noChromium } from "./browser.js";
+import { launchChromium, noChromium, watchErrors } from "./browser.js";
 import { dataDir, repoRoot } from "./helpers.js";
 
 const shots = join(repoRoot, "out", "test", "lab");
@@ -22,15 +22,6 @@ const shots = join(repoRoot, "out", "test", "lab");
  */
 const EPISODES = 500;
 const MARGIN = 0.5;
-
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(`console: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
-  return errors;
-}
 
 /** The stats items of a panel's stats figure, label → value. */
 async function stats(page: Page, panel: string): Promise<Record<string, string>> {
