@@ -1,6 +1,13 @@
 /** Neural-network layers (torch.nn): `import * as nn from "herograd/nn"`, then `nn.Linear`, `nn.functional`. */
 export * as functional from "./functional.js";
 export {
+  type BackwardHook,
+  type ForwardHook,
+  type ForwardPreHook,
+  hasHooks,
+  type RemovableHandle,
+} from "./hooks.js";
+export {
   BatchNorm1d,
   type BatchNormOptions,
   Dropout,

@@ -324,7 +324,8 @@ export class ModuleList<M extends Module = Module> extends Module {
 
 /**
  * Forwards that keep no reference to what they compute: Sequential may own their intermediates.
- * A subclass that overrides forward is not in it.
+ * A subclass that overrides forward is not in it, nor is a layer with a hook (hooks.ts wraps its
+ * forward: the hook may keep what it sees).
  */
 const privateForwards = new Set<(x: Tensor) => Tensor>(
   [

@@ -9,6 +9,13 @@
 
 import type { Tensor } from "../tensor/index.js";
 import { assign, keep, noGrad, shapeString } from "../tensor/index.js";
+import {
+  addHook,
+  type BackwardHook,
+  type ForwardHook,
+  type ForwardPreHook,
+  type RemovableHandle,
+} from "./hooks.js";
 
 const parameterTensors = new WeakSet<Tensor>();
 const bufferTensors = new WeakSet<Tensor>();
@@ -197,6 +204,31 @@ export abstract class Module {
         assign(target, source.to(target.backend));
       }
     });
+  }
+
+  /**
+   * Call `hook(module, inputs)` before each forward (PyTorch's register_forward_pre_hook);
+   * returning an array, or one value, replaces the arguments. `handle.remove()` detaches it.
+   */
+  registerForwardPreHook(hook: ForwardPreHook<this>): RemovableHandle {
+    return addHook(this, "pre", hook as ForwardPreHook);
+  }
+
+  /**
+   * Call `hook(module, inputs, output)` after each forward (register_forward_hook): read a layer's
+   * output, or return a replacement (an ablated neuron). `handle.remove()` restores the module.
+   */
+  registerForwardHook(hook: ForwardHook<this>): RemovableHandle {
+    return addHook(this, "forward", hook as ForwardHook);
+  }
+
+  /**
+   * Call `hook(module, gradInput, gradOutput)` in backward, once the gradients with respect to
+   * the module's tensor inputs are known (register_full_backward_hook); returning an array
+   * replaces gradInput.
+   */
+  registerFullBackwardHook(hook: BackwardHook<this>): RemovableHandle {
+    return addHook(this, "backward", hook as BackwardHook);
   }
 
   /** A one-line description of this module's own settings, as PyTorch's extra_repr. */
