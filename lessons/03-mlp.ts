@@ -8,7 +8,7 @@ import type { CharVocabulary } from "../src/data/index.js";
 import { Mlp, sampleWords } from "../src/models/makemore.js";
 import { SGD } from "../src/optim/index.js";
 import { Random } from "../src/random/index.js";
-import { crossEntropy, softmax, tidy } from "../src/tensor/index.js";
+import { crossEntropy, noGrad, softmax, type Tensor, tidy } from "../src/tensor/index.js";
 import { trainStep, type WindowTensors } from "../src/train/makemore.js";
 import {
   type DetailFigure,
@@ -21,6 +21,7 @@ import {
   type Target,
 } from "./lesson.js";
 import { embeddingLabels, trainWindows, windowSplits } from "./makemore-common.js";
+import { NeuronRecorder } from "./neuron-history.js";
 
 const THIS = "lessons/03-mlp.ts";
 
@@ -41,17 +42,33 @@ async function trainMlp(params: Params, lab: LabContext): Promise<void> {
     type: "figure",
     figure: mlpNeurons(model, data.vocab, data.train, EXAMPLE, "at initialisation").figure,
   });
+  // The hidden layer's life, read by hooks every 1/200 of the run (h: Mlp.hidden of the batch).
+  const history = new NeuronRecorder(
+    model,
+    [
+      {
+        layer: 1,
+        weight: model.W1,
+        orientation: "columns",
+        nonlinearity: "tanh",
+        module: model,
+        read: (inputs) => noGrad(() => model.hidden(inputs[0] as Tensor)),
+      },
+    ],
+    { interval: Math.max(1, Math.floor(steps / 200)) },
+  );
   let selected: Target = [1, 0];
   lab.onSelect(
     "neurons",
     (target) => {
       selected = target;
+      history.settle(); // before the detail's own backward zeroes the gradients
       lab.emit({
         type: "figure",
-        figure: mlpNeurons(model, data.vocab, data.train, EXAMPLE, "now").detail(target),
+        figure: mlpNeurons(model, data.vocab, data.train, EXAMPLE, "now", history).detail(target),
       });
     },
-    "Click a neuron to see its weights, its pre-activation and activation for this context, and its gradient.",
+    "Click a neuron to see its weights, its pre-activation and activation for this context, its gradient, and its life through training.",
   );
   const { train, dev } = await trainWindows(
     model,
@@ -81,7 +98,9 @@ async function trainMlp(params: Params, lab: LabContext): Promise<void> {
     },
   });
   for (const event of embeddingFigures(model, data.vocab, `after ${steps} steps`)) lab.emit(event);
-  const neurons = mlpNeurons(model, data.vocab, data.train, EXAMPLE, `after ${steps} steps`);
+  history.settle();
+  history.remove();
+  const neurons = mlpNeurons(model, data.vocab, data.train, EXAMPLE, `after ${steps} steps`, history);
   lab.emit({ type: "figure", figure: neurons.figure });
   lab.emit({ type: "figure", figure: neurons.detail(selected) });
   const names = sampleWords(model, data.vocab, blockSize, 10, { generator: new Random(1) });
@@ -145,7 +164,14 @@ const EXAMPLE = 3;
  * layer, the 27 outputs (filled by their probability). A neuron's detail is Mlp.hidden spelled
  * out for that context, with the gradients of its loss (autograd, retained on each intermediate).
  */
-function mlpNeurons(model: Mlp, vocab: CharVocabulary, data: WindowTensors, k: number, when: string) {
+function mlpNeurons(
+  model: Mlp,
+  vocab: CharVocabulary,
+  data: WindowTensors,
+  k: number,
+  when: string,
+  history?: NeuronRecorder,
+) {
   const x = data.X.slice(0, k, k + 1); // [1, blockSize]
   const y = data.Y.slice(0, k, k + 1);
   const context = (x.tolist() as number[][])[0]!.map((i) => vocab.itos[i]!);
@@ -198,6 +224,7 @@ function mlpNeurons(model: Mlp, vocab: CharVocabulary, data: WindowTensors, k: n
     caption:
       "Inputs: e₃ is number 3 of C[e]. Hidden neurons filled by their tanh output, outputs by their probability.",
   };
+  if (history?.steps.length) figure.history = history.network();
   const MODEL = "src/models/makemore.ts";
   const detail = ([layer, j]: Target): DetailFigure => {
     const of = { figure: "neurons", target: [layer!, j!] };
@@ -249,6 +276,7 @@ function mlpNeurons(model: Mlp, vocab: CharVocabulary, data: WindowTensors, k: n
           line: "return emb.matmul(this.W1).add(this.b1).tanh();",
         },
         caption: where,
+        ...withHistory(history, j),
       };
     if (layer === 2 && j !== undefined && j < read.logits.length)
       return {
@@ -278,6 +306,12 @@ function mlpNeurons(model: Mlp, vocab: CharVocabulary, data: WindowTensors, k: n
   return { figure, detail };
 }
 // #endregion
+
+/** A hidden unit's life through training, when it was recorded. */
+function withHistory(history: NeuronRecorder | undefined, j: number): Pick<DetailFigure, "history"> {
+  const h = history?.neuron(1, j);
+  return h?.steps.length ? { history: h } : {};
+}
 
 // #region embedding-2d
 /** The lecture's 2-D embedding: train with nEmbd = 2 and watch the letters move in the plane. */

@@ -212,7 +212,86 @@ export interface NetworkFigure {
   /** Names of the layers, input first (default: input, hidden 1, …, output). */
   layerLabels?: string[];
   caption?: string;
+  /**
+   * The drawn layers through training (NetworkHistory): the lab adds a step slider that replays
+   * each unit's mean activation and its flags (dead, saturated) at any recorded step.
+   */
+  history?: NetworkHistory;
 }
+
+// #region history
+/**
+ * A neuron's life through training, one value per recorded step in each series (lecture 4's
+ * diagnostics, one neuron at a time). Recorded every few steps by lessons/neuron-history.ts; a
+ * value that does not apply is NaN (the last step's update before the next step is taken).
+ */
+export interface NeuronHistory {
+  nonlinearity: "tanh" | "relu";
+  /** The training steps recorded, ascending: the values at steps[s] are the model's before step s's update. */
+  steps: number[];
+  /** The norm of its incoming weights (its row of the Linear weight). */
+  weightNorm: number[];
+  /** Its activation averaged over the step's batch. */
+  meanActivation: number[];
+  /** Fraction of the batch where it is dead (ReLU output 0); ReLU units only. */
+  dead?: number[];
+  /** Fraction of the batch where it is saturated (|tanh| > 0.97); tanh units only. */
+  saturated?: number[];
+  /** The norm of the gradient of its incoming weights. */
+  gradNorm: number[];
+  /** log10(|update| / |weights|) of its incoming weights: about −3 is healthy (lecture 4). */
+  updateRatio: number[];
+}
+
+/** Units of the drawn layers at each recorded step: what a network figure replays. */
+export interface NetworkHistory {
+  steps: number[];
+  layers: {
+    /** The layer of the figure (an index into sizes; 1 is the first after the input). */
+    layer: number;
+    nonlinearity: "tanh" | "relu";
+    /** meanActivation[s][j]: unit j's activation averaged over the batch of steps[s]. */
+    meanActivation: number[][];
+    /** Fractions of the batch, [s][j], as in NeuronHistory. */
+    dead?: number[][];
+    saturated?: number[][];
+  }[];
+}
+
+/** |tanh| above this is saturated: its local gradient 1 − t² is below 0.06. */
+export const SATURATION = 0.97;
+
+/**
+ * A unit's flag from the fractions of a batch: dead when its ReLU is 0 on the whole batch (it
+ * gets no gradient and never comes back), saturated when |tanh| > 0.97 on more than half of it
+ * (it barely learns). NaN or undefined fractions flag nothing.
+ */
+export function unitFlag(
+  dead: number | undefined,
+  saturated: number | undefined,
+): "dead" | "saturated" | undefined {
+  if (dead !== undefined && dead >= 1) return "dead";
+  if (saturated !== undefined && saturated > 0.5) return "saturated";
+  return undefined;
+}
+
+/** Per layer of a network history, the flagged units at recorded step s. */
+export function flaggedUnits(
+  history: NetworkHistory,
+  s: number,
+): { layer: number; dead: number[]; saturated: number[] }[] {
+  return history.layers.map((l) => {
+    const dead: number[] = [];
+    const saturated: number[] = [];
+    l.meanActivation[s]?.forEach((_, j) => {
+      const flag = unitFlag(l.dead?.[s]?.[j], l.saturated?.[s]?.[j]);
+      if (flag === "dead") dead.push(j);
+      else if (flag === "saturated") saturated.push(j);
+    });
+    return { layer: l.layer, dead, saturated };
+  });
+}
+// #endregion
 
 /** A classifier's scores on a grid (sign = class) with labelled points: a decision boundary. */
 export interface FieldFigure {
@@ -371,6 +450,8 @@ export interface DetailFigure {
    */
   code?: { file: string; region?: string; symbol?: string; line: string };
   caption?: string;
+  /** The neuron through training: the lab draws each series as a small curve with a step slider. */
+  history?: NeuronHistory;
 }
 
 export type Figure =

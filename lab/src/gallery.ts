@@ -3,7 +3,14 @@
  * for lesson authors to see what each kind looks like and for the end-to-end tests to check that
  * every view renders. It is a lesson in the lessons/ format that lives with the lab.
  */
-import type { DetailFigure, LabContext, Lesson, NetworkFigure, Target } from "../../lessons/lesson.js";
+import type {
+  DetailFigure,
+  LabContext,
+  Lesson,
+  NetworkFigure,
+  NeuronHistory,
+  Target,
+} from "../../lessons/lesson.js";
 import { decisionGrid, MLP, makeMoons, runProgram, toDot } from "../../src/micrograd/index.js";
 import { Random } from "../../src/random/index.js";
 
@@ -123,6 +130,50 @@ function networks(model: MLP, x: number[], rng: Random): NetworkFigure[] {
   ];
 }
 
+/**
+ * A made-up training history for the 200 tanh units: 40 recorded steps in which units start
+ * saturated on part of the batch (some on most of it) and mostly recover, as after a bad init.
+ */
+function withHistory(figure: NetworkFigure): void {
+  const rng = new Random(27);
+  const steps = Array.from({ length: 40 }, (_, s) => s * 50);
+  const units = figure.sizes[1]!;
+  const start = Array.from({ length: units }, () => rng.uniform(0, 1));
+  const heal = Array.from({ length: units }, () => rng.uniform(-0.05, 0.6));
+  const sign = Array.from({ length: units }, () => (rng.uniform(0, 1) < 0.5 ? -1 : 1));
+  const saturated = steps.map((_, s) => start.map((f, j) => Math.min(1, f * Math.exp((-heal[j]! * s) / 12))));
+  figure.history = {
+    steps,
+    layers: [
+      {
+        layer: 1,
+        nonlinearity: "tanh",
+        saturated,
+        meanActivation: saturated.map((row) => row.map((f, j) => sign[j]! * (0.1 + 0.85 * f))),
+      },
+    ],
+  };
+}
+
+/** Unit j's life, from the figure's history and smooth made-up weights, gradients and updates. */
+function unitHistory(net: NetworkFigure, layer: number, j: number): NeuronHistory | undefined {
+  const h = net.history;
+  const l = h?.layers.find((x) => x.layer === layer);
+  if (!h || !l) return undefined;
+  const t = h.steps.map((_, s) => s / Math.max(1, h.steps.length - 1));
+  return {
+    nonlinearity: l.nonlinearity,
+    steps: h.steps,
+    weightNorm: t.map((x) => 1.2 + 0.3 * x + 0.02 * Math.sin(7 * x + j)),
+    meanActivation: l.meanActivation.map((row) => row[j]!),
+    saturated: l.saturated?.map((row) => row[j]!),
+    gradNorm: l.saturated!.map((row, s) => 0.02 + 0.3 * (1 - row[j]!) * Math.exp(-2 * t[s]!)),
+    updateRatio: t.map((x, s) =>
+      s === t.length - 1 ? Number.NaN : -2.2 - 1.1 * x + 0.1 * Math.sin(9 * x + j),
+    ),
+  };
+}
+
 /** A click on a unit of a gallery network: its numbers, recomputed from the figure itself. */
 function neuronDetail(net: NetworkFigure, [layer, j]: Target): DetailFigure {
   if (
@@ -172,6 +223,7 @@ function neuronDetail(net: NetworkFigure, [layer, j]: Target): DetailFigure {
     vectors: [{ label: "weights in", values: w, labels: layer === 1 ? net.inputLabels : undefined }],
     tex: "a = f\\Big(b + \\sum_i w_i x_i\\Big)",
     code,
+    ...(unitHistory(net, layer, j) ? { history: unitHistory(net, layer, j) } : {}),
   };
 }
 
@@ -223,6 +275,7 @@ async function figures(lab: LabContext): Promise<void> {
   const model = new MLP(2, [8, 8, 1], { rng });
   const data = makeMoons(40, 0.1, rng);
   for (const figure of networks(model, data.X[0]!, rng)) {
+    if (figure.id === "network-200") withHistory(figure);
     lab.emit({ type: "figure", figure });
     lab.onSelect(figure.id, (target) => lab.emit({ type: "figure", figure: neuronDetail(figure, target) }));
   }

@@ -4,7 +4,7 @@
  * it, the formula and the line of code that compute it, cut from the real source.
  */
 import katex from "katex";
-import type { DetailFigure } from "../../../lessons/lesson.js";
+import type { DetailFigure, NeuronHistory } from "../../../lessons/lesson.js";
 import { findLine } from "../../../lessons/source.js";
 import { imageRGBA } from "../../../src/plot/pixels.js";
 import { highlight } from "../markdown.js";
@@ -60,6 +60,7 @@ export class DetailView extends CardView<DetailFigure> {
     );
     if (f.vectors?.length) parts.push(el("div", { class: "detail-vectors" }, ...f.vectors.map(vectorView)));
     if (f.tokens) parts.push(tokensView(f.tokens));
+    if (f.history?.steps.length) parts.push(historyView(f.history));
     const code = el("div", { class: "detail-code" });
     parts.push(code);
     this.body.replaceChildren(...parts);
@@ -164,5 +165,132 @@ function tokensView(tokens: NonNullable<DetailFigure["tokens"]>): HTMLElement {
         ),
       ),
     ),
+  );
+}
+
+/** The curves of a neuron's history: which series, how each reads, and lecture 4's guides. */
+function historySeries(history: NeuronHistory) {
+  const percent = (v: number) => `${(100 * v).toFixed(1)}%`;
+  return [
+    { key: "weightNorm", label: "|w|: its weights' norm", values: history.weightNorm, format: formatValue },
+    {
+      key: "meanActivation",
+      label: "mean activation over the batch",
+      values: history.meanActivation,
+      format: formatValue,
+    },
+    ...(history.saturated
+      ? [
+          {
+            key: "saturated",
+            label: "saturated: |tanh| > 0.97, of the batch",
+            values: history.saturated,
+            format: percent,
+          },
+        ]
+      : []),
+    ...(history.dead
+      ? [{ key: "dead", label: "dead: ReLU 0, of the batch", values: history.dead, format: percent }]
+      : []),
+    { key: "gradNorm", label: "|grad| of its weights", values: history.gradNorm, format: formatValue },
+    {
+      key: "updateRatio",
+      label: "log10(update / data), about −3 is healthy",
+      values: history.updateRatio,
+      format: (v: number) => (Number.isFinite(v) ? v.toFixed(2) : v < 0 ? "−∞ (no update)" : "—"),
+      guide: -3,
+    },
+  ];
+}
+
+const SPARK_W = 220;
+const SPARK_H = 46;
+
+/**
+ * A neuron's life through training: a small curve per series over the recorded steps, and a
+ * slider that moves a marker along all of them; the numbers beside each curve follow it.
+ */
+function historyView(history: NeuronHistory): HTMLElement {
+  const n = history.steps.length;
+  const series = historySeries(history);
+  const slider = el("input", {
+    type: "range",
+    min: "0",
+    max: String(n - 1),
+    step: "1",
+    value: String(n - 1),
+    "data-action": "history-step",
+    "aria-label": "recorded training step",
+  });
+  const position = el("span", { class: "history-position" });
+  const x = (s: number) => (n === 1 ? SPARK_W / 2 : 4 + ((SPARK_W - 8) * s) / (n - 1));
+  const charts = series.map((entry) => {
+    const finite = entry.values.filter(Number.isFinite);
+    const guide = "guide" in entry ? entry.guide : undefined;
+    let lo = Math.min(...finite, ...(guide === undefined ? [] : [guide]));
+    let hi = Math.max(...finite, ...(guide === undefined ? [] : [guide]));
+    if (!(hi > lo)) {
+      lo -= 0.5;
+      hi += 0.5;
+    }
+    const y = (v: number) => SPARK_H - 4 - ((SPARK_H - 8) * (v - lo)) / (hi - lo);
+    const root = svg("svg", {
+      viewBox: `0 0 ${SPARK_W} ${SPARK_H}`,
+      width: SPARK_W,
+      height: SPARK_H,
+      class: "history-spark",
+    });
+    if (guide !== undefined)
+      root.append(svg("line", { x1: 0, x2: SPARK_W, y1: y(guide), y2: y(guide), class: "history-guide" }));
+    // One polyline per run of finite values (NaN: not recorded, −∞: no update).
+    let run: string[] = [];
+    const flush = () => {
+      if (run.length > 0) root.append(svg("polyline", { points: run.join(" "), class: "history-line" }));
+      run = [];
+    };
+    entry.values.forEach((v, s) => {
+      if (Number.isFinite(v)) run.push(`${x(s).toFixed(1)},${y(v).toFixed(1)}`);
+      else flush();
+    });
+    flush();
+    const marker = svg("line", { y1: 0, y2: SPARK_H, class: "history-marker" });
+    const dot = svg("circle", { r: 2.5, class: "history-dot" });
+    root.append(marker, dot);
+    const value = el("span", { class: "history-value" });
+    const box = el(
+      "div",
+      { class: "history-series", "data-series": entry.key },
+      el("div", { class: "history-label" }, el("span", {}, entry.label), value),
+      root,
+      el("div", { class: "history-range" }, `from ${entry.format(lo)} to ${entry.format(hi)}`),
+    );
+    const show = (s: number) => {
+      const v = entry.values[s]!;
+      marker.setAttribute("x1", x(s).toFixed(1));
+      marker.setAttribute("x2", x(s).toFixed(1));
+      dot.setAttribute("cx", x(s).toFixed(1));
+      dot.setAttribute("cy", Number.isFinite(v) ? y(v).toFixed(1) : "-10");
+      value.textContent = entry.format(v);
+      value.dataset.value = String(v);
+    };
+    return { box, show };
+  });
+  const show = (s: number) => {
+    position.textContent = `step ${history.steps[s]!.toLocaleString("en-US")} (${s + 1} of ${n} recorded)`;
+    position.dataset.step = String(history.steps[s]);
+    for (const chart of charts) chart.show(s);
+  };
+  slider.addEventListener("input", () => show(Number(slider.value)));
+  show(n - 1);
+  return el(
+    "div",
+    { class: "detail-history", "data-steps": String(n) },
+    el(
+      "div",
+      { class: "detail-vector-label" },
+      `Its life through training: ${n} recorded steps, ${history.steps[0]!.toLocaleString("en-US")} to ${history.steps[n - 1]!.toLocaleString("en-US")}`,
+    ),
+    el("div", { class: "history-controls" }, slider, position),
+    el("div", { class: "history-grid" }, ...charts.map((c) => c.box)),
   );
 }

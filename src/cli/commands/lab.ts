@@ -13,7 +13,10 @@ import {
   type Figure,
   type LabEvent,
   type LessonFile,
+  type NetworkFigure,
+  type NeuronHistory,
   parseParams,
+  unitFlag,
 } from "../../../lessons/lesson.js";
 import { cellSource, findLine } from "../../../lessons/source.js";
 import { DATASETS } from "../../data/index.js";
@@ -220,9 +223,13 @@ export function registerLab(program: Command): void {
             .map((v) => Number(v.trim()));
           if (colon <= 0 || target.some((v) => !Number.isInteger(v)))
             throw new Error(`--select expects figure:i,j (whole numbers), got "${selection}"`);
+          const figure = figures.get(selection.slice(0, colon));
+          if (figure?.kind === "network") checkNetworkTarget(selection, figure, target);
           for (const event of await context.select(selection.slice(0, colon), target))
-            if (event.type === "figure" && event.figure.kind === "detail")
+            if (event.type === "figure" && event.figure.kind === "detail") {
               console.log(describeDetail(event.figure));
+              if (event.figure.history) console.log(describeHistory(event.figure.history));
+            }
         }
         const document = await headlessDocument();
         for (const figure of figures.values()) {
@@ -264,6 +271,74 @@ export function registerLab(program: Command): void {
         }
       },
     );
+}
+
+/** A network's element is [layer, unit], each within the figure's sizes: else a one-line error. */
+function checkNetworkTarget(selection: string, figure: NetworkFigure, target: number[]): void {
+  const [layer, unit] = target;
+  const last = figure.sizes.length - 1;
+  if (target.length !== 2 || layer === undefined || unit === undefined)
+    throw new Error(`--select ${selection}: a network's element is LAYER,UNIT (layer 0–${last})`);
+  if (layer < 0 || layer > last)
+    throw new Error(
+      `--select ${selection}: layer ${layer} is outside 0–${last} (${figure.id} has ${last + 1} layers)`,
+    );
+  const n = figure.sizes[layer]!;
+  if (unit < 0 || unit >= n)
+    throw new Error(
+      `--select ${selection}: unit ${unit} is outside 0–${n - 1} (layer ${layer} has ${n} units)`,
+    );
+}
+
+/** Rows of a history table at most: evenly spread over the recorded steps, the last one always. */
+const HISTORY_ROWS = 21;
+
+/**
+ * A neuron's life as a table: at recorded steps, its weights' norm, mean activation, dead and
+ * saturated fractions, gradient norm and log10 update:data, then its flags at the last step.
+ */
+export function describeHistory(history: NeuronHistory): string {
+  const n = history.steps.length;
+  const picked = [
+    ...new Set(
+      Array.from({ length: Math.min(n, HISTORY_ROWS) }, (_, k) =>
+        Math.round((k * (n - 1)) / Math.max(1, Math.min(n, HISTORY_ROWS) - 1)),
+      ),
+    ),
+  ];
+  const pct = (v: number | undefined) =>
+    v === undefined || Number.isNaN(v) ? "—" : `${(100 * v).toFixed(1)}%`;
+  const num = (v: number, digits = 4) =>
+    Number.isFinite(v) ? v.toFixed(digits) : Number.isNaN(v) ? "—" : v > 0 ? "inf" : "-inf";
+  const header = ["step", "|w|", "mean act", "dead", "saturated", "|grad|", "log10 update:data"];
+  const rows = picked.map((s) => [
+    String(history.steps[s]),
+    num(history.weightNorm[s]!),
+    num(history.meanActivation[s]!),
+    pct(history.dead?.[s]),
+    pct(history.saturated?.[s]),
+    num(history.gradNorm[s]!, 5),
+    num(history.updateRatio[s]!, 2),
+  ]);
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (cells: string[]) => `  ${cells.map((v, c) => v.padStart(widths[c]!)).join("  ")}`;
+  const last = n - 1;
+  const flag = unitFlag(history.dead?.[last], history.saturated?.[last]);
+  const flagged = history.steps.filter(
+    (_, s) => unitFlag(history.dead?.[s], history.saturated?.[s]) !== undefined,
+  );
+  const flags =
+    flag === "dead"
+      ? `dead at step ${history.steps[last]}: its ReLU is 0 on the whole batch`
+      : flag === "saturated"
+        ? `saturated at step ${history.steps[last]}: |tanh| > 0.97 on ${pct(history.saturated?.[last])} of the batch`
+        : `not flagged at step ${history.steps[last]} (dead: ReLU 0 on the whole batch; saturated: |tanh| > 0.97 on more than half of it)`;
+  return [
+    `  its life through training (${n} recorded steps${n > picked.length ? `, ${picked.length} shown` : ""}):`,
+    line(header),
+    ...rows.map(line),
+    `  flags: ${flags}; flagged at ${flagged.length} of ${n} recorded steps`,
+  ].join("\n");
 }
 
 /** A detail figure as text: its numbers, its formula and the line of code that computes it. */

@@ -1,0 +1,287 @@
+/**
+ * A neuron's whole life: while a model trains, record every few steps, for every unit of the
+ * layers a network figure draws, lecture 4's diagnostics one neuron at a time: the norm of its
+ * incoming weights, its mean activation over the batch, the fraction of the batch where it is
+ * dead (ReLU 0) or saturated (|tanh| > 0.97), the norm of its weights' gradient, and its
+ * update:data ratio.
+ *
+ * It attaches with module hooks, so the training loop and the model stay as they are: a forward
+ * pre-hook on the model counts training steps and copies the drawn weights at a recorded step, a
+ * forward hook reads the layer's activations, and the next step's pre-hook (or settle()) reads the
+ * gradients the step left and the weights the optimizer made of them. That relies on what the
+ * lectures' loop does: forward, zero the gradients, backward, update.
+ *
+ * Storage is fixed: `capacity` recorded steps of Float32Arrays per layer. When it is full, every
+ * other recorded step is dropped and the interval doubles, so a long run keeps an even sample of
+ * its whole life (200 units × 256 steps × 6 series: 1.2 MB).
+ */
+import type { Module, RemovableHandle } from "../src/nn/index.js";
+import { isGradEnabled, type Tensor } from "../src/tensor/index.js";
+import { type NetworkHistory, type NeuronHistory, SATURATION } from "./lesson.js";
+
+export interface RecordedLayer {
+  /** The layer of the network figure it draws (1: the first after the input). */
+  layer: number;
+  /**
+   * Its weights: unit j's incoming weights are row j ("rows": nn.Linear's [out, in]) or
+   * column j ("columns": the lecture's raw W1 of [in, out]).
+   */
+  weight: Tensor;
+  orientation: "rows" | "columns";
+  nonlinearity: "tanh" | "relu";
+  /** The module whose forward output holds the layer's activations, units last. */
+  module: Module;
+  /**
+   * The activations from that module's forward, when they are not its output (the lecture's Mlp
+   * computes its hidden layer inside forward: read it with model.hidden(inputs[0])).
+   */
+  read?: (inputs: unknown[], output: unknown) => Tensor;
+}
+
+export interface RecorderOptions {
+  /** Record every `interval` training steps (it doubles each time the storage fills). */
+  interval?: number;
+  /** Recorded steps kept at most (even, at least 2). */
+  capacity?: number;
+}
+
+/** The series of one layer: capacity × units values each, row s for recorded step s. */
+interface LayerStore {
+  spec: RecordedLayer;
+  units: number;
+  fanIn: number;
+  weightNorm: Float32Array;
+  meanActivation: Float32Array;
+  dead: Float32Array | null;
+  saturated: Float32Array | null;
+  gradNorm: Float32Array;
+  updateRatio: Float32Array;
+  /** The weights at the pending step, to measure the update the optimizer makes of them. */
+  before: Float32Array | null;
+}
+
+const SERIES = ["weightNorm", "meanActivation", "dead", "saturated", "gradNorm", "updateRatio"] as const;
+
+export class NeuronRecorder {
+  private interval: number;
+  private readonly capacity: number;
+  private readonly stores: LayerStore[];
+  private readonly stepsAt: Int32Array;
+  private count = 0;
+  /** Training forwards seen: the step the next one is. */
+  private step = 0;
+  /** Row of the recorded step whose gradient and update are not read yet (-1: none). */
+  private pending = -1;
+  /** Whether the forward running now is a recorded step's. */
+  private capturing = false;
+  private readonly handles: RemovableHandle[] = [];
+
+  constructor(
+    model: Module,
+    layers: RecordedLayer[],
+    { interval = 10, capacity = 256 }: RecorderOptions = {},
+  ) {
+    if (!Number.isInteger(interval) || interval < 1)
+      throw new RangeError(`NeuronRecorder: interval must be a whole number >= 1, got ${interval}`);
+    if (!Number.isInteger(capacity) || capacity < 2 || capacity % 2 !== 0)
+      throw new RangeError(`NeuronRecorder: capacity must be an even number >= 2, got ${capacity}`);
+    this.interval = interval;
+    this.capacity = capacity;
+    this.stepsAt = new Int32Array(capacity);
+    this.stores = layers.map((spec) => {
+      const [a, b] = spec.weight.shape as [number, number];
+      const units = spec.orientation === "rows" ? a : b;
+      const values = () => new Float32Array(capacity * units);
+      return {
+        spec,
+        units,
+        fanIn: spec.orientation === "rows" ? b : a,
+        weightNorm: values(),
+        meanActivation: values(),
+        dead: spec.nonlinearity === "relu" ? values() : null,
+        saturated: spec.nonlinearity === "tanh" ? values() : null,
+        gradNorm: values(),
+        updateRatio: values(),
+        before: null,
+      };
+    });
+    this.handles.push(
+      model.registerForwardPreHook(() => {
+        if (!model.training || !isGradEnabled()) return;
+        this.settle();
+        if (this.step % this.interval === 0) this.begin();
+        this.step++;
+      }),
+    );
+    for (const store of this.stores)
+      this.handles.push(
+        store.spec.module.registerForwardHook((_, inputs, output) => {
+          if (!this.capturing) return;
+          const acts = store.spec.read ? store.spec.read(inputs, output) : (output as Tensor);
+          this.activations(store, acts);
+        }),
+      );
+    this.handles.push(
+      model.registerForwardHook(() => {
+        this.capturing = false;
+      }),
+    );
+  }
+
+  /** The training steps recorded so far. */
+  get steps(): number[] {
+    return Array.from(this.stepsAt.subarray(0, this.count));
+  }
+
+  /** Bytes the recorded series take (what grows with the run; at most `capacity` steps). */
+  get bytes(): number {
+    let total = this.stepsAt.byteLength;
+    for (const s of this.stores) {
+      for (const name of SERIES) total += s[name]?.byteLength ?? 0;
+      total += s.before?.byteLength ?? 0;
+    }
+    return total;
+  }
+
+  /** Detach the hooks: the model is as it was. */
+  remove(): void {
+    for (const h of this.handles.splice(0)) h.remove();
+    this.capturing = false;
+  }
+
+  /** Unit `unit` of figure layer `layer` through training, or undefined when it is not recorded. */
+  neuron(layer: number, unit: number): NeuronHistory | undefined {
+    const store = this.stores.find((s) => s.spec.layer === layer);
+    if (!store || !Number.isInteger(unit) || unit < 0 || unit >= store.units) return undefined;
+    const series = (values: Float32Array) =>
+      Array.from({ length: this.count }, (_, s) => values[s * store.units + unit]!);
+    const history: NeuronHistory = {
+      nonlinearity: store.spec.nonlinearity,
+      steps: this.steps,
+      weightNorm: series(store.weightNorm),
+      meanActivation: series(store.meanActivation),
+      gradNorm: series(store.gradNorm),
+      updateRatio: series(store.updateRatio),
+    };
+    if (store.dead) history.dead = series(store.dead);
+    if (store.saturated) history.saturated = series(store.saturated);
+    return history;
+  }
+
+  /** The drawn layers at every recorded step, for a network figure's replay. */
+  network(): NetworkHistory {
+    const rows = (store: LayerStore, values: Float32Array) =>
+      Array.from({ length: this.count }, (_, s) =>
+        Array.from(values.subarray(s * store.units, (s + 1) * store.units)),
+      );
+    return {
+      steps: this.steps,
+      layers: this.stores.map((store) => ({
+        layer: store.spec.layer,
+        nonlinearity: store.spec.nonlinearity,
+        meanActivation: rows(store, store.meanActivation),
+        ...(store.dead ? { dead: rows(store, store.dead) } : {}),
+        ...(store.saturated ? { saturated: rows(store, store.saturated) } : {}),
+      })),
+    };
+  }
+
+  /** Start recording this step: make room, note the step, copy the weights and their norms. */
+  private begin(): void {
+    if (this.count === this.capacity) this.halve();
+    if (this.step % this.interval !== 0) return; // halving doubled the interval past this step
+    const row = this.count++;
+    this.stepsAt[row] = this.step;
+    for (const store of this.stores) {
+      const w = Float32Array.from(store.spec.weight.dataSync());
+      store.before = w;
+      const norms = unitNorms(w, null, store);
+      store.weightNorm.set(norms, row * store.units);
+      // Until the step's backward and update are seen: NaN, not a stale number.
+      store.gradNorm.fill(Number.NaN, row * store.units, (row + 1) * store.units);
+      store.updateRatio.fill(Number.NaN, row * store.units, (row + 1) * store.units);
+      store.meanActivation.fill(Number.NaN, row * store.units, (row + 1) * store.units);
+      store.dead?.fill(Number.NaN, row * store.units, (row + 1) * store.units);
+      store.saturated?.fill(Number.NaN, row * store.units, (row + 1) * store.units);
+    }
+    this.pending = row;
+    this.capturing = true;
+  }
+
+  /** The activations [..., units] of the recorded step's batch: mean, dead and saturated fractions. */
+  private activations(store: LayerStore, acts: Tensor): void {
+    const a = acts.dataSync();
+    const n = a.length / store.units;
+    const sum = new Float64Array(store.units);
+    const zero = new Float64Array(store.units);
+    const sat = new Float64Array(store.units);
+    for (let b = 0; b < n; b++) {
+      for (let j = 0; j < store.units; j++) {
+        const v = a[b * store.units + j]!;
+        sum[j]! += v;
+        if (v <= 0) zero[j]!++;
+        if (Math.abs(v) > SATURATION) sat[j]!++;
+      }
+    }
+    const at = this.pending * store.units;
+    for (let j = 0; j < store.units; j++) {
+      store.meanActivation[at + j] = sum[j]! / n;
+      if (store.dead) store.dead[at + j] = zero[j]! / n;
+      if (store.saturated) store.saturated[at + j] = sat[j]! / n;
+    }
+  }
+
+  /**
+   * Read the last recorded step's gradient (still in .grad) and its update (the weights now minus
+   * before) if not read yet: call it after the loop's last step, and before anything else between
+   * two steps zeroes the gradients (a neuron's detail computes its own).
+   */
+  settle(): void {
+    if (this.pending < 0) return;
+    for (const store of this.stores) {
+      const row = this.pending * store.units;
+      const before = store.before!;
+      const grad = store.spec.weight.grad?.dataSync();
+      if (grad) store.gradNorm.set(unitNorms(grad, null, store), row);
+      const now = store.spec.weight.dataSync();
+      const update = unitNorms(now, before, store);
+      for (let j = 0; j < store.units; j++)
+        store.updateRatio[row + j] = Math.log10(update[j]! / store.weightNorm[row + j]!);
+      store.before = null;
+    }
+    this.pending = -1;
+  }
+
+  /** Keep every other recorded step (the first, the third, …) and record half as often. */
+  private halve(): void {
+    const kept = this.count / 2;
+    for (let s = 0; s < kept; s++) this.stepsAt[s] = this.stepsAt[2 * s]!;
+    for (const store of this.stores)
+      for (const name of SERIES) {
+        const values = store[name];
+        if (!values) continue;
+        for (let s = 0; s < kept; s++)
+          values.copyWithin(s * store.units, 2 * s * store.units, (2 * s + 1) * store.units);
+      }
+    this.count = kept; // called before a step is recorded: nothing is pending
+
+    this.interval *= 2;
+  }
+}
+
+/** Each unit's norm of w (or of w − minus), for weights laid out as the layer's orientation. */
+function unitNorms(w: ArrayLike<number>, minus: ArrayLike<number> | null, store: LayerStore): Float64Array {
+  const { units, fanIn } = store;
+  const rows = store.spec.orientation === "rows";
+  const out = new Float64Array(units);
+  for (let j = 0; j < units; j++) {
+    let sq = 0;
+    for (let i = 0; i < fanIn; i++) {
+      const k = rows ? j * fanIn + i : i * units + j;
+      const v = w[k]! - (minus ? minus[k]! : 0);
+      sq += v * v;
+    }
+    out[j] = Math.sqrt(sq);
+  }
+  return out;
+}

@@ -1,0 +1,143 @@
+/**
+ * A neuron's history in Chromium, on the gallery's 200-unit network (a made-up history of 40
+ * recorded steps): the step slider replays the network (the strip's fills are the recorded batch
+ * means, the outlined units are the flagged ones and their count is printed), and a unit's detail
+ * draws its curves with a slider whose numbers follow it. At 1440 and 800 px; screenshots go to
+ * out/test/lab-neuron-history/.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import type { Page } from "playwright-core";
+import { buildLab, labBuildDir, labDataFiles } from "../src/cli/commands/lab.js";
+import { type LabServer, startLabServer } from "../src/cli/lab-server.js";
+import { launchChromium, noChromium, watchErrors } from "./browser.js";
+import { repoRoot } from "./helpers.js";
+
+const shots = join(repoRoot, "out", "test", "lab-neuron-history");
+const FIG = '.figure[data-figure="network-200"]';
+
+/** Set a range input as a learner's drag does: its value, then an input event. */
+async function slide(page: Page, selector: string, value: number): Promise<void> {
+  await page.$eval(
+    selector,
+    (input, v) => {
+      (input as HTMLInputElement).value = String(v);
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    },
+    value,
+  );
+}
+
+/** The flag count printed under the network, and the units outlined in its strip. */
+async function flags(page: Page) {
+  const text = (await page.locator(`${FIG} .network-flags`).textContent()) ?? "";
+  const printed = Number(/(\d+) of 200 saturated/.exec(text)?.[1] ?? Number.NaN);
+  const outlined = await page.$$eval(`${FIG} rect.strip-flag.saturated`, (rs) =>
+    rs.map((r) => Number(r.getAttribute("data-neuron"))),
+  );
+  return { text, printed, outlined };
+}
+
+describe("a neuron's history in Chromium", { skip: noChromium, timeout: 120_000 }, () => {
+  let server: LabServer;
+  let page: Page;
+  let close: (() => Promise<void>) | undefined;
+  let errors: string[] = [];
+
+  before(async () => {
+    if (!existsSync(join(labBuildDir, "index.html"))) await buildLab();
+    server = await startLabServer({ root: labBuildDir, port: 0, data: labDataFiles() });
+    const browser = await launchChromium(["--disable-gpu"]);
+    browser.context.setDefaultTimeout(60_000);
+    close = async () => {
+      await browser.close();
+      await server.close();
+    };
+    mkdirSync(shots, { recursive: true });
+    page = await browser.context.newPage();
+    errors = watchErrors(page);
+    await page.goto(`${server.url}#/_gallery`);
+    await page.waitForSelector('.experiment[data-state="done"]');
+    await page.waitForSelector(`${FIG} svg.network`);
+  });
+
+  after(async () => {
+    await close?.();
+  });
+
+  for (const width of [1440, 800]) {
+    test(`at ${width} px: the network replays its flags, the panel's curves follow their slider`, async () => {
+      await page.setViewportSize({ width, height: 900 });
+      await page.locator(`${FIG} button[data-action="now"]`).click();
+      // The end: the last recorded step's flags, counted and outlined alike.
+      const end = await flags(page);
+      assert.match(end.text, /Flags at step 1,950: 200 hidden tanh neurons h: \d+ of 200 saturated/);
+      assert.equal(end.outlined.length, end.printed);
+      assert.equal(await page.locator(`${FIG}`).getAttribute("data-replay"), "");
+
+      // Step 0 replayed: more units saturated (the made-up history heals), fills from the batch means.
+      await slide(page, `${FIG} .network-replay input[type="range"]`, 0);
+      assert.equal(await page.locator(FIG).getAttribute("data-replay"), "0");
+      const start = await flags(page);
+      assert.match(start.text, /Flags at step 0:/);
+      assert.equal(start.outlined.length, start.printed);
+      assert.ok(
+        start.printed > end.printed,
+        `${start.printed} saturated at step 0, ${end.printed} at the end`,
+      );
+      assert.match((await page.locator(`${FIG} figcaption`).textContent()) ?? "", /Replaying step 0/);
+      assert.ok(
+        await page.locator(`${FIG} .flag-legend`).isVisible(),
+        "the legend says what an outline means",
+      );
+
+      // A unit flagged at step 0: its detail's curves, its numbers at the slider's step.
+      const unit = start.outlined.find((j) => !end.outlined.includes(j)) ?? start.outlined[0]!;
+      await page.locator(`${FIG} rect.strip-cell[data-layer="1"][data-neuron="${unit}"]`).click();
+      const detail = `.figure[data-kind="detail"][data-of="network-200:1,${unit}"]`;
+      await page.waitForSelector(`${detail} .detail-history`);
+      assert.equal(await page.locator(`${detail} .detail-history`).getAttribute("data-steps"), "40");
+      const series = await page.$$eval(`${detail} .history-series`, (s) =>
+        s.map((x) => (x as HTMLElement).dataset.series),
+      );
+      assert.deepEqual(series, ["weightNorm", "meanActivation", "saturated", "gradNorm", "updateRatio"]);
+      for (const key of series)
+        assert.ok(
+          (await page.locator(`${detail} [data-series="${key}"] polyline`).count()) >= 1,
+          `${key}: a curve`,
+        );
+      const saturatedAt = async () =>
+        Number(
+          await page.locator(`${detail} [data-series="saturated"] .history-value`).getAttribute("data-value"),
+        );
+      const position = () => page.locator(`${detail} .history-position`).textContent();
+      // At the last step by default; at step 0 this unit is saturated on more than half of the batch.
+      assert.match((await position()) ?? "", /^step 1,950 \(40 of 40 recorded\)$/);
+      const last = await saturatedAt();
+      await slide(page, `${detail} input[data-action="history-step"]`, 0);
+      assert.match((await position()) ?? "", /^step 0 \(1 of 40 recorded\)$/);
+      assert.ok((await saturatedAt()) > 0.5, "flagged at step 0: saturated on more than half");
+      assert.equal(
+        end.outlined.includes(unit),
+        last > 0.5,
+        "the flag at the end agrees with the curve's end",
+      );
+      // The marker moved with the slider.
+      const marker = await page
+        .locator(`${detail} [data-series="saturated"] .history-marker`)
+        .getAttribute("x1");
+      assert.equal(Number(marker), 4);
+      // The network and the panel below it, in page coordinates.
+      const top = await page.$eval(FIG, (f) => f.getBoundingClientRect().top + window.scrollY);
+      const bottom = await page.$eval(detail, (d) => d.getBoundingClientRect().bottom + window.scrollY);
+      await page.screenshot({
+        path: join(shots, `gallery-${width}.png`),
+        clip: { x: 0, y: top - 8, width, height: bottom - top + 16 },
+        fullPage: true,
+      });
+      assert.deepEqual(errors, []);
+    });
+  }
+});
