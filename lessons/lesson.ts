@@ -243,18 +243,23 @@ export interface NeuronHistory {
   updateRatio: number[];
 }
 
-/** Units of the drawn layers at each recorded step: what a network figure replays. */
+/**
+ * Units of the drawn layers at each recorded step: what a network figure replays. Each series is
+ * one Float32Array of steps × units values, row s (steps[s]) from s·units (compact, and
+ * structured-clone safe).
+ */
 export interface NetworkHistory {
   steps: number[];
   layers: {
     /** The layer of the figure (an index into sizes; 1 is the first after the input). */
     layer: number;
     nonlinearity: "tanh" | "relu";
-    /** meanActivation[s][j]: unit j's activation averaged over the batch of steps[s]. */
-    meanActivation: number[][];
-    /** Fractions of the batch, [s][j], as in NeuronHistory. */
-    dead?: number[][];
-    saturated?: number[][];
+    units: number;
+    /** Each unit's activation averaged over the batch of the step. */
+    meanActivation: Float32Array;
+    /** Fractions of the batch, as in NeuronHistory. */
+    dead?: Float32Array;
+    saturated?: Float32Array;
   }[];
 }
 
@@ -283,11 +288,12 @@ export function flaggedUnits(
   return history.layers.map((l) => {
     const dead: number[] = [];
     const saturated: number[] = [];
-    l.meanActivation[s]?.forEach((_, j) => {
-      const flag = unitFlag(l.dead?.[s]?.[j], l.saturated?.[s]?.[j]);
-      if (flag === "dead") dead.push(j);
-      else if (flag === "saturated") saturated.push(j);
-    });
+    if (s >= 0 && s < history.steps.length)
+      for (let j = 0, k = s * l.units; j < l.units; j++, k++) {
+        const flag = unitFlag(l.dead?.[k], l.saturated?.[k]);
+        if (flag === "dead") dead.push(j);
+        else if (flag === "saturated") saturated.push(j);
+      }
     return { layer: l.layer, dead, saturated };
   });
 }

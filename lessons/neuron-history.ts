@@ -168,21 +168,21 @@ export class NeuronRecorder {
     return history;
   }
 
-  /** The drawn layers at every recorded step, for a network figure's replay. */
+  /** The drawn layers at every recorded step, for a network figure's replay (copies). */
   network(): NetworkHistory {
-    const rows = (store: LayerStore, values: Float32Array) =>
-      Array.from({ length: this.count }, (_, s) =>
-        Array.from(values.subarray(s * store.units, (s + 1) * store.units)),
-      );
     return {
       steps: this.steps,
-      layers: this.stores.map((store) => ({
-        layer: store.spec.layer,
-        nonlinearity: store.spec.nonlinearity,
-        meanActivation: rows(store, store.meanActivation),
-        ...(store.dead ? { dead: rows(store, store.dead) } : {}),
-        ...(store.saturated ? { saturated: rows(store, store.saturated) } : {}),
-      })),
+      layers: this.stores.map((store) => {
+        const rows = (values: Float32Array) => values.slice(0, this.count * store.units);
+        return {
+          layer: store.spec.layer,
+          nonlinearity: store.spec.nonlinearity,
+          units: store.units,
+          meanActivation: rows(store.meanActivation),
+          ...(store.dead ? { dead: rows(store.dead) } : {}),
+          ...(store.saturated ? { saturated: rows(store.saturated) } : {}),
+        };
+      }),
     };
   }
 

@@ -362,7 +362,7 @@ test("lesson 4's three starts: saturated units at init, after the fix and with B
     );
     assert.ok(detail?.type === "figure" && detail.figure.kind === "detail");
     const life = detail.figure.history!;
-    assert.equal(life.saturated![0], net.history.layers[0]!.saturated![0]![7]);
+    assert.equal(life.saturated![0], net.history.layers[0]!.saturated![7]);
     assert.ok(life.updateRatio.every(Number.isFinite), "every recorded step has its update");
   }
   // Lecture 4's point: most units saturated with randn, few after the fix, none with BatchNorm.

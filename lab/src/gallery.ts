@@ -148,8 +148,11 @@ function withHistory(figure: NetworkFigure): void {
       {
         layer: 1,
         nonlinearity: "tanh",
-        saturated,
-        meanActivation: saturated.map((row) => row.map((f, j) => sign[j]! * (0.1 + 0.85 * f))),
+        units,
+        saturated: Float32Array.from(saturated.flat()),
+        meanActivation: Float32Array.from(
+          saturated.flatMap((row) => row.map((f, j) => sign[j]! * (0.1 + 0.85 * f))),
+        ),
       },
     ],
   };
@@ -165,9 +168,9 @@ function unitHistory(net: NetworkFigure, layer: number, j: number): NeuronHistor
     nonlinearity: l.nonlinearity,
     steps: h.steps,
     weightNorm: t.map((x) => 1.2 + 0.3 * x + 0.02 * Math.sin(7 * x + j)),
-    meanActivation: l.meanActivation.map((row) => row[j]!),
-    saturated: l.saturated?.map((row) => row[j]!),
-    gradNorm: l.saturated!.map((row, s) => 0.02 + 0.3 * (1 - row[j]!) * Math.exp(-2 * t[s]!)),
+    meanActivation: h.steps.map((_, s) => l.meanActivation[s * l.units + j]!),
+    saturated: h.steps.map((_, s) => l.saturated![s * l.units + j]!),
+    gradNorm: h.steps.map((_, s) => 0.02 + 0.3 * (1 - l.saturated![s * l.units + j]!) * Math.exp(-2 * t[s]!)),
     updateRatio: t.map((x, s) =>
       s === t.length - 1 ? Number.NaN : -2.2 - 1.1 * x + 0.1 * Math.sin(9 * x + j),
     ),

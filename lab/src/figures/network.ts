@@ -338,10 +338,8 @@ export class NetworkView implements FigureView {
   /** The figure's activations with each recorded layer's batch means at recorded step s. */
   private replayed(s: number): number[][] {
     const layers = this.figure.activations.map((a) => a);
-    for (const l of this.figure.history?.layers ?? []) {
-      const mean = l.meanActivation[s];
-      if (mean) layers[l.layer] = mean;
-    }
+    for (const l of this.figure.history?.layers ?? [])
+      layers[l.layer] = Array.from(l.meanActivation.subarray(s * l.units, (s + 1) * l.units));
     return layers;
   }
 
