@@ -448,7 +448,7 @@ export const lesson: Lesson = {
         { kind: "code", file: THIS, region: "embedding-neurons", collapsed: true },
         {
           kind: "text",
-          text: "And the whole network as neurons, for one context: the 30 numbers of its three embeddings, the 200 tanh neurons, the 27 outputs. Click a hidden neuron to see its 30 weights, its pre-activation and activation for that context, whether it is saturated, and its gradient.",
+          text: "And the whole network as neurons, for one context: the 30 numbers of its three embeddings, the 200 tanh neurons, the 27 outputs. Click a hidden neuron to see its 30 weights, its pre-activation and activation for that context, whether it is saturated, and its gradient — and its life through training, recorded by hooks every 1/200 of the run: its weights' norm, its mean activation, how much of the batch it is saturated on, its gradient and its update:data ratio, as small curves with a slider. Move the slider under the network to replay training: units outlined in orange are saturated ($|h| > 0.97$ on more than half of the batch), and the count per layer is printed. With these `randn` weights most of the 200 are, from the first step: lesson 4 is about why, and how to fix it.",
         },
         { kind: "code", file: THIS, region: "mlp-neurons", caption: "the MLP as neurons", collapsed: true },
       ],
