@@ -295,9 +295,9 @@ function bnNeurons(
 // #region saturation
 /** The lecture's three starts for the same MLP: what its 200 tanh units do at init and after. */
 const STARTS = [
-  { id: "raw", label: "lecture 3's init (randn)" },
-  { id: "scaled", label: "scaled init: W1·(5/3)/√30, b1·0.01, W2·0.01, b2·0" },
-  { id: "batchnorm", label: "scaled init + BatchNorm" },
+  { id: "raw", label: "randn (lecture 3)", title: "lecture 3's init: randn weights" },
+  { id: "scaled", label: "scaled init", title: "scaled init: W1·(5/3)/√30, b1·0.01, W2·0.01, b2·0" },
+  { id: "batchnorm", label: "BatchNorm", title: "BatchNorm (lecture 4's model)" },
 ] as const;
 
 type Start = (typeof STARTS)[number]["id"];
@@ -389,7 +389,7 @@ async function saturation(params: Params, lab: LabContext): Promise<void> {
       points: net.steps.map((x, s) => ({ x, y: counts[s]! })),
     });
     const id = `units-${start.id}`;
-    const units = unitsFigure(model, data.vocab, batch, history, id, `${start.label}, after ${steps} steps`);
+    const units = unitsFigure(model, data.vocab, batch, history, id, `${start.title}, after ${steps} steps`);
     lab.emit({ type: "figure", figure: units.figure });
     lab.onSelect(
       id,
