@@ -89,6 +89,10 @@ export class NeuronRecorder {
     this.capacity = capacity;
     this.stepsAt = new Int32Array(capacity);
     this.stores = layers.map((spec) => {
+      if (spec.weight.ndim !== 2)
+        throw new RangeError(
+          `NeuronRecorder: layer ${spec.layer}'s weight must be 2-D, got shape [${spec.weight.shape.join(", ")}]`,
+        );
       const [a, b] = spec.weight.shape as [number, number];
       const units = spec.orientation === "rows" ? a : b;
       const values = () => new Float32Array(capacity * units);
@@ -107,6 +111,7 @@ export class NeuronRecorder {
     });
     this.handles.push(
       model.registerForwardPreHook(() => {
+        this.capturing = false; // also after a forward that threw
         if (!model.training || !isGradEnabled()) return;
         this.settle();
         if (this.step % this.interval === 0) this.begin();
@@ -210,6 +215,10 @@ export class NeuronRecorder {
 
   /** The activations [..., units] of the recorded step's batch: mean, dead and saturated fractions. */
   private activations(store: LayerStore, acts: Tensor): void {
+    if (acts.shape.at(-1) !== store.units)
+      throw new RangeError(
+        `NeuronRecorder: layer ${store.spec.layer} has ${store.units} units, its activations have shape [${acts.shape.join(", ")}]`,
+      );
     const a = acts.dataSync();
     const n = a.length / store.units;
     const sum = new Float64Array(store.units);

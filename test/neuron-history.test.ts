@@ -329,6 +329,28 @@ test("the recorder detaches, counts only training forwards, and stays small for 
     "evenly spaced",
   );
   assert.ok(recorder.bytes < 2 * 1024 * 1024, `${recorder.bytes} bytes`);
+  // A weight that is not a matrix, or activations that are not the layer's units: a clear error.
+  assert.throws(
+    () =>
+      new NeuronRecorder(model, [
+        {
+          layer: 1,
+          weight: first.bias!,
+          orientation: "rows",
+          nonlinearity: "relu",
+          module: model.layers[1]!,
+        },
+      ]),
+    /layer 1's weight must be 2-D, got shape \[200\]/,
+  );
+  const wrong = new NeuronRecorder(model, [
+    { layer: 2, weight: first.weight, orientation: "rows", nonlinearity: "relu", module: model.layers[2]! },
+  ]);
+  assert.throws(
+    () => tidy(() => model.forward(X)),
+    /layer 2 has 200 units, its activations have shape \[32, 27\]/,
+  );
+  wrong.remove();
   // The layer's unit flags on the figure follow the same rule.
   assert.equal(unitFlag(1, undefined), "dead");
   assert.equal(unitFlag(0.99, undefined), undefined);
