@@ -3,7 +3,7 @@
  * level, instead of squashed into one layer at once. Follows "Building makemore Part 5: Building a WaveNet".
  */
 import { sampleWords, wavenet } from "../src/models/makemore.js";
-import type { Linear, Sequential } from "../src/nn/index.js";
+import { capture, type Linear, type Sequential } from "../src/nn/index.js";
 import { Random } from "../src/random/index.js";
 import { crossEntropy, noGrad, type Tensor, tidy } from "../src/tensor/index.js";
 import { tracedForward } from "../src/train/diagnostics.js";
@@ -93,17 +93,17 @@ function layerTree(model: Sequential, batch: Tensor): GraphFigure {
     BatchNorm1d: "#efe6f7",
     Tanh: "#fbe4e2",
   };
-  noGrad(() => {
-    let x = batch;
-    model.layers.forEach((layer, i) => {
-      x = layer.forward(x);
-      const name = layer.toString().split("\n")[0]!.replace(/"/g, "'");
-      const fill = fills[name.split("(")[0]!] ?? "#f3f5f8";
-      lines.push(
-        `  n${i + 1} [label="${name}\\n→ ${shape(x)}", fillcolor="${fill}"];`,
-        `  n${i} -> n${i + 1};`,
-      );
-    });
+  // The model's own forward, each layer's output read by a hook (the lecture's layer.out).
+  const outputs = capture(model.layers);
+  noGrad(() => model.forward(batch));
+  outputs.remove();
+  model.layers.forEach((layer, i) => {
+    const name = layer.toString().split("\n")[0]!.replace(/"/g, "'");
+    const fill = fills[name.split("(")[0]!] ?? "#f3f5f8";
+    lines.push(
+      `  n${i + 1} [label="${name}\\n→ ${shape(outputs.values[i]!)}", fillcolor="${fill}"];`,
+      `  n${i} -> n${i + 1};`,
+    );
   });
   lines.push("}");
   return {

@@ -5,7 +5,7 @@
  * Follows "Let's build GPT: from scratch, in code, spelled out".
  */
 import { GPT } from "../src/models/gpt.js";
-import { Linear } from "../src/nn/index.js";
+import { capture, Linear } from "../src/nn/index.js";
 import { AdamW } from "../src/optim/index.js";
 import { Random } from "../src/random/index.js";
 import {
@@ -251,15 +251,21 @@ async function trainGPTExperiment(params: Params, lab: LabContext): Promise<void
 }
 
 // #region attention-maps
-/** Forward the prompt once with the attention modules recording their softmaxed weights. */
+/** Forward the prompt once with a probe on each attention's attn_dropout: its input is the softmaxed weights. */
 function attentionMaps(model: GPT, ids: number[]): number[][][][] {
-  model.recordAttention(true);
+  const weights = capture(
+    [...model.transformer.h].map((block) => block.attn.attn_dropout),
+    { input: true },
+  );
   try {
     noGrad(() => model.forward(tensor([ids], { dtype: "int32" })));
     // Each layer's weights: [1, nHead, T, T] → per head a T × T matrix.
-    return model.attentionLayers.map((layer) => layer.lastWeights!.select(0, 0).tolist() as number[][][]);
+    return Array.from(
+      { length: model.config.nLayer },
+      (_, l) => weights.values[l]!.select(0, 0).tolist() as number[][][],
+    );
   } finally {
-    model.recordAttention(false);
+    weights.remove();
   }
 }
 // #endregion
@@ -464,7 +470,7 @@ export const lesson: Lesson = {
       cells: [
         {
           kind: "text",
-          text: "Each head of each layer has its own $T \\times T$ weights for a given text: row $i$ is how much character $i$ takes from each earlier character. The experiment trains a small GPT briefly, then runs your prompt through it with the attention modules recording their softmaxed weights (`recordAttention`, off during training so it costs nothing there). Some heads look at the previous character, some at the start of a word, some spread out.",
+          text: "Each head of each layer has its own $T \\times T$ weights for a given text: row $i$ is how much character $i$ takes from each earlier character. The experiment trains a small GPT briefly, then runs your prompt through it with a hook on each attention's `attn_dropout` reading its input, the softmaxed weights (`capture`; without a hook the fused kernel runs and never forms them, so training pays nothing). Some heads look at the previous character, some at the start of a word, some spread out.",
         },
         { kind: "code", file: THIS, region: "attention-maps" },
       ],
@@ -485,7 +491,7 @@ export const lesson: Lesson = {
       cells: [
         {
           kind: "text",
-          text: "A block reads the **residual stream** $x$ — one vector of $C$ numbers per token — and adds to it twice: what attention gathers from earlier tokens, and what the MLP's $4C$ neurons compute from each token on its own. Forward your prompt once with every block recording (`GPT.trace`) and look: the block drawn as tensors with this model's real shapes (click a box for its code), the size of the stream after each layer, and the **logit lens** — read each layer's stream through the final LayerNorm and the output layer, as if the model stopped there, and see its guess of the next character sharpen layer by layer.",
+          text: "A block reads the **residual stream** $x$ — one vector of $C$ numbers per token — and adds to it twice: what attention gathers from earlier tokens, and what the MLP's $4C$ neurons compute from each token on its own. Forward your prompt once with probes hooked on every block (`traceGPT`) and look: the block drawn as tensors with this model's real shapes (click a box for its code), the size of the stream after each layer, and the **logit lens** — read each layer's stream through the final LayerNorm and the output layer, as if the model stopped there, and see its guess of the next character sharpen layer by layer.",
         },
         {
           kind: "math",
@@ -495,7 +501,12 @@ export const lesson: Lesson = {
           kind: "text",
           text: "Click one of the most active MLP neurons to see which characters of the prompt excite it most, its weights in and out, its pre-activation, activation and gradient (the prompt's next-character loss, backpropagated once), and the line of `MLP.forward` that computes it; click a head for its attention pattern.",
         },
-        { kind: "code", file: "src/models/gpt.ts", symbol: "trace(idx: Tensor", collapsed: true },
+        {
+          kind: "code",
+          file: "src/models/gpt-probes.ts",
+          symbol: "export function traceGPT(",
+          collapsed: true,
+        },
         { kind: "code", file: "lessons/gpt-inside.ts", region: "logit-lens", caption: "The logit lens" },
         { kind: "code", file: THIS, region: "inside", caption: "The experiment", collapsed: true },
       ],

@@ -658,7 +658,7 @@ async function gpt2Experiment(params: Params, lab: LabContext): Promise<void> {
   await lab.tick();
 
   // #region inside
-  // Inside the model for the prompt: one forward with every block recording. The gradients need
+  // Inside the model for the prompt: one forward with probes on every block. The gradients need
   // a backward pass through all the weights: done for small models only (not GPT-2's 124M).
   const promptIds = generated.ids.slice(0, Math.min(generated.prompt, c.blockSize));
   const decode = (id: number) => (encoding ? tokenText(encoding, id) : String(id));
@@ -820,7 +820,7 @@ export const lesson: Lesson = {
         },
         {
           kind: "text",
-          text: "Then the prompt goes through the model once more with every block recording, as in lesson 7: a block drawn with GPT-2's real shapes ($C = 768$, 12 heads of 64, an MLP of 3,072 neurons), the residual stream's norm layer by layer, the logit lens — GPT-2's guess of the next token after each of its 12 layers — and its most active MLP neurons and heads, each a click away from its numbers and its code.",
+          text: "Then the prompt goes through the model once more with probes hooked on every block, as in lesson 7: a block drawn with GPT-2's real shapes ($C = 768$, 12 heads of 64, an MLP of 3,072 neurons), the residual stream's norm layer by layer, the logit lens — GPT-2's guess of the next token after each of its 12 layers — and its most active MLP neurons and heads, each a click away from its numbers and its code.",
         },
         { kind: "code", file: THIS, region: "inside", collapsed: true },
       ],

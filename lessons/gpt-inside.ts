@@ -1,12 +1,13 @@
 /**
- * Inside a GPT, for lessons 7 and 9: one prompt forwarded with every block recording (GPT.trace),
+ * Inside a GPT, for lessons 7 and 9: one prompt forwarded with probes on every block (traceGPT),
  * then the block drawn as tensors and neurons with the model's real shapes, the residual stream's
  * norm after each layer, the logit lens (each layer's guess of the next token), the most active
  * MLP neurons and the attention heads; a click on any of them shows its detail, its numbers, the
  * formula and the line of src/models/gpt.ts that computes it. Values are read with await only, so
  * this runs on WebGPU as well (lesson 9).
  */
-import type { GPT, GPTTrace } from "../src/models/gpt.js";
+import type { GPT } from "../src/models/gpt.js";
+import { type GPTTrace, traceGPT } from "../src/models/gpt-probes.js";
 import { noGrad, type Tensor, tensor } from "../src/tensor/index.js";
 import type { DetailFigure, GraphFigure, LabContext, Target } from "./lesson.js";
 
@@ -103,7 +104,7 @@ export async function lookInside(lab: LabContext, options: InsideOptions): Promi
   const T = ids.length;
   const idx = tensor([ids], { dtype: "int32" });
   const targets = options.gradients && T > 1 ? tensor([[...ids.slice(1), -1]], { dtype: "int32" }) : null;
-  const trace = model.trace(idx, { targets });
+  const trace = traceGPT(model, idx, { targets });
   const r = await read(model, trace, T);
   const labels = ids.map((id) => shown(decode(id)));
   const layerNames = ["embeddings", ...Array.from({ length: r.nLayer }, (_, l) => `block ${l}`)];
@@ -270,7 +271,7 @@ export async function lookInside(lab: LabContext, options: InsideOptions): Promi
           tokens: strongest.map(({ text, value }) => ({ text, value })),
         },
         tex: `a_{${n}} = \\operatorname{GELU}\\big(w_{${n}} \\cdot \\operatorname{LN}_2(x_t)${mlp.c_fc.bias ? ` + b_{${n}}` : ""}\\big) = \\operatorname{GELU}(${pre.toFixed(3)}) = ${act.toFixed(3)}`,
-        code: { file: MODEL, symbol: "export class MLP", line: "const act = gelu(pre, this.approximate);" },
+        code: { file: MODEL, symbol: "export class MLP", line: "x = this.gelu.forward(x);" },
         caption: `A row of c_fc (${r.C} inputs from the residual stream) and a column of c_proj (${r.C} outputs back into it). Its numbers are for the last token, "${labels[last]}".`,
       },
     });
@@ -480,7 +481,7 @@ export function blockDiagram(model: GPT, T: number): { figure: GraphFigure; node
       `c_fc: ${4 * C} neurons`,
       shape(T, 4 * C),
       `h = \\operatorname{LN}_2(x)\\, W_{fc}${b}`,
-      { ...mlp, line: "const pre = this.c_fc.forward(x);" },
+      { ...mlp, line: "x = this.c_fc.forward(x);" },
       `The MLP's hidden layer: ${4 * C} neurons, each reading all ${C} channels of every token (click the MLP neurons figure below to look at one).`,
     ),
     node(
@@ -488,7 +489,7 @@ export function blockDiagram(model: GPT, T: number): { figure: GraphFigure; node
       "GELU",
       shape(T, 4 * C),
       "a = \\operatorname{GELU}(h) = h\\, \\Phi(h)",
-      { ...mlp, line: "const act = gelu(pre, this.approximate);" },
+      { ...mlp, line: "x = this.gelu.forward(x);" },
       "The nonlinearity, neuron by neuron.",
     ),
     node(
@@ -496,7 +497,7 @@ export function blockDiagram(model: GPT, T: number): { figure: GraphFigure; node
       "c_proj(a)",
       shape(T, C),
       `\\operatorname{MLP}(x) = a\\, W_{proj}${b}`,
-      { ...mlp, line: "return this.dropout.forward(this.c_proj.forward(act));" },
+      { ...mlp, line: "x = this.c_proj.forward(x);" },
       `Back from ${4 * C} to ${C} channels.`,
     ),
     node(

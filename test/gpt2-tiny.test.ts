@@ -7,6 +7,7 @@ import { test } from "node:test";
 import { toHFState } from "../src/io/gpt2.js";
 import { loadHFGPT2, readSafetensors, writeSafetensors } from "../src/io/node.js";
 import { GPT } from "../src/models/gpt.js";
+import { capture } from "../src/nn/index.js";
 import { AdamW } from "../src/optim/index.js";
 import { Random } from "../src/random/index.js";
 import { currentBackendName, noGrad, setBackend, type Tensor, tensor, tidy } from "../src/tensor/index.js";
@@ -148,7 +149,7 @@ test("KV-cached logits equal full-sequence logits, also past the block size", ()
   assert.equal(a.shape[1], 22);
 });
 
-test("parameter counts, GPT-2 init, recorded attention weights", () => {
+test("parameter counts, GPT-2 init, attention weights read by a hook", () => {
   const c = { blockSize: 16, vocabSize: 65, nLayer: 2, nHead: 4, nEmbd: 32, dropout: 0, bias: false };
   const model = new GPT(c, { generator: new Random(1) });
   const perLayer = 2 * 32 + 32 * 96 + 32 * 32 + 32 * 128 + 128 * 32;
@@ -165,9 +166,11 @@ test("parameter counts, GPT-2 init, recorded attention weights", () => {
   assert.ok(Math.abs(std(proj) - 0.02 / Math.sqrt(4)) < 0.002, `c_proj std ${std(proj)}`);
   assert.ok(Math.abs(std(model.transformer.h.at(0).mlp.c_fc.weight) - 0.02) < 0.002);
   assert.ok(model.stateDict().has("lm_head.weight"));
-  model.recordAttention();
+  // The attention weights, read by a hook: attn_dropout's input.
+  const weights = capture([model.transformer.h.at(1).attn.attn_dropout], { input: true });
   noGrad(() => model.forward(tensor([[1, 2, 3, 4]], { dtype: "int32" })));
-  const w = model.attentionLayers[1]!.lastWeights!;
+  weights.remove();
+  const w = weights.values[0]!;
   assert.deepEqual(w.shape, [1, 4, 4, 4]);
   const row = [...w.dataSync()].slice(4, 8); // head 0, query 1
   assert.ok(Math.abs(row[0]! + row[1]! - 1) < 1e-6 && row[2] === 0 && row[3] === 0);

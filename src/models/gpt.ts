@@ -6,7 +6,7 @@
  * Field names follow nanoGPT, so stateDict() keys read "transformer.h.0.attn.c_attn.weight" and a
  * Hugging Face GPT-2 checkpoint maps onto them by name (see io/gpt2.ts).
  */
-import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList } from "../nn/index.js";
+import { Dropout, Embedding, GELU, hasHooks, LayerNorm, Linear, Module, ModuleList } from "../nn/index.js";
 import { globalRandom, type Random } from "../random/index.js";
 import {
   arange,
@@ -17,11 +17,8 @@ import {
   causalAttentionWeights,
   crossEntropy,
   embedding,
-  enableGrad,
   fromValues,
-  gelu,
   isGradEnabled,
-  keep,
   linear,
   linearGelu,
   lt,
@@ -151,9 +148,6 @@ export class CausalSelfAttention extends Module {
   readonly c_proj: Linear;
   readonly attn_dropout: Dropout;
   readonly resid_dropout: Dropout;
-  /** When true, forward() keeps the attention weights [B, nh, T, Tk] in lastWeights (the lab's heatmaps). */
-  recordWeights = false;
-  lastWeights: Tensor | null = null;
 
   constructor(
     readonly nEmbd: number,
@@ -181,13 +175,14 @@ export class CausalSelfAttention extends Module {
     const v = cache ? cat([cache.v, vNew], 2) : vNew;
     const scale = 1 / Math.sqrt(hs);
     let y: Tensor;
-    if (this.recordWeights || (this.training && this.attn_dropout.p > 0)) {
-      // Query i sits at position Tk - T + i and sees keys j <= Tk - T + i.
+    // A fused kernel where the backend has one (nanoGPT's flash attention), unless the weights
+    // must exist: for dropout on them in training, or for a hook on attn_dropout (a probe).
+    if ((this.training && this.attn_dropout.p > 0) || hasHooks(this.attn_dropout)) {
+      // softmax(q·kᵀ/√hs), masked: query i sits at position Tk - T + i and sees keys j <= Tk - T + i.
       let att = causalAttentionWeights(q, k, scale);
-      if (this.recordWeights) this.lastWeights = keep(att.detach().clone());
       att = this.attn_dropout.forward(att);
       y = matmul(att, v);
-    } else y = causalAttention(q, k, v, scale); // a fused kernel where the backend has one
+    } else y = causalAttention(q, k, v, scale);
     y = y.transpose(1, 2).reshape([B, T, C]);
     return { y: this.resid_dropout.forward(this.c_proj.forward(y)), k, v };
   }
@@ -195,6 +190,7 @@ export class CausalSelfAttention extends Module {
 
 export class MLP extends Module {
   readonly c_fc: Linear;
+  readonly gelu: GELU;
   readonly c_proj: Linear;
   readonly dropout: Dropout;
 
@@ -202,34 +198,27 @@ export class MLP extends Module {
     nEmbd: number,
     bias: boolean,
     dropout: number,
-    readonly approximate: "tanh" | "none",
+    approximate: "tanh" | "none",
     dropoutGenerator: Random,
   ) {
     super();
     this.c_fc = new Linear(nEmbd, 4 * nEmbd, { bias });
+    this.gelu = new GELU(approximate);
     this.c_proj = new Linear(4 * nEmbd, nEmbd, { bias });
     this.dropout = new Dropout(dropout, dropoutGenerator);
   }
 
-  /** When true, forward() keeps its hidden layer before and after GELU ([B, T, 4C]) for the lab. */
-  recordActivations = false;
-  lastPreActivation: Tensor | null = null;
-  lastActivation: Tensor | null = null;
-
   forward(x: Tensor): Tensor {
-    if (!this.recordActivations) {
-      // gelu(c_fc(x)), one fused kernel where the backend has it (webgpu).
-      const h = linearGelu(x, this.c_fc.weight, this.c_fc.bias, this.approximate);
-      return this.dropout.forward(this.c_proj.forward(h));
+    // gelu(c_fc(x)) is one fused kernel where the backend has one (webgpu); a hook on c_fc or
+    // gelu (a probe of the 4C neurons) takes it apart into nanoGPT's two steps.
+    if (!hasHooks(this.c_fc) && !hasHooks(this.gelu))
+      x = linearGelu(x, this.c_fc.weight, this.c_fc.bias, this.gelu.approximate);
+    else {
+      x = this.c_fc.forward(x); // each of the 4C neurons: w·x + b
+      x = this.gelu.forward(x);
     }
-    // Recording: the same two steps apart, so the lab sees each neuron before and after GELU.
-    const pre = this.c_fc.forward(x); // each of the 4C neurons: w·x + b
-    const act = gelu(pre, this.approximate);
-    // Kept in the graph: after a backward, lastActivation.grad is d loss / d activation.
-    if (act.requiresGrad) act.retainGrad();
-    this.lastPreActivation = keep(pre);
-    this.lastActivation = keep(act);
-    return this.dropout.forward(this.c_proj.forward(act));
+    x = this.c_proj.forward(x);
+    return this.dropout.forward(x);
   }
 }
 
@@ -248,17 +237,10 @@ export class Block extends Module {
     this.mlp = new MLP(c.nEmbd, c.bias, c.dropout, c.gelu ?? "tanh", dropoutGenerator);
   }
 
-  /** When true, forward() keeps the residual stream after the attention and after the MLP. */
-  recordResidual = false;
-  lastAfterAttention: Tensor | null = null;
-  lastOutput: Tensor | null = null;
-
   forward(x: Tensor, cache?: { k: Tensor; v: Tensor } | null): { x: Tensor; k: Tensor; v: Tensor } {
     const a = this.attn.forward(this.ln_1.forward(x), cache);
     x = x.add(a.y);
-    if (this.recordResidual) this.lastAfterAttention = keep(x);
     x = x.add(this.mlp.forward(this.ln_2.forward(x)));
-    if (this.recordResidual) this.lastOutput = keep(x);
     return { x, k: a.k, v: a.v };
   }
 }
@@ -285,22 +267,6 @@ class TiedHead extends Module {
   constructor(readonly weight: Tensor) {
     super();
   }
-}
-
-/** What GPT.trace() recorded of one forward pass (tensors of batch row 0's shape [1, T, ...]). */
-export interface GPTTrace {
-  /** The residual stream: after the embeddings, then after each block (nLayer + 1 of [B, T, C]). */
-  residuals: Tensor[];
-  /** Each block's residual stream after its attention, before its MLP ([B, T, C]). */
-  afterAttention: Tensor[];
-  /** Each block's MLP hidden layer, before and after GELU ([B, T, 4C]). */
-  mlpPre: Tensor[];
-  mlpAct: Tensor[];
-  /** Each block's attention weights ([B, nh, T, T]). */
-  attention: Tensor[];
-  logits: Tensor;
-  /** With targets: the mean cross-entropy, already backpropagated (mlpAct[l].grad is set). */
-  loss: Tensor | null;
 }
 
 export interface GPTForwardOptions {
@@ -378,63 +344,9 @@ export class GPT extends Module {
     return nonEmbedding ? n - this.transformer.wpe.weight.numel() : n;
   }
 
-  /** The blocks' attention modules, for recording attention weights. */
+  /** The blocks' attention modules (a probe hooks their attn_dropout to read the weights). */
   get attentionLayers(): CausalSelfAttention[] {
     return [...this.transformer.h].map((b) => b.attn);
-  }
-
-  /** Keep each layer's attention weights on the next forward passes (attentionLayers[i].lastWeights). */
-  recordAttention(on = true): void {
-    for (const a of this.attentionLayers) {
-      a.recordWeights = on;
-      if (!on) a.lastWeights = null;
-    }
-  }
-
-  /**
-   * Forward idx once with every block recording its internals: the residual stream after each
-   * layer, the MLPs' hidden units, the attention weights (the lab's neuron views and logit lens).
-   * With targets it also backpropagates the loss, so each mlpAct[l].grad is d loss / d activation;
-   * the parameters' gradients this leaves are zeroed again. Runs in eval mode (no dropout).
-   */
-  trace(idx: Tensor, { targets = null }: { targets?: Tensor | null } = {}): GPTTrace {
-    const wasTraining = this.training;
-    const blocks = [...this.transformer.h];
-    const setRecording = (on: boolean) => {
-      this.recordEmbedding = on;
-      for (const b of blocks) {
-        b.recordResidual = on;
-        b.mlp.recordActivations = on;
-        b.attn.recordWeights = on;
-      }
-    };
-    this.eval();
-    setRecording(true);
-    try {
-      const run = () => this.forward(idx, { targets });
-      const { logits, loss } = targets ? enableGrad(run) : noGrad(run);
-      if (loss) {
-        loss.backward();
-        this.zeroGrad({ setToNone: true });
-      }
-      return {
-        residuals: [this.lastEmbedding!, ...blocks.map((b) => b.lastOutput!)],
-        afterAttention: blocks.map((b) => b.lastAfterAttention!),
-        mlpPre: blocks.map((b) => b.mlp.lastPreActivation!),
-        mlpAct: blocks.map((b) => b.mlp.lastActivation!),
-        attention: blocks.map((b) => b.attn.lastWeights!),
-        logits,
-        loss,
-      };
-    } finally {
-      setRecording(false);
-      this.lastEmbedding = null;
-      for (const b of blocks) {
-        b.lastOutput = b.lastAfterAttention = b.mlp.lastPreActivation = b.mlp.lastActivation = null;
-        b.attn.lastWeights = null;
-      }
-      this.train(wasTraining);
-    }
   }
 
   /**
@@ -444,10 +356,6 @@ export class GPT extends Module {
   logitLens(residual: Tensor): Tensor {
     return linear(this.transformer.ln_f.forward(residual), this.lm_head.weight);
   }
-
-  /** When true, forward() keeps the token + position embeddings, the residual stream's start. */
-  private recordEmbedding = false;
-  private lastEmbedding: Tensor | null = null;
 
   /** idx int32 [B, T] → logits [B, T, V] (and loss with targets). */
   forward(idx: Tensor, options: GPTForwardOptions = {}): { logits: Tensor; loss: Tensor | null } {
@@ -466,7 +374,6 @@ export class GPT extends Module {
     const tr = this.transformer;
     const pos = arange(past, past + T);
     let x = tr.drop.forward(tr.wte.forward(idx).add(embedding(tr.wpe.weight, pos)));
-    if (this.recordEmbedding) this.lastEmbedding = keep(x);
     const blocks = [...tr.h];
     const inference = !isGradEnabled();
     blocks.forEach((block, i) => {

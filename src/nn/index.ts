@@ -34,3 +34,11 @@ export {
   Module,
   parameter,
 } from "./module.js";
+export {
+  type AblationMode,
+  ablate,
+  type Capture,
+  type CaptureOptions,
+  capture,
+  type ProbeOptions,
+} from "./probes.js";

@@ -8,6 +8,7 @@
 import { batchIndices } from "../data/index.js";
 import {
   BatchNorm1d,
+  capture,
   Dropout,
   Embedding,
   Flatten,
@@ -99,15 +100,21 @@ export function layerKind(layer: Layer): string {
   return LAYER_KINDS.find(([cls]) => layer instanceof cls)?.[1] ?? layer.constructor.name;
 }
 
-/** Run a Sequential layer by layer, keeping each output (and its gradient, after backward). */
+/** Run a Sequential with a hook on each layer keeping its output (and its gradient, after backward). */
 export function tracedForward(model: Sequential, x: Tensor): { out: Tensor; traces: LayerTrace[] } {
-  const traces: LayerTrace[] = [];
-  model.layers.forEach((layer, index) => {
-    x = layer.forward(x);
-    if (x.requiresGrad) x.retainGrad();
-    traces.push({ index, kind: layerKind(layer), out: x });
-  });
-  return { out: x, traces };
+  const outputs = capture(model.layers, { grad: true });
+  let out: Tensor;
+  try {
+    out = model.forward(x);
+  } finally {
+    outputs.remove();
+  }
+  const traces = model.layers.map((layer, index) => ({
+    index,
+    kind: layerKind(layer),
+    out: outputs.values[index]!,
+  }));
+  return { out, traces };
 }
 
 export interface LayerStats extends Moments {
