@@ -10,6 +10,7 @@ import { SGD } from "../src/optim/index.js";
 import { Random } from "../src/random/index.js";
 import { crossEntropy, softmax, tidy } from "../src/tensor/index.js";
 import { trainStep, type WindowTensors } from "../src/train/makemore.js";
+import { MlpProbe, mlpIntervention, withMlpLife } from "./interventions.js";
 import {
   type DetailFigure,
   type LabContext,
@@ -42,17 +43,29 @@ async function trainMlp(params: Params, lab: LabContext): Promise<void> {
     figure: mlpNeurons(model, data.vocab, data.train, EXAMPLE, "at initialisation").figure,
   });
   let selected: Target = [1, 0];
+  // After training: a hidden neuron's life over the dev set, and ablating it.
+  let probe: MlpProbe | undefined;
+  const select = async (figure: string, target: Target, action?: string) => {
+    const [layer, j] = target;
+    if (action !== undefined) {
+      if (!probe || layer !== 1)
+        throw new RangeError("only a hidden neuron of the trained MLP can be ablated");
+      lab.emit({ type: "figure", figure: await mlpIntervention(probe, j!, action, { figure, target }) });
+      return;
+    }
+    selected = target;
+    const detail = mlpNeurons(model, data.vocab, data.train, EXAMPLE, "now").detail(target);
+    lab.emit({
+      type: "figure",
+      figure: probe && layer === 1 ? await withMlpLife(detail, probe, j!) : detail,
+    });
+  };
   lab.onSelect(
     "neurons",
-    (target) => {
-      selected = target;
-      lab.emit({
-        type: "figure",
-        figure: mlpNeurons(model, data.vocab, data.train, EXAMPLE, "now").detail(target),
-      });
-    },
-    "Click a neuron to see its weights, its pre-activation and activation for this context, and its gradient.",
+    (target, action) => select("neurons", target, action),
+    "Click a neuron to see its weights, its pre-activation and activation for this context, and its gradient; after training, a hidden neuron also shows the dev names that excite it most, the letters it pushes up and down, and buttons to ablate it.",
   );
+  lab.onSelect("unit", (target, action) => select("neurons", target, action));
   const { train, dev } = await trainWindows(
     model,
     data,
@@ -83,7 +96,12 @@ async function trainMlp(params: Params, lab: LabContext): Promise<void> {
   for (const event of embeddingFigures(model, data.vocab, `after ${steps} steps`)) lab.emit(event);
   const neurons = mlpNeurons(model, data.vocab, data.train, EXAMPLE, `after ${steps} steps`);
   lab.emit({ type: "figure", figure: neurons.figure });
-  lab.emit({ type: "figure", figure: neurons.detail(selected) });
+  probe = new MlpProbe(model, data.vocab, data.dev);
+  const detail = neurons.detail(selected);
+  lab.emit({
+    type: "figure",
+    figure: selected[0] === 1 ? await withMlpLife(detail, probe, selected[1]!) : detail,
+  });
   const names = sampleWords(model, data.vocab, blockSize, 10, { generator: new Random(1) });
   lab.emit({ type: "log", text: `samples: ${names.join(", ")}` });
 }
