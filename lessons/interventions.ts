@@ -566,10 +566,13 @@ export function interventionFigure(
     tokens,
     compare,
     code,
+    split = "val",
   }: {
     before: number;
     after: number;
     tokens: string;
+    /** The held-out split's name ("val", or "dev" as makemore's lectures call it). */
+    split?: string;
     compare: NonNullable<DetailFigure["compare"]>;
     code: NonNullable<DetailFigure["code"]>;
   },
@@ -582,8 +585,8 @@ export function interventionFigure(
     wide: true,
     ...(of ? { of } : {}),
     values: [
-      { label: "val loss, unchanged", value: before },
-      { label: "val loss, intervened", value: after },
+      { label: `${split} loss, unchanged`, value: before },
+      { label: `${split} loss, intervened`, value: after },
       { label: "change Δ", value: delta },
       {
         label: "change, % of the loss",
@@ -846,6 +849,7 @@ export async function mlpIntervention(
   return interventionFigure(`Hidden neuron ${j} ${describe(intervention, life.mean)}`, of, {
     ...result,
     tokens: `all ${probe.windows.toLocaleString("en")} dev windows`,
+    split: "dev",
     code: {
       file: THIS,
       region: "mlp-intervention",
