@@ -379,7 +379,10 @@ export class GPTProbe {
       mean,
       max,
       /** The context where it fires most, up to that token. */
-      top: { label: `"…${ids.slice(-12).map(this.options.decode).join("")}" (its strongest context)`, ids },
+      top: {
+        label: `"…${ids.slice(-12).map(this.options.decode).join("").replace(/\n/g, "↵")}" (its strongest context)`,
+        ids,
+      },
       examples,
       histogram: {
         label: `Its activation on ${this.tokens.toLocaleString("en")} val tokens`,

@@ -18,6 +18,7 @@ const server = await startLabServer({ root: labBuildDir, port: 0, data: labDataF
 const browser = await chromium.launch({
   executablePath: process.env.HERO_CHROMIUM ?? "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+  ignoreDefaultArgs: ["--hide-scrollbars"], // as a desktop shows them
 });
 
 async function shot(page, selector, name) {
