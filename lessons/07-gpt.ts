@@ -357,7 +357,10 @@ async function headAblation(
   for (const [layer, row] of deltas.entries())
     for (const [head, d] of row.entries()) if (d > deltas[worst.layer]![worst.head]!) worst = { layer, head };
   const hurt = deltas[worst.layer]![worst.head]!;
-  const sentence = `Without layer ${worst.layer}, head ${worst.head} the val loss rises most: ${base.toFixed(3)} → ${(base + hurt).toFixed(3)} (+${hurt.toFixed(3)}, ${((100 * hurt) / base).toFixed(1)}%), on ${probe.tokens.toLocaleString("en")} val characters.`;
+  const sentence =
+    hurt > 0
+      ? `Without layer ${worst.layer}, head ${worst.head} the val loss rises most: ${base.toFixed(3)} → ${(base + hurt).toFixed(3)} (+${hurt.toFixed(3)}, ${((100 * hurt) / base).toFixed(1)}%), on ${probe.tokens.toLocaleString("en")} val characters.`
+      : `No head's ablation raises the val loss (${base.toFixed(3)} on ${probe.tokens.toLocaleString("en")} val characters): this model has not learned to need any of them yet; train it longer.`;
   lab.emit({
     type: "figure",
     figure: {
