@@ -249,7 +249,8 @@ function examplesView(examples: NonNullable<DetailFigure["examples"]>): HTMLElem
                 "span",
                 {
                   class: i === context.max ? "example-token max" : "example-token",
-                  style: `background:${activationColor(t.value / max)}`,
+                  // At most 60% strength: the letter stays readable on a saturated unit's colour.
+                  style: `background:${activationColor((0.6 * t.value) / max)}`,
                   title: `${JSON.stringify(t.text)}: ${formatValue(t.value)}`,
                   "data-value": String(t.value),
                 },
