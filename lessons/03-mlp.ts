@@ -10,6 +10,7 @@ import { SGD } from "../src/optim/index.js";
 import { Random } from "../src/random/index.js";
 import { crossEntropy, noGrad, softmax, type Tensor, tidy } from "../src/tensor/index.js";
 import { trainStep, type WindowTensors } from "../src/train/makemore.js";
+import { MlpProbe, mlpIntervention, withMlpLife } from "./interventions.js";
 import {
   type DetailFigure,
   type LabContext,
@@ -58,18 +59,30 @@ async function trainMlp(params: Params, lab: LabContext): Promise<void> {
     { interval: Math.max(1, Math.floor(steps / 200)) },
   );
   let selected: Target = [1, 0];
+  // After training: a hidden neuron's life over the dev set, and ablating it.
+  let probe: MlpProbe | undefined;
+  const select = async (figure: string, target: Target, action?: string) => {
+    const [layer, j] = target;
+    if (action !== undefined) {
+      if (!probe || layer !== 1)
+        throw new RangeError("only a hidden neuron of the trained MLP can be ablated");
+      lab.emit({ type: "figure", figure: await mlpIntervention(probe, j!, action, { figure, target }) });
+      return;
+    }
+    selected = target;
+    history.settle(); // before the detail's own backward zeroes the gradients
+    const detail = mlpNeurons(model, data.vocab, data.train, EXAMPLE, "now", history).detail(target);
+    lab.emit({
+      type: "figure",
+      figure: probe && layer === 1 ? await withMlpLife(detail, probe, j!) : detail,
+    });
+  };
   lab.onSelect(
     "neurons",
-    (target) => {
-      selected = target;
-      history.settle(); // before the detail's own backward zeroes the gradients
-      lab.emit({
-        type: "figure",
-        figure: mlpNeurons(model, data.vocab, data.train, EXAMPLE, "now", history).detail(target),
-      });
-    },
-    "Click a neuron to see its weights, its pre-activation and activation for this context, its gradient, and its life through training.",
+    (target, action) => select("neurons", target, action),
+    "Click a neuron to see its weights, its pre-activation and activation for this context, its gradient and its life through training; after training, a hidden neuron also shows the dev names that excite it most, the letters it pushes up and down, and buttons to ablate it.",
   );
+  lab.onSelect("unit", (target, action) => select("neurons", target, action));
   const { train, dev } = await trainWindows(
     model,
     data,
@@ -102,7 +115,12 @@ async function trainMlp(params: Params, lab: LabContext): Promise<void> {
   history.remove();
   const neurons = mlpNeurons(model, data.vocab, data.train, EXAMPLE, `after ${steps} steps`, history);
   lab.emit({ type: "figure", figure: neurons.figure });
-  lab.emit({ type: "figure", figure: neurons.detail(selected) });
+  probe = new MlpProbe(model, data.vocab, data.dev);
+  const detail = neurons.detail(selected);
+  lab.emit({
+    type: "figure",
+    figure: selected[0] === 1 ? await withMlpLife(detail, probe, selected[1]!) : detail,
+  });
   const names = sampleWords(model, data.vocab, blockSize, 10, { generator: new Random(1) });
   lab.emit({ type: "log", text: `samples: ${names.join(", ")}` });
 }

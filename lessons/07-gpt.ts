@@ -25,6 +25,7 @@ import {
 import { getBatch } from "../src/train/gpt.js";
 import { loadDatasetText } from "./data.js";
 import { lookInside } from "./gpt-inside.js";
+import { GPTProbe, gptIntervention, headActions } from "./interventions.js";
 import type { HeatmapFigure, LabContext, Lesson, Params } from "./lesson.js";
 import { param } from "./lesson.js";
 
@@ -294,7 +295,7 @@ function knownCharacters(text: string, stoi: Map<string, number>, lab: LabContex
 }
 
 async function attentionExperiment(params: Params, lab: LabContext): Promise<void> {
-  const { model, chars } = await trainCharGPT(params, lab);
+  const { model, chars, val } = await trainCharGPT(params, lab);
   const stoi = new Map(chars.map((c, i) => [c, i]));
   const prompt = knownCharacters(param.string(params, "prompt"), stoi, lab);
   const blockSize = param.number(params, "blockSize");
@@ -336,6 +337,93 @@ async function attentionExperiment(params: Params, lab: LabContext): Promise<voi
     type: "log",
     text: `${maps.length} layers × ${maps[0]!.length} heads on "${shown.join("")}" (${shown.length} characters); each row sums to 1.`,
   });
+  await headAblation(lab, new GPTProbe(model, { val, windows: VAL_WINDOWS, decode: (id) => chars[id]! }), {
+    prompt: shown.map((c) => stoi.get(c)!),
+    label: `the prompt "…${shown.slice(-12).join("").replace(/\n/g, "↵")}"`,
+  });
+}
+
+/** Windows of the val text (of the block size each) that ablations are measured on. */
+const VAL_WINDOWS = 64;
+
+// #region head-ablation
+/**
+ * Which head matters most: the val loss with each head's output set to zero in turn (a forward
+ * pre-hook on its block's c_proj, removed after each run), against the unchanged model's.
+ */
+async function headAblation(
+  lab: LabContext,
+  probe: GPTProbe,
+  prompt: { prompt: number[]; label: string },
+): Promise<void> {
+  const base = await probe.loss();
+  const deltas = (await probe.headSweep()).map((row) => row.map((loss) => loss - base));
+  // #endregion
+  let worst = { layer: 0, head: 0 };
+  for (const [layer, row] of deltas.entries())
+    for (const [head, d] of row.entries()) if (d > deltas[worst.layer]![worst.head]!) worst = { layer, head };
+  const hurt = deltas[worst.layer]![worst.head]!;
+  const sentence =
+    hurt > 0
+      ? `Without layer ${worst.layer}, head ${worst.head} the val loss rises most: ${base.toFixed(3)} → ${(base + hurt).toFixed(3)} (+${hurt.toFixed(3)}, ${((100 * hurt) / base).toFixed(1)}%), on ${probe.tokens.toLocaleString("en")} val characters.`
+      : `No head's ablation raises the val loss (${base.toFixed(3)} on ${probe.tokens.toLocaleString("en")} val characters): this model has not learned to need any of them yet; train it longer.`;
+  lab.emit({
+    type: "figure",
+    figure: {
+      kind: "heatmap",
+      id: "head-ablation",
+      title: "Δ val loss when one head is ablated (its output set to 0)",
+      values: deltas,
+      rowLabels: deltas.map((_, l) => `layer ${l}`),
+      colLabels: deltas[0]!.map((_, h) => `head ${h}`),
+      text: true,
+      cellText: deltas.map((row) => row.map((d) => `${d >= 0 ? "+" : ""}${d.toFixed(3)}`)),
+      scheme: "diverging",
+      caption: `${sentence} Blue: the loss goes up without the head (the model needs it).`,
+    },
+  });
+  lab.emit({ type: "log", text: sentence });
+  const detail = (figure: string, [layer, head]: number[], action?: string) => {
+    const d = deltas[layer!]?.[head!];
+    if (d === undefined) throw new RangeError(`no head ${head} in layer ${layer}`);
+    const of = { figure, target: [layer!, head!] };
+    if (action !== undefined)
+      return gptIntervention(probe, { layer: layer!, head: head! }, action, {
+        of,
+        prompt: prompt.prompt,
+        promptLabel: prompt.label,
+        sampleTokens: 80,
+      }).then((figure) => lab.emit({ type: "figure", figure }));
+    const hs = probe.model.config.nEmbd / probe.model.config.nHead;
+    lab.emit({
+      type: "figure",
+      figure: {
+        kind: "detail",
+        id: "detail",
+        title: `Layer ${layer}, head ${head}: what the model loses without it`,
+        wide: true,
+        of,
+        values: [
+          { label: "val loss, unchanged", value: base },
+          { label: "val loss, head set to 0", value: base + d },
+          { label: "change Δ", value: d },
+          { label: "rank (1: hurts most)", value: 1 + deltas.flat().filter((x) => x > d).length },
+          { label: "its channels of c_proj's input", value: `${head! * hs} to ${(head! + 1) * hs - 1}` },
+        ],
+        tex: `\\Delta L = L(y_{${head}} \\leftarrow 0) - L = ${d >= 0 ? "+" : ""}${d.toFixed(4)}`,
+        code: { file: THIS, region: "head-ablation", line: "const deltas = (await probe.headSweep())" },
+        caption:
+          "Ablate it here to see, side by side with the unchanged model, the next characters it predicts and a sample.",
+        actions: headActions,
+      },
+    });
+  };
+  lab.onSelect(
+    "head-ablation",
+    (target, action) => detail("head-ablation", target, action),
+    "Click a head to see what the model loses without it, and to ablate it.",
+  );
+  lab.onSelect("head", (target, action) => detail("head", target, action));
 }
 
 /** One cell of a head's attention map: what query i takes from key j, and the rest of its row. */
@@ -386,11 +474,13 @@ function headDetail(
 // #region inside
 /** Train briefly, then look inside: the block, the residual stream, the logit lens, the neurons. */
 async function insideExperiment(params: Params, lab: LabContext): Promise<void> {
-  const { model, chars } = await trainCharGPT(params, lab);
+  const { model, chars, val } = await trainCharGPT(params, lab);
   const stoi = new Map(chars.map((c, i) => [c, i]));
   const prompt = knownCharacters(param.string(params, "prompt"), stoi, lab);
   const ids = prompt.slice(-param.number(params, "blockSize")).map((c) => stoi.get(c)!);
-  await lookInside(lab, { model, ids, decode: (id) => chars[id]!, gradients: true });
+  // The val text: what each neuron responds to over it, and what ablating a neuron or head costs.
+  const data = { val, windows: VAL_WINDOWS, sampleTokens: 80 };
+  await lookInside(lab, { model, ids, decode: (id) => chars[id]!, gradients: true, data });
 }
 // #endregion
 
@@ -473,6 +563,18 @@ export const lesson: Lesson = {
           text: "Each head of each layer has its own $T \\times T$ weights for a given text: row $i$ is how much character $i$ takes from each earlier character. The experiment trains a small GPT briefly, then runs your prompt through it with a hook on each attention's `attn_dropout` reading its input, the softmaxed weights (`capture`; without a hook the fused kernel runs and never forms them, so training pays nothing). Some heads look at the previous character, some at the start of a word, some spread out.",
         },
         { kind: "code", file: THIS, region: "attention-maps" },
+        {
+          kind: "text",
+          text: "Which head does the model need most? Take each head away in turn — set its output to zero with a forward pre-hook on its block's `c_proj`, which reads the heads' outputs side by side — and measure the loss on the same 64 windows of the val text; the hook is removed right after, so the model is exactly as it was. The experiment ends with that table and names the head whose absence hurts the loss most. Click a head to ablate it (or set it to its mean output) and see, next to the unchanged model, the loss, the next characters it predicts after your prompt and a sample drawn with the same seed.",
+        },
+        { kind: "code", file: THIS, region: "head-ablation", caption: "Ablating each head in turn" },
+        {
+          kind: "code",
+          file: "lessons/interventions.ts",
+          region: "set-channels",
+          caption: "The hook",
+          collapsed: true,
+        },
       ],
       experiment: {
         id: "attention",
@@ -500,6 +602,17 @@ export const lesson: Lesson = {
         {
           kind: "text",
           text: "Click one of the most active MLP neurons to see which characters of the prompt excite it most, its weights in and out, its pre-activation, activation and gradient (the prompt's next-character loss, backpropagated once), and the line of `MLP.forward` that computes it; click a head for its attention pattern.",
+        },
+        {
+          kind: "text",
+          text: "A neuron's detail also shows its life beyond the prompt. **What it responds to**: the 8 windows of the val text where it fires most, each character coloured by its activation, and a histogram of its activation over all 2,048 val characters. **What it does**: the characters whose logits one unit of its activation raises and lowers — its column of `c_proj` read through the unembedding (the direct logit attribution; ln_f's gain is folded in, its division by the stream's size ignored). **Without it**: ablate it (to 0 or to its mean) or clamp it at its largest value, and compare the val loss, the next-character probabilities and a sample with the unchanged model's.",
+        },
+        {
+          kind: "code",
+          file: "lessons/interventions.ts",
+          region: "direct-effect",
+          caption: "What a neuron writes to the logits",
+          collapsed: true,
         },
         {
           kind: "code",

@@ -531,7 +531,9 @@ async function trainGPT2Experiment(params: Params, lab: LabContext): Promise<voi
   // #region inside-trained
   // The trained model seen from inside, for the prompt: the same views as GPT-2's (and lesson 7's).
   const decode = (id: number) => tokenText(encoding, id);
-  await lookInside(lab, { model, ids, decode, gradients: true });
+  // The val text lets a neuron's detail show what it responds to, and ablate it.
+  const sample = { val: data.val, windows: 16, vocabLimit: GPT2_VOCAB, sampleTokens: 24 };
+  await lookInside(lab, { model, ids, decode, gradients: true, data: sample });
   // #endregion
 }
 
@@ -662,7 +664,17 @@ async function gpt2Experiment(params: Params, lab: LabContext): Promise<void> {
   // a backward pass through all the weights: done for small models only (not GPT-2's 124M).
   const promptIds = generated.ids.slice(0, Math.min(generated.prompt, c.blockSize));
   const decode = (id: number) => (encoding ? tokenText(encoding, id) : String(id));
-  await lookInside(lab, { model, ids: promptIds, decode, gradients: model.numParameters() < 20_000_000 });
+  const small = model.numParameters() < 20_000_000;
+  // Shakespeare's val text in GPT-2's tokens: what a neuron responds to, and ablations (fewer windows for GPT-2's 124M).
+  const data = encoding
+    ? {
+        val: (await tokenizedShakespeare()).val,
+        windows: small ? 16 : 4,
+        vocabLimit: GPT2_VOCAB,
+        sampleTokens: small ? 24 : 12,
+      }
+    : undefined;
+  await lookInside(lab, { model, ids: promptIds, decode, gradients: small, ...(data ? { data } : {}) });
   // #endregion
 }
 

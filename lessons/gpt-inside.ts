@@ -9,6 +9,13 @@
 import type { GPT } from "../src/models/gpt.js";
 import { type GPTTrace, traceGPT } from "../src/models/gpt-probes.js";
 import { noGrad, type Tensor, tensor } from "../src/tensor/index.js";
+import {
+  GPTProbe,
+  type GPTProbeOptions,
+  gptIntervention,
+  gptNeuronLife,
+  headActions,
+} from "./interventions.js";
 import type { DetailFigure, GraphFigure, LabContext, Target } from "./lesson.js";
 
 const MODEL = "src/models/gpt.ts";
@@ -26,6 +33,11 @@ export interface InsideOptions {
   decode: (id: number) => string;
   /** Also backpropagate the prompt's next-token loss, for each neuron's gradient. */
   gradients: boolean;
+  /**
+   * Held-out tokens: a neuron's detail then shows what it responds to over them and what it does,
+   * and offers to ablate it or a head (the val loss on `windows` windows of them, before and after).
+   */
+  data?: Omit<GPTProbeOptions, "decode"> & { sampleTokens?: number };
 }
 
 /** Everything read back from a trace, as plain numbers. */
@@ -109,6 +121,21 @@ export async function lookInside(lab: LabContext, options: InsideOptions): Promi
   const labels = ids.map((id) => shown(decode(id)));
   const layerNames = ["embeddings", ...Array.from({ length: r.nLayer }, (_, l) => `block ${l}`)];
   const last = T - 1;
+  const probe = options.data ? new GPTProbe(model, { ...options.data, decode }) : null;
+  const intervene = async (
+    unit: { layer: number; neuron: number } | { layer: number; head: number },
+    action: string,
+    of: DetailFigure["of"],
+  ) => {
+    if (!probe) throw new RangeError("this experiment has no val data to measure an intervention on");
+    const figure = await gptIntervention(probe, unit, action, {
+      of,
+      prompt: ids,
+      promptLabel: `the prompt "…${ids.slice(-12).map(decode).join("").replace(/\n/g, "↵")}"`,
+      sampleTokens: options.data?.sampleTokens ?? 40,
+    });
+    lab.emit({ type: "figure", figure });
+  };
 
   // The block as tensors and neurons, each box clickable.
   const block = blockDiagram(model, T);
@@ -216,9 +243,15 @@ export async function lookInside(lab: LabContext, options: InsideOptions): Promi
       caption: "Colour: the neuron's GELU activation on the last token of the prompt.",
     },
   });
-  const neuron = async (layer: number, n: number, of: Target) => {
+  const neuron = async (
+    layer: number,
+    n: number,
+    of: { figure: string; target: Target },
+    action?: string,
+  ) => {
     if (!(layer >= 0 && layer < r.nLayer && n >= 0 && n < r.hidden))
       throw new RangeError(`no MLP neuron ${n} in block ${layer}`);
+    if (action !== undefined) return intervene({ layer, neuron: n }, action, of);
     const mlp = [...model.transformer.h][layer]!.mlp;
     const fc = await mlp.c_fc.weight.data(); // [4C, C]: row n is what the neuron reads
     const proj = await mlp.c_proj.weight.data(); // [C, 4C]: column n is what it writes
@@ -241,6 +274,8 @@ export async function lookInside(lab: LabContext, options: InsideOptions): Promi
       { label: "most active on", value: `"${shown(strongest[0]!.text)}" (position ${strongest[0]!.t})` },
     ];
     if (r.loss !== null) values.push({ label: "the prompt's next-token loss", value: r.loss });
+    const life = probe ? await gptNeuronLife(probe, layer, n, act) : null;
+    if (life) values.push(...life.values);
     lab.emit({
       type: "figure",
       figure: {
@@ -248,8 +283,16 @@ export async function lookInside(lab: LabContext, options: InsideOptions): Promi
         id: "detail",
         title: `Block ${layer}, MLP neuron ${n}`,
         wide: true,
-        of: { figure: "mlp-neurons", target: of },
+        of,
         values,
+        ...(life
+          ? {
+              examples: life.examples,
+              histogram: life.histogram,
+              effects: life.effects,
+              actions: life.actions,
+            }
+          : {}),
         vectors: [
           { label: "c_fc weights into it", values: [...fc.subarray(n * r.C, (n + 1) * r.C)] },
           {
@@ -278,9 +321,17 @@ export async function lookInside(lab: LabContext, options: InsideOptions): Promi
   };
   lab.onSelect(
     "mlp-neurons",
-    ([l, k]) => neuron(l!, ranked[l!]![k!]!.id, [l!, k!]),
-    "Click a neuron to see the tokens that excite it most, its weights and its gradient.",
+    ([l, k], action) => {
+      const id = ranked[l!]?.[k!]?.id;
+      if (id === undefined) throw new RangeError(`the figure has no neuron at ${l}, ${k}`);
+      return neuron(l!, id, { figure: "mlp-neurons", target: [l!, k!] }, action);
+    },
+    probe
+      ? "Click a neuron to see the contexts that excite it most over the val text, what it writes to the output, and to ablate it."
+      : "Click a neuron to see the tokens that excite it most, its weights and its gradient.",
   );
+  // Any neuron by block and index (the terminal's --select LAYER:UNIT and --ablate).
+  lab.onSelect("unit", ([l, n], action) => neuron(l!, n!, { figure: "unit", target: [l!, n!] }, action));
 
   // The attention heads, by how far back they look.
   const heads = r.attention.map((att) =>
@@ -303,54 +354,62 @@ export async function lookInside(lab: LabContext, options: InsideOptions): Promi
       text: true,
     },
   });
+  const head = (figure: string, [l, h]: Target, action?: string) => {
+    const att = r.attention[l!];
+    if (!att || h === undefined || h < 0 || h >= r.nHead) throw new RangeError(`no head ${h} in block ${l}`);
+    if (action !== undefined) return intervene({ layer: l!, head: h }, action, { figure, target: [l!, h] });
+    const pattern = [...att.subarray(h * T * T, (h + 1) * T * T)];
+    const row = pattern.slice(last * T, (last + 1) * T);
+    const top = row.indexOf(Math.max(...row));
+    lab.emit({
+      type: "figure",
+      figure: {
+        kind: "detail",
+        id: "detail",
+        title: `Block ${l}, head ${h}`,
+        wide: true,
+        of: { figure, target: [l!, h] },
+        values: [
+          { label: "head size", value: r.C / r.nHead },
+          { label: "mean look-back (tokens)", value: heads[l!]![h]! },
+          { label: `"${labels[last]}" attends most to`, value: `"${labels[top]}" (position ${top})` },
+          { label: "that weight", value: row[top]! },
+        ],
+        vectors: [
+          {
+            label: `its weights for the prompt, ${T} × ${T} (row: query, column: key)`,
+            values: pattern,
+            image: { width: T, height: T },
+          },
+        ],
+        tokens: {
+          label: `what "${labels[last]}" takes from each token`,
+          tokens: ids.map((id, j) => ({ text: decode(id), value: row[j]! })),
+        },
+        tex: `\\text{att}_{${h}} = \\operatorname{softmax}\\Big(\\frac{q_{${h}} k_{${h}}^\\top}{\\sqrt{${r.C / r.nHead}}} + M\\Big), \\qquad y_{${h}} = \\text{att}_{${h}}\\, v_{${h}}`,
+        code: {
+          file: MODEL,
+          symbol: "export class CausalSelfAttention",
+          line: "let att = causalAttentionWeights(q, k, scale);",
+        },
+        ...(probe ? { actions: headActions } : {}),
+      },
+    });
+  };
   lab.onSelect(
     "heads",
-    ([l, h]) => {
-      const att = r.attention[l!];
-      if (!att || h === undefined || h < 0 || h >= r.nHead)
-        throw new RangeError(`no head ${h} in block ${l}`);
-      const pattern = [...att.subarray(h * T * T, (h + 1) * T * T)];
-      const row = pattern.slice(last * T, (last + 1) * T);
-      const top = row.indexOf(Math.max(...row));
-      lab.emit({
-        type: "figure",
-        figure: {
-          kind: "detail",
-          id: "detail",
-          title: `Block ${l}, head ${h}`,
-          wide: true,
-          of: { figure: "heads", target: [l!, h] },
-          values: [
-            { label: "head size", value: r.C / r.nHead },
-            { label: "mean look-back (tokens)", value: heads[l!]![h]! },
-            { label: `"${labels[last]}" attends most to`, value: `"${labels[top]}" (position ${top})` },
-            { label: "that weight", value: row[top]! },
-          ],
-          vectors: [
-            {
-              label: `its weights for the prompt, ${T} × ${T} (row: query, column: key)`,
-              values: pattern,
-              image: { width: T, height: T },
-            },
-          ],
-          tokens: {
-            label: `what "${labels[last]}" takes from each token`,
-            tokens: ids.map((id, j) => ({ text: decode(id), value: row[j]! })),
-          },
-          tex: `\\text{att}_{${h}} = \\operatorname{softmax}\\Big(\\frac{q_{${h}} k_{${h}}^\\top}{\\sqrt{${r.C / r.nHead}}} + M\\Big), \\qquad y_{${h}} = \\text{att}_{${h}}\\, v_{${h}}`,
-          code: {
-            file: MODEL,
-            symbol: "export class CausalSelfAttention",
-            line: "let att = causalAttentionWeights(q, k, scale);",
-          },
-        },
-      });
-    },
-    "Click a head to see its attention pattern for the prompt.",
+    (target, action) => head("heads", target, action),
+    probe
+      ? "Click a head to see its attention pattern for the prompt, and to ablate it."
+      : "Click a head to see its attention pattern for the prompt.",
   );
+  lab.onSelect("head", (target, action) => head("head", target, action));
 
   // What a click shows before any click: the most active neuron of the last block.
-  await neuron(r.nLayer - 1, ranked[r.nLayer - 1]![0]!.id, [r.nLayer - 1, 0]);
+  await neuron(r.nLayer - 1, ranked[r.nLayer - 1]![0]!.id, {
+    figure: "mlp-neurons",
+    target: [r.nLayer - 1, 0],
+  });
 }
 
 /** A token as the figures show it: whitespace made visible. */

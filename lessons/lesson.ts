@@ -458,6 +458,40 @@ export interface DetailFigure {
   caption?: string;
   /** The neuron through training: the lab draws each series as a small curve with a step slider. */
   history?: NeuronHistory;
+  /**
+   * What the element responds to: the contexts from the data that excite it most, strongest
+   * first, each as its tokens with the element's value on each (the strongest token at `max`).
+   */
+  examples?: {
+    label: string;
+    contexts: { tokens: { text: string; value: number }[]; max: number; note?: string }[];
+  };
+  /** Its values over the data as a histogram: counts per bin between consecutive edges. */
+  histogram?: {
+    label: string;
+    edges: number[];
+    counts: number[];
+    /** Values to mark on the axis (the mean, this input's value). */
+    marks?: { label: string; value: number }[];
+  };
+  /** What it does: the outputs (tokens, letters) it pushes up and down most, with how much. */
+  effects?: {
+    label: string;
+    up: { text: string; value: number }[];
+    down: { text: string; value: number }[];
+    note?: string;
+  };
+  /**
+   * Buttons: a click is a selection of the element this describes (`of`) with the action's id,
+   * answered by the experiment (ablate it, clamp it).
+   */
+  actions?: { label: string; action: string; help?: string }[];
+  /** Side by side: the same things (samples, next-token probabilities) under several conditions. */
+  compare?: {
+    label: string;
+    columns: string[];
+    rows: { label: string; cells: (string | { text: string; value: number }[])[] }[];
+  };
 }
 
 export type Figure =
@@ -486,8 +520,11 @@ export type LabEvent =
   /** The elements of this figure can be clicked: the experiment answers (see LabContext.onSelect). */
   | { type: "selectable"; figure: string; hint?: string };
 
-/** Answers a click on an element of a figure, usually by emitting a "detail" figure. */
-export type SelectHandler = (target: Target) => void | Promise<void>;
+/**
+ * Answers a click on an element of a figure, usually by emitting a "detail" figure; `action` is
+ * set when the click was on one of a detail's actions (DetailFigure.actions) for that element.
+ */
+export type SelectHandler = (target: Target, action?: string) => void | Promise<void>;
 
 /** What an experiment gets from its host (the lab's worker, or the CLI). */
 export interface LabContext {
@@ -583,7 +620,7 @@ export const param = {
  */
 export function collectingContext(onEvent?: (event: LabEvent) => void): LabContext & {
   events: LabEvent[];
-  select(figure: string, target: Target): Promise<LabEvent[]>;
+  select(figure: string, target: Target, action?: string): Promise<LabEvent[]>;
 } {
   const events: LabEvent[] = [];
   const handlers = new Map<string, SelectHandler>();
@@ -601,7 +638,7 @@ export function collectingContext(onEvent?: (event: LabEvent) => void): LabConte
       handlers.set(figure, handler);
       emit(hint === undefined ? { type: "selectable", figure } : { type: "selectable", figure, hint });
     },
-    async select(figure, target) {
+    async select(figure, target, action) {
       const handler = handlers.get(figure);
       if (!handler)
         throw new RangeError(
@@ -610,7 +647,7 @@ export function collectingContext(onEvent?: (event: LabEvent) => void): LabConte
       const answered: LabEvent[] = [];
       answer = answered;
       try {
-        await handler(target);
+        await (action === undefined ? handler(target) : handler(target, action));
       } finally {
         answer = null;
       }

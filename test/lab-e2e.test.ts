@@ -621,7 +621,7 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
       { timeout: 90_000 },
     );
     // 2 layers × 4 heads, each 13 × 13 characters.
-    const maps = await page.$$eval(`${attention} .figure[data-kind="heatmap"]`, (fs) =>
+    const maps = await page.$$eval(`${attention} .figure[data-kind="heatmap"][data-figure^="attn-"]`, (fs) =>
       fs.map((f) => f.querySelectorAll('svg [aria-label="cell"] rect').length),
     );
     assert.deepEqual(maps, Array(8).fill(13 * 13));

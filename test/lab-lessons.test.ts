@@ -251,12 +251,23 @@ test("lesson 7: the three aggregations agree; attention maps per layer and head"
     nLayer: "2",
     nHead: "2",
   });
-  const maps = [...figures(events).values()].filter((f) => f.kind === "heatmap");
+  const maps = [...figures(events).values()].filter((f) => f.kind === "heatmap" && f.id.startsWith("attn-"));
   assert.deepEqual(
     maps.map((f) => f.id),
     ["attn-0-0", "attn-0-1", "attn-1-0", "attn-1-1"],
   );
   for (const f of maps) if (f.kind === "heatmap") assert.equal(f.values.length, 5);
+  // Then each head ablated in turn: a layer × head table of the val loss's change.
+  const ablation = figures(events).get("head-ablation");
+  assert.ok(ablation?.kind === "heatmap");
+  assert.deepEqual(
+    ablation.values.map((row) => row.length),
+    [2, 2],
+  );
+  assert.match(
+    ablation.caption ?? "",
+    /^(Without layer \d, head \d the val loss rises most|No head's ablation raises)/,
+  );
 
   // Characters outside the vocabulary are named and marked, not dropped silently.
   const marked = await runExperiment("7", "attention", {

@@ -13,6 +13,7 @@ import {
   type Target,
 } from "../../lessons/lesson.js";
 import { downloadControl } from "./download.js";
+import { DetailView } from "./figures/detail.js";
 import { FieldView } from "./figures/field.js";
 import { createView, type FigureView } from "./figures/index.js";
 import { NetworkView } from "./figures/network.js";
@@ -449,14 +450,22 @@ export class ExperimentPanel implements QueuedRun {
     this.stopping = undefined;
   }
 
-  /** The learner clicked an element of a figure: ask the worker what it is. */
-  private select(figure: string, target: Target): void {
+  /** The learner clicked an element of a figure (or an action of its detail): ask the worker. */
+  private select(figure: string, target: Target, action?: string): void {
     if (!this.worker) {
       this.log.append(el("div", { class: "select-note" }, "Run the experiment again to look inside it."));
+      this.settleActions();
       return;
     }
     this.views.get(figure)?.setSelected?.(target);
-    this.post({ type: "select", figure, target });
+    this.post(
+      action === undefined ? { type: "select", figure, target } : { type: "select", figure, target, action },
+    );
+  }
+
+  /** An action's answer came or failed: the details' action buttons are free again. */
+  private settleActions(): void {
+    for (const view of this.views.values()) if (view instanceof DetailView) view.settle();
   }
 
   dispose(): void {
@@ -479,6 +488,7 @@ export class ExperimentPanel implements QueuedRun {
         break;
       case "select-error":
         this.log.append(el("div", { class: "select-error" }, message.message));
+        this.settleActions();
         break;
       case "backend":
         this.backend.textContent = message.text;
@@ -552,9 +562,26 @@ export class ExperimentPanel implements QueuedRun {
       this.makeSelectable(figure.id);
     }
     view.update(figure);
-    // A detail sits below the row of the figure it describes, and marks the element there.
+    // Another element's detail: the answer to an action on the last one goes.
+    const answer = this.views.get("intervention");
+    if (figure.id === "detail" && answer) {
+      this.resized.unobserve(answer.element);
+      answer.element.remove();
+      this.views.delete("intervention");
+    }
+    // A detail's actions are selections of the element it describes, with the action's id.
+    if (view instanceof DetailView && figure.kind === "detail") {
+      const of = figure.of;
+      view.onAction = of ? (action) => this.select(of.figure, of.target, action) : undefined;
+    }
+    // A detail sits below the row of the figure it describes, and marks the element there; the
+    // answer to an action (another detail of the same element) sits right below that detail.
     const source = figure.kind === "detail" && figure.of ? this.views.get(figure.of.figure) : undefined;
-    if (source && figure.kind === "detail" && figure.of) {
+    const asked = figure.id === "intervention" ? this.views.get("detail") : undefined;
+    if (asked && figure.kind === "detail") {
+      if (asked.element.nextElementSibling !== view.element) asked.element.after(view.element);
+      this.settleActions();
+    } else if (source && figure.kind === "detail" && figure.of) {
       this.placeBelow(view.element, source.element);
       source.setSelected?.(figure.of.target);
     }

@@ -9,8 +9,8 @@ export type ToWorker =
   | { type: "pace"; ms: number }
   /** End the run at its next tick, keeping the worker (and what the run built) for selections. */
   | { type: "stop" }
-  /** The learner clicked an element of a selectable figure. */
-  | { type: "select"; figure: string; target: Target };
+  /** The learner clicked an element of a selectable figure, or an action of its detail. */
+  | { type: "select"; figure: string; target: Target; action?: string };
 
 export type FromWorker =
   | { type: "events"; events: LabEvent[] }

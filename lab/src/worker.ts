@@ -102,7 +102,7 @@ async function select(message: Extract<ToWorker, { type: "select" }>): Promise<v
   const handler = handlers.get(message.figure);
   try {
     if (!handler) throw new Error(`figure "${message.figure}" answers no clicks`);
-    await handler(message.target);
+    await (message.action === undefined ? handler(message.target) : handler(message.target, message.action));
   } catch (error) {
     post({ type: "select-error", message: error instanceof Error ? error.message : String(error) });
   } finally {

@@ -146,15 +146,22 @@ export function registerLab(program: Command): void {
     .option("--set <key=value...>", "set a parameter (repeatable)")
     .option(
       "--select <figure:i,j...>",
-      "after the run, click an element of a figure as in the lab (e.g. mlp:1,3 for neuron 3 of layer 1) and print what it shows",
+      "after the run, click an element of a figure as in the lab (e.g. mlp:1,3 for neuron 3 of layer 1) and print what it shows; LAYER:UNIT (1:37) or LAYER:hHEAD (0:h2) picks a neuron or a head by number and prints its top contexts over the data",
+    )
+    .option(
+      "--ablate <LAYER:UNIT...>",
+      "after the run, ablate a neuron (1:37) or a head (0:h2) and print the val loss before and after; =mean sets it to its mean instead of 0, =NUMBER clamps it (1:37=2.5)",
     )
     .option("--out <dir>", "where to write the figures", "out/lesson")
     .action(
       async (
         lessonId: string,
         sectionId: string | undefined,
-        opts: { set?: string[]; select?: string[]; out: string },
+        opts: { set?: string[]; select?: string[]; ablate?: string[]; out: string },
       ) => {
+        // Checked before the run, so a typo does not cost a training run.
+        const selections = (opts.select ?? []).map((v) => parseSelection("--select", v));
+        const ablations = (opts.ablate ?? []).map((v) => parseSelection("--ablate", v));
         const entry = findLesson(lessonId);
         if (!entry)
           throw new Error(`no lesson "${lessonId}" (known: ${lessons.map((l) => l.id).join(", ")})`);
@@ -215,19 +222,12 @@ export function registerLab(program: Command): void {
         }
         const stats = [...figures.values()].find((f) => f.kind === "stats");
         if (stats?.kind === "stats") console.log(stats.items.map((i) => `${i.label} ${i.value}`).join(", "));
-        for (const selection of opts.select ?? []) {
-          const colon = selection.lastIndexOf(":");
-          const target = selection
-            .slice(colon + 1)
-            .split(",")
-            .map((v) => Number(v.trim()));
-          if (colon <= 0 || target.some((v) => !Number.isInteger(v)))
-            throw new Error(`--select expects figure:i,j (whole numbers), got "${selection}"`);
-          const figure = figures.get(selection.slice(0, colon));
-          if (figure?.kind === "network") checkNetworkTarget(selection, figure, target);
-          for (const event of await context.select(selection.slice(0, colon), target))
+        for (const selection of [...selections, ...ablations]) {
+          const figure = figures.get(selection.figure);
+          if (figure?.kind === "network") checkNetworkTarget(selection.value, figure, selection.target);
+          for (const event of await selectFor(context, selection))
             if (event.type === "figure" && event.figure.kind === "detail") {
-              console.log(describeDetail(event.figure));
+              console.log(describeDetail(event.figure) + describeNeuronLife(event.figure));
               if (event.figure.history) console.log(describeHistory(event.figure.history));
             }
         }
@@ -339,6 +339,125 @@ export function describeHistory(history: NeuronHistory): string {
     ...rows.map(line),
     `  flags: ${flags}; flagged at ${flagged.length} of ${n} recorded steps`,
   ].join("\n");
+}
+
+/** A click asked for on the command line: a figure's element, perhaps with an action. */
+export interface Selection {
+  flag: string;
+  value: string;
+  figure: string;
+  target: number[];
+  action?: string;
+}
+
+/**
+ * Read --select / --ablate. --select takes figure:i,j (an element of a figure, as the lab's
+ * click), LAYER:UNIT (a neuron by number: the experiment's "unit" address) or LAYER:hHEAD (a head);
+ * --ablate takes LAYER:UNIT or LAYER:hHEAD, optionally =zero (the default), =mean or =NUMBER.
+ */
+export function parseSelection(flag: "--select" | "--ablate", value: string): Selection {
+  const ablate = flag === "--ablate";
+  const forms = ablate
+    ? "LAYER:UNIT or LAYER:hHEAD with whole numbers (1:37, 0:h2), optionally =zero, =mean or =NUMBER (1:37=mean, 1:37=2.5)"
+    : "figure:i,j (mlp:1,3), LAYER:UNIT (1:37) or LAYER:hHEAD (0:h2), with whole numbers";
+  const bad = (why = "") => new Error(`${flag} "${value}": ${why}expected ${forms}`);
+  const eq = ablate ? value.indexOf("=") : -1;
+  const address = eq >= 0 ? value.slice(0, eq) : value;
+  let action: string | undefined;
+  if (ablate) {
+    const to = eq >= 0 ? value.slice(eq + 1).trim() : "zero";
+    if (to === "zero" || to === "mean") action = `ablate-${to}`;
+    else if (to !== "" && Number.isFinite(Number(to))) action = `clamp:${Number(to)}`;
+    else throw bad(`"${to}" is not zero, mean or a number; `);
+  }
+  const unit = /^\s*(\d+)\s*:\s*(h?)(\d+)\s*$/.exec(address);
+  if (unit) {
+    const [layer, head, n] = [Number(unit[1]), unit[2] === "h", Number(unit[3])];
+    if (head && action?.startsWith("clamp:"))
+      throw bad("a head can be set to zero or its mean, not clamped; ");
+    return { flag, value, figure: head ? "head" : "unit", target: [layer, n], ...(action ? { action } : {}) };
+  }
+  if (ablate) throw bad();
+  const colon = address.lastIndexOf(":");
+  const target = address
+    .slice(colon + 1)
+    .split(",")
+    .map((v) => (v.trim() === "" ? Number.NaN : Number(v.trim())));
+  if (colon <= 0 || target.some((v) => !Number.isInteger(v))) throw bad();
+  return { flag, value, figure: address.slice(0, colon), target };
+}
+
+/** Click as the lab does; an experiment without the address says so, naming the flag. */
+async function selectFor(context: ReturnType<typeof collectingContext>, s: Selection): Promise<LabEvent[]> {
+  try {
+    return await context.select(s.figure, s.target, s.action);
+  } catch (error) {
+    const message = (error as Error).message;
+    if (/answers no selections/.test(message) && (s.figure === "unit" || s.figure === "head"))
+      throw new Error(
+        `${s.flag} ${s.value}: this experiment has no ${s.figure === "unit" ? "neurons" : "heads"} to ${s.action ? "ablate" : "select"} by number (those that do: lesson 3 mlp; lesson 7 inside, and attention for heads; lesson 9 train and gpt2)`,
+      );
+    throw new Error(`${s.flag} ${s.value}: ${message}`);
+  }
+}
+
+/**
+ * What a neuron responds to and does, and an intervention's comparison, as text (the parts of a
+ * detail the lab draws as contexts, a histogram, pushed tokens and a table).
+ */
+export function describeNeuronLife(figure: DetailFigure): string {
+  const lines: string[] = [];
+  const quote = (text: string) => JSON.stringify(text).slice(1, -1);
+  if (figure.examples) {
+    lines.push(`  ${figure.examples.label}:`);
+    figure.examples.contexts.forEach((c, i) => {
+      const text = c.tokens.map((t, k) => (k === c.max ? `[[${quote(t.text)}]]` : quote(t.text))).join("");
+      lines.push(`    ${String(i + 1).padStart(2)}. ${c.tokens[c.max]!.value.toFixed(3)}  ${text}`);
+    });
+  }
+  if (figure.histogram) {
+    const { edges, counts, marks = [] } = figure.histogram;
+    const total = counts.reduce((a, b) => a + b, 0);
+    const most = Math.max(1, ...counts);
+    const bars = counts
+      .map((n) => (n === 0 ? " " : "▁▂▃▄▅▆▇█"[Math.min(7, Math.floor((8 * n) / (most + 1)))]))
+      .join("");
+    lines.push(
+      `  ${figure.histogram.label}: ${total} values from ${edges[0]!.toPrecision(4)} to ${edges.at(-1)!.toPrecision(4)} |${bars}|${marks.map((m) => ` ${m.label} ${m.value.toPrecision(4)}`).join(",")}`,
+    );
+  }
+  if (figure.effects) {
+    const list = (tokens: { text: string; value: number }[]) =>
+      tokens
+        .map((t) => `${JSON.stringify(t.text)} ${t.value >= 0 ? "+" : ""}${t.value.toFixed(3)}`)
+        .join(", ");
+    lines.push(
+      `  ${figure.effects.label}:`,
+      `    up:   ${list(figure.effects.up)}`,
+      `    down: ${list(figure.effects.down)}`,
+    );
+    if (figure.effects.note) lines.push(`    (${figure.effects.note})`);
+  }
+  if (figure.compare) {
+    const { columns, rows } = figure.compare;
+    const width = Math.max(...columns.map((c) => c.length));
+    lines.push(`  ${figure.compare.label}:`);
+    for (const row of rows) {
+      lines.push(`    ${row.label}:`);
+      row.cells.forEach((cell, i) => {
+        const shown =
+          typeof cell === "string"
+            ? JSON.stringify(cell)
+            : cell.map((t) => `${JSON.stringify(t.text)} ${t.value.toFixed(3)}`).join(", ");
+        lines.push(`      ${columns[i]!.padEnd(width)}  ${shown}`);
+      });
+    }
+  }
+  if (figure.actions?.length)
+    lines.push(
+      `  interventions: ${figure.actions.map((a) => `${a.label} (--ablate …=${a.action === "ablate-zero" ? "zero" : a.action === "ablate-mean" ? "mean" : a.action.slice(6)})`).join("; ")}`,
+    );
+  return lines.length ? `\n${lines.join("\n")}` : "";
 }
 
 /** A detail figure as text: its numbers, its formula and the line of code that computes it. */
