@@ -1,7 +1,7 @@
 /** Module hooks (PyTorch's register_forward_pre_hook, register_forward_hook, register_full_backward_hook). */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { hasHooks, Linear, Sequential, Tanh } from "../src/nn/index.js";
+import { hasHooks, Linear, Module, Sequential, Tanh } from "../src/nn/index.js";
 import { Random } from "../src/random/index.js";
 import { noGrad, randn, type Tensor, tensor } from "../src/tensor/index.js";
 
@@ -175,4 +175,98 @@ test("an nn.Sequential with a hooked layer keeps what the hook saw through backw
   assert.equal(hidden!.isDisposed, false);
   assert.equal(hidden!.shape.length, 2);
   hidden!.add(1);
+});
+
+/** A module with two tensor inputs (as attention's q and k would be). */
+class Product extends Module {
+  forward(a: Tensor, b: Tensor): Tensor {
+    return a.mul(b);
+  }
+}
+
+test("a backward hook on a two-input module runs once per backward, with that backward's gradients (retainGraph)", () => {
+  const generator = new Random(8);
+  const a = randn([3], { generator, requiresGrad: true });
+  const b = randn([3], { generator, requiresGrad: true });
+  const m = new Product();
+  const calls: number[][][] = [];
+  const handle = m.registerFullBackwardHook((_m, gradInput) => {
+    calls.push(gradInput.map((g) => g!.tolist() as number[]));
+  });
+  const y = m.forward(a, b).mul(2).sum();
+  y.backward(null, { retainGraph: true });
+  y.backward();
+  handle.remove();
+  const twiceB = (b.tolist() as number[]).map((v) => 2 * v);
+  const twiceA = (a.tolist() as number[]).map((v) => 2 * v);
+  assert.equal(calls.length, 2);
+  for (const [ga, gb] of calls) {
+    assert.deepEqual(ga, twiceB);
+    assert.deepEqual(gb, twiceA);
+  }
+});
+
+test("a backward hook on a first layer with two outputs runs once per backward, with both gradOutputs", () => {
+  class Split extends Module {
+    fc = new Linear(3, 2, { generator: new Random(9) });
+    forward(x: Tensor): Tensor[] {
+      const h = this.fc.forward(x);
+      return [h.mul(1), h.mul(3)];
+    }
+  }
+  const m = new Split();
+  const x = randn([4, 3], { generator: new Random(10) });
+  const seen: (Tensor | null)[][] = [];
+  const handle = m.registerFullBackwardHook((_m, _gradInput, gradOutput) => {
+    seen.push(gradOutput);
+  });
+  const [p, q] = m.forward(x) as [Tensor, Tensor];
+  p.sum().add(q.mul(2).sum()).backward();
+  handle.remove();
+  assert.equal(seen.length, 1);
+  assert.deepEqual(
+    seen[0]!.map((g) => (g!.tolist() as number[][])[0]),
+    [
+      [1, 1],
+      [2, 2],
+    ],
+  );
+});
+
+test("nn.Sequential in nn.Sequential: the unhooked inner one frees its intermediates at backward, the hooked one keeps them", () => {
+  const generator = new Random(11);
+  const layer = () => new Linear(3, 3, { generator });
+  const plain = new Sequential(layer(), new Tanh(), layer(), new Tanh());
+  const hooked = new Sequential(layer(), new Tanh(), layer());
+  const outer = new Sequential(plain, hooked);
+  let between: Tensor | null = null;
+  let seen: Tensor | null = null;
+  const handles = [
+    hooked.registerForwardPreHook((_m, inputs) => {
+      between = inputs[0] as Tensor;
+    }),
+    hooked.layers[1]!.registerForwardHook((_m, _i, output) => {
+      seen = output as Tensor;
+    }),
+  ];
+  const y = outer.forward(randn([2, 3], { generator }));
+  // What the plain inner Sequential made before its output (not the weights' transposed views).
+  const inside: Tensor[] = [];
+  const visit = (t: Tensor) => {
+    for (const input of t.gradFn?.inputs ?? [])
+      if (input?.gradFn?.inputs.some((i) => i?.gradFn)) {
+        inside.push(input);
+        visit(input);
+      }
+  };
+  visit(between!);
+  y.sum().backward();
+  for (const h of handles) h.remove();
+  assert.ok(inside.length >= 3, `${inside.length} intermediates`);
+  assert.ok(
+    inside.every((t) => t.isDisposed),
+    "the unhooked inner Sequential freed its intermediates",
+  );
+  assert.equal(between!.isDisposed, false, "its output is the hooked one's input: kept");
+  assert.equal(seen!.isDisposed, false, "what the hook saw is kept");
 });

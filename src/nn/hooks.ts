@@ -129,7 +129,10 @@ class BackwardHookState {
   private readonly gradOutput: (Tensor | null)[] = [];
   private readonly gradInput: (Tensor | null)[] = [];
   private inputsNeedingGrad = 0;
+  private outputsNeedingGrad = 0;
+  /** Counted per backward pass: a graph kept with retainGraph is backpropagated again. */
   private inputsSeen = 0;
+  private outputsSeen = 0;
 
   constructor(
     private readonly module: Module,
@@ -152,10 +155,12 @@ class BackwardHookState {
     const wrap = (t: Tensor, i: number): Tensor => {
       while (this.gradOutput.length <= i) this.gradOutput.push(null);
       if (!t.requiresGrad) return t;
+      this.outputsNeedingGrad++;
       return record(t.detach(), "BackwardHookOutput", [t], (g) => {
         this.gradOutput[i] = g;
-        // No input needs a gradient (the first layer of a network): the hooks run here.
-        if (this.inputsNeedingGrad === 0) this.call();
+        // No input needs a gradient (the first layer of a network): the hooks run once the
+        // last output's gradient is in (an output the loss does not use never gets one).
+        if (this.inputsNeedingGrad === 0 && ++this.outputsSeen === this.outputsNeedingGrad) this.call();
         return [g];
       });
     };
@@ -169,8 +174,14 @@ class BackwardHookState {
     // backward() frees what it allocates when it returns: the hooks get copies they may keep.
     const lasting = (g: Tensor | null) => g && keep(g.clone());
     const gradOutput = this.gradOutput.map(lasting);
+    const gradInput = this.gradInput.map(lasting);
+    // This pass is done: a second backward (retainGraph) starts counting again, from nothing.
+    this.inputsSeen = 0;
+    this.outputsSeen = 0;
+    this.gradOutput.fill(null);
+    this.gradInput.fill(null);
     for (const hook of [...this.hooks.backward]) {
-      const replaced = hook(this.module, result ?? this.gradInput.map(lasting), [...gradOutput]);
+      const replaced = hook(this.module, result ?? [...gradInput], [...gradOutput]);
       if (replaced !== undefined) result = replaced;
     }
     // The other inputs' gradients have already gone on by then.
