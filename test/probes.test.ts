@@ -230,3 +230,29 @@ test("captured tensors live where capture() was called: past a tidy inside the f
   assert.equal(x.isDisposed, false);
   assert.equal(kept.isDisposed, false);
 });
+
+test("capture and ablate name a bad argument instead of failing inside", () => {
+  const fc = new Linear(3, 2, { generator: new Random(30) });
+  assert.throws(() => capture({ a: 5 } as never), /capture: "a" is number, not a Module/);
+  assert.throws(() => capture(null as never), /capture: expected an object or an array of modules, got null/);
+  assert.throws(() => ablate({} as never, [1]), /ablate: expected a Module, got object/);
+  assert.throws(() => ablate(fc, [1], null as never), /mode must be "zero", "mean" or \{ value \}, got null/);
+  assert.throws(
+    () => ablate(fc, [1], { value: Number.NaN }),
+    /ablate Linear: \{ value \} must be finite numbers, got NaN/,
+  );
+  assert.throws(
+    () => ablate(fc, [1], { value: "abc" as never }),
+    /\{ value \} must be finite numbers, got "abc"/,
+  );
+  assert.throws(() => ablate(fc, [0, 1], { value: [1, Number.POSITIVE_INFINITY] }), /got Infinity/);
+  assert.throws(() => ablate(fc, [0, 1], { value: [1, undefined as never] }), /got undefined/);
+  const scalar = ablate(new Tanh(), [0]);
+  scalar.remove();
+  const onScalar = new Tanh();
+  const h = ablate(onScalar, [0]);
+  assert.throws(() => onScalar.forward(tensor(3)), /ablate Tanh: its output is a scalar, with no units/);
+  h.remove();
+  assert.equal(hasHooks(fc), false);
+  assert.equal(hasHooks(onScalar), false);
+});

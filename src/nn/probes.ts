@@ -16,7 +16,7 @@
 import { fromValues, Tensor } from "../tensor/index.js";
 import { activeScope, type Scope } from "../tensor/memory.js";
 import type { RemovableHandle } from "./hooks.js";
-import type { Module } from "./module.js";
+import { Module } from "./module.js";
 
 export interface ProbeOptions {
   /** Read (or change) the module's first argument instead of its output. */
@@ -48,6 +48,11 @@ export function capture<M extends Record<string, Module> | readonly Module[]>(
   const { input = false, grad = false } = options;
   const values: Record<PropertyKey, Tensor> = {};
   const handles: RemovableHandle[] = [];
+  if (modules === null || typeof modules !== "object")
+    throw new TypeError(
+      `capture: expected an object or an array of modules, got ${modules === null ? "null" : typeof modules}`,
+    );
+  for (const [key, module] of Object.entries(modules)) checkModule(`capture: "${key}"`, module);
   const home = activeScope();
   const store = (key: string, module: Module, value: unknown) => {
     const t = probed(module, value, input, "capture");
@@ -92,21 +97,36 @@ export function ablate(
   mode: AblationMode = "zero",
   options: ProbeOptions = {},
 ): RemovableHandle {
+  checkModule("ablate: expected a Module, got", module, true);
   const list = typeof units === "number" ? [units] : [...units];
   const name = module.constructor.name;
   for (const u of list)
     if (!Number.isInteger(u) || u < 0)
       throw new RangeError(`ablate ${name}: a unit is a whole number from 0, got ${u}`);
-  if (typeof mode === "object" && Array.isArray(mode.value) && mode.value.length !== list.length)
-    throw new RangeError(
-      `ablate ${name}: { value } has ${mode.value.length} values for ${list.length} units (give one, or one per unit)`,
-    );
   if (mode !== "zero" && mode !== "mean" && !(typeof mode === "object" && mode && "value" in mode))
     throw new RangeError(
       `ablate ${name}: mode must be "zero", "mean" or { value }, got ${JSON.stringify(mode)}`,
     );
+  if (typeof mode === "object") {
+    if (Array.isArray(mode.value) && mode.value.length !== list.length)
+      throw new RangeError(
+        `ablate ${name}: { value } has ${mode.value.length} values for ${list.length} units (give one, or one per unit)`,
+      );
+    // A NaN would pass silently into every later layer.
+    const values: unknown[] = Array.isArray(mode.value) ? mode.value : [mode.value];
+    const at = values.findIndex((v) => typeof v !== "number" || !Number.isFinite(v));
+    const bad = values[at];
+    if (at >= 0)
+      throw new RangeError(
+        `ablate ${name}: { value } must be finite numbers, got ${typeof bad === "number" ? bad : (JSON.stringify(bad) ?? String(bad))}`,
+      );
+  }
   const replace = (value: unknown): Tensor => {
     const x = probed(module, value, options.input ?? false, "ablate");
+    if (x.shape.length === 0)
+      throw new RangeError(
+        `ablate ${name}: its ${options.input ? "first argument" : "output"} is a scalar, with no units`,
+      );
     const D = x.shape.at(-1)!;
     const keepMask = new Float32Array(D).fill(1);
     const fill = new Float32Array(D);
@@ -143,6 +163,13 @@ function holdIn(t: Tensor, home: Scope | null): void {
   let s: Scope | null = storage.scope;
   while (s && s !== open) s = s.parent;
   if (s === open) storage.moveTo(open);
+}
+
+/** A probe's module must be one (a typo'd key would fail deep inside with "not a function"). */
+function checkModule(what: string, module: unknown, bare = false): void {
+  if (module instanceof Module) return;
+  const kind = module === null ? "null" : typeof module;
+  throw new TypeError(bare ? `${what} ${kind}` : `${what} is ${kind}, not a Module`);
 }
 
 /** The tensor a probe reads: the module's output, or its first argument. */
