@@ -65,7 +65,9 @@ async function trainMlp(params: Params, lab: LabContext): Promise<void> {
     const [layer, j] = target;
     if (action !== undefined) {
       if (!probe || layer !== 1)
-        throw new RangeError("only a hidden neuron of the trained MLP can be ablated");
+        throw new RangeError(
+          `only a hidden neuron of the trained MLP (layer 1) can be ablated, not one of layer ${layer}`,
+        );
       lab.emit({ type: "figure", figure: await mlpIntervention(probe, j!, action, { figure, target }) });
       return;
     }
@@ -319,7 +321,9 @@ function mlpNeurons(
         },
         caption: where,
       };
-    throw new RangeError(`the MLP has no neuron ${j} in layer ${layer}`);
+    throw new RangeError(
+      `the MLP has no neuron ${j} in layer ${layer} (layer 0 has neurons 0 to ${read.emb.length - 1}, layer 1 0 to ${read.h.length - 1}, layer 2 0 to ${read.logits.length - 1})`,
+    );
   };
   return { figure, detail };
 }

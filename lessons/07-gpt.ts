@@ -385,7 +385,10 @@ async function headAblation(
   lab.emit({ type: "log", text: sentence });
   const detail = (figure: string, [layer, head]: number[], action?: string) => {
     const d = deltas[layer!]?.[head!];
-    if (d === undefined) throw new RangeError(`no head ${head} in layer ${layer}`);
+    if (d === undefined)
+      throw new RangeError(
+        `no head ${head} in layer ${layer} (layers 0 to ${deltas.length - 1}, heads 0 to ${deltas[0]!.length - 1})`,
+      );
     const of = { figure, target: [layer!, head!] };
     if (action !== undefined)
       return gptIntervention(probe, { layer: layer!, head: head! }, action, {

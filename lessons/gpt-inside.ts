@@ -250,7 +250,9 @@ export async function lookInside(lab: LabContext, options: InsideOptions): Promi
     action?: string,
   ) => {
     if (!(layer >= 0 && layer < r.nLayer && n >= 0 && n < r.hidden))
-      throw new RangeError(`no MLP neuron ${n} in block ${layer}`);
+      throw new RangeError(
+        `no MLP neuron ${n} in block ${layer} (blocks 0 to ${r.nLayer - 1}, neurons 0 to ${r.hidden - 1})`,
+      );
     if (action !== undefined) return intervene({ layer, neuron: n }, action, of);
     const mlp = [...model.transformer.h][layer]!.mlp;
     const fc = await mlp.c_fc.weight.data(); // [4C, C]: row n is what the neuron reads
@@ -356,7 +358,10 @@ export async function lookInside(lab: LabContext, options: InsideOptions): Promi
   });
   const head = (figure: string, [l, h]: Target, action?: string) => {
     const att = r.attention[l!];
-    if (!att || h === undefined || h < 0 || h >= r.nHead) throw new RangeError(`no head ${h} in block ${l}`);
+    if (!att || h === undefined || h < 0 || h >= r.nHead)
+      throw new RangeError(
+        `no head ${h} in block ${l} (blocks 0 to ${r.nLayer - 1}, heads 0 to ${r.nHead - 1})`,
+      );
     if (action !== undefined) return intervene({ layer: l!, head: h }, action, { figure, target: [l!, h] });
     const pattern = [...att.subarray(h * T * T, (h + 1) * T * T)];
     const row = pattern.slice(last * T, (last + 1) * T);

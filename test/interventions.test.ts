@@ -309,8 +309,16 @@ test("hero lesson run --ablate: a bad value is one line naming the flag, before 
   assert.match(bad.stderr, /^hero: --ablate "0:x": expected LAYER:UNIT or LAYER:hHEAD/);
   const range = h.hero(["lesson", "run", "7", "attention", ...tiny, "--ablate", "3:h1"]);
   assert.equal(range.status, 1);
-  assert.match(range.stderr, /^hero: --ablate 3:h1: no head 1 in layer 3/m);
+  assert.match(range.stderr, /^hero: --ablate 3:h1: no head 1 in layer 3 \(layers 0 to 0, heads 0 to 3\)$/m);
+  const inside = h.hero(["lesson", "run", "7", "inside", ...tiny, "--select", "0:999", "--ablate", "0:h9"]);
+  assert.equal(inside.status, 1);
+  assert.match(
+    inside.stderr,
+    /^hero: --select 0:999: no MLP neuron 999 in block 0 \(blocks 0 to 0, neurons 0 to 63\)$/m,
+  );
   const none = h.hero(["lesson", "run", "7", "aggregation", "--ablate", "0:h1", "--out", "out"]);
   assert.equal(none.status, 1);
   assert.match(none.stderr, /^hero: --ablate 0:h1: this experiment has no heads to ablate by number/);
+  // What has heads and what has neurons is not mixed up in the list.
+  assert.match(none.stderr, /\(neurons: lesson 3 mlp, .*; heads: lesson 7 attention and inside/);
 });

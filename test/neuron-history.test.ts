@@ -441,6 +441,11 @@ test("`hero lesson run 3 mlp --select neurons:1,J` prints the neuron's history; 
       layer.stderr.trim().split("\n").at(-1),
       "hero: --select neurons:3,0: layer 3 is outside 0–2 (neurons has 3 layers)",
     );
+    const byNumber = run("1:999");
+    assert.equal(
+      byNumber.stderr.trim().split("\n").at(-1),
+      "hero: --select 1:999: the MLP has no neuron 999 in layer 1 (layer 0 has neurons 0 to 29, layer 1 0 to 199, layer 2 0 to 26)",
+    );
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -395,7 +395,7 @@ async function selectFor(context: ReturnType<typeof collectingContext>, s: Selec
     const message = (error as Error).message;
     if (/answers no selections/.test(message) && (s.figure === "unit" || s.figure === "head"))
       throw new Error(
-        `${s.flag} ${s.value}: this experiment has no ${s.figure === "unit" ? "neurons" : "heads"} to ${s.action ? "ablate" : "select"} by number (those that do: lesson 3 mlp; lesson 7 inside, and attention for heads; lesson 9 train and gpt2)`,
+        `${s.flag} ${s.value}: this experiment has no ${s.figure === "unit" ? "neurons" : "heads"} to ${s.action ? "ablate" : "select"} by number (neurons: lesson 3 mlp, lesson 7 inside, lesson 9 train and gpt2; heads: lesson 7 attention and inside, lesson 9 train and gpt2)`,
       );
     throw new Error(`${s.flag} ${s.value}: ${message}`);
   }
