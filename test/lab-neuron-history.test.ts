@@ -124,6 +124,12 @@ describe("a neuron's history in Chromium", { skip: noChromium, timeout: 120_000 
         last > 0.5,
         "the flag at the end agrees with the curve's end",
       );
+      // Under a curve, its axis: the lowest value at the bottom (not "from … to …", which reads
+      // as the first step to the last, backwards for a falling curve).
+      assert.match(
+        (await page.locator(`${detail} [data-series="weightNorm"] .history-range`).textContent()) ?? "",
+        /^bottom \d+\.\d+, top \d+\.\d+$/,
+      );
       // The marker moved with the slider.
       const marker = await page
         .locator(`${detail} [data-series="saturated"] .history-marker`)

@@ -309,7 +309,7 @@ function historyView(history: NeuronHistory): HTMLElement {
       { class: "history-series", "data-series": entry.key },
       el("div", { class: "history-label" }, el("span", {}, entry.label), value),
       root,
-      el("div", { class: "history-range" }, `from ${entry.format(lo)} to ${entry.format(hi)}`),
+      el("div", { class: "history-range" }, `bottom ${entry.format(lo)}, top ${entry.format(hi)}`),
     );
     const show = (s: number) => {
       const v = entry.values[s]!;
