@@ -25,7 +25,7 @@ import {
 import { getBatch } from "../src/train/gpt.js";
 import { loadDatasetText } from "./data.js";
 import { lookInside } from "./gpt-inside.js";
-import { GPTProbe, gptIntervention, headActions } from "./interventions.js";
+import { GPTProbe, gptIntervention, headActions, signedLoss } from "./interventions.js";
 import type { HeatmapFigure, LabContext, Lesson, Params } from "./lesson.js";
 import { param } from "./lesson.js";
 
@@ -409,7 +409,7 @@ async function headAblation(
         values: [
           { label: "val loss, unchanged", value: base },
           { label: "val loss, head set to 0", value: base + d },
-          { label: "change Δ", value: d },
+          { label: "change Δ", value: signedLoss(d) },
           { label: "rank (1: hurts most)", value: 1 + deltas.flat().filter((x) => x > d).length },
           { label: "its channels of c_proj's input", value: `${head! * hs} to ${(head! + 1) * hs - 1}` },
         ],

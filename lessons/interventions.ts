@@ -557,6 +557,15 @@ export class GPTProbe {
 }
 
 /**
+ * A change in loss as the losses beside it are shown: signed, to 4 decimals (+0.0001, not the
+ * 5.245e-5 a generic number format gives, beside a "+0.00%").
+ */
+export function signedLoss(delta: number): string {
+  if (!Number.isFinite(delta)) return String(delta);
+  return `${delta >= 0 ? "+" : "-"}${Math.abs(delta).toFixed(4)}`;
+}
+
+/**
  * The detail of an intervention's result: the loss before and after, and the comparison. Its
  * id is "intervention", so a second intervention replaces the first.
  */
@@ -590,7 +599,7 @@ export function interventionFigure(
     values: [
       { label: `${split} loss, unchanged`, value: before },
       { label: `${split} loss, intervened`, value: after },
-      { label: "change Δ", value: delta },
+      { label: "change Δ", value: signedLoss(delta) },
       {
         label: "change, % of the loss",
         value: `${delta >= 0 ? "+" : ""}${((100 * delta) / before).toFixed(2)}%`,

@@ -295,7 +295,7 @@ test("hero lesson run 7 attention --ablate prints the val loss before, after and
   );
   assert.match(
     r.stdout,
-    /Block 0, head 1 set to 0\n {2}val loss, unchanged +\d\.\d+\n {2}val loss, intervened +\d\.\d+\n {2}change Δ +-?\d/,
+    /Block 0, head 1 set to 0\n {2}val loss, unchanged +\d\.\d+\n {2}val loss, intervened +\d\.\d+\n {2}change Δ +[+-]\d\.\d{4}\n/,
   );
   assert.match(r.stdout, /Block 0, head 3 set to its mean output/);
   assert.match(r.stdout, /unchanged model +" "|unchanged model +"/);

@@ -99,7 +99,12 @@ describe("a neuron's contexts and its ablation in Chromium", { skip: noChromium,
       await value("change Δ"),
     ];
     assert.ok(beforeLoss > 0 && afterLoss > 0);
-    assert.ok(Math.abs(afterLoss - beforeLoss - delta) < 1e-6);
+    // Δ to the losses' 4 decimals, signed as the % beside it (not 5.245e-5 beside "+0.00%").
+    assert.match(
+      (await page.locator(`${answer} dd[data-label="change Δ"]`).textContent()) ?? "",
+      /^[+-]\d\.\d{4}$/,
+    );
+    assert.ok(Math.abs(afterLoss - beforeLoss - delta) <= 5e-5 + 1e-9);
     const heads = await page.locator(`${answer} .detail-compare thead th`).allTextContents();
     assert.deepEqual(heads.slice(1), ["unchanged model", "neuron ablated"]);
     assert.equal(await page.locator(`${answer} .detail-compare tbody tr`).count(), 3);
