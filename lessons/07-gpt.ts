@@ -379,7 +379,7 @@ async function headAblation(
       text: true,
       cellText: deltas.map((row) => row.map((d) => `${d >= 0 ? "+" : ""}${d.toFixed(3)}`)),
       scheme: "diverging",
-      caption: `${sentence} Blue: the loss goes up without the head (the model needs it).`,
+      caption: `${sentence} Blue: the loss goes up without the head (the model needs it); orange: it goes down.`,
     },
   });
   lab.emit({ type: "log", text: sentence });

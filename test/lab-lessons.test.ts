@@ -268,6 +268,8 @@ test("lesson 7: the three aggregations agree; attention maps per layer and head"
     ablation.caption ?? "",
     /^(Without layer \d, head \d the val loss rises most|No head's ablation raises)/,
   );
+  // Both colours of the diverging scale are named.
+  assert.match(ablation.caption ?? "", /Blue: the loss goes up .*; orange: it goes down\.$/);
 
   // Characters outside the vocabulary are named and marked, not dropped silently.
   const marked = await runExperiment("7", "attention", {
