@@ -270,3 +270,18 @@ test("nn.Sequential in nn.Sequential: the unhooked inner one frees its intermedi
   assert.equal(between!.isDisposed, false, "its output is the hooked one's input: kept");
   assert.equal(seen!.isDisposed, false, "what the hook saw is kept");
 });
+
+test("a module whose forward is its own property (an arrow-function field) gets it back as it was", () => {
+  class Doubling extends Module {
+    forward = (x: Tensor): Tensor => x.mul(2);
+  }
+  const m = new Doubling();
+  const own = m.forward;
+  const before = Object.getOwnPropertyDescriptor(m, "forward");
+  const handle = m.registerForwardHook((_m, _i, output) => (output as Tensor).add(1));
+  assert.deepEqual(m.forward(tensor([1, 2])).tolist(), [3, 5]);
+  handle.remove();
+  assert.deepEqual(Object.getOwnPropertyDescriptor(m, "forward"), before);
+  assert.equal(m.forward, own);
+  assert.deepEqual(Object.keys(m), ["training", "forward"]);
+});

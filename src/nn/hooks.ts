@@ -40,9 +40,9 @@ interface Hooks {
   pre: ForwardPreHook[];
   forward: ForwardHook[];
   backward: BackwardHook[];
-  /** The module's own forward before wrapping, and whether it was an own property. */
+  /** The module's forward before wrapping, and its own property's descriptor if it had one. */
   original: (...args: unknown[]) => unknown;
-  ownOriginal: boolean;
+  ownOriginal: PropertyDescriptor | undefined;
 }
 
 const hooksOf = new WeakMap<Module, Hooks>();
@@ -64,7 +64,7 @@ export function addHook(
       forward: [],
       backward: [],
       original: target.forward,
-      ownOriginal: Object.hasOwn(module, "forward"),
+      ownOriginal: Object.getOwnPropertyDescriptor(module, "forward"),
     };
     hooksOf.set(module, hooks);
     const own = hooks;
@@ -87,13 +87,7 @@ export function addHook(
       list.splice(list.indexOf(hook), 1);
       if (hooks.pre.length + hooks.forward.length + hooks.backward.length > 0) return;
       hooksOf.delete(module);
-      if (hooks.ownOriginal)
-        Object.defineProperty(module, "forward", {
-          value: hooks.original,
-          configurable: true,
-          writable: true,
-          enumerable: false,
-        });
+      if (hooks.ownOriginal) Object.defineProperty(module, "forward", hooks.ownOriginal);
       else delete (module as unknown as { forward?: unknown }).forward;
     },
   };
