@@ -92,6 +92,13 @@ describe("a neuron's history in Chromium", { skip: noChromium, timeout: 120_000 
         await page.locator(`${FIG} .flag-legend`).isVisible(),
         "the legend says what an outline means",
       );
+      // Only the flags this network can have: its units are tanh, so no ReLU "dead" entry.
+      assert.deepEqual(
+        await page.$$eval(`${FIG} .flag-legend .legend-item`, (items) =>
+          items.filter((i) => !(i as HTMLElement).hidden).map((i) => i.textContent),
+        ),
+        ["saturated: |tanh| > 0.97 on more than half of the batch"],
+      );
 
       // A unit flagged at step 0: its detail's curves, its numbers at the slider's step.
       const unit = start.outlined.find((j) => !end.outlined.includes(j)) ?? start.outlined[0]!;

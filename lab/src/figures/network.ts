@@ -287,6 +287,11 @@ export class NetworkView implements FigureView {
     this.flagLegend.hidden = n === 0;
     this.element.dataset.replay = this.replay === undefined ? "" : String(history?.steps[this.replay]);
     if (!history || n === 0) return;
+    // Only the flags these layers can have: "dead" is a ReLU's, "saturated" a tanh's.
+    for (const item of this.flagLegend.querySelectorAll<HTMLElement>(".legend-item")) {
+      const nonlinearity = item.dataset.flag === "dead" ? "relu" : "tanh";
+      item.hidden = !history.layers.some((l) => l.nonlinearity === nonlinearity);
+    }
     this.replaySlider.max = String(n);
     this.replaySlider.value = String(this.replay ?? n);
     const shown = this.flagStep();
@@ -775,7 +780,7 @@ function dark(a: number, maxA: number): boolean {
 /** What the flag outlines mean, shown with a figure that has a history. */
 function flagLegend(): HTMLElement {
   const ring = (flag: string, text: string) =>
-    el("span", { class: "legend-item" }, el("i", { class: `ring ${flag}` }), text);
+    el("span", { class: "legend-item", "data-flag": flag }, el("i", { class: `ring ${flag}` }), text);
   return el(
     "div",
     { class: "legend flag-legend" },
