@@ -478,7 +478,10 @@ function unitsFigure(
       values: [
         { label: `at step ${life.steps[s]}: |w|`, value: life.weightNorm[s]! },
         { label: "mean activation over the batch", value: life.meanActivation[s]! },
-        { label: "saturated on, of the batch", value: `${(100 * life.saturated![s]!).toFixed(1)}%` },
+        {
+          label: "saturated (|tanh| > 0.97), of the batch",
+          value: `${(100 * life.saturated![s]!).toFixed(1)}%`,
+        },
         { label: "|grad| of its weights", value: life.gradNorm[s]! },
         { label: "log10(update / data)", value: life.updateRatio[s]! },
         { label: "its tanh for this context", value: read.h[j]! },

@@ -385,6 +385,9 @@ test("lesson 4's three starts: saturated units at init, after the fix and with B
     assert.ok(detail?.type === "figure" && detail.figure.kind === "detail");
     const life = detail.figure.history!;
     assert.equal(life.saturated![0], net.history.layers[0]!.saturated![7]);
+    // Its number at the last step, labelled as its curve is.
+    const saturated = detail.figure.values.find((v) => v.label === "saturated (|tanh| > 0.97), of the batch");
+    assert.equal(saturated?.value, `${(100 * life.saturated!.at(-1)!).toFixed(1)}%`);
     assert.ok(life.updateRatio.every(Number.isFinite), "every recorded step has its update");
   }
   // Lecture 4's point: most units saturated with randn, few after the fix, none with BatchNorm.
