@@ -579,10 +579,13 @@ export function interventionFigure(
     compare,
     code,
     split = "val",
+    unit = "unit",
   }: {
     before: number;
     after: number;
     tokens: string;
+    /** What was changed, as the caption names it ("neuron", "head"). */
+    unit?: string;
     /** The held-out split's name ("val", or "dev" as makemore's lectures call it). */
     split?: string;
     compare: NonNullable<DetailFigure["compare"]>;
@@ -611,10 +614,10 @@ export function interventionFigure(
     code,
     caption:
       Math.abs(delta) < 1e-3 * before
-        ? "Hardly any change (under 0.1% of the loss): on these tokens the model does not rely on this unit, or others make up for it."
+        ? `Hardly any change (under 0.1% of the loss): on these tokens the model does not rely on this ${unit}, or others make up for it.`
         : delta > 0
-          ? "The loss went up: the model needed what this unit does on these tokens."
-          : "The loss went down: on these tokens the model does better without what this unit does.",
+          ? `The loss went up: the model needed what this ${unit} does on these tokens.`
+          : `The loss went down: on these tokens the model does better without what this ${unit} does.`,
   };
 }
 
@@ -862,6 +865,7 @@ export async function mlpIntervention(
     ...result,
     tokens: `all ${probe.windows.toLocaleString("en")} dev windows`,
     split: "dev",
+    unit: "neuron",
     code: {
       file: THIS,
       region: "mlp-intervention",
@@ -923,6 +927,7 @@ export async function gptIntervention(
   const result = await probe.compare(unit, intervention, { contexts, prompt, sampleTokens });
   return interventionFigure(title, of, {
     ...result,
+    unit: "neuron" in unit ? "neuron" : "head",
     tokens: `${probe.tokens.toLocaleString("en")} val tokens (${probe.windows} windows of ${probe.length})`,
     code: {
       file: THIS,

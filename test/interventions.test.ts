@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { GPTProbe, histogram, MlpProbe, parseAction } from "../lessons/interventions.js";
+import { GPTProbe, histogram, interventionFigure, MlpProbe, parseAction } from "../lessons/interventions.js";
 import { parseSelection } from "../src/cli/commands/lab.js";
 import { buildContextWindows, CharVocabulary } from "../src/data/index.js";
 import { GPT, type GPTConfig } from "../src/models/gpt.js";
@@ -158,6 +158,35 @@ test("GPT: the comparison shows both models side by side and leaves the model as
     /no head 4 in block 0 \(heads 0 to 3\)/,
   );
   await assert.rejects(probe.lossWith({ layer: 2, neuron: 0 }, { kind: "zero" }), /no block 2/);
+});
+
+test("an intervention's caption names what was changed: a head, a neuron", () => {
+  const answer = (before: number, after: number, unit?: "head" | "neuron") =>
+    interventionFigure("t", undefined, {
+      before,
+      after,
+      tokens: "4 val tokens",
+      compare: { label: "side by side", columns: ["a", "b"], rows: [] },
+      code: { file: "lessons/interventions.ts", region: "set-channels", line: "" },
+      ...(unit ? { unit } : {}),
+    }).caption;
+  assert.equal(
+    answer(2, 2.5, "head"),
+    "The loss went up: the model needed what this head does on these tokens.",
+  );
+  assert.match(answer(2, 1.5, "neuron")!, /does better without what this neuron does/);
+  assert.match(answer(2, 2.0001, "head")!, /does not rely on this head/);
+  assert.match(answer(2, 2.5)!, /this unit does/);
+  assert.equal(
+    interventionFigure("t", undefined, {
+      before: 2.6424,
+      after: 2.6424 + 5.245e-5,
+      tokens: "4 val tokens",
+      compare: { label: "", columns: [], rows: [] },
+      code: { file: "x", region: "y", line: "" },
+    }).values.find((v) => v.label === "change Δ")?.value,
+    "+0.0001",
+  );
 });
 
 /** A few names as context windows, for lesson 3's MLP. */
