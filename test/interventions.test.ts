@@ -292,7 +292,12 @@ test("actions, histograms and the CLI's --select / --ablate values", () => {
   );
   assert.throws(
     () => parseSelection("--ablate", "1:2=big"),
-    /--ablate "1:2=big": "big" is not zero, mean or a number/,
+    /--ablate "1:2=big": "big" is not zero, mean or a finite number/,
+  );
+  // 1e400 parses as Infinity: named as such, not as "not a number".
+  assert.throws(
+    () => parseSelection("--ablate", "1:2=1e400"),
+    /"1e400" is not zero, mean or a finite number/,
   );
   assert.throws(
     () => parseSelection("--ablate", "1:h2=3"),

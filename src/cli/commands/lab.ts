@@ -368,7 +368,7 @@ export function parseSelection(flag: "--select" | "--ablate", value: string): Se
     const to = eq >= 0 ? value.slice(eq + 1).trim() : "zero";
     if (to === "zero" || to === "mean") action = `ablate-${to}`;
     else if (to !== "" && Number.isFinite(Number(to))) action = `clamp:${Number(to)}`;
-    else throw bad(`"${to}" is not zero, mean or a number; `);
+    else throw bad(`"${to}" is not zero, mean or a finite number; `);
   }
   const unit = /^\s*(\d+)\s*:\s*(h?)(\d+)\s*$/.exec(address);
   if (unit) {
