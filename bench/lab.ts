@@ -10,6 +10,7 @@
  *
  *   hero bench lab [-- --lessons 3,10 --timeout 120]
  */
+import "../src/backend/select.js";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

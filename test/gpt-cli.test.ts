@@ -1,4 +1,5 @@
 /** `hero selftest gpt2`, `hero gpt2 generate` and `hero gpt prepare/train/sample`, run as a user would. */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";

@@ -4,6 +4,7 @@
  * without the cache. The resident memory of a 100,000-token `hero gpt sample` is measured by
  * `hero bench gpt-sample-memory`.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { GPT } from "../src/models/gpt.js";

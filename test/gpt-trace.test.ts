@@ -1,4 +1,5 @@
 /** GPT.trace and GPT.logitLens: the internals the lab's neuron views read, recorded additively. */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { GPT } from "../src/models/gpt.js";

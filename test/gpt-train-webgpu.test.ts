@@ -4,6 +4,7 @@
  * gradient accumulation, clipping, evaluation, checkpoints and samples; and `hero gpt train
  * --backend webgpu` runs. Without a GPU this is Mesa's llvmpipe: sizes stay tiny.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";

@@ -1,4 +1,5 @@
 /** GPT training: presets, overrides, schedule, and a resumed run that continues the exact loss curve. */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,4 +1,5 @@
 /** The tiny GPT-2 of test/fixtures against PyTorch: logits, loss, gradients, AdamW steps, greedy decode. */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -4,6 +4,7 @@
  * inside-the-block views answer clicks); a `hero gpt export` model (vocabulary padded to 50,304)
  * is read as GPT-2; the multiple-choice set cut from a text; the terminal runs the lesson.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";

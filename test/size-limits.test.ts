@@ -4,6 +4,7 @@
  * against the data and the limits, a token count against memory. Each error names the file or
  * flag, the field, the value and the limit (the lies below once allocated gigabytes).
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";

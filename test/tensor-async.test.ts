@@ -3,6 +3,7 @@
  * WebGPU's (no readSync, reads resolve later). The fixture suite must pass through `await data()`
  * alone, and the same ops must give the same numbers as the synchronous js backend.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";

@@ -1,4 +1,5 @@
 /** Tensor behaviour: creation, views, broadcasting, autograd, errors, memory, determinism, printing. */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,7 +1,7 @@
 /** The `hero` command: each area registers its subcommands here. */
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
-import { describeCpuKernels } from "../backend/wasm/index.js";
+import { describeCpuKernels, wasmAvailable } from "../backend/wasm/index.js";
 import { checkBackendName, prepareBackend, useBackend } from "./backend-option.js";
 import { registerBench } from "./commands/bench.js";
 import { registerGPT } from "./commands/gpt.js";
@@ -33,6 +33,15 @@ function checkAsyncCapable(command: Command): void {
   }
 }
 
+/**
+ * The CPU backend and where its kernels run: native is a variant of the wasm backend (its hot
+ * kernels in C++ on the same memory), not a backend of its own.
+ */
+function describeCpuBackend(): string {
+  const kernels = describeCpuKernels();
+  return wasmAvailable() ? `CPU backend: wasm (kernels: ${kernels})` : `CPU backend: ${kernels}`;
+}
+
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
     version: string;
@@ -48,7 +57,7 @@ export function oneLineError(text: string): string {
 export function createProgram(): Command {
   const program = new Command("hero")
     .description("herograd: Neural Networks: Zero to Hero in TypeScript — train, sample, tokenize, benchmark")
-    .version(`${packageVersion()}\nCPU kernels: ${describeCpuKernels()}`)
+    .version(`${packageVersion()}\n${describeCpuBackend()}`)
     .configureHelp({ showGlobalOptions: true })
     // Commander puts its suggestion on a line of its own ("(Did you mean sample?)"); an error is one
     // line. Subcommands inherit this as they are added.
