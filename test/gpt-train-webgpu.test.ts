@@ -97,7 +97,7 @@ test("20 GPT training steps on webgpu match wasm (losses, evaluations, gradient 
   // The checkpoint written from the GPU loads and samples.
   const { model, codec } = await loadTrainedGPT(join(dir, "webgpu"), join(dir, "data"));
   assert.equal(
-    codec.decode([...model.generate(codec.encode("a"), 4, { temperature: 0 }).dataSync()]).length,
+    codec.decode([...(await (await model.generate(codec.encode("a"), 4, { temperature: 0 })).data())]).length,
     5,
   );
 });

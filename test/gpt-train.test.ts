@@ -118,6 +118,6 @@ test("resume continues exactly the uninterrupted loss curve", async () => {
   assert.ok(lines.some((e) => e.type === "sample"));
   // the best checkpoint samples with the character vocabulary
   const { model, codec } = await loadTrainedGPT(join(dir, "split"), dataDir);
-  const out = model.generate(codec.encode("a"), 5, { temperature: 0 });
+  const out = await model.generate(codec.encode("a"), 5, { temperature: 0 });
   assert.equal(codec.decode([...out.dataSync()]).length, 6);
 });

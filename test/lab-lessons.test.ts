@@ -344,9 +344,11 @@ test("lesson 9: the tiny GPT-2 of the fixtures loads from its bytes, generates, 
   };
   if (ref.greedy?.prompt && ref.greedy.tokens) {
     const out = [
-      ...model
-        .generate(ref.greedy.prompt, ref.greedy.tokens.length - ref.greedy.prompt.length, { temperature: 0 })
-        .dataSync(),
+      ...(
+        await model.generate(ref.greedy.prompt, ref.greedy.tokens.length - ref.greedy.prompt.length, {
+          temperature: 0,
+        })
+      ).dataSync(),
     ];
     assert.deepEqual(out, ref.greedy.tokens);
   }

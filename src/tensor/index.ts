@@ -12,8 +12,8 @@
  *           crossEntropy(logits, target, { reduction, ignoreIndex }), layerNorm, batchNorm,
  *           embedding, oneHot, gelu(x, "tanh"), dropout(x, p, { training, generator }), where,
  *           maskedFill, clamp, topk, tril/triu, gather, indexSelect, scatterAdd, indexAdd,
- *           indexPut(x, [i, j], v) (x[i, j] = v, or += with { accumulate }), multinomial (seeded;
- *           multinomialAsync on async backends), causalAttentionWeights / causalAttention (KV cache
+ *           indexPut(x, [i, j], v) (x[i, j] = v, or += with { accumulate }), multinomial (seeded,
+ *           awaited: it reads the weights), causalAttentionWeights / causalAttention (KV cache
  *           aware), comparisons (eq, lt, ...) → bool, allclose, equal, randperm, adamwStep (fused).
  * Views:    reshape/view (no copy whenever the strides allow, as PyTorch), transpose, permute, T, mT,
  *           slice(dim, start, end, step), narrow, select, expand, squeeze/unsqueeze, flatten,
