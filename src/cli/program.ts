@@ -19,6 +19,7 @@ const ASYNC_CAPABLE = new Set([
   "bench",
   "gpt train",
   "gpt sample",
+  "gpt2 generate",
   "gpt eval hellaswag",
 ]);
 
