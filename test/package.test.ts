@@ -47,6 +47,8 @@ test("npm pack, installed in an empty folder: hero --version, a lesson with its 
     HERO_NATIVE: "0",
     npm_config_cache: join(dir, "npm"),
   });
+  // The default backend, as a user without HERO_BACKEND gets it.
+  delete env.HERO_BACKEND;
   run(
     "npm",
     ["install", "--no-audit", "--no-fund", "--omit=optional", join(dir, packed[0]!.filename)],

@@ -40,7 +40,11 @@ function checkAsyncCapable(command: Command): void {
  */
 function describeCpuBackend(): string {
   const kernels = describeCpuKernels();
-  return wasmAvailable() ? `CPU backend: wasm (kernels: ${kernels})` : `CPU backend: ${kernels}`;
+  if (!wasmAvailable()) return `CPU backend: ${kernels}`;
+  const wasm = `wasm (kernels: ${kernels})`;
+  return process.env.HERO_BACKEND === "js"
+    ? `CPU backend: js (HERO_BACKEND=js; else ${wasm})`
+    : `CPU backend: ${wasm}`;
 }
 
 function packageVersion(): string {
