@@ -14,6 +14,7 @@
  *
  *   hero bench lab [-- --lessons 3,10 --timeout 120]
  */
+import "../src/backend/select.js";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";

@@ -4,6 +4,7 @@
  * activation, dead and saturated fractions, gradient norm, update:data), its storage halves
  * when full and stays small, and the flags it counts are the units a direct computation finds.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";

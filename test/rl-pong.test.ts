@@ -4,6 +4,7 @@
  * trainer's checkpoints, and — the lesson's claim — that `hero lesson run 10 train` learns: its
  * running reward ends well above a random policy's on the same games.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";

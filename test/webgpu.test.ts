@@ -3,6 +3,7 @@
  * an adapter must exist where the suite runs (CI installs Mesa), memory comes back, a training
  * step is a few submissions, and what WebGPU cannot do fails with a clear message.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
