@@ -218,8 +218,8 @@ export enum F {
   VALUE = 0,
   SCALAR = 0,
   ALPHA = 0,
-  SCALE = 0,
   EPS = 0,
+  COUNT = 0,
   MOMENTUM = 1,
 }
 
@@ -389,4 +389,70 @@ export function mirrored(op: i32): i32 {
       return BinaryOp.le;
   }
   return op;
+}
+
+/** A reduction's accumulator before any value. */
+export function reduceInit(op: i32): f64 {
+  switch (op) {
+    case ReduceOp.sum:
+      return 0;
+    case ReduceOp.mean:
+      return 0;
+    case ReduceOp.max:
+      return -Infinity;
+    case ReduceOp.min:
+      return Infinity;
+    case ReduceOp.prod:
+      return 1;
+  }
+  abort("unknown ReduceOp code");
+  return NaN;
+}
+
+/** The accumulator a combined with b (a value or another accumulator), in float64. */
+@inline export function reduceF(op: i32, a: f64, b: f64): f64 {
+  switch (op) {
+    case ReduceOp.sum:
+      return a + b;
+    case ReduceOp.mean:
+      return a + b;
+    case ReduceOp.max:
+      return b > a || isNan(b) ? b : a;
+    case ReduceOp.min:
+      return b < a || isNan(b) ? b : a;
+    case ReduceOp.prod:
+      return a * b;
+  }
+  abort("unknown ReduceOp code");
+  return NaN;
+}
+
+/** The result from the accumulator a of count values. */
+export function reduceFinal(op: i32, a: f64, count: f64): f64 {
+  switch (op) {
+    case ReduceOp.sum:
+      return a;
+    case ReduceOp.mean:
+      return a * (1 / count);
+    case ReduceOp.max:
+      return a;
+    case ReduceOp.min:
+      return a;
+    case ReduceOp.prod:
+      return a;
+  }
+  abort("unknown ReduceOp code");
+  return NaN;
+}
+
+/** b beats a for the arg-reduction (NaN and ties: the kernel's rules). */
+@inline export function argBeats(op: i32, b: f64, a: f64): bool {
+  switch (op) {
+    case ArgReduceOp.max:
+      return b > a;
+    case ArgReduceOp.min:
+      return b < a;
+  }
+  abort("unknown ArgReduceOp code");
+  return false;
 }
