@@ -27,6 +27,7 @@ export interface UnarySpec {
 export interface BinarySpec {
   /** The dtype written: the inputs' (arithmetic) or bool (comparisons and logic). */
   readonly result: "same" | "bool";
+  /** The value in float64; for bool results, the condition (true writes 1). */
   readonly f64: string;
   /** WGSL in f32 (helpers: pow_, max_, min_); for bool results, a WGSL bool. */
   readonly wgsl: string;
@@ -88,21 +89,21 @@ export const BINARY = {
   /** NaN wins, like torch.maximum. */
   maximum: { result: "same", f64: "a > b || isNan(a) ? a : b", wgsl: "max_(a, b)", wgslInt: "max(a, b)" },
   minimum: { result: "same", f64: "a < b || isNan(a) ? a : b", wgsl: "min_(a, b)", wgslInt: "min(a, b)" },
-  eq: { result: "bool", f64: "a == b ? 1 : 0", wgsl: "a == b", wgslInt: "a == b", mirror: "eq" },
-  ne: { result: "bool", f64: "a != b ? 1 : 0", wgsl: "a != b", wgslInt: "a != b", mirror: "ne" },
-  lt: { result: "bool", f64: "a < b ? 1 : 0", wgsl: "a < b", wgslInt: "a < b", mirror: "gt" },
-  le: { result: "bool", f64: "a <= b ? 1 : 0", wgsl: "a <= b", wgslInt: "a <= b", mirror: "ge" },
-  gt: { result: "bool", f64: "a > b ? 1 : 0", wgsl: "a > b", wgslInt: "a > b", mirror: "lt" },
-  ge: { result: "bool", f64: "a >= b ? 1 : 0", wgsl: "a >= b", wgslInt: "a >= b", mirror: "le" },
+  eq: { result: "bool", f64: "a == b", wgsl: "a == b", wgslInt: "a == b", mirror: "eq" },
+  ne: { result: "bool", f64: "a != b", wgsl: "a != b", wgslInt: "a != b", mirror: "ne" },
+  lt: { result: "bool", f64: "a < b", wgsl: "a < b", wgslInt: "a < b", mirror: "gt" },
+  le: { result: "bool", f64: "a <= b", wgsl: "a <= b", wgslInt: "a <= b", mirror: "ge" },
+  gt: { result: "bool", f64: "a > b", wgsl: "a > b", wgslInt: "a > b", mirror: "lt" },
+  ge: { result: "bool", f64: "a >= b", wgsl: "a >= b", wgslInt: "a >= b", mirror: "le" },
   and: {
     result: "bool",
-    f64: "truthy(a) && truthy(b) ? 1 : 0",
+    f64: "truthy(a) && truthy(b)",
     wgsl: "a != 0.0 && b != 0.0",
     wgslInt: "a != 0 && b != 0",
   },
   or: {
     result: "bool",
-    f64: "truthy(a) || truthy(b) ? 1 : 0",
+    f64: "truthy(a) || truthy(b)",
     wgsl: "a != 0.0 || b != 0.0",
     wgslInt: "a != 0 || b != 0",
   },

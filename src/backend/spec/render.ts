@@ -85,6 +85,11 @@ function helpersUsed(exprs: readonly string[]): string[] {
   return HELPERS.filter((h) => exprs.some((e) => new RegExp(`\\b${h}\\b`).test(e)));
 }
 
+/** A binary op's value in float64: a bool result's condition as 1 or 0. */
+function binaryValue(spec: BinarySpec): string {
+  return spec.result === "bool" ? `${spec.f64} ? 1 : 0` : spec.f64;
+}
+
 /** TypeScript compares with === and !==. */
 function jsExpr(expr: string): string {
   return expr.replace(/([=!])=/g, "$1==");
@@ -100,7 +105,7 @@ function jsLoop(operands: readonly string[], expr: string): string {
 export function renderJsOps(): string {
   const exprs = [...Object.values(UNARY), ...Object.values(BINARY)].map((s) => s.f64);
   const unary = UNARY_OPS.map((op) => `    case "${op}":\n${jsLoop(["x"], UNARY[op].f64)}`);
-  const binary = BINARY_OPS.map((op) => `    case "${op}":\n${jsLoop(["a", "b"], BINARY[op].f64)}`);
+  const binary = BINARY_OPS.map((op) => `    case "${op}":\n${jsLoop(["a", "b"], binaryValue(BINARY[op]))}`);
   return `// ${HEADER}
 /** The elementwise ops' loops, one per op of the table (src/backend/spec/ops.ts). */
 import type { BinaryOp, UnaryOp } from "../types.js";
@@ -158,12 +163,17 @@ function renderAssemblyScriptOps(): string {
     (s) => s.f64,
   );
   const unary = UNARY_OPS.map((op) => `    case UnaryOp.${op}:\n      return ${UNARY[op].f64};`);
-  const binary = BINARY_OPS.map((op) => `    case BinaryOp.${op}:\n      return ${BINARY[op].f64};`);
+  const binary = BINARY_OPS.map((op) => `    case BinaryOp.${op}:\n      return ${binaryValue(BINARY[op])};`);
   const mirrors = BINARY_OPS.flatMap((op) => {
     const mirror = (BINARY[op] as BinarySpec).mirror;
     return mirror ? [[op, mirror] as const] : [];
   });
   const relational = mirrors.map(([op]) => `op == BinaryOp.${op}`).join(" || ");
+  const compares = mirrors.map(([op], i) =>
+    i < mirrors.length - 1
+      ? `  if (op == BinaryOp.${op}) return ${BINARY[op].f64};`
+      : `  return ${BINARY[op].f64}; // BinaryOp.${op}`,
+  );
   const mirrorCases = mirrors.map(([op, m]) => `    case BinaryOp.${op}:\n      return BinaryOp.${m};`);
   return `import { ${helpersUsed(exprs).join(", ")} } from "./math";
 
@@ -188,6 +198,14 @@ ${binary.join("\n")}
 /** The relational ops (they compare; and, or write bool too but do not). */
 @inline export function isRelational(op: i32): bool {
   return ${relational};
+}
+
+/**
+ * a OP b for a relational op (the caller checks isRelational), the table's condition: a chain of
+ * ifs with no abort, which in a loop runs faster than a switch or a call that stays in the loop.
+ */
+@inline export function compareF(op: i32, a: f64, b: f64): bool {
+${compares.join("\n")}
 }
 
 /** The relational op that answers the same with the operands swapped (s < x is x > s); other ops as they are. */
@@ -224,13 +242,16 @@ export function reduceFinal(op: i32, a: f64, count: f64): f64 {
 ${cases((spec) => spec.final?.f64 ?? "a")}
 ${fail}
 
-/** b beats a for the arg-reduction (NaN and ties: the kernel's rules). */
+/**
+ * b beats a for the arg-reduction (NaN and ties: the kernel's rules). The kernel checks the code
+ * first (checkArgReduceOp): a chain of ifs with no abort, which keeps the loop around it fast.
+ */
 @inline export function argBeats(op: i32, b: f64, a: f64): bool {
-  switch (op) {
-${ARG_REDUCE_OPS.map((op) => `    case ArgReduceOp.${op}:\n      return ${ARG_REDUCE[op].f64};`).join("\n")}
-  }
-  abort("unknown ArgReduceOp code");
-  return false;
+${ARG_REDUCE_OPS.map((op, i) =>
+  i < ARG_REDUCE_OPS.length - 1
+    ? `  if (op == ArgReduceOp.${op}) return ${ARG_REDUCE[op].f64};`
+    : `  return ${ARG_REDUCE[op].f64}; // ArgReduceOp.${op}`,
+).join("\n")}
 }
 `;
 }

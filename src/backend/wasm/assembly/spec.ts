@@ -372,6 +372,19 @@ export function binaryF(op: i32, a: f64, b: f64): f64 {
   return op == BinaryOp.eq || op == BinaryOp.ne || op == BinaryOp.lt || op == BinaryOp.le || op == BinaryOp.gt || op == BinaryOp.ge;
 }
 
+/**
+ * a OP b for a relational op (the caller checks isRelational), the table's condition: a chain of
+ * ifs with no abort, which in a loop runs faster than a switch or a call that stays in the loop.
+ */
+@inline export function compareF(op: i32, a: f64, b: f64): bool {
+  if (op == BinaryOp.eq) return a == b;
+  if (op == BinaryOp.ne) return a != b;
+  if (op == BinaryOp.lt) return a < b;
+  if (op == BinaryOp.le) return a <= b;
+  if (op == BinaryOp.gt) return a > b;
+  return a >= b; // BinaryOp.ge
+}
+
 /** The relational op that answers the same with the operands swapped (s < x is x > s); other ops as they are. */
 export function mirrored(op: i32): i32 {
   switch (op) {
@@ -445,14 +458,11 @@ export function reduceFinal(op: i32, a: f64, count: f64): f64 {
   return NaN;
 }
 
-/** b beats a for the arg-reduction (NaN and ties: the kernel's rules). */
+/**
+ * b beats a for the arg-reduction (NaN and ties: the kernel's rules). The kernel checks the code
+ * first (checkArgReduceOp): a chain of ifs with no abort, which keeps the loop around it fast.
+ */
 @inline export function argBeats(op: i32, b: f64, a: f64): bool {
-  switch (op) {
-    case ArgReduceOp.max:
-      return b > a;
-    case ArgReduceOp.min:
-      return b < a;
-  }
-  abort("unknown ArgReduceOp code");
-  return false;
+  if (op == ArgReduceOp.max) return b > a;
+  return b < a; // ArgReduceOp.min
 }
