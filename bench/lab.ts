@@ -6,7 +6,7 @@
  *
  * Goals on a 2-core machine: each lesson's first experiment complete within 15 s, every
  * experiment of a page within 60 s, lesson 10's running reward 0.5 over the random policy's
- * within 120 s. Needs the built lab (dist/lab) and the data sets (HERO_DATA_DIR).
+ * within 120 s (printed with "W1 on the paddles": how far W1's images are from noise, 1). Needs the built lab (dist/lab) and the data sets (HERO_DATA_DIR).
  *
  * Then the memory of a neuron history (lessons/neuron-history.ts) in the same Chromium: a
  * 200-unit tanh layer recorded at every one of 2,000 training steps, and at the lessons' default
@@ -66,7 +66,7 @@ async function endFigures(page: Page, panel: string): Promise<string> {
   );
   const keep = items.filter(
     ([label]) =>
-      /loss|reward|over random|accuracy|nll|acc|val|hellaswag|^episode$|^steps$/i.test(label!) &&
+      /loss|reward|over random|accuracy|nll|acc|val|hellaswag|^episode$|^steps$|^W1 on/i.test(label!) &&
       !/lecture/i.test(label!),
   );
   return keep.map(([label, value]) => `${label} ${value}`).join(", ");
