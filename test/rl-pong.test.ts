@@ -307,11 +307,12 @@ test("`hero pong train` writes checkpoints and resumes; `hero pong play` plays t
 // machine: the quick Pong (first to 3 points, paddles 32 px, ball 4 × 8 px, serves to the agent)
 // with the lesson's opponent at 0.5 px a frame, the 200-unit policy, batches of 10 episodes,
 // RMSprop with ε = 1e-2 at 3e-3 for W1 and 1e-3 for W2, γ = 0.99, seed 1. After 500 episodes the
-// running reward is at least 0.5 above the random policy's mean on the same games (−2.30 here,
-// when losing every point would be −3; +0.50 when this was written), and W1's images show the
+// running reward is at least MARGIN above the random policy's mean on the same games (−2.30 here,
+// when losing every point would be −3; +0.50 when this was written: the margin leaves room for a
+// last-bit change in a kernel, which moves a seeded run), and W1's images show the
 // paddles: paddleFocus FOCUS or more (1.0 at the start, 3.77 when this was written).
 const EPISODES = 500;
-const MARGIN = 0.5;
+const MARGIN = 0.4;
 const FOCUS = 3;
 
 test(`\`hero lesson run 10 train --set episodes=${EPISODES}\` beats a random policy by ${MARGIN}`, {
