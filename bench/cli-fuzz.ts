@@ -5,6 +5,7 @@
  * the file or flag, the slowest case, the peak memory, the kinds of errors and any failure.
  * Usage: hero bench cli-fuzz [-- --cases 10000 --cli-runs 200 --seed 23]
  */
+import "../src/backend/select.js";
 import { fuzzCli } from "../test/cli-fuzz-cases.js";
 import { benchArgs } from "./util.js";
 

@@ -10,6 +10,7 @@
  * Usage: hero bench gpt-sample-memory [-- --tokens 100000 --short 1000 --iters 20 --checkpoint DIR
  *        --backend wasm --command sample|generate|both]
  */
+import "../src/backend/select.js";
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -9,6 +9,7 @@
  * Usage: hero bench gpt2-124m [-- --seq 128 --decode-tokens 8 --prompt 8 --layers 12 --no-torch]
  *        hero bench gpt2-124m --backend webgpu -- --train-steps 5 --train-batch 4 --train-seq 256 --torch-device cuda
  */
+import "../src/backend/select.js";
 import { getBackend, hasBackend } from "../src/backend/index.js";
 import { registerNodeWebGpuBackend } from "../src/backend/webgpu/node.js";
 import { GPT } from "../src/models/gpt.js";

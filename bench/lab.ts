@@ -6,14 +6,16 @@
  *
  * Goals on a 2-core machine: each lesson's first experiment complete within 15 s, every
  * experiment of a page within 60 s, lesson 10's running reward 0.5 over the random policy's
- * within 120 s. Needs the built lab (dist/lab) and the data sets (HERO_DATA_DIR).
+ * within 120 s (printed with "W1 on the paddles": how far W1's images are from noise, 1). Needs the built lab (dist/lab) and the data sets (HERO_DATA_DIR).
  *
  * Then the memory of a neuron history (lessons/neuron-history.ts) in the same Chromium: a
  * 200-unit tanh layer recorded at every one of 2,000 training steps, and at the lessons' default
- * capacity; goal under 20 MB (--no-memory skips it).
+ * capacity, with the weights into it and out of it kept for the edges (64 snapshots); goal under
+ * 20 MB (--no-memory skips it).
  *
  *   hero bench lab [-- --lessons 3,10 --timeout 120]
  */
+import "../src/backend/select.js";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
@@ -65,7 +67,7 @@ async function endFigures(page: Page, panel: string): Promise<string> {
   );
   const keep = items.filter(
     ([label]) =>
-      /loss|reward|over random|accuracy|nll|acc|val|hellaswag|^episode$|^steps$/i.test(label!) &&
+      /loss|reward|over random|accuracy|nll|acc|val|hellaswag|^episode$|^steps$|^W1 on/i.test(label!) &&
       !/lecture/i.test(label!),
   );
   return keep.map(([label, value]) => `${label} ${value}`).join(", ");
@@ -94,13 +96,15 @@ async function pongMargin(
 
 /**
  * Train a 30 → 200 tanh → 27 network for 2,000 steps in the page with a NeuronRecorder on its
- * hidden layer (dist/ served as ES modules): the bytes of the recorder's arrays, and how much the
- * JS heap grew beside them (its history handed out as a figure's plain arrays included).
+ * hidden layer, keeping both layers' weights for the edges as lesson 3 does (dist/ served as ES
+ * modules): the bytes of the recorder's arrays, and how much the JS heap grew beside them (its
+ * history handed out as a figure's plain arrays included).
  */
 async function historyMemory(page: Page, capacity: number) {
   return page.evaluate(async (capacity) => {
     // Served from dist/: the specifiers are the page's, the types this file's.
     const load = (path: string) => import(path);
+    await load("/src/backend/select.js"); // the tensor package registers no backend of its own
     const T = (await load("/src/tensor/index.js")) as typeof import("../src/tensor/index.js");
     const nn = (await load("/src/nn/index.js")) as typeof import("../src/nn/index.js");
     const { SGD } = (await load("/src/optim/index.js")) as typeof import("../src/optim/index.js");
@@ -114,7 +118,8 @@ async function historyMemory(page: Page, capacity: number) {
     };
     const g = new T.Random(1);
     const first = new nn.Linear(30, 200, { generator: g });
-    const model = new nn.Sequential(first, new nn.Tanh(), new nn.Linear(200, 27, { generator: g }));
+    const second = new nn.Linear(200, 27, { generator: g });
+    const model = new nn.Sequential(first, new nn.Tanh(), second);
     const X = T.randn([32, 30], { generator: g });
     const Y = T.tensor(
       Array.from({ length: 32 }, (_, i) => i % 27),
@@ -146,7 +151,7 @@ async function historyMemory(page: Page, capacity: number) {
           module: model.layers[1]!,
         },
       ],
-      { interval: 1, capacity },
+      { interval: 1, capacity, edges: [{ layer: 2, weight: second.weight, orientation: "rows" }] },
     );
     const started = performance.now();
     for (let i = 0; i < 2000; i++) step();
@@ -158,10 +163,12 @@ async function historyMemory(page: Page, capacity: number) {
     const detail = recorder.neuron(1, 0);
     const figures =
       figure.layers.reduce((n, l) => n + l.meanActivation.byteLength + (l.saturated?.byteLength ?? 0), 0) +
+      (figure.weights?.layers.reduce((n, l) => n + l.values.byteLength, 0) ?? 0) +
       8 * 6 * (detail?.steps.length ?? 0);
     const total = heap() - before;
     return {
       steps: recorder.steps.length,
+      snapshots: figure.weights?.steps.length ?? 0,
       arrays: recorder.bytes,
       figures,
       heap: counted ? total : total + recorder.bytes + figures,
@@ -285,7 +292,7 @@ try {
           capacity === 2048
             ? "every step kept"
             : `capacity ${capacity}, every ${Math.round(2000 / m.steps)}th step`;
-        const line = `neuron history, 200 units × 2,000 steps (${kept}): ${m.steps} steps recorded; its arrays ${(m.arrays / 1e6).toFixed(2)} MB, a figure's and a detail's copies ${(m.figures / 1e6).toFixed(2)} MB; the page's memory grew ${mb.toFixed(2)} MB in all (goal < ${HISTORY_MB} MB; typed arrays ${m.counted ? "in" : "added to"} the JS heap size); 2,000 steps in ${m.seconds.toFixed(1)} s`;
+        const line = `neuron history, 200 units × 2,000 steps (${kept}): ${m.steps} steps recorded, the 11,400 weights at ${m.snapshots} of them; its arrays ${(m.arrays / 1e6).toFixed(2)} MB, a figure's and a detail's copies ${(m.figures / 1e6).toFixed(2)} MB; the page's memory grew ${mb.toFixed(2)} MB in all (goal < ${HISTORY_MB} MB; typed arrays ${m.counted ? "in" : "added to"} the JS heap size); 2,000 steps in ${m.seconds.toFixed(1)} s`;
         historyLines.push(line);
         console.log(`  ${line}`);
         if (!(mb < HISTORY_MB)) misses.push(`neuron history: ${mb.toFixed(2)} MB (goal ${HISTORY_MB} MB)`);

@@ -6,6 +6,7 @@
  * The model is the issue's 2-32-32-2 MLP on 256 points, trained with AdamW.
  * Usage: hero bench memory-auto [--backend js|wasm] [-- --steps 100000 --timed 4000 --blocks 40]
  */
+import "../src/backend/select.js";
 import * as nn from "../src/nn/index.js";
 import { AdamW } from "../src/optim/index.js";
 import * as T from "../src/tensor/index.js";

@@ -4,6 +4,7 @@
  * Usage: hero bench reproduce-makemore [-- --scale 0.1 --only 3,4 --backend wasm]
  *   --scale shortens every run (0.1 = a tenth of the steps) for a quick look; the goals hold at 1.
  */
+import "../src/backend/select.js";
 import {
   batchIndices,
   buildContextWindows,

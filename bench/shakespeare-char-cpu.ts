@@ -6,6 +6,7 @@
  * Usage: hero bench shakespeare-char-cpu [-- --iters 50 --eval-iters 5 --no-torch --backend js]
  * (--iters shortens the run; the learning-rate schedule stays the preset's unless --decay-iters).
  */
+import "../src/backend/select.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

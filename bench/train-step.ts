@@ -4,6 +4,7 @@
  * PyTorch (bench/reference/makemore_train_step.py) from the same command, with the ratio.
  * Usage: hero bench train-step [-- --steps N --blocks B --models mlp-bn,wavenet]
  */
+import "../src/backend/select.js";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -56,7 +56,11 @@ async function trainMlp(params: Params, lab: LabContext): Promise<void> {
         read: (inputs) => noGrad(() => model.hidden(inputs[0] as Tensor)),
       },
     ],
-    { interval: Math.max(1, Math.floor(steps / 200)) },
+    // W2's weights too, for the figure's edges into the outputs.
+    {
+      interval: Math.max(1, Math.floor(steps / 200)),
+      edges: [{ layer: 2, weight: model.W2, orientation: "columns" }],
+    },
   );
   let selected: Target = [1, 0];
   // After training: a hidden neuron's life over the dev set, and ablating it.

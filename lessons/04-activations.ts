@@ -123,6 +123,8 @@ async function trainBatchNorm(params: Params, lab: LabContext): Promise<void> {
   lab.emit({ type: "figure", figure: bnNeurons(model, data.vocab, batch, "at initialisation").figure });
   const history = new NeuronRecorder(model, [bnChannels(model)], {
     interval: Math.max(1, Math.floor(steps / 200)),
+    // The output Linear's weights too, for the figure's edges into the outputs.
+    edges: [{ layer: 2, weight: (model.layers[5] as Linear).weight, orientation: "rows" }],
   });
   let selected: Target = [1, 0];
   lab.onSelect(

@@ -246,7 +246,7 @@ async function trainGPTExperiment(params: Params, lab: LabContext): Promise<void
       ],
     },
   });
-  const sample = await model.generateAsync([0], 200, { generator: new Random(1), topK: null });
+  const sample = await model.generate([0], 200, { generator: new Random(1), topK: null });
   const text = [...(await sample.data())].map((i) => chars[i]!).join("");
   lab.emit({ type: "log", text: `sample: ${text.slice(1)}` });
 }

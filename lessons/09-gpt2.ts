@@ -8,7 +8,7 @@ import { choicesFromText, renderExample } from "../src/data/hellaswag.js";
 import { gptFromHF, type HFGPT2Config } from "../src/io/gpt2.js";
 import { loadSafetensorsBytes } from "../src/io/safetensors.js";
 import { GPT } from "../src/models/gpt.js";
-import { AdamW, clipGradNormTensor } from "../src/optim/index.js";
+import { AdamW, clipGradNorm } from "../src/optim/index.js";
 import { Random } from "../src/random/index.js";
 import { type Tensor, tensor, tidy } from "../src/tensor/index.js";
 import { getEncoding } from "../src/tokenizer/index.js";
@@ -135,9 +135,9 @@ async function generateText(model: GPT, prompt: string, maxNewTokens: number, se
   const ids = encoding
     ? encoding.encode(prompt)
     : [...new TextEncoder().encode(prompt)].map((b) => b % model.config.vocabSize);
-  // generateAsync reads each step's probabilities with await, so this also runs on WebGPU.
+  // generate reads each step's probabilities with await, so this also runs on WebGPU.
   // A padded vocabulary (build-nanogpt's 50,304): only GPT-2's 50,257 real tokens are sampled.
-  const generated = await model.generateAsync(ids, maxNewTokens, {
+  const generated = await model.generate(ids, maxNewTokens, {
     topK: 50,
     generator: new Random(seed),
     ...(isGPT2 ? { vocabLimit: GPT2_VOCAB } : {}),
@@ -197,7 +197,7 @@ async function initAndOverfitExperiment(params: Params, lab: LabContext): Promis
   // At initialization every token is about equally likely: the loss is near ln 50,257.
   const initial = await readLoss(tidy(() => model.forward(x, { targets: y }).loss!.detach()));
   const prompt = "Hello, I'm a language model,";
-  const gibberish = await model.generateAsync(encoding.encode(prompt), 16, {
+  const gibberish = await model.generate(encoding.encode(prompt), 16, {
     topK: 50,
     generator: new Random(seed),
     vocabLimit: GPT2_VOCAB,
@@ -264,7 +264,7 @@ async function initAndOverfitExperiment(params: Params, lab: LabContext): Promis
       out.backward();
       return out.detach();
     });
-    clipGradNormTensor(model.parameters(), 1.0)?.dispose();
+    clipGradNorm(model.parameters(), 1.0)?.dispose();
     tidy(() => optimizer.step());
     optimizer.zeroGrad();
     loss = await readLoss(step);
@@ -276,7 +276,7 @@ async function initAndOverfitExperiment(params: Params, lab: LabContext): Promis
 
   // Memorized: from the first 4 tokens of row 1 the model recites the rest of it, token by token.
   const start = [...buf.slice(0, 4)];
-  const recited = await model.generateAsync(start, T - 4, { temperature: 0, vocabLimit: GPT2_VOCAB });
+  const recited = await model.generate(start, T - 4, { temperature: 0, vocabLimit: GPT2_VOCAB });
   const ids = [...(await recited.data())];
   recited.dispose();
   const same = ids.slice(4).filter((id, i) => id === buf[4 + i]).length;
@@ -492,7 +492,7 @@ async function trainGPT2Experiment(params: Params, lab: LabContext): Promise<voi
   const sampleTokens = param.number(params, "sampleTokens");
   const samples: number[][] = [];
   for (let s = 0; s < 2; s++) {
-    const out = await model.generateAsync(ids, sampleTokens, {
+    const out = await model.generate(ids, sampleTokens, {
       topK: 50,
       generator: new Random(param.number(params, "seed") + s),
       vocabLimit: GPT2_VOCAB,

@@ -13,6 +13,7 @@ import {
   Pong,
   type PongOptions,
   PongTrainer,
+  paddleFocus,
   prepro,
   QUICK_PONG,
   randomPolicyEpisodes,
@@ -114,6 +115,7 @@ async function trainExperiment(params: Params, lab: LabContext): Promise<void> {
     hidden: param.number(params, "hidden"),
     batchSize: param.number(params, "batchSize"),
     learningRate: param.number(params, "learningRate"),
+    learningRateW2: param.number(params, "learningRateW2"),
     gamma: param.number(params, "gamma"),
     eps: param.number(params, "eps"),
     seed,
@@ -149,6 +151,8 @@ class Figures {
   private batchRewards: number[] = [];
   /** The neuron whose detail is shown: redrawn with the network, so both read the same frame. */
   private selected: { figure: string; target: Target } = { figure: "policy", target: [1, 0] };
+  /** paddleFocus of W1 at the start and after the latest update: how far its images are from noise. */
+  private focus: { start: number; now: number } | undefined;
 
   constructor(
     private readonly trainer: PongTrainer,
@@ -278,6 +282,10 @@ class Figures {
           },
           { label: "steps", value: String(t.totalSteps) },
           { label: "updates", value: String(t.optimizer.stepCount) },
+          {
+            label: "W1 on the paddles",
+            value: this.focus ? `${this.focus.now.toFixed(2)} (start ${this.focus.start.toFixed(2)})` : "–",
+          },
         ],
       },
     });
@@ -315,6 +323,8 @@ class Figures {
   /** The first layer: each hidden unit's 6,400 weights as an 80 × 80 image, as in the blog post. */
   private weights(): void {
     const W1 = this.trainer.model.W1.dataSync().slice(); // its own buffer: sent to the page once
+    const focus = paddleFocus(W1, this.hidden);
+    this.focus = { start: this.focus?.start ?? focus, now: focus };
     this.lab.emit({
       type: "figure",
       figure: {
@@ -331,7 +341,7 @@ class Figures {
           pixels: W1.subarray(j * INPUT_SIZE, (j + 1) * INPUT_SIZE),
         })),
         caption:
-          "Blue: a pixel that excites the unit when it lights up in x; red: one that inhibits it. Strokes where the ball and the paddles pass come slowly at pg-pong's ε = 1e-5, within 250 episodes at ε = 1e-2 (see above).",
+          "Blue: a pixel that excites the unit when it lights up in x; red: one that inhibits it. Strokes down the paddles' columns and blobs where the ball meets the agent's paddle come within a few hundred episodes at ε = 1e-2; at pg-pong's ε = 1e-5 the images stay noise far longer (see above). \"W1 on the paddles\" in the stats measures it: each unit's share of weight energy in the paddles' 4 of 80 columns, over what noise puts there (1).",
       },
     });
   }
@@ -504,7 +514,7 @@ export const lesson: Lesson = {
         },
         {
           kind: "text",
-          text: "Watch the game, the reward climb above the random policy's, and the first layer's weights — each hidden unit's 6,400 weights drawn as an 80 × 80 image. Click a hidden unit to see its weights, its value on the current frame and its gradient. The game here is made quick to learn (first to 3 points, paddles and ball twice the Atari's size, every serve to the agent, an opponent at half a pixel a frame) and the learning rate is 30× pg-pong's, so within two minutes the running reward climbs clearly above the random policy's (seed 1: +0.7 after 500 episodes). W1 is slower to show what it learned: at the defaults its images still look like noise after two minutes. RMSprop divides each weight's step by that weight's own running gradient size, so a pixel the ball crossed once takes as big a step as one the paddle crosses at every frame, whichever way that one episode pushed it — and sooner or later the ball crosses every pixel (after 250 episodes each unit has had a gradient at 96% of its pixels). Set ε to 1e-2 and those small gradients are no longer blown up: after 250 episodes the images show strokes down the two paddles' columns and blobs where the ball passes between them (faint at this size: click a unit to see its weights drawn larger); the reward climbs more slowly (seed 1: +0.17 after 500 episodes). The full 3,000 episodes at the defaults take several minutes more (or `hero lesson run 10 train` in a terminal) and end near a running reward of +0.15, 2.45 above the random policy: the agent wins more points than it loses. The real thing takes pg-pong.py days of CPU.",
+          text: "Watch the game, the reward climb above the random policy's, and the first layer's weights — each hidden unit's 6,400 weights drawn as an 80 × 80 image. Click a hidden unit to see its weights, its value on the current frame and its gradient. The game here is made quick to learn (first to 3 points, paddles and ball twice the Atari's size, every serve to the agent, an opponent at half a pixel a frame) and the learning rates are 30× pg-pong's for W1 and 10× for W2, so within two minutes the running reward climbs clearly above the random policy's (seed 1: +0.5 after 500 episodes) and W1's images show where the units look: strokes down the two paddles' columns and blobs where the ball meets the agent's paddle (faint at this size: click a unit to see its weights drawn larger). That takes two changes from pg-pong's RMSprop. It divides each weight's step by that weight's own running gradient size; at pg-pong's ε = 1e-5 a pixel the ball crossed once takes as big a step as one a paddle crosses at every frame, whichever way that one episode pushed it — and sooner or later the ball crosses every pixel, so W1 looks like noise for far longer. Here ε = 1e-2 is added to the gradient size before dividing: a rare, small gradient takes a small step, and the pixels with a gradient in many episodes stand out. The larger ε damps W1's steps, so W2 (200 weights with a gradient at every step) learns 3× slower than W1, or it would settle the policy before W1's features form. The stats measure the images: \"W1 on the paddles\" is the share of each unit's weight energy in the paddles' 4 of 80 columns, over what noise puts there — 1.0 at the start, about 3 after 250 episodes and 3.75 after 500 (seed 1). Set ε to 1e-5 and W2's rate to 3e-3, pg-pong's way, and the reward climbs a little faster (seed 1: +0.70 after 500 episodes) while W1 stays noise (1.24). The full 3,000 episodes take several minutes more (or `hero lesson run 10 train` in a terminal) and end near a running reward of −1.13, 1.17 above the random policy's; pg-pong's ε and one rate reach +0.15, 2.45 above it — the agent wins more points than it loses: on this quick game, damping the rare pixels costs reward in the long run. The real thing takes pg-pong.py days of CPU.",
         },
         { kind: "code", file: THIS, region: "train", caption: "The experiment", collapsed: true },
         {
@@ -523,20 +533,28 @@ export const lesson: Lesson = {
           episodes: { kind: "int", label: "episodes", default: 3000, min: 1, max: 1_000_000 },
           learningRate: {
             kind: "number",
-            label: "learning rate (pg-pong: 1e-4)",
+            label: "learning rate of W1 (pg-pong: 1e-4)",
             default: 3e-3,
             min: 1e-6,
             max: 1,
+          },
+          learningRateW2: {
+            kind: "number",
+            label: "learning rate of W2 (pg-pong: W1's)",
+            default: 1e-3,
+            min: 1e-6,
+            max: 1,
+            help: "the output layer's rate; at ε = 1e-2 a W2 as fast as W1 (3e-3) settles the policy before W1's features form",
           },
           batchSize: { kind: "int", label: "episodes per update", default: 10, min: 1, max: 100 },
           gamma: { kind: "number", label: "discount γ", default: 0.99, min: 0, max: 1, step: 0.01 },
           eps: {
             kind: "number",
             label: "RMSprop ε (pg-pong: 1e-5)",
-            default: 1e-5,
+            default: 1e-2,
             min: 1e-8,
             max: 1,
-            help: "added to each weight's running gradient size before dividing by it; 1e-2 damps the pixels the ball crossed once: W1 shows strokes sooner, the reward climbs slower",
+            help: "added to each weight's running gradient size before dividing by it; 1e-2 damps the pixels the ball crossed only once, so W1 shows strokes within a few hundred episodes; at 1e-5 W1 stays noise",
           },
           hidden: { kind: "int", label: "hidden units", default: 200, min: 1, max: 1000 },
           seed: { kind: "int", label: "seed", default: 1 },

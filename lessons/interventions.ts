@@ -504,15 +504,11 @@ export class GPTProbe {
     const measure = async () => {
       const probs = [];
       for (const c of contexts) probs.push(topTokens(await this.nextProbs(c.ids), 5, decode, limit));
-      const sample = await this.model.generateAsync(
-        prompt.slice(-this.model.config.blockSize),
-        sampleTokens,
-        {
-          generator: new Random(1),
-          topK: null,
-          vocabLimit: limit,
-        },
-      );
+      const sample = await this.model.generate(prompt.slice(-this.model.config.blockSize), sampleTokens, {
+        generator: new Random(1),
+        topK: null,
+        vocabLimit: limit,
+      });
       const ids = [...(await sample.data())].slice(Math.min(prompt.length, this.model.config.blockSize));
       sample.dispose();
       return { probs, text: ids.map(decode).join("") };

@@ -214,7 +214,8 @@ export interface NetworkFigure {
   caption?: string;
   /**
    * The drawn layers through training (NetworkHistory): the lab adds a step slider that replays
-   * each unit's mean activation and its flags (dead, saturated) at any recorded step.
+   * each unit's mean activation and its flags (dead, saturated) at any recorded step, and the
+   * edges with the weights kept at or before it.
    */
   history?: NetworkHistory;
 }
@@ -261,6 +262,24 @@ export interface NetworkHistory {
     dead?: Float32Array;
     saturated?: Float32Array;
   }[];
+  /**
+   * The weights of the figure's edges at some of the recorded steps (every weight is kept, so
+   * they are fewer snapshots than steps): the edges at step steps[s] are drawn from the last
+   * snapshot at or before it. Absent: the edges are the figure's own weights at every step.
+   */
+  weights?: {
+    /** The steps of the snapshots, ascending: some of `steps`. */
+    steps: number[];
+    layers: {
+      /** Into this layer of the figure: a snapshot of its weights[layer − 1]. */
+      layer: number;
+      /** Units of the layer before (from) and of this one (to). */
+      from: number;
+      to: number;
+      /** steps.length × to × from values: weights[layer − 1][j][i] of snapshot s at (s·to + j)·from + i. */
+      values: Float32Array;
+    }[];
+  };
 }
 
 /** |tanh| above this is saturated: its local gradient 1 − t² is below 0.06. */

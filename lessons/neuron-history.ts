@@ -13,7 +13,10 @@
  *
  * Storage is fixed: `capacity` recorded steps of Float32Arrays per layer. When it is full, every
  * other recorded step is dropped and the interval doubles, so a long run keeps an even sample of
- * its whole life (200 units × 256 steps × 6 series: 1.2 MB).
+ * its whole life (200 units × 256 steps × 6 series: 1.2 MB). For the network figure's edges it
+ * also keeps every weight into the drawn layers, exactly (float32), at fewer of the recorded
+ * steps (`weightCapacity`, 64 by default: lesson 3's 30 → 200 → 27 network is 2.9 MB), halved
+ * the same way when full.
  */
 import type { Module, RemovableHandle } from "../src/nn/index.js";
 import { isGradEnabled, type Tensor } from "../src/tensor/index.js";
@@ -38,11 +41,30 @@ export interface RecordedLayer {
   read?: (inputs: unknown[], output: unknown) => Tensor;
 }
 
+/** Weights into a layer of the figure that are kept for its edges only (no unit statistics). */
+export type RecordedEdges = Pick<RecordedLayer, "layer" | "weight" | "orientation">;
+
 export interface RecorderOptions {
   /** Record every `interval` training steps (it doubles each time the storage fills). */
   interval?: number;
   /** Recorded steps kept at most (even, at least 2). */
   capacity?: number;
+  /**
+   * Recorded steps whose weights are kept at most (even, at least 2, at most `capacity`; default
+   * 64 or `capacity` if smaller): every weight of a snapshot is kept, so they are fewer than the
+   * statistics. The weights kept are the recorded layers' and those of `edges`.
+   */
+  weightCapacity?: number;
+  /** More weights to keep for the figure's edges: into layers whose units are not recorded. */
+  edges?: RecordedEdges[];
+}
+
+/** One layer's weight snapshots: weightCapacity × to × from values, as NetworkFigure.weights. */
+interface WeightStore {
+  spec: RecordedEdges;
+  from: number;
+  to: number;
+  values: Float32Array;
 }
 
 /** The series of one layer: capacity × units values each, row s for recorded step s. */
@@ -68,6 +90,12 @@ export class NeuronRecorder {
   private readonly stores: LayerStore[];
   private readonly stepsAt: Int32Array;
   private count = 0;
+  /** The weight snapshots: every `weightInterval` steps (a multiple of `interval`). */
+  private weightInterval: number;
+  private readonly weightCapacity: number;
+  private readonly weightStores: WeightStore[];
+  private readonly weightStepsAt: Int32Array;
+  private weightCount = 0;
   /** Training forwards seen: the step the next one is. */
   private step = 0;
   /** Row of the recorded step whose gradient and update are not read yet (-1: none). */
@@ -79,15 +107,33 @@ export class NeuronRecorder {
   constructor(
     model: Module,
     layers: RecordedLayer[],
-    { interval = 10, capacity = 256 }: RecorderOptions = {},
+    {
+      interval = 10,
+      capacity = 256,
+      weightCapacity = Math.min(64, capacity),
+      edges = [],
+    }: RecorderOptions = {},
   ) {
     if (!Number.isInteger(interval) || interval < 1)
       throw new RangeError(`NeuronRecorder: interval must be a whole number >= 1, got ${interval}`);
     if (!Number.isInteger(capacity) || capacity < 2 || capacity % 2 !== 0)
       throw new RangeError(`NeuronRecorder: capacity must be an even number >= 2, got ${capacity}`);
+    // Never more snapshots than steps: then each snapshot's step is one of the recorded steps.
+    if (
+      !Number.isInteger(weightCapacity) ||
+      weightCapacity < 2 ||
+      weightCapacity % 2 !== 0 ||
+      weightCapacity > capacity
+    )
+      throw new RangeError(
+        `NeuronRecorder: weightCapacity must be an even number from 2 to capacity (${capacity}), got ${weightCapacity}`,
+      );
     this.interval = interval;
     this.capacity = capacity;
     this.stepsAt = new Int32Array(capacity);
+    this.weightInterval = interval;
+    this.weightCapacity = weightCapacity;
+    this.weightStepsAt = new Int32Array(weightCapacity);
     this.stores = layers.map((spec) => {
       if (spec.weight.ndim !== 2)
         throw new RangeError(
@@ -108,6 +154,15 @@ export class NeuronRecorder {
         updateRatio: values(),
         before: null,
       };
+    });
+    this.weightStores = [...layers, ...edges].map((spec) => {
+      if (spec.weight.ndim !== 2)
+        throw new RangeError(
+          `NeuronRecorder: the weight into layer ${spec.layer} must be 2-D, got shape [${spec.weight.shape.join(", ")}]`,
+        );
+      const [a, b] = spec.weight.shape as [number, number];
+      const [to, from] = spec.orientation === "rows" ? [a, b] : [b, a];
+      return { spec, from, to, values: new Float32Array(weightCapacity * to * from) };
     });
     this.handles.push(
       model.registerForwardPreHook(() => {
@@ -140,7 +195,8 @@ export class NeuronRecorder {
 
   /** Bytes the recorded series take (what grows with the run; at most `capacity` steps). */
   get bytes(): number {
-    let total = this.stepsAt.byteLength;
+    let total = this.stepsAt.byteLength + this.weightStepsAt.byteLength;
+    for (const w of this.weightStores) total += w.values.byteLength;
     for (const s of this.stores) {
       for (const name of SERIES) total += s[name]?.byteLength ?? 0;
       total += s.before?.byteLength ?? 0;
@@ -188,6 +244,15 @@ export class NeuronRecorder {
           ...(store.saturated ? { saturated: rows(store.saturated) } : {}),
         };
       }),
+      weights: {
+        steps: Array.from(this.weightStepsAt.subarray(0, this.weightCount)),
+        layers: this.weightStores.map((w) => ({
+          layer: w.spec.layer,
+          from: w.from,
+          to: w.to,
+          values: w.values.slice(0, this.weightCount * w.to * w.from),
+        })),
+      },
     };
   }
 
@@ -209,8 +274,34 @@ export class NeuronRecorder {
       store.dead?.fill(Number.NaN, row * store.units, (row + 1) * store.units);
       store.saturated?.fill(Number.NaN, row * store.units, (row + 1) * store.units);
     }
+    this.snapshot();
     this.pending = row;
     this.capturing = true;
+  }
+
+  /** At a recorded step: every weight into the drawn layers, if this step's are kept. */
+  private snapshot(): void {
+    if (this.weightStores.length === 0) return;
+    if (this.weightCount === this.weightCapacity) {
+      const kept = this.weightCount / 2;
+      for (let s = 0; s < kept; s++) this.weightStepsAt[s] = this.weightStepsAt[2 * s]!;
+      for (const { values, to, from } of this.weightStores)
+        for (let s = 0; s < kept; s++)
+          values.copyWithin(s * to * from, 2 * s * to * from, (2 * s + 1) * to * from);
+      this.weightCount = kept;
+      this.weightInterval *= 2;
+    }
+    if (this.step % this.weightInterval !== 0) return;
+    const row = this.weightCount++;
+    this.weightStepsAt[row] = this.step;
+    for (const { spec, values, to, from } of this.weightStores) {
+      const w = spec.weight.dataSync();
+      const at = row * to * from;
+      if (spec.orientation === "rows") values.set(w.subarray(0, to * from), at);
+      else
+        for (let j = 0; j < to; j++)
+          for (let i = 0; i < from; i++) values[at + j * from + i] = w[i * to + j]!;
+    }
   }
 
   /** The activations [..., units] of the recorded step's batch: mean, dead and saturated fractions. */

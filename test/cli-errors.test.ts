@@ -2,6 +2,7 @@
  * The CLI as a careless or hostile user meets it (issue 23): every command exits, guidance points at
  * the right thing, and bad values are one-line errors naming the option, its range or the file.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";

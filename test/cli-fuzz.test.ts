@@ -5,6 +5,7 @@
  * code 1), within 10 s and 1 GB. 120 cases (4 real runs) here; `hero bench cli-fuzz` runs 10,000
  * with 200 real runs.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fuzzCli } from "./cli-fuzz-cases.js";

@@ -2,6 +2,7 @@
  * The optional fused kernels of the synchronous backends (axpy, batchNorm, batchNormBackward)
  * against the composition of required kernels they replace, and js against wasm bit for bit.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Random } from "../src/random/index.js";

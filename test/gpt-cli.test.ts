@@ -1,4 +1,5 @@
 /** `hero selftest gpt2`, `hero gpt2 generate` and `hero gpt prepare/train/sample`, run as a user would. */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -72,6 +73,20 @@ test("gpt2 generate samples from safetensors weights; errors name the file", () 
     fixture("gpt2_tiny/config.json"),
   ]);
   assert.match(missing.stderr, /nope\.safetensors does not exist: download GPT-2.s weights/);
+});
+
+test("gpt2 generate runs on webgpu (it reads with await) and samples wasm's tokens", {
+  skip: process.env.HERO_TEST_WEBGPU === "0" && "HERO_TEST_WEBGPU=0",
+}, () => {
+  const args = ["gpt2", "generate", "--weights", fixture("gpt2_tiny"), "--prompt", "!", "--tokens", "12"];
+  const wasm = hero([...args, "--backend", "wasm"]);
+  assert.equal(wasm.status, 0, wasm.stderr);
+  // Where no adapter exists the command says so and runs on wasm: the tokens are the same either way.
+  const webgpu = hero([...args, "--backend", "webgpu"]);
+  assert.equal(webgpu.status, 0, webgpu.stderr);
+  assert.doesNotMatch(webgpu.stderr, /reads values synchronously/);
+  assert.equal(webgpu.stdout, wasm.stdout);
+  assert.match(wasm.stdout, /^> !.{12}\n$/s);
 });
 
 test("gpt prepare, a few training steps with --set, resume, and sample from the checkpoint", () => {

@@ -3,6 +3,7 @@
  * BPE shards, a tiny GPT trained for 50 steps with gradient accumulation 2 (stopped at 25 and
  * resumed), evaluated on HellaSwag from its checkpoint and from its Hugging Face export.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";

@@ -4,6 +4,7 @@
  * samples: bit for bit) as a run that was never interrupted. The training processes are this file
  * run again with HERO_KILL_TEST_RUN set.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";

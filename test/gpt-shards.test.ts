@@ -1,4 +1,5 @@
 /** Token shards: the .npy format numpy writes, preparation as fineweb.py, and DataLoaderLite's order. */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

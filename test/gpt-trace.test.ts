@@ -1,4 +1,5 @@
 /** traceGPT and GPT.logitLens: the internals the lab's neuron views read, through hooks taken off again. */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { GPT } from "../src/models/gpt.js";

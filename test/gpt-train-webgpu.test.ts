@@ -4,6 +4,7 @@
  * gradient accumulation, clipping, evaluation, checkpoints and samples; and `hero gpt train
  * --backend webgpu` runs. Without a GPU this is Mesa's llvmpipe: sizes stay tiny.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -96,7 +97,7 @@ test("20 GPT training steps on webgpu match wasm (losses, evaluations, gradient 
   // The checkpoint written from the GPU loads and samples.
   const { model, codec } = await loadTrainedGPT(join(dir, "webgpu"), join(dir, "data"));
   assert.equal(
-    codec.decode([...model.generate(codec.encode("a"), 4, { temperature: 0 }).dataSync()]).length,
+    codec.decode([...(await (await model.generate(codec.encode("a"), 4, { temperature: 0 })).data())]).length,
     5,
   );
 });

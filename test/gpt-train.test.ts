@@ -1,4 +1,5 @@
 /** GPT training: presets, overrides, schedule, and a resumed run that continues the exact loss curve. */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -117,6 +118,6 @@ test("resume continues exactly the uninterrupted loss curve", async () => {
   assert.ok(lines.some((e) => e.type === "sample"));
   // the best checkpoint samples with the character vocabulary
   const { model, codec } = await loadTrainedGPT(join(dir, "split"), dataDir);
-  const out = model.generate(codec.encode("a"), 5, { temperature: 0 });
+  const out = await model.generate(codec.encode("a"), 5, { temperature: 0 });
   assert.equal(codec.decode([...out.dataSync()]).length, 6);
 });

@@ -1,4 +1,5 @@
 /** The tiny GPT-2 of test/fixtures against PyTorch: logits, loss, gradients, AdamW steps, greedy decode. */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -64,10 +65,13 @@ test("10 AdamW steps give PyTorch's losses", () => {
   assertClose("loss after", [after], [t.loss_after_last_step], ref.tolerance.train_losses);
 });
 
-test("greedy decode is exact, with and without the KV cache", () => {
+test("greedy decode is exact, with and without the KV cache", async () => {
   const model = loadHFGPT2(fixture("gpt2_tiny"));
   for (const kvCache of [true, false]) {
-    const out = model.generate(ref.greedy.prompt, ref.greedy.new_tokens.length, { temperature: 0, kvCache });
+    const out = await model.generate(ref.greedy.prompt, ref.greedy.new_tokens.length, {
+      temperature: 0,
+      kvCache,
+    });
     assert.deepEqual([...out.dataSync()], ref.greedy.tokens);
   }
 });
@@ -94,25 +98,25 @@ for (const backend of testBackends("all")) {
 }
 
 for (const backend of testBackends("all")) {
-  test(`generateAsync reads with await and gives generate's tokens (${backend})`, async () => {
+  test(`generate reads with await and gives the same tokens on every backend (${backend})`, async () => {
     const previous = currentBackendName();
     setBackend(backend);
     try {
       const model = loadHFGPT2(fixture("gpt2_tiny"));
-      const greedy = await model.generateAsync(ref.greedy.prompt, ref.greedy.new_tokens.length, {
+      const greedy = await model.generate(ref.greedy.prompt, ref.greedy.new_tokens.length, {
         temperature: 0,
       });
       assert.deepEqual([...(await greedy.data())], ref.greedy.tokens);
-      // Sampled, past the block size (the cache restarts), streamed: the same draws as the sync loop on js.
+      // Sampled, past the block size (the cache restarts), streamed: the same draws as on js.
       const small = { blockSize: 8, vocabSize: 11, nLayer: 2, nHead: 2, nEmbd: 8, dropout: 0, bias: true };
       const streamed: number[] = [];
-      const sampled = await new GPT(small, { generator: new Random(3) }).generateAsync([1, 2], 20, {
+      const sampled = await new GPT(small, { generator: new Random(3) }).generate([1, 2], 20, {
         generator: new Random(9),
         topK: 5,
         onToken: (id) => streamed.push(id),
       });
       setBackend("js");
-      const expected = new GPT(small, { generator: new Random(3) }).generate([1, 2], 20, {
+      const expected = await new GPT(small, { generator: new Random(3) }).generate([1, 2], 20, {
         generator: new Random(9),
         topK: 5,
       });
@@ -124,7 +128,7 @@ for (const backend of testBackends("all")) {
   });
 }
 
-test("KV-cached logits equal full-sequence logits, also past the block size", () => {
+test("KV-cached logits equal full-sequence logits, also past the block size", async () => {
   const model = new GPT(
     { blockSize: 8, vocabSize: 11, nLayer: 2, nHead: 2, nEmbd: 8, dropout: 0, bias: true },
     { generator: new Random(3) },
@@ -143,8 +147,8 @@ test("KV-cached logits equal full-sequence logits, also past the block size", ()
     assertClose("cached logits", got, full.dataSync(), { atol: 1e-6, rtol: 1e-5 });
   });
   // 20 tokens from a block of 8: cached and uncached sampling agree token for token
-  const a = model.generate([1, 2], 20, { generator: new Random(9), topK: 5 });
-  const b = model.generate([1, 2], 20, { generator: new Random(9), topK: 5, kvCache: false });
+  const a = await model.generate([1, 2], 20, { generator: new Random(9), topK: 5 });
+  const b = await model.generate([1, 2], 20, { generator: new Random(9), topK: 5, kvCache: false });
   assert.deepEqual([...a.dataSync()], [...b.dataSync()]);
   assert.equal(a.shape[1], 22);
 });

@@ -5,6 +5,7 @@
  * hellaswag.py's computed by PyTorch on the same token rows, and `hero gpt eval hellaswag` runs
  * on Hugging Face weights, with an offline error that names the missing file.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";

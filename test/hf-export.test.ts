@@ -4,6 +4,7 @@
  * give the same logits when PyTorch reads the export by hand and runs GPT2LMHeadModel's math
  * (test/reference/gpt2_torch.py; transformers itself is not installed here).
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

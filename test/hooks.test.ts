@@ -1,4 +1,5 @@
 /** Module hooks (PyTorch's register_forward_pre_hook, register_forward_hook, register_full_backward_hook). */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { hasHooks, Linear, Module, Sequential, Tanh } from "../src/nn/index.js";

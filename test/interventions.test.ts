@@ -5,6 +5,7 @@
  * hooks leave the model bitwise as it was; the CLI's --ablate prints the change, or one line
  * naming the flag when its value is wrong.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { GPTProbe, histogram, interventionFigure, MlpProbe, parseAction } from "../lessons/interventions.js";

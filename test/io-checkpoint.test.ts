@@ -1,4 +1,5 @@
 /** Checkpoints: atomic at the directory level; an interrupted write leaves the previous one loadable. */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -5,6 +5,7 @@
  * shapes and counts. Each either loads or throws the loader's typed error with the file's name in
  * its message; nothing else escapes, nothing hangs, and no claimed huge size is allocated.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,4 +1,5 @@
 /** safetensors: round trips, dtypes, and clear errors for truncated or malformed files. */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -4,6 +4,7 @@
  * step-through steps; a typed expression redraws its graph; a training run can be paused and
  * resumed while its loss curve grows. Screenshots go to out/test/lab/.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,3 +1,4 @@
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -356,9 +357,11 @@ test("lesson 9: the tiny GPT-2 of the fixtures loads from its bytes, generates, 
   };
   if (ref.greedy?.prompt && ref.greedy.tokens) {
     const out = [
-      ...model
-        .generate(ref.greedy.prompt, ref.greedy.tokens.length - ref.greedy.prompt.length, { temperature: 0 })
-        .dataSync(),
+      ...(
+        await model.generate(ref.greedy.prompt, ref.greedy.tokens.length - ref.greedy.prompt.length, {
+          temperature: 0,
+        })
+      ).dataSync(),
     ];
     assert.deepEqual(out, ref.greedy.tokens);
   }

@@ -1,9 +1,9 @@
 /**
  * A neuron's history in Chromium, on the gallery's 200-unit network (a made-up history of 40
  * recorded steps): the step slider replays the network (the strip's fills are the recorded batch
- * means, the outlined units are the flagged ones and their count is printed), and a unit's detail
- * draws its curves with a slider whose numbers follow it. At 1440 and 800 px; screenshots go to
- * out/test/lab-neuron-history/.
+ * means, the outlined units are the flagged ones and their count is printed, the edges are the
+ * weights kept at or before the step), and a unit's detail draws its curves with a slider whose
+ * numbers follow it. At 1440 and 800 px; screenshots go to out/test/lab-neuron-history/.
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
@@ -28,6 +28,24 @@ async function slide(page: Page, selector: string, value: number): Promise<void>
     },
     value,
   );
+}
+
+/**
+ * The selected unit's edges (all of them are drawn, in the order of the units they join): the
+ * units, weight, colour and width, from their tooltips "a → b: w = …" and their strokes.
+ */
+async function selectedEdges(page: Page) {
+  const edges = await page.$$eval(`${FIG} .selected-edges line`, (lines) =>
+    lines.map((l) => ({
+      title: l.querySelector("title")?.textContent ?? "",
+      stroke: l.getAttribute("stroke"),
+      width: Number(l.getAttribute("stroke-width")),
+    })),
+  );
+  return edges.map((e) => {
+    const [, pair, w] = /^(.*): w = (\S+)$/.exec(e.title)!;
+    return { pair: pair!, w: Number(w), stroke: e.stroke, width: e.width };
+  });
 }
 
 /** The flag count printed under the network, and the units outlined in its strip. */
@@ -142,6 +160,58 @@ describe("a neuron's history in Chromium", { skip: noChromium, timeout: 120_000 
         .locator(`${detail} [data-series="saturated"] .history-marker`)
         .getAttribute("x1");
       assert.equal(Number(marker), 4);
+      // The edges replay too. The gallery keeps weights at every 5th recorded step, from its own
+      // with their signs flipped and halved (step 0) to its own (step 1,750): each edge of the
+      // selected unit (all drawn) changes colour, not width, and its weight is −½ the end's.
+      await page.locator(`${FIG} button[data-action="now"]`).click();
+      const note = () => page.locator(`${FIG} .network-note`).textContent();
+      const endNote = await note();
+      const endEdges = await selectedEdges(page);
+      assert.equal(endEdges.length, 30 + 27, "the selected unit's edges: 30 in, 27 out");
+      assert.equal(await page.locator(FIG).getAttribute("data-edges-step"), "");
+      await slide(page, `${FIG} .network-replay input[type="range"]`, 0);
+      assert.equal(await page.locator(FIG).getAttribute("data-edges-step"), "0");
+      assert.match(
+        (await page.locator(`${FIG} figcaption`).textContent()) ?? "",
+        /the edges are the weights at that step\./,
+      );
+      const startEdges = await selectedEdges(page);
+      assert.deepEqual(
+        startEdges.map((e) => e.pair),
+        endEdges.map((e) => e.pair),
+      );
+      endEdges.forEach((end, k) => {
+        const start = startEdges[k]!;
+        const pair = `edge ${k} (${end.pair})`;
+        assert.ok(
+          Math.abs(start.w + end.w / 2) <= 1e-4,
+          `${pair}: w ${start.w} at step 0, ${end.w} at the end`,
+        );
+        assert.ok(Math.abs(start.width - end.width) < 1e-6, `${pair}: the same width`);
+        if (Math.abs(end.w) > 1e-3) assert.notEqual(start.stroke, end.stroke, `${pair}: the colour flips`);
+      });
+      // The threshold statement is of the weights drawn: halved at step 0.
+      const threshold = (text: string | null) =>
+        [...(text ?? "").matchAll(/\|w\| ≥ ([\d.]+)/g)].map((m) => Number(m[1]));
+      const [startT, endT] = [threshold(await note()), threshold(endNote)];
+      assert.ok(startT.length > 0 && startT.length === endT.length, `${await note()} / ${endNote}`);
+      assert.notDeepEqual(startT, endT);
+      // Past the last weights kept (step 1,750): they are the figure's own, and the caption says which.
+      await slide(page, `${FIG} .network-replay input[type="range"]`, 39);
+      assert.equal(await page.locator(FIG).getAttribute("data-edges-step"), "1750");
+      assert.match(
+        (await page.locator(`${FIG} figcaption`).textContent()) ?? "",
+        /Replaying step 1,950: .*the edges are the weights at step 1,750, the last kept before it\./,
+      );
+      // (kept as float32: the widths equal to float32's precision)
+      const lastKept = await selectedEdges(page);
+      assert.deepEqual(
+        lastKept.map(({ pair, w, stroke }) => ({ pair, w, stroke })),
+        endEdges.map(({ pair, w, stroke }) => ({ pair, w, stroke })),
+      );
+      for (const [k, e] of lastKept.entries())
+        assert.ok(Math.abs(e.width - endEdges[k]!.width) < 1e-6, e.pair);
+      await slide(page, `${FIG} .network-replay input[type="range"]`, 0);
       // The network and the panel below it, in page coordinates.
       const top = await page.$eval(FIG, (f) => f.getBoundingClientRect().top + window.scrollY);
       const bottom = await page.$eval(detail, (d) => d.getBoundingClientRect().bottom + window.scrollY);

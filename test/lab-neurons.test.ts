@@ -4,6 +4,7 @@
  * figure's own weights and activations, or by another route), whose formula is there and whose
  * line of code exists in the file it names.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";

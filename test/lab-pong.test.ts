@@ -16,12 +16,16 @@ import { dataDir, repoRoot } from "./helpers.js";
 const shots = join(repoRoot, "out", "test", "lab");
 
 /**
- * The lesson's claim at its defaults (seed 1, the quick Pong, 200 units, RMSprop at 3e-3): after
- * EPISODES episodes the running reward is at least MARGIN above the random policy's mean reward
- * on the same games. test/rl-pong.test.ts checks the same in Node.
+ * The lesson's claim at its defaults (seed 1, the quick Pong, 200 units, RMSprop with ε = 1e-2 at
+ * 3e-3 for W1 and 1e-3 for W2): after EPISODES episodes the running reward is at least MARGIN
+ * above the random policy's mean reward on the same games, and W1's images show the paddles
+ * ("W1 on the paddles", paddleFocus, at least FOCUS; about 1 for noise). test/rl-pong.test.ts
+ * checks the same in Node. The run gives +0.50; MARGIN leaves room for a last-bit change in a
+ * kernel, which moves a seeded run.
  */
 const EPISODES = 500;
-const MARGIN = 0.5;
+const MARGIN = 0.4;
+const FOCUS = 3;
 
 /** The stats items of a panel's stats figure, label → value. */
 async function stats(page: Page, panel: string): Promise<Record<string, string>> {
@@ -52,7 +56,7 @@ describe("lesson 10 in Chromium", { skip: noChromium, timeout: 900_000 }, () => 
     await server?.close();
   });
 
-  test(`at its defaults the policy beats the random one by ${MARGIN} after ${EPISODES} episodes (seed 1)`, async () => {
+  test(`at its defaults the policy beats the random one by ${MARGIN} after ${EPISODES} episodes and W1 shows the paddles (seed 1)`, async () => {
     const page = await context.newPage();
     const errors = watchErrors(page);
     await page.goto(`${server.url}#/10-pong`);
@@ -79,6 +83,9 @@ describe("lesson 10 in Chromium", { skip: noChromium, timeout: 900_000 }, () => 
       over >= MARGIN,
       `running reward ${shown["running reward"]} against the random policy's ${shown["random policy"]}: ${over} < ${MARGIN}`,
     );
+    const focus = /^(\d+\.\d+) \(start (\d+\.\d+)\)$/.exec(shown["W1 on the paddles"] ?? "");
+    assert.ok(focus, `W1 on the paddles: ${shown["W1 on the paddles"]}`);
+    assert.ok(Number(focus[2]) < 1.2 && Number(focus[1]) >= FOCUS, `W1 on the paddles: ${focus[0]}`);
     await page.locator(`${train} .figure[data-figure="weights"]`).screenshot({
       path: join(shots, "10-pong-weights.png"),
     });

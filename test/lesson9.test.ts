@@ -4,6 +4,7 @@
  * inside-the-block views answer clicks); a `hero gpt export` model (vocabulary padded to 50,304)
  * is read as GPT-2; the multiple-choice set cut from a text; the terminal runs the lesson.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -192,23 +193,23 @@ test("a `hero gpt export` model (vocabulary padded to 50,304) is GPT-2: its text
   );
 });
 
-test("generate with vocabLimit never picks an id at or past the limit", () => {
+test("generate with vocabLimit never picks an id at or past the limit", async () => {
   const model = new GPT(
     { blockSize: 8, vocabSize: 10, nLayer: 1, nHead: 1, nEmbd: 8, dropout: 0, bias: true, gelu: "tanh" },
     { generator: new Random(1) },
   );
-  const ids = (limit?: number) => [
-    ...model
-      .generate([1], 60, { generator: new Random(2), ...(limit ? { vocabLimit: limit } : {}) })
-      .dataSync(),
+  const ids = async (limit?: number) => [
+    ...(
+      await model.generate([1], 60, { generator: new Random(2), ...(limit ? { vocabLimit: limit } : {}) })
+    ).dataSync(),
   ];
   assert.ok(
-    ids().some((id) => id >= 5),
+    (await ids()).some((id) => id >= 5),
     "without a limit, ids 5..9 are sampled",
   );
-  assert.ok(ids(5).every((id) => id < 5));
-  assert.throws(
-    () => model.generate([1], 1, { vocabLimit: 11 }),
+  assert.ok((await ids(5)).every((id) => id < 5));
+  await assert.rejects(
+    model.generate([1], 1, { vocabLimit: 11 }),
     /vocabLimit must be a whole number from 1 to 10/,
   );
 });

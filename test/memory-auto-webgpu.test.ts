@@ -6,6 +6,7 @@
  * intermediates) and by the FinalizationRegistry, so after each measurement every live buffer must
  * be one the test still references.
  */
+import "../src/backend/select.js";
 import { test } from "node:test";
 import * as T from "../src/tensor/index.js";
 import { readmeLoop } from "./memory-loops.js";

@@ -4,6 +4,7 @@
  * held across steps keep their values; out-of-memory errors say what is live and the way out;
  * nn.Sequential's intermediates are freed by backward without a copy, and never one a user holds.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { JsBackend } from "../src/backend/js/index.js";

@@ -31,6 +31,7 @@ export function page(mode: "isolated" | "plain" | "webgpu"): string {
   const steps = mode === "webgpu" ? WEBGPU_STEPS : STEPS;
   const checkAt = mode === "webgpu" ? WEBGPU_CHECK_AT : 1000;
   return `<!doctype html><meta charset="utf-8"><script type="module">
+import "./src/backend/select.js";
 import * as T from "./src/tensor/index.js";
 import * as nn from "./src/nn/index.js";
 import { AdamW } from "./src/optim/index.js";

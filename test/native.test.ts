@@ -5,6 +5,7 @@
  * kernels do too (a child process with HERO_NATIVE=avx2), HERO_NATIVE=0 turns it off, and a call
  * that would reach outside the wasm memory is refused with an error.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
@@ -14,14 +15,12 @@ import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { WasmBackend } from "../src/backend/wasm/index.js";
 import { nativeStatus } from "../src/backend/wasm/native.js";
-import { registerWasmBackend } from "../src/backend/wasm/register.js";
 import * as T from "../src/tensor/index.js";
 import { Random, type Tensor } from "../src/tensor/index.js";
 import { close, repoRoot } from "./helpers.js";
 
 const status = nativeStatus();
 const expected = process.env.HERO_TEST_NATIVE !== "0" && process.arch === "x64" && !process.env.HERO_NATIVE;
-registerWasmBackend();
 
 // Not built where the compiler is missing: with CI unset that is a skip saying what to install.
 const notBuilt =
@@ -304,6 +303,27 @@ test("HERO_NATIVE=0 turns the native kernels off", () => {
   });
   assert.equal(child.status, 0, child.stderr);
   assert.match(child.stdout, /\(native kernels: off \(HERO_NATIVE=0\)\)/);
+});
+
+test("hero --version names native as what it is: kernels of the CPU backend, wasm", () => {
+  const hero = join(repoRoot, "dist", "src", "cli", "main.js");
+  const version = (extra: NodeJS.ProcessEnv) => {
+    const env = { ...process.env, ...extra };
+    delete env.HERO_BACKEND;
+    const child = spawnSync(process.execPath, [hero, "--version"], { encoding: "utf8", env });
+    assert.equal(child.status, 0, child.stderr);
+    return child.stdout;
+  };
+  const off = version({ HERO_NATIVE: "0" });
+  assert.match(
+    off,
+    /^\d+\.\d+\.\d+\nCPU backend: wasm \(kernels: wasm \w+, \d+ threads? \(native kernels: off/,
+  );
+  if (status.addon)
+    assert.match(
+      version({}),
+      /\nCPU backend: wasm \(kernels: native (avx512|avx2) for matmul, linear, attention, AdamW, axpy, layer norm and GELU backward; wasm \w+, \d+ threads?\)\n/,
+    );
 });
 
 test("a call that would reach outside the wasm memory is an error, not a stray write", {

@@ -4,6 +4,7 @@
  * activation, dead and saturated fractions, gradient norm, update:data), its storage halves
  * when full and stays small, and the flags it counts are the units a direct computation finds.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -16,11 +17,12 @@ import {
   type Figure,
   flaggedUnits,
   type NetworkFigure,
+  type NetworkHistory,
   type NeuronHistory,
   parseParams,
   unitFlag,
 } from "../lessons/lesson.js";
-import { NeuronRecorder } from "../lessons/neuron-history.js";
+import { NeuronRecorder, type RecorderOptions } from "../lessons/neuron-history.js";
 import { batchIndices } from "../src/data/index.js";
 import { Mlp } from "../src/models/makemore.js";
 import { type Layer, Linear, type Module, ReLU, Sequential } from "../src/nn/index.js";
@@ -45,6 +47,18 @@ function unit(values: ArrayLike<number>, rows: number, cols: number, j: number, 
     ? Array.from({ length: cols }, (_, i) => values[j * cols + i]!)
     : Array.from({ length: rows }, (_, i) => values[i * cols + j]!);
 }
+/**
+ * Snapshot w of a network history's kept weights into figure layer `layer`, as the figure's
+ * weights[layer − 1][j][i].
+ */
+function keptWeights(network: NetworkHistory, layer: number, w: number): number[][] {
+  const l = network.weights!.layers.find((x) => x.layer === layer)!;
+  const at = w * l.to * l.from;
+  return Array.from({ length: l.to }, (_, j) =>
+    Array.from(l.values.subarray(at + j * l.from, at + (j + 1) * l.from)),
+  );
+}
+
 const norm = (v: number[]) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
 
 interface Direct {
@@ -113,10 +127,14 @@ function compare(
   },
   data: { X: Tensor; Y: Tensor },
   steps: number,
-  options: { interval: number; capacity: number },
+  options: RecorderOptions | ((model: Layer) => RecorderOptions),
 ) {
   const recorded = make();
-  const recorder = recordOn(recorded.model, recorded.recorderLayer, options);
+  const recorder = recordOn(
+    recorded.model,
+    recorded.recorderLayer,
+    typeof options === "function" ? options(recorded.model) : options,
+  );
   const reference = make();
   const optA = new SGD(recorded.model.parameters(), { lr: LR });
   const optB = new SGD(reference.model.parameters(), { lr: LR });
@@ -138,7 +156,7 @@ function compare(
 function recordOn(
   model: Module,
   layer: Omit<ConstructorParameters<typeof NeuronRecorder>[1][number], "layer">,
-  options: { interval: number; capacity: number },
+  options: RecorderOptions,
 ) {
   return new NeuronRecorder(model, [{ layer: 1, ...layer }], options);
 }
@@ -199,6 +217,12 @@ test("tanh units of the lecture's MLP: recorded at step k = a checkpoint at step
   assert.deepEqual(recorder.steps, [0, 6, 12, 18]);
   const network = recorder.network();
   assert.deepEqual(network.steps, [0, 6, 12, 18]);
+  // As many weight snapshots as steps here (weightCapacity defaults to capacity when that is smaller).
+  assert.deepEqual(network.weights?.steps, [0, 6, 12, 18]);
+  assert.deepEqual(
+    network.weights.layers.map((l) => [l.layer, l.from, l.to]),
+    [[1, 12, 12]],
+  );
   let saturatedSeen = 0;
   recorder.steps.forEach((step, s) => {
     const { state, ix } = checkpoints.get(step)!;
@@ -215,6 +239,12 @@ test("tanh units of the lecture's MLP: recorded at step k = a checkpoint at step
     );
     for (let j = 0; j < config.nHidden; j++)
       checkAgainstDirect(recorder.neuron(1, j)!, step, s, d, j, `unit ${j}`);
+    // The weights kept for the edges: the checkpoint's W1, as the figure draws it (W1 transposed).
+    assert.deepEqual(
+      keptWeights(network, 1, s),
+      noGrad(() => state.get("W1")!.transpose(0, 1).tolist()),
+      `W1 at step ${step}`,
+    );
     // The flags counted from the history are the units a direct computation finds saturated.
     const flags = flaggedUnits(network, s)[0]!;
     const want = d.saturated.flatMap((f, j) => (f > 0.5 ? [j] : []));
@@ -255,9 +285,30 @@ test("ReLU units of nn.Linear rows: dead fractions and counts equal a direct com
       },
     };
   };
-  const { recorder, checkpoints } = compare(make, { X, Y }, 9, { interval: 2, capacity: 8 });
-  assert.deepEqual(recorder.steps, [0, 2, 4, 6, 8]);
+  // The second Linear's weights kept too, for the edges into the outputs; 4 snapshots at most:
+  // 0, 2, 4, 6 fill them; step 8 halves them to 0, 4 and keeps every 4 steps: 0, 4, 8 (not 10).
+  const { recorder, checkpoints } = compare(make, { X, Y }, 11, (model) => ({
+    interval: 2,
+    capacity: 8,
+    weightCapacity: 4,
+    edges: [{ layer: 2, weight: ((model as Sequential).layers[2] as Linear).weight, orientation: "rows" }],
+  }));
+  assert.deepEqual(recorder.steps, [0, 2, 4, 6, 8, 10]);
   const network = recorder.network();
+  assert.deepEqual(network.weights?.steps, [0, 4, 8]);
+  assert.deepEqual(
+    network.weights.layers.map((l) => [l.layer, l.from, l.to]),
+    [
+      [1, 6, 10],
+      [2, 10, 3],
+    ],
+  );
+  network.weights.steps.forEach((step, w) => {
+    const { state } = checkpoints.get(step)!;
+    const [first, second] = [...state.keys()].filter((k) => k.endsWith("weight"));
+    assert.deepEqual(keptWeights(network, 1, w), state.get(first!)!.tolist(), `layer 1 at step ${step}`);
+    assert.deepEqual(keptWeights(network, 2, w), state.get(second!)!.tolist(), `layer 2 at step ${step}`);
+  });
   recorder.steps.forEach((step, s) => {
     const { state, ix } = checkpoints.get(step)!;
     const fresh = make();
@@ -328,7 +379,10 @@ test("the recorder detaches, counts only training forwards, and stays small for 
     steps.every((s, i) => s === i * interval),
     "evenly spaced",
   );
-  assert.ok(recorder.bytes < 2 * 1024 * 1024, `${recorder.bytes} bytes`);
+  // The statistics (1 MB) and up to 64 snapshots of the 6,000 weights into the units (1.5 MB).
+  const snapshots = recorder.network().weights!.steps.length;
+  assert.ok(snapshots > 32 && snapshots <= 64, `${snapshots} weight snapshots kept`);
+  assert.ok(recorder.bytes < 3 * 1024 * 1024, `${recorder.bytes} bytes`);
   // A weight that is not a matrix, or activations that are not the layer's units: a clear error.
   assert.throws(
     () =>
@@ -342,6 +396,23 @@ test("the recorder detaches, counts only training forwards, and stays small for 
         },
       ]),
     /layer 1's weight must be 2-D, got shape \[200\]/,
+  );
+  assert.throws(
+    () =>
+      new NeuronRecorder(
+        model,
+        [
+          {
+            layer: 1,
+            weight: first.weight,
+            orientation: "rows",
+            nonlinearity: "relu",
+            module: model.layers[1]!,
+          },
+        ],
+        { capacity: 16, weightCapacity: 32 },
+      ),
+    /weightCapacity must be an even number from 2 to capacity \(16\), got 32/,
   );
   const wrong = new NeuronRecorder(model, [
     { layer: 2, weight: first.weight, orientation: "rows", nonlinearity: "relu", module: model.layers[2]! },

@@ -1,3 +1,4 @@
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parameter } from "../src/nn/index.js";
@@ -109,12 +110,15 @@ test("clipGradNorm scales all gradients to the max norm and returns the norm bef
   const b = f64([0, 4]);
   a.grad = tensor([3, 0], { dtype: "float64" });
   b.grad = tensor([0, 4], { dtype: "float64" });
-  const norm = clipGradNorm([a, b], 1);
-  assert.equal(norm, 5);
+  const norm = clipGradNorm([a, b], 1)!;
+  assert.deepEqual([norm.ndim, norm.item()], [0, 5]);
   const scale = 1 / (5 + 1e-6);
   assert.ok(Math.abs((a.grad.tolist() as number[])[0]! - 3 * scale) < 1e-12);
   assert.ok(Math.abs((b.grad.tolist() as number[])[1]! - 4 * scale) < 1e-12);
-  assert.equal(clipGradNorm([a, b], 10), Math.sqrt((3 * scale) ** 2 + (4 * scale) ** 2));
+  // Below the max norm: the gradients are left as they are.
+  assert.equal(clipGradNorm([a, b], 10)!.item(), Math.sqrt((3 * scale) ** 2 + (4 * scale) ** 2));
+  assert.ok(Math.abs((a.grad.tolist() as number[])[0]! - 3 * scale) < 1e-12);
+  assert.equal(clipGradNorm([f64([1])], 1), null);
 });
 
 test("learning-rate schedules: nanoGPT's cosine with warmup, and step decay", () => {

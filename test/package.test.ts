@@ -47,6 +47,8 @@ test("npm pack, installed in an empty folder: hero --version, a lesson with its 
     HERO_NATIVE: "0",
     npm_config_cache: join(dir, "npm"),
   });
+  // The default backend, as a user without HERO_BACKEND gets it.
+  delete env.HERO_BACKEND;
   run(
     "npm",
     ["install", "--no-audit", "--no-fund", "--omit=optional", join(dir, packed[0]!.filename)],
@@ -55,7 +57,7 @@ test("npm pack, installed in an empty folder: hero --version, a lesson with its 
   );
   const hero = join(project, "node_modules", ".bin", "hero");
 
-  assert.match(run(hero, ["--version"], project, env), /^0\.\d+\.\d+\n/);
+  assert.match(run(hero, ["--version"], project, env), /^0\.\d+\.\d+\nCPU backend: wasm \(kernels: wasm /);
   const lesson = run(hero, ["lesson", "run", "1", "moons", "--select", "mlp:2,3"], project, env);
   assert.match(lesson, /Layer 2, neuron 3/);
   assert.match(lesson, /src\/micrograd\/nn\.ts .*line \d+: /);
@@ -75,13 +77,26 @@ test("npm pack, installed in an empty folder: hero --version, a lesson with its 
         'const { tensor, nn, models } = await import("herograd");',
         'const { GPT } = await import("herograd/models");',
         "const y = new nn.Linear(3, 2).forward(tensor.randn([4, 3]));",
-        "console.log(y.shape.join('x'), GPT === models.GPT);",
+        "console.log(y.shape.join('x'), GPT === models.GPT, y.backend.name);",
       ].join(" "),
     ],
     project,
     env,
   );
-  assert.equal(imported.trim(), "4x2 true");
+  // The entry selected the backend (the tensor package imports none): wasm, as the CLI's.
+  assert.equal(imported.trim(), "4x2 true wasm");
+  // The README's form: a layer's own entry selects it too, and a new program gets the CPU.
+  const tensorOnly = run(
+    process.execPath,
+    [
+      "--input-type=module",
+      "-e",
+      'const T = await import("herograd/tensor"); console.log(T.currentBackendName(), T.ones([2]).sum().item());',
+    ],
+    project,
+    env,
+  );
+  assert.equal(tensorOnly.trim(), "wasm 2");
 
   // The lab serves its shipped build and the shipped data, with nothing to build.
   // One process (no re-run with V8 flags), so that killing it stops the server.

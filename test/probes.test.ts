@@ -1,4 +1,5 @@
 /** Probes on hooks (nn/probes.ts, models/gpt-probes.ts): capture and ablate, checked against hand computations. */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { GPT } from "../src/models/gpt.js";

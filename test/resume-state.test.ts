@@ -3,6 +3,7 @@
  * naming it (unless the run asks to reset the optimizer), and a generator state of four zero words
  * (xoshiro's one invalid state: it stays zero, every batch the same) is rejected.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

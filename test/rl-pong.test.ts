@@ -4,6 +4,7 @@
  * trainer's checkpoints, and — the lesson's claim — that `hero lesson run 10 train` learns: its
  * running reward ends well above a random policy's on the same games.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -24,15 +25,17 @@ import {
   PolicyNetwork,
   Pong,
   PongTrainer,
+  paddleFocus,
   policyLoss,
   prepro,
   QUICK_PONG,
+  type ReinforceConfig,
   randomPolicyReward,
   standardize,
   type TrainerState,
   UP,
 } from "../src/rl/index.js";
-import { tensor } from "../src/tensor/index.js";
+import { randn, tensor } from "../src/tensor/index.js";
 import { close, repoRoot } from "./helpers.js";
 
 const hero = (...args: string[]) =>
@@ -207,8 +210,42 @@ test("the trainer's RMSprop ε is pg-pong's 1e-5 unless set; a larger one takes 
   assert.ok(moved(damped) < moved(pg) / 5);
 });
 
+test("paddleFocus: 1 for noise, high for weights in the paddles' columns", () => {
+  const noise = randn([3, INPUT_SIZE], { generator: new Random(4) }).dataSync();
+  assert.ok(Math.abs(paddleFocus(noise, 3) - 1) < 0.15, String(paddleFocus(noise, 3)));
+  const strokes = new Float32Array(INPUT_SIZE);
+  for (let row = 0; row < 80; row++) for (const col of [8, 9, 70, 71]) strokes[row * 80 + col] = 1;
+  assert.equal(paddleFocus(strokes, 1), 20); // all the energy in 4 of 80 columns
+});
+
+// W1's images at the lesson's training settings (ε = 1e-2, W2 at a third of W1's rate) show the
+// paddles within 100 episodes, here with 20 hidden units to keep the test quick; pg-pong's ε
+// and one rate for both layers leave them near noise. Measured 3.41 and 1.57 when written.
+test("W1 looks at the paddles within 100 episodes at ε = 1e-2, not at pg-pong's ε = 1e-5", () => {
+  const env = { ...QUICK_PONG, opponentSpeed: 0.5 };
+  const lesson = { hidden: 20, batchSize: 10, learningRate: 3e-3, seed: 1, env };
+  const focusAfter = (config: Partial<ReinforceConfig>) => {
+    const trainer = new PongTrainer(config);
+    const start = paddleFocus(trainer.model.W1.dataSync(), 20);
+    while (trainer.episode < 100) trainer.step();
+    return { start, end: paddleFocus(trainer.model.W1.dataSync(), 20) };
+  };
+  const damped = focusAfter({ ...lesson, eps: 1e-2, learningRateW2: 1e-3 });
+  assert.ok(damped.start < 1.2, `at the start: ${damped.start}`);
+  assert.ok(damped.end > 2.5, `after 100 episodes at ε = 1e-2: ${damped.end}`);
+  const pg = focusAfter({ ...lesson, eps: 1e-5 });
+  assert.ok(pg.end < 2, `after 100 episodes at ε = 1e-5: ${pg.end}`);
+});
+
 test("a checkpoint between batches resumes the same run: same weights, same running reward", () => {
-  const config = { hidden: 8, batchSize: 2, learningRate: 1e-3, seed: 9, env: QUICK_PONG };
+  const config = {
+    hidden: 8,
+    batchSize: 2,
+    learningRate: 1e-3,
+    learningRateW2: 3e-4,
+    seed: 9,
+    env: QUICK_PONG,
+  };
   const straight = new PongTrainer(config);
   while (straight.episode < 6) straight.step();
   const first = new PongTrainer(config);
@@ -269,11 +306,14 @@ test("`hero pong train` writes checkpoints and resumes; `hero pong play` plays t
 // The lesson's claim at its defaults, in a seeded run of well under a minute on an idle 2-core
 // machine: the quick Pong (first to 3 points, paddles 32 px, ball 4 × 8 px, serves to the agent)
 // with the lesson's opponent at 0.5 px a frame, the 200-unit policy, batches of 10 episodes,
-// RMSprop at 3e-3, γ = 0.99, seed 1. After 500 episodes the running reward is at least 0.5 above
-// the random policy's mean on the same games (−2.30 here, when losing every point would be −3);
-// it measured +0.70 when this was written.
+// RMSprop with ε = 1e-2 at 3e-3 for W1 and 1e-3 for W2, γ = 0.99, seed 1. After 500 episodes the
+// running reward is at least MARGIN above the random policy's mean on the same games (−2.30 here,
+// when losing every point would be −3; +0.50 when this was written: the margin leaves room for a
+// last-bit change in a kernel, which moves a seeded run), and W1's images show the
+// paddles: paddleFocus FOCUS or more (1.0 at the start, 3.77 when this was written).
 const EPISODES = 500;
-const MARGIN = 0.5;
+const MARGIN = 0.4;
+const FOCUS = 3;
 
 test(`\`hero lesson run 10 train --set episodes=${EPISODES}\` beats a random policy by ${MARGIN}`, {
   timeout: 600_000,
@@ -289,6 +329,9 @@ test(`\`hero lesson run 10 train --set episodes=${EPISODES}\` beats a random pol
       Number(running) - Number(random) >= MARGIN,
       `running reward ${running} against the random policy's ${random}: ${(Number(running) - Number(random)).toFixed(3)} < ${MARGIN}`,
     );
+    const focus = /W1 on the paddles (\d+\.\d+) \(start (\d+\.\d+)\)/.exec(run);
+    assert.ok(focus, run);
+    assert.ok(Number(focus[2]) < 1.2 && Number(focus[1]) >= FOCUS, `W1 on the paddles: ${focus[0]}`);
     // The log line every 100 episodes, and the figures as files.
     assert.match(run, new RegExp(`episode ${EPISODES}: running reward -?\\d\\.\\d{3} \\(random policy`));
     assert.match(readFileSync(join(out, "10-pong", "train-reward.svg"), "utf8"), /<svg/);

@@ -4,6 +4,7 @@
  * against the data and the limits, a token count against memory. Each error names the file or
  * flag, the field, the value and the limit (the lies below once allocated gigabytes).
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -155,7 +156,7 @@ test("--set block_size past the limit or longer than the data: an error naming t
   );
 });
 
-test("--tokens past the limit: an error naming the flag and the limit, before the model is read; generate() checks it too", () => {
+test("--tokens past the limit: an error naming the flag and the limit, before the model is read; generate() checks it too", async () => {
   const r = spawnSync(
     process.execPath,
     [hero, "gpt", "sample", "--checkpoint", join(dir, "none"), "--tokens", "1e12"],
@@ -175,8 +176,8 @@ test("--tokens past the limit: an error naming the flag and the limit, before th
     dropout: 0,
     bias: true,
   });
-  assert.throws(
-    () => model.generate([1], 1e12, { generator: new Random(1) }),
+  await assert.rejects(
+    model.generate([1], 1e12, { generator: new Random(1) }),
     /\[0, 10000000\], got 1000000000000/,
   );
 });

@@ -3,11 +3,13 @@
  * WebGPU's (no readSync, reads resolve later). The fixture suite must pass through `await data()`
  * alone, and the same ops must give the same numbers as the synchronous js backend.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { JsBackend } from "../src/backend/js/index.js";
 import type { Backend, Storage, TypedArray } from "../src/backend/types.js";
+import { clipGradNorm } from "../src/optim/index.js";
 import { type OpsFixtureFile, runOpsFixtures } from "../src/selftest/index.js";
 import * as T from "../src/tensor/index.js";
 import { Random } from "../src/tensor/index.js";
@@ -46,15 +48,22 @@ test("synchronous reads on an asynchronous backend say what to use instead", () 
   assert.match(String(x), /tensor\(shape=\[2\], backend=js-async\)/);
 });
 
-test("multinomialAsync samples on an asynchronous backend like multinomial on js", async () => {
+test("multinomial samples on an asynchronous backend as on js", async () => {
   const probs = [0.2, 0.5, 0.3];
-  const onAsync = await T.multinomialAsync(T.tensor(probs, { backend: "js-async" }), 50, {
+  const onAsync = await T.multinomial(T.tensor(probs, { backend: "js-async" }), 50, {
     replacement: true,
     generator: new Random(2),
   });
-  const onJs = T.multinomial(T.tensor(probs), 50, { replacement: true, generator: new Random(2) });
+  assert.equal(onAsync.backend.name, "js-async");
+  const onJs = await T.multinomial(T.tensor(probs, { backend: "js" }), 50, {
+    replacement: true,
+    generator: new Random(2),
+  });
   assert.deepEqual([...(await onAsync.data())], [...onJs.dataSync()]);
-  assert.throws(() => T.multinomial(T.tensor(probs, { backend: "js-async" })), /use await t\.data\(\)/);
+  await assert.rejects(
+    T.multinomial(T.tensor([[0.5, 0.5]], { backend: "js-async" }), 3),
+    /without replacement/,
+  );
 });
 
 test("a training step runs eagerly and gives the js backend's numbers", async () => {
@@ -77,4 +86,20 @@ test("a training step runs eagerly and gives the js backend's numbers", async ()
     return losses;
   };
   assert.deepEqual(await run("js-async"), await run("js"));
+});
+
+test("clipGradNorm clips on an asynchronous backend without reading, as on js", async () => {
+  const clipped = async (backend: string, maxNorm: number) => {
+    const a = T.tensor([3, 0], { backend, dtype: "float64" });
+    const b = T.tensor([0, 4], { backend, dtype: "float64" });
+    a.grad = T.tensor([3, 0], { backend, dtype: "float64" });
+    b.grad = T.tensor([0, 4], { backend, dtype: "float64" });
+    const norm = clipGradNorm([a, b], maxNorm)!;
+    return [...(await norm.data()), ...(await a.grad.data()), ...(await b.grad.data())];
+  };
+  for (const maxNorm of [1, 10])
+    assert.deepEqual(await clipped("js-async", maxNorm), await clipped("js", maxNorm));
+  const [norm, a0] = await clipped("js-async", 1);
+  assert.equal(norm, 5);
+  assert.ok(Math.abs(a0! - 3 / (5 + 1e-6)) < 1e-12, `${a0}`);
 });

@@ -7,6 +7,7 @@
  * backend). Where none exists, `webgpuUnavailable` says why and test/webgpu.test.ts fails, unless
  * HERO_TEST_WEBGPU=0 says this machine is not expected to have one.
  */
+import "../src/backend/select.js";
 import { hasBackend, registerBackend } from "../src/backend/index.js";
 import { WasmBackend, wasmAvailable } from "../src/backend/wasm/index.js";
 import { nativeStatus } from "../src/backend/wasm/native.js";

@@ -1,3 +1,4 @@
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";

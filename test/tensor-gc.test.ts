@@ -1,4 +1,5 @@
 /** Without tidy, storage is freed by garbage collection (a FinalizationRegistry). */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setFlagsFromString } from "node:v8";

@@ -2,6 +2,7 @@
  * Every differentiable op against central finite differences in float64, on varied shapes,
  * broadcasting, and non-contiguous inputs (transposed, sliced, permuted leaves).
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as T from "../src/tensor/index.js";

@@ -4,6 +4,7 @@
  * names.txt for 1,000 SGD steps at batch 32: the loss falls, memory stays flat, and two runs
  * with the same seed give bit-identical losses.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";

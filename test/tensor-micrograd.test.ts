@@ -2,6 +2,7 @@
  * The same MLP as scalar Values (micrograd) and as float64 tensors gives the same gradients, and
  * both match the PyTorch reference in test/fixtures/micrograd.json, through 20 SGD steps.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";

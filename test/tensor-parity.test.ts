@@ -3,6 +3,7 @@
  * gives js's outputs and gradients in float32 (odd sizes, broadcasting, non-contiguous inputs).
  * js itself is checked against PyTorch (tensor-fixtures) and finite differences (tensor-gradcheck).
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as T from "../src/tensor/index.js";

@@ -2,6 +2,7 @@
  * Fuzz the strided machinery: random views (permutes, stepped slices, expands, size-1 dims) read
  * through the copy, binary and reduce kernels must match element-by-element index arithmetic.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as T from "../src/tensor/index.js";

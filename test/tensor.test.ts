@@ -1,4 +1,5 @@
 /** Tensor behaviour: creation, views, broadcasting, autograd, errors, memory, determinism, printing. */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -303,18 +304,22 @@ for (const backend of testBackends()) {
       assert.match(String(T.mul(f32([1], true), 2)), /gradFn=<mul>/);
     });
 
-    test("multinomial and dropout are seeded and have the right statistics", () => {
+    test("multinomial and dropout are seeded and have the right statistics", async () => {
       const probs = f32([0.1, 0.0, 0.6, 0.3]);
-      const a = T.multinomial(probs, 2000, { replacement: true, generator: new Random(4) }).dataSync();
-      const b = T.multinomial(probs, 2000, { replacement: true, generator: new Random(4) }).dataSync();
+      const a = (
+        await T.multinomial(probs, 2000, { replacement: true, generator: new Random(4) })
+      ).dataSync();
+      const b = (
+        await T.multinomial(probs, 2000, { replacement: true, generator: new Random(4) })
+      ).dataSync();
       assert.deepEqual(a, b);
       const counts = [0, 0, 0, 0];
       for (const i of a) counts[i]!++;
       assert.equal(counts[1], 0);
       assert.ok(Math.abs(counts[2]! / 2000 - 0.6) < 0.05, `counts ${counts}`);
-      const noRepeat = T.multinomial(f32([[1, 1, 1]]), 3, {
-        generator: new Random(1),
-      }).tolist() as number[][];
+      const noRepeat = (
+        await T.multinomial(f32([[1, 1, 1]]), 3, { generator: new Random(1) })
+      ).tolist() as number[][];
       assert.deepEqual([...noRepeat[0]!].sort(), [0, 1, 2]);
       const x = T.ones([1000], { backend });
       const d1 = T.dropout(x, 0.25, { generator: new Random(8) }).dataSync();

@@ -1,3 +1,4 @@
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { buildContextWindows, CharVocabulary, parseWords, splitWords } from "../src/data/index.js";

@@ -19,7 +19,14 @@ import type {
   View,
 } from "../src/backend/index.js";
 import { JsBackend } from "../src/backend/js/index.js";
-import { BINARY_OPS, COMPARISON_OPS, UNARY_OPS } from "../src/backend/spec/ops.js";
+import {
+  ARG_REDUCE_OPS,
+  BINARY_OPS,
+  COMPARISON_OPS,
+  REDUCE,
+  REDUCE_OPS,
+  UNARY_OPS,
+} from "../src/backend/spec/ops.js";
 import { WasmBackend, wasmAvailable } from "../src/backend/wasm/index.js";
 import { nativeStatus } from "../src/backend/wasm/native.js";
 
@@ -392,10 +399,10 @@ function kernelsMatchJs(title: string, skip: string | false, makeWasm: () => Was
           dtype === "float32" ? "transposed" : "strided",
           () => (r() - 0.5) * 2,
         );
-        for (const op of ["sum", "mean", "max", "min", "prod"] as const) {
+        for (const op of REDUCE_OPS) {
           for (const axes of axesSets) {
             const outShape = shape.map((s, d) => (axes.includes(d) ? 1 : s));
-            const outType = op === "mean" && dtype === "int32" ? "float32" : dtype;
+            const outType = REDUCE[op].input === "float" && dtype === "int32" ? "float32" : dtype;
             check(`${op} ${dtype} ${axes}`, "reduce", (b) => {
               const out = output(b, outType, outShape);
               return { args: { op, x: build(b, x), axes, out }, outputs: [out.storage] };
@@ -421,6 +428,46 @@ function kernelsMatchJs(title: string, skip: string | false, makeWasm: () => Was
             const out = output(b, "float32", outShape);
             return { args: { op, x: build(b, x), axes, out }, outputs: [out.storage] };
           });
+        }
+      }
+    });
+
+    test("reduce and argReduce: the hand-written float32 paths against the table's loops (contiguous rows, NaN)", () => {
+      // Contiguous float32 rows take wasm's SIMD sums (one accumulator per row, or one per
+      // column) and the generic path for the other ops; js runs the table's loops.
+      const cases: [number[], number[]][] = [
+        [[7, 33], [1]],
+        [[3, 5, 9], [2]],
+        [[3, 5, 9], [0]],
+        [
+          [3, 5, 9],
+          [0, 2],
+        ],
+        [[6, 10], [0]],
+        [[40], [0]],
+      ];
+      for (const [shape, axes] of cases) {
+        for (const nan of [false, true]) {
+          const x = input(r, "float32", shape, "contiguous", () => (r() - 0.5) * 2);
+          if (nan) x.values[Math.floor(x.values.length / 2)] = Number.NaN;
+          const outShape = shape.map((s, d) => (axes.includes(d) ? 1 : s));
+          for (const op of REDUCE_OPS) {
+            check(`${op} ${shape} over ${axes}${nan ? " with a NaN" : ""}`, "reduce", (b) => {
+              const out = output(b, "float32", outShape);
+              return { args: { op, x: build(b, x), axes, out }, outputs: [out.storage] };
+            });
+          }
+          if (axes.length > 1) continue;
+          for (const op of ARG_REDUCE_OPS) {
+            check(`arg${op} ${shape} along ${axes}${nan ? " with a NaN" : ""}`, "argReduce", (b) => {
+              const values = output(b, "float32", outShape);
+              const indices = output(b, "int32", outShape);
+              return {
+                args: { op, x: build(b, x), dim: axes[0]!, values, indices },
+                outputs: [values.storage, indices.storage],
+              };
+            });
+          }
         }
       }
     });

@@ -3,6 +3,7 @@
  * buffers and bytes are the same after the last step as after the first ones, and the heap stops
  * growing once the step's sizes have been seen.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type WasmBackend, wasmAvailable } from "../src/backend/wasm/index.js";

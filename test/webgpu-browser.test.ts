@@ -51,9 +51,11 @@ test("navigator.gpu: createWebGpuBackend runs ops.json in Chromium", { skip, tim
   const result = await page.evaluate(async () => {
     // Paths are the server's (dist/); the page imports them as any web app would.
     const webgpu = "/src/backend/webgpu/index.js";
+    const select = "/src/backend/select.js";
     const tensor = "/src/tensor/index.js";
     const selftest = "/src/selftest/index.js";
     const { createWebGpuBackend } = await import(webgpu);
+    await import(select);
     const T = await import(tensor);
     const { runOpsFixtures } = await import(selftest);
     if (!navigator.gpu) return { error: "no navigator.gpu" };
@@ -84,9 +86,11 @@ test("navigator.gpu: lane kernels with subgroup reductions (where the adapter ha
   await page.goto(`${origin}/src/tensor/index.js`);
   const result = await page.evaluate(async () => {
     const webgpu = "/src/backend/webgpu/index.js";
+    const select = "/src/backend/select.js";
     const tensor = "/src/tensor/index.js";
     const lanes = "/test/webgpu-lane-cases.js";
     const { createWebGpuBackend } = await import(webgpu);
+    await import(select);
     const T = await import(tensor);
     const { checkLaneKernels } = await import(lanes);
     const adapter = await navigator.gpu?.requestAdapter();

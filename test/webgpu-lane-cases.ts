@@ -38,6 +38,16 @@ function cases(): LaneCase[] {
         },
       },
       {
+        name: `max, min, argmax, argmin with a NaN in some lanes (NaN wins), over ${n}`,
+        inputs: (T, on) => {
+          const values = randn(T, [4, n], 11, "js").dataSync() as Float32Array;
+          values[n + 5] = Number.NaN;
+          values[3 * n - 1] = Number.NaN;
+          return [T.tensor(values, { shape: [4, n], backend: on })];
+        },
+        run: (T, [x]) => [x!.amax(1), x!.amin(1), T.argmax(x!, 1), T.argmin(x!, 1)],
+      },
+      {
         name: `softmax and log-softmax over ${n}, with gradients`,
         inputs: (T, on) => [randn(T, [3, n], 3, on).mul(3).detach(), randn(T, [3, n], 4, on)],
         run: (T, [x, g]) => {
@@ -99,6 +109,7 @@ export async function checkLaneKernels(T: T, backend: string, atol = 2e-4, rtol 
       let worst = 0;
       let at = -1;
       for (let j = 0; j < want.length; j++) {
+        if (Number.isNaN(want[j]!) && Number.isNaN(got[j]!)) continue;
         const err = Math.abs(got[j]! - want[j]!) - rtol * Math.abs(want[j]!);
         if (!(err <= atol) && (at < 0 || err > worst)) {
           worst = err;

@@ -3,11 +3,13 @@
  * an adapter must exist where the suite runs (CI installs Mesa), memory comes back, a training
  * step is a few submissions, and what WebGPU cannot do fails with a clear message.
  */
+import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
 import { registerBackend } from "../src/backend/index.js";
+import { REDUCE_OPS } from "../src/backend/spec/ops.js";
 import type { WebGpuBackend } from "../src/backend/webgpu/index.js";
 import { matmulPlanOf } from "../src/backend/webgpu/kernels.js";
 import { createNodeWebGpuBackend } from "../src/backend/webgpu/node.js";
@@ -15,6 +17,7 @@ import { GPT } from "../src/models/gpt.js";
 import { AdamW } from "../src/optim/index.js";
 import * as T from "../src/tensor/index.js";
 import { Random } from "../src/tensor/index.js";
+import { viewOf } from "../src/tensor/ops/core.js";
 import { close, fixture, opsFixtureCases, repoRoot } from "./helpers.js";
 import { webgpuUnavailable } from "./tensor-backends.js";
 import { checkLaneKernels } from "./webgpu-lane-cases.js";
@@ -34,6 +37,40 @@ test("a WebGPU adapter exists (without a GPU: Mesa's llvmpipe through Dawn's Ope
 
 const ready = !optedOut && webgpuUnavailable === null;
 const webgpu = () => T.getBackend("webgpu") as WebGpuBackend;
+
+test("every reduction of the table on webgpu as on js (the kernel itself: prod has no tensor function)", {
+  skip: !ready,
+}, async () => {
+  for (const [shape, axes] of [
+    [[5, 37], [1]],
+    [[3, 3001], [1]],
+    [[37, 6], [0]],
+  ] as [number[], number[]][]) {
+    const outShape = shape.map((s, d) => (axes.includes(d) ? 1 : s));
+    // Near 1, so a product of 3001 stays in range; a NaN in one lane, which max and min return.
+    const values = T.randn(shape, { generator: new Random(12), backend: "js" })
+      .mul(0.001)
+      .add(1)
+      .dataSync();
+    values[shape[1]! + 2] = Number.NaN;
+    for (const op of REDUCE_OPS) {
+      const results = [];
+      for (const backend of ["js", "webgpu"]) {
+        const x = T.tensor(values, { shape, backend });
+        const out = T.zeros(outShape, { backend });
+        x.backend.run("reduce", { op, x: viewOf(x), axes, out: viewOf(out) });
+        results.push(await out.data());
+      }
+      const [want, got] = results as [Float32Array, Float32Array];
+      want.forEach((w, i) => {
+        assert.ok(
+          close(got[i]!, w, 1e-4, 1e-4),
+          `${op} ${shape} over ${axes} [${i}]: ${got[i]}, expected ${w}`,
+        );
+      });
+    }
+  }
+});
 
 function tinyGPT(): GPT {
   return new GPT(

@@ -7,6 +7,7 @@
  * Prints one line per check and "N passed, N failed"; exits 1 on a failure.
  * Usage: node dist/bench/gpu/check.js [--quick]
  */
+import "../../src/backend/select.js";
 import { parseArgs } from "node:util";
 import type { View } from "../../src/backend/index.js";
 import type { WebGpuBackend } from "../../src/backend/webgpu/index.js";

@@ -8,6 +8,7 @@ import type {
   LabContext,
   Lesson,
   NetworkFigure,
+  NetworkHistory,
   NeuronHistory,
   Target,
 } from "../../lessons/lesson.js";
@@ -155,6 +156,31 @@ function withHistory(figure: NetworkFigure): void {
         ),
       },
     ],
+    weights: madeUpWeights(
+      figure,
+      steps.filter((_, s) => s % 5 === 0),
+    ),
+  };
+}
+
+/**
+ * Weights kept at `steps` for the edges' replay: from the figure's own with their signs flipped
+ * and halved at the first (every edge's colour flips, its width stays) to its own at the last,
+ * straight across.
+ */
+function madeUpWeights(figure: NetworkFigure, steps: number[]): NetworkHistory["weights"] {
+  return {
+    steps,
+    layers: figure.weights.map((layer, l) => {
+      const [to, from] = [layer.length, layer[0]!.length];
+      const values = new Float32Array(steps.length * to * from);
+      steps.forEach((_, s) => {
+        const t = s / Math.max(1, steps.length - 1);
+        for (let j = 0; j < to; j++)
+          for (let i = 0; i < from; i++) values[(s * to + j) * from + i] = (1.5 * t - 0.5) * layer[j]![i]!;
+      });
+      return { layer: l + 1, from, to, values };
+    }),
   };
 }
 

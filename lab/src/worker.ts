@@ -11,6 +11,7 @@ import {
   type SelectHandler,
   StopRun,
 } from "../../lessons/lesson.js";
+import { JsBackend } from "../../src/backend/js/index.js";
 import { WasmBackend, wasmAvailable } from "../../src/backend/wasm/index.js";
 import { createWebGpuBackend } from "../../src/backend/webgpu/index.js";
 import { registerBackend, setBackend } from "../../src/tensor/index.js";
@@ -117,6 +118,10 @@ async function select(message: Extract<ToWorker, { type: "select" }>): Promise<v
  * without WebAssembly SIMD. Chosen once per worker (a panel keeps its worker), before its first run.
  */
 let backendChoice: Promise<Extract<FromWorker, { type: "backend" }>> | undefined;
+
+// This worker is an entry of its own: it registers the backends itself (not src/backend/select.ts,
+// which would start a wasm backend with Node's defaults before the page's thread count is known).
+registerBackend("js", () => new JsBackend());
 
 async function chooseBackend(wantsGpu: boolean): Promise<Extract<FromWorker, { type: "backend" }>> {
   let noGpu = "";

@@ -1,8 +1,9 @@
 /**
  * Backend registry: backends register a factory under a name; the first use instantiates it.
- * `setBackend(name)` picks the default for new tensors. The js backend registers itself when the
- * tensor module loads; wasm and webgpu register from their own modules. The factory is synchronous:
- * asynchronous setup (compiling wasm, requesting a GPU adapter) happens before registering.
+ * `setBackend(name)` picks the default for new tensors. It knows no backend itself: the package's
+ * entries register them (src/backend/select.ts: js, and wasm where it runs; webgpu from its own
+ * module). The factory is synchronous: asynchronous setup (compiling wasm, requesting a GPU
+ * adapter) happens before registering.
  */
 import type { Backend, MemoryStats } from "./types.js";
 
@@ -32,6 +33,10 @@ export function getBackend(name: string = currentName): Backend {
   if (backend) return backend;
   const factory = factories.get(name);
   if (!factory) {
+    if (factories.size === 0)
+      throw new Error(
+        `no tensor backend is registered: import herograd's entry ("herograd", "herograd/tensor"; in this repository src/backend/select.ts), or registerBackend("${name}", factory) first`,
+      );
     throw new Error(`unknown backend "${name}"; registered: ${backendNames().join(", ") || "none"}`);
   }
   backend = factory();

@@ -58,13 +58,11 @@ export interface View {
   readonly offset: number;
 }
 
-import type { BinaryOp, UnaryOp } from "./spec/ops.js";
+import type { ArgReduceOp, BinaryOp, ReduceOp, UnaryOp } from "./spec/ops.js";
 
-export { binarySpec, COMPARISON_OPS, unarySpec } from "./spec/ops.js";
-/** The elementwise ops (the table: ./spec/ops.ts). */
-export type { BinaryOp, UnaryOp };
-
-export type ReduceOp = "sum" | "mean" | "max" | "min" | "prod";
+export { binarySpec, COMPARISON_OPS, reduceSpec, unarySpec } from "./spec/ops.js";
+/** The elementwise ops and the reductions (the table: ./spec/ops.ts). */
+export type { ArgReduceOp, BinaryOp, ReduceOp, UnaryOp };
 
 /**
  * Every kernel and its arguments. Shapes: `out.shape` is authoritative; inputs of elementwise
@@ -90,7 +88,7 @@ export interface KernelArgs {
   /** Reduce over `axes` of x; out has x's shape with those axes set to 1 (keepdim). */
   reduce: { op: ReduceOp; x: View; axes: readonly number[]; out: View };
   /** Arg-max/min along one dim; values (x's dtype) optional, indices int32; keepdim shapes. */
-  argReduce: { op: "max" | "min"; x: View; dim: number; values: View | null; indices: View };
+  argReduce: { op: ArgReduceOp; x: View; dim: number; values: View | null; indices: View };
   /** out[..., m, n] = Σk a[..., m, k]·b[..., k, n]; batch dims of a, b and out are equal (broadcast). */
   matmul: { a: View; b: View; out: View };
   /** (log-)softmax along `dim`. */

@@ -29,6 +29,8 @@ if (missing.length > 0 && !process.env.HERO_NO_RESPAWN) {
 
 watchLauncher();
 endQuietlyOnEpipe();
+// The CPU backends, registered and the default chosen before any command runs (webgpu: --backend).
+await import("../backend/select.js");
 const { createProgram } = await import("./program.js");
 const { stopAllProgress } = await import("./progress.js");
 try {

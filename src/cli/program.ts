@@ -1,7 +1,7 @@
 /** The `hero` command: each area registers its subcommands here. */
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
-import { describeCpuKernels } from "../backend/wasm/index.js";
+import { describeCpuKernels, wasmAvailable } from "../backend/wasm/index.js";
 import { checkBackendName, prepareBackend, useBackend } from "./backend-option.js";
 import { registerBench } from "./commands/bench.js";
 import { registerGPT } from "./commands/gpt.js";
@@ -19,6 +19,7 @@ const ASYNC_CAPABLE = new Set([
   "bench",
   "gpt train",
   "gpt sample",
+  "gpt2 generate",
   "gpt eval hellaswag",
 ]);
 
@@ -31,6 +32,19 @@ function checkAsyncCapable(command: Command): void {
       `${path} reads values synchronously as it goes, which the webgpu backend cannot (it only reads with await); use --backend wasm or js. On webgpu: ${[...ASYNC_CAPABLE].map((c) => `hero ${c}`).join(", ")}`,
     );
   }
+}
+
+/**
+ * The CPU backend and where its kernels run: native is a variant of the wasm backend (its hot
+ * kernels in C++ on the same memory), not a backend of its own.
+ */
+function describeCpuBackend(): string {
+  const kernels = describeCpuKernels();
+  if (!wasmAvailable()) return `CPU backend: ${kernels}`;
+  const wasm = `wasm (kernels: ${kernels})`;
+  return process.env.HERO_BACKEND === "js"
+    ? `CPU backend: js (HERO_BACKEND=js; else ${wasm})`
+    : `CPU backend: ${wasm}`;
 }
 
 function packageVersion(): string {
@@ -48,7 +62,7 @@ export function oneLineError(text: string): string {
 export function createProgram(): Command {
   const program = new Command("hero")
     .description("herograd: Neural Networks: Zero to Hero in TypeScript — train, sample, tokenize, benchmark")
-    .version(`${packageVersion()}\nCPU kernels: ${describeCpuKernels()}`)
+    .version(`${packageVersion()}\n${describeCpuBackend()}`)
     .configureHelp({ showGlobalOptions: true })
     // Commander puts its suggestion on a line of its own ("(Did you mean sample?)"); an error is one
     // line. Subcommands inherit this as they are added.

@@ -25,7 +25,6 @@ import {
   maskedFill,
   matmul,
   multinomial,
-  multinomialAsync,
   noGrad,
   randn,
   softmax,
@@ -412,36 +411,11 @@ export class GPT extends Module {
   /**
    * Append maxNewTokens tokens to each row of idx (int32 [B, T] or a list of ids for one row),
    * feeding predictions back in. The context is cropped to the last blockSize tokens (with the KV
-   * cache, the cache restarts from the cropped context once it is full). Runs in eval mode.
-   * Each token is read back as it is made, so a synchronous backend only (generateAsync for webgpu).
+   * cache, the cache restarts from the cropped context once it is full). Runs in eval mode. Each
+   * token is read back with await as it is made: on js and wasm the reads resolve at once, on
+   * webgpu they wait for the device. The same generator gives the same tokens on every backend.
    */
-  generate(idx: Tensor | number[], maxNewTokens: number, options: GenerateOptions = {}): Tensor {
-    const decoder = this.decoder(
-      promptRows(idx, Array.isArray(idx) ? null : idx.dataSync()),
-      maxNewTokens,
-      options,
-    );
-    try {
-      return noGrad(() => {
-        for (let n = 0; n < maxNewTokens; n++) {
-          const { next, probs } = decoder.step();
-          const token = next ?? tidy(() => multinomial(probs!, 1, { generator: decoder.generator }));
-          probs?.dispose();
-          decoder.append(token.dataSync());
-          token.dispose();
-        }
-        return decoder.result();
-      });
-    } finally {
-      decoder.done();
-    }
-  }
-
-  /**
-   * generate() for every backend: values are read with await, so it also runs on webgpu, and
-   * gives the same tokens as generate() for the same generator.
-   */
-  async generateAsync(
+  async generate(
     idx: Tensor | number[],
     maxNewTokens: number,
     options: GenerateOptions = {},
@@ -451,7 +425,7 @@ export class GPT extends Module {
     try {
       for (let n = 0; n < maxNewTokens; n++) {
         const { next, probs } = noGrad(() => decoder.step());
-        const token = next ?? (await multinomialAsync(probs!, 1, { generator: decoder.generator }));
+        const token = next ?? (await multinomial(probs!, 1, { generator: decoder.generator }));
         probs?.dispose();
         const ids = await token.data();
         token.dispose();
@@ -464,11 +438,11 @@ export class GPT extends Module {
   }
 
   /**
-   * The decoding loop's state, shared by generate and generateAsync: each step forwards the new
-   * position (or the cropped context) and returns the next token (greedy) or the probabilities to
-   * sample it from. The tokens are kept as numbers and each step's input is built from them, and
-   * every tensor a step makes is freed by the next (the cache replaced when the window slides), so
-   * memory stays flat however long the generation.
+   * The decoding loop's state: each step forwards the new position (or the cropped context) and
+   * returns the next token (greedy) or the probabilities to sample it from. The tokens are kept as
+   * numbers and each step's input is built from them, and every tensor a step makes is freed by the
+   * next (the cache replaced when the window slides), so memory stays flat however long the
+   * generation.
    */
   private decoder(rows: Int32Array[], maxNewTokens: number, options: GenerateOptions) {
     const { temperature = 1, topK = null, generator = globalRandom, kvCache = true, onToken } = options;

@@ -13,39 +13,26 @@ function gradsOf(params: Iterable<Tensor>): Tensor[] {
 }
 
 /**
- * Scale all gradients together so their global L2 norm is at most maxNorm (torch's
- * clip_grad_norm_: coefficient maxNorm/(norm + 1e-6), clamped to 1). Returns the norm before
- * clipping, read back at once (js, wasm); clipGradNormTensor is the same clip for any backend.
+ * Scale all gradients together so that their global L2 norm is at most maxNorm (torch's
+ * clip_grad_norm_: coefficient maxNorm/(norm + 1e-6), clamped to 1), where they live. Returns the
+ * norm before clipping as a 0-d tensor, as torch does (null without gradients): read it with
+ * item(), or with await data() together with the loss. A synchronous backend (js, wasm) reads the
+ * coefficient at once and scales only when it clips, in place (most steps do not clip); an
+ * asynchronous one (webgpu) scales on the device without waiting, by exactly 1 when it does not.
  */
-export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): number {
-  const grads = gradsOf(params);
-  if (grads.length === 0) return 0;
-  return noGrad(() => {
-    const normTensor = tidy(() => globalNorm(grads));
-    const norm = normTensor.item();
-    normTensor.dispose();
-    const coef = maxNorm / (norm + 1e-6);
-    // In place, and only when it clips: most steps leave the gradients untouched.
-    if (coef < 1) for (const g of grads) mulInPlace(g, coef);
-    return norm;
-  });
-}
-
-/**
- * clipGradNorm without reading back: the norm and the coefficient stay on the device, so an
- * asynchronous backend (webgpu) records the whole step without waiting. Returns the norm before
- * clipping as a 0-d tensor (read it with await, together with the loss).
- */
-export function clipGradNormTensor(params: Iterable<Tensor>, maxNorm: number): Tensor | null {
+export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): Tensor | null {
   const grads = gradsOf(params);
   if (grads.length === 0) return null;
   // tidy: the temporaries go back to the pool now, not whenever the garbage collector runs.
   return tidy(() =>
     noGrad(() => {
       const norm = globalNorm(grads);
-      // min(1, maxNorm / (norm + 1e-6)): multiplying by exactly 1 leaves a gradient unchanged.
       const coef = clamp(norm.add(1e-6).rdiv(maxNorm), null, 1);
-      for (const g of grads) assign(g, g.mul(coef));
+      if (!coef.backend.synchronous) for (const g of grads) assign(g, g.mul(coef));
+      else {
+        const scale = coef.item();
+        if (scale < 1) for (const g of grads) mulInPlace(g, scale);
+      }
       return norm;
     }),
   );

@@ -6,7 +6,7 @@
 import { Module, parameter } from "../nn/index.js";
 import { globalRandom, type Random } from "../random/index.js";
 import { cat, crossEntropy, randn, relu, sigmoid, type Tensor, zerosLike } from "../tensor/index.js";
-import { FRAME_HEIGHT, FRAME_WIDTH } from "./pong.js";
+import { FRAME_HEIGHT, FRAME_WIDTH, PADDLE_COLUMNS } from "./pong.js";
 
 /** The input: 80 × 80 pixels. */
 export const INPUT_SIDE = 80;
@@ -158,3 +158,27 @@ export function policyLoss(logit: Tensor, up: Tensor, advantages: Tensor): Tenso
   return nll.mul(advantages).sum();
 }
 // #endregion
+
+/**
+ * How much W1 looks at the paddles: the share of each hidden unit's weight energy (Σ w²) that lies
+ * in the input columns the two paddles move in, divided by those columns' share of the image (4 of
+ * 80), averaged over the units. Noise, such as the initial weights, gives about 1; a unit whose
+ * image shows strokes down the paddles' columns gives several times that.
+ */
+export function paddleFocus(W1: ArrayLike<number>, hidden: number): number {
+  const columns = new Set<number>();
+  for (const [first, end] of Object.values(PADDLE_COLUMNS))
+    for (let x = first; x < end; x += 2) columns.add(x / 2); // prepro keeps every second column
+  let sum = 0;
+  for (let j = 0; j < hidden; j++) {
+    let total = 0;
+    let paddles = 0;
+    for (let i = 0; i < INPUT_SIZE; i++) {
+      const energy = W1[j * INPUT_SIZE + i]! ** 2;
+      total += energy;
+      if (columns.has(i % INPUT_SIDE)) paddles += energy;
+    }
+    sum += total > 0 ? paddles / total / (columns.size / INPUT_SIDE) : 0;
+  }
+  return sum / hidden;
+}

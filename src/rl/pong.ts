@@ -34,6 +34,11 @@ const BOTTOM = 194;
 const PADDLE_WIDTH = 4;
 const OPPONENT_X = 16;
 const AGENT_X = 140;
+/** The frame columns the two paddles move up and down in: [first, end). */
+export const PADDLE_COLUMNS = {
+  opponent: [OPPONENT_X, OPPONENT_X + PADDLE_WIDTH],
+  agent: [AGENT_X, AGENT_X + PADDLE_WIDTH],
+} as const;
 /** How fast things move, in pixels per frame. */
 const BALL_SPEED_X = 2;
 const MAX_BALL_SPEED_Y = 3;

@@ -15,8 +15,14 @@ export interface ReinforceConfig {
   hidden: number;
   /** Episodes per parameter update (pg-pong: batch_size = 10). */
   batchSize: number;
-  /** RMSprop's learning rate (pg-pong: 1e-4). */
+  /** RMSprop's learning rate (pg-pong: 1e-4), W1's when learningRateW2 is set. */
   learningRate: number;
+  /**
+   * W2's learning rate, when it is not W1's (pg-pong has one for both). The output layer's 200
+   * weights take a gradient at every step of every episode; with a larger ε damping W1's steps,
+   * a slower W2 keeps the policy from settling before W1's features form.
+   */
+  learningRateW2?: number;
   /** Discount factor for reward (pg-pong: 0.99). */
   gamma: number;
   /** RMSprop's decay of the squared gradients' average (pg-pong: decay_rate = 0.99). */
@@ -103,10 +109,13 @@ export class PongTrainer {
 
   constructor(config: Partial<ReinforceConfig> = {}) {
     this.config = { ...PG_PONG, env: {}, ...config };
-    const { hidden, learningRate, decayRate, eps = 1e-5, seed } = this.config;
+    const { hidden, learningRate, learningRateW2, decayRate, eps = 1e-5, seed } = this.config;
     this.model = new PolicyNetwork(hidden, { generator: new Random(seed) });
+    const { W1, W2 } = this.model;
+    const params =
+      learningRateW2 === undefined ? [W1, W2] : [{ params: [W1] }, { params: [W2], lr: learningRateW2 }];
     // pg-pong adds 1e-5 to √cache: RMSprop's eps; it climbs the reward, we descend its negative.
-    this.optimizer = new RMSprop(this.model.parameters(), { lr: learningRate, alpha: decayRate, eps });
+    this.optimizer = new RMSprop(params, { lr: learningRate, alpha: decayRate, eps });
     this.rng = new Random(seed + 1);
     this.env = this.newEnv();
     this.observation = this.env.reset();

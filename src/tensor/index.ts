@@ -12,8 +12,8 @@
  *           crossEntropy(logits, target, { reduction, ignoreIndex }), layerNorm, batchNorm,
  *           embedding, oneHot, gelu(x, "tanh"), dropout(x, p, { training, generator }), where,
  *           maskedFill, clamp, topk, tril/triu, gather, indexSelect, scatterAdd, indexAdd,
- *           indexPut(x, [i, j], v) (x[i, j] = v, or += with { accumulate }), multinomial (seeded;
- *           multinomialAsync on async backends), causalAttentionWeights / causalAttention (KV cache
+ *           indexPut(x, [i, j], v) (x[i, j] = v, or += with { accumulate }), multinomial (seeded,
+ *           awaited: it reads the weights), causalAttentionWeights / causalAttention (KV cache
  *           aware), comparisons (eq, lt, ...) → bool, allclose, equal, randperm, adamwStep (fused).
  * Views:    reshape/view (no copy whenever the strides allow, as PyTorch), transpose, permute, T, mT,
  *           slice(dim, start, end, step), narrow, select, expand, squeeze/unsqueeze, flatten,
@@ -30,15 +30,10 @@
  *           them. tidy(fn) frees fn's temporaries at once (keeps what fn returns, grads of outside
  *           tensors, and parameters); keep(t); t.dispose(); assign(target, value) updates in place;
  *           memoryStats() → { wasm: { buffers, bytes, peakBytes } }; resetPeakMemoryStats().
- * Backends: setBackend("js"); registerBackend(name, factory) for wasm/webgpu; t.to("wasm").
+ * Backends: setBackend("js"); registerBackend(name, factory); t.to("wasm"). This package imports no
+ *           backend: the package's entries ("herograd", "herograd/tensor", the CLI) register js and
+ *           wasm and pick the default (src/backend/select.ts); webgpu registers from its own module.
  */
-
-import { hasBackend, registerBackend } from "../backend/index.js";
-import { JsBackend } from "../backend/js/index.js";
-import { selectDefaultBackend } from "../backend/wasm/register.js";
-
-if (!hasBackend("js")) registerBackend("js", () => new JsBackend());
-selectDefaultBackend();
 
 export {
   type Backend,

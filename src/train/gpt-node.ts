@@ -464,7 +464,7 @@ export async function trainGPT(options: TrainOptions): Promise<TrainResult> {
     if (iter > 0) await save(iter, improved || config.alwaysSaveCheckpoint ? ["last", "best"] : ["last"]);
     if (config.sampleTokens > 0) {
       // Its own generator, so sampling never changes the training stream.
-      const out = await trainer.model.generateAsync([codec.startToken], config.sampleTokens, {
+      const out = await trainer.model.generate([codec.startToken], config.sampleTokens, {
         generator: new Random(config.seed + iter),
         topK: 200,
       });

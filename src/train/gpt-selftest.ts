@@ -130,7 +130,7 @@ export async function runGPT2Selftest(paths: SelftestPaths): Promise<SelftestChe
   }
 
   // Greedy decode with the untrained weights, before training changes them.
-  const greedy = await model.generateAsync(ref.greedy.prompt, ref.greedy.new_tokens.length, {
+  const greedy = await model.generate(ref.greedy.prompt, ref.greedy.new_tokens.length, {
     temperature: 0,
   });
   const tokens = [...(await greedy.data())];
@@ -143,7 +143,7 @@ export async function runGPT2Selftest(paths: SelftestPaths): Promise<SelftestChe
     detail: same ? tokens.join(" ") : `got ${tokens.join(" ")}, expected ${ref.greedy.tokens.join(" ")}`,
   });
   const decode = async (kvCache: boolean) => {
-    const out = await model.generateAsync(ref.greedy.prompt, ref.greedy.new_tokens.length, {
+    const out = await model.generate(ref.greedy.prompt, ref.greedy.new_tokens.length, {
       temperature: 0,
       kvCache,
     });

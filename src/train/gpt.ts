@@ -15,7 +15,7 @@ import {
   MAX_GENERATED_TOKENS,
   validateGPTConfig,
 } from "../models/gpt.js";
-import { AdamW, clipGradNorm, clipGradNormTensor, cosineWithWarmup } from "../optim/index.js";
+import { AdamW, clipGradNorm, cosineWithWarmup } from "../optim/index.js";
 import { Random, type RandomState } from "../random/index.js";
 import { cat, fromValues, noGrad, type Tensor, tensor, tidy } from "../tensor/index.js";
 
@@ -518,8 +518,8 @@ export class GPTTrainer {
    * Reads synchronously (js, wasm); stepAsync runs the same step on any backend.
    */
   step(): { loss: number; lr: number; gradNorm: number | null } {
-    const { lr, losses, gradNorm } = this.recordStep(clipGradNorm);
-    return { loss: meanOfScalars(losses), lr, gradNorm };
+    const { lr, losses, gradNorm } = this.recordStep();
+    return { loss: meanOfScalars(losses), lr, gradNorm: gradNorm ? readScalar(gradNorm) : null };
   }
 
   /**
@@ -528,18 +528,14 @@ export class GPTTrainer {
    * read. Same batches, dropout masks and updates as step().
    */
   async stepAsync(): Promise<{ loss: number; lr: number; gradNorm: number | null }> {
-    const { lr, losses, gradNorm } = this.recordStep(clipGradNormTensor);
+    const { lr, losses, gradNorm } = this.recordStep();
     const values = await readScalars([...losses, ...(gradNorm ? [gradNorm] : [])]);
     const total = values.slice(0, losses.length).reduce((a, b) => a + b, 0);
     return { loss: total / losses.length, lr, gradNorm: gradNorm ? values.at(-1)! : null };
   }
 
-  /** The step, recorded: each micro-batch's loss (0-d, not read), the norm as `clip` returns it. */
-  private recordStep<Norm>(clip: (params: Tensor[], maxNorm: number) => Norm): {
-    lr: number;
-    losses: Tensor[];
-    gradNorm: Norm | null;
-  } {
+  /** The step, recorded: each micro-batch's loss and the gradients' norm before clipping (0-d, not read). */
+  private recordStep(): { lr: number; losses: Tensor[]; gradNorm: Tensor | null } {
     const c = this.config;
     const lr = learningRateAt(c, this.iter);
     this.optimizer.lr = lr;
@@ -556,7 +552,7 @@ export class GPTTrainer {
         }),
       );
     }
-    const gradNorm = c.gradClip > 0 ? clip(this.model.parameters(), c.gradClip) : null;
+    const gradNorm = c.gradClip > 0 ? clipGradNorm(this.model.parameters(), c.gradClip) : null;
     tidy(() => this.optimizer.step());
     this.optimizer.zeroGrad();
     this.iter++;
@@ -690,12 +686,16 @@ export class GPTTrainer {
 
 /** One-element tensors read back in one transfer (each freed), as numbers. */
 /** The mean of 0-d tensors read synchronously (each freed once read). */
+/** A 0-d tensor's value, read synchronously; the tensor is freed. */
+function readScalar(t: Tensor): number {
+  const value = t.item();
+  t.dispose();
+  return value;
+}
+
 function meanOfScalars(scalars: Tensor[]): number {
   let sum = 0;
-  for (const t of scalars) {
-    sum += t.item();
-    t.dispose();
-  }
+  for (const t of scalars) sum += readScalar(t);
   return sum / scalars.length;
 }
 

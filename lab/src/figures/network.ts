@@ -6,10 +6,12 @@
  * layer is tall; a wider layer is a strip of cells, one per unit, with its most active units (or
  * a page of them, or the one clicked) drawn as neurons. Only the strongest edges are drawn, and
  * the figure says which. Neurons and strip cells can be clicked when the experiment answers (a
- * detail of the unit appears), and the chosen one is ringed with its edges on top.
+ * detail of the unit appears), and the chosen one is ringed with its edges on top. A figure with
+ * a recorded history replays it with a step slider (network-replay.ts): fills, flags and edges.
  */
-import { type Figure, flaggedUnits, type NetworkFigure, type Target } from "../../../lessons/lesson.js";
+import type { Figure, NetworkFigure, Target } from "../../../lessons/lesson.js";
 import { activationColor, weightColor } from "./color.js";
+import { NetworkReplay } from "./network-replay.js";
 import { el, type FigureView, figureCard, selectHint } from "./view.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -123,18 +125,8 @@ export class NetworkView implements FigureView {
   private selected: Target | undefined;
   private readonly windows = new Map<number, Window>();
   private drawnWidth = 0;
-  /** The recorded step replayed (an index into history.steps), or undefined: the figure's own input. */
-  private replay: number | undefined;
-  private readonly replayControls = el("div", { class: "graph-controls network-replay" });
-  private readonly replaySlider = el("input", {
-    type: "range",
-    min: "0",
-    step: "1",
-    "aria-label": "training step to replay",
-  });
-  private readonly replayPosition = el("span", { class: "graph-position" });
-  private readonly flagCounts = el("p", { class: "network-flags" });
-  private readonly flagLegend = flagLegend();
+  /** The step slider of a figure with a history, and what it replays. */
+  private readonly replay = new NetworkReplay(() => this.draw());
 
   constructor(figure: NetworkFigure) {
     const card = figureCard("network", figure.title);
@@ -143,7 +135,9 @@ export class NetworkView implements FigureView {
     this.heading = card.heading;
     this.element.append(this.note, this.caption, legend());
     this.figure = figure;
-    this.setUpReplay();
+    this.replay.setHistory(figure.history);
+    this.element.insertBefore(this.replay.controls, this.body);
+    this.element.append(this.replay.flagCounts, this.replay.flagLegend);
     // Laid out for the width of its box: drawn again when that changes (a window resized).
     if (typeof ResizeObserver !== "undefined")
       new ResizeObserver(() => {
@@ -154,8 +148,7 @@ export class NetworkView implements FigureView {
 
   update(figure: Figure): void {
     if (figure.kind !== "network") return;
-    // A new history (the run went on): the replay starts again from the figure's own moment.
-    if (figure.history?.steps.length !== this.figure.history?.steps.length) this.replay = undefined;
+    this.replay.setHistory(figure.history);
     this.figure = figure;
   }
 
@@ -235,122 +228,26 @@ export class NetworkView implements FigureView {
   }
 
   draw(): void {
-    const activations = this.probe
-      ? this.forward(this.probe)
-      : this.replay !== undefined
-        ? this.replayed(this.replay)
-        : this.figure.activations;
+    const activations = this.probe ? this.forward(this.probe) : this.replay.activations(this.figure);
+    // The probe runs the figure's own weights: its edges are those.
+    const weights = this.probe ? this.figure.weights : this.replay.weights(this.figure);
     this.heading.textContent = this.figure.title;
     this.caption.textContent = this.probe
       ? `neurons filled by their activation for the input under the pointer (${this.probe.map((v) => v.toFixed(2)).join(", ")})`
-      : this.replay !== undefined
-        ? `Replaying step ${count(this.figure.history!.steps[this.replay]!)}: the recorded layers' units filled by their activation averaged over that step's batch (the edges are the weights at the end).`
-        : (this.figure.caption ?? "");
-    this.drawReplayControls();
+      : (this.replay.caption() ?? this.figure.caption ?? "");
+    this.replay.render(this.element, this.figure.sizes, (l) => this.layerName(l));
     this.element.classList.toggle("probing", this.probe !== undefined);
     this.element.dataset.sizes = this.figure.sizes.join(",");
     this.drawnWidth = this.body.clientWidth;
     this.element.dataset.width = String(this.drawnWidth); // the width it is laid out for
     const width = Math.max(280, this.body.clientWidth || 480);
-    if (this.figure.sizes.reduce((a, b) => a + b, 0) <= 6) this.drawSmall(activations, width);
-    else this.drawLayers(activations, width);
-  }
-
-  /** The step slider under a figure with a history: its end is the figure's own moment. */
-  private setUpReplay(): void {
-    this.replaySlider.addEventListener("input", () => {
-      const n = this.figure.history?.steps.length ?? 0;
-      const at = Number(this.replaySlider.value);
-      this.replay = at >= n ? undefined : at;
-      this.draw();
-    });
-    const now = el("button", { type: "button", "data-action": "now", class: "quiet" }, "to the end");
-    now.addEventListener("click", () => {
-      this.replay = undefined;
-      this.draw();
-    });
-    this.replayControls.append(
-      el("span", { class: "network-replay-label" }, "replay training:"),
-      this.replaySlider,
-      this.replayPosition,
-      now,
-    );
-    this.element.insertBefore(this.replayControls, this.body);
-    this.element.append(this.flagCounts, this.flagLegend);
-  }
-
-  private drawReplayControls(): void {
-    const history = this.figure.history;
-    const n = history?.steps.length ?? 0;
-    this.replayControls.hidden = n === 0;
-    this.flagCounts.hidden = n === 0;
-    this.flagLegend.hidden = n === 0;
-    this.element.dataset.replay = this.replay === undefined ? "" : String(history?.steps[this.replay]);
-    if (!history || n === 0) return;
-    // Only the flags these layers can have: "dead" is a ReLU's, "saturated" a tanh's.
-    for (const item of this.flagLegend.querySelectorAll<HTMLElement>(".legend-item")) {
-      const nonlinearity = item.dataset.flag === "dead" ? "relu" : "tanh";
-      item.hidden = !history.layers.some((l) => l.nonlinearity === nonlinearity);
-    }
-    this.replaySlider.max = String(n);
-    this.replaySlider.value = String(this.replay ?? n);
-    const shown = this.flagStep();
-    this.replayPosition.textContent =
-      this.replay === undefined
-        ? `the end (flags: step ${count(history.steps[shown]!)}, the last recorded)`
-        : `step ${count(history.steps[this.replay]!)} (${this.replay + 1} of ${n} recorded)`;
-    const flagged = flaggedUnits(history, shown);
-    this.flagCounts.replaceChildren(
-      `Flags at step ${count(history.steps[shown]!)}: `,
-      ...flagged.flatMap((f, k) => {
-        const n = this.figure.sizes[f.layer] ?? 0;
-        const what =
-          history.layers[k]!.nonlinearity === "relu"
-            ? `${f.dead.length} of ${count(n)} dead`
-            : `${f.saturated.length} of ${count(n)} saturated`;
-        return [
-          ...(k > 0 ? ["; "] : []),
-          el(
-            "b",
-            { "data-layer": String(f.layer), class: "network-flag-count" },
-            `${this.layerName(f.layer)}: ${what}`,
-          ),
-        ];
-      }),
-      ".",
-    );
-  }
-
-  /** The recorded step whose flags are drawn: the one replayed, else the last recorded. */
-  private flagStep(): number {
-    return this.replay ?? (this.figure.history?.steps.length ?? 1) - 1;
-  }
-
-  /** Unit j of layer l's flag at the step drawn: dead, saturated, or none. */
-  private flagOf(l: number, j: number): "dead" | "saturated" | undefined {
-    const history = this.figure.history;
-    if (!history?.steps.length) return undefined;
-    this.flagCache ??= { step: -1, history, flags: [] };
-    if (this.flagCache.step !== this.flagStep() || this.flagCache.history !== history)
-      this.flagCache = { step: this.flagStep(), history, flags: flaggedUnits(history, this.flagStep()) };
-    const f = this.flagCache.flags.find((x) => x.layer === l);
-    if (!f) return undefined;
-    return f.dead.includes(j) ? "dead" : f.saturated.includes(j) ? "saturated" : undefined;
-  }
-
-  private flagCache: { step: number; history: object; flags: ReturnType<typeof flaggedUnits> } | undefined;
-
-  /** The figure's activations with each recorded layer's batch means at recorded step s. */
-  private replayed(s: number): number[][] {
-    const layers = this.figure.activations.map((a) => a);
-    for (const l of this.figure.history?.layers ?? [])
-      layers[l.layer] = Array.from(l.meanActivation.subarray(s * l.units, (s + 1) * l.units));
-    return layers;
+    if (this.figure.sizes.reduce((a, b) => a + b, 0) <= 6) this.drawSmall(activations, weights, width);
+    else this.drawLayers(activations, weights, width);
   }
 
   /** Every layer as columns of labelled neurons, the wide ones as strips below. */
-  private drawLayers(activations: number[][], available: number): void {
-    const { sizes, weights } = this.figure;
+  private drawLayers(activations: number[][], weights: number[][][], available: number): void {
+    const { sizes } = this.figure;
     const last = sizes.length - 1;
     // Each layer's neurons: a circle big enough for its label, in as few columns as fit the height.
     const columns: Column[] = sizes.map((_, l) => {
@@ -544,7 +441,8 @@ export class NetworkView implements FigureView {
     maxA: number,
     small = false,
   ) {
-    const bias = l > 0 ? this.figure.biases[l - 1]?.[j] : undefined;
+    // Biases are not recorded: none in a replayed step's tooltip.
+    const bias = l > 0 && !this.replay.replaying ? this.figure.biases[l - 1]?.[j] : undefined;
     const [selLayer, selNeuron] = this.selected ?? [-1, -1];
     const circle = svg("circle", {
       cx: cx.toFixed(1),
@@ -560,7 +458,7 @@ export class NetworkView implements FigureView {
       circle.addEventListener("click", () => onSelect([l, j]));
     }
     const kind = l === 0 ? "input" : l === this.figure.sizes.length - 1 ? "output" : `layer ${l}, unit`;
-    const flag = this.flagOf(l, j);
+    const flag = this.replay.flagOf(l, j);
     titled(
       circle,
       `${kind} ${this.unitName(l, j)}: ${a.toFixed(4)}${bias === undefined ? "" : `, bias ${bias.toFixed(4)}`}${flag ? ` (${flag})` : ""}`,
@@ -622,7 +520,7 @@ export class NetworkView implements FigureView {
           this.draw();
         }
       });
-      const flag = this.flagOf(l, j);
+      const flag = this.replay.flagOf(l, j);
       root.append(titled(rect, `unit ${this.unitName(l, j)}: ${a.toFixed(4)}${flag ? ` (${flag})` : ""}`));
       if (flag) {
         rect.classList.add(`flag-${flag}`);
@@ -697,8 +595,8 @@ export class NetworkView implements FigureView {
   }
 
   /** A network of a handful of neurons: every weight, bias and activation printed. */
-  private drawSmall(activations: number[][], available: number): void {
-    const { sizes, weights, biases } = this.figure;
+  private drawSmall(activations: number[][], weights: number[][][], available: number): void {
+    const { sizes, biases } = this.figure;
     const width = available;
     const height = 220;
     const pad = 70;
@@ -775,18 +673,6 @@ export class NetworkView implements FigureView {
 function dark(a: number, maxA: number): boolean {
   const t = a / maxA;
   return t < -0.55;
-}
-
-/** What the flag outlines mean, shown with a figure that has a history. */
-function flagLegend(): HTMLElement {
-  const ring = (flag: string, text: string) =>
-    el("span", { class: "legend-item", "data-flag": flag }, el("i", { class: `ring ${flag}` }), text);
-  return el(
-    "div",
-    { class: "legend flag-legend" },
-    ring("saturated", "saturated: |tanh| > 0.97 on more than half of the batch"),
-    ring("dead", "dead: ReLU 0 on the whole batch"),
-  );
 }
 
 function legend(): HTMLElement {

@@ -1,50 +1,27 @@
-/** Reductions: sums accumulate in float64 whatever the dtype. */
+/** Reductions: accumulators are float64 whatever the dtype; the per-op loops are reduce-ops.ts (generated). */
 import type { KernelArgs } from "../types.js";
+import { argReduceLane, reduceFinish, reduceInit, reduceRow } from "./reduce-ops.js";
 import { contiguousStrides, dataOf, lanes, product, Rows } from "./strided.js";
 
 export function reduce({ op, x, axes, out }: KernelArgs["reduce"]): void {
   const xs = dataOf(x);
-  const o = dataOf(out);
   // Walk x in its own order; the accumulator index ignores the reduced axes (stride 0).
   const accStrides = contiguousStrides(out.shape);
   for (const a of axes) accStrides[a] = 0;
   const acc = new Float64Array(product(out.shape));
-  const init = op === "max" ? -Infinity : op === "min" ? Infinity : op === "prod" ? 1 : 0;
-  acc.fill(init);
+  acc.fill(reduceInit(op));
   const it = new Rows(x.shape, [x.strides, accStrides], [x.offset, 0]);
   const [sx, sa] = it.steps as [number, number];
   for (let r = 0; r < it.rows; r++, it.next()) {
-    let [px, pa] = it.offsets as [number, number];
-    const n = it.length;
-    switch (op) {
-      case "sum":
-      case "mean":
-        for (let j = 0; j < n; j++, px += sx, pa += sa) acc[pa]! += xs[px]!;
-        break;
-      case "prod":
-        for (let j = 0; j < n; j++, px += sx, pa += sa) acc[pa]! *= xs[px]!;
-        break;
-      case "max":
-        for (let j = 0; j < n; j++, px += sx, pa += sa) {
-          const v = xs[px]!;
-          if (v > acc[pa]! || Number.isNaN(v)) acc[pa] = v;
-        }
-        break;
-      case "min":
-        for (let j = 0; j < n; j++, px += sx, pa += sa) {
-          const v = xs[px]!;
-          if (v < acc[pa]! || Number.isNaN(v)) acc[pa] = v;
-        }
-        break;
-    }
+    const [px, pa] = it.offsets as [number, number];
+    reduceRow(op, xs, px, sx, acc, pa, sa, it.length);
   }
   let count = 1;
   for (const a of axes) count *= x.shape[a]!;
-  const scale = op === "mean" ? 1 / count : 1;
-  for (let i = 0; i < acc.length; i++) o[out.offset + i] = op === "mean" ? acc[i]! * scale : acc[i]!;
+  reduceFinish(op, acc, dataOf(out), out.offset, count);
 }
 
-/** First index of the max (min) along dim; NaN wins, as in PyTorch. */
+/** The winner along dim (argReduceLane, reduce-ops.ts): its index, and its value when asked. */
 export function argReduce({ op, x, dim, values, indices }: KernelArgs["argReduce"]): void {
   const xs = dataOf(x);
   const idx = dataOf(indices);
@@ -53,20 +30,10 @@ export function argReduce({ op, x, dim, values, indices }: KernelArgs["argReduce
   const step = it.steps[0]!;
   const n = it.length;
   for (let r = 0; r < it.rows; r++, it.next()) {
-    let p = it.offsets[0]!;
-    let best = xs[p]!;
-    let bestIndex = 0;
-    for (let j = 1; j < n; j++) {
-      p += step;
-      const v = xs[p]!;
-      if (Number.isNaN(best)) break;
-      if ((op === "max" ? v > best : v < best) || Number.isNaN(v)) {
-        best = v;
-        bestIndex = j;
-      }
-    }
-    idx[indices.offset + r] = bestIndex;
-    if (vals) vals[values!.offset + r] = best;
+    const p = it.offsets[0]!;
+    const best = argReduceLane(op, xs, p, step, n);
+    idx[indices.offset + r] = best;
+    if (vals) vals[values!.offset + r] = xs[p + best * step]!;
   }
 }
 

@@ -8,14 +8,12 @@
  * indexed in float64s (`F` below). A kernel's own slots are named after it; P1..P3 and EXTRA are
  * the raw areas they are carved from.
  */
-import { BINARY_OPS, UNARY_OPS } from "./ops.js";
+import { ARG_REDUCE_OPS, BINARY_OPS, REDUCE_OPS, UNARY_OPS } from "./ops.js";
 
 /** Storage dtype codes (bool is one byte). */
 export const DTYPES = ["float32", "float64", "int32", "bool"] as const;
-export const REDUCE_OPS = ["sum", "mean", "max", "min", "prod"] as const;
 /** crossEntropy's reduction. */
 export const REDUCTIONS = ["mean", "sum", "none"] as const;
-export const ARG_REDUCE_OPS = ["max", "min"] as const;
 /** gatherScatter's mode: read through the index (indexSelect, gather) or add through it (indexAdd, scatterAdd). */
 export const GATHER_MODES = ["gather", "scatter"] as const;
 /** The activation a native linear applies, and the form of a native GELU backward. */
@@ -174,8 +172,9 @@ export const F = {
   VALUE: 0,
   SCALAR: 0,
   ALPHA: 0,
-  SCALE: 0,
   EPS: 0,
+  /** reduce: the number of values in each accumulator. */
+  COUNT: 0,
   MOMENTUM: 1,
 } as const;
 export const AdamwF = { LR: 0, BETA1: 1, BETA2: 2, EPS: 3, WEIGHT_DECAY: 4, STEP: 5 } as const;

@@ -1,9 +1,9 @@
 /**
- * The elementwise ops, one entry each: what an op computes on every backend. An op's code is its
- * position here (abi.ts). scripts/gen-spec.mjs renders the `f64` expressions as the js kernel's
- * loops (src/backend/js/elementwise-ops.ts) and the wasm kernels' generic path
- * (src/backend/wasm/assembly/spec.ts); the webgpu kernels build their WGSL from `wgsl` at run
- * time. The tensor front end reads the dtype rules. Hot float32 paths (SIMD, fused kernels) are
+ * The elementwise ops and the reductions, one entry each: what an op computes on every backend.
+ * An op's code is its position here (abi.ts). scripts/gen-spec.mjs renders the `f64` expressions
+ * as the js kernel's loops (src/backend/js/elementwise-ops.ts, src/backend/js/reduce-ops.ts) and
+ * the wasm kernels' generic path (src/backend/wasm/assembly/spec.ts); the webgpu kernels build
+ * their WGSL from `wgsl` at run time. The tensor front end reads the dtype rules. Hot float32 paths (SIMD, fused kernels) are
  * hand-written beside these and tested against them.
  *
  * `f64` is an expression of `x` (unary) or `a` and `b` (binary) in float64, written in the
@@ -27,6 +27,7 @@ export interface UnarySpec {
 export interface BinarySpec {
   /** The dtype written: the inputs' (arithmetic) or bool (comparisons and logic). */
   readonly result: "same" | "bool";
+  /** The value in float64; for bool results, the condition (true writes 1). */
   readonly f64: string;
   /** WGSL in f32 (helpers: pow_, max_, min_); for bool results, a WGSL bool. */
   readonly wgsl: string;
@@ -88,21 +89,21 @@ export const BINARY = {
   /** NaN wins, like torch.maximum. */
   maximum: { result: "same", f64: "a > b || isNan(a) ? a : b", wgsl: "max_(a, b)", wgslInt: "max(a, b)" },
   minimum: { result: "same", f64: "a < b || isNan(a) ? a : b", wgsl: "min_(a, b)", wgslInt: "min(a, b)" },
-  eq: { result: "bool", f64: "a == b ? 1 : 0", wgsl: "a == b", wgslInt: "a == b", mirror: "eq" },
-  ne: { result: "bool", f64: "a != b ? 1 : 0", wgsl: "a != b", wgslInt: "a != b", mirror: "ne" },
-  lt: { result: "bool", f64: "a < b ? 1 : 0", wgsl: "a < b", wgslInt: "a < b", mirror: "gt" },
-  le: { result: "bool", f64: "a <= b ? 1 : 0", wgsl: "a <= b", wgslInt: "a <= b", mirror: "ge" },
-  gt: { result: "bool", f64: "a > b ? 1 : 0", wgsl: "a > b", wgslInt: "a > b", mirror: "lt" },
-  ge: { result: "bool", f64: "a >= b ? 1 : 0", wgsl: "a >= b", wgslInt: "a >= b", mirror: "le" },
+  eq: { result: "bool", f64: "a == b", wgsl: "a == b", wgslInt: "a == b", mirror: "eq" },
+  ne: { result: "bool", f64: "a != b", wgsl: "a != b", wgslInt: "a != b", mirror: "ne" },
+  lt: { result: "bool", f64: "a < b", wgsl: "a < b", wgslInt: "a < b", mirror: "gt" },
+  le: { result: "bool", f64: "a <= b", wgsl: "a <= b", wgslInt: "a <= b", mirror: "ge" },
+  gt: { result: "bool", f64: "a > b", wgsl: "a > b", wgslInt: "a > b", mirror: "lt" },
+  ge: { result: "bool", f64: "a >= b", wgsl: "a >= b", wgslInt: "a >= b", mirror: "le" },
   and: {
     result: "bool",
-    f64: "truthy(a) && truthy(b) ? 1 : 0",
+    f64: "truthy(a) && truthy(b)",
     wgsl: "a != 0.0 && b != 0.0",
     wgslInt: "a != 0 && b != 0",
   },
   or: {
     result: "bool",
-    f64: "truthy(a) || truthy(b) ? 1 : 0",
+    f64: "truthy(a) || truthy(b)",
     wgsl: "a != 0.0 || b != 0.0",
     wgslInt: "a != 0 || b != 0",
   },
@@ -116,6 +117,67 @@ export const BINARY_OPS = Object.keys(BINARY) as BinaryOp[];
 
 // Every mirror names a binary op (else this line does not compile).
 BINARY satisfies Record<string, { readonly f64: string; readonly mirror?: BinaryOp }>;
+
+/**
+ * A reduction: an accumulator starts at `init`, takes in each value with `f64` (`a` the
+ * accumulator, `b` the value or another accumulator: the combine is associative, so threads and
+ * workgroups can split the work), and `final` maps it to the result.
+ */
+export interface ReduceSpec {
+  /** What it reduces: any dtype (bool counted as int32, the result's dtype), or floats only. */
+  readonly input: "any" | "float";
+  /** The accumulator's start (each target renders the number: -Infinity is neg_inf() in WGSL). */
+  readonly init: number;
+  /** a combined with b, in float64 (accumulators are float64 on js and wasm). */
+  readonly f64: string;
+  /** The same in WGSL f32 (helpers: max_, min_, isnan_). */
+  readonly wgsl: string;
+  /** The result from the accumulator `a` and the number of values reduced `count` (absent: a). */
+  readonly final?: { readonly f64: string; readonly wgsl: string };
+}
+
+export const REDUCE = {
+  sum: { input: "any", init: 0, f64: "a + b", wgsl: "a + b" },
+  mean: {
+    input: "float",
+    init: 0,
+    f64: "a + b",
+    wgsl: "a + b",
+    final: { f64: "a * (1 / count)", wgsl: "a / count" },
+  },
+  /** NaN wins, like torch.amax. */
+  max: { input: "any", init: -Infinity, f64: "b > a || isNan(b) ? b : a", wgsl: "max_(a, b)" },
+  min: { input: "any", init: Infinity, f64: "b < a || isNan(b) ? b : a", wgsl: "min_(a, b)" },
+  prod: { input: "any", init: 1, f64: "a * b", wgsl: "a * b" },
+} as const satisfies Record<string, ReduceSpec>;
+
+export type ReduceOp = keyof typeof REDUCE;
+export const REDUCE_OPS = Object.keys(REDUCE) as ReduceOp[];
+
+/**
+ * An arg-reduction (argmax, argmin, max and min along a dim with their indices): which of two
+ * values wins. The kernels add the rules every entry shares: NaN beats any number, and of equal
+ * values the first index wins (as PyTorch).
+ */
+export interface ArgReduceSpec {
+  /** b beats a, in float64. */
+  readonly f64: string;
+  /** The same in WGSL f32. */
+  readonly wgsl: string;
+}
+
+export const ARG_REDUCE = {
+  max: { f64: "b > a", wgsl: "b > a" },
+  min: { f64: "b < a", wgsl: "b < a" },
+} as const satisfies Record<string, ArgReduceSpec>;
+
+export type ArgReduceOp = keyof typeof ARG_REDUCE;
+export const ARG_REDUCE_OPS = Object.keys(ARG_REDUCE) as ArgReduceOp[];
+
+/** A reduction's entry, typed as the spec (optional fields readable). */
+export function reduceSpec(op: ReduceOp): ReduceSpec {
+  return REDUCE[op];
+}
 
 /** An op's entry, typed as the spec (optional fields readable). */
 export function unarySpec(op: UnaryOp): UnarySpec {

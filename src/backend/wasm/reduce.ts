@@ -24,7 +24,7 @@ export function reduce(this: WasmBackend, { op, x, axes, out }: KernelArgs["redu
     for (const ax of axes) count *= x.shape[ax]!;
     a[Slot.OP] = REDUCE_CODE[op] ?? unknownOp("reduce", op);
     a[ReduceSlot.OUT_SIZE] = outSize;
-    this.setF(F.SCALE, 1 / count);
+    this.setF(F.COUNT, count);
     this.exports.reduce();
   } finally {
     this.heap.free(acc.ptr, acc.capacity);

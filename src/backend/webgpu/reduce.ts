@@ -1,8 +1,9 @@
-/** Reductions (as ../js/reduce.ts). */
+/** Reductions (as ../js/reduce.ts): WGSL from the reduction table (../spec/ops.ts). */
+import { ARG_REDUCE, type ArgReduceOp, type ArgReduceSpec, REDUCE, type ReduceSpec } from "../spec/ops.js";
 import type { KernelArgs, View } from "../types.js";
 import { type KernelContext, type LaneOperand, runLanes } from "./dispatch.js";
 import { store } from "./elementwise.js";
-import { convert, type LaneOptions, wgslType, workgroupBest, workgroupReduce } from "./wgsl.js";
+import { convert, type LaneOptions, wgslNumber, wgslType, workgroupBest, workgroupReduce } from "./wgsl.js";
 
 // ---- reductions --------------------------------------------------------------------------
 
@@ -23,33 +24,21 @@ export function splitAxes(shape: readonly number[], strides: readonly number[], 
   return { outer, outerStrides, inner, innerStrides };
 }
 
-export const REDUCE_INIT = {
-  sum: "0.0",
-  mean: "0.0",
-  prod: "1.0",
-  max: "neg_inf()",
-  min: "pos_inf()",
-} as const;
-export const REDUCE_COMBINE = {
-  sum: "a + b",
-  mean: "a + b",
-  prod: "a * b",
-  max: "select(max_(a, b), a, isnan_(a))",
-  min: "select(min_(a, b), a, isnan_(a))",
-} as const;
-
 export function reduce(ctx: KernelContext, { op, x, axes, out }: KernelArgs["reduce"]): void {
+  const spec = REDUCE[op] as ReduceSpec | undefined;
+  if (!spec) throw new Error(`webgpu backend: unknown reduce op ${JSON.stringify(op)}`);
   const tx = wgslType(x.storage.dtype);
   const to = wgslType(out.storage.dtype);
   const xs = splitAxes(x.shape, x.strides, axes);
   const os = splitAxes(out.shape, out.strides, axes);
   const extra = (o: LaneOptions) =>
-    `fn comb(a: f32, b: f32) -> f32 { return ${REDUCE_COMBINE[op]}; }\n${workgroupReduce("wcomb", "comb(a, b)", o)}`;
+    `fn comb(a: f32, b: f32) -> f32 { return ${spec.wgsl}; }\n${workgroupReduce("wcomb", "comb(a, b)", o)}`;
+  const final = spec.final ? `{ let a = acc; let count = f32(n); acc = ${spec.final.wgsl}; }` : "";
   const body = `  let px = outer(0u, lane);
-  var acc = ${REDUCE_INIT[op]};
+  var acc = ${wgslNumber(spec.init)};
   for (var j = lid; j < n; j += WG) { acc = comb(acc, ${convert("b0[px + inner(0u, j)]", tx, "f32")}); }
   acc = wcomb(acc, lid);
-  ${op === "mean" ? "acc = acc / f32(n);" : ""}
+  ${final}
   if (lid == 0u) { let p1 = outer(1u, lane); ${store(1, to, "acc", "f32")} }`;
   runLanes(
     ctx,
@@ -65,15 +54,18 @@ export function reduce(ctx: KernelContext, { op, x, axes, out }: KernelArgs["red
   );
 }
 
-/** Pair reduction: (value, index), `better` decides; ties and NaNs as the js kernels. */
-export function pairReduceFns(largest: boolean): (o: LaneOptions) => string {
-  return (o) => `fn better(v1: f32, i1: u32, v2: f32, i2: u32) -> bool {
+/** Pair reduction: (value, index), `better` decides: the table's `beats`, ties and NaNs as the js kernels. */
+export function pairReduceFns(op: ArgReduceOp): (o: LaneOptions) => string {
+  const spec = ARG_REDUCE[op] as ArgReduceSpec | undefined;
+  if (!spec) throw new Error(`webgpu backend: unknown argReduce op ${JSON.stringify(op)}`);
+  return (o) => `fn beats(b: f32, a: f32) -> bool { return ${spec.wgsl}; }
+fn better(v1: f32, i1: u32, v2: f32, i2: u32) -> bool {
   let n1 = isnan_(v1); let n2 = isnan_(v2);
   if (n1 && n2) { return i1 < i2; }
   if (n1) { return true; }
   if (n2) { return false; }
   if (v1 == v2) { return i1 < i2; }
-  return v1 ${largest ? ">" : "<"} v2;
+  return beats(v1, v2);
 }
 ${workgroupBest(o)}`;
 }
@@ -107,7 +99,7 @@ export function argReduce(
     b1[outer(1u, lane)] = i32(best);
     ${values ? `b2[outer(2u, lane)] = ${convert(v("best"), "f32", wgslType(values.storage.dtype))};` : ""}
   }`;
-  runLanes(ctx, xs.outer, xs.inner, operands, body, [], pairReduceFns(op === "max"));
+  runLanes(ctx, xs.outer, xs.inner, operands, body, [], pairReduceFns(op));
 }
 
 export function topk(ctx: KernelContext, { x, k, dim, largest, values, indices }: KernelArgs["topk"]): void {
@@ -146,6 +138,6 @@ export function topk(ctx: KernelContext, { x, k, dim, largest, values, indices }
     ],
     body,
     [k, values.strides[dim]!, indices.strides[dim]!],
-    pairReduceFns(largest),
+    pairReduceFns(largest ? "max" : "min"),
   );
 }

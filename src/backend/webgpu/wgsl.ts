@@ -25,6 +25,14 @@ export function wgslType(dtype: DType): Scalar {
   }
 }
 
+/** A number of the op table as a WGSL f32 (the infinities through helpers: WGSL has no literal). */
+export function wgslNumber(value: number): string {
+  if (value === Infinity) return "pos_inf()";
+  if (value === -Infinity) return "neg_inf()";
+  if (!Number.isFinite(value)) throw new Error(`wgslNumber: no WGSL literal for ${value}`);
+  return Number.isInteger(value) ? `${value}.0` : String(value);
+}
+
 export const MAP_WORKGROUP = 256;
 
 export const HELPERS = /* wgsl */ `

@@ -342,7 +342,7 @@ export function registerGPT(program: Command, selftest: Command): void {
         const generator = new Random(opts.seed);
         const prompt = promptIds(opts.prompt, (text) => codec.encode(text), model.config.vocabSize);
         for (let s = 0; s < opts.numSamples; s++) {
-          const out = await model.generateAsync(prompt, opts.tokens, {
+          const out = await model.generate(prompt, opts.tokens, {
             temperature: opts.temperature,
             topK: opts.topK > 0 ? opts.topK : null,
             generator,
@@ -498,12 +498,12 @@ export function registerGPT(program: Command, selftest: Command): void {
         const prompt = promptIds(opts.prompt, (text) => enc.encode(text), model.config.vocabSize);
         const generator = new Random(opts.seed);
         for (let s = 0; s < opts.numSamples; s++) {
-          const out = model.generate(prompt, opts.tokens, {
+          const out = await model.generate(prompt, opts.tokens, {
             temperature: opts.temperature,
             topK: opts.topK > 0 ? opts.topK : null,
             generator,
           });
-          const ids = [...out.dataSync()].filter((i) => i < 50257);
+          const ids = [...(await out.data())].filter((i) => i < 50257);
           out.dispose();
           console.log(`> ${enc.decode(ids)}`);
         }

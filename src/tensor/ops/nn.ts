@@ -471,16 +471,10 @@ export interface MultinomialOptions {
 
 /**
  * Draw indices from rows of non-negative weights ([C] or [N, C]) with the seeded generator;
- * int32 [numSamples] or [N, numSamples]. Reads the weights synchronously (js, wasm); on an
- * asynchronous backend use multinomialAsync.
+ * int32 [numSamples] or [N, numSamples]. The weights are read back with await, so it runs on
+ * every backend: on js and wasm the promise resolves at once, on webgpu it waits for the device.
  */
-export function multinomial(probs: Tensor, numSamples = 1, options: MultinomialOptions = {}): Tensor {
-  checkMultinomial(probs, numSamples, options);
-  return drawMultinomial(probs, probs.dataSync(), numSamples, options);
-}
-
-/** multinomial for any backend: awaits the weights. */
-export async function multinomialAsync(
+export async function multinomial(
   probs: Tensor,
   numSamples = 1,
   options: MultinomialOptions = {},

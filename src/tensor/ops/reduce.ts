@@ -1,5 +1,5 @@
 /** Reductions: sum, mean, max/min (values and indices), var/std, logsumexp, argmax/argmin. */
-import type { ReduceOp } from "../../backend/index.js";
+import { type ReduceOp, reduceSpec } from "../../backend/index.js";
 import { record } from "../autograd.js";
 import { normalizeDim, normalizeDims, sameShape } from "../shape.js";
 import type { Tensor } from "../tensor.js";
@@ -19,9 +19,10 @@ interface Reduced {
 function runReduce(op: ReduceOp, name: string, x: Tensor, dim: Dims, keepdim: boolean): Reduced {
   const axes = normalizeDims(name, dim, x.ndim);
   const keepShape = x.shape.map((s, d) => (axes.includes(d) ? 1 : s));
+  // The table's dtype rule: bool reduces as int32; "float" ops refuse integers.
   let dtype = x.dtype;
   if (dtype === "bool") dtype = "int32";
-  if (op === "mean" && dtype === "int32") {
+  if (reduceSpec(op).input === "float" && dtype === "int32") {
     throw new TypeError(`${name}: expected a floating point input (float32 or float64), got ${x.dtype}`);
   }
   const out = empty(keepShape, dtype, x.backend);

@@ -3,6 +3,7 @@ import {
   binaryF,
   BinaryOp,
   BinaryScalarSlot,
+  compareF,
   checkBinaryOp,
   checkUnaryOp,
   DType,
@@ -245,23 +246,14 @@ export function binaryRowF32(op: i32, pa: usize, sa: i32, pb: usize, sb: i32, po
 }
 
 /**
- * a OP b for the comparison ops (eq, ne, lt, le, gt, ge) in f64, as JavaScript
- * compares (float32 and int32 widen exactly; NaN: only != holds).
+ * One comparison op over a row of TA against a row of TB into bool, compared in f64 as
+ * JavaScript compares (float32 and int32 widen exactly; NaN: only != holds), by the table's
+ * condition (compareF, spec.ts).
  */
-@inline export function cmpOne(op: i32, a: f64, b: f64): u8 {
-  if (op == BinaryOp.eq) return a == b ? 1 : 0;
-  if (op == BinaryOp.ne) return a != b ? 1 : 0;
-  if (op == BinaryOp.lt) return a < b ? 1 : 0;
-  if (op == BinaryOp.le) return a <= b ? 1 : 0;
-  if (op == BinaryOp.gt) return a > b ? 1 : 0;
-  return a >= b ? 1 : 0; // BinaryOp.ge
-}
-
-/** One comparison op over a row of TA against a row of TB into bool; the op is fixed per loop. */
 @inline export function cmpLoop<TA, TB>(op: i32, ba: usize, pa: i32, sa: i32, bb: usize, pb: i32, sb: i32, bo: usize, po: i32, so: i32, n: i32): void {
   for (let j = 0; j < n; j++, pa += sa, pb += sb, po += so) {
     const a = <f64>load<TA>(ba + <usize>pa * sizeof<TA>());
-    store<u8>(bo + <usize>po, cmpOne(op, a, <f64>load<TB>(bb + <usize>pb * sizeof<TB>())));
+    store<u8>(bo + <usize>po, compareF(op, a, <f64>load<TB>(bb + <usize>pb * sizeof<TB>())) ? 1 : 0);
   }
 }
 

@@ -1,11 +1,14 @@
 // Reductions (as ../../js/reduce.ts): sum, mean, max, min, prod, argmax, topk.
 import {
-  ArgReduceOp,
+  argBeats,
   ArgReduceSlot,
   checkArgReduceOp,
   checkReduceOp,
   DType,
   F,
+  reduceF,
+  reduceFinal,
+  reduceInit,
   ReduceOp,
   ReduceSlot,
   Slot,
@@ -49,55 +52,73 @@ export function sumRowsF32(px: usize, sr: i32, rows: i32, pacc: usize, n: i32): 
   }
 }
 
-/** The general reduction: each row of x into its accumulators (see reduce). */
+/** sum and mean: float32 rows into float64 accumulators, two lanes at a time; false: not such a row. */
+@inline function sumRowF32(dx: i32, bx: usize, px: i32, sx: i32, bacc: usize, pa: i32, sa: i32, n: i32): bool {
+  if (dx != DType.float32 || sx != 1) return false;
+  const xp = bx + (<usize>px << 2);
+  if (sa == 0) {
+    let s: f64 = 0;
+    for (let j = 0; j < n; j++) s += <f64>load<f32>(xp + (<usize>j << 2));
+    const p = bacc + (<usize>pa << 3);
+    store<f64>(p, load<f64>(p) + s);
+    return true;
+  }
+  if (sa != 1) return false;
+  const ap = bacc + (<usize>pa << 3);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const v = v128.load(xp + (<usize>j << 2));
+    const lo = f64x2.promote_low_f32x4(v);
+    const hi = f64x2.promote_low_f32x4(v128.shuffle<u8>(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
+    const a = ap + (<usize>j << 3);
+    v128.store(a, f64x2.add(v128.load(a), lo));
+    v128.store(a + 16, f64x2.add(v128.load(a + 16), hi));
+  }
+  for (; j < n; j++) {
+    const a = ap + (<usize>j << 3);
+    store<f64>(a, load<f64>(a) + <f64>load<f32>(xp + (<usize>j << 2)));
+  }
+  return true;
+}
+
+/** One row of x into its accumulators by the table's combine; op is a constant at each call, so reduceF folds. */
+@inline function reduceRowOp(op: i32, dx: i32, bx: usize, px: i32, sx: i32, bacc: usize, pa: i32, sa: i32, n: i32): void {
+  if (sa == 0) {
+    // One accumulator for the row: in a register.
+    const p = bacc + (<usize>pa << 3);
+    let a = load<f64>(p);
+    if (dx == DType.float32) for (let j = 0; j < n; j++, px += sx) a = reduceF(op, a, <f64>load<f32>(bx + (<usize>px << 2)));
+    else for (let j = 0; j < n; j++, px += sx) a = reduceF(op, a, ld(dx, bx, px));
+    store<f64>(p, a);
+  } else if (dx == DType.float32) {
+    for (let j = 0; j < n; j++, px += sx, pa += sa) {
+      const p = bacc + (<usize>pa << 3);
+      store<f64>(p, reduceF(op, load<f64>(p), <f64>load<f32>(bx + (<usize>px << 2))));
+    }
+  } else {
+    for (let j = 0; j < n; j++, px += sx, pa += sa) {
+      const p = bacc + (<usize>pa << 3);
+      store<f64>(p, reduceF(op, load<f64>(p), ld(dx, bx, px)));
+    }
+  }
+}
+
+/** Each row of x into its accumulators (see reduce): contiguous float32 sums by hand, the rest by the table. */
 export function reduceRows(rows: i32, n: i32, op: i32, dx: i32, bx: usize, bacc: usize, sx: i32, sa: i32): void {
+  const sums = op == ReduceOp.sum || op == ReduceOp.mean;
   rowsBegin(ai(Slot.R0));
   for (let r = 0; r < rows; r++) {
-    let px = cur(0);
-    let pa = cur(1);
-    if (op == ReduceOp.sum || op == ReduceOp.mean) {
-      if (sa == 0) {
-        let s: f64 = 0;
-        if (dx == DType.float32) for (let j = 0; j < n; j++, px += sx) s += <f64>load<f32>(bx + (<usize>px << 2));
-        else for (let j = 0; j < n; j++, px += sx) s += ld(dx, bx, px);
-        const p = bacc + (<usize>pa << 3);
-        store<f64>(p, load<f64>(p) + s);
-      } else if (dx == DType.float32 && sx == 1 && sa == 1) {
-        // Sum float32 rows into float64 accumulators, two lanes at a time.
-        const xp = bx + (<usize>px << 2);
-        const ap = bacc + (<usize>pa << 3);
-        let j = 0;
-        for (; j + 4 <= n; j += 4) {
-          const v = v128.load(xp + (<usize>j << 2));
-          const lo = f64x2.promote_low_f32x4(v);
-          const hi = f64x2.promote_low_f32x4(v128.shuffle<u8>(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-          const a = ap + (<usize>j << 3);
-          v128.store(a, f64x2.add(v128.load(a), lo));
-          v128.store(a + 16, f64x2.add(v128.load(a + 16), hi));
-        }
-        for (; j < n; j++) {
-          const a = ap + (<usize>j << 3);
-          store<f64>(a, load<f64>(a) + <f64>load<f32>(xp + (<usize>j << 2)));
-        }
-      } else if (dx == DType.float32) {
-        for (let j = 0; j < n; j++, px += sx, pa += sa) {
-          const p = bacc + (<usize>pa << 3);
-          store<f64>(p, load<f64>(p) + <f64>load<f32>(bx + (<usize>px << 2)));
-        }
-      } else {
-        for (let j = 0; j < n; j++, px += sx, pa += sa) {
-          const p = bacc + (<usize>pa << 3);
-          store<f64>(p, load<f64>(p) + ld(dx, bx, px));
-        }
-      }
-    } else {
-      for (let j = 0; j < n; j++, px += sx, pa += sa) {
-        const p = bacc + (<usize>pa << 3);
-        const v = ld(dx, bx, px);
-        const a = load<f64>(p);
-        if (op == ReduceOp.prod) store<f64>(p, a * v);
-        else if (op == ReduceOp.max ? v > a || v != v : v < a || v != v) store<f64>(p, v);
-      }
+    const px = cur(0);
+    const pa = cur(1);
+    if (!(sums && sumRowF32(dx, bx, px, sx, bacc, pa, sa, n))) {
+      // A loop per op, each with the op's expression only; an op not named here (a new entry of
+      // the table) runs the same loop choosing its expression per value.
+      if (op == ReduceOp.sum) reduceRowOp(ReduceOp.sum, dx, bx, px, sx, bacc, pa, sa, n);
+      else if (op == ReduceOp.mean) reduceRowOp(ReduceOp.mean, dx, bx, px, sx, bacc, pa, sa, n);
+      else if (op == ReduceOp.max) reduceRowOp(ReduceOp.max, dx, bx, px, sx, bacc, pa, sa, n);
+      else if (op == ReduceOp.min) reduceRowOp(ReduceOp.min, dx, bx, px, sx, bacc, pa, sa, n);
+      else if (op == ReduceOp.prod) reduceRowOp(ReduceOp.prod, dx, bx, px, sx, bacc, pa, sa, n);
+      else reduceRowOp(op, dx, bx, px, sx, bacc, pa, sa, n);
     }
     rowsNext();
   }
@@ -105,8 +126,8 @@ export function reduceRows(rows: i32, n: i32, op: i32, dx: i32, bx: usize, bacc:
 
 /**
  * Operand 0 = x, operand 1 = a float64 accumulator (stride 0 on reduced axes), operand 2 = out
- * (contiguous, as big as the accumulator: P1 elements). OP: 0 sum 1 mean 2 max 3 min 4 prod;
- * f[0] = 1/count for mean.
+ * (contiguous, as big as the accumulator: P1 elements). OP: a ReduceOp; f[0] = the number of
+ * values reduced into each accumulator.
  */
 export function reduce(): void {
   const rows = ai(Slot.ROWS);
@@ -119,7 +140,7 @@ export function reduce(): void {
   const bacc = base(1);
   const sx = step(0);
   const sa = step(1);
-  const init: f64 = op == ReduceOp.max ? -Infinity : op == ReduceOp.min ? Infinity : op == ReduceOp.prod ? 1 : 0;
+  const init = reduceInit(op);
   for (let i = 0; i < outSize; i++) store<f64>(bacc + (<usize>i << 3), init);
   // float32 [rows, n] summed over its rows (a batch mean, a bias gradient): eight columns at a
   // time in registers across all rows, instead of loading and storing the sums for every row.
@@ -128,22 +149,22 @@ export function reduce(): void {
   } else {
     reduceRows(rows, n, op, dx, bx, bacc, sx, sa);
   }
-  const scale = af(F.SCALE);
+  const count = af(F.COUNT);
   const dout = dt(2);
   const bo = base(2);
   const off = ai(Slot.OFF + 2);
-  for (let i = 0; i < outSize; i++) {
-    const a = load<f64>(bacc + (<usize>i << 3));
-    st(dout, bo, off + i, op == ReduceOp.mean ? a * scale : a);
-  }
+  for (let i = 0; i < outSize; i++) st(dout, bo, off + i, reduceFinal(op, load<f64>(bacc + (<usize>i << 3)), count));
 }
 
-/** Lanes of x (operand 0) along dim; indices operand 1 (int32, contiguous), values operand 2 or P2 = 0. */
+/**
+ * Lanes of x (operand 0) along dim, the winner by the table's argBeats (NaN wins, then the
+ * first); indices operand 1 (int32, contiguous), values operand 2 or P2 = 0.
+ */
 export function argReduce(): void {
   const rows = ai(Slot.ROWS);
   const n = ai(Slot.LEN);
-  checkArgReduceOp(ai(Slot.OP));
-  const isMax = ai(Slot.OP) == ArgReduceOp.max;
+  const op = ai(Slot.OP);
+  checkArgReduceOp(op);
   const hasValues = ai(ArgReduceSlot.HAS_VALUES) != 0;
   const dx = dt(0);
   const bx = base(0);
@@ -159,7 +180,7 @@ export function argReduce(): void {
       p += sx;
       const v = ld(dx, bx, p);
       if (best != best) break;
-      if ((isMax ? v > best : v < best) || v != v) {
+      if (argBeats(op, v, best) || v != v) {
         best = v;
         bestIndex = j;
       }

@@ -218,8 +218,8 @@ export enum F {
   VALUE = 0,
   SCALAR = 0,
   ALPHA = 0,
-  SCALE = 0,
   EPS = 0,
+  COUNT = 0,
   MOMENTUM = 1,
 }
 
@@ -372,6 +372,19 @@ export function binaryF(op: i32, a: f64, b: f64): f64 {
   return op == BinaryOp.eq || op == BinaryOp.ne || op == BinaryOp.lt || op == BinaryOp.le || op == BinaryOp.gt || op == BinaryOp.ge;
 }
 
+/**
+ * a OP b for a relational op (the caller checks isRelational), the table's condition: a chain of
+ * ifs with no abort, which in a loop runs faster than a switch or a call that stays in the loop.
+ */
+@inline export function compareF(op: i32, a: f64, b: f64): bool {
+  if (op == BinaryOp.eq) return a == b;
+  if (op == BinaryOp.ne) return a != b;
+  if (op == BinaryOp.lt) return a < b;
+  if (op == BinaryOp.le) return a <= b;
+  if (op == BinaryOp.gt) return a > b;
+  return a >= b; // BinaryOp.ge
+}
+
 /** The relational op that answers the same with the operands swapped (s < x is x > s); other ops as they are. */
 export function mirrored(op: i32): i32 {
   switch (op) {
@@ -389,4 +402,67 @@ export function mirrored(op: i32): i32 {
       return BinaryOp.le;
   }
   return op;
+}
+
+/** A reduction's accumulator before any value. */
+export function reduceInit(op: i32): f64 {
+  switch (op) {
+    case ReduceOp.sum:
+      return 0;
+    case ReduceOp.mean:
+      return 0;
+    case ReduceOp.max:
+      return -Infinity;
+    case ReduceOp.min:
+      return Infinity;
+    case ReduceOp.prod:
+      return 1;
+  }
+  abort("unknown ReduceOp code");
+  return NaN;
+}
+
+/** The accumulator a combined with b (a value or another accumulator), in float64. */
+@inline export function reduceF(op: i32, a: f64, b: f64): f64 {
+  switch (op) {
+    case ReduceOp.sum:
+      return a + b;
+    case ReduceOp.mean:
+      return a + b;
+    case ReduceOp.max:
+      return b > a || isNan(b) ? b : a;
+    case ReduceOp.min:
+      return b < a || isNan(b) ? b : a;
+    case ReduceOp.prod:
+      return a * b;
+  }
+  abort("unknown ReduceOp code");
+  return NaN;
+}
+
+/** The result from the accumulator a of count values. */
+export function reduceFinal(op: i32, a: f64, count: f64): f64 {
+  switch (op) {
+    case ReduceOp.sum:
+      return a;
+    case ReduceOp.mean:
+      return a * (1 / count);
+    case ReduceOp.max:
+      return a;
+    case ReduceOp.min:
+      return a;
+    case ReduceOp.prod:
+      return a;
+  }
+  abort("unknown ReduceOp code");
+  return NaN;
+}
+
+/**
+ * b beats a for the arg-reduction (NaN and ties: the kernel's rules). The kernel checks the code
+ * first (checkArgReduceOp): a chain of ifs with no abort, which keeps the loop around it fast.
+ */
+@inline export function argBeats(op: i32, b: f64, a: f64): bool {
+  if (op == ArgReduceOp.max) return b > a;
+  return b < a; // ArgReduceOp.min
 }

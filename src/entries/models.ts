@@ -1,0 +1,4 @@
+/** `herograd/models`: src/models with the CPU backends registered and the default chosen (src/backend/select.ts). */
+import "../backend/select.js";
+
+export * from "../models/index.js";

@@ -1,0 +1,4 @@
+/** `herograd/nn`: src/nn with the CPU backends registered and the default chosen (src/backend/select.ts). */
+import "../backend/select.js";
+
+export * from "../nn/index.js";

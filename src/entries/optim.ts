@@ -1,0 +1,4 @@
+/** `herograd/optim`: src/optim with the CPU backends registered and the default chosen (src/backend/select.ts). */
+import "../backend/select.js";
+
+export * from "../optim/index.js";

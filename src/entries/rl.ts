@@ -1,0 +1,4 @@
+/** `herograd/rl`: src/rl with the CPU backends registered and the default chosen (src/backend/select.ts). */
+import "../backend/select.js";
+
+export * from "../rl/index.js";
