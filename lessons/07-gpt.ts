@@ -318,7 +318,7 @@ async function attentionExperiment(params: Params, lab: LabContext): Promise<voi
         figure: {
           kind: "heatmap",
           id: `attn-${layer}-${head}`,
-          title: `layer ${layer}, head ${head}`,
+          title: `block ${layer}, head ${head}`,
           values,
           rowLabels: labels,
           colLabels: labels,
@@ -365,7 +365,7 @@ async function headAblation(
   const hurt = deltas[worst.layer]![worst.head]!;
   const sentence =
     hurt > 0
-      ? `Without layer ${worst.layer}, head ${worst.head} the val loss rises most: ${base.toFixed(3)} → ${(base + hurt).toFixed(3)} (+${hurt.toFixed(3)}, ${((100 * hurt) / base).toFixed(1)}%), on ${probe.tokens.toLocaleString("en")} val characters.`
+      ? `Without block ${worst.layer}, head ${worst.head} the val loss rises most: ${base.toFixed(3)} → ${(base + hurt).toFixed(3)} (+${hurt.toFixed(3)}, ${((100 * hurt) / base).toFixed(1)}%), on ${probe.tokens.toLocaleString("en")} val characters.`
       : `No head's ablation raises the val loss (${base.toFixed(3)} on ${probe.tokens.toLocaleString("en")} val characters): this model has not learned to need any of them yet; train it longer.`;
   lab.emit({
     type: "figure",
@@ -374,7 +374,7 @@ async function headAblation(
       id: "head-ablation",
       title: "Δ val loss when one head is ablated (its output set to 0)",
       values: deltas,
-      rowLabels: deltas.map((_, l) => `layer ${l}`),
+      rowLabels: deltas.map((_, l) => `block ${l}`),
       colLabels: deltas[0]!.map((_, h) => `head ${h}`),
       text: true,
       cellText: deltas.map((row) => row.map((d) => `${d >= 0 ? "+" : ""}${d.toFixed(3)}`)),
@@ -403,7 +403,7 @@ async function headAblation(
       figure: {
         kind: "detail",
         id: "detail",
-        title: `Layer ${layer}, head ${head}: what the model loses without it`,
+        title: `Block ${layer}, head ${head}: what the model loses without it`,
         wide: true,
         of,
         values: [
@@ -450,7 +450,7 @@ function headDetail(
     figure: {
       kind: "detail",
       id: "detail",
-      title: `Layer ${layer}, head ${head}: "${labels[i]}" (position ${i}) looking at "${labels[j]}" (position ${j})`,
+      title: `Block ${layer}, head ${head}: "${labels[i]}" (position ${i}) looking at "${labels[j]}" (position ${j})`,
       wide: true,
       of: { figure: `attn-${layer}-${head}`, target: [i, j] },
       values: [

@@ -326,7 +326,7 @@ test("hero lesson run 7 attention --ablate prints the val loss before, after and
   assert.equal(r.status, 0, r.stderr);
   assert.match(
     r.stdout,
-    /Without layer 0, head \d the val loss rises most|No head's ablation raises the val loss/,
+    /Without block 0, head \d the val loss rises most|No head's ablation raises the val loss/,
   );
   assert.match(
     r.stdout,

@@ -58,6 +58,10 @@ export function addHook(
     throw new TypeError(`register hook: expected a function, got ${typeof hook}`);
   let hooks = hooksOf.get(module);
   if (!hooks) {
+    if (!Object.isExtensible(module))
+      throw new TypeError(
+        `register hook: this ${module.constructor.name} is frozen or sealed (Object.freeze), so its forward cannot be wrapped; hook a module that is not frozen`,
+      );
     const target = module as unknown as { forward: (...args: unknown[]) => unknown };
     hooks = {
       pre: [],
