@@ -258,7 +258,7 @@ test("lesson 7: the three aggregations agree; attention maps per layer and head"
     ["attn-0-0", "attn-0-1", "attn-1-0", "attn-1-1"],
   );
   for (const f of maps) if (f.kind === "heatmap") assert.equal(f.values.length, 5);
-  // Then each head ablated in turn: a layer × head table of the val loss's change.
+  // Then each head ablated in turn: a block × head table of the val loss's change.
   const ablation = figures(events).get("head-ablation");
   assert.ok(ablation?.kind === "heatmap");
   assert.deepEqual(
@@ -267,7 +267,7 @@ test("lesson 7: the three aggregations agree; attention maps per layer and head"
   );
   assert.match(
     ablation.caption ?? "",
-    /^(Without layer \d, head \d the val loss rises most|No head's ablation raises)/,
+    /^(Without block \d, head \d the val loss rises most|No head's ablation raises)/,
   );
   // Both colours of the diverging scale are named.
   assert.match(ablation.caption ?? "", /Blue: the loss goes up .*; orange: it goes down\.$/);
