@@ -6,14 +6,14 @@
  * and ablated models side by side. Screenshots go to out/test/lab-interventions/.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Page } from "playwright-core";
-import { buildLab, labBuildDir, labDataFiles } from "../src/cli/commands/lab.js";
-import { type LabServer, startLabServer } from "../src/cli/lab-server.js";
-import { launchChromium, noChromium, watchErrors } from "./browser.js";
+import type { LabServer } from "../src/cli/lab-server.js";
+import { noChromium, watchErrors } from "./browser.js";
 import { repoRoot } from "./helpers.js";
+import { openLab } from "./lab-browser.js";
 
 const shots = join(repoRoot, "out", "test", "lab-interventions");
 
@@ -24,16 +24,11 @@ describe("a neuron's contexts and its ablation in Chromium", { skip: noChromium,
   let close: (() => Promise<void>) | undefined;
 
   before(async () => {
-    if (!existsSync(join(labBuildDir, "index.html"))) await buildLab();
-    server = await startLabServer({ root: labBuildDir, port: 0, data: labDataFiles() });
-    const browser = await launchChromium(["--disable-gpu"]);
-    browser.context.setDefaultTimeout(90_000);
-    close = async () => {
-      await browser.close();
-      await server.close();
-    };
+    const lab = await openLab(["--disable-gpu"], { timeout: 90_000 });
+    server = lab.server;
+    close = lab.close;
     mkdirSync(shots, { recursive: true });
-    page = await browser.context.newPage();
+    page = await lab.context.newPage();
     errors = watchErrors(page);
     await page.setViewportSize({ width: 1440, height: 1000 });
   });

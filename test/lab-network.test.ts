@@ -7,14 +7,14 @@
  * that unit. Screenshots go to out/test/lab-network/.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Page } from "playwright-core";
-import { buildLab, labBuildDir, labDataFiles } from "../src/cli/commands/lab.js";
-import { type LabServer, startLabServer } from "../src/cli/lab-server.js";
-import { launchChromium, noChromium } from "./browser.js";
+import type { LabServer } from "../src/cli/lab-server.js";
+import { noChromium } from "./browser.js";
 import { repoRoot } from "./helpers.js";
+import { openLab } from "./lab-browser.js";
 
 const shots = join(repoRoot, "out", "test", "lab-network");
 const LETTERS = [".", ..."abcdefghijklmnopqrstuvwxyz"];
@@ -143,16 +143,11 @@ describe("the network figure in Chromium", { skip: noChromium, timeout: 300_000 
 
   // One page, resized: each width is the same gallery laid out again for its new box.
   before(async () => {
-    if (!existsSync(join(labBuildDir, "index.html"))) await buildLab();
-    server = await startLabServer({ root: labBuildDir, port: 0, data: labDataFiles() });
-    const browser = await launchChromium(["--disable-gpu"]);
-    browser.context.setDefaultTimeout(60_000);
-    close = async () => {
-      await browser.close();
-      await server.close();
-    };
+    const lab = await openLab();
+    server = lab.server;
+    close = lab.close;
     mkdirSync(shots, { recursive: true });
-    page = await browser.context.newPage();
+    page = await lab.context.newPage();
     page.on("pageerror", (e) => errors.push(e.message));
     await page.setViewportSize({ width: 1440, height: 900 });
     await page.goto(`${server.url}#/_gallery`);

@@ -6,14 +6,14 @@
  * numbers follow it. At 1440 and 800 px; screenshots go to out/test/lab-neuron-history/.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Page } from "playwright-core";
-import { buildLab, labBuildDir, labDataFiles } from "../src/cli/commands/lab.js";
-import { type LabServer, startLabServer } from "../src/cli/lab-server.js";
-import { launchChromium, noChromium, watchErrors } from "./browser.js";
+import type { LabServer } from "../src/cli/lab-server.js";
+import { noChromium, watchErrors } from "./browser.js";
 import { repoRoot } from "./helpers.js";
+import { openLab } from "./lab-browser.js";
 
 const shots = join(repoRoot, "out", "test", "lab-neuron-history");
 const FIG = '.figure[data-figure="network-200"]';
@@ -65,16 +65,11 @@ describe("a neuron's history in Chromium", { skip: noChromium, timeout: 120_000 
   let errors: string[] = [];
 
   before(async () => {
-    if (!existsSync(join(labBuildDir, "index.html"))) await buildLab();
-    server = await startLabServer({ root: labBuildDir, port: 0, data: labDataFiles() });
-    const browser = await launchChromium(["--disable-gpu"]);
-    browser.context.setDefaultTimeout(60_000);
-    close = async () => {
-      await browser.close();
-      await server.close();
-    };
+    const lab = await openLab();
+    server = lab.server;
+    close = lab.close;
     mkdirSync(shots, { recursive: true });
-    page = await browser.context.newPage();
+    page = await lab.context.newPage();
     errors = watchErrors(page);
     await page.goto(`${server.url}#/_gallery`);
     await page.waitForSelector('.experiment[data-state="done"]');
