@@ -8,7 +8,7 @@ import type { CharVocabulary } from "../src/data/index.js";
 import { Mlp, sampleWords } from "../src/models/makemore.js";
 import { SGD } from "../src/optim/index.js";
 import { Random } from "../src/random/index.js";
-import { crossEntropy, noGrad, softmax, type Tensor, tidy } from "../src/tensor/index.js";
+import { crossEntropy, softmax, tidy } from "../src/tensor/index.js";
 import { trainStep, type WindowTensors } from "../src/train/makemore.js";
 import { MlpProbe, mlpIntervention, withMlpLife } from "./interventions.js";
 import {
@@ -21,7 +21,7 @@ import {
   param,
   type Target,
 } from "./lesson.js";
-import { embeddingLabels, trainWindows, windowSplits } from "./makemore-common.js";
+import { embeddingLabels, mlpHiddenLayer, trainWindows, windowSplits } from "./makemore-common.js";
 import { NeuronRecorder } from "./neuron-history.js";
 
 const THIS = "lessons/03-mlp.ts";
@@ -46,16 +46,7 @@ async function trainMlp(params: Params, lab: LabContext): Promise<void> {
   // The hidden layer's life, read by hooks every 1/200 of the run (h: Mlp.hidden of the batch).
   const history = new NeuronRecorder(
     model,
-    [
-      {
-        layer: 1,
-        weight: model.W1,
-        orientation: "columns",
-        nonlinearity: "tanh",
-        module: model,
-        read: (inputs) => noGrad(() => model.hidden(inputs[0] as Tensor)),
-      },
-    ],
+    [mlpHiddenLayer(model)],
     // W2's weights too, for the figure's edges into the outputs.
     {
       interval: Math.max(1, Math.floor(steps / 200)),

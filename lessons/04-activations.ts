@@ -22,7 +22,7 @@ import {
   param,
   type Target,
 } from "./lesson.js";
-import { embeddingLabels, trainWindows, windowSplits } from "./makemore-common.js";
+import { embeddingLabels, mlpHiddenLayer, trainWindows, windowSplits } from "./makemore-common.js";
 import { NeuronRecorder, type RecordedLayer } from "./neuron-history.js";
 
 const THIS = "lessons/04-activations.ts";
@@ -321,16 +321,7 @@ function startModel(start: Start, vocabSize: number, seed: number): Mlp | Sequen
 
 /** The 200 tanh units of either model, for the recorder: what its hooks read. */
 function hiddenUnits(model: Mlp | Sequential): RecordedLayer {
-  if (model instanceof Mlp)
-    return {
-      layer: 1,
-      weight: model.W1,
-      orientation: "columns",
-      nonlinearity: "tanh",
-      module: model,
-      read: (inputs) => noGrad(() => model.hidden(inputs[0] as Tensor)),
-    };
-  return bnChannels(model);
+  return model instanceof Mlp ? mlpHiddenLayer(model) : bnChannels(model);
 }
 
 /** The tanh after BatchNorm in lecture 4's model, and the Linear before it. */

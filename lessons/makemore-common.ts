@@ -1,11 +1,14 @@
 /** What lessons 3–6 share: the names split into context windows, and the lectures' training loop. */
 import { buildContextWindows, CharVocabulary, splitWords } from "../src/data/index.js";
+import type { Mlp } from "../src/models/makemore.js";
 import type { Layer } from "../src/nn/index.js";
 import { SGD } from "../src/optim/index.js";
 import { Random } from "../src/random/index.js";
+import { noGrad, type Tensor } from "../src/tensor/index.js";
 import { evaluateLoss, trainStep, type WindowTensors, windowTensors } from "../src/train/makemore.js";
 import { loadNames } from "./data.js";
 import type { LabContext } from "./lesson.js";
+import type { RecordedLayer } from "./neuron-history.js";
 
 export interface WindowSplits {
   vocab: CharVocabulary;
@@ -85,3 +88,15 @@ export async function trainWindows(
   return { train: evaluateLoss(model, trainSample), dev: evaluateLoss(model, data.dev) };
 }
 // #endregion
+
+/** The lecture MLP's tanh layer, for a NeuronRecorder: its hook re-reads h = tanh(C[X]·W1 + b1). */
+export function mlpHiddenLayer(model: Mlp): RecordedLayer {
+  return {
+    layer: 1,
+    weight: model.W1,
+    orientation: "columns",
+    nonlinearity: "tanh",
+    module: model,
+    read: (inputs) => noGrad(() => model.hidden(inputs[0] as Tensor)),
+  };
+}
