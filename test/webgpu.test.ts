@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { registerBackend } from "../src/backend/index.js";
 import { REDUCE_OPS } from "../src/backend/spec/ops.js";
 import type { WebGpuBackend } from "../src/backend/webgpu/index.js";
@@ -36,7 +38,6 @@ test("a WebGPU adapter exists (without a GPU: Mesa's llvmpipe through Dawn's Ope
 });
 
 const ready = !optedOut && webgpuUnavailable === null;
-const webgpu = () => T.getBackend("webgpu") as WebGpuBackend;
 
 test("every reduction of the table on webgpu as on js (the kernel itself: prod has no tensor function)", {
   skip: !ready,
@@ -72,6 +73,22 @@ test("every reduction of the table on webgpu as on js (the kernel itself: prod h
   }
 });
 
+setFlagsFromString("--expose-gc");
+const collect = runInNewContext("gc") as () => void;
+
+/**
+ * Collect until the live count stops changing: tensors dropped earlier are freed by the
+ * FinalizationRegistry whenever V8 collects, which would otherwise change the counts mid-test.
+ */
+async function settleGarbage(backend: WebGpuBackend): Promise<void> {
+  let before = -1;
+  for (let round = 0; round < 20 && backend.memoryStats().buffers !== before; round++) {
+    before = backend.memoryStats().buffers;
+    collect();
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
 function tinyGPT(): GPT {
   return new GPT(
     { blockSize: 8, vocabSize: 16, nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0, bias: true },
@@ -82,8 +99,11 @@ function tinyGPT(): GPT {
 test("training steps: a few submissions each, live buffers flat, GPU buffers and bind groups reused", {
   skip: !ready,
 }, async () => {
+  // A backend of its own: the pool, bind-group cache and counters start empty whatever ran before.
+  const backend = await createNodeWebGpuBackend();
+  registerBackend("webgpu-steps", () => backend);
   const previous = T.currentBackendName();
-  T.setBackend("webgpu");
+  T.setBackend("webgpu-steps");
   try {
     const model = tinyGPT();
     const opt = new AdamW(model.parameters(), { lr: 1e-2 });
@@ -106,8 +126,9 @@ test("training steps: a few submissions each, live buffers flat, GPU buffers and
     };
     const first = await step();
     await step();
-    const device = webgpu().device;
-    const live = webgpu().memoryStats();
+    await settleGarbage(backend);
+    const device = backend.device;
+    const live = backend.memoryStats();
     const submissions = device.submissions;
     const created = device.buffersCreated;
     const bindGroups = device.bindGroupsCreated;
@@ -118,7 +139,7 @@ test("training steps: a few submissions each, live buffers flat, GPU buffers and
       (device.submissions - submissions) / 10 <= 3,
       `${(device.submissions - submissions) / 10} submissions per step`,
     );
-    assert.deepEqual(webgpu().memoryStats(), live);
+    assert.deepEqual(backend.memoryStats(), live);
     assert.equal(device.buffersCreated, created, "steps after the first ones reuse pooled buffers");
     assert.equal(device.bindGroupsCreated, bindGroups, "and the same buffers, so their cached bind groups");
     // Five steps recorded back to back, read once: freed buffers are reused at once, so no more memory.
@@ -128,7 +149,7 @@ test("training steps: a few submissions each, live buffers flat, GPU buffers and
     assert.ok(values[4]! < first);
     // Only the four losses kept beyond the one a step keeps.
     assert.equal(device.buffersCreated, created + 4, "recording ahead needs no more buffers");
-    assert.deepEqual(webgpu().memoryStats(), live);
+    assert.deepEqual(backend.memoryStats(), live);
   } finally {
     T.setBackend(previous);
   }
