@@ -411,9 +411,13 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
 
     // Training: a longer run, paused and resumed; the loss curve grows only while it runs.
     const moons = page.locator('.experiment[data-experiment="moons"]');
-    await page.waitForSelector('.experiment[data-experiment="moons"][data-state="done"]', {
-      timeout: 60_000,
-    });
+    await page
+      .waitForSelector('.experiment[data-experiment="moons"][data-state="done"]', { timeout: 60_000 })
+      .catch(async (error) => {
+        const state = await moons.getAttribute("data-state");
+        const status = await moons.locator(".status").textContent();
+        throw new Error(`the moons run did not finish (state ${state}, "${status}"): ${error}`);
+      });
     const loss = '.experiment[data-experiment="moons"] .figure[data-figure="loss"]';
     const drawnPoints = () =>
       page.$eval(loss, (f) => Number((f as HTMLElement).dataset.points ?? 0)).catch(() => 0);

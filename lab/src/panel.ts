@@ -495,11 +495,12 @@ export class ExperimentPanel implements QueuedRun {
         this.element.dataset.backend = message.name;
         this.element.dataset.threads = String(message.threads);
         break;
+      // Either may cross the run's end (the queue held it as it finished): then the run stays done.
       case "paused":
-        if (!this.held) this.setState("paused", "paused");
+        if (this.busy && !this.held) this.setState("paused", "paused");
         break;
       case "resumed":
-        this.setState("running", "running…");
+        if (this.busy) this.setState("running", "running…");
         break;
       case "done":
         this.finish("done", `done in ${(message.ms / 1000).toFixed(2)} s`);

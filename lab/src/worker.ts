@@ -20,6 +20,8 @@ import type { FromWorker, ToWorker } from "./protocol.js";
 let pace = 0;
 let paused = false;
 let stopping = false;
+/** A run is in progress: pause and resume are answered only then (one may cross a run's end). */
+let running = false;
 let wake: (() => void) | undefined;
 let batch: LabEvent[] = [];
 /** The current run's answers to clicks on its figures, by figure id. */
@@ -167,6 +169,7 @@ async function run(message: Extract<ToWorker, { type: "run" }>): Promise<void> {
   pace = message.pace;
   paused = false;
   stopping = false;
+  running = true;
   try {
     const lesson =
       message.lesson === "_gallery" ? (await import("./gallery.js")).gallery : await load(message.lesson);
@@ -183,6 +186,8 @@ async function run(message: Extract<ToWorker, { type: "run" }>): Promise<void> {
     flush();
     if (error instanceof StopRun) post({ type: "stopped" });
     else post({ type: "error", message: error instanceof Error ? error.message : String(error) });
+  } finally {
+    running = false;
   }
 }
 
@@ -193,13 +198,14 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
       void run(message);
       break;
     case "pause":
+      if (!running) break;
       paused = true;
       post({ type: "paused" });
       break;
     case "resume":
       paused = false;
       wake?.();
-      post({ type: "resumed" });
+      if (running) post({ type: "resumed" });
       break;
     case "pace":
       pace = message.ms;
