@@ -40,33 +40,61 @@ export function mergeDims(
   shape: readonly number[],
   strides: readonly (readonly number[])[],
 ): { shape: number[]; strides: number[][] } {
-  const sizes: number[] = [];
-  const out: number[][] = strides.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    const size = shape[d]!;
-    if (size === 1) continue;
-    const n = sizes.length;
-    if (n > 0 && mergesWithPrevious(strides, out, d, n - 1, size)) {
-      sizes[n - 1]! *= size;
-      for (let q = 0; q < strides.length; q++) out[q]![n - 1] = strides[q]![d]!;
-      continue;
-    }
-    sizes.push(size);
-    for (let q = 0; q < strides.length; q++) out[q]!.push(strides[q]![d]!);
+  const nd = shape.length;
+  const k = strides.length;
+  const flat = new Array<number>(nd * (k + 1)).fill(0);
+  const n = mergeDimsInto(flat, { shapeAt: 0, stridesAt: nd, operandStride: k }, shape, nd, strides);
+  const merged: number[][] = [];
+  for (let q = 0; q < k; q++) {
+    const s = new Array<number>(n);
+    for (let m = 0; m < n; m++) s[m] = flat[nd + m * k + q]!;
+    merged.push(s);
   }
-  return { shape: sizes, strides: out };
+  return { shape: flat.slice(0, n), strides: merged };
 }
 
-/** Whether dim `d` continues merged dim `m` for every operand (a loop: this runs for every op). */
-function mergesWithPrevious(
+/** Where mergeDimsInto writes: sizes at shapeAt + m, operand q's stride at stridesAt + m·operandStride + q. */
+export interface MergedLayout {
+  shapeAt: number;
+  stridesAt: number;
+  operandStride: number;
+  /** The most merged dims there is room for. */
+  maxDims?: number;
+}
+
+/**
+ * mergeDims over the first `end` dims, written into a flat array without allocating (the wasm
+ * backend writes its argument block with it at every op). Returns the number of merged dims, or
+ * maxDims + 1 when there are more (nothing is written past maxDims).
+ */
+export function mergeDimsInto(
+  out: { [index: number]: number },
+  { shapeAt, stridesAt, operandStride, maxDims = Number.POSITIVE_INFINITY }: MergedLayout,
+  shape: readonly number[],
+  end: number,
   strides: readonly (readonly number[])[],
-  out: readonly number[][],
-  d: number,
-  m: number,
-  size: number,
-): boolean {
-  for (let q = 0; q < strides.length; q++) if (out[q]![m] !== strides[q]![d]! * size) return false;
-  return true;
+): number {
+  const k = strides.length;
+  let n = 0;
+  for (let d = 0; d < end; d++) {
+    const size = shape[d]!;
+    if (size === 1) continue;
+    if (n > 0) {
+      const previous = stridesAt + (n - 1) * operandStride;
+      let merges = true;
+      for (let q = 0; q < k && merges; q++) merges = out[previous + q] === strides[q]![d]! * size;
+      if (merges) {
+        out[shapeAt + n - 1] = out[shapeAt + n - 1]! * size;
+        for (let q = 0; q < k; q++) out[previous + q] = strides[q]![d]!;
+        continue;
+      }
+    }
+    if (n === maxDims) return maxDims + 1;
+    out[shapeAt + n] = size;
+    for (let q = 0; q < k; q++) out[stridesAt + n * operandStride + q] = strides[q]![d]!;
+    n++;
+  }
+  return n;
 }
 
 /** Shape or strides with `dim` moved last (lanes along `dim` become rows). */

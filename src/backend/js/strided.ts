@@ -6,7 +6,7 @@
  * steps each operand by its own stride: the inner loop is plain `p += step`. A contiguous tensor
  * is a single row however many dims it has.
  */
-import { mergeDims, moveDimLast, product } from "../layout.js";
+import { mergeDimsInto, moveDimLast, product } from "../layout.js";
 import type { Storage, TypedArray, View } from "../types.js";
 
 export { contiguousStrides, moveDimLast, product } from "../layout.js";
@@ -47,29 +47,35 @@ export class Rows {
   ) {
     const k = strides.length;
     const nd = shape.length;
-    const outerEnd = keepLast ? nd - 1 : nd;
-    const outer = mergeDims(
-      shape.slice(0, Math.max(outerEnd, 0)),
-      strides.map((s) => s.slice(0, Math.max(outerEnd, 0))),
+    const outerEnd = Math.max(keepLast ? nd - 1 : nd, 0);
+    // Sizes at 0.., then operand q's stride along merged dim d at outerEnd + d·k + q.
+    const merged = new Array<number>(outerEnd * (k + 1)).fill(0);
+    let dims = mergeDimsInto(
+      merged,
+      { shapeAt: 0, stridesAt: outerEnd, operandStride: k },
+      shape,
+      outerEnd,
+      strides,
     );
-    const empty = shape.includes(0);
-    let length: number;
+    const steps = new Array<number>(k).fill(0);
+    let length = 1;
     if (keepLast && nd > 0) {
       length = shape[nd - 1]!;
-      this.steps = strides.map((s) => s[nd - 1]!);
-    } else if (outer.shape.length > 0) {
-      length = outer.shape.pop()!;
-      this.steps = outer.strides.map((s) => s.pop()!);
-    } else {
-      length = 1;
-      this.steps = new Array<number>(k).fill(0);
+      for (let q = 0; q < k; q++) steps[q] = strides[q]![nd - 1]!;
+    } else if (dims > 0) {
+      dims--;
+      length = merged[dims]!;
+      for (let q = 0; q < k; q++) steps[q] = merged[outerEnd + dims * k + q]!;
     }
     this.length = length;
-    this.outerShape = outer.shape;
-    this.outerStrides = outer.shape.map((_, d) => outer.strides.map((s) => s[d]!));
-    this.rows = empty ? 0 : product(this.outerShape);
+    this.steps = steps;
+    this.outerShape = merged.slice(0, dims);
+    this.outerStrides = [];
+    for (let d = 0; d < dims; d++)
+      this.outerStrides.push(merged.slice(outerEnd + d * k, outerEnd + d * k + k));
+    this.rows = shape.includes(0) ? 0 : product(this.outerShape);
     this.offsets = offsets.slice();
-    this.index = new Array<number>(outer.shape.length).fill(0);
+    this.index = new Array<number>(dims).fill(0);
   }
 
   /** Move the offsets to the next row (row-major order). */

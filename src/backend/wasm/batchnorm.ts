@@ -1,27 +1,28 @@
 /** The wasm backend's batch norm (as ../js/batchnorm.ts). */
-import { BatchNormSlot, F } from "../spec/abi.js";
+import { F, BatchNormSlot as S } from "../spec/abi.js";
 import type { OptionalKernelArgs, View } from "../types.js";
 
 import type { WasmBackend } from "./index.js";
 
-/** Runs a batch-norm kernel over x [R, C] with the operands at their slots (absent: 0) and 5·C float64 of temp. */
+/**
+ * Runs a batch-norm kernel over x [R, C] with 5·C float64 of temp; `operands` writes the operands'
+ * addresses into their slots (every slot, 0 for an absent one) once the block is current.
+ */
 export function batchNormRun(
   this: WasmBackend,
   kernel: "batchNorm" | "batchNormBackward",
   x: View,
-  operands: Partial<Record<keyof typeof BatchNormSlot, View | null>>,
+  operands: (a: Int32Array) => void,
 ): void {
   const [R, C] = x.shape as [number, number];
   const tmp = this.temp(5 * 8 * C);
   try {
     const a = this.args();
-    for (let slot = BatchNormSlot.OUT; slot <= BatchNormSlot.DBIAS; slot++) a[slot] = 0;
-    for (const [name, view] of Object.entries(operands))
-      a[BatchNormSlot[name as keyof typeof BatchNormSlot]] = this.address(view ?? null);
-    a[BatchNormSlot.R] = R;
-    a[BatchNormSlot.C] = C;
-    a[BatchNormSlot.X] = this.address(x);
-    a[BatchNormSlot.TEMP] = tmp.ptr;
+    operands(a);
+    a[S.R] = R;
+    a[S.C] = C;
+    a[S.X] = this.address(x);
+    a[S.TEMP] = tmp.ptr;
     this.exports[kernel]();
   } finally {
     this.heap.free(tmp.ptr, tmp.capacity);
@@ -32,26 +33,32 @@ export function batchNorm(this: WasmBackend, args: OptionalKernelArgs["batchNorm
   const { x, weight, bias, runningMean, runningVar, out, mean, rstd } = args;
   this.setF(F.EPS, args.eps);
   this.setF(F.MOMENTUM, args.momentum);
-  this.batchNormRun("batchNorm", x, {
-    OUT: out,
-    MEAN: mean,
-    RSTD: rstd,
-    WEIGHT: weight,
-    BIAS: bias,
-    RUNNING_MEAN: runningMean,
-    RUNNING_VAR: runningVar,
+  this.batchNormRun("batchNorm", x, (a) => {
+    a[S.OUT] = this.address(out);
+    a[S.MEAN] = this.address(mean);
+    a[S.RSTD] = this.address(rstd);
+    a[S.WEIGHT] = this.address(weight);
+    a[S.BIAS] = this.address(bias);
+    a[S.RUNNING_MEAN] = this.address(runningMean);
+    a[S.RUNNING_VAR] = this.address(runningVar);
+    a[S.G] = 0;
+    a[S.DWEIGHT] = 0;
+    a[S.DBIAS] = 0;
   });
 }
 
 export function batchNormBackward(this: WasmBackend, args: OptionalKernelArgs["batchNormBackward"]): void {
   const { x, weight, mean, rstd, g, dx, dweight, dbias } = args;
-  this.batchNormRun("batchNormBackward", x, {
-    OUT: dx,
-    MEAN: mean,
-    RSTD: rstd,
-    WEIGHT: weight,
-    G: g,
-    DWEIGHT: dweight,
-    DBIAS: dbias,
+  this.batchNormRun("batchNormBackward", x, (a) => {
+    a[S.OUT] = this.address(dx);
+    a[S.MEAN] = this.address(mean);
+    a[S.RSTD] = this.address(rstd);
+    a[S.WEIGHT] = this.address(weight);
+    a[S.BIAS] = 0;
+    a[S.RUNNING_MEAN] = 0;
+    a[S.RUNNING_VAR] = 0;
+    a[S.G] = this.address(g);
+    a[S.DWEIGHT] = this.address(dweight);
+    a[S.DBIAS] = this.address(dbias);
   });
 }

@@ -5,7 +5,7 @@
  * row description into an argument block in wasm memory, and calls the kernel.
  */
 
-import { mergeDims, moveDimLast } from "../layout.js";
+import { mergeDimsInto, moveDimLast } from "../layout.js";
 import {
   ARGS_BYTES,
   DTYPE_CODE,
@@ -418,8 +418,9 @@ export class WasmBackend implements Backend {
   }
 
   /**
-   * Describe rows over `shape` for operands with `strides` (merged by layout.ts's mergeDims) and
-   * set each operand's dtype, address and offset. keepLast: the last dim is the row (lanes).
+   * Describe rows over `shape` for operands with `strides` (merged by layout.ts's mergeDimsInto,
+   * straight into the block) and set each operand's dtype, address and offset. keepLast: the last
+   * dim is the row (lanes).
    */
   walk(
     shape: readonly number[],
@@ -431,17 +432,15 @@ export class WasmBackend implements Backend {
     const k = views.length;
     const nd = shape.length;
     const outerEnd = keepLast ? nd - 1 : nd;
-    const outer = mergeDims(
-      shape.slice(0, Math.max(outerEnd, 0)),
-      strides.map((s) => s.slice(0, Math.max(outerEnd, 0))),
+    let dims = mergeDimsInto(
+      a,
+      { shapeAt: Slot.SHAPE, stridesAt: Slot.STRIDES, operandStride: MAX_OPERANDS, maxDims: MAX_DIMS },
+      shape,
+      Math.max(outerEnd, 0),
+      strides,
     );
-    const empty = shape.includes(0);
-    let dims = outer.shape.length;
     if (dims > MAX_DIMS) throw new Error(`wasm backend: more than ${MAX_DIMS} non-mergeable dims`);
-    for (let d = 0; d < dims; d++) {
-      a[Slot.SHAPE + d] = outer.shape[d]!;
-      for (let q = 0; q < k; q++) a[Slot.STRIDES + d * MAX_OPERANDS + q] = outer.strides[q]![d]!;
-    }
+    const empty = shape.includes(0);
     let len = 1;
     if (keepLast && nd > 0) {
       len = shape[nd - 1]!;
