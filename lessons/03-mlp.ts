@@ -10,7 +10,6 @@ import { SGD } from "../src/optim/index.js";
 import { Random } from "../src/random/index.js";
 import { crossEntropy, softmax, tidy } from "../src/tensor/index.js";
 import { trainStep, type WindowTensors } from "../src/train/makemore.js";
-import { MlpProbe, mlpIntervention, withMlpLife } from "./interventions.js";
 import {
   type DetailFigure,
   type LabContext,
@@ -22,6 +21,7 @@ import {
   type Target,
 } from "./lesson.js";
 import { embeddingLabels, mlpHiddenLayer, trainWindows, windowSplits } from "./makemore-common.js";
+import { MlpProbe, mlpIntervention, withMlpLife } from "./mlp-interventions.js";
 import { NeuronRecorder } from "./neuron-history.js";
 
 const THIS = "lessons/03-mlp.ts";

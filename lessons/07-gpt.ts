@@ -25,7 +25,8 @@ import {
 import { getBatch } from "../src/train/gpt.js";
 import { loadDatasetText } from "./data.js";
 import { lookInside } from "./gpt-inside.js";
-import { GPTProbe, gptIntervention, headActions, signedLoss } from "./interventions.js";
+import { GPTProbe, gptIntervention } from "./gpt-interventions.js";
+import { headActions, signedLoss } from "./interventions.js";
 import type { HeatmapFigure, LabContext, Lesson, Params } from "./lesson.js";
 import { param } from "./lesson.js";
 
@@ -612,7 +613,7 @@ export const lesson: Lesson = {
         },
         {
           kind: "code",
-          file: "lessons/interventions.ts",
+          file: "lessons/gpt-interventions.ts",
           region: "direct-effect",
           caption: "What a neuron writes to the logits",
           collapsed: true,

@@ -9,13 +9,8 @@
 import type { GPT } from "../src/models/gpt.js";
 import { type GPTTrace, traceGPT } from "../src/models/gpt-probes.js";
 import { noGrad, type Tensor, tensor } from "../src/tensor/index.js";
-import {
-  GPTProbe,
-  type GPTProbeOptions,
-  gptIntervention,
-  gptNeuronLife,
-  headActions,
-} from "./interventions.js";
+import { GPTProbe, type GPTProbeOptions, gptIntervention, gptNeuronLife } from "./gpt-interventions.js";
+import { headActions } from "./interventions.js";
 import type { DetailFigure, GraphFigure, LabContext, Target } from "./lesson.js";
 
 const MODEL = "src/models/gpt.ts";

@@ -8,7 +8,9 @@
 import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { GPTProbe, histogram, interventionFigure, MlpProbe, parseAction } from "../lessons/interventions.js";
+import { GPTProbe } from "../lessons/gpt-interventions.js";
+import { histogram, interventionFigure, parseAction } from "../lessons/interventions.js";
+import { MlpProbe } from "../lessons/mlp-interventions.js";
 import { parseSelection } from "../src/cli/commands/lab.js";
 import { buildContextWindows, CharVocabulary } from "../src/data/index.js";
 import { GPT, type GPTConfig } from "../src/models/gpt.js";
