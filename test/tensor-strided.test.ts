@@ -5,6 +5,7 @@
 import "../src/backend/select.js";
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { mergeDims, mergeDimsInto } from "../src/backend/layout.js";
 import * as T from "../src/tensor/index.js";
 import { Random, type Tensor } from "../src/tensor/index.js";
 import { testBackends } from "./tensor-backends.js";
@@ -101,3 +102,61 @@ for (const backend of testBackends("all")) {
     }
   });
 }
+
+test("mergeDims: size-1 dims dropped, dims merged where every operand steps over them as one; mergeDimsInto writes the same in place and stops at maxDims", () => {
+  // A contiguous [2, 3, 4] with a broadcast bias [1, 1, 4]: the first two dims merge for both.
+  assert.deepEqual(
+    mergeDims(
+      [2, 3, 4],
+      [
+        [12, 4, 1],
+        [0, 0, 1],
+      ],
+    ),
+    {
+      shape: [6, 4],
+      strides: [
+        [4, 1],
+        [0, 1],
+      ],
+    },
+  );
+  // A transposed operand keeps the dims apart; size-1 dims vanish whatever their stride.
+  assert.deepEqual(
+    mergeDims(
+      [2, 1, 3],
+      [
+        [3, 99, 1],
+        [1, 99, 2],
+      ],
+    ),
+    {
+      shape: [2, 3],
+      strides: [
+        [3, 1],
+        [1, 2],
+      ],
+    },
+  );
+  assert.deepEqual(mergeDims([1, 1], [[1, 1]]), { shape: [], strides: [[]] });
+  // In place, as the wasm backend fills its argument block: sizes at 2.., strides at 10 + d·4 + q.
+  const block = new Int32Array(32).fill(-7);
+  const layout = { shapeAt: 2, stridesAt: 10, operandStride: 4 };
+  assert.equal(
+    mergeDimsInto(block, layout, [2, 3, 4, 5], 3, [
+      [60, 20, 5, 1],
+      [0, 0, 5, 1],
+    ]),
+    2,
+  );
+  assert.deepEqual([...block.subarray(2, 4)], [6, 4]);
+  assert.deepEqual([...block.subarray(10, 12)], [20, 0]);
+  assert.deepEqual([...block.subarray(14, 16)], [5, 5]);
+  assert.equal(block[4], -7, "nothing written past the merged dims");
+  // Three dims that cannot merge, room for two: maxDims + 1, and nothing written past the room.
+  const small = new Int32Array(16).fill(-7);
+  const room = { shapeAt: 0, stridesAt: 4, operandStride: 1, maxDims: 2 };
+  assert.equal(mergeDimsInto(small, room, [2, 3, 4], 3, [[1, 2, 6 * 5]]), 3);
+  assert.equal(small[2], -7);
+  assert.equal(small[6], -7);
+});
