@@ -124,9 +124,13 @@ test("training steps: a few submissions each, live buffers flat, GPU buffers and
       loss.dispose();
       return value;
     };
+    // Building the model leaves unscoped temporaries for the collector: freed into the pool at a
+    // collection's whim, they would change which buffers (and bind groups) a step gets.
+    await settleGarbage(backend);
     const first = await step();
     await step();
     await settleGarbage(backend);
+    await step();
     const device = backend.device;
     const live = backend.memoryStats();
     const submissions = device.submissions;
