@@ -31,6 +31,8 @@ export function batchNormRun(
 
 export function batchNorm(this: WasmBackend, args: OptionalKernelArgs["batchNorm"]): void {
   const { x, weight, bias, runningMean, runningVar, out, mean, rstd } = args;
+  // setF writes through the block's current view: refresh it first (the outputs' allocation may have grown the heap).
+  this.args();
   this.setF(F.EPS, args.eps);
   this.setF(F.MOMENTUM, args.momentum);
   this.batchNormRun("batchNorm", x, (a) => {
