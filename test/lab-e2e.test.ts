@@ -512,6 +512,63 @@ describe("the lab in Chromium", { skip, timeout: 120_000 + 60_000 * lessons.leng
     await page.close();
   });
 
+  test("a run the queue holds just as it finishes ends done, not paused", async () => {
+    const page = await context.newPage();
+    const errors = watchErrors(page, { failedRequests: true });
+    // Hold back every "pause" the page sends a worker until that worker has said "done": the
+    // order the queue's hold and a run's end can take under load, forced here.
+    await page.addInitScript(() => {
+      const state = window as unknown as { delayPauses: boolean; delayedPauses: number };
+      state.delayPauses = false;
+      state.delayedPauses = 0;
+      const Native = window.Worker;
+      window.Worker = class extends Native {
+        private held: unknown[] = [];
+        constructor(url: string | URL, options?: WorkerOptions) {
+          super(url, options);
+          this.addEventListener("message", (e: MessageEvent) => {
+            if ((e.data as { type?: string })?.type !== "done") return;
+            for (const message of this.held.splice(0)) Native.prototype.postMessage.call(this, message);
+          });
+        }
+        override postMessage(message: unknown, transfer?: Transferable[] | StructuredSerializeOptions): void {
+          if (state.delayPauses && (message as { type?: string })?.type === "pause") {
+            state.delayedPauses++;
+            this.held.push(message);
+            return;
+          }
+          super.postMessage(message, transfer as StructuredSerializeOptions);
+        }
+      };
+    });
+    await page.goto(`${server.url}#/01-micrograd`);
+    const moons = page.locator('.experiment[data-experiment="moons"]');
+    await page.waitForSelector('.experiment[data-experiment="moons"][data-state="done"]', {
+      timeout: 60_000,
+    });
+    // A longer run, so the neuron's re-run below comes while it computes.
+    await moons.locator('input[name="steps"]').fill("400");
+    await moons.locator('input[name="steps"]').dispatchEvent("change");
+    await page.waitForSelector('.experiment[data-experiment="moons"][data-state="running"]');
+    await page.evaluate(() => {
+      (window as unknown as { delayPauses: boolean }).delayPauses = true;
+    });
+    // Moving a slider re-runs the neuron at once: the queue holds the moons run until it is done.
+    await page
+      .locator('.experiment[data-experiment="neuron"] input[type="range"][aria-label="x2"]')
+      .fill("1");
+    await page.waitForFunction(() => (window as unknown as { delayedPauses: number }).delayedPauses > 0);
+    await page.waitForSelector('.experiment[data-experiment="moons"][data-state="done"]', {
+      timeout: 120_000,
+    });
+    // The pause reached the worker after its "done": the run stays done.
+    await page.waitForTimeout(500);
+    assert.equal(await moons.getAttribute("data-state"), "done");
+    assert.match((await moons.locator(".status").textContent()) ?? "", /^done in/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test("lesson 3: the embedding as neurons and as a table, the letters in 2-D, the learning-rate sweep", async () => {
     const page = await context.newPage();
     const errors = watchErrors(page, { failedRequests: true });
