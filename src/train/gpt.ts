@@ -684,8 +684,6 @@ export class GPTTrainer {
   }
 }
 
-/** One-element tensors read back in one transfer (each freed), as numbers. */
-/** The mean of 0-d tensors read synchronously (each freed once read). */
 /** A 0-d tensor's value, read synchronously; the tensor is freed. */
 function readScalar(t: Tensor): number {
   const value = t.item();
@@ -693,12 +691,14 @@ function readScalar(t: Tensor): number {
   return value;
 }
 
+/** The mean of 0-d tensors read synchronously (each freed once read). */
 function meanOfScalars(scalars: Tensor[]): number {
   let sum = 0;
   for (const t of scalars) sum += readScalar(t);
   return sum / scalars.length;
 }
 
+/** One-element tensors read back in one transfer (each freed), as numbers. */
 async function readScalars(scalars: Tensor[]): Promise<number[]> {
   if (scalars.length === 0) return [];
   const joined = noGrad(() => cat(scalars.map((t) => t.reshape([1]))));

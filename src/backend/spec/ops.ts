@@ -3,8 +3,8 @@
  * An op's code is its position here (abi.ts). scripts/gen-spec.mjs renders the `f64` expressions
  * as the js kernel's loops (src/backend/js/elementwise-ops.ts, src/backend/js/reduce-ops.ts) and
  * the wasm kernels' generic path (src/backend/wasm/assembly/spec.ts); the webgpu kernels build
- * their WGSL from `wgsl` at run time. The tensor front end reads the dtype rules. Hot float32 paths (SIMD, fused kernels) are
- * hand-written beside these and tested against them.
+ * their WGSL from `wgsl` at run time. The tensor front end reads the dtype rules. Hot float32
+ * paths (SIMD, fused kernels) are hand-written beside these and tested against them.
  *
  * `f64` is an expression of `x` (unary) or `a` and `b` (binary) in float64, written in the
  * common part of TypeScript and AssemblyScript: numbers, arithmetic, comparisons with `==` and
