@@ -6,17 +6,18 @@
  */
 import "../src/backend/select.js";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
 import { findLesson, lessons } from "../lessons/index.js";
 import { collectingContext, type DetailFigure, parseParams } from "../lessons/lesson.js";
-import { buildLab, labBuildDir, labDataFiles } from "../src/cli/commands/lab.js";
-import { type LabServer, startLabServer } from "../src/cli/lab-server.js";
-import { launchChromium, noChromium, SWIFTSHADER_WEBGPU, watchErrors } from "./browser.js";
+import { labDataFiles } from "../src/cli/commands/lab.js";
+import type { LabServer } from "../src/cli/lab-server.js";
+import { noChromium, SWIFTSHADER_WEBGPU, watchErrors } from "./browser.js";
 import { close, dataDir, fixture, repoRoot } from "./helpers.js";
+import { openLab as openServedLab } from "./lab-browser.js";
 
 const shots = join(repoRoot, "out", "test", "lab");
 const skip = noChromium;
@@ -140,36 +141,24 @@ async function runWith(page: Page, experiment: string, set: Record<string, strin
   );
 }
 
-/** The built lab on a local server, and Chromium (`gpuArgs`: how it gets WebGPU, if at all). */
+/**
+ * test/lab-browser.ts's openLab, with the data sets pinned as `hero lab` serves them to a fresh
+ * user (HERO_DATA_DIR unset, no cache: the copies herograd ships) and checked first.
+ */
 async function openLab(gpuArgs: string[]): Promise<{
   server: LabServer;
   context: BrowserContext;
   close: () => Promise<void>;
 }> {
-  if (!existsSync(join(labBuildDir, "index.html"))) await buildLab();
-  // The data sets a lesson fetches (/data/names.txt, ...), as `hero lab` serves them with
-  // HERO_DATA_DIR unset and no cache: the copies herograd ships.
   delete process.env.HERO_DATA_DIR;
   process.env.HOME = mkdtempSync(join(tmpdir(), "hero-home-"));
-  const data = labDataFiles();
   assert.deepEqual(
-    Object.values(data),
+    Object.values(labDataFiles()),
     ["names.txt", "tinyshakespeare.txt", "taylorswift.txt"].map((f) => join(dataDir, f)),
   );
-  const server = await startLabServer({ root: labBuildDir, port: 0, data });
-  const browser = await launchChromium(gpuArgs);
-  // Pages train while they draw, and CI runs another test file beside this one on 2 cores:
-  // Playwright's 30 s default wait is too short there.
-  browser.context.setDefaultTimeout(60_000);
   mkdirSync(shots, { recursive: true });
-  return {
-    server,
-    context: browser.context,
-    close: async () => {
-      await browser.close();
-      await server.close();
-    },
-  };
+  // Its 60 s default wait: pages train while they draw, beside another test file on 2 cores.
+  return openServedLab(gpuArgs);
 }
 
 /**
