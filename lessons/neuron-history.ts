@@ -135,17 +135,12 @@ export class NeuronRecorder {
     this.weightCapacity = weightCapacity;
     this.weightStepsAt = new Int32Array(weightCapacity);
     this.stores = layers.map((spec) => {
-      if (spec.weight.ndim !== 2)
-        throw new RangeError(
-          `NeuronRecorder: layer ${spec.layer}'s weight must be 2-D, got shape [${spec.weight.shape.join(", ")}]`,
-        );
-      const [a, b] = spec.weight.shape as [number, number];
-      const units = spec.orientation === "rows" ? a : b;
+      const { to: units, from: fanIn } = weightShape(spec);
       const values = () => new Float32Array(capacity * units);
       return {
         spec,
         units,
-        fanIn: spec.orientation === "rows" ? b : a,
+        fanIn,
         weightNorm: values(),
         meanActivation: values(),
         dead: spec.nonlinearity === "relu" ? values() : null,
@@ -156,12 +151,7 @@ export class NeuronRecorder {
       };
     });
     this.weightStores = [...layers, ...edges].map((spec) => {
-      if (spec.weight.ndim !== 2)
-        throw new RangeError(
-          `NeuronRecorder: the weight into layer ${spec.layer} must be 2-D, got shape [${spec.weight.shape.join(", ")}]`,
-        );
-      const [a, b] = spec.weight.shape as [number, number];
-      const [to, from] = spec.orientation === "rows" ? [a, b] : [b, a];
+      const { to, from } = weightShape(spec);
       return { spec, from, to, values: new Float32Array(weightCapacity * to * from) };
     });
     this.handles.push(
@@ -384,4 +374,14 @@ function unitNorms(w: ArrayLike<number>, minus: ArrayLike<number> | null, store:
     out[j] = Math.sqrt(sq);
   }
   return out;
+}
+
+/** The layer's units (to) and their inputs (from), by the weight's orientation; the weight must be 2-D. */
+function weightShape(spec: RecordedEdges): { to: number; from: number } {
+  if (spec.weight.ndim !== 2)
+    throw new RangeError(
+      `NeuronRecorder: layer ${spec.layer}'s weight must be 2-D, got shape [${spec.weight.shape.join(", ")}]`,
+    );
+  const [a, b] = spec.weight.shape as [number, number];
+  return spec.orientation === "rows" ? { to: a, from: b } : { to: b, from: a };
 }
